@@ -100,9 +100,10 @@ impl<V, E> Queue<V, E> {
         }
     }
 
-    /// A counter of finished tasks that can be read from any thread while the run goes on.
-    pub fn progress(&self) -> Arc<AtomicUsize> {
-        Arc::clone(&self.done)
+    /// Counts finished tasks into `counter`, which other threads may read while the run goes on.
+    pub fn with_progress(mut self, counter: Arc<AtomicUsize>) -> Self {
+        self.done = counter;
+        self
     }
 
     /// Takes the most urgent ready task and lets `prepare` read its inputs under the lock.

@@ -1,0 +1,81 @@
+"""Native engine of oxdask (Rust). Keep this surface small: one call per graph, not per task."""
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
+
+Key = Hashable
+
+class CycleError(RuntimeError):
+    """The task graph has a cycle; the message lists its keys."""
+
+class Progress:
+    """Counters of one running computation, readable from another thread."""
+
+    def __init__(self) -> None: ...
+    @property
+    def done(self) -> int:
+        """Tasks finished so far (fused chains count once)."""
+    @property
+    def total(self) -> int:
+        """Tasks in the computation after optimization; 0 until it starts."""
+
+class Blockwise:
+    """A compact layer: ``(name, *block_index) -> func(*args, **kwargs)`` for every output block.
+
+    ``args`` is a sequence of ``(value, ind)`` pairs: ``ind=None`` passes ``value`` unchanged;
+    otherwise ``value`` is the name of a blocked input whose dimensions carry the integer labels
+    ``ind`` and ``numblocks[value]`` blocks. Labels not in ``out_ind`` are contracted: the task
+    receives a list of blocks (nested per contracted label). Inputs with one block along a label
+    are broadcast. ``new_axes`` gives block counts of labels found in no input.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        out_ind: Sequence[int],
+        args: Sequence[tuple[Any, Sequence[int] | None]],
+        numblocks: Mapping[str, Sequence[int]],
+        kwargs: Mapping[str, Any] | None = None,
+        new_axes: Mapping[int, int] | None = None,
+    ) -> None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def numblocks(self) -> tuple[int, ...]:
+        """Number of output blocks per output dimension."""
+    def __len__(self) -> int:
+        """Number of tasks the layer expands to."""
+
+def get(
+    dsk: Mapping[Key, Any],
+    keys: Sequence[Key],
+    *,
+    layers: Sequence[Blockwise] = (),
+    num_workers: int = 1,
+    optimize: bool = True,
+    fuse: bool = True,
+    pretask: Callable[[Key], None] | None = None,
+    posttask: Callable[[Key, Any], None] | None = None,
+    progress: Progress | None = None,
+    submit: Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any] | None], Any]
+    | None = None,
+) -> tuple[list[Any], dict[str, int]]:
+    """Build, validate, cull (``optimize``), fuse (``fuse``), order and run a graph.
+
+    ``keys`` is a flat list of wanted keys; results come back in the same order, with counters
+    ``{"tasks", "graph_tasks", "peak_held"}``. ``num_workers`` threads run tasks (1: only the
+    calling thread). ``submit``, if given, replaces every call ``func(*args, **kwargs)``.
+    """
+
+def order(dsk: Mapping[Key, Any], keys: Sequence[Key] | None = None) -> dict[Key, int]:
+    """Static execution priority of every task (lower first), as ``dask.order.order``."""
+
+def get_dependencies(dsk: Mapping[Key, Any]) -> dict[Key, set[Key]]:
+    """The keys each task depends on."""
+
+def cull(dsk: Mapping[Key, Any], keys: Sequence[Key]) -> dict[Key, Any]:
+    """The sub-graph needed for ``keys``."""
+
+def validate(dsk: Mapping[Key, Any], keys: Sequence[Key] | None = None) -> None:
+    """Raise on a cycle, a missing dependency, a bad key or a missing requested key."""
