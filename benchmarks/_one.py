@@ -1,0 +1,25 @@
+"""Runs one workload on one library in this process and prints a JSON line (used by run.py)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import resource
+import sys
+
+from workloads import WORKLOADS
+
+
+def main() -> None:
+    lib_name, workload = sys.argv[1], sys.argv[2]
+    sys.setrecursionlimit(100_000)
+    lib = importlib.import_module(lib_name)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = WORKLOADS[workload](lib)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["baseline_rss_mb"] = before / 1024
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

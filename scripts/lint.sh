@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Style and static checks that CI runs before the tests.
+source "$(dirname "$0")/_env.sh"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+# State machines stay pure: no IO, threads, clocks or randomness inside them.
+if grep -rnE 'tokio|std::net|std::thread|Instant::now|SystemTime|rand::' crates/*/src/state* 2>/dev/null; then
+    echo "state machines must not touch IO, threads, clocks or randomness" >&2
+    exit 1
+fi
+ruff check python tests benchmarks examples
+ruff format --check python tests benchmarks examples
