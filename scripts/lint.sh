@@ -10,3 +10,6 @@ if grep -rnE 'tokio|std::net|std::thread|Instant::now|SystemTime|rand::' crates/
 fi
 ruff check python tests benchmarks examples
 ruff format --check python tests benchmarks examples
+# The type stub must match the compiled extension.
+build_oxdask
+"$PY" -m mypy.stubtest oxdask._core

@@ -1,17 +1,31 @@
 """Native engine of oxdask (Rust). Keep this surface small: one call per graph, not per task."""
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, final
 
-Key = Hashable
+from typing_extensions import Self, TypeAlias
+
+_Key: TypeAlias = Hashable
+
+__all__ = [
+    "Blockwise",
+    "CycleError",
+    "Progress",
+    "cull",
+    "get",
+    "get_dependencies",
+    "order",
+    "validate",
+]
 
 class CycleError(RuntimeError):
     """The task graph has a cycle; the message lists its keys."""
 
+@final
 class Progress:
     """Counters of one running computation, readable from another thread."""
 
-    def __init__(self) -> None: ...
+    def __new__(cls) -> Self: ...
     @property
     def done(self) -> int:
         """Tasks finished so far (fused chains count once)."""
@@ -19,6 +33,7 @@ class Progress:
     def total(self) -> int:
         """Tasks in the computation after optimization; 0 until it starts."""
 
+@final
 class Blockwise:
     """A compact layer: ``(name, *block_index) -> func(*args, **kwargs)`` for every output block.
 
@@ -29,8 +44,8 @@ class Blockwise:
     are broadcast. ``new_axes`` gives block counts of labels found in no input.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         name: str,
         func: Callable[..., Any],
         out_ind: Sequence[int],
@@ -38,7 +53,7 @@ class Blockwise:
         numblocks: Mapping[str, Sequence[int]],
         kwargs: Mapping[str, Any] | None = None,
         new_axes: Mapping[int, int] | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def name(self) -> str: ...
     @property
@@ -48,15 +63,15 @@ class Blockwise:
         """Number of tasks the layer expands to."""
 
 def get(
-    dsk: Mapping[Key, Any],
-    keys: Sequence[Key],
+    dsk: Mapping[_Key, Any],
+    keys: Sequence[_Key],
     *,
-    layers: Sequence[Blockwise] = (),
+    layers: Sequence[Blockwise] | None = None,
     num_workers: int = 1,
     optimize: bool = True,
     fuse: bool = True,
-    pretask: Callable[[Key], None] | None = None,
-    posttask: Callable[[Key, Any], None] | None = None,
+    pretask: Callable[[_Key], None] | None = None,
+    posttask: Callable[[_Key, Any], None] | None = None,
     progress: Progress | None = None,
     submit: Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any] | None], Any]
     | None = None,
@@ -68,14 +83,14 @@ def get(
     calling thread). ``submit``, if given, replaces every call ``func(*args, **kwargs)``.
     """
 
-def order(dsk: Mapping[Key, Any], keys: Sequence[Key] | None = None) -> dict[Key, int]:
+def order(dsk: Mapping[_Key, Any], keys: Sequence[_Key] | None = None) -> dict[_Key, int]:
     """Static execution priority of every task (lower first), as ``dask.order.order``."""
 
-def get_dependencies(dsk: Mapping[Key, Any]) -> dict[Key, set[Key]]:
+def get_dependencies(dsk: Mapping[_Key, Any]) -> dict[_Key, set[_Key]]:
     """The keys each task depends on."""
 
-def cull(dsk: Mapping[Key, Any], keys: Sequence[Key]) -> dict[Key, Any]:
+def cull(dsk: Mapping[_Key, Any], keys: Sequence[_Key]) -> dict[_Key, Any]:
     """The sub-graph needed for ``keys``."""
 
-def validate(dsk: Mapping[Key, Any], keys: Sequence[Key] | None = None) -> None:
+def validate(dsk: Mapping[_Key, Any], keys: Sequence[_Key] | None = None) -> None:
     """Raise on a cycle, a missing dependency, a bad key or a missing requested key."""

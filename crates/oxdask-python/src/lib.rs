@@ -31,7 +31,7 @@ type Stats = HashMap<&'static str, usize>;
 /// Builds, validates, culls, fuses, orders and runs a graph; see `_core.pyi`.
 #[pyfunction]
 #[pyo3(signature = (
-    dsk, keys, *, layers=Vec::new(), num_workers=1, optimize=true, fuse=true,
+    dsk, keys, *, layers=None, num_workers=1, optimize=true, fuse=true,
     pretask=None, posttask=None, progress=None, submit=None
 ))]
 #[allow(clippy::too_many_arguments)] // mirrors the keyword-only Python signature
@@ -39,7 +39,7 @@ fn get(
     py: Python<'_>,
     dsk: &Bound<'_, PyAny>,
     keys: &Bound<'_, PyAny>,
-    layers: Vec<PyRef<'_, Blockwise>>,
+    layers: Option<Vec<PyRef<'_, Blockwise>>>,
     num_workers: usize,
     optimize: bool,
     fuse: bool,
@@ -48,6 +48,7 @@ fn get(
     progress: Option<PyRef<'_, Progress>>,
     submit: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<Py<PyAny>>, Stats)> {
+    let layers = layers.unwrap_or_default();
     let Parsed { graph, outputs } = parse(dsk, &layers, Some(keys))?;
     let graph_tasks = graph.len();
     let (graph, outputs) = if optimize {
