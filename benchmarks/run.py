@@ -47,17 +47,19 @@ def main() -> None:
     parser.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    header = (
-        f"{'workload':<18} {'metric':<18} {'oxdask':>12} {'dask':>12} {'dask/oxdask':>12}"
-    )
+    header = f"{'workload':<18} {'metric':<18} {'oxdask':>12} {'dask':>12} {'dask/oxdask':>12}"
     print(header)
     print("-" * len(header))
     for workload in args.workloads:
         ox = best("oxdask", workload, args.repeat)
         dk = best("dask", workload, args.repeat)
+
+        def per(r, what, unit):
+            return 1e6 * r[what] / r[unit]
+
         rows = [
-            ("compute us/task", 1e6 * ox["compute_s"] / ox["tasks"], 1e6 * dk["compute_s"] / dk["tasks"]),
-            ("build us/call", 1e6 * ox["build_s"] / ox["calls"], 1e6 * dk["build_s"] / dk["calls"]),
+            ("compute us/task", per(ox, "compute_s", "tasks"), per(dk, "compute_s", "tasks")),
+            ("build us/call", per(ox, "build_s", "calls"), per(dk, "build_s", "calls")),
             ("peak RSS MB", ox["peak_rss_mb"], dk["peak_rss_mb"]),
         ]
         for metric, o, d in rows:
