@@ -79,20 +79,29 @@ impl<'py> Parser<'py> {
         let ids = PyDict::new(py);
         let mut tuple_names = HashSet::new();
         let mut scalar_keys = false;
-        let mut items = Vec::with_capacity(dsk.len()?);
-        for item in dsk.items()?.iter() {
-            let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item.extract()?;
+        let mut items: Vec<Item<'py>> = Vec::with_capacity(dsk.len()?);
+        if let Ok(d) = dsk.cast::<PyDict>() {
+            // Direct iteration: no (key, value) tuple per entry.
+            items.extend(d.iter());
+        } else {
+            for item in dsk.items()?.iter() {
+                items.push(item.extract()?);
+            }
+        }
+        for (index, (k, _)) in items.iter().enumerate() {
             if let Ok(t) = k.cast::<PyTuple>() {
                 if let Ok(first) = t.get_item(0) {
                     if let Ok(s) = first.cast::<PyString>() {
-                        tuple_names.insert(s.to_str()?.to_owned());
+                        let name = s.to_str()?;
+                        if !tuple_names.contains(name) {
+                            tuple_names.insert(name.to_owned());
+                        }
                     }
                 }
             } else if !k.is_instance_of::<PyString>() {
                 scalar_keys = true;
             }
-            ids.set_item(&k, items.len())?;
-            items.push((k, v));
+            ids.set_item(k, index)?;
         }
         let mut next = u32::try_from(items.len()).map_err(|_| too_big())?;
         let mut ranges = HashMap::new();
