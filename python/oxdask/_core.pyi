@@ -11,6 +11,7 @@ __all__ = [
     "Blockwise",
     "CycleError",
     "Progress",
+    "TreeReduce",
     "cull",
     "get",
     "get_dependencies",
@@ -57,16 +58,46 @@ class Blockwise:
     @property
     def name(self) -> str: ...
     @property
-    def numblocks(self) -> tuple[int, ...]:
+    def numblocks(self) -> list[int]:
         """Number of output blocks per output dimension."""
     def __len__(self) -> int:
         """Number of tasks the layer expands to."""
+
+@final
+class TreeReduce:
+    """A compact layer reducing the blocks of ``input`` along ``axes`` in a tree.
+
+    Level after level, ``combine`` receives nested lists (one nesting per reduced axis, in
+    ``axes`` order) of at most ``split_every[i]`` blocks along ``axes[i]``; the last level calls
+    ``aggregate`` instead. Intermediate keys are ``(f"{name}-partial{level}", *index)``; output
+    keys are ``(name, *index)`` with the reduced axes dropped, or kept as a single block when
+    ``keepdims``. Axes not reduced keep their blocks.
+    """
+
+    def __new__(
+        cls,
+        name: str,
+        input: str,
+        numblocks: Sequence[int],
+        axes: Sequence[int],
+        split_every: Sequence[int],
+        combine: Callable[[list[Any]], Any],
+        aggregate: Callable[[list[Any]], Any],
+        keepdims: bool = False,
+    ) -> Self: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def numblocks(self) -> list[int]:
+        """Number of output blocks per output dimension."""
+    def __len__(self) -> int:
+        """Number of tasks over all levels."""
 
 def get(
     dsk: Mapping[_Key, Any],
     keys: Sequence[_Key],
     *,
-    layers: Sequence[Blockwise] | None = None,
+    layers: Sequence[Blockwise | TreeReduce] | None = None,
     num_workers: int = 1,
     optimize: bool = True,
     fuse: bool = True,

@@ -186,7 +186,7 @@ fn nest(
 }
 
 /// Row-major increment of `coords` within `shape`; false once it wraps around.
-fn advance(coords: &mut [u32], shape: &[u32]) -> bool {
+pub(crate) fn advance(coords: &mut [u32], shape: &[u32]) -> bool {
     for d in (0..coords.len()).rev() {
         coords[d] += 1;
         if coords[d] < shape[d] {

@@ -11,8 +11,8 @@
 //! * [`passes::fuse`] — merge linear chains into single tasks;
 //! * [`passes::order`] — a static, memory-aware priority for every task.
 //!
-//! [`layer`] expands compact descriptions of many tasks (Dask's blockwise and tree reductions)
-//! without materializing one object per task on the caller's side.
+//! [`layer`] and [`tree`] expand compact descriptions of many tasks (Dask's blockwise and tree
+//! reductions) without materializing one object per task on the caller's side.
 //!
 //! This crate knows nothing of Python, threads or sockets.
 #![warn(missing_docs)]
@@ -23,6 +23,7 @@ mod id;
 mod key;
 pub mod layer;
 pub mod passes;
+pub mod tree;
 
 pub use error::{GraphError, Result};
 pub use graph::{Adjacency, Graph, GraphBuilder};

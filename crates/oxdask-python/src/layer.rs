@@ -3,12 +3,15 @@
 use std::collections::BTreeMap;
 
 use oxdask_graph::layer::{self, BlockwiseInput};
+use oxdask_graph::{GraphBuilder, GraphError, Key};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyMapping, PyString};
 
 use crate::errors::graph_err;
-use crate::task::kwargs_dict;
+use crate::parse::{LayerErr, Parser, Source};
+use crate::task::{kwargs_dict, Arg, Call, PyTask};
+use crate::tree::TreeReduce;
 
 /// `(name, *block_index) -> func(*args, **kwargs)` for every output block; see `_core.pyi`.
 #[pyclass(module = "oxdask._core", frozen)]
@@ -19,6 +22,8 @@ pub(crate) struct Blockwise {
     /// `(value, ind)`: `ind` is `None` for a literal, else `value` is an input name.
     pub(crate) args: Vec<(Py<PyAny>, Option<Vec<u32>>)>,
     pub(crate) kwargs: Option<Py<PyDict>>,
+    /// Input name of each argument (`None` for literals).
+    names: Vec<Option<String>>,
     inputs: Vec<BlockwiseInput>,
     new_axes: BTreeMap<u32, u32>,
     numblocks: Vec<u32>,
@@ -32,10 +37,6 @@ impl Blockwise {
             inputs: self.inputs.clone(),
             new_axes: self.new_axes.clone(),
         }
-    }
-
-    pub(crate) fn out_numblocks(&self) -> &[u32] {
-        &self.numblocks
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -63,9 +64,11 @@ impl Blockwise {
             )));
         }
         let mut inputs = Vec::with_capacity(args.len());
+        let mut names = Vec::with_capacity(args.len());
         for (i, (value, ind)) in args.iter().enumerate() {
             let Some(ind) = ind else {
                 inputs.push(BlockwiseInput::Literal);
+                names.push(None);
                 continue;
             };
             let input = value.cast::<PyString>().map_err(|_| {
@@ -88,6 +91,7 @@ impl Blockwise {
                 ind: ind.clone(),
                 numblocks: nb,
             });
+            names.push(Some(input.to_str()?.to_owned()));
         }
         let mut layer = Self {
             name,
@@ -95,6 +99,7 @@ impl Blockwise {
             out_ind,
             args: args.into_iter().map(|(v, i)| (v.unbind(), i)).collect(),
             kwargs: kwargs_dict(kwargs.as_ref()),
+            names,
             inputs,
             new_axes: new_axes.unwrap_or_default(),
             numblocks: Vec::new(),
@@ -122,5 +127,114 @@ impl Blockwise {
             "Blockwise(name={:?}, numblocks={:?})",
             self.name, self.numblocks
         )
+    }
+}
+
+/// A compact layer passed to `_core.get(..., layers=...)`.
+pub(crate) enum Layer<'py> {
+    Blockwise(PyRef<'py, Blockwise>),
+    Tree(PyRef<'py, TreeReduce>),
+}
+
+impl<'py> Layer<'py> {
+    /// Accepts a `Blockwise` or a `TreeReduce`.
+    pub(crate) fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(b) = obj.extract::<PyRef<'py, Blockwise>>() {
+            return Ok(Layer::Blockwise(b));
+        }
+        if let Ok(t) = obj.extract::<PyRef<'py, TreeReduce>>() {
+            return Ok(Layer::Tree(t));
+        }
+        Err(PyTypeError::new_err(format!(
+            "layers must be Blockwise or TreeReduce objects, not {}",
+            obj.get_type().name()?
+        )))
+    }
+
+    /// Number of tasks the layer expands to.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Layer::Blockwise(b) => b.len(),
+            Layer::Tree(t) => t.len(),
+        }
+    }
+
+    /// The collections the layer defines, in id order: name and blocks per key dimension.
+    pub(crate) fn ranges(&self) -> Result<Vec<(String, Vec<u32>)>, GraphError> {
+        Ok(match self {
+            Layer::Blockwise(b) => vec![(b.name.clone(), b.numblocks.clone())],
+            Layer::Tree(t) => {
+                let (last, partial) = t.levels.split_last().expect("a tree has a final level");
+                let mut out: Vec<_> = partial
+                    .iter()
+                    .map(|l| (l.name.clone(), l.numblocks.clone()))
+                    .collect();
+                out.push((last.name.clone(), t.spec.output_numblocks()));
+                out
+            }
+        })
+    }
+
+    /// Appends the layer's tasks to `b`, in the id order given by [`Layer::ranges`].
+    pub(crate) fn push(
+        &self,
+        parser: &mut Parser<'py>,
+        b: &mut GraphBuilder<PyTask>,
+    ) -> PyResult<()> {
+        let py = parser.py();
+        match self {
+            Layer::Blockwise(layer) => {
+                let source = |arg: usize| match &layer.names[arg] {
+                    Some(name) => Source::Blocks(name),
+                    None => Source::Literal(&layer.args[arg].0),
+                };
+                layer.spec().expand::<LayerErr>(|coords, refs| {
+                    parser.begin_task(Key::chunk(&layer.name, coords));
+                    let args = refs
+                        .iter()
+                        .map(|r| parser.block_ref(r, &source))
+                        .collect::<PyResult<Vec<_>>>()
+                        .map_err(LayerErr)?;
+                    let call = Call {
+                        func: layer.func.clone_ref(py),
+                        args,
+                        kwargs: layer.kwargs.as_ref().map(|k| k.clone_ref(py)),
+                    };
+                    parser.end_task(b, Arg::Call(Box::new(call)));
+                    Ok(())
+                })
+            }
+            Layer::Tree(tree) => {
+                let last = tree.levels.len();
+                let source = |level: usize| {
+                    Source::Blocks(if level == 0 {
+                        &tree.input
+                    } else {
+                        &tree.levels[level - 1].name
+                    })
+                };
+                tree.spec.expand::<LayerErr>(|level, coords, inputs| {
+                    let (key, func) = if level == last {
+                        let out = tree.spec.output_coords(coords);
+                        (Key::chunk(&tree.spec.name, &out), &tree.aggregate)
+                    } else {
+                        (
+                            Key::chunk(&tree.levels[level - 1].name, coords),
+                            &tree.combine,
+                        )
+                    };
+                    parser.begin_task(key);
+                    let arg = parser.block_ref(&inputs, &source).map_err(LayerErr)?;
+                    let call = Call {
+                        func: func.clone_ref(py),
+                        args: vec![arg],
+                        kwargs: None,
+                    };
+                    parser.end_task(b, Arg::Call(Box::new(call)));
+                    Ok(())
+                })
+            }
+        }
+        .map_err(|LayerErr(e)| e)
     }
 }

@@ -11,6 +11,7 @@ mod layer;
 mod parse;
 mod run;
 mod task;
+mod tree;
 
 use std::collections::HashMap;
 
@@ -21,7 +22,7 @@ use pyo3::types::{PyDict, PySet};
 
 use crate::errors::graph_err;
 use crate::key::key_to_py;
-use crate::layer::Blockwise;
+use crate::layer::{Blockwise, Layer};
 use crate::parse::{parse, Parsed};
 use crate::run::{Progress, PyRunner};
 
@@ -39,7 +40,7 @@ fn get(
     py: Python<'_>,
     dsk: &Bound<'_, PyAny>,
     keys: &Bound<'_, PyAny>,
-    layers: Option<Vec<PyRef<'_, Blockwise>>>,
+    layers: Option<Vec<Bound<'_, PyAny>>>,
     num_workers: usize,
     optimize: bool,
     fuse: bool,
@@ -48,7 +49,11 @@ fn get(
     progress: Option<PyRef<'_, Progress>>,
     submit: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<Py<PyAny>>, Stats)> {
-    let layers = layers.unwrap_or_default();
+    let layers = layers
+        .unwrap_or_default()
+        .iter()
+        .map(Layer::extract)
+        .collect::<PyResult<Vec<_>>>()?;
     let Parsed { graph, outputs } = parse(dsk, &layers, Some(keys))?;
     let graph_tasks = graph.len();
     let (graph, outputs) = if optimize {
@@ -183,6 +188,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_class::<Progress>()?;
     m.add_class::<Blockwise>()?;
+    m.add_class::<tree::TreeReduce>()?;
     m.add("CycleError", m.py().get_type::<errors::CycleError>())?;
     Ok(())
 }

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use oxdask_graph::layer::BlockRef;
 use oxdask_graph::{Graph, GraphBuilder, GraphError, Key, TaskId};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
@@ -19,7 +20,7 @@ use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, 
 
 use crate::errors::graph_err;
 use crate::key::key_from_py;
-use crate::layer::Blockwise;
+use crate::layer::Layer;
 use crate::task::{Arg, Call, PyTask};
 
 /// One `(key, task)` entry of the graph mapping.
@@ -71,10 +72,7 @@ pub(crate) struct Parser<'py> {
 
 impl<'py> Parser<'py> {
     /// Numbers the keys of `dsk` and of `layers`.
-    fn new(
-        dsk: &Bound<'py, PyMapping>,
-        layers: &[PyRef<'py, Blockwise>],
-    ) -> PyResult<(Self, Vec<Item<'py>>)> {
+    fn new(dsk: &Bound<'py, PyMapping>, layers: &[Layer<'py>]) -> PyResult<(Self, Vec<Item<'py>>)> {
         let py = dsk.py();
         let ids = PyDict::new(py);
         let mut tuple_names = HashSet::new();
@@ -106,22 +104,22 @@ impl<'py> Parser<'py> {
         let mut next = u32::try_from(items.len()).map_err(|_| too_big())?;
         let mut ranges = HashMap::new();
         for layer in layers {
-            let numblocks = layer.out_numblocks().to_vec();
-            let count: u64 = numblocks.iter().map(|&n| u64::from(n)).product();
-            let name = layer.name.clone();
-            if ranges.contains_key(&name) || tuple_names.contains(&name) {
-                return Err(graph_err(GraphError::DuplicateKey {
-                    key: Key::str(&name),
-                }));
+            for (name, numblocks) in layer.ranges().map_err(graph_err)? {
+                let count: u64 = numblocks.iter().map(|&n| u64::from(n)).product();
+                if ranges.contains_key(&name) || tuple_names.contains(&name) {
+                    return Err(graph_err(GraphError::DuplicateKey {
+                        key: Key::str(&name),
+                    }));
+                }
+                ranges.insert(
+                    name,
+                    LayerRange {
+                        base: next,
+                        numblocks,
+                    },
+                );
+                next = u32::try_from(u64::from(next) + count).map_err(|_| too_big())?;
             }
-            ranges.insert(
-                name,
-                LayerRange {
-                    base: next,
-                    numblocks,
-                },
-            );
-            next = u32::try_from(u64::from(next) + count).map_err(|_| too_big())?;
         }
         let parser = Self {
             py,
@@ -294,63 +292,73 @@ impl<'py> Parser<'py> {
         Err(PyKeyError::new_err(key.clone().unbind()))
     }
 
-    fn push_layer(&mut self, b: &mut GraphBuilder<PyTask>, layer: &Blockwise) -> PyResult<()> {
-        let py = self.py;
-        let spec = layer.spec();
-        spec.expand::<LayerErr>(|coords, refs| {
-            let key = Key::chunk(&layer.name, coords);
-            self.begin(key.clone());
-            let args = refs
-                .iter()
-                .map(|r| self.block_arg(layer, r))
-                .collect::<PyResult<Vec<_>>>()
-                .map_err(LayerErr)?;
-            let call = Call {
-                func: layer.func.clone_ref(py),
-                args,
-                kwargs: layer.kwargs.as_ref().map(|k| k.clone_ref(py)),
-            };
-            b.push(
-                key,
-                PyTask::One(Arg::Call(Box::new(call))),
-                self.deps.drain(..),
-            );
-            Ok(())
-        })
-        .map_err(|LayerErr(e)| e)
+    /// The result of block `coords` of the collection `name` (a layer or tuple keys of the dict).
+    pub(crate) fn block(&mut self, name: &str, coords: &[u32]) -> PyResult<Arg> {
+        let id = match self.layers.get(name) {
+            Some(range) => range.id(coords),
+            None => {
+                let key = crate::key::key_to_py(self.py, &Key::chunk(name, coords))?;
+                self.lookup(&key)?
+            }
+        };
+        match id {
+            Some(id) => Ok(self.dep(id)),
+            None => Err(self.missing(Key::chunk(name, coords))),
+        }
     }
 
-    fn block_arg(&mut self, layer: &Blockwise, r: &oxdask_graph::layer::BlockRef) -> PyResult<Arg> {
-        use oxdask_graph::layer::BlockRef;
+    /// Compiles a layer's block reference; `source(arg)` says what argument `arg` stands for.
+    pub(crate) fn block_ref<'s>(
+        &mut self,
+        r: &BlockRef,
+        source: &dyn Fn(usize) -> Source<'s>,
+    ) -> PyResult<Arg> {
         Ok(match r {
-            BlockRef::Literal { arg } => Arg::Lit(layer.args[*arg].0.clone_ref(self.py)),
             BlockRef::List(items) => Arg::List(
                 items
                     .iter()
-                    .map(|i| self.block_arg(layer, i))
+                    .map(|i| self.block_ref(i, source))
                     .collect::<PyResult<_>>()?,
             ),
-            BlockRef::Block { arg, coords } => {
-                let name: String = layer.args[*arg].0.bind(self.py).extract()?;
-                let id = match self.layers.get(&name) {
-                    Some(range) => range.id(coords),
-                    None => {
-                        let key = Key::chunk(&name, coords);
-                        let obj = crate::key::key_to_py(self.py, &key)?;
-                        self.lookup(&obj)?
+            BlockRef::Literal { arg } | BlockRef::Block { arg, .. } => {
+                match (source(*arg), r) {
+                    (Source::Blocks(name), BlockRef::Block { coords, .. }) => {
+                        self.block(name, coords)?
                     }
-                };
-                match id {
-                    Some(id) => self.dep(id),
-                    None => return Err(self.missing(Key::chunk(&name, coords))),
+                    (Source::Literal(v), _) => Arg::Lit(v.clone_ref(self.py)),
+                    // A literal position never yields block coordinates, and vice versa.
+                    (Source::Blocks(name), _) => return Err(self.missing(Key::str(name))),
                 }
             }
         })
     }
+
+    /// Starts a task of a layer.
+    pub(crate) fn begin_task(&mut self, key: Key) {
+        self.begin(key);
+    }
+
+    /// Ends a task of a layer, pushing it with the dependencies collected since `begin_task`.
+    pub(crate) fn end_task(&mut self, b: &mut GraphBuilder<PyTask>, body: Arg) {
+        let key = self.current.take().expect("begin_task set the key");
+        b.push(key, PyTask::One(body), self.deps.drain(..));
+    }
+
+    pub(crate) fn py(&self) -> Python<'py> {
+        self.py
+    }
+}
+
+/// What a layer's argument stands for.
+pub(crate) enum Source<'a> {
+    /// A value passed unchanged.
+    Literal(&'a Py<PyAny>),
+    /// Blocks of the named collection.
+    Blocks(&'a str),
 }
 
 /// Errors while expanding a layer: the graph crate's, or Python's.
-struct LayerErr(PyErr);
+pub(crate) struct LayerErr(pub(crate) PyErr);
 
 impl From<GraphError> for LayerErr {
     fn from(e: GraphError) -> Self {
@@ -365,7 +373,7 @@ fn too_big() -> PyErr {
 /// Parses `dsk` and `layers` and resolves `keys` (all keys when `None`).
 pub(crate) fn parse(
     dsk: &Bound<'_, PyAny>,
-    layers: &[PyRef<'_, Blockwise>],
+    layers: &[Layer<'_>],
     keys: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Parsed> {
     let mapping = dsk.cast::<PyMapping>().map_err(|_| {
@@ -387,7 +395,7 @@ pub(crate) fn parse(
         b.push(key, PyTask::One(body), parser.deps.drain(..));
     }
     for layer in layers {
-        parser.push_layer(&mut b, layer)?;
+        layer.push(&mut parser, &mut b)?;
     }
     let outputs = match keys {
         Some(keys) => keys

@@ -1,0 +1,97 @@
+//! The `TreeReduce` compact layer as seen from Python.
+
+use oxdask_graph::tree;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use crate::errors::graph_err;
+
+/// Reduce blocks of `input` along `axes` in a tree: `combine` on groups of at most
+/// `split_every` blocks per axis, `aggregate` for the last level; see `_core.pyi`.
+#[pyclass(module = "oxdask._core", frozen)]
+pub(crate) struct TreeReduce {
+    pub(crate) spec: tree::TreeReduce,
+    pub(crate) input: String,
+    pub(crate) combine: Py<PyAny>,
+    pub(crate) aggregate: Py<PyAny>,
+    pub(crate) levels: Vec<tree::Level>,
+}
+
+fn callable(layer: &str, what: &str, f: &Bound<'_, PyAny>) -> PyResult<()> {
+    if f.is_callable() {
+        return Ok(());
+    }
+    Err(PyTypeError::new_err(format!(
+        "TreeReduce {layer:?}: {what} {} is not callable",
+        f.repr()?
+    )))
+}
+
+#[pymethods]
+impl TreeReduce {
+    #[new]
+    #[pyo3(signature = (name, input, numblocks, axes, split_every, combine, aggregate, keepdims=false))]
+    #[allow(clippy::too_many_arguments)] // mirrors the Python constructor
+    fn new(
+        name: String,
+        input: String,
+        numblocks: Vec<u32>,
+        axes: Vec<usize>,
+        split_every: Vec<u32>,
+        combine: Bound<'_, PyAny>,
+        aggregate: Bound<'_, PyAny>,
+        keepdims: bool,
+    ) -> PyResult<Self> {
+        callable(&name, "combine", &combine)?;
+        callable(&name, "aggregate", &aggregate)?;
+        let spec = tree::TreeReduce {
+            name,
+            numblocks,
+            axes,
+            split_every,
+            keepdims,
+        };
+        let levels = spec.levels().map_err(graph_err)?;
+        Ok(Self {
+            spec,
+            input,
+            combine: combine.unbind(),
+            aggregate: aggregate.unbind(),
+            levels,
+        })
+    }
+
+    #[getter]
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// Output blocks per output dimension.
+    #[getter]
+    fn numblocks(&self) -> Vec<u32> {
+        self.spec.output_numblocks()
+    }
+
+    fn __len__(&self) -> usize {
+        self.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "TreeReduce(name={:?}, input={:?}, levels={})",
+            self.spec.name,
+            self.input,
+            self.levels.len()
+        )
+    }
+}
+
+impl TreeReduce {
+    /// Number of tasks over all levels.
+    pub(crate) fn len(&self) -> usize {
+        self.levels
+            .iter()
+            .map(|l| l.numblocks.iter().map(|&n| n as usize).product::<usize>())
+            .sum()
+    }
+}
