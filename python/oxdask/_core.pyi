@@ -1,9 +1,9 @@
 """Native engine of oxdask (Rust). Keep this surface small: one call per graph, not per task."""
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, final
+from typing import Any, TypeAlias, final
 
-from typing_extensions import Self, TypeAlias
+from typing_extensions import Self
 
 _Key: TypeAlias = Hashable
 

@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
 use pyo3::PyErr;
 
 create_exception!(
-    _core,
+    oxdask._core,
     CycleError,
     PyRuntimeError,
     "The task graph has a cycle; the message lists its keys."

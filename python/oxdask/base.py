@@ -1,0 +1,846 @@
+"""The collection protocol and the functions that consume it, compatible with ``dask.base``.
+
+A *collection* is any object with the methods ``__dask_graph__`` (a mapping ``key -> task``),
+``__dask_keys__`` (a list, possibly nested, of its output keys), ``__dask_postcompute__`` and
+``__dask_postpersist__``; optionally ``__dask_optimize__``, ``__dask_scheduler__`` and
+``__dask_tokenize__``. :func:`compute` gathers the graphs of all collections it is given into
+one graph and runs it with one call of the native engine.
+
+oxdask extension: a graph object may carry an ``__oxdask_layers__`` attribute, a list of
+:class:`oxdask._core.Blockwise` layers that are handed to the engine without being expanded
+in Python.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from numbers import Number
+from typing import Any
+
+from oxdask import config
+from oxdask.core import flatten, literal
+from oxdask.tokenize import TokenizationError, normalize_token, tokenize
+from oxdask.utils import ensure_dict, is_namedtuple_instance
+
+__all__ = [
+    "DaskMethodsMixin",
+    "TokenizationError",
+    "annotate",
+    "collections_to_dsk",
+    "compute",
+    "compute_as_if_collection",
+    "dont_optimize",
+    "get_annotations",
+    "get_collection_names",
+    "get_name_from_key",
+    "get_scheduler",
+    "is_dask_collection",
+    "named_schedulers",
+    "normalize_token",
+    "optimize",
+    "persist",
+    "replace_name_in_key",
+    "tokenize",
+    "unpack_collections",
+    "visualize",
+]
+
+
+class _GraphDict(dict):
+    """A plain graph dict that can also carry ``__oxdask_layers__``."""
+
+    __slots__ = ("__oxdask_layers__",)
+
+
+# Collection classes whose graphs oxdask knows how to assemble itself (Delayed).
+_fast_types: tuple[type, ...] = ()
+
+
+def _register_fast_collection(cls: type) -> None:
+    global _fast_types
+    _fast_types = (*_fast_types, cls)
+
+
+# ---------------------------------------------------------------------------------------------
+# Annotations
+
+_annotations: ContextVar[dict[str, Any] | None] = ContextVar("annotations", default=None)
+
+
+def get_annotations() -> dict[str, Any]:
+    """The annotations set by the enclosing :func:`annotate` blocks.
+
+    Returns
+    -------
+    dict
+    """
+    return _annotations.get() or {}
+
+
+@contextmanager
+def annotate(**annotations: Any) -> Iterator[None]:
+    """Attach annotations (priority, retries, resources, ...) to collections built inside.
+
+    The local schedulers of oxdask record but do not act on annotations; they are available
+    through :func:`get_annotations` for libraries that do.
+
+    Parameters
+    ----------
+    **annotations
+        Annotation names and values. ``priority`` and ``retries`` must be numbers or
+        callables, ``resources`` a dict or callable, ``workers`` a str, sequence or callable.
+    """
+    workers = annotations.get("workers")
+    if workers is not None:
+        if isinstance(workers, (list, set, tuple)):
+            annotations["workers"] = list(workers)
+        elif isinstance(workers, str):
+            annotations["workers"] = [workers]
+        elif not callable(workers):
+            raise TypeError(
+                f"'workers' annotation must be a sequence of str, a str or a callable, "
+                f"but got {workers}."
+            )
+    for name in ("priority", "retries"):
+        if name in annotations:
+            value = annotations[name]
+            if not isinstance(value, Number) and not callable(value):
+                raise TypeError(
+                    f"'{name}' annotation must be a Number or a callable, but got {value}"
+                )
+    if "resources" in annotations:
+        value = annotations["resources"]
+        if not isinstance(value, dict) and not callable(value):
+            raise TypeError(f"'resources' annotation must be a dict, but got {value}")
+    if "allow_other_workers" in annotations:
+        value = annotations["allow_other_workers"]
+        if not isinstance(value, bool) and not callable(value):
+            raise TypeError(
+                f"'allow_other_workers' annotations must be a bool or a callable, but got {value}"
+            )
+    token = _annotations.set({**get_annotations(), **annotations})
+    try:
+        yield
+    finally:
+        _annotations.reset(token)
+
+
+# ---------------------------------------------------------------------------------------------
+# Collections
+
+
+def is_dask_collection(x) -> bool:
+    """True if ``x`` is a dask collection (has a callable ``__dask_graph__`` returning a graph).
+
+    Parameters
+    ----------
+    x : object
+
+    Returns
+    -------
+    bool
+    """
+    if isinstance(x, _fast_types):
+        return True
+    if isinstance(x, type):
+        return False
+    try:
+        method = x.__dask_graph__
+    except Exception:
+        return False
+    if not callable(method):
+        return False
+    return method() is not None
+
+
+class DaskMethodsMixin:
+    """Adds ``compute``, ``persist`` and ``visualize`` methods to a collection class."""
+
+    __slots__ = ()
+
+    def visualize(self, filename="mydask", format=None, optimize_graph=False, **kwargs):
+        """Render the task graph of this collection (see :func:`oxdask.visualize`).
+
+        Parameters
+        ----------
+        filename : str or None
+            Output file name, without or with extension. ``None`` writes nothing.
+        format : str, optional
+            ``"dot"`` (always available), or an image format rendered by Graphviz
+            (``"png"``, ``"svg"``, ``"pdf"``...). Defaults to the extension, else ``"png"``.
+        optimize_graph : bool
+            Cull the graph first.
+        **kwargs
+            Graphviz attributes (``rankdir``, ``color="order"``...).
+
+        Returns
+        -------
+        object
+            See :func:`oxdask.visualize`.
+        """
+        return visualize(
+            self, filename=filename, format=format, optimize_graph=optimize_graph, **kwargs
+        )
+
+    def persist(self, **kwargs):
+        """Compute this collection and return an equivalent one holding the results.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`oxdask.persist` (``scheduler=``, ``num_workers=``...).
+
+        Returns
+        -------
+        collection
+        """
+        (result,) = persist(self, traverse=False, **kwargs)
+        return result
+
+    def compute(self, **kwargs):
+        """Compute this collection and return its concrete value.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`oxdask.compute` (``scheduler=``, ``num_workers=``...).
+
+        Returns
+        -------
+        object
+        """
+        (result,) = compute(self, traverse=False, **kwargs)
+        return result
+
+    def __await__(self):
+        raise TypeError("oxdask collections cannot be awaited (no distributed client)")
+
+
+def unpack_collections(*args, traverse: bool = True):
+    """Find the collections in ``args``.
+
+    Parameters
+    ----------
+    *args : object
+    traverse : bool
+        Also look inside lists, tuples, sets, dicts, named tuples and dataclasses.
+
+    Returns
+    -------
+    collections : list
+        The distinct collections found.
+    repack : callable
+        ``repack(results)`` rebuilds ``args`` (as a tuple) with every collection replaced by the
+        matching element of ``results``.
+    """
+    unpacker = _Unpacker(traverse)
+    builders = [unpacker.unpack(a) for a in args]
+    return unpacker.collections, _Repack(builders)
+
+
+class _Unpacker:
+    """Finds collections in nested containers (iterative helper of ``unpack_collections``).
+
+    A builder is an ``int`` (index of a collection's result), a :class:`_Const` (value returned
+    as is), or ``(kind, type, parts)`` for a container to rebuild.
+    """
+
+    __slots__ = ("collections", "index", "traverse")
+
+    def __init__(self, traverse: bool):
+        self.collections: list = []
+        self.index: dict = {}
+        self.traverse = traverse
+
+    def add(self, c) -> int:
+        ident = ("k", c._key) if isinstance(c, _fast_types) else ("i", id(c))
+        i = self.index.get(ident)
+        if i is None:
+            i = self.index[ident] = len(self.collections)
+            self.collections.append(c)
+        return i
+
+    def unpack(self, expr):
+        if isinstance(expr, _fast_types) or is_dask_collection(expr):
+            return self.add(expr)
+        if not self.traverse:
+            return _Const(expr)
+        typ = type(expr)
+        unpack = self.unpack
+        if typ is list or typ is tuple or typ is set or typ is frozenset:
+            parts = [unpack(e) for e in expr]
+            if all(type(p) is _Const for p in parts):
+                return _Const(expr)
+            return ("seq", typ, parts)
+        if typ is dict:
+            items = [(k, unpack(v)) for k, v in expr.items()]
+            if all(type(p) is _Const for _, p in items):
+                return _Const(expr)
+            return ("dict", typ, items)
+        if is_namedtuple_instance(expr):
+            parts = [unpack(e) for e in expr]
+            if all(type(p) is _Const for p in parts):
+                return _Const(expr)
+            return ("namedtuple", typ, parts)
+        if dataclasses.is_dataclass(expr) and not isinstance(expr, type):
+            names = [f.name for f in dataclasses.fields(expr) if hasattr(expr, f.name)]
+            items = [(n, unpack(getattr(expr, n))) for n in names]
+            if all(type(p) is _Const for _, p in items):
+                return _Const(expr)
+            return ("dataclass", type(expr), items)
+        return _Const(expr)
+
+
+class _Repack:
+    """``repack(results)``: the arguments rebuilt with the collections' results."""
+
+    __slots__ = ("builders",)
+
+    def __init__(self, builders: list):
+        self.builders = builders
+
+    def __call__(self, results) -> tuple:
+        return tuple(_build(b, results) for b in self.builders)
+
+
+def _build(b, results):
+    if type(b) is int:
+        return results[b]
+    if type(b) is _Const:
+        return b.value
+    kind, typ, parts = b
+    if kind == "seq":
+        return typ(_build(p, results) for p in parts)
+    if kind == "dict":
+        return {k: _build(p, results) for k, p in parts}
+    if kind == "namedtuple":
+        return typ(*(_build(p, results) for p in parts))
+    return typ(**{n: _build(p, results) for n, p in parts})
+
+
+class _Const:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _delayed_optimize_default():
+    from oxdask.delayed import Delayed
+
+    return Delayed.__dask_optimize__
+
+
+def _collection_graph(collection, optimize_graph: bool = True, **kwargs) -> tuple[dict, list]:
+    """Graph dict and Blockwise layers of one collection (optimized if asked)."""
+    return _collections_graph([collection], optimize_graph, **kwargs)
+
+
+def _graph_parts(g) -> tuple[dict, list]:
+    """Plain tasks and compact layers of a graph object.
+
+    Entries of the mapping that belong to one of its ``__oxdask_layers__`` (tuple keys named
+    after a layer, or after a tree reduction's intermediate levels) are left to the layer.
+    """
+    layers = list(getattr(g, "__oxdask_layers__", None) or ())
+    d = ensure_dict(g)
+    if layers:
+        names = {layer.name for layer in layers}
+        prefixes = tuple(
+            f"{layer.name}-partial" for layer in layers if type(layer).__name__ == "TreeReduce"
+        )
+
+        def owned(k) -> bool:
+            if type(k) is not tuple or not k or type(k[0]) is not str:
+                return False
+            return k[0] in names or (bool(prefixes) and k[0].startswith(prefixes))
+
+        d = {k: v for k, v in d.items() if not owned(k)}
+    return d, layers
+
+
+def _collections_graph(collections, optimize_graph: bool = True, **kwargs) -> tuple[dict, list]:
+    fast = []
+    groups: dict[Any, list] = {}
+    default_opt = _delayed_optimize_default() if _fast_types else None
+    for c in collections:
+        if isinstance(c, _fast_types) and (
+            not optimize_graph or type(c).__dask_optimize__ is default_opt
+        ):
+            fast.append(c)
+            continue
+        opt = getattr(c, "__dask_optimize__", None) if optimize_graph else None
+        groups.setdefault(opt, []).append(c)
+    parts: list[tuple[dict, list]] = []
+    if fast:
+        from oxdask.delayed import _build_graph
+
+        parts.append(_build_graph(fast))
+    for opt, group in groups.items():
+        layers: list = []
+        dsk: dict = {}
+        for c in group:
+            d, ls = _graph_parts(c.__dask_graph__())
+            if not dsk:
+                dsk = d if len(group) == 1 else dict(d)
+            else:
+                dsk.update(d)
+            for layer in ls:
+                if not any(layer is other for other in layers):
+                    layers.append(layer)
+        if opt is not None:
+            keys = [c.__dask_keys__() for c in group]
+            g = dsk
+            if layers:
+                g = _GraphDict(dsk)
+                g.__oxdask_layers__ = layers
+            out = opt(g, keys, **kwargs)
+            out_layers = getattr(out, "__oxdask_layers__", None)
+            dsk, ls = _graph_parts(out)
+            if out_layers is None:
+                ls = layers
+            layers = ls
+        parts.append((dsk, layers))
+    if len(parts) == 1:
+        return parts[0]
+    merged: dict = {}
+    all_layers: list = []
+    for d, ls in parts:
+        merged.update(d)
+        for layer in ls:
+            if not any(layer is other for other in all_layers):
+                all_layers.append(layer)
+    return merged, all_layers
+
+
+def collections_to_dsk(collections, optimize_graph: bool = True, optimizations=(), **kwargs):
+    """Merge (and optimize) the graphs of several collections into one graph dict.
+
+    Parameters
+    ----------
+    collections : sequence
+    optimize_graph : bool
+        Apply each collection's ``__dask_optimize__``.
+    **kwargs
+        Passed to the optimization functions.
+
+    Returns
+    -------
+    dict
+        With an ``__oxdask_layers__`` attribute when Blockwise layers are involved.
+    """
+    dsk, layers = _collections_graph(list(collections), optimize_graph, **kwargs)
+    if layers:
+        dsk = _GraphDict(dsk)
+        dsk.__oxdask_layers__ = layers
+    return dsk
+
+
+def dont_optimize(dsk, keys, **kwargs):
+    """An optimization function that does nothing."""
+    return dsk
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedulers
+
+
+def _named(name: str):
+    if name in ("sync", "synchronous", "single-threaded"):
+        from oxdask.local import get_sync
+
+        return get_sync
+    if name in ("threads", "threading"):
+        from oxdask.threaded import get
+
+        return get
+    if name in ("processes", "multiprocessing"):
+        from oxdask.multiprocessing import get
+
+        return get
+    return None
+
+
+class _NamedSchedulers(Mapping):
+    """Read-only mapping of scheduler names to get-functions (imported on first use)."""
+
+    _names = (
+        "sync",
+        "synchronous",
+        "single-threaded",
+        "threads",
+        "threading",
+        "processes",
+        "multiprocessing",
+    )
+
+    def __getitem__(self, name):
+        get = _named(name) if isinstance(name, str) else None
+        if get is None:
+            raise KeyError(name)
+        return get
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name) -> bool:
+        return name in self._names
+
+
+named_schedulers: Mapping[str, Callable] = _NamedSchedulers()
+
+_get_err_msg = """
+The get= keyword has been removed.
+
+Please use the scheduler= keyword instead with the name of
+the desired scheduler like 'threads' or 'processes'
+
+    x.compute(scheduler='single-threaded')
+    x.compute(scheduler='threads')
+    x.compute(scheduler='processes')
+
+or with a function that takes the graph and keys
+
+    x.compute(scheduler=my_scheduler_function)
+
+or with a Dask client
+
+    x.compute(scheduler=client)
+""".strip()
+
+
+def _executor_get(executor):
+    from oxdask.local import _execute_graph
+
+    num_workers = getattr(executor, "_max_workers", None) or config.get("num_workers", None)
+
+    def submit(func, args, kwargs):
+        return executor.submit(func, *args, **(kwargs or {})).result()
+
+    def get(dsk, keys, **kwargs):
+        return _execute_graph(
+            dsk, keys, num_workers=num_workers or _cpu_count(), submit=submit, **kwargs
+        )
+
+    return get
+
+
+def _cpu_count() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def get_scheduler(get=None, scheduler=None, collections=None, cls=None):
+    """The get-function to run a graph with.
+
+    In order of precedence: ``scheduler=`` (a name, a get-function, an
+    ``concurrent.futures.Executor`` or a client object with a ``get`` method), config
+    ``scheduler``, ``cls.__dask_scheduler__``, the default scheduler of the collections.
+
+    Parameters
+    ----------
+    get : None
+        Removed in Dask; passing it raises ``TypeError``.
+    scheduler : str, callable or Executor, optional
+    collections : list, optional
+    cls : type, optional
+
+    Returns
+    -------
+    callable or None
+    """
+    if get:
+        raise TypeError(_get_err_msg)
+    if scheduler is not None:
+        if callable(scheduler):
+            return scheduler
+        if "Client" in type(scheduler).__name__ and hasattr(scheduler, "get"):
+            return scheduler.get
+        if isinstance(scheduler, str):
+            name = scheduler.lower()
+            found = _named(name)
+            if found is not None:
+                return found
+            if name in ("dask.distributed", "distributed"):
+                raise RuntimeError(f"Requested {scheduler} scheduler but no Client active.")
+            raise ValueError(
+                "Expected one of [distributed, {}]".format(", ".join(sorted(named_schedulers)))
+            )
+        from concurrent.futures import Executor
+
+        if isinstance(scheduler, Executor):
+            return _executor_get(scheduler)
+        raise ValueError(f"Unexpected scheduler: {scheduler!r}")
+    configured = config.get("scheduler", None)
+    if configured:
+        return get_scheduler(scheduler=configured)
+    if config.get("get", None):
+        raise ValueError(_get_err_msg)
+    if cls is not None:
+        return cls.__dask_scheduler__
+    if collections:
+        collections = [c for c in collections if c is not None]
+    if collections:
+        first = _default_scheduler(collections[0])
+        if not all(_default_scheduler(c) == first for c in collections[1:]):
+            raise ValueError(
+                "Compute called on multiple collections with differing default schedulers. "
+                "Please specify a scheduler=` parameter explicitly in compute or globally "
+                "with `oxdask.config.set`."
+            )
+        return first
+    return None
+
+
+def _default_scheduler(collection):
+    get = getattr(type(collection), "__dask_scheduler__", None)
+    if get is None:
+        get = getattr(collection, "__dask_scheduler__", None)
+    if get is None:
+        from oxdask.threaded import get
+    return get
+
+
+# ---------------------------------------------------------------------------------------------
+# compute / persist / optimize / visualize
+
+
+def compute(*args, traverse=True, optimize_graph=True, scheduler=None, get=None, **kwargs):
+    """Compute several collections at once, sharing their intermediate results.
+
+    All graphs are merged into one, which runs in one call of the scheduler.
+
+    Parameters
+    ----------
+    *args : object
+        Collections, or (with ``traverse``) lists, tuples, sets, dicts, named tuples and
+        dataclasses containing collections. Other objects are returned unchanged.
+    traverse : bool
+        Look for collections inside builtin containers.
+    optimize_graph : bool
+        Apply the collections' optimizations before running.
+    scheduler : str or callable, optional
+        ``"threads"``, ``"sync"`` or ``"processes"`` (and their aliases) or a get-function.
+        Defaults to config ``scheduler``, then to the collections' default (threads).
+    get : None
+        Removed in Dask; passing it raises ``TypeError``.
+    **kwargs
+        Passed to the scheduler (``num_workers=``, ``callbacks=``...) and to the optimizations.
+
+    Returns
+    -------
+    tuple
+        One result per argument.
+
+    Examples
+    --------
+    >>> import oxdask
+    >>> a = oxdask.delayed(1) + 1
+    >>> oxdask.compute(a, {"b": a * 10}, 5)
+    (2, {'b': 20}, 5)
+    """
+    collections, repack = unpack_collections(*args, traverse=traverse)
+    if not collections:
+        return args
+    schedule = get_scheduler(scheduler=scheduler, collections=collections, get=get)
+    dsk = collections_to_dsk(collections, optimize_graph, **kwargs)
+    keys = []
+    postcomputes = []
+    for c in collections:
+        keys.append(c.__dask_keys__())
+        postcomputes.append(c.__dask_postcompute__())
+    results = schedule(dsk, keys, **kwargs)
+    return repack([f(r, *a) for r, (f, a) in zip(results, postcomputes, strict=True)])
+
+
+def _as_data(value):
+    if isinstance(value, (tuple, list, dict, str, bytes)):
+        return (literal(value),)
+    return value
+
+
+def persist(*args, traverse=True, optimize_graph=True, scheduler=None, **kwargs):
+    """Compute collections and return equivalent collections whose graphs hold the results.
+
+    Parameters
+    ----------
+    *args : object
+        Collections (or containers of them with ``traverse``); others are returned unchanged.
+    traverse : bool
+    optimize_graph : bool
+    scheduler : str or callable, optional
+    **kwargs
+        Passed to the scheduler.
+
+    Returns
+    -------
+    tuple
+        One (persisted) object per argument.
+
+    Notes
+    -----
+    The graph of a persisted collection has one entry per output key; values that the engine
+    could misread as tasks or keys (tuples, lists, dicts, strings) are wrapped in
+    :class:`oxdask.core.literal` tasks.
+    """
+    collections, repack = unpack_collections(*args, traverse=traverse)
+    if not collections:
+        return args
+    schedule = get_scheduler(scheduler=scheduler, collections=collections)
+    dsk = collections_to_dsk(collections, optimize_graph, **kwargs)
+    keys: list = []
+    postpersists = []
+    for c in collections:
+        c_keys = list(flatten(c.__dask_keys__()))
+        rebuild, state = c.__dask_postpersist__()
+        keys.extend(c_keys)
+        postpersists.append((rebuild, c_keys, state))
+    values = schedule(dsk, keys, **kwargs)
+    by_key = dict(zip(keys, values, strict=True))
+    out = [
+        rebuild({k: _as_data(by_key[k]) for k in c_keys}, *state)
+        for rebuild, c_keys, state in postpersists
+    ]
+    return repack(out)
+
+
+def optimize(*args, traverse=True, **kwargs):
+    """Optimize collections together: merge their graphs and cull what they do not need.
+
+    Parameters
+    ----------
+    *args : object
+        Collections (or containers of them with ``traverse``).
+    traverse : bool
+    **kwargs
+        Passed to the optimization functions.
+
+    Returns
+    -------
+    tuple
+        Equivalent collections sharing one optimized graph.
+    """
+    from oxdask import _core
+
+    collections, repack = unpack_collections(*args, traverse=traverse)
+    if not collections:
+        return args
+    dsk, layers = _collections_graph(collections, True, **kwargs)
+    keys = [k for c in collections for k in flatten(c.__dask_keys__())]
+    if not layers:
+        dsk = _core.cull(dsk, keys)
+    if layers:
+        dsk = _GraphDict(dsk)
+        dsk.__oxdask_layers__ = layers
+    out = []
+    for c in collections:
+        rebuild, state = c.__dask_postpersist__()
+        out.append(rebuild(dsk, *state))
+    return repack(out)
+
+
+def visualize(
+    *args,
+    filename="mydask",
+    traverse=True,
+    optimize_graph=False,
+    maxval=None,
+    engine=None,
+    **kwargs,
+):
+    """Draw the merged task graph of the given collections with Graphviz.
+
+    Parameters
+    ----------
+    *args : object
+        Collections (or containers of them with ``traverse``); other objects are ignored.
+    filename : str or None
+        Output file; its extension selects the format when ``format`` is not given.
+        ``None`` writes no file.
+    traverse : bool
+    optimize_graph : bool
+        Optimize (cull) the graph before drawing.
+    maxval : float, optional
+        Unused (accepted for compatibility).
+    engine : str, optional
+        Only ``"graphviz"`` (or ``None``) is supported.
+    format : str, optional (keyword)
+        ``"dot"`` writes ``<filename>.dot`` without needing Graphviz. Image formats
+        (``"png"``, ``"svg"``, ``"pdf"``, ...) need the ``graphviz`` Python package or the ``dot``
+        program and raise ``RuntimeError`` without them. Default: the extension of
+        ``filename``, else ``"png"``.
+    **kwargs
+        ``rankdir`` (default ``"BT"``), ``color="order"`` to color nodes by execution order,
+        and other Graphviz graph attributes.
+
+    Returns
+    -------
+    object
+        For ``format="dot"`` or ``filename=None``: the DOT source (``str``). For images: an
+        ``IPython.display.Image`` (or ``SVG``) when IPython is installed, else ``None``.
+    """
+    from oxdask.dot import render
+
+    collections, _ = unpack_collections(*args, traverse=traverse)
+    if engine not in (None, "graphviz"):
+        raise ValueError(f"Visualization engine {engine!r} is not supported; use 'graphviz'")
+    if optimize_graph:
+        collections = list(optimize(*collections, traverse=False))
+    dsk, _layers = _collections_graph(collections, False)
+    return render(dsk, filename=filename, **kwargs)
+
+
+def compute_as_if_collection(cls, dsk, keys, scheduler=None, get=None, **kwargs):
+    """Compute a raw graph as if it were a collection of type ``cls``.
+
+    Parameters
+    ----------
+    cls : type
+        Provides the default scheduler and the optimization function.
+    dsk : Mapping
+    keys : list
+    scheduler : str or callable, optional
+    **kwargs
+        Passed to the scheduler.
+    """
+    schedule = get_scheduler(scheduler=scheduler, cls=cls, get=get)
+    opt = getattr(cls, "__dask_optimize__", None)
+    if opt is not None:
+        dsk = opt(dsk, keys, **kwargs)
+    return schedule(dsk, keys, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Key names
+
+
+def get_name_from_key(key) -> str:
+    """The name part of a key: the key itself or the first element of a tuple key."""
+    if isinstance(key, tuple) and key and isinstance(key[0], str):
+        return key[0]
+    if isinstance(key, str):
+        return key
+    raise TypeError(f"Expected str or a tuple starting with str; got {key!r}")
+
+
+def replace_name_in_key(key, rename: Mapping[str, str]):
+    """Rename a key's name part according to ``rename`` (other keys unchanged)."""
+    if isinstance(key, tuple) and key and isinstance(key[0], str):
+        return (rename.get(key[0], key[0]), *key[1:])
+    if isinstance(key, str):
+        return rename.get(key, key)
+    raise TypeError(f"Expected str or a tuple starting with str; got {key!r}")
+
+
+def get_collection_names(collection) -> set[str]:
+    """The names of the output keys of a collection."""
+    if not is_dask_collection(collection):
+        raise TypeError(f"Expected Dask collection; got {type(collection)}")
+    return {get_name_from_key(k) for k in flatten(collection.__dask_keys__())}

@@ -1,0 +1,786 @@
+"""Lazy function calls: :func:`delayed` and :class:`Delayed`, compatible with ``dask.delayed``.
+
+Unlike Dask, a :class:`Delayed` does not carry a merged task graph. It holds its key, its task
+and the tuple of :class:`Delayed` objects it depends on; the graph is assembled by one
+iterative walk only when it is needed (``.dask``, ``compute``), so building ``n`` calls costs
+``O(n)`` whatever their shape, and chains of any length never hit the recursion limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import os
+import types
+import warnings
+from collections.abc import Callable, Iterator
+from functools import partial
+from itertools import count
+from typing import Any
+
+from oxdask import config as _config
+from oxdask import threaded
+from oxdask.base import (
+    DaskMethodsMixin,
+    _register_fast_collection,
+    is_dask_collection,
+)
+from oxdask.core import literal, quote
+from oxdask.tokenize import _md5, tokenize
+from oxdask.utils import apply, ensure_dict, funcname, is_namedtuple_instance, methodcaller
+
+__all__ = ["Delayed", "delayed", "optimize", "unpack_collections"]
+
+# ---------------------------------------------------------------------------------------------
+# Unique tokens without uuid4: a random per-process prefix (12 hex characters, renewed after
+# fork) and a counter (20 hex characters starting with "1", so that the token always contains
+# a digit and ``key_split`` strips it), 32 characters like an MD5 token.
+
+_COUNT_START = 1 << 76  # 20 hex digits, the first one a "1"
+
+
+def _reseed() -> None:
+    global _counter, _prefix, _token_head
+    _counter = count(_COUNT_START)
+    _prefix = os.urandom(6).hex()
+    _token_head = "-" + _prefix
+
+
+_counter = count(_COUNT_START)
+_prefix = ""
+_token_head = ""
+_reseed()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed)
+
+
+def _unique_token() -> str:
+    return _prefix + hex(next(_counter))[2:]
+
+
+def _default_pure() -> bool:
+    cfg = _config.config
+    value = cfg.get("delayed_pure")
+    if value is None:
+        value = cfg.get("delayed-pure")
+    return bool(value)
+
+
+# Types whose instances are never collections, never contain one, and are never read as tasks.
+_ATOMIC = frozenset(
+    {
+        int,
+        float,
+        str,
+        bytes,
+        bool,
+        complex,
+        type(None),
+        range,
+        type(Ellipsis),
+        type(len),
+        types.FunctionType,
+    }
+)
+_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, partial)
+
+_ITER_TYPES = {
+    type(iter([])): list,
+    type(iter(())): tuple,
+    type(iter(set())): set,
+}
+
+
+def _reconstruct_namedtuple(typ, fields):
+    return typ(*fields)
+
+
+def _build_dataclass(typ, items):
+    return typ(**dict(items))
+
+
+def _as_data(value):
+    """Protect a literal value so that the engine returns it unchanged."""
+    if isinstance(value, (tuple, list, dict)):
+        return (literal(value),)
+    return value
+
+
+def _unpack(expr, deps: list) -> Any:
+    """Task form of ``expr``: collections become keys (appended to ``deps``).
+
+    Builtin containers holding collections are rebuilt by tasks; containers without any
+    collection are quoted, so that the engine neither copies nor misreads them.
+    """
+    if isinstance(expr, Delayed):
+        deps.append(expr)
+        return expr._key
+    typ = type(expr)
+    if typ in _ATOMIC:
+        return expr
+    if is_dask_collection(expr):
+        fin = _finalize(expr)
+        deps.append(fin)
+        return fin._key
+    if typ in _ITER_TYPES:
+        expr = _ITER_TYPES[typ](expr)
+        typ = type(expr)
+    n = len(deps)
+    if typ is list or typ is tuple or typ is set or typ is frozenset:
+        items = [_unpack(e, deps) for e in expr]
+        if len(deps) == n:
+            return _as_data(expr)
+        if typ is list:
+            return items
+        return (typ, items)
+    if typ is dict:
+        items = [[_unpack(k, deps), _unpack(v, deps)] for k, v in expr.items()]
+        if len(deps) == n:
+            return (literal(expr),)
+        return (dict, items)
+    if typ is slice:
+        items = [_unpack(e, deps) for e in (expr.start, expr.stop, expr.step)]
+        if len(deps) == n:
+            return expr
+        return (apply, slice, items)
+    if is_namedtuple_instance(expr):
+        items = [_unpack(e, deps) for e in expr]
+        if len(deps) == n:
+            return (literal(expr),)
+        return (_reconstruct_namedtuple, typ, items)
+    if dataclasses.is_dataclass(expr) and not isinstance(expr, type):
+        fields = [f for f in dataclasses.fields(expr) if hasattr(expr, f.name)]
+        items = [[f.name, _unpack(getattr(expr, f.name), deps)] for f in fields]
+        if len(deps) == n:
+            return expr
+        if any(not f.init for f in fields):
+            raise ValueError(
+                f"Failed to unpack {typ} instance. "
+                "Dataclass fields declared with init=False are not supported."
+            )
+        return (_build_dataclass, typ, items)
+    if isinstance(expr, (tuple, list, dict)):
+        return (literal(expr),)
+    return expr
+
+
+def unpack_collections(expr):
+    """Replace the collections inside ``expr`` by their keys.
+
+    Parameters
+    ----------
+    expr : object
+
+    Returns
+    -------
+    task : object
+        The task form of ``expr``.
+    collections : tuple
+        The :class:`Delayed` objects it refers to.
+    """
+    deps: list = []
+    task = _unpack(expr, deps)
+    return task, tuple(deps)
+
+
+def to_task_dask(expr):
+    """Legacy helper: ``(task, graph)`` for ``expr``."""
+    task, deps = unpack_collections(expr)
+    dsk, _ = _build_graph(deps)
+    return task, dsk
+
+
+def _finalize(collection) -> Delayed:
+    """A :class:`Delayed` computing the finalized result of any dask collection."""
+    from oxdask.base import _collection_graph
+
+    dsk, layers = _collection_graph(collection, optimize_graph=True)
+    finalize_func, extra = collection.__dask_postcompute__()
+    keys = collection.__dask_keys__()
+    key = f"finalize-{tokenize(collection, finalize_func, *extra)}"
+    graph = dict(dsk)
+    graph[key] = (finalize_func, keys, *extra)
+    if layers:
+        from oxdask.base import _GraphDict
+
+        graph = _GraphDict(graph)
+        graph.__oxdask_layers__ = list(layers)
+    return Delayed(key, graph)
+
+
+# ---------------------------------------------------------------------------------------------
+# Graph assembly
+
+
+def _build_graph(roots) -> tuple[dict, list]:
+    """Assemble the graph of the given :class:`Delayed` objects with one iterative walk."""
+    if len(roots) == 1:
+        g = roots[0]._dask
+        if type(g) is dict:
+            return g, []
+    dsk: dict = {}
+    layers: list = []
+    seen_graphs: set[int] = set()
+    stack = list(roots)
+    pop = stack.pop
+    extend = stack.extend
+    while stack:
+        d = pop()
+        g = d._dask
+        if g is not None:
+            if id(g) not in seen_graphs:
+                seen_graphs.add(id(g))
+                _merge_graph(dsk, layers, g)
+            continue
+        k = d._key
+        if k in dsk:
+            continue
+        dsk[k] = d._task
+        deps = d._deps
+        if deps:
+            extend(deps)
+    return dsk, layers
+
+
+def _merge_graph(dsk: dict, layers: list, g) -> None:
+    if getattr(g, "__oxdask_layers__", None):
+        from oxdask.base import _graph_parts
+
+        part, extra = _graph_parts(g)
+        dsk.update(part)
+        for layer in extra:
+            if not any(layer is other for other in layers):
+                layers.append(layer)
+    else:
+        dsk.update(ensure_dict(g))
+
+
+def optimize(dsk, keys, **kwargs):
+    """Cull a graph to what ``keys`` need (the ``__dask_optimize__`` of :class:`Delayed`).
+
+    Parameters
+    ----------
+    dsk : Mapping
+    keys : key or list of keys
+
+    Returns
+    -------
+    dict
+    """
+    from oxdask import _core
+    from oxdask.core import flatten
+
+    if not isinstance(keys, (list, set)):
+        keys = [keys]
+    layers = getattr(dsk, "__oxdask_layers__", None)
+    if layers:
+        return dsk
+    return _core.cull(ensure_dict(dsk), list(flatten(keys)))
+
+
+def single_key(seq):
+    """The only element of a one-element list of results."""
+    return seq[0]
+
+
+def finalize(collection) -> Delayed:
+    """A :class:`Delayed` that computes the finalized value of ``collection``."""
+    if isinstance(collection, Delayed):
+        return collection
+    return _finalize(collection)
+
+
+# ---------------------------------------------------------------------------------------------
+# Delayed
+
+
+class _DelayedSlots:
+    """Storage of :class:`Delayed` (no ``__setattr__`` override, so that stores are fast)."""
+
+    __slots__ = ("_dask", "_deps", "_key", "_layer", "_length", "_task")
+
+
+class Delayed(_DelayedSlots, DaskMethodsMixin):
+    """A lazy value: the result of one key of a task graph.
+
+    Parameters
+    ----------
+    key : str or tuple
+        Its key in the graph.
+    dsk : Mapping
+        A graph containing ``key`` (and everything it depends on).
+    length : int, optional
+        Number of elements, enabling iteration and unpacking.
+    layer : str, optional
+        Name of its graph layer (defaults to the key).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, key, dsk, length=None, layer=None):
+        _set_key(self, key)
+        _set_dask(self, dsk)
+        _set_length(self, length)
+        _set_layer(self, layer)
+        _set_task(self, None)
+        _set_deps(self, ())
+
+    @property
+    def key(self):
+        """The key of this value in its graph."""
+        return self._key
+
+    @property
+    def dask(self):
+        """The task graph of this value (assembled on first access, then cached)."""
+        g = self._dask
+        if g is None:
+            dsk, layers = _build_graph([self])
+            if layers:
+                from oxdask.base import _GraphDict
+
+                dsk = _GraphDict(dsk)
+                dsk.__oxdask_layers__ = layers
+            _set_dask(self, dsk)
+            _set_deps(self, ())
+            g = dsk
+        return g
+
+    def __dask_graph__(self):
+        return self.dask
+
+    def __dask_keys__(self):
+        return [self._key]
+
+    def __dask_layers__(self):
+        try:
+            layer = self._layer
+        except AttributeError:
+            layer = None
+        return (layer or self._key,)
+
+    def __dask_tokenize__(self):
+        return self._key
+
+    __dask_scheduler__ = staticmethod(threaded.get)
+    __dask_optimize__ = staticmethod(optimize)
+
+    def __dask_postcompute__(self):
+        return single_key, ()
+
+    def __dask_postpersist__(self):
+        return self._rebuild, ()
+
+    def _rebuild(self, dsk, *, rename=None):
+        key = self._key
+        if rename:
+            from oxdask.base import replace_name_in_key
+
+            key = replace_name_in_key(key, rename)
+        return Delayed(key, dsk, self._length)
+
+    def __reduce__(self):
+        return (Delayed, (self._key, self.dask, self._length))
+
+    def __repr__(self) -> str:
+        return f"Delayed({self._key!r})"
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __dir__(self):
+        return dir(type(self))
+
+    def __getattr__(self, attr):
+        if attr.startswith("_"):
+            raise AttributeError(f"Attribute {attr} not found")
+        if attr == "visualise":
+            warnings.warn(
+                "Delayed objects have no `visualise` method; did you mean `visualize`?",
+                stacklevel=2,
+            )
+        return _make_attr(self, attr)
+
+    def __setattr__(self, attr, val):
+        try:
+            object.__setattr__(self, attr, val)
+        except AttributeError:
+            raise TypeError("Delayed objects are immutable") from None
+
+    def __setitem__(self, index, val):
+        raise TypeError("Delayed objects are immutable")
+
+    def __iter__(self) -> Iterator[Delayed]:
+        if self._length is None:
+            raise TypeError("Delayed objects of unspecified length are not iterable")
+        return iter([self[i] for i in range(self._length)])
+
+    def __len__(self) -> int:
+        if self._length is None:
+            raise TypeError("Delayed objects of unspecified length have no len()")
+        return self._length
+
+    def __call__(self, *args, pure=None, dask_key_name=None, **kwargs):
+        kw: dict = {}
+        if pure is not None:
+            kw["pure"] = pure
+        if dask_key_name is not None:
+            kw["dask_key_name"] = dask_key_name
+        return _call(apply, apply, (self, list(args), kwargs), kw, pure, None)
+
+    def __bool__(self):
+        raise TypeError("Truth of Delayed objects is not supported")
+
+    def __get__(self, instance, cls):
+        if instance is None:
+            return self
+        return types.MethodType(self, instance)
+
+
+_new = object.__new__
+_set_key = _DelayedSlots._key.__set__  # type: ignore[attr-defined]
+_set_dask = _DelayedSlots._dask.__set__  # type: ignore[attr-defined]
+_set_length = _DelayedSlots._length.__set__  # type: ignore[attr-defined]
+_set_layer = _DelayedSlots._layer.__set__  # type: ignore[attr-defined]
+_set_task = _DelayedSlots._task.__set__  # type: ignore[attr-defined]
+_set_deps = _DelayedSlots._deps.__set__  # type: ignore[attr-defined]
+
+_register_fast_collection(Delayed)
+
+
+def _make(key, task, deps: tuple, length=None) -> Delayed:
+    d = _new(_DelayedSlots)
+    d._key = key
+    d._task = task
+    d._deps = deps
+    d._dask = None
+    d._length = length
+    d.__class__ = Delayed
+    return d
+
+
+class DelayedLeaf(Delayed):
+    """A wrapped object (often a function): calling it builds a new :class:`Delayed`."""
+
+    __slots__ = ("_fname", "_obj", "_pure")
+
+    def __init__(self, obj, key, pure=None, nout=None):
+        _init_leaf(self, obj, key, pure, nout)
+
+    @property
+    def _nout(self):
+        return self._length
+
+    def __call__(self, *args, **kwargs):
+        obj = self._obj
+        if not callable(obj):
+            raise TypeError(
+                f"{type(obj).__name__} object {_short_repr(obj)} wrapped by delayed is not callable"
+            )
+        fname = self._fname
+        if fname is None:
+            fname = funcname(obj)
+            _set_fname(self, fname)
+        # Pure calls hash the function itself (not this wrapper's possibly random key), so
+        # ``delayed(f)(x, pure=True)`` gives the same key every time.
+        return _call(obj, obj, args, kwargs, self._pure, self._length, fname)
+
+    @property
+    def __name__(self):
+        return self._obj.__name__
+
+    @property
+    def __doc__(self):  # type: ignore[override]
+        return self._obj.__doc__
+
+    @property
+    def __wrapped__(self):
+        return self._obj
+
+    def __reduce__(self):
+        return (DelayedLeaf, (self._obj, self._key, self._pure, self._length))
+
+
+def _short_repr(obj) -> str:
+    try:
+        text = repr(obj)
+    except Exception:
+        text = object.__repr__(obj)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_set_obj = DelayedLeaf._obj.__set__  # type: ignore[attr-defined]
+_set_pure = DelayedLeaf._pure.__set__  # type: ignore[attr-defined]
+_set_fname = DelayedLeaf._fname.__set__  # type: ignore[attr-defined]
+
+
+def _init_leaf(d, obj, key, pure, nout):
+    _set_key(d, key)
+    _set_task(d, _as_data(obj))
+    _set_deps(d, ())
+    _set_dask(d, None)
+    _set_length(d, nout)
+    _set_obj(d, obj)
+    _set_pure(d, pure)
+    _set_fname(d, None)
+    return d
+
+
+class DelayedAttr(Delayed):
+    """An attribute of a :class:`Delayed`; calling it builds a method call."""
+
+    __slots__ = ("_attr", "_obj")
+
+    def __getattr__(self, attr):
+        # ``np.dtype(delayed_obj)`` probes ``.dtype`` recursively; stop after one level.
+        if attr == "dtype" and self._attr == "dtype":
+            raise AttributeError("Attribute dtype not found")
+        return super().__getattr__(attr)
+
+    def __call__(self, *args, **kwargs):
+        return _call(methodcaller(self._attr), self._attr, (self._obj, *args), kwargs, None, None)
+
+    def __reduce__(self):
+        return (Delayed, (self._key, self.dask, self._length))
+
+
+_set_attr = DelayedAttr._attr.__set__  # type: ignore[attr-defined]
+_set_attr_obj = DelayedAttr._obj.__set__  # type: ignore[attr-defined]
+
+
+def _make_attr(obj: Delayed, attr: str) -> DelayedAttr:
+    d = _new(DelayedAttr)
+    _set_key(d, f"getattr-{_md5(repr((obj._key, attr)).encode())}")
+    _set_task(d, (getattr, obj._key, attr))
+    _set_deps(d, (obj,))
+    _set_dask(d, None)
+    _set_length(d, None)
+    _set_attr(d, attr)
+    _set_attr_obj(d, obj)
+    return d
+
+
+def _call(func, func_token, args, kwargs, pure, nout, fname=None) -> Delayed:
+    """Build the :class:`Delayed` for ``func(*args, **kwargs)``."""
+    dask_key_name = None
+    if kwargs and ("dask_key_name" in kwargs or "pure" in kwargs):
+        kwargs = dict(kwargs)
+        dask_key_name = kwargs.pop("dask_key_name", None)
+        pure = kwargs.pop("pure", pure)
+    deps: list = []
+    task = [func]
+    append = task.append
+    for a in args:
+        if type(a) in _ATOMIC:
+            append(a)
+        elif isinstance(a, Delayed):
+            deps.append(a)
+            append(a._key)
+        else:
+            append(_unpack(a, deps))
+    if dask_key_name is not None:
+        key = dask_key_name
+    else:
+        if pure is None:
+            cfg = _config.config
+            pure = cfg.get("delayed_pure") or cfg.get("delayed-pure")
+        if fname is None:
+            fname = funcname(func)
+        if pure:
+            if isinstance(func_token, Delayed):
+                func_token = func_token._key
+            if kwargs:
+                key = f"{fname}-{tokenize(func_token, *args, **kwargs)}"
+            else:
+                key = f"{fname}-{tokenize(func_token, *args)}"
+        else:
+            key = fname + _token_head + hex(next(_counter))[2:]
+    d = _new(_DelayedSlots)
+    d._key = key
+    if kwargs:
+        d._task = (apply, func, task[1:], _unpack(kwargs, deps))
+    else:
+        d._task = tuple(task)
+    d._deps = tuple(deps)
+    d._dask = None
+    d._length = nout
+    d.__class__ = Delayed
+    return d
+
+
+class _NoObj:
+    pass
+
+
+_NO_OBJ: Any = _NoObj()
+_last_leaf: tuple = (_NO_OBJ, None)
+
+
+def delayed(obj=_NO_OBJ, name=None, pure=None, nout=None, traverse=True):
+    """Wrap a function or a value so that operations on it are lazy.
+
+    Parameters
+    ----------
+    obj : object
+        A function (calls to the result build tasks) or any value. ``delayed(...)`` without
+        ``obj`` returns a decorator with the given options.
+    name : key, optional
+        Key of the wrapped object in the graph. Only used for the wrapped object itself, not
+        for the results of calling it (use ``dask_key_name=`` on the call for that).
+    pure : bool, optional
+        Calls are pure: their keys are hashes of the function and the arguments, so equal calls
+        share a key. Defaults to config ``delayed_pure`` (``False``: every call gets a new key).
+    nout : int, optional
+        Number of outputs of calls, allowing ``a, b = f(x)``.
+    traverse : bool, optional
+        Look for collections inside lists, tuples, sets, dicts, slices, named tuples and
+        dataclasses. Set ``False`` to skip the search for big containers.
+
+    Returns
+    -------
+    Delayed
+
+    Examples
+    --------
+    >>> import oxdask
+    >>> @oxdask.delayed
+    ... def inc(x):
+    ...     return x + 1
+    >>> inc(inc(1)).compute()
+    3
+    >>> (oxdask.delayed([1, 2, 3])[1] * 10).compute()
+    20
+    """
+    global _last_leaf
+    if obj is _NO_OBJ:
+        return partial(delayed, name=name, pure=pure, nout=nout, traverse=traverse)
+    last = _last_leaf
+    if last[0] is obj and name is None and pure is None and nout is None:
+        # ``delayed(f)(x)`` in a loop: reuse the wrapper of ``f`` (its own key is only used
+        # if the function itself is passed as a value, and stays unique to ``f``).
+        cfg = _config.config
+        if not (cfg.get("delayed_pure") or cfg.get("delayed-pure")):
+            return last[1]
+    if isinstance(obj, Delayed):
+        return obj
+    if not (nout is None or (type(nout) is int and nout >= 0)):
+        raise ValueError(f"nout must be None or a non-negative integer, got {nout}")
+    typ = type(obj)
+    deps: list = []
+    if typ in _ATOMIC or isinstance(obj, _FUNCTIONS):
+        task = obj
+    elif traverse or is_dask_collection(obj):
+        task = _unpack(obj, deps)
+    else:
+        task = quote(obj)
+    if not deps:
+        _given_name = bool(name)
+        if not name:
+            prefix = getattr(obj, "__name__", None)
+            if not isinstance(prefix, str):
+                prefix = typ.__name__
+            if pure if pure is not None else _default_pure():
+                token = tokenize(obj, nout)
+            else:
+                token = _prefix + hex(next(_counter))[2:]
+            name = f"{prefix}-{token}"
+        leaf = _init_leaf(_new(DelayedLeaf), obj, name, pure, nout)
+        if pure is None and nout is None and isinstance(obj, _FUNCTIONS) and not _given_name:
+            _last_leaf = (obj, leaf)
+        return leaf
+    if not name:
+        token = (
+            tokenize(task) if (pure if pure is not None else _default_pure()) else (_unique_token())
+        )
+        name = f"{typ.__name__}-{token}"
+    return _make(name, task, tuple(deps), nout)
+
+
+# ---------------------------------------------------------------------------------------------
+# Operators (pure: equal expressions share keys)
+
+
+def _swap(method, self, other):
+    return method(other, self)
+
+
+def _op_call(func, *args) -> Delayed:
+    return _call(func, func, args, None, True, None)
+
+
+def _unary(op: Callable) -> Callable:
+    def method(self):
+        return _op_call(op, self)
+
+    method.__name__ = f"__{_opname(op)}__"
+    return method
+
+
+def _binary(op: Callable) -> Callable:
+    def method(self, other):
+        return _op_call(op, self, other)
+
+    method.__name__ = f"__{_opname(op)}__"
+    return method
+
+
+def _reflected(op: Callable) -> Callable:
+    swapped = partial(_swap, op)
+
+    def method(self, other):
+        return _op_call(swapped, self, other)
+
+    method.__name__ = f"__r{_opname(op)}__"
+    return method
+
+
+def _opname(op) -> str:
+    name = op.__name__
+    return name[:-1] if name.endswith("_") else name
+
+
+for _op in (operator.abs, operator.neg, operator.pos, operator.invert):
+    setattr(Delayed, f"__{_opname(_op)}__", _unary(_op))
+
+for _op in (operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge):
+    setattr(Delayed, f"__{_opname(_op)}__", _binary(_op))
+
+Delayed.__getitem__ = _binary(operator.getitem)  # type: ignore[method-assign]
+
+for _op in (
+    operator.add,
+    operator.sub,
+    operator.mul,
+    operator.matmul,
+    operator.floordiv,
+    operator.truediv,
+    operator.mod,
+    operator.pow,
+    operator.and_,
+    operator.or_,
+    operator.xor,
+    operator.lshift,
+    operator.rshift,
+):
+    setattr(Delayed, f"__{_opname(_op)}__", _binary(_op))
+    setattr(Delayed, f"__r{_opname(_op)}__", _reflected(_op))
+
+del _op
+
+# ``oxdask.delayed`` is the function (as in Dask); let its attributes reach this module's API.
+for _name in (
+    "Delayed",
+    "DelayedAttr",
+    "DelayedLeaf",
+    "finalize",
+    "optimize",
+    "single_key",
+    "to_task_dask",
+    "tokenize",
+    "unpack_collections",
+):
+    setattr(delayed, _name, globals()[_name])
+delayed.delayed = delayed  # type: ignore[attr-defined]
+del _name
