@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// A task key, displayed the way Python would print it (`'x'`, `('x', 0, 1)`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Key {
     /// A string key, the most common form (`"inc-8f3a"`).
     Str(Box<str>),

@@ -87,6 +87,7 @@ mod error;
 mod frame;
 mod handshake;
 mod message;
+pub mod messages;
 
 pub use batch::{decode_batch, Batch};
 pub use decoder::FrameDecoder;

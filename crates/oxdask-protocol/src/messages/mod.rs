@@ -1,0 +1,65 @@
+//! The messages of the distributed system, by connection kind.
+//!
+//! ```text
+//!   client ──ClientToScheduler──►  scheduler  ◄──WorkerToScheduler── worker
+//!          ◄─SchedulerToClient───             ──SchedulerToWorker──►
+//!   client/worker ──PeerRequest──► worker ──PeerReply──► (data moves peer to peer)
+//! ```
+//!
+//! Messages travel in [`crate::Batch`]es: one frame carries many messages of one direction plus
+//! the raw buffers they name by [`BufIx`]. Task payloads are small (pickled calls referring to
+//! functions by id), so they travel inline; results travel as pickle protocol 5 streams whose
+//! out-of-band buffers are separate frame buffers, never copied into a payload.
+
+mod client;
+mod common;
+mod peer;
+mod worker;
+
+pub use client::{ClientToScheduler, SchedulerToClient, WireTask};
+pub use common::{BufIx, ErrorBlob, StoredValue, WorkerInfo};
+pub use peer::{PeerReply, PeerRequest};
+pub use worker::{ComputeTask, SchedulerToWorker, WorkerToScheduler};
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+    use oxdask_graph::Key;
+
+    use super::*;
+    use crate::{decode_batch, Batch, FrameDecoder};
+
+    #[test]
+    fn batch_of_commands_with_buffers_round_trips() {
+        let mut batch = Batch::new();
+        let f = batch.push_buffer(Bytes::from_static(b"cloudpickled function"));
+        let fix = BufIx(u32::try_from(f).unwrap());
+        let msgs = vec![
+            SchedulerToWorker::Functions {
+                items: vec![(7, fix)],
+            },
+            SchedulerToWorker::Compute(ComputeTask {
+                key: Key::chunk("x", &[0, 1]),
+                payload: Bytes::from_static(b"\x80\x05call"),
+                function: Some(7),
+                deps: vec![(Key::str("a"), vec!["tcp://127.0.0.1:1".into()])],
+                priority: -3,
+                resources: vec![("GPU".into(), 1.0)],
+            }),
+            SchedulerToWorker::Free {
+                keys: vec![Key::str("a")],
+            },
+        ];
+        for m in &msgs {
+            batch.push(m).unwrap();
+        }
+        let mut wire = BytesMut::new();
+        for chunk in batch.into_frame().unwrap().into_chunks().unwrap() {
+            wire.extend_from_slice(&chunk);
+        }
+        let frame = FrameDecoder::default().decode(&mut wire).unwrap().unwrap();
+        let back: Vec<SchedulerToWorker> = decode_batch(&frame.payload).unwrap();
+        assert_eq!(back, msgs);
+        assert_eq!(&frame.buffers[0][..], b"cloudpickled function");
+    }
+}

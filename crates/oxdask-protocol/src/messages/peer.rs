@@ -1,0 +1,44 @@
+//! Any peer (worker or client) -> a worker's data server.
+
+use oxdask_graph::Key;
+use serde::{Deserialize, Serialize};
+
+use super::StoredValue;
+
+/// Requests a worker's data server answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PeerRequest {
+    /// Send these values ([`PeerReply::Data`]).
+    GetData {
+        /// Request id echoed in the reply.
+        id: u64,
+        /// The keys.
+        keys: Vec<Key>,
+    },
+    /// Store these values (scatter); buffers are in the same frame.
+    PutData {
+        /// Request id echoed in the reply.
+        id: u64,
+        /// The values.
+        values: Vec<StoredValue>,
+    },
+}
+
+/// Replies of a worker's data server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PeerReply {
+    /// The values that were found; keys not held are listed in `missing`.
+    Data {
+        /// The request id.
+        id: u64,
+        /// Values found.
+        values: Vec<StoredValue>,
+        /// Keys this worker does not hold.
+        missing: Vec<Key>,
+    },
+    /// Values stored.
+    Stored {
+        /// The request id.
+        id: u64,
+    },
+}

@@ -1,0 +1,128 @@
+//! Worker <-> scheduler.
+
+use bytes::Bytes;
+use oxdask_graph::Key;
+use serde::{Deserialize, Serialize};
+
+use super::{BufIx, ErrorBlob, WorkerInfo};
+
+/// A task a worker is asked to run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComputeTask {
+    /// The task's key.
+    pub key: Key,
+    /// The pickled call.
+    pub payload: Bytes,
+    /// Function id the payload refers to, if any.
+    pub function: Option<u64>,
+    /// Dependencies and the addresses of workers holding them.
+    pub deps: Vec<(Key, Vec<String>)>,
+    /// Scheduling priority (lower runs first).
+    pub priority: i64,
+    /// Resources held while running.
+    pub resources: Vec<(String, f64)>,
+}
+
+/// Commands from the scheduler.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SchedulerToWorker {
+    /// Registration accepted.
+    Welcome {
+        /// Id the scheduler knows the worker by.
+        worker_id: u32,
+    },
+    /// Functions the following tasks refer to (each sent once per worker).
+    Functions {
+        /// `(id, buffer holding the cloudpickled function)`.
+        items: Vec<(u64, BufIx)>,
+    },
+    /// Run a task.
+    Compute(ComputeTask),
+    /// Drop these results.
+    Free {
+        /// The keys.
+        keys: Vec<Key>,
+    },
+    /// Give back this task if it has not started ([`WorkerToScheduler::StealResponse`]).
+    Steal {
+        /// The key.
+        key: Key,
+    },
+    /// Fetch these keys from the given holders and keep a copy (retire, replication).
+    Replicate {
+        /// `(key, holder addresses)`.
+        keys: Vec<(Key, Vec<String>)>,
+    },
+    /// Run `function(*args)` and answer with [`WorkerToScheduler::RunResult`].
+    Run {
+        /// Request id.
+        id: u64,
+        /// Pickled `(function, args, kwargs)`.
+        call: BufIx,
+    },
+    /// Shut down.
+    Close {
+        /// Why (logged by the worker).
+        reason: String,
+    },
+}
+
+/// Reports of a worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum WorkerToScheduler {
+    /// First message after the handshake.
+    Register(WorkerInfo),
+    /// Periodic liveness and memory.
+    Heartbeat {
+        /// Bytes of managed memory (stored results).
+        managed: u64,
+        /// Process memory (RSS) in bytes.
+        process: u64,
+    },
+    /// A task finished and its result is stored.
+    TaskFinished {
+        /// The key.
+        key: Key,
+        /// Size of the result in bytes.
+        nbytes: u64,
+        /// Run time in microseconds.
+        duration_us: u64,
+        /// Python type name of the result.
+        type_name: String,
+    },
+    /// A task raised.
+    TaskErred {
+        /// The key.
+        key: Key,
+        /// The exception.
+        error: ErrorBlob,
+    },
+    /// A dependency could not be fetched from `holder`.
+    DataMissing {
+        /// The key.
+        key: Key,
+        /// The address that did not have it.
+        holder: String,
+    },
+    /// Data now held (replicated, or put by a client).
+    DataAdded {
+        /// Keys and sizes.
+        keys: Vec<(Key, u64)>,
+    },
+    /// Answer to [`SchedulerToWorker::Steal`].
+    StealResponse {
+        /// The key.
+        key: Key,
+        /// True if the task was given back (it had not started).
+        stolen: bool,
+    },
+    /// Answer to [`SchedulerToWorker::Run`].
+    RunResult {
+        /// Request id.
+        id: u64,
+        /// Pickled result or exception.
+        result: BufIx,
+        /// False if `result` is an exception.
+        ok: bool,
+    },
+}
