@@ -58,6 +58,11 @@ impl Batch {
         Ok(())
     }
 
+    /// Number of buffers pushed so far (the index the next one will get).
+    pub fn buffer_count(&self) -> usize {
+        self.buffers.len()
+    }
+
     /// Adds an out-of-band buffer (not copied) and returns its index in the frame's buffers.
     pub fn push_buffer(&mut self, buffer: Bytes) -> usize {
         self.buffers.push(buffer);

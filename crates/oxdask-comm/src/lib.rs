@@ -1,0 +1,18 @@
+//! Connections between oxdask's scheduler, workers and clients.
+//!
+//! [`connect`] and [`accept`] open a TCP connection and exchange handshakes
+//! ([`oxdask_protocol::Handshake`]): protocol versions must match, the peer must have the
+//! expected role, and, when the acceptor requires a token, the peer must present it — all
+//! before a single message (let alone a pickle) is read. The connection then splits into a
+//! [`FrameReader`] and a [`Sender`]. The sender hands messages to a writer task that packs
+//! everything queued into one frame ([`oxdask_protocol::Batch`]), so a burst of thousands of
+//! small messages costs one write, and large buffers go out with a vectored write, uncopied.
+#![warn(missing_docs)]
+
+mod connection;
+mod error;
+mod writer;
+
+pub use connection::{accept, connect, Connection, FrameReader, Peer};
+pub use error::{CommError, Result};
+pub use writer::{Outgoing, Sender};

@@ -1,0 +1,146 @@
+//! Connections over loopback: handshake rules, batching, buffers.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use oxdask_comm::{accept, connect, CommError, Connection};
+use oxdask_protocol::{decode_batch, Hello, Role};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+async fn listener() -> (TcpListener, String) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = format!("tcp://{}", l.local_addr().unwrap());
+    (l, addr)
+}
+
+fn hello(token: Option<&str>) -> Hello {
+    Hello {
+        token: token.map(str::to_owned),
+        ..Hello::default()
+    }
+}
+
+async fn pair(
+    token_required: Option<&'static str>,
+    token_given: Option<&str>,
+) -> (Result<Connection, CommError>, Result<Connection, CommError>) {
+    let (l, addr) = listener().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = l.accept().await.unwrap();
+        accept(
+            stream,
+            Role::Scheduler,
+            hello(None),
+            &[Role::Client],
+            token_required,
+        )
+        .await
+    });
+    let client = connect(&addr, Role::Client, hello(token_given), Role::Scheduler).await;
+    let server = timeout(LIMIT, server).await.unwrap().unwrap();
+    (server, client)
+}
+
+#[tokio::test]
+async fn messages_and_buffers_arrive_batched() {
+    let (server, client) = pair(None, None).await;
+    let (mut reader, _s) = server.unwrap().split();
+    let (_r, sender) = client.unwrap().split();
+    for i in 0..1000u32 {
+        assert!(sender.send(("msg", i)));
+    }
+    let data = Bytes::from(vec![7u8; 1 << 20]);
+    assert!(sender.send_buffers(vec![data.clone()], |ix| ("data", ix)));
+    let mut got: Vec<(String, u32)> = Vec::new();
+    let mut frames = 0;
+    let mut buffers = Vec::new();
+    while got.len() < 1001 {
+        let frame = timeout(LIMIT, reader.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        frames += 1;
+        got.extend(decode_batch::<(String, u32)>(&frame.payload).unwrap());
+        buffers.extend(frame.buffers);
+    }
+    assert_eq!(got[999], ("msg".to_owned(), 999));
+    let (kind, ix) = &got[1000];
+    assert_eq!(kind, "data");
+    assert_eq!(buffers[*ix as usize], data);
+    assert!(frames < 1001, "messages were batched ({frames} frames)");
+}
+
+#[tokio::test]
+async fn token_is_checked_before_any_message() {
+    let (server, _client) = pair(Some("s3cret"), Some("wrong")).await;
+    assert!(matches!(server.unwrap_err(), CommError::BadToken { .. }));
+    let (server, _client) = pair(Some("s3cret"), None).await;
+    let err = server.unwrap_err().to_string();
+    assert!(err.contains("did not present the required token"), "{err}");
+    let (server, _client) = pair(Some("s3cret"), Some("s3cret")).await;
+    assert_eq!(server.unwrap().peer.role, Role::Client);
+}
+
+#[tokio::test]
+async fn wrong_role_is_refused() {
+    let (l, addr) = listener().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = l.accept().await.unwrap();
+        accept(stream, Role::Scheduler, hello(None), &[Role::Worker], None).await
+    });
+    let _client = connect(&addr, Role::Client, hello(None), Role::Scheduler).await;
+    let err = timeout(LIMIT, server).await.unwrap().unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CommError::WrongRole {
+                got: Role::Client,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn garbage_and_wrong_version_are_refused_with_a_clear_error() {
+    let (l, addr) = listener().await;
+    let server = tokio::spawn(async move {
+        let mut errors = Vec::new();
+        for _ in 0..2 {
+            let (stream, _) = l.accept().await.unwrap();
+            let r = accept(stream, Role::Scheduler, hello(None), &[Role::Client], None).await;
+            errors.push(r.unwrap_err().to_string());
+        }
+        errors
+    });
+    let target = addr.strip_prefix("tcp://").unwrap().to_owned();
+    let mut s = TcpStream::connect(&target).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut s2 = TcpStream::connect(&target).await.unwrap();
+    let mut wrong = b"OXDASK".to_vec();
+    wrong.extend_from_slice(&999u16.to_le_bytes());
+    wrong.push(1);
+    wrong.extend_from_slice(&0u32.to_le_bytes());
+    s2.write_all(&wrong).await.unwrap();
+    let errors = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert!(errors[0].contains("not an oxdask peer"), "{}", errors[0]);
+    assert!(errors[1].contains("999"), "{}", errors[1]);
+}
+
+#[tokio::test]
+async fn connecting_to_a_closed_port_names_the_address() {
+    let (l, addr) = listener().await;
+    drop(l);
+    let err = connect(&addr, Role::Client, hello(None), Role::Scheduler)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&format!("connecting to {addr}")), "{err}");
+}
