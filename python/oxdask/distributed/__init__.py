@@ -1,0 +1,1 @@
+"""The distributed scheduler (in progress): serialization of tasks, results and errors."""

@@ -1,0 +1,204 @@
+"""Serialization of tasks, results and errors for the distributed scheduler.
+
+* **Tasks** are Dask task tuples whose functions are replaced by persistent ids into a
+  function table. Each distinct function is cloudpickled once per client and deserialized once
+  per worker; a task payload is a few dozen bytes of plain pickle.
+* **Results** travel as a pickle protocol 5 stream plus its out-of-band buffers, so NumPy and
+  pandas data are never copied into the stream: the buffers are written to the socket as they
+  are and, on the receiving side, wrapped without copying.
+* **Errors** travel as the pickled exception, its pickled traceback summary, and a text line
+  for logs; a client re-raises the original exception type with the remote frames in a note.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+import sys
+import traceback
+import types
+from typing import Any
+
+import cloudpickle
+
+__all__ = [
+    "FunctionTable",
+    "dumps_error",
+    "dumps_task",
+    "dumps_value",
+    "execute_task",
+    "loads_error",
+    "loads_task",
+    "loads_value",
+    "sizeof",
+]
+
+_FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+
+
+class FunctionTable:
+    """Client side: assigns a stable id to each function and remembers what to send.
+
+    The id is derived from the cloudpickled bytes, so the same function from two clients gets
+    the same id and a worker deserializes it once.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[int, tuple[Any, int]] = {}  # id(func) -> (func, fid); keeps func alive
+        self._blobs: dict[int, bytes] = {}
+        self._unsent: list[int] = []
+
+    def fid(self, func: Any) -> int:
+        """The id of ``func``, pickling it on first sight."""
+        hit = self._ids.get(id(func))
+        if hit is not None:
+            return hit[1]
+        try:
+            blob = cloudpickle.dumps(func, protocol=5)
+        except Exception as e:
+            raise TypeError(f"could not serialize function {_name(func)}: {e}") from e
+        fid = int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "little")
+        self._ids[id(func)] = (func, fid)
+        if fid not in self._blobs:
+            self._blobs[fid] = blob
+            self._unsent.append(fid)
+        return fid
+
+    def take_unsent(self) -> list[tuple[int, bytes]]:
+        """Functions not yet sent to the scheduler, as ``(id, bytes)``."""
+        out = [(f, self._blobs[f]) for f in self._unsent]
+        self._unsent.clear()
+        return out
+
+
+def _name(func: Any) -> str:
+    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+
+
+class _TaskPickler(pickle.Pickler):
+    def __init__(self, file, table: FunctionTable) -> None:
+        super().__init__(file, protocol=5)
+        self._table = table
+
+    def persistent_id(self, obj):
+        if isinstance(obj, _FUNCTION_TYPES):
+            return self._table.fid(obj)
+        return None
+
+
+def dumps_task(task: Any, table: FunctionTable) -> bytes:
+    """Pickle a task tuple, replacing functions by ids from ``table``."""
+    buf = io.BytesIO()
+    try:
+        _TaskPickler(buf, table).dump(task)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        # Objects that only cloudpickle can handle: fall back to it for the whole task.
+        try:
+            return b"C" + cloudpickle.dumps(task, protocol=5)
+        except Exception as e:
+            head = task[0] if isinstance(task, tuple) and task else task
+            raise TypeError(f"could not serialize task calling {_name(head)}: {e}") from e
+    return b"P" + buf.getvalue()
+
+
+class _TaskUnpickler(pickle.Unpickler):
+    def __init__(self, file, functions) -> None:
+        super().__init__(file)
+        self._functions = functions
+
+    def persistent_load(self, pid):
+        return self._functions(pid)
+
+
+def loads_task(payload: bytes, functions) -> Any:
+    """Unpickle a task; ``functions(fid)`` returns the (cached) function for an id."""
+    kind, body = payload[:1], memoryview(payload)[1:]
+    if kind == b"C":
+        return cloudpickle.loads(body)
+    return _TaskUnpickler(io.BytesIO(body), functions).load()
+
+
+def _istask(x: Any) -> bool:
+    return type(x) is tuple and bool(x) and callable(x[0])
+
+
+def execute_task(task: Any, data: dict) -> Any:
+    """Evaluate a Dask task tuple, substituting the values of keys found in ``data``."""
+    if _istask(task):
+        func, args = task[0], task[1:]
+        return func(*[execute_task(a, data) for a in args])
+    if type(task) is list:
+        return [execute_task(a, data) for a in task]
+    if type(task) is tuple:
+        if task in data:
+            return data[task]
+        return tuple(execute_task(a, data) for a in task)
+    if type(task) is dict:
+        return {k: execute_task(v, data) for k, v in task.items()}
+    try:
+        if task in data:
+            return data[task]
+    except TypeError:  # unhashable literal
+        pass
+    return task
+
+
+def dumps_value(value: Any) -> tuple[bytes, list[memoryview]]:
+    """Pickle a result with protocol 5; large buffers come back separately, uncopied."""
+    buffers: list[pickle.PickleBuffer] = []
+    try:
+        stream = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    except Exception:
+        buffers.clear()
+        stream = cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    return stream, [b.raw() for b in buffers]
+
+
+def loads_value(stream: bytes, buffers: list) -> Any:
+    """Inverse of :func:`dumps_value`."""
+    return pickle.loads(stream, buffers=buffers)
+
+
+def dumps_error(exc: BaseException) -> tuple[bytes, bytes, str]:
+    """``(pickled exception, pickled traceback text, "Type: message")`` for the wire."""
+    text = f"{type(exc).__name__}: {exc}"
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        blob = cloudpickle.dumps(exc, protocol=5)
+        pickle.loads(blob)  # some exceptions pickle but cannot be rebuilt
+    except Exception:
+        blob = b""
+    return blob, tb.encode(), text
+
+
+def loads_error(blob: bytes, tb: bytes, text: str) -> BaseException:
+    """Rebuild the remote exception; the remote traceback becomes a note on it."""
+    exc: BaseException
+    try:
+        exc = pickle.loads(blob) if blob else RuntimeError(text)
+    except Exception:
+        exc = RuntimeError(text)
+    if tb:
+        exc.add_note("remote traceback:\n" + tb.decode(errors="replace").rstrip())
+    return exc
+
+
+def sizeof(value: Any) -> int:
+    """Approximate size in bytes of a result (NumPy/pandas aware without importing them)."""
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    mod = type(value).__module__
+    if mod.startswith("pandas"):
+        try:
+            return int(value.memory_usage(deep=True).sum())
+        except Exception:
+            pass
+    if isinstance(value, (bytes, bytearray, memoryview, str)):
+        return len(value) + 49
+    if isinstance(value, (list, tuple, set, frozenset)) and len(value) < 1000:
+        return sys.getsizeof(value) + sum(sizeof(v) for v in value)
+    if isinstance(value, dict) and len(value) < 1000:
+        return sys.getsizeof(value) + sum(sizeof(k) + sizeof(v) for k, v in value.items())
+    return sys.getsizeof(value)
