@@ -1,0 +1,463 @@
+//! The core task: owns the [`SchedulerState`], turns inputs into events and carries out
+//! commands.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use bytes::Bytes;
+use oxdask_comm::{Peer, Sender};
+use oxdask_protocol::messages::{
+    BufIx, ClientToScheduler, SchedulerToClient, SchedulerToWorker, WorkerToScheduler,
+};
+use oxdask_protocol::Role;
+use tokio::sync::{mpsc, oneshot};
+
+use super::translate;
+use crate::{
+    ClientId, Command, Event, EventKind, LeaveReason, SchedulerConfig, SchedulerState, StimulusId,
+    Time, WorkerId,
+};
+
+/// What the core task receives.
+pub(crate) enum Input {
+    /// A peer completed its handshake; the core answers with its connection id.
+    Connected {
+        role: Role,
+        peer: Peer,
+        sender: Sender,
+        id: oneshot::Sender<u32>,
+    },
+    /// Messages from a client connection.
+    FromClient {
+        conn: u32,
+        msgs: Vec<ClientToScheduler>,
+        buffers: Vec<Bytes>,
+    },
+    /// Messages from a worker connection.
+    FromWorker {
+        conn: u32,
+        msgs: Vec<WorkerToScheduler>,
+        buffers: Vec<Bytes>,
+    },
+    /// A connection ended.
+    Disconnected { conn: u32, role: Role },
+    /// Time passed.
+    Tick,
+    /// The HTTP endpoint wants the state as JSON.
+    Snapshot(oneshot::Sender<String>),
+}
+
+struct WorkerConn {
+    sender: Sender,
+    address: String,
+    /// Function ids already sent to this worker.
+    functions: HashSet<u64>,
+    /// Set once the scheduler asked it to close, so its disconnection is not a death.
+    closing: Option<LeaveReason>,
+}
+
+pub(crate) struct Core {
+    state: SchedulerState,
+    started: Instant,
+    next_stimulus: u64,
+    next_conn: u32,
+    address: String,
+    clients: HashMap<ClientId, Sender>,
+    /// Worker connections not yet registered, by connection id.
+    unregistered: HashMap<u32, Sender>,
+    workers: HashMap<WorkerId, WorkerConn>,
+    by_address: HashMap<String, WorkerId>,
+    functions: HashMap<u64, Bytes>,
+    /// `Client.run` requests: id -> (client, workers still to answer, results so far).
+    runs: HashMap<u64, RunRequest>,
+}
+
+struct RunRequest {
+    client: ClientId,
+    waiting: HashSet<WorkerId>,
+    results: Vec<(String, Bytes, bool)>,
+}
+
+impl Core {
+    pub(crate) fn new(config: SchedulerConfig, address: String) -> Self {
+        Self {
+            state: SchedulerState::new(config),
+            started: Instant::now(),
+            next_stimulus: 1,
+            next_conn: 1,
+            address,
+            clients: HashMap::new(),
+            unregistered: HashMap::new(),
+            workers: HashMap::new(),
+            by_address: HashMap::new(),
+            functions: HashMap::new(),
+            runs: HashMap::new(),
+        }
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<Input>,
+        mut stop: oneshot::Receiver<()>,
+    ) {
+        loop {
+            tokio::select! {
+                input = rx.recv() => match input {
+                    Some(input) => self.input(input),
+                    None => break,
+                },
+                _ = &mut stop => break,
+            }
+        }
+        for w in self.workers.values() {
+            w.sender.send(SchedulerToWorker::Close {
+                reason: "the scheduler is shutting down".into(),
+            });
+        }
+    }
+
+    fn now(&self) -> Time {
+        Time(u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn event(&mut self, kind: EventKind) {
+        let stimulus = StimulusId(self.next_stimulus);
+        self.next_stimulus += 1;
+        let now = self.now();
+        let commands = self.state.handle(Event::new(stimulus, kind), now);
+        for c in commands {
+            self.command(c);
+        }
+    }
+
+    fn input(&mut self, input: Input) {
+        match input {
+            Input::Connected {
+                role,
+                peer,
+                sender,
+                id,
+            } => {
+                let conn = self.next_conn;
+                self.next_conn += 1;
+                if role == Role::Worker {
+                    self.unregistered.insert(conn, sender);
+                } else {
+                    tracing::info!(client = conn, address = %peer.address, "client connected");
+                    self.clients.insert(ClientId(conn), sender);
+                    self.event(EventKind::ClientConnected {
+                        client: ClientId(conn),
+                    });
+                }
+                let _ = id.send(conn);
+            }
+            Input::FromClient {
+                conn,
+                msgs,
+                buffers,
+            } => {
+                for m in msgs {
+                    self.client_message(ClientId(conn), m, &buffers);
+                }
+            }
+            Input::FromWorker {
+                conn,
+                msgs,
+                buffers,
+            } => {
+                for m in msgs {
+                    self.worker_message(conn, m, &buffers);
+                }
+            }
+            Input::Disconnected { conn, role } => self.disconnected(conn, role),
+            Input::Tick => self.event(EventKind::Tick),
+            Input::Snapshot(tx) => {
+                let _ = tx.send(translate::snapshot(&self.state, &self.address));
+            }
+        }
+    }
+
+    fn disconnected(&mut self, conn: u32, role: Role) {
+        if role != Role::Worker {
+            if self.clients.remove(&ClientId(conn)).is_some() {
+                self.event(EventKind::ClientDisconnected {
+                    client: ClientId(conn),
+                });
+            }
+            return;
+        }
+        self.unregistered.remove(&conn);
+        let worker = WorkerId(conn);
+        if let Some(w) = self.workers.remove(&worker) {
+            self.by_address.remove(&w.address);
+            let reason = w.closing.unwrap_or(LeaveReason::Died);
+            tracing::warn!(address = %w.address, ?reason, "worker left");
+            for run in self.runs.values_mut() {
+                run.waiting.remove(&worker);
+            }
+            self.finish_runs();
+            self.event(EventKind::WorkerLeft { worker, reason });
+        }
+    }
+
+    fn client_message(&mut self, client: ClientId, msg: ClientToScheduler, buffers: &[Bytes]) {
+        match msg {
+            ClientToScheduler::Functions { items } => {
+                for (id, ix) in items {
+                    if let Some(b) = buffer(buffers, ix) {
+                        self.functions.insert(id, b);
+                    }
+                }
+            }
+            ClientToScheduler::Submit { tasks, wanted } => {
+                let tasks = tasks
+                    .into_iter()
+                    .map(|t| translate::new_task(t, &self.by_address))
+                    .collect();
+                self.event(EventKind::GraphSubmitted {
+                    client,
+                    tasks,
+                    wanted,
+                });
+            }
+            ClientToScheduler::Release { keys } => {
+                self.event(EventKind::KeysReleased { client, keys })
+            }
+            ClientToScheduler::Cancel { keys } => {
+                self.event(EventKind::KeysCancelled { client, keys })
+            }
+            ClientToScheduler::WhoHas { id, keys } => {
+                let holders = keys
+                    .into_iter()
+                    .map(|k| {
+                        let addrs = self.addresses(&self.state.who_has(&k));
+                        (k, addrs)
+                    })
+                    .collect();
+                self.to_client(client, SchedulerToClient::WhoHas { id, holders });
+            }
+            ClientToScheduler::Scattered { worker, keys } => match self.by_address.get(&worker) {
+                Some(&w) => self.event(EventKind::DataAdded {
+                    worker: w,
+                    keys,
+                    client: Some(client),
+                }),
+                None => {
+                    for (key, _) in keys {
+                        let reason = format!("scattered to unknown worker {worker}");
+                        self.to_client(client, SchedulerToClient::Cancelled { key, reason });
+                    }
+                }
+            },
+            ClientToScheduler::Info { id } => {
+                let json = translate::snapshot(&self.state, &self.address);
+                self.to_client(client, SchedulerToClient::Info { id, json });
+            }
+            ClientToScheduler::RetireWorkers { id, workers } => {
+                let ids = workers
+                    .iter()
+                    .filter_map(|a| self.by_address.get(a).copied())
+                    .collect();
+                self.event(EventKind::RetireRequested { workers: ids });
+                self.to_client(client, SchedulerToClient::Done { id });
+            }
+            ClientToScheduler::Run { id, call } => {
+                self.start_run(client, id, buffer(buffers, call))
+            }
+            ClientToScheduler::Close => {
+                if self.clients.remove(&client).is_some() {
+                    self.event(EventKind::ClientDisconnected { client });
+                }
+            }
+        }
+    }
+
+    fn start_run(&mut self, client: ClientId, id: u64, call: Option<Bytes>) {
+        let Some(call) = call else { return };
+        let waiting: HashSet<WorkerId> = self.workers.keys().copied().collect();
+        for w in &waiting {
+            if let Some(conn) = self.workers.get(w) {
+                let c = call.clone();
+                conn.sender
+                    .send_buffers(vec![c], move |ix| SchedulerToWorker::Run {
+                        id,
+                        call: BufIx(ix),
+                    });
+            }
+        }
+        self.runs.insert(
+            id,
+            RunRequest {
+                client,
+                waiting,
+                results: Vec::new(),
+            },
+        );
+        self.finish_runs();
+    }
+
+    fn finish_runs(&mut self) {
+        let done: Vec<u64> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.waiting.is_empty())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            let Some(run) = self.runs.remove(&id) else {
+                continue;
+            };
+            let Some(sender) = self.clients.get(&run.client) else {
+                continue;
+            };
+            let blobs: Vec<Bytes> = run.results.iter().map(|(_, b, _)| b.clone()).collect();
+            let meta: Vec<(String, bool)> =
+                run.results.into_iter().map(|(a, _, ok)| (a, ok)).collect();
+            sender.send_buffers(blobs, move |first| SchedulerToClient::RunResults {
+                id,
+                results: meta
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (a, ok))| (a, BufIx(first + i as u32), ok))
+                    .collect(),
+            });
+        }
+    }
+
+    fn worker_message(&mut self, conn: u32, msg: WorkerToScheduler, buffers: &[Bytes]) {
+        let worker = WorkerId(conn);
+        if let WorkerToScheduler::Register(info) = msg {
+            let Some(sender) = self.unregistered.remove(&conn) else {
+                return;
+            };
+            tracing::info!(address = %info.address, nthreads = info.nthreads, "worker joined");
+            sender.send(SchedulerToWorker::Welcome { worker_id: conn });
+            self.by_address.insert(info.address.clone(), worker);
+            self.workers.insert(
+                worker,
+                WorkerConn {
+                    sender,
+                    address: info.address.clone(),
+                    functions: HashSet::new(),
+                    closing: None,
+                },
+            );
+            self.event(EventKind::WorkerJoined {
+                worker,
+                address: info.address,
+                nthreads: info.nthreads,
+                memory_limit: info.memory_limit,
+                resources: info.resources,
+            });
+            return;
+        }
+        if !self.workers.contains_key(&worker) {
+            return; // not registered yet: ignore
+        }
+        if let WorkerToScheduler::RunResult { id, result, ok } = msg {
+            let address = self
+                .workers
+                .get(&worker)
+                .map(|w| w.address.clone())
+                .unwrap_or_default();
+            if let Some(run) = self.runs.get_mut(&id) {
+                if run.waiting.remove(&worker) {
+                    run.results
+                        .push((address, buffer(buffers, result).unwrap_or_default(), ok));
+                }
+            }
+            self.finish_runs();
+            return;
+        }
+        if let Some(kind) = translate::worker_event(worker, msg, &self.by_address) {
+            self.event(kind);
+        }
+    }
+
+    fn addresses(&self, ids: &[WorkerId]) -> Vec<String> {
+        ids.iter()
+            .filter_map(|w| self.workers.get(w).map(|c| c.address.clone()))
+            .collect()
+    }
+
+    fn to_client(&self, client: ClientId, msg: SchedulerToClient) {
+        if let Some(s) = self.clients.get(&client) {
+            s.send(msg);
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        if let Some(client) = command.client() {
+            if let Some(msg) = translate::client_report(command) {
+                self.to_client(client, msg);
+            }
+            return;
+        }
+        match command {
+            Command::Compute { worker, task } => {
+                let function = task.payload.function;
+                if let Some(fid) = function {
+                    self.ensure_function(worker, fid);
+                }
+                let deps = task
+                    .deps
+                    .iter()
+                    .map(|(k, ws)| (k.clone(), self.addresses(ws)))
+                    .collect();
+                let msg = SchedulerToWorker::Compute(translate::compute(task, deps));
+                self.to_worker(worker, msg);
+            }
+            Command::FreeKeys { worker, keys } => {
+                self.to_worker(worker, SchedulerToWorker::Free { keys })
+            }
+            Command::Steal { worker, key } => {
+                self.to_worker(worker, SchedulerToWorker::Steal { key })
+            }
+            Command::Replicate { worker, keys } => {
+                let keys = keys
+                    .into_iter()
+                    .map(|(k, ws)| (k, self.addresses(&ws)))
+                    .collect();
+                self.to_worker(worker, SchedulerToWorker::Replicate { keys });
+            }
+            Command::CloseWorker { worker, reason } => {
+                if let Some(w) = self.workers.get_mut(&worker) {
+                    w.closing = Some(if reason.contains("retire") {
+                        LeaveReason::Retired
+                    } else {
+                        LeaveReason::Closed
+                    });
+                }
+                self.to_worker(worker, SchedulerToWorker::Close { reason });
+            }
+            _ => {}
+        }
+    }
+
+    fn ensure_function(&mut self, worker: WorkerId, fid: u64) {
+        let Some(w) = self.workers.get_mut(&worker) else {
+            return;
+        };
+        if w.functions.contains(&fid) {
+            return;
+        }
+        let Some(blob) = self.functions.get(&fid).cloned() else {
+            return;
+        };
+        w.functions.insert(fid);
+        w.sender
+            .send_buffers(vec![blob], move |ix| SchedulerToWorker::Functions {
+                items: vec![(fid, BufIx(ix))],
+            });
+    }
+
+    fn to_worker(&self, worker: WorkerId, msg: SchedulerToWorker) {
+        if let Some(w) = self.workers.get(&worker) {
+            w.sender.send(msg);
+        }
+    }
+}
+
+fn buffer(buffers: &[Bytes], ix: BufIx) -> Option<Bytes> {
+    buffers.get(ix.0 as usize).cloned()
+}

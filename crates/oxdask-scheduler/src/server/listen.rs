@@ -1,0 +1,197 @@
+//! Binding, accepting and the per-connection reader tasks.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use oxdask_comm::{accept, CommError, FrameReader};
+use oxdask_protocol::messages::{ClientToScheduler, WorkerToScheduler};
+use oxdask_protocol::{decode_batch, Hello, Role};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+use super::core::{Core, Input};
+use crate::SchedulerConfig;
+
+/// How the server listens and decides.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// `host:port` for clients and workers (port 0: any free port).
+    pub listen: String,
+    /// `host:port` of the HTTP state endpoint, or `None` for no endpoint.
+    pub http: Option<String>,
+    /// Shared secret every peer must present in its handshake.
+    pub token: Option<String>,
+    /// Interval of the periodic `Tick` (heartbeat checks, work stealing).
+    pub tick: Duration,
+    /// The decision policies.
+    pub scheduler: SchedulerConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8786".into(),
+            http: Some("127.0.0.1:8787".into()),
+            token: None,
+            tick: Duration::from_millis(200),
+            scheduler: SchedulerConfig::default(),
+        }
+    }
+}
+
+/// A running server: its addresses, and a way to stop it.
+#[derive(Debug)]
+pub struct ServerHandle {
+    /// `tcp://host:port` that clients and workers connect to.
+    pub address: String,
+    /// `http://host:port` of the state endpoint, if any.
+    pub http_address: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    done: Option<oneshot::Receiver<()>>,
+}
+
+impl ServerHandle {
+    /// Asks the server to stop (closing workers and clients) and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(d) = self.done.take() {
+            let _ = d.await;
+        }
+    }
+}
+
+/// Binds the listeners and starts the server on the current tokio runtime.
+pub async fn serve(config: ServerConfig) -> std::io::Result<ServerHandle> {
+    config
+        .scheduler
+        .validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let listener = TcpListener::bind(&config.listen).await?;
+    let address = format!("tcp://{}", listener.local_addr()?);
+    let (inputs, rx) = mpsc::unbounded_channel();
+    let http_address = match &config.http {
+        Some(addr) => Some(super::http::serve(addr, inputs.clone()).await?),
+        None => None,
+    };
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let (done_tx, done_rx) = oneshot::channel();
+    let core = Core::new(config.scheduler.clone(), address.clone());
+    tokio::spawn(accept_loop(listener, inputs.clone(), config.token.clone()));
+    tokio::spawn(ticker(inputs.clone(), config.tick));
+    tokio::spawn(async move {
+        core.run(rx, stop_rx).await;
+        let _ = done_tx.send(());
+    });
+    tracing::info!(%address, "scheduler listening");
+    Ok(ServerHandle {
+        address,
+        http_address,
+        stop: Some(stop_tx),
+        done: Some(done_rx),
+    })
+}
+
+async fn ticker(inputs: mpsc::UnboundedSender<Input>, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if inputs.send(Input::Tick).is_err() {
+            return;
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    inputs: mpsc::UnboundedSender<Input>,
+    token: Option<String>,
+) {
+    loop {
+        let Ok((stream, addr)) = listener.accept().await else {
+            continue;
+        };
+        let inputs = inputs.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let hello = Hello::default();
+            let allowed = [Role::Client, Role::Worker];
+            match accept(stream, Role::Scheduler, hello, &allowed, token.as_deref()).await {
+                Ok(conn) => {
+                    let role = conn.peer.role;
+                    let peer = conn.peer.clone();
+                    let (reader, sender) = conn.split();
+                    let (id_tx, id_rx) = oneshot::channel();
+                    if inputs
+                        .send(Input::Connected {
+                            role,
+                            peer,
+                            sender,
+                            id: id_tx,
+                        })
+                        .is_err()
+                    {
+                        return;
+                    }
+                    let Ok(id) = id_rx.await else { return };
+                    read_loop(reader, role, id, inputs).await;
+                }
+                // A refused peer is logged and dropped; everyone else is unaffected.
+                Err(e) => tracing::warn!(peer = %addr, "refused a connection: {e}"),
+            }
+        });
+    }
+}
+
+async fn read_loop(
+    mut reader: FrameReader,
+    role: Role,
+    id: u32,
+    inputs: mpsc::UnboundedSender<Input>,
+) {
+    let reason = loop {
+        let frame = match reader.next().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        };
+        let buffers: Vec<Bytes> = frame.buffers;
+        let input = match role {
+            Role::Worker => match decode_batch::<WorkerToScheduler>(&frame.payload) {
+                Ok(msgs) => Input::FromWorker {
+                    conn: id,
+                    msgs,
+                    buffers,
+                },
+                Err(e) => {
+                    break Some(CommError::Protocol {
+                        context: format!("worker connection {id}"),
+                        source: e,
+                    })
+                }
+            },
+            _ => match decode_batch::<ClientToScheduler>(&frame.payload) {
+                Ok(msgs) => Input::FromClient {
+                    conn: id,
+                    msgs,
+                    buffers,
+                },
+                Err(e) => {
+                    break Some(CommError::Protocol {
+                        context: format!("client connection {id}"),
+                        source: e,
+                    })
+                }
+            },
+        };
+        if inputs.send(input).is_err() {
+            return;
+        }
+    };
+    if let Some(e) = &reason {
+        tracing::warn!("closing connection {id}: {e}");
+    }
+    let _ = inputs.send(Input::Disconnected { conn: id, role });
+}

@@ -1,0 +1,192 @@
+//! Conversions between wire messages and the state machine's events and commands.
+
+use std::collections::HashMap;
+
+use oxdask_graph::Key;
+use oxdask_protocol::messages::{
+    ComputeTask, ErrorBlob, SchedulerToClient, WireTask, WorkerToScheduler,
+};
+use serde_json::json;
+
+use crate::{
+    Command, ComputeSpec, EventKind, NewTask, Priority, SchedulerState, TaskError, TaskErrorBlob,
+    TaskPayload, Time, WorkerId, WorkerStatus,
+};
+
+/// A submitted task; worker restrictions name addresses (unknown ones are dropped).
+pub(crate) fn new_task(t: WireTask, by_address: &HashMap<String, WorkerId>) -> NewTask {
+    let restrictions = t.workers.map(|ws| {
+        ws.iter()
+            .filter_map(|a| by_address.get(a).copied())
+            .collect()
+    });
+    NewTask {
+        key: t.key,
+        deps: t.deps,
+        payload: TaskPayload {
+            data: t.payload,
+            function: t.function,
+        },
+        func_name: t.func_name,
+        priority: t.priority,
+        restrictions,
+        allow_other_workers: t.allow_other_workers,
+        resources: t.resources,
+        retries: t.retries,
+    }
+}
+
+/// The event a worker's report stands for (`None` for reports handled by the IO layer).
+pub(crate) fn worker_event(
+    worker: WorkerId,
+    msg: WorkerToScheduler,
+    by_address: &HashMap<String, WorkerId>,
+) -> Option<EventKind> {
+    Some(match msg {
+        WorkerToScheduler::Heartbeat { managed, process } => EventKind::Heartbeat {
+            worker,
+            memory: process,
+            managed,
+        },
+        WorkerToScheduler::TaskFinished {
+            key,
+            nbytes,
+            duration_us,
+            type_name,
+        } => EventKind::TaskFinished {
+            worker,
+            key,
+            nbytes,
+            duration: Time(duration_us),
+            type_name,
+        },
+        WorkerToScheduler::TaskErred { key, error } => EventKind::TaskErred {
+            worker,
+            key,
+            error: TaskErrorBlob {
+                exception: error.exception,
+                traceback: error.traceback,
+                text: error.text,
+            },
+        },
+        WorkerToScheduler::DataMissing { key, holder } => EventKind::DataMissing {
+            worker,
+            holder: *by_address.get(&holder)?,
+            key,
+        },
+        WorkerToScheduler::DataAdded { keys } => EventKind::DataAdded {
+            worker,
+            keys,
+            client: None,
+        },
+        WorkerToScheduler::StealResponse { key, stolen } => EventKind::StealResponse {
+            worker,
+            key,
+            stolen,
+        },
+        WorkerToScheduler::Register(_) | WorkerToScheduler::RunResult { .. } => return None,
+    })
+}
+
+/// Lower values run first on the worker: higher user priority, then earlier graphs, then the
+/// graph's static order.
+fn wire_priority(p: Priority) -> i64 {
+    let user = -i64::from(p.user) << 48;
+    let generation = i64::try_from(p.generation & 0xFFFF).unwrap_or(0) << 32;
+    user + generation + i64::from(p.order)
+}
+
+/// The message asking a worker to run a task.
+pub(crate) fn compute(task: ComputeSpec, deps: Vec<(Key, Vec<String>)>) -> ComputeTask {
+    ComputeTask {
+        key: task.key,
+        payload: task.payload.data,
+        function: task.payload.function,
+        deps,
+        priority: wire_priority(task.priority),
+        resources: task.resources,
+        nbytes: task.nbytes,
+    }
+}
+
+fn error_blob(error: &TaskError) -> ErrorBlob {
+    match error {
+        TaskError::Raised(blob) => ErrorBlob {
+            exception: blob.exception.clone(),
+            traceback: blob.traceback.clone(),
+            text: blob.text.clone(),
+        },
+        other => ErrorBlob {
+            exception: Default::default(),
+            traceback: Default::default(),
+            text: other.to_string(),
+        },
+    }
+}
+
+/// The message a report to a client becomes.
+pub(crate) fn client_report(command: Command) -> Option<SchedulerToClient> {
+    Some(match command {
+        Command::ReportInMemory {
+            key,
+            nbytes,
+            type_name,
+            ..
+        } => SchedulerToClient::InMemory {
+            key,
+            nbytes,
+            type_name: type_name.to_string(),
+        },
+        Command::ReportErred { key, error, .. } => SchedulerToClient::Erred {
+            from: key.clone(),
+            key,
+            error: error_blob(&error),
+        },
+        Command::ReportCancelled { key, reason, .. } => {
+            SchedulerToClient::Cancelled { key, reason }
+        }
+        Command::ReportLost { key, .. } => SchedulerToClient::Cancelled {
+            reason: format!("key {key} was lost with the worker that held it"),
+            key,
+        },
+        _ => return None,
+    })
+}
+
+/// The scheduler's state as JSON: workers, task counts.
+pub(crate) fn snapshot(state: &SchedulerState, address: &str) -> String {
+    let workers: Vec<_> = state
+        .workers()
+        .into_iter()
+        .map(|w| {
+            json!({
+                "id": w.id.0,
+                "address": w.address,
+                "nthreads": w.nthreads,
+                "memory_limit": w.memory_limit,
+                "status": match w.status { WorkerStatus::Running => "running", WorkerStatus::Retiring => "retiring" },
+                "processing": w.processing,
+                "occupancy_s": w.occupancy.0 as f64 / 1e6,
+                "keys_held": w.keys_held,
+                "nbytes_held": w.nbytes_held,
+                "memory": w.memory,
+            })
+        })
+        .collect();
+    let c = state.counts_by_state();
+    json!({
+        "type": "Scheduler",
+        "address": address,
+        "workers": workers,
+        "tasks": {
+            "total": state.task_count(),
+            "released": c.released,
+            "waiting": c.waiting,
+            "queued": c.queued,
+            "processing": c.processing,
+            "memory": c.memory,
+            "erred": c.erred,
+        },
+    })
+    .to_string()
+}

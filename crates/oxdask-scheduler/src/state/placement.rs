@@ -1,0 +1,130 @@
+//! Choosing workers for ready tasks.
+//!
+//! Every ready task is queued in its constraint group (see [`super::queue`]) and, at the end
+//! of each event, queued tasks are handed out best priority first for as long as some group's
+//! first task can be placed. Non-root tasks therefore go out within the event that made them
+//! ready ("sent immediately"); root tasks wait for a free slot.
+//!
+//! * **Eligibility.** A worker must be running (not retiring), have the task's resources free
+//!   (so a worker never has more of a resource committed than it declared), be among the
+//!   task's `restrictions` if any (with `allow_other_workers`, any worker qualifies when no
+//!   allowed one does), and, for an unconstrained root task under root-task queuing, process
+//!   fewer than `max(ceil(nthreads * worker_saturation), 1)` tasks. The last rule is Dask's
+//!   root-task queuing: on load → reduce graphs it stops workers from loading far more input
+//!   partitions than they can reduce, which bounds memory.
+//! * **Preference.** Among eligible workers: the one holding the most bytes of the task's
+//!   dependencies (least data to move); ties go to the lowest load, `occupancy / nthreads`
+//!   where occupancy is the expected seconds of work already sent to it; then the lowest id.
+//!   A task being retried after raising ranks the worker it failed on last.
+
+use std::cmp::Ordering;
+
+use super::queue::Constraint;
+use super::worker::{load_cmp, Worker};
+use super::{Priority, SchedulerState, TaskId, TaskState, WorkerId};
+
+/// A worker under consideration for one task.
+struct Candidate<'a> {
+    id: WorkerId,
+    worker: &'a Worker,
+    bytes: u64,
+    avoid: bool,
+}
+
+impl Candidate<'_> {
+    /// Ordering where `Less` is preferred.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.avoid
+            .cmp(&other.avoid)
+            .then(other.bytes.cmp(&self.bytes))
+            .then_with(|| load_cmp(self.worker, other.worker))
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+impl SchedulerState {
+    /// Hands out queued tasks, best priority first, while any can be placed.
+    pub(crate) fn fill(&mut self) {
+        let mut heads: Vec<(Priority, TaskId)> = Vec::new();
+        loop {
+            heads.clear();
+            heads.extend(self.queues.heads());
+            heads.sort_unstable();
+            let placed = heads
+                .iter()
+                .find_map(|&(_, t)| self.pick_worker(t).map(|w| (t, w)));
+            match placed {
+                Some((t, w)) => self.assign(t, w),
+                None => return,
+            }
+        }
+    }
+
+    /// The best worker for `t` right now, if any can take it.
+    pub(crate) fn pick_worker(&self, t: TaskId) -> Option<WorkerId> {
+        let task = &self.tasks[t];
+        let c = self.queues.constraint(task.group);
+        let held = self.bytes_held(t);
+        let best_of = |ids: &mut dyn Iterator<Item = (WorkerId, &Worker)>| {
+            ids.filter(|(_, w)| self.has_room(w, c))
+                .map(|(id, worker)| Candidate {
+                    id,
+                    worker,
+                    bytes: held.iter().find(|(h, _)| *h == id).map_or(0, |&(_, b)| b),
+                    avoid: task.last_failed_on == Some(id),
+                })
+                .min_by(Candidate::cmp)
+                .map(|c| c.id)
+        };
+        match &c.restrictions {
+            None => best_of(&mut self.workers.iter().map(|(&id, w)| (id, w))),
+            Some(allowed) => {
+                let mut restricted = allowed
+                    .iter()
+                    .filter_map(|id| self.workers.get(id).map(|w| (*id, w)));
+                best_of(&mut restricted).or_else(|| {
+                    if c.allow_other {
+                        best_of(&mut self.workers.iter().map(|(&id, w)| (id, w)))
+                    } else {
+                        None
+                    }
+                })
+            }
+        }
+    }
+
+    /// Whether `worker` could take `t` right now (for stolen tasks).
+    pub(crate) fn can_run_on(&self, t: TaskId, worker: WorkerId) -> bool {
+        let Some(w) = self.workers.get(&worker) else {
+            return false;
+        };
+        let c = self.queues.constraint(self.tasks[t].group);
+        let allowed = match &c.restrictions {
+            None => true,
+            Some(r) => c.allow_other || r.binary_search(&worker).is_ok(),
+        };
+        allowed && self.has_room(w, c)
+    }
+
+    fn has_room(&self, w: &Worker, c: &Constraint) -> bool {
+        w.is_running()
+            && w.fits(&c.resources)
+            && (!c.slot_limited || w.processing.len() < self.config.slots(w.nthreads))
+    }
+
+    /// Bytes of `t`'s dependencies held by each worker.
+    pub(crate) fn bytes_held(&self, t: TaskId) -> Vec<(WorkerId, u64)> {
+        let mut held: Vec<(WorkerId, u64)> = Vec::new();
+        for &d in self.tasks[t].deps.iter() {
+            if let TaskState::Memory { holders, nbytes } = &self.tasks[d].state {
+                for &h in holders {
+                    match held.iter_mut().find(|(w, _)| *w == h) {
+                        Some((_, b)) => *b += nbytes,
+                        None => held.push((h, *nbytes)),
+                    }
+                }
+            }
+        }
+        held
+    }
+}

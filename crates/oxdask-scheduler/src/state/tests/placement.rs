@@ -1,0 +1,235 @@
+//! Placement: bytes, occupancy, root-task queuing, resources, restrictions, durations.
+
+use super::*;
+
+/// ```text
+/// a (100 B, on 1)   b (1000 B, on 2)
+///          \         /
+///              c          -> goes to 2, which holds more of its input
+/// ```
+#[test]
+fn fan_in_goes_to_the_worker_holding_most_bytes() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    env.worker(2, 1);
+    let tasks = vec![
+        TaskBuilder::new("a"),
+        TaskBuilder::new("b"),
+        TaskBuilder::new("c").deps(&["a", "b"]),
+    ];
+    let out = env.submit(1, tasks, &["c"]);
+    // Root tasks spread by load: a to the first idle worker, b to the other.
+    assert_eq!(
+        out,
+        vec![env.compute(1, "a", &[]), env.compute(2, "b", &[])]
+    );
+    assert_eq!(env.finish(1, "a", 100), vec![]);
+    let out = env.finish(2, "b", 1000);
+    assert_eq!(out, vec![env.compute(2, "c", &[("a", &[1]), ("b", &[2])])]);
+    let Command::Compute { task, .. } = &out[0] else {
+        panic!("expected a Compute, got {out:?}");
+    };
+    assert_eq!(
+        task.nbytes,
+        vec![100, 1000],
+        "dependency sizes, in argument order"
+    );
+}
+
+#[test]
+fn equal_bytes_tie_goes_to_the_less_occupied_worker() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    env.worker(2, 1);
+    let tasks = vec![
+        TaskBuilder::new("a"),
+        TaskBuilder::new("b"),
+        TaskBuilder::new("busy"),
+        TaskBuilder::new("c").deps(&["a", "b"]),
+    ];
+    let out = env.submit(1, tasks, &["c", "busy"]);
+    // `busy` is its own output, ordered first; roots then spread by load (ties: lowest id).
+    assert_eq!(
+        out,
+        vec![
+            env.compute(1, "busy", &[]),
+            env.compute(2, "a", &[]),
+            env.compute(1, "b", &[]),
+        ]
+    );
+    env.finish(2, "a", 50);
+    let out = env.finish(1, "b", 50);
+    // 50 bytes on each side; worker 1 still runs `busy`, so worker 2 is less occupied.
+    assert_eq!(out, vec![env.compute(2, "c", &[("a", &[2]), ("b", &[1])])]);
+}
+
+#[test]
+fn root_tasks_are_queued_beyond_the_saturation_limit() {
+    let mut env = TestEnv::new();
+    env.worker(1, 2);
+    let tasks: Vec<TaskBuilder> = (0..10)
+        .map(|i| TaskBuilder::new(&format!("r{i}")))
+        .collect();
+    let wanted: Vec<String> = (0..10).map(|i| format!("r{i}")).collect();
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let out = env.submit(1, tasks, &wanted);
+    // ceil(2 threads x 1.1) = 3 slots.
+    assert_eq!(
+        out,
+        vec![
+            env.compute(1, "r0", &[]),
+            env.compute(1, "r1", &[]),
+            env.compute(1, "r2", &[]),
+        ]
+    );
+    assert_eq!(env.s.counts_by_state().queued, 7);
+    assert!(env
+        .s
+        .why(&k("r9"))
+        .contains("queued because root-task queuing"));
+    // Each finished task frees exactly one slot.
+    let out = env.finish(1, "r1", 1);
+    assert_eq!(out, vec![in_memory(1, "r1", 1), env.compute(1, "r3", &[])]);
+}
+
+#[test]
+fn infinite_saturation_sends_every_root_task_at_once() {
+    let config = SchedulerConfig {
+        worker_saturation: f64::INFINITY,
+        ..SchedulerConfig::default()
+    };
+    let mut env = TestEnv::with_config(config);
+    env.worker(1, 1);
+    let tasks: Vec<TaskBuilder> = (0..5).map(|i| TaskBuilder::new(&format!("r{i}"))).collect();
+    let out = env.submit(1, tasks, &["r0", "r1", "r2", "r3", "r4"]);
+    assert_eq!(out.len(), 5);
+}
+
+#[test]
+fn tasks_with_dependencies_are_sent_beyond_the_saturation_limit() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    let mut tasks = vec![TaskBuilder::new("x")];
+    tasks.extend((0..4).map(|i| TaskBuilder::new(&format!("m{i}")).deps(&["x"])));
+    env.submit(1, tasks, &["m0", "m1", "m2", "m3"]);
+    let out = env.finish(1, "x", 1);
+    let expect: Vec<Command> = (0..4)
+        .map(|i| env.compute(1, &format!("m{i}"), &[("x", &[1])]))
+        .collect();
+    assert_eq!(
+        out, expect,
+        "all four go out although the worker has 2 slots"
+    );
+}
+
+#[test]
+fn resources_are_never_over_committed() {
+    let mut env = TestEnv::new();
+    env.worker_with(1, 4, &[("GPU", 1.0)]);
+    env.worker(2, 4);
+    let gpu = &[("GPU", 1.0)];
+    let tasks = vec![
+        TaskBuilder::new("g0").resources(gpu),
+        TaskBuilder::new("g1").resources(gpu),
+        TaskBuilder::new("g2").resources(gpu),
+        TaskBuilder::new("huge").resources(&[("GPU", 2.0)]),
+    ];
+    let out = env.submit(1, tasks, &["g0", "g1", "g2", "huge"]);
+    assert_eq!(out, vec![env.compute_with(1, "g0", &[], gpu)]);
+    assert_eq!(env.state("g1"), Some(TaskState::Queued));
+    let out = env.finish(1, "g0", 1);
+    assert_eq!(
+        out,
+        vec![in_memory(1, "g0", 1), env.compute_with(1, "g1", &[], gpu)]
+    );
+    let why = env.s.why(&k("huge"));
+    assert!(
+        why.contains("needs resources GPU=2: no running worker declares that much"),
+        "{why}"
+    );
+    env.finish(1, "g1", 1);
+    assert_eq!(env.s.counts_by_state().queued, 1, "only `huge` is left");
+    // A bigger GPU worker appears: only then does `huge` run.
+    let out = env.worker_with(3, 1, &[("GPU", 2.0)]);
+    assert_eq!(out, vec![env.compute_with(3, "huge", &[], &[("GPU", 2.0)])]);
+}
+
+#[test]
+fn strict_restrictions_wait_for_an_allowed_worker() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    env.worker(2, 1);
+    let tasks = vec![
+        TaskBuilder::new("on2").restrict(&[2]),
+        TaskBuilder::new("on3").restrict(&[3]),
+        TaskBuilder::new("on3-or-any").restrict(&[3]).loose(),
+    ];
+    let out = env.submit(1, tasks, &["on2", "on3", "on3-or-any"]);
+    assert_eq!(
+        out,
+        vec![
+            env.compute(2, "on2", &[]),
+            env.compute(1, "on3-or-any", &[])
+        ]
+    );
+    assert!(env.s.why(&k("on3")).contains("may only run on workers [3]"));
+    assert_eq!(env.worker(3, 1), vec![env.compute(3, "on3", &[])]);
+}
+
+#[test]
+fn tasks_submitted_before_any_worker_start_when_one_joins() {
+    let mut env = TestEnv::new();
+    let tasks = vec![TaskBuilder::new("a"), TaskBuilder::new("b").deps(&["a"])];
+    assert_eq!(env.submit(1, tasks, &["b"]), vec![]);
+    assert!(env.s.why(&k("a")).contains("no worker is running"));
+    assert_eq!(env.worker(7, 1), vec![env.compute(7, "a", &[])]);
+}
+
+#[test]
+fn learned_durations_drive_occupancy() {
+    let config = SchedulerConfig {
+        worker_saturation: f64::INFINITY,
+        ..SchedulerConfig::default()
+    };
+    let mut env = TestEnv::with_config(config);
+    env.worker(1, 1);
+    env.worker(2, 1);
+    // Teach: `slow` takes 4 s, `fast` takes 1 s.
+    let warmup = vec![
+        TaskBuilder::new("s0").func("slow"),
+        TaskBuilder::new("f0").func("fast"),
+    ];
+    env.submit(1, warmup, &[]);
+    env.submit(1, vec![TaskBuilder::new("s0").func("slow")], &["s0"]);
+    env.finish_in(1, "s0", 1, Time::from_secs(4));
+    env.submit(1, vec![TaskBuilder::new("f0").func("fast")], &["f0"]);
+    env.finish_in(1, "f0", 1, Time::from_secs(1));
+
+    let mut tasks = vec![TaskBuilder::new("s1").func("slow")];
+    tasks.extend((1..=5).map(|i| TaskBuilder::new(&format!("f{i}")).func("fast")));
+    let out = env.submit(1, tasks, &["s1", "f1", "f2", "f3", "f4", "f5"]);
+    // s1 (4 s) on 1; then 1 s tasks fill 2 until it is as busy as 1; the tie goes to 1.
+    let expect = vec![
+        env.compute(1, "s1", &[]),
+        env.compute(2, "f1", &[]),
+        env.compute(2, "f2", &[]),
+        env.compute(2, "f3", &[]),
+        env.compute(2, "f4", &[]),
+        env.compute(1, "f5", &[]),
+    ];
+    assert_eq!(out, expect);
+    let occupancy: Vec<Time> = env.s.workers().iter().map(|w| w.occupancy).collect();
+    assert_eq!(occupancy, vec![Time::from_secs(5), Time::from_secs(4)]);
+    // The moving average weighs the newest sample by 1/2.
+    env.finish_in(2, "f1", 1, Time::from_secs(3));
+    let why = env.s.why(&k("f2"));
+    assert!(
+        why.contains("function \"fast\": expected to run 2s (learned)"),
+        "{why}"
+    );
+    let why = env.s.why(&k("s1"));
+    assert!(
+        why.contains("function \"slow\": expected to run 4s"),
+        "{why}"
+    );
+}

@@ -1,0 +1,220 @@
+//! The scheduler server over loopback, with a scripted worker and client.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use oxdask_comm::{connect, FrameReader};
+use oxdask_graph::Key;
+use oxdask_protocol::messages::{
+    ClientToScheduler, SchedulerToClient, SchedulerToWorker, WireTask, WorkerInfo,
+    WorkerToScheduler,
+};
+use oxdask_protocol::{decode_batch, Hello, Role};
+use oxdask_scheduler::server::{serve, ServerConfig};
+use serde::de::DeserializeOwned;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::timeout;
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn config(token: Option<&str>) -> ServerConfig {
+    ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        http: Some("127.0.0.1:0".into()),
+        token: token.map(str::to_owned),
+        ..ServerConfig::default()
+    }
+}
+
+fn hello(token: Option<&str>) -> Hello {
+    Hello {
+        token: token.map(str::to_owned),
+        ..Hello::default()
+    }
+}
+
+async fn next<T: DeserializeOwned>(reader: &mut FrameReader) -> Vec<T> {
+    let frame = timeout(LIMIT, reader.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    decode_batch(&frame.payload).unwrap()
+}
+
+fn task(key: &str, deps: &[&str]) -> WireTask {
+    WireTask {
+        key: Key::str(key),
+        deps: deps.iter().map(|d| Key::str(d)).collect(),
+        payload: Bytes::from_static(b"payload"),
+        function: None,
+        func_name: "f".into(),
+        priority: 0,
+        workers: None,
+        allow_other_workers: false,
+        resources: vec![],
+        retries: 0,
+    }
+}
+
+#[tokio::test]
+async fn client_task_runs_on_worker_and_is_reported() {
+    let server = serve(config(None)).await.unwrap();
+    let worker = connect(&server.address, Role::Worker, hello(None), Role::Scheduler)
+        .await
+        .unwrap();
+    let (mut w_reader, w_sender) = worker.split();
+    w_sender.send(WorkerToScheduler::Register(WorkerInfo {
+        address: "tcp://127.0.0.1:1".into(),
+        name: "w1".into(),
+        nthreads: 1,
+        memory_limit: 0,
+        resources: vec![],
+        pid: 1,
+    }));
+    let welcome: Vec<SchedulerToWorker> = next(&mut w_reader).await;
+    assert!(matches!(welcome[0], SchedulerToWorker::Welcome { .. }));
+
+    let client = connect(&server.address, Role::Client, hello(None), Role::Scheduler)
+        .await
+        .unwrap();
+    let (mut c_reader, c_sender) = client.split();
+    c_sender.send(ClientToScheduler::Submit {
+        tasks: vec![task("a", &[]), task("b", &["a"])],
+        wanted: vec![Key::str("b")],
+    });
+
+    for key in ["a", "b"] {
+        let msgs: Vec<SchedulerToWorker> = next(&mut w_reader).await;
+        let SchedulerToWorker::Compute(c) = &msgs[0] else {
+            panic!("expected compute, got {msgs:?}")
+        };
+        assert_eq!(c.key, Key::str(key));
+        w_sender.send(WorkerToScheduler::TaskFinished {
+            key: Key::str(key),
+            nbytes: 8,
+            duration_us: 10,
+            type_name: "int".into(),
+        });
+    }
+    let reports: Vec<SchedulerToClient> = next(&mut c_reader).await;
+    assert_eq!(
+        reports[0],
+        SchedulerToClient::InMemory {
+            key: Key::str("b"),
+            nbytes: 8,
+            type_name: "int".into()
+        }
+    );
+
+    // The state endpoint reports the worker and the task counts.
+    let http = server.http_address.clone().unwrap();
+    let mut s = tokio::net::TcpStream::connect(http.strip_prefix("http://").unwrap())
+        .await
+        .unwrap();
+    s.write_all(b"GET /json/state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body = String::new();
+    timeout(LIMIT, s.read_to_string(&mut body))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(body.contains("\"nthreads\":1"), "{body}");
+    assert!(body.contains("\"memory\":"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn worker_death_reschedules_its_task() {
+    let server = serve(config(None)).await.unwrap();
+    let mut workers = Vec::new();
+    for i in 0..2 {
+        let conn = connect(&server.address, Role::Worker, hello(None), Role::Scheduler)
+            .await
+            .unwrap();
+        let (mut r, s) = conn.split();
+        s.send(WorkerToScheduler::Register(WorkerInfo {
+            address: format!("tcp://127.0.0.1:{}", 10 + i),
+            name: format!("w{i}"),
+            nthreads: 1,
+            memory_limit: 0,
+            resources: vec![],
+            pid: 1,
+        }));
+        let _welcome: Vec<SchedulerToWorker> = next(&mut r).await;
+        workers.push((r, s));
+    }
+    let client = connect(&server.address, Role::Client, hello(None), Role::Scheduler)
+        .await
+        .unwrap();
+    let (mut c_reader, c_sender) = client.split();
+    c_sender.send(ClientToScheduler::Submit {
+        tasks: vec![task("x", &[])],
+        wanted: vec![Key::str("x")],
+    });
+    // Whoever got it dies (drop both halves); the other one must receive it.
+    let (mut w1, mut w0) = (workers.pop().unwrap(), workers.pop().unwrap());
+    let first = tokio::select! {
+        m = next::<SchedulerToWorker>(&mut w0.0) => {
+            assert!(matches!(m[0], SchedulerToWorker::Compute(_)));
+            0
+        }
+        m = next::<SchedulerToWorker>(&mut w1.0) => {
+            assert!(matches!(m[0], SchedulerToWorker::Compute(_)));
+            1
+        }
+    };
+    let (dead, survivor) = if first == 0 { (w0, w1) } else { (w1, w0) };
+    drop(dead);
+    let (mut survivor_r, survivor_s) = survivor;
+    let msgs: Vec<SchedulerToWorker> = next(&mut survivor_r).await;
+    assert!(matches!(&msgs[0], SchedulerToWorker::Compute(c) if c.key == Key::str("x")));
+    survivor_s.send(WorkerToScheduler::TaskFinished {
+        key: Key::str("x"),
+        nbytes: 1,
+        duration_us: 1,
+        type_name: "int".into(),
+    });
+    let reports: Vec<SchedulerToClient> = next(&mut c_reader).await;
+    assert!(
+        matches!(&reports[0], SchedulerToClient::InMemory { key, .. } if *key == Key::str("x"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_token_is_refused_and_others_keep_working() {
+    let server = serve(config(Some("secret"))).await.unwrap();
+    let bad = connect(
+        &server.address,
+        Role::Client,
+        hello(Some("nope")),
+        Role::Scheduler,
+    )
+    .await
+    .unwrap();
+    let (mut r, _s) = bad.split();
+    // The scheduler drops the connection without reading any message.
+    assert!(timeout(LIMIT, r.next())
+        .await
+        .unwrap()
+        .map(|f| f.is_none())
+        .unwrap_or(true));
+    let good = connect(
+        &server.address,
+        Role::Client,
+        hello(Some("secret")),
+        Role::Scheduler,
+    )
+    .await
+    .unwrap();
+    let (mut r, s) = good.split();
+    s.send(ClientToScheduler::Info { id: 7 });
+    let msgs: Vec<SchedulerToClient> = next(&mut r).await;
+    assert!(
+        matches!(&msgs[0], SchedulerToClient::Info { id: 7, json } if json.contains("Scheduler"))
+    );
+    server.stop().await;
+}
