@@ -9,8 +9,10 @@ _Key: TypeAlias = Hashable
 
 __all__ = [
     "Blockwise",
+    "ClientConnection",
     "CycleError",
     "Progress",
+    "Scheduler",
     "TreeReduce",
     "cull",
     "get",
@@ -125,3 +127,64 @@ def cull(dsk: Mapping[_Key, Any], keys: Sequence[_Key]) -> dict[_Key, Any]:
 
 def validate(dsk: Mapping[_Key, Any], keys: Sequence[_Key] | None = None) -> None:
     """Raise on a cycle, a missing dependency, a bad key or a missing requested key."""
+
+@final
+class Scheduler:
+    """A distributed scheduler running on this process's IO threads."""
+
+    def __new__(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        dashboard_port: int | None = None,
+        token: str | None = None,
+        worker_saturation: float = 1.1,
+    ) -> Self: ...
+    @property
+    def address(self) -> str:
+        """``tcp://host:port`` for clients and workers."""
+    @property
+    def http_address(self) -> str | None:
+        """``http://host:port`` of the JSON state endpoint (``/json/state``)."""
+    @property
+    def running(self) -> bool: ...
+    def close(self) -> None:
+        """Close every worker connection and stop listening."""
+
+_WireTask: TypeAlias = tuple[
+    _Key,  # key
+    list[_Key],  # dependencies
+    bytes,  # payload
+    int | None,  # function id
+    str,  # function name (duration learning)
+    int,  # priority
+    list[str] | None,  # worker restrictions
+    bool,  # allow_other_workers
+    list[tuple[str, float]],  # resources
+    int,  # retries
+]
+
+@final
+class ClientConnection:
+    """A client's connection to a scheduler (and, for data, to workers)."""
+
+    def __new__(cls, address: str, token: str | None = None, timeout: float = 10.0) -> Self: ...
+    def submit(
+        self, tasks: list[_WireTask], wanted: list[_Key], functions: list[tuple[int, bytes]]
+    ) -> None: ...
+    def release(self, keys: list[_Key]) -> None: ...
+    def cancel(self, keys: list[_Key]) -> None: ...
+    def scattered(self, worker: str, keys: list[tuple[_Key, int]]) -> None: ...
+    def next_events(self, timeout: float) -> list[tuple[Any, ...]]:
+        """Key reports received within ``timeout`` seconds: ``("memory", key, nbytes, type)``,
+        ``("erred", key, from, exception, traceback, text)``, ``("cancelled", key, reason)``,
+        ``("closed", reason)``."""
+    def who_has(self, keys: list[_Key], timeout: float) -> list[tuple[_Key, list[str]]]: ...
+    def info(self, timeout: float) -> str: ...
+    def get_data(
+        self, address: str, keys: list[_Key], timeout: float
+    ) -> tuple[list[tuple[_Key, bytes, list[bytes]]], list[_Key]]: ...
+    def put_data(
+        self, address: str, values: list[tuple[_Key, bytes, list[bytes]]], timeout: float
+    ) -> None: ...
+    def close(self) -> None: ...

@@ -5,11 +5,14 @@
 //! This is the only crate that depends on pyo3; engine crates are generic over the payload.
 #![warn(missing_docs)]
 
+mod client;
 mod errors;
 mod key;
 mod layer;
 mod parse;
 mod run;
+mod runtime;
+mod scheduler;
 mod task;
 mod tree;
 
@@ -189,6 +192,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Progress>()?;
     m.add_class::<Blockwise>()?;
     m.add_class::<tree::TreeReduce>()?;
+    m.add_class::<client::ClientConnection>()?;
+    m.add_class::<scheduler::Scheduler>()?;
     m.add("CycleError", m.py().get_type::<errors::CycleError>())?;
     Ok(())
 }

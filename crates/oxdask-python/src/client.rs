@@ -1,0 +1,612 @@
+//! The client's connection to a scheduler, as used by `oxdask.distributed.Client`.
+//!
+//! Networking runs on the process-wide tokio runtime ([`crate::runtime::runtime`]). A reader
+//! task sorts what the scheduler sends: key reports go to an event queue that Python drains
+//! with [`ClientConnection::next_events`] (blocking without the GIL); replies to requests go to
+//! the waiting caller. Data moves between the client and workers directly (`get_data`,
+//! `put_data`), never through the scheduler.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use oxdask_comm::{connect, FrameReader, Sender};
+use oxdask_graph::Key;
+use oxdask_protocol::messages::{
+    BufIx, ClientToScheduler, PeerReply, PeerRequest, SchedulerToClient, StoredValue, WireTask,
+};
+use oxdask_protocol::{decode_batch, Hello, Role};
+use parking_lot::{Condvar, Mutex};
+use pyo3::exceptions::{PyConnectionError, PyTimeoutError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+use tokio::sync::oneshot;
+
+use crate::key::{key_from_py, key_to_py};
+use crate::runtime::runtime;
+
+/// A report about a key, as Python receives it.
+enum KeyEvent {
+    Memory {
+        key: Key,
+        nbytes: u64,
+        type_name: String,
+    },
+    Erred {
+        key: Key,
+        from: Key,
+        exception: Bytes,
+        traceback: Bytes,
+        text: String,
+    },
+    Cancelled {
+        key: Key,
+        reason: String,
+    },
+    Closed {
+        reason: String,
+    },
+}
+
+/// A reply to a request, with the frame's buffers.
+type Reply = (SchedulerToClient, Arc<Vec<Bytes>>);
+
+#[derive(Default)]
+struct Inbox {
+    events: Mutex<VecDeque<KeyEvent>>,
+    ready: Condvar,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+}
+
+impl Inbox {
+    fn push(&self, event: KeyEvent) {
+        self.events.lock().push_back(event);
+        self.ready.notify_all();
+    }
+}
+
+/// Connection to a scheduler (and, for data, to workers).
+#[pyclass(module = "oxdask._core", frozen)]
+pub(crate) struct ClientConnection {
+    sender: Sender,
+    inbox: Arc<Inbox>,
+    next_id: AtomicU64,
+    token: Option<String>,
+    peers: Mutex<HashMap<String, Peer>>,
+}
+
+/// Requests to a worker waiting for their reply, by request id.
+type PeerPending = Arc<Mutex<HashMap<u64, oneshot::Sender<(PeerReply, Arc<Vec<Bytes>>)>>>>;
+
+/// A cached connection to a worker's data server.
+#[derive(Clone)]
+struct Peer {
+    sender: Sender,
+    pending: PeerPending,
+}
+
+fn hello(token: &Option<String>) -> Hello {
+    Hello {
+        token: token.clone(),
+        ..Hello::default()
+    }
+}
+
+fn conn_err(e: impl std::fmt::Display) -> PyErr {
+    PyConnectionError::new_err(e.to_string())
+}
+
+fn timeout_secs(t: f64) -> Duration {
+    Duration::from_secs_f64(t.clamp(0.0, 1e6))
+}
+
+async fn read_scheduler(mut reader: FrameReader, inbox: Arc<Inbox>) {
+    let reason = loop {
+        let frame = match reader.next().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break "the scheduler closed the connection".to_owned(),
+            Err(e) => break format!("lost the connection to the scheduler: {e}"),
+        };
+        let Ok(msgs) = decode_batch::<SchedulerToClient>(&frame.payload) else {
+            break "the scheduler sent a message this client cannot decode".to_owned();
+        };
+        let buffers = Arc::new(frame.buffers);
+        for msg in msgs {
+            match msg {
+                SchedulerToClient::InMemory {
+                    key,
+                    nbytes,
+                    type_name,
+                } => {
+                    inbox.push(KeyEvent::Memory {
+                        key,
+                        nbytes,
+                        type_name,
+                    });
+                }
+                SchedulerToClient::Erred { key, from, error } => inbox.push(KeyEvent::Erred {
+                    key,
+                    from,
+                    exception: error.exception,
+                    traceback: error.traceback,
+                    text: error.text,
+                }),
+                SchedulerToClient::Cancelled { key, reason } => {
+                    inbox.push(KeyEvent::Cancelled { key, reason });
+                }
+                reply => {
+                    let id = reply_id(&reply);
+                    if let Some(tx) = inbox.pending.lock().remove(&id) {
+                        let _ = tx.send((reply, Arc::clone(&buffers)));
+                    }
+                }
+            }
+        }
+    };
+    inbox.pending.lock().clear();
+    inbox.push(KeyEvent::Closed { reason });
+}
+
+fn reply_id(reply: &SchedulerToClient) -> u64 {
+    match reply {
+        SchedulerToClient::WhoHas { id, .. }
+        | SchedulerToClient::Info { id, .. }
+        | SchedulerToClient::RunResults { id, .. }
+        | SchedulerToClient::Done { id } => *id,
+        _ => u64::MAX,
+    }
+}
+
+/// One task as Python passes it to `submit`.
+type PyTask<'py> = (
+    Bound<'py, PyAny>,      // key
+    Vec<Bound<'py, PyAny>>, // deps
+    Vec<u8>,                // payload
+    Option<u64>,            // function id
+    String,                 // func_name
+    i32,                    // priority
+    Option<Vec<String>>,    // workers
+    bool,                   // allow_other_workers
+    Vec<(String, f64)>,     // resources
+    u32,                    // retries
+);
+
+#[pymethods]
+impl ClientConnection {
+    #[new]
+    #[pyo3(signature = (address, token=None, timeout=10.0))]
+    fn new(py: Python<'_>, address: String, token: Option<String>, timeout: f64) -> PyResult<Self> {
+        let h = hello(&token);
+        let conn = py.detach(|| {
+            runtime().block_on(async {
+                tokio::time::timeout(
+                    timeout_secs(timeout),
+                    connect(&address, Role::Client, h, Role::Scheduler),
+                )
+                .await
+            })
+        });
+        let conn = match conn {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(conn_err(e)),
+            Err(_) => {
+                return Err(PyTimeoutError::new_err(format!(
+                    "timed out after {timeout}s connecting to the scheduler at {address}"
+                )))
+            }
+        };
+        let inbox = Arc::new(Inbox::default());
+        let (reader, sender) = {
+            let _guard = runtime().enter();
+            conn.split()
+        };
+        runtime().spawn(read_scheduler(reader, Arc::clone(&inbox)));
+        Ok(Self {
+            sender,
+            inbox,
+            next_id: AtomicU64::new(1),
+            token,
+            peers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Sends functions and tasks, and the keys this client wants.
+    fn submit(
+        &self,
+        tasks: Vec<PyTask<'_>>,
+        wanted: Vec<Bound<'_, PyAny>>,
+        functions: Vec<(u64, Vec<u8>)>,
+    ) -> PyResult<()> {
+        if !functions.is_empty() {
+            let blobs: Vec<Bytes> = functions
+                .iter()
+                .map(|(_, b)| Bytes::from(b.clone()))
+                .collect();
+            let ids: Vec<u64> = functions.iter().map(|(id, _)| *id).collect();
+            self.sender
+                .send_buffers(blobs, move |first| ClientToScheduler::Functions {
+                    items: ids
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, id)| (id, BufIx(first + i as u32)))
+                        .collect(),
+                });
+        }
+        let mut wire = Vec::with_capacity(tasks.len());
+        for (
+            key,
+            deps,
+            payload,
+            function,
+            func_name,
+            priority,
+            workers,
+            allow,
+            resources,
+            retries,
+        ) in tasks
+        {
+            wire.push(WireTask {
+                key: key_from_py(&key)?,
+                deps: deps.iter().map(key_from_py).collect::<PyResult<_>>()?,
+                payload: Bytes::from(payload),
+                function,
+                func_name,
+                priority,
+                workers,
+                allow_other_workers: allow,
+                resources,
+                retries,
+            });
+        }
+        let wanted = wanted.iter().map(key_from_py).collect::<PyResult<_>>()?;
+        self.send(ClientToScheduler::Submit {
+            tasks: wire,
+            wanted,
+        })
+    }
+
+    /// The client no longer holds futures for these keys.
+    fn release(&self, keys: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let keys = keys.iter().map(key_from_py).collect::<PyResult<_>>()?;
+        self.send(ClientToScheduler::Release { keys })
+    }
+
+    /// Cancel these keys.
+    fn cancel(&self, keys: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let keys = keys.iter().map(key_from_py).collect::<PyResult<_>>()?;
+        self.send(ClientToScheduler::Cancel { keys })
+    }
+
+    /// Tells the scheduler about data this client put on a worker.
+    fn scattered(&self, worker: String, keys: Vec<(Bound<'_, PyAny>, u64)>) -> PyResult<()> {
+        let keys = keys
+            .iter()
+            .map(|(k, n)| Ok((key_from_py(k)?, *n)))
+            .collect::<PyResult<_>>()?;
+        self.send(ClientToScheduler::Scattered { worker, keys })
+    }
+
+    /// Waits up to `timeout` seconds for key reports; returns a list of tuples:
+    /// `("memory", key, nbytes, type_name)`, `("erred", key, from, exception, traceback, text)`,
+    /// `("cancelled", key, reason)`, `("closed", reason)`.
+    fn next_events<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyList>> {
+        let events: Vec<KeyEvent> = py.detach(|| {
+            let mut q = self.inbox.events.lock();
+            if q.is_empty() {
+                self.inbox.ready.wait_for(&mut q, timeout_secs(timeout));
+            }
+            q.drain(..).collect()
+        });
+        let out = PyList::empty(py);
+        for e in events {
+            let item = match e {
+                KeyEvent::Memory {
+                    key,
+                    nbytes,
+                    type_name,
+                } => PyTuple::new(
+                    py,
+                    [
+                        "memory".into_pyobject(py)?.into_any(),
+                        key_to_py(py, &key)?,
+                        nbytes.into_pyobject(py)?.into_any(),
+                        type_name.into_pyobject(py)?.into_any(),
+                    ],
+                )?,
+                KeyEvent::Erred {
+                    key,
+                    from,
+                    exception,
+                    traceback,
+                    text,
+                } => PyTuple::new(
+                    py,
+                    [
+                        "erred".into_pyobject(py)?.into_any(),
+                        key_to_py(py, &key)?,
+                        key_to_py(py, &from)?,
+                        PyBytes::new(py, &exception).into_any(),
+                        PyBytes::new(py, &traceback).into_any(),
+                        text.into_pyobject(py)?.into_any(),
+                    ],
+                )?,
+                KeyEvent::Cancelled { key, reason } => PyTuple::new(
+                    py,
+                    [
+                        "cancelled".into_pyobject(py)?.into_any(),
+                        key_to_py(py, &key)?,
+                        reason.into_pyobject(py)?.into_any(),
+                    ],
+                )?,
+                KeyEvent::Closed { reason } => PyTuple::new(
+                    py,
+                    [
+                        "closed".into_pyobject(py)?.into_any(),
+                        reason.into_pyobject(py)?.into_any(),
+                    ],
+                )?,
+            };
+            out.append(item)?;
+        }
+        Ok(out)
+    }
+
+    /// `{key: [worker addresses]}` for the given keys.
+    fn who_has<'py>(
+        &self,
+        py: Python<'py>,
+        keys: Vec<Bound<'py, PyAny>>,
+        timeout: f64,
+    ) -> PyResult<Vec<(Bound<'py, PyAny>, Vec<String>)>> {
+        let keys: Vec<Key> = keys.iter().map(key_from_py).collect::<PyResult<_>>()?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (reply, _) = self.request(py, id, ClientToScheduler::WhoHas { id, keys }, timeout)?;
+        let SchedulerToClient::WhoHas { holders, .. } = reply else {
+            return Err(conn_err(
+                "the scheduler answered who_has with another message",
+            ));
+        };
+        holders
+            .into_iter()
+            .map(|(k, a)| Ok((key_to_py(py, &k)?, a)))
+            .collect()
+    }
+
+    /// The scheduler's JSON description of the cluster.
+    fn info(&self, py: Python<'_>, timeout: f64) -> PyResult<String> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (reply, _) = self.request(py, id, ClientToScheduler::Info { id }, timeout)?;
+        match reply {
+            SchedulerToClient::Info { json, .. } => Ok(json),
+            _ => Err(conn_err("the scheduler answered info with another message")),
+        }
+    }
+
+    /// Fetches values from a worker: `([(key, pickle, [buffers])], [missing keys])`.
+    #[allow(clippy::type_complexity)] // the Python-facing tuple shape, documented above
+    fn get_data<'py>(
+        &self,
+        py: Python<'py>,
+        address: String,
+        keys: Vec<Bound<'py, PyAny>>,
+        timeout: f64,
+    ) -> PyResult<(
+        Vec<(
+            Bound<'py, PyAny>,
+            Bound<'py, PyBytes>,
+            Vec<Bound<'py, PyBytes>>,
+        )>,
+        Vec<Bound<'py, PyAny>>,
+    )> {
+        let keys: Vec<Key> = keys.iter().map(key_from_py).collect::<PyResult<_>>()?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (reply, buffers) = self.peer_request(
+            py,
+            &address,
+            id,
+            PeerRequest::GetData { id, keys },
+            Vec::new(),
+            timeout,
+        )?;
+        let PeerReply::Data {
+            values, missing, ..
+        } = reply
+        else {
+            return Err(conn_err(format!(
+                "worker {address} answered get_data with another message"
+            )));
+        };
+        let buf = |ix: BufIx| -> PyResult<Bound<'py, PyBytes>> {
+            buffers
+                .get(ix.0 as usize)
+                .map(|b| PyBytes::new(py, b))
+                .ok_or_else(|| conn_err(format!("worker {address} referred to a missing buffer")))
+        };
+        let mut out = Vec::with_capacity(values.len());
+        for v in values {
+            let bufs = v
+                .buffers
+                .iter()
+                .map(|&ix| buf(ix))
+                .collect::<PyResult<Vec<_>>>()?;
+            out.push((key_to_py(py, &v.key)?, buf(v.pickle)?, bufs));
+        }
+        let missing = missing
+            .iter()
+            .map(|k| key_to_py(py, k))
+            .collect::<PyResult<_>>()?;
+        Ok((out, missing))
+    }
+
+    /// Stores values on a worker: `values` is `[(key, pickle, [buffers])]`.
+    #[allow(clippy::type_complexity)] // the Python-facing tuple shape, documented above
+    fn put_data(
+        &self,
+        py: Python<'_>,
+        address: String,
+        values: Vec<(Bound<'_, PyAny>, Vec<u8>, Vec<Vec<u8>>)>,
+        timeout: f64,
+    ) -> PyResult<()> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut buffers = Vec::new();
+        let mut stored = Vec::with_capacity(values.len());
+        for (key, pickle, bufs) in values {
+            let pickle_ix = BufIx(buffers.len() as u32);
+            buffers.push(Bytes::from(pickle));
+            let mut ixs = Vec::with_capacity(bufs.len());
+            for b in bufs {
+                ixs.push(BufIx(buffers.len() as u32));
+                buffers.push(Bytes::from(b));
+            }
+            stored.push(StoredValue {
+                key: key_from_py(&key)?,
+                pickle: pickle_ix,
+                buffers: ixs,
+            });
+        }
+        let req = PeerRequest::PutData {
+            id,
+            values: stored,
+            report: false,
+        };
+        let (reply, _) = self.peer_request(py, &address, id, req, buffers, timeout)?;
+        match reply {
+            PeerReply::Stored { .. } => Ok(()),
+            _ => Err(conn_err(format!(
+                "worker {address} answered put_data with another message"
+            ))),
+        }
+    }
+
+    /// Says goodbye to the scheduler.
+    fn close(&self) {
+        self.sender.send(ClientToScheduler::Close);
+    }
+}
+
+impl ClientConnection {
+    fn send(&self, msg: ClientToScheduler) -> PyResult<()> {
+        if self.sender.send(msg) {
+            Ok(())
+        } else {
+            Err(conn_err("the connection to the scheduler is closed"))
+        }
+    }
+
+    fn request(
+        &self,
+        py: Python<'_>,
+        id: u64,
+        msg: ClientToScheduler,
+        timeout: f64,
+    ) -> PyResult<Reply> {
+        let (tx, rx) = oneshot::channel();
+        self.inbox.pending.lock().insert(id, tx);
+        self.send(msg)?;
+        let got = py.detach(|| {
+            runtime().block_on(async { tokio::time::timeout(timeout_secs(timeout), rx).await })
+        });
+        match got {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => Err(conn_err(
+                "the connection to the scheduler closed during a request",
+            )),
+            Err(_) => {
+                self.inbox.pending.lock().remove(&id);
+                Err(PyTimeoutError::new_err(format!(
+                    "no answer from the scheduler within {timeout}s"
+                )))
+            }
+        }
+    }
+
+    fn peer(&self, py: Python<'_>, address: &str, timeout: f64) -> PyResult<Peer> {
+        if let Some(p) = self.peers.lock().get(address) {
+            if !p.sender.is_closed() {
+                return Ok(p.clone());
+            }
+        }
+        let h = hello(&self.token);
+        let conn = py.detach(|| {
+            runtime().block_on(async {
+                tokio::time::timeout(
+                    timeout_secs(timeout),
+                    connect(address, Role::Client, h, Role::Worker),
+                )
+                .await
+            })
+        });
+        let conn = match conn {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(conn_err(e)),
+            Err(_) => {
+                return Err(PyTimeoutError::new_err(format!(
+                    "timed out connecting to worker {address}"
+                )))
+            }
+        };
+        let (mut reader, sender) = {
+            let _guard = runtime().enter();
+            conn.split()
+        };
+        let pending: PeerPending = Arc::default();
+        let p2 = Arc::clone(&pending);
+        runtime().spawn(async move {
+            while let Ok(Some(frame)) = reader.next().await {
+                let Ok(msgs) = decode_batch::<PeerReply>(&frame.payload) else {
+                    break;
+                };
+                let buffers = Arc::new(frame.buffers);
+                for m in msgs {
+                    let id = match &m {
+                        PeerReply::Data { id, .. } | PeerReply::Stored { id } => *id,
+                    };
+                    if let Some(tx) = p2.lock().remove(&id) {
+                        let _ = tx.send((m, Arc::clone(&buffers)));
+                    }
+                }
+            }
+            p2.lock().clear();
+        });
+        let peer = Peer { sender, pending };
+        self.peers.lock().insert(address.to_owned(), peer.clone());
+        Ok(peer)
+    }
+
+    fn peer_request(
+        &self,
+        py: Python<'_>,
+        address: &str,
+        id: u64,
+        req: PeerRequest,
+        buffers: Vec<Bytes>,
+        timeout: f64,
+    ) -> PyResult<(PeerReply, Arc<Vec<Bytes>>)> {
+        let peer = self.peer(py, address, timeout)?;
+        let (tx, rx) = oneshot::channel();
+        peer.pending.lock().insert(id, tx);
+        if !peer.sender.send_buffers(buffers, move |_| req) {
+            return Err(conn_err(format!(
+                "the connection to worker {address} is closed"
+            )));
+        }
+        let got = py.detach(|| {
+            runtime().block_on(async { tokio::time::timeout(timeout_secs(timeout), rx).await })
+        });
+        match got {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(_)) => Err(conn_err(format!(
+                "worker {address} closed the connection during a request"
+            ))),
+            Err(_) => {
+                peer.pending.lock().remove(&id);
+                Err(PyTimeoutError::new_err(format!(
+                    "no answer from worker {address} within {timeout}s"
+                )))
+            }
+        }
+    }
+}

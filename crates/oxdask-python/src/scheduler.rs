@@ -1,0 +1,79 @@
+//! Starting the distributed scheduler from Python (`LocalCluster`, `oxdask scheduler`).
+
+use std::time::Duration;
+
+use oxdask_scheduler::server::{serve, ServerConfig, ServerHandle};
+use parking_lot::Mutex;
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+
+use crate::runtime::runtime;
+
+/// A scheduler running on this process's IO threads.
+#[pyclass(module = "oxdask._core", frozen)]
+pub(crate) struct Scheduler {
+    handle: Mutex<Option<ServerHandle>>,
+    address: String,
+    http_address: Option<String>,
+}
+
+#[pymethods]
+impl Scheduler {
+    /// Binds `host:port` (0: any free port) and, if `dashboard_port` is given (0: any), the HTTP
+    /// state endpoint on `host:dashboard_port`.
+    #[new]
+    #[pyo3(signature = (host="127.0.0.1", port=0, dashboard_port=None, token=None, worker_saturation=1.1))]
+    fn new(
+        py: Python<'_>,
+        host: &str,
+        port: u16,
+        dashboard_port: Option<u16>,
+        token: Option<String>,
+        worker_saturation: f64,
+    ) -> PyResult<Self> {
+        let mut config = ServerConfig {
+            listen: format!("{host}:{port}"),
+            http: dashboard_port.map(|p| format!("{host}:{p}")),
+            token,
+            tick: Duration::from_millis(200),
+            ..ServerConfig::default()
+        };
+        config.scheduler.worker_saturation = worker_saturation;
+        let listen = config.listen.clone();
+        let handle = py
+            .detach(|| runtime().block_on(serve(config)))
+            .map_err(|e| {
+                PyOSError::new_err(format!("cannot start the scheduler on {listen}: {e}"))
+            })?;
+        Ok(Self {
+            address: handle.address.clone(),
+            http_address: handle.http_address.clone(),
+            handle: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// `tcp://host:port` for clients and workers.
+    #[getter]
+    fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// `http://host:port` of the JSON state endpoint (`/json/state`), if enabled.
+    #[getter]
+    fn http_address(&self) -> Option<&str> {
+        self.http_address.as_deref()
+    }
+
+    /// Closes every worker connection and stops listening.
+    fn close(&self, py: Python<'_>) {
+        if let Some(h) = self.handle.lock().take() {
+            py.detach(|| runtime().block_on(h.stop()));
+        }
+    }
+
+    /// True while the scheduler runs.
+    #[getter]
+    fn running(&self) -> bool {
+        self.handle.lock().is_some()
+    }
+}
