@@ -40,13 +40,14 @@ def test_task_round_trip_with_lambda_and_keys():
     offset = 10
     payloads = [dumps_task((lambda x, y: x + y + offset, "a", i), table) for i in range(3)]
     payloads.append(dumps_task((add, (sum, ["a", ("b", 0)]), 1), table))
+    payloads.append(dumps_task(["a", ("b", 0)], table))
     functions, loads = _worker_side(table)
     data = {"a": 1, ("b", 0): 2}
-    results = [execute_task(loads_task(p, functions), data) for p in payloads]
-    assert results == [11, 12, 13, 4]
-    # Three lambdas are one object each, but equal bytes: one table entry per distinct function.
-    assert len(set(loads)) == len(loads)
-    assert all(len(p) < 200 for p in payloads[:3])
+    results = [execute_task(loads_task(f, p, functions), data) for f, p in payloads]
+    assert results == [11, 12, 13, 4, [1, 2]]
+    # Equal functions (same bytes) share one table entry, deserialized once on the worker.
+    assert len(set(loads)) == len(loads) == 2
+    assert all(len(p) < 100 for _, p in payloads[:3])
 
 
 def test_function_table_sends_each_function_once():
@@ -68,6 +69,8 @@ def test_unpicklable_function_names_it():
     table = FunctionTable()
     with pytest.raises(TypeError, match="uses_lock"):
         dumps_task((uses_lock,), table)
+    with pytest.raises(TypeError, match="arguments of task add"):
+        dumps_task((add, lock, 1), table)
 
 
 def test_execute_task_semantics():

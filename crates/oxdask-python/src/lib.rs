@@ -15,6 +15,7 @@ mod runtime;
 mod scheduler;
 mod task;
 mod tree;
+mod worker;
 
 use std::collections::HashMap;
 
@@ -194,6 +195,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tree::TreeReduce>()?;
     m.add_class::<client::ClientConnection>()?;
     m.add_class::<scheduler::Scheduler>()?;
+    m.add_function(wrap_pyfunction!(worker::run_worker_blocking, m)?)?;
     m.add("CycleError", m.py().get_type::<errors::CycleError>())?;
     Ok(())
 }

@@ -1,8 +1,8 @@
 """Serialization of tasks, results and errors for the distributed scheduler.
 
-* **Tasks** are Dask task tuples whose functions are replaced by persistent ids into a
-  function table. Each distinct function is cloudpickled once per client and deserialized once
-  per worker; a task payload is a few dozen bytes of plain pickle.
+* **Tasks** are Dask task tuples ``(func, *args)``: the function goes into a function table
+  (cloudpickled once per client, deserialized once per worker, referred to by id) and the
+  payload pickles only the arguments: a few dozen bytes of plain pickle for typical tasks.
 * **Results** travel as a pickle protocol 5 stream plus its out-of-band buffers, so NumPy and
   pandas data are never copied into the stream: the buffers are written to the socket as they
   are and, on the receiving side, wrapped without copying.
@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import pickle
 import sys
 import traceback
@@ -76,47 +75,39 @@ def _name(func: Any) -> str:
     return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
 
 
-class _TaskPickler(pickle.Pickler):
-    def __init__(self, file, table: FunctionTable) -> None:
-        super().__init__(file, protocol=5)
-        self._table = table
-
-    def persistent_id(self, obj):
-        if isinstance(obj, _FUNCTION_TYPES):
-            return self._table.fid(obj)
-        return None
-
-
-def dumps_task(task: Any, table: FunctionTable) -> bytes:
-    """Pickle a task tuple, replacing functions by ids from ``table``."""
-    buf = io.BytesIO()
+def _dumps_body(obj: Any) -> bytes:
+    """Plain pickle when it can (fast), cloudpickle otherwise (lambdas, local classes)."""
     try:
-        _TaskPickler(buf, table).dump(task)
+        return b"P" + pickle.dumps(obj, protocol=5)
     except (pickle.PicklingError, TypeError, AttributeError):
-        # Objects that only cloudpickle can handle: fall back to it for the whole task.
-        try:
-            return b"C" + cloudpickle.dumps(task, protocol=5)
-        except Exception as e:
-            head = task[0] if isinstance(task, tuple) and task else task
-            raise TypeError(f"could not serialize task calling {_name(head)}: {e}") from e
-    return b"P" + buf.getvalue()
+        return b"C" + cloudpickle.dumps(obj, protocol=5)
 
 
-class _TaskUnpickler(pickle.Unpickler):
-    def __init__(self, file, functions) -> None:
-        super().__init__(file)
-        self._functions = functions
+def dumps_task(task: Any, table: FunctionTable) -> tuple[int | None, bytes]:
+    """``(function id, payload)`` for a task tuple ``(func, *args)`` (or any other value).
 
-    def persistent_load(self, pid):
-        return self._functions(pid)
+    The head function goes into ``table`` (sent once per function); the payload pickles only
+    the arguments, in a few dozen bytes for typical tasks.
+    """
+    if _istask(task):
+        fid = table.fid(task[0])
+        body = task[1:]
+    else:
+        fid, body = None, task
+    try:
+        return fid, _dumps_body(body)
+    except Exception as e:
+        head = task[0] if _istask(task) else task
+        raise TypeError(f"could not serialize the arguments of task {_name(head)}: {e}") from e
 
 
-def loads_task(payload: bytes, functions) -> Any:
-    """Unpickle a task; ``functions(fid)`` returns the (cached) function for an id."""
+def loads_task(fid: int | None, payload: bytes, functions) -> Any:
+    """Inverse of :func:`dumps_task`; ``functions(fid)`` returns the (cached) function."""
     kind, body = payload[:1], memoryview(payload)[1:]
-    if kind == b"C":
-        return cloudpickle.loads(body)
-    return _TaskUnpickler(io.BytesIO(body), functions).load()
+    value = cloudpickle.loads(body) if kind == b"C" else pickle.loads(body)
+    if fid is None:
+        return value
+    return (functions(fid), *value)
 
 
 def _istask(x: Any) -> bool:

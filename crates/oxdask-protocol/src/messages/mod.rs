@@ -45,6 +45,7 @@ mod tests {
                 deps: vec![(Key::str("a"), vec!["tcp://127.0.0.1:1".into()])],
                 priority: -3,
                 resources: vec![("GPU".into(), 1.0)],
+                nbytes: vec![800],
             }),
             SchedulerToWorker::Free {
                 keys: vec![Key::str("a")],

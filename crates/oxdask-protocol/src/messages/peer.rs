@@ -21,6 +21,12 @@ pub enum PeerRequest {
         id: u64,
         /// The values.
         values: Vec<StoredValue>,
+        /// Whether the worker tells the scheduler it now holds them (`DataAdded`). A client
+        /// that scatters reports the keys itself (`Scattered`, which also says who wants them)
+        /// and leaves this false: a worker report racing ahead of the client's would name keys
+        /// the scheduler does not know yet, which it frees.
+        #[serde(default)]
+        report: bool,
     },
 }
 

@@ -21,6 +21,10 @@ pub struct ComputeTask {
     pub priority: i64,
     /// Resources held while running.
     pub resources: Vec<(String, f64)>,
+    /// Size in bytes of each dependency, in `deps` order, so the worker can bound the bytes it
+    /// fetches at once; missing entries (an empty list from an older peer) mean unknown.
+    #[serde(default)]
+    pub nbytes: Vec<u64>,
 }
 
 /// Commands from the scheduler.

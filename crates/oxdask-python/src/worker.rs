@@ -1,0 +1,180 @@
+//! Running a distributed worker in this process: the Rust runtime does the networking, data
+//! store and scheduling; a Python object (`oxdask.distributed.worker.Host`) runs tasks and
+//! (de)serializes values.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use oxdask_protocol::messages::{ComputeTask, ErrorBlob};
+use oxdask_worker::{run_worker, Host, WorkerConfig, WorkerExit};
+use pyo3::exceptions::PyConnectionError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList};
+
+use crate::key::key_to_py;
+use crate::runtime::runtime;
+
+/// Runs tasks through the Python host object.
+struct PyHost {
+    host: Py<PyAny>,
+}
+
+/// Copies a `bytes` object out of Python memory; the wire layer then sends it uncopied.
+/// (The buffer protocol is not in the stable ABI of Python 3.10, which this module targets.)
+fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+    Ok(Bytes::copy_from_slice(obj.cast::<PyBytes>()?.as_bytes()))
+}
+
+impl PyHost {
+    /// The wire form of the exception `err`, via the host's `dump_error`.
+    fn error(&self, py: Python<'_>, err: PyErr) -> ErrorBlob {
+        let text = err.to_string();
+        let dumped = self
+            .host
+            .call_method1(py, "dump_error", (err.value(py),))
+            .and_then(|r| r.extract::<(Vec<u8>, Vec<u8>, String)>(py));
+        match dumped {
+            Ok((exception, traceback, text)) => ErrorBlob {
+                exception: exception.into(),
+                traceback: traceback.into(),
+                text,
+            },
+            Err(_) => ErrorBlob {
+                text,
+                ..ErrorBlob::default()
+            },
+        }
+    }
+}
+
+impl Host for PyHost {
+    type Value = Py<PyAny>;
+
+    fn execute(
+        &self,
+        task: &ComputeTask,
+        function: Option<Bytes>,
+        inputs: Vec<Arc<Py<PyAny>>>,
+    ) -> Result<(Py<PyAny>, u64, String), ErrorBlob> {
+        Python::attach(|py| {
+            let run = || -> PyResult<(Py<PyAny>, u64, String)> {
+                let keys = task
+                    .deps
+                    .iter()
+                    .map(|(k, _)| key_to_py(py, k))
+                    .collect::<PyResult<Vec<_>>>()?;
+                let values = PyList::new(py, inputs.iter().map(|v| v.clone_ref(py)))?;
+                let function = function.as_ref().map(|f| PyBytes::new(py, f));
+                let out = self.host.call_method1(
+                    py,
+                    "execute",
+                    (
+                        key_to_py(py, &task.key)?,
+                        PyBytes::new(py, &task.payload),
+                        task.function,
+                        function,
+                        keys,
+                        values,
+                    ),
+                )?;
+                out.extract(py)
+            };
+            run().map_err(|e| self.error(py, e))
+        })
+    }
+
+    fn serialize(&self, value: &Py<PyAny>) -> Result<(Bytes, Vec<Bytes>), ErrorBlob> {
+        Python::attach(|py| {
+            let run = || -> PyResult<(Bytes, Vec<Bytes>)> {
+                let (stream, buffers): (Bound<'_, PyAny>, Vec<Bound<'_, PyAny>>) = self
+                    .host
+                    .call_method1(py, "serialize", (value.bind(py),))?
+                    .extract(py)?;
+                let buffers = buffers.iter().map(bytes_of).collect::<PyResult<_>>()?;
+                Ok((bytes_of(&stream)?, buffers))
+            };
+            run().map_err(|e| self.error(py, e))
+        })
+    }
+
+    fn deserialize(
+        &self,
+        pickle: Bytes,
+        buffers: Vec<Bytes>,
+    ) -> Result<(Py<PyAny>, u64), ErrorBlob> {
+        Python::attach(|py| {
+            let run = || -> PyResult<(Py<PyAny>, u64)> {
+                let bufs = PyList::new(py, buffers.iter().map(|b| PyBytes::new(py, b)))?;
+                let out =
+                    self.host
+                        .call_method1(py, "deserialize", (PyBytes::new(py, &pickle), bufs))?;
+                out.extract(py)
+            };
+            run().map_err(|e| self.error(py, e))
+        })
+    }
+
+    fn run(&self, call: Bytes) -> (Bytes, bool) {
+        Python::attach(|py| {
+            let out = self
+                .host
+                .call_method1(py, "run", (PyBytes::new(py, &call),))
+                .and_then(|r| r.extract::<(Vec<u8>, bool)>(py));
+            match out {
+                Ok((b, ok)) => (b.into(), ok),
+                Err(e) => (e.to_string().into_bytes().into(), false),
+            }
+        })
+    }
+}
+
+/// Runs a worker until the scheduler closes it or Ctrl-C; returns the reason it stopped.
+#[pyfunction]
+#[pyo3(signature = (scheduler, host, *, nthreads=1, memory_limit=0, name=None, resources=Vec::new(), listen="127.0.0.1:0".to_owned(), token=None, on_ready=None))]
+#[allow(clippy::too_many_arguments)] // mirrors the keyword-only Python signature
+pub(crate) fn run_worker_blocking(
+    py: Python<'_>,
+    scheduler: String,
+    host: Py<PyAny>,
+    nthreads: u32,
+    memory_limit: u64,
+    name: Option<String>,
+    resources: Vec<(String, f64)>,
+    listen: String,
+    token: Option<String>,
+    on_ready: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    let mut config = WorkerConfig::new(scheduler);
+    config.nthreads = nthreads.max(1);
+    config.memory_limit = memory_limit;
+    config.name = name;
+    config.resources = resources;
+    config.listen = listen;
+    config.token = token;
+    let host = Arc::new(PyHost { host });
+    let _ = on_ready; // reserved: the worker's address is logged by the runtime
+    let interrupted = py.detach(|| {
+        runtime().block_on(async {
+            let stop = async {
+                // Poll for Ctrl-C / SIGTERM delivered to Python.
+                loop {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if Python::attach(|py| py.check_signals()).is_err() {
+                        return;
+                    }
+                }
+            };
+            run_worker(config, host, stop).await
+        })
+    });
+    match interrupted {
+        Ok(WorkerExit::Closed { reason }) => Ok(reason),
+        Ok(WorkerExit::Shutdown) => {
+            // Re-raise the pending KeyboardInterrupt, if that is why we stopped.
+            py.check_signals()?;
+            Ok("shutdown".to_owned())
+        }
+        Err(e) => Err(PyConnectionError::new_err(e.to_string())),
+    }
+}

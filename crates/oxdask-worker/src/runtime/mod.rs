@@ -1,0 +1,130 @@
+//! The tokio runtime around [`crate::WorkerState`].
+//!
+//! ```text
+//!   scheduler ──frames──► reader task ──┐
+//!   peers ──GetData/PutData──► data server tasks ──Put──┐   (read the store)
+//!                                       ▼               ▼
+//!                              state owner task: WorkerState::handle(event) -> commands
+//!                                       │ Execute ──► blocking thread: Host::execute ──┐
+//!                                       │ Fetch ────► fetch task: peer pool, deserialize ┤
+//!                                       │ Send ─────► scheduler connection (batched)    │
+//!                                       │ Drop ─────► store                             │
+//!                                       └◄──────────── results, as events ◄─────────────┘
+//! ```
+//!
+//! One task owns the state machine, the function table and every write to the store; it
+//! turns scheduler messages and the outcomes of executions, fetches and puts into events,
+//! and carries out the commands that come back. Values are stored *before* their event is
+//! handled (unless the key already has one) and dropped when the state machine says so, so
+//! the store always matches the keys in memory. Tasks run on tokio's blocking pool, at most
+//! `nthreads` at once (the state machine never starts more). The data server reads the
+//! store directly and serializes on the blocking pool.
+//!
+//! The worker stops when the scheduler sends `Close` or the `shutdown` future resolves
+//! (returning [`WorkerExit`]), or when the scheduler connection is lost (returning
+//! [`crate::WorkerError::SchedulerLost`]; there is no reconnection: whoever started the worker
+//! decides whether to start another). It stops accepting peers at once; tasks still running
+//! are abandoned (their threads finish, their results are discarded).
+
+mod config;
+mod host;
+mod peers;
+mod scheduler;
+mod server;
+mod store;
+mod worker;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+pub use config::{WorkerConfig, WorkerExit};
+pub use host::Host;
+
+use oxdask_graph::Key;
+use oxdask_protocol::messages::ErrorBlob;
+use peers::Peers;
+use server::ServerContext;
+use store::Store;
+use worker::Worker;
+
+use crate::{FetchId, Result, WorkerError};
+
+/// Outcomes reported to the state owner by the tasks it started.
+pub(crate) enum Internal<V> {
+    Executed {
+        key: Key,
+        result: Result<(V, u64, String), ErrorBlob>,
+        duration_us: u64,
+    },
+    Fetched {
+        id: FetchId,
+        values: Vec<(Key, V, u64)>,
+    },
+    FetchFailed {
+        id: FetchId,
+        error: String,
+    },
+    Put {
+        values: Vec<(Key, V, u64)>,
+        report: bool,
+        done: tokio::sync::oneshot::Sender<()>,
+    },
+}
+
+/// Runs a worker until the scheduler closes it, the connection to the scheduler is lost, or
+/// `shutdown` resolves. See the module docs.
+///
+/// # Errors
+///
+/// [`WorkerError`] if the data server cannot listen, the scheduler cannot be reached or
+/// does not welcome the worker, or the scheduler connection is lost or corrupted later.
+pub async fn run_worker<H: Host>(
+    config: WorkerConfig,
+    host: Arc<H>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<WorkerExit> {
+    let listener =
+        TcpListener::bind(&config.listen)
+            .await
+            .map_err(|source| WorkerError::Listen {
+                address: config.listen.clone(),
+                source,
+            })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| WorkerError::Listen {
+            address: config.listen.clone(),
+            source,
+        })?;
+    let address = format!("tcp://{bound}");
+    let (reader, scheduler, first) = scheduler::register(&config, &address).await?;
+
+    let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+    let (sched_tx, sched_rx) = mpsc::unbounded_channel();
+    let store = Arc::new(Store::default());
+    let context = Arc::new(ServerContext {
+        host: host.clone(),
+        store: store.clone(),
+        hello: config.hello(),
+        token: config.token.clone(),
+        internal: internal_tx.clone(),
+    });
+    let server = tokio::spawn(server::serve(listener, context));
+    let reading = tokio::spawn(scheduler::read_scheduler(reader, sched_tx));
+    let peers = Arc::new(Peers::new(config.hello(), config.fetch_timeout));
+    let mut worker = Worker::new(&config, host, store, scheduler, peers, internal_tx);
+    let outcome = match worker.on_frame(first) {
+        Some(exit) => Ok(exit),
+        None => worker.run(shutdown, sched_rx, internal_rx).await,
+    };
+    server.abort();
+    reading.abort();
+    match &outcome {
+        Ok(exit) => tracing::info!(%address, ?exit, "worker stopped"),
+        Err(e) => tracing::error!(%address, error = %e, "worker failed"),
+    }
+    outcome
+}

@@ -1,0 +1,187 @@
+//! The data server: other workers and clients connect to fetch values (`GetData`) and to put
+//! them (`PutData`, a client's scatter).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use oxdask_comm::{accept, Sender};
+use oxdask_graph::Key;
+use oxdask_protocol::messages::{BufIx, PeerReply, PeerRequest, StoredValue};
+use oxdask_protocol::{decode_batch, Batch, Frame, Hello, ProtocolError, Role};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Host, Internal, Store};
+
+/// What connection handlers share.
+pub(crate) struct ServerContext<H: Host> {
+    pub(crate) host: Arc<H>,
+    pub(crate) store: Arc<Store<H::Value>>,
+    pub(crate) hello: Hello,
+    pub(crate) token: Option<String>,
+    /// To the state owner, which stores put values.
+    pub(crate) internal: mpsc::UnboundedSender<Internal<H::Value>>,
+}
+
+/// Accepts peers until the task is aborted.
+pub(crate) async fn serve<H: Host>(listener: TcpListener, ctx: Arc<ServerContext<H>>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(serve_peer(stream, ctx.clone()));
+            }
+            Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
+        }
+    }
+}
+
+async fn serve_peer<H: Host>(stream: TcpStream, ctx: Arc<ServerContext<H>>) {
+    let allowed = [Role::Worker, Role::Client];
+    let conn = match accept(
+        stream,
+        Role::Worker,
+        ctx.hello.clone(),
+        &allowed,
+        ctx.token.as_deref(),
+    )
+    .await
+    {
+        Ok(conn) => conn,
+        Err(e) => return tracing::warn!(error = %e, "refused a peer"),
+    };
+    let peer = conn.peer.address.clone();
+    let (mut reader, sender) = conn.split();
+    loop {
+        let frame = match reader.next().await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return,
+            Err(e) => return tracing::debug!(%peer, error = %e, "peer connection failed"),
+        };
+        let requests = match decode_batch::<PeerRequest>(&frame.payload) {
+            Ok(requests) => requests,
+            Err(e) => return tracing::warn!(%peer, error = %e, "bad request; closing"),
+        };
+        for request in requests {
+            match request {
+                PeerRequest::GetData { id, keys } => get_data(&ctx, &sender, id, keys).await,
+                PeerRequest::PutData { id, values, report } => {
+                    put_data(&ctx, &sender, &frame, id, values, report, &peer).await;
+                }
+            }
+        }
+    }
+}
+
+/// Serializes the values held among `keys` (on a blocking thread) and replies.
+async fn get_data<H: Host>(ctx: &ServerContext<H>, sender: &Sender, id: u64, keys: Vec<Key>) {
+    let (found, mut missing) = ctx.store.get_many(keys);
+    let host = ctx.host.clone();
+    let serialized = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::with_capacity(found.len());
+        let mut failed = Vec::new();
+        for (key, value) in found {
+            match host.serialize(&value) {
+                Ok((pickle, buffers)) => out.push((key, pickle, buffers)),
+                Err(e) => {
+                    tracing::error!(key = %key, error = %e.text, "could not serialize a value");
+                    failed.push(key);
+                }
+            }
+        }
+        (out, failed)
+    })
+    .await;
+    let (values, failed) = match serialized {
+        Ok(done) => done,
+        Err(e) => return tracing::error!(error = %e, "serializing values panicked"),
+    };
+    missing.extend(failed);
+    sender.send_with(move |batch| {
+        let mut stored = Vec::with_capacity(values.len());
+        for (key, pickle, buffers) in values {
+            let pickle = push(batch, pickle)?;
+            let buffers = buffers
+                .into_iter()
+                .map(|b| push(batch, b))
+                .collect::<Result<Vec<_>, _>>()?;
+            stored.push(StoredValue {
+                key,
+                pickle,
+                buffers,
+            });
+        }
+        batch.push(&PeerReply::Data {
+            id,
+            values: stored,
+            missing,
+        })
+    });
+}
+
+fn push(batch: &mut Batch, buffer: Bytes) -> Result<BufIx, ProtocolError> {
+    let ix = batch.push_buffer(buffer);
+    u32::try_from(ix)
+        .map(BufIx)
+        .map_err(|_| ProtocolError::TooManyBuffers {
+            count: ix as u64,
+            max: u64::from(u32::MAX),
+        })
+}
+
+/// Deserializes put values, has the state owner store them, then acknowledges.
+async fn put_data<H: Host>(
+    ctx: &ServerContext<H>,
+    sender: &Sender,
+    frame: &Frame,
+    id: u64,
+    values: Vec<StoredValue>,
+    report: bool,
+    peer: &str,
+) {
+    let host = ctx.host.clone();
+    let buffers = frame.buffers.clone();
+    let decoded =
+        tokio::task::spawn_blocking(move || deserialize_all(&*host, values, &buffers)).await;
+    let values = match decoded {
+        Ok(Ok(values)) => values,
+        Ok(Err(e)) => return tracing::warn!(%peer, error = %e, "could not store put data"),
+        Err(e) => return tracing::error!(error = %e, "deserializing put data panicked"),
+    };
+    let (done, stored) = oneshot::channel();
+    let put = Internal::Put {
+        values,
+        report,
+        done,
+    };
+    if ctx.internal.send(put).is_ok() && stored.await.is_ok() {
+        sender.send(PeerReply::Stored { id });
+    }
+}
+
+/// Rebuilds values from a frame's buffers. Errors name the key and what was wrong.
+pub(crate) fn deserialize_all<H: Host + ?Sized>(
+    host: &H,
+    values: Vec<StoredValue>,
+    buffers: &[Bytes],
+) -> Result<Vec<(Key, H::Value, u64)>, String> {
+    let buffer = |key: &Key, ix: BufIx| {
+        buffers.get(ix.0 as usize).cloned().ok_or_else(|| {
+            let n = buffers.len();
+            format!("value {key} names buffer {} of a frame with {n}", ix.0)
+        })
+    };
+    let mut out = Vec::with_capacity(values.len());
+    for v in values {
+        let pickle = buffer(&v.key, v.pickle)?;
+        let parts = v
+            .buffers
+            .iter()
+            .map(|&ix| buffer(&v.key, ix))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (value, nbytes) = host
+            .deserialize(pickle, parts)
+            .map_err(|e| format!("could not deserialize {}: {}", v.key, e.text))?;
+        out.push((v.key, value, nbytes));
+    }
+    Ok(out)
+}
