@@ -1,7 +1,7 @@
 """Native engine of oxdask (Rust). Keep this surface small: one call per graph, not per task."""
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, TypeAlias, final
+from typing import Any, Protocol, TypeAlias, final
 
 from typing_extensions import Self
 
@@ -18,6 +18,7 @@ __all__ = [
     "get",
     "get_dependencies",
     "order",
+    "run_worker_blocking",
     "validate",
 ]
 
@@ -188,3 +189,26 @@ class ClientConnection:
         self, address: str, values: list[tuple[_Key, bytes, list[bytes]]], timeout: float
     ) -> None: ...
     def close(self) -> None: ...
+
+class _WorkerHost(Protocol):
+    def execute(
+        self, key: _Key, payload: bytes, fid: int | None, fblob: bytes | None, dep_keys: list[_Key],
+        values: list[Any],
+    ) -> tuple[Any, int, str]: ...  # fmt: skip
+    def serialize(self, value: Any) -> tuple[bytes, list[bytes]]: ...
+    def deserialize(self, stream: bytes, buffers: list[bytes]) -> tuple[Any, int]: ...
+    def dump_error(self, exc: BaseException) -> tuple[bytes, bytes, str]: ...
+    def run(self, call: bytes) -> tuple[bytes, bool]: ...
+
+def run_worker_blocking(
+    scheduler: str,
+    host: _WorkerHost,
+    *,
+    nthreads: int = 1,
+    memory_limit: int = 0,
+    name: str | None = None,
+    resources: list[tuple[str, float]] | None = None,
+    listen: str | None = None,
+    token: str | None = None,
+) -> str:
+    """Run a worker until the scheduler closes it (returns its reason) or Ctrl-C."""

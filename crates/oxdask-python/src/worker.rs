@@ -32,7 +32,8 @@ impl PyHost {
         let text = err.to_string();
         let dumped = self
             .host
-            .call_method1(py, "dump_error", (err.value(py),))
+            // into_value attaches the traceback to the exception object.
+            .call_method1(py, "dump_error", (err.into_value(py),))
             .and_then(|r| r.extract::<(Vec<u8>, Vec<u8>, String)>(py));
         match dumped {
             Ok((exception, traceback, text)) => ErrorBlob {
@@ -131,7 +132,7 @@ impl Host for PyHost {
 
 /// Runs a worker until the scheduler closes it or Ctrl-C; returns the reason it stopped.
 #[pyfunction]
-#[pyo3(signature = (scheduler, host, *, nthreads=1, memory_limit=0, name=None, resources=Vec::new(), listen="127.0.0.1:0".to_owned(), token=None, on_ready=None))]
+#[pyo3(signature = (scheduler, host, *, nthreads=1, memory_limit=0, name=None, resources=None, listen=None, token=None))]
 #[allow(clippy::too_many_arguments)] // mirrors the keyword-only Python signature
 pub(crate) fn run_worker_blocking(
     py: Python<'_>,
@@ -140,20 +141,20 @@ pub(crate) fn run_worker_blocking(
     nthreads: u32,
     memory_limit: u64,
     name: Option<String>,
-    resources: Vec<(String, f64)>,
-    listen: String,
+    resources: Option<Vec<(String, f64)>>,
+    listen: Option<String>,
     token: Option<String>,
-    on_ready: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let mut config = WorkerConfig::new(scheduler);
     config.nthreads = nthreads.max(1);
     config.memory_limit = memory_limit;
     config.name = name;
-    config.resources = resources;
-    config.listen = listen;
+    config.resources = resources.unwrap_or_default();
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
     config.token = token;
     let host = Arc::new(PyHost { host });
-    let _ = on_ready; // reserved: the worker's address is logged by the runtime
     let interrupted = py.detach(|| {
         runtime().block_on(async {
             let stop = async {

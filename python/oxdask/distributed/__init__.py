@@ -1,1 +1,27 @@
-"""The distributed scheduler (in progress): serialization of tasks, results and errors."""
+"""Distributed computing: a central scheduler, workers holding results, and clients.
+
+``Client()`` starts a :class:`LocalCluster`; ``Client("tcp://host:8786")`` connects to a
+scheduler started with ``oxdask scheduler`` and workers started with ``oxdask worker``.
+"""
+
+from oxdask.distributed.client import Client, default_client, get_client
+from oxdask.distributed.cluster import LocalCluster
+from oxdask.distributed.future import (
+    Future,
+    FutureCancelledError,
+    as_completed,
+    fire_and_forget,
+    wait,
+)
+
+__all__ = [
+    "Client",
+    "Future",
+    "FutureCancelledError",
+    "LocalCluster",
+    "as_completed",
+    "default_client",
+    "fire_and_forget",
+    "get_client",
+    "wait",
+]

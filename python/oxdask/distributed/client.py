@@ -1,0 +1,573 @@
+"""The distributed ``Client``: submit work to a scheduler, get futures back.
+
+A background thread receives key reports from the scheduler (without holding the GIL while it
+waits) and completes futures. Results stay on workers until asked for; then the client asks
+the scheduler who holds them and fetches them from those workers directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from oxdask import _core, config
+from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
+from oxdask.distributed.serialize import (
+    FunctionTable,
+    dumps_task,
+    dumps_value,
+    loads_error,
+    loads_value,
+    sizeof,
+)
+from oxdask.tokenize import tokenize
+from oxdask.utils import apply, funcname
+
+__all__ = ["Client", "default_client", "get_client"]
+
+_current: Client | None = None
+
+
+def default_client(c: Client | None = None) -> Client:
+    """The given client, else the most recent one still open."""
+    if c is not None:
+        return c
+    if _current is None or _current._closed:
+        raise ValueError(
+            "No clients found\nStart a client and point it to the scheduler address\n"
+            "  from oxdask.distributed import Client\n"
+            "  client = Client('ip-addr-of-scheduler:8786')"
+        )
+    return _current
+
+
+def get_client(address: str | None = None, timeout: float = 10.0) -> Client:
+    """The current client, or a new one connected to ``address``."""
+    if address is None or (_current is not None and _current.scheduler_address == address):
+        return default_client()
+    return Client(address, timeout=timeout)
+
+
+def _replace_futures(obj, deps: dict):
+    """Replace futures (in lists, tuples, dicts, sets) by their keys, collecting them."""
+    t = type(obj)
+    if t is Future:
+        deps[obj.key] = obj
+        return obj.key
+    if t in (list, tuple, set):
+        items = [_replace_futures(x, deps) for x in obj]
+        if t is tuple:
+            return (tuple, items) if items else ()
+        return items if t is list else (set, items)
+    if t is dict:
+        return (dict, [[k, _replace_futures(v, deps)] for k, v in obj.items()])
+    return obj
+
+
+class Client:
+    """Connect to a scheduler (or start a :class:`LocalCluster`) and submit work.
+
+    Parameters
+    ----------
+    address : str or LocalCluster, optional
+        ``tcp://host:port`` of a scheduler, or a cluster object. None starts a local cluster
+        (remaining keyword arguments go to :class:`LocalCluster`).
+    timeout : float
+        Seconds to wait for the connection.
+    set_as_default : bool
+        Make ``oxdask.compute`` and ``.compute()`` run on this client while it is open.
+    token : str, optional
+        Shared secret the scheduler requires (default: ``OXDASK_TOKEN``).
+    """
+
+    def __init__(
+        self,
+        address=None,
+        *,
+        timeout: float = 10.0,
+        set_as_default: bool = True,
+        asynchronous: bool = False,
+        token: str | None = None,
+        name: str | None = None,
+        **cluster_kwargs,
+    ) -> None:
+        global _current
+        if asynchronous:
+            raise NotImplementedError(
+                "Client(asynchronous=True) is not supported yet; futures can be awaited "
+                "from a synchronous client (`await future`)"
+            )
+        self._closed = True
+        self.cluster = None
+        self._owns_cluster = False
+        token = token if token is not None else os.environ.get("OXDASK_TOKEN")
+        if address is None:
+            from oxdask.distributed.cluster import LocalCluster
+
+            cluster_kwargs.setdefault("threads_per_worker", 1)
+            self.cluster = LocalCluster(token=token, **cluster_kwargs)
+            self._owns_cluster = True
+            address = self.cluster.scheduler_address
+        elif hasattr(address, "scheduler_address"):
+            self.cluster = address
+            address = address.scheduler_address
+        if not isinstance(address, str):
+            raise TypeError(f"Client address must be a string or a cluster, not {address!r}")
+        if "://" not in address:
+            address = "tcp://" + address
+        self.scheduler_address = address
+        self.id = name or f"Client-{uuid.uuid4().hex[:12]}"
+        self._conn = _core.ClientConnection(address, token, timeout)
+        self._lock = threading.RLock()
+        self._states: dict[Any, _KeyState] = {}
+        self._refs: dict[Any, int] = defaultdict(int)
+        self._table = FunctionTable()
+        self._lost: str | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._listen, name="oxdask-client", daemon=True)
+        self._thread.start()
+        self._previous_scheduler = None
+        if set_as_default:
+            self._previous_scheduler = config.get("scheduler", None)
+            config.set(scheduler=self.get)
+            _current = self
+
+    # -- events ------------------------------------------------------------------------------------
+    def _listen(self) -> None:
+        while not self._closed:
+            try:
+                events = self._conn.next_events(0.2)
+            except Exception as e:  # interpreter shutting down
+                self._lost = str(e)
+                return
+            for ev in events:
+                self._on_event(ev)
+
+    def _on_event(self, ev: tuple) -> None:
+        kind = ev[0]
+        if kind == "closed":
+            self._lost = ev[1]
+            with self._lock:
+                states = list(self._states.values())
+            for st in states:
+                if not st.event.is_set():
+                    self._run(st.finish("lost", reason=ev[1]))
+            return
+        with self._lock:
+            st = self._states.get(ev[1])
+        if st is None or st.event.is_set():
+            return
+        if kind == "memory":
+            callbacks = st.finish("finished", nbytes=ev[2], type=ev[3])
+        elif kind == "erred":
+            callbacks = st.finish("error", exception=loads_error(ev[3], ev[4], ev[5]))
+        else:
+            callbacks = st.finish("cancelled", reason=ev[2])
+        self._run(callbacks)
+
+    @staticmethod
+    def _run(callbacks: list) -> None:
+        for cb in callbacks:
+            # A user callback must not kill the event thread.
+            with contextlib.suppress(Exception):
+                cb()
+
+    def _check_alive(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Client is closed")
+        if self._lost:
+            raise ConnectionError(f"lost the scheduler at {self.scheduler_address}: {self._lost}")
+
+    # -- references --------------------------------------------------------------------------------
+    def _ref(self, key) -> _KeyState:
+        with self._lock:
+            self._refs[key] += 1
+            st = self._states.get(key)
+            if st is None:
+                st = self._states[key] = _KeyState()
+            return st
+
+    def _unref(self, key) -> None:
+        with self._lock:
+            self._refs[key] -= 1
+            if self._refs[key] > 0:
+                return
+            del self._refs[key]
+            self._states.pop(key, None)
+        if not self._closed and not self._lost:
+            with contextlib.suppress(Exception):
+                self._conn.release([key])
+
+    def _fire_and_forget(self, futures: list[Future]) -> None:
+        # The keys stay wanted by this client: hold an extra reference until it closes.
+        for f in futures:
+            self._ref(f.key)
+
+    # -- submitting --------------------------------------------------------------------------------
+    def _send(self, tasks: list[tuple], wanted: list, options: dict) -> None:
+        self._check_alive()
+        workers = options.get("workers")
+        if isinstance(workers, str):
+            workers = [workers]
+        resources = [(k, float(v)) for k, v in (options.get("resources") or {}).items()]
+        wire = []
+        for key, task, deps in tasks:
+            fid, payload = dumps_task(task, self._table)
+            head = task[0] if type(task) is tuple and task and callable(task[0]) else None
+            wire.append(
+                (
+                    key,
+                    deps,
+                    payload,
+                    fid,
+                    funcname(head) if head is not None else "literal",
+                    int(options.get("priority") or 0),
+                    list(workers) if workers else None,
+                    bool(options.get("allow_other_workers")),
+                    resources,
+                    int(options.get("retries") or 0),
+                )
+            )
+        self._conn.submit(wire, wanted, self._table.take_unsent())
+
+    def submit(self, func, *args, key=None, workers=None, resources=None, retries=None,
+               priority=0, allow_other_workers=False, pure=True, **kwargs) -> Future:  # fmt: skip
+        """Run ``func(*args, **kwargs)`` on a worker; returns a :class:`Future`.
+
+        Futures among the arguments are replaced by their results on the worker (the data
+        moves worker to worker, never through the client).
+        """
+        if not callable(func):
+            raise TypeError(f"First input to submit must be a callable function, not {func!r}")
+        if key is None:
+            token = tokenize(func, args, kwargs) if pure else uuid.uuid4().hex
+            key = f"{funcname(func)}-{token}"
+        with self._lock:
+            if key in self._states:
+                return Future(key, self)
+        deps: dict = {}
+        args2 = [_replace_futures(a, deps) for a in args]
+        task = (apply, func, args2, _replace_futures(kwargs, deps)) if kwargs else (func, *args2)
+        fut = Future(key, self)
+        options = {"workers": workers, "resources": resources, "retries": retries,
+                   "priority": priority, "allow_other_workers": allow_other_workers}  # fmt: skip
+        self._send([(key, task, list(deps))], [key], options)
+        return fut
+
+    def map(self, func, *iterables, key=None, workers=None, resources=None, retries=None,
+            priority=0, allow_other_workers=False, pure=True, batch_size=None,
+            **kwargs) -> list[Future]:  # fmt: skip
+        """``submit`` for every element of the iterables, in one message to the scheduler."""
+        if not callable(func):
+            raise TypeError(f"First input to map must be a callable function, not {func!r}")
+        seqs = [list(it) for it in iterables]
+        if not seqs:
+            return []
+        n = min(len(s) for s in seqs)
+        name = key if isinstance(key, str) else funcname(func)
+        if isinstance(key, list | tuple):
+            keys = list(key)
+        elif pure:
+            base = tokenize(func, kwargs)
+            keys = [f"{name}-{tokenize(base, *(s[i] for s in seqs))}" for i in range(n)]
+        else:
+            keys = [f"{name}-{uuid.uuid4().hex}" for _ in range(n)]
+        tasks, wanted, futures = [], [], []
+        kw_deps: dict = {}
+        kw = _replace_futures(kwargs, kw_deps) if kwargs else None
+        for i in range(n):
+            k = keys[i]
+            with self._lock:
+                known = k in self._states
+            futures.append(Future(k, self))
+            if known:
+                continue
+            deps = dict(kw_deps)
+            args = [_replace_futures(s[i], deps) for s in seqs]
+            task = (apply, func, args, kw) if kwargs else (func, *args)
+            tasks.append((k, task, list(deps)))
+            wanted.append(k)
+        if tasks:
+            options = {
+                "workers": workers,
+                "resources": resources,
+                "retries": retries,
+                "priority": priority,
+                "allow_other_workers": allow_other_workers,
+            }
+            self._send(tasks, wanted, options)
+        return futures
+
+    # -- graphs and collections --------------------------------------------------------------------
+    def _graph_tasks(self, dsk: Mapping, keys: Iterable) -> list[tuple]:
+        """``(key, task, deps)`` for every task a graph needs for ``keys``; futures in the graph
+        stand for data already on the cluster."""
+        dsk = dict(dsk)
+        futures = {k for k, v in dsk.items() if type(v) is Future}
+        plain = {k: v for k, v in dsk.items() if k not in futures}
+        for k in futures:
+            plain[k] = 0  # placeholder so references resolve; not submitted
+        culled = _core.cull(plain, list(keys))
+        deps = _core.get_dependencies(culled)
+        return [(k, v, list(deps[k])) for k, v in culled.items() if k not in futures]
+
+    def get(self, dsk: Mapping, keys, *, sync: bool = True, **kwargs):
+        """Run a graph on the cluster (used by ``oxdask.compute`` while this client is default)."""
+        from oxdask.local import _flatten_keys, _nest
+
+        if getattr(dsk, "__oxdask_layers__", None):
+            raise NotImplementedError(
+                "graphs with compact layers (oxdask.array) cannot run on the distributed "
+                "scheduler yet; use scheduler='threads'"
+            )
+        flat, nested = _flatten_keys(keys)
+        uniq = list(dict.fromkeys(flat))
+        tasks = self._graph_tasks(dsk, uniq)
+        futures = [Future(k, self) for k in uniq]
+        self._send(tasks, uniq, kwargs)
+        if not sync:
+            return futures
+        values = dict(zip(uniq, self.gather(futures), strict=True))
+        results = iter(values[k] for k in flat)
+        return _nest(keys, results) if nested else next(results)
+
+    def compute(self, collections, sync: bool = False, optimize_graph: bool = True, **kwargs):
+        """Start computing collections; returns a future per collection (results if ``sync``)."""
+        from oxdask.base import collections_to_dsk, is_dask_collection
+
+        single = is_dask_collection(collections)
+        colls = [collections] if single else list(collections)
+        dsk = collections_to_dsk(colls, optimize_graph)
+        tasks, finals = [], []
+        for c in colls:
+            func, extra = c.__dask_postcompute__()
+            keys = c.__dask_keys__()
+            key = f"finalize-{tokenize(c, func, *extra)}"
+            dsk[key] = (func, keys, *extra)
+            finals.append(key)
+        tasks = self._graph_tasks(dsk, finals)
+        futures = [Future(k, self) for k in finals]
+        self._send(tasks, finals, kwargs)
+        if sync:
+            futures = self.gather(futures)
+        return futures[0] if single else futures
+
+    def persist(self, collections, optimize_graph: bool = True, **kwargs):
+        """Start computing collections and keep their results on the cluster."""
+        from oxdask.base import collections_to_dsk, is_dask_collection
+        from oxdask.core import flatten
+
+        single = is_dask_collection(collections)
+        colls = [collections] if single else list(collections)
+        dsk = collections_to_dsk(colls, optimize_graph)
+        out = []
+        all_keys = []
+        for c in colls:
+            keys = list(flatten(c.__dask_keys__()))
+            all_keys.extend(keys)
+        tasks = self._graph_tasks(dsk, all_keys)
+        futures = {k: Future(k, self) for k in all_keys}
+        self._send(tasks, all_keys, kwargs)
+        for c in colls:
+            rebuild, extra = c.__dask_postpersist__()
+            keys = list(flatten(c.__dask_keys__()))
+            out.append(rebuild({k: futures[k] for k in keys}, *extra))
+        return out[0] if single else out
+
+    # -- data --------------------------------------------------------------------------------------
+    def gather(self, futures, errors: str = "raise", direct=None, asynchronous=None):
+        """Bring results to this process; same nesting as ``futures`` (lists, tuples, dicts)."""
+        if errors not in ("raise", "skip"):
+            raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+        flat: list[Future] = []
+
+        def collect(x):
+            if isinstance(x, Future):
+                flat.append(x)
+            elif isinstance(x, list | tuple | set):
+                for y in x:
+                    collect(y)
+            elif isinstance(x, dict):
+                for y in x.values():
+                    collect(y)
+
+        collect(futures)
+        from oxdask.distributed.future import wait
+
+        wait(flat)
+        good = []
+        for f in flat:
+            if f.status == "finished":
+                good.append(f.key)
+            elif errors == "raise":
+                f._raise_if_failed()
+        values = dict(zip(good, self._gather_keys(good), strict=True)) if good else {}
+        skip = object()
+
+        def rebuild(x):
+            if isinstance(x, Future):
+                return values.get(x.key, skip)
+            if isinstance(x, list | tuple | set):
+                items = [v for v in (rebuild(y) for y in x) if v is not skip]
+                return type(x)(items)
+            if isinstance(x, dict):
+                return {k: v for k, v in ((k, rebuild(y)) for k, y in x.items()) if v is not skip}
+            return x
+
+        return rebuild(futures)
+
+    def _gather_keys(self, keys: list, timeout: float | None = None, attempts: int = 5) -> list:
+        """Fetch values from the workers holding them (asking the scheduler where they are)."""
+        wait_s = 30.0 if timeout is None else timeout
+        found: dict = {}
+        todo = list(dict.fromkeys(keys))
+        for _ in range(attempts):
+            by_worker: dict[str, list] = defaultdict(list)
+            for key, holders in self._conn.who_has(todo, wait_s):
+                if holders:
+                    by_worker[holders[0]].append(key)
+            for address, ks in by_worker.items():
+                try:
+                    values, _missing = self._conn.get_data(address, ks, wait_s)
+                except ConnectionError:
+                    continue
+                for key, stream, buffers in values:
+                    found[key] = loads_value(stream, buffers)
+            todo = [k for k in todo if k not in found]
+            if not todo:
+                return [found[k] for k in keys]
+            self._check_alive()
+        raise RuntimeError(f"could not fetch {todo[:5]!r} from any worker (data lost?)")
+
+    def scatter(self, data, workers=None, broadcast: bool = False, hash: bool = True):
+        """Send local data to workers; returns futures (same nesting as ``data``)."""
+        self._check_alive()
+        info = self.scheduler_info()
+        addresses = list(info["workers"])
+        if workers:
+            wanted = [workers] if isinstance(workers, str) else list(workers)
+            addresses = [a for a in addresses if a in wanted]
+        if not addresses:
+            raise RuntimeError("no workers to scatter to")
+        if isinstance(data, dict):
+            items = list(data.items())
+        else:
+            seq = data if isinstance(data, list | tuple | set) else [data]
+            items = []
+            for v in seq:
+                prefix = type(v).__name__
+                token = tokenize(v) if hash else uuid.uuid4().hex
+                items.append((f"{prefix}-{token}", v))
+        futures = {}
+        for i, (key, value) in enumerate(items):
+            stream, buffers = dumps_value(value)
+            targets = addresses if broadcast else [addresses[i % len(addresses)]]
+            futures[key] = Future(key, self)
+            for address in targets:
+                blob = (key, stream, [bytes(b) for b in buffers])
+                self._conn.put_data(address, [blob], 30.0)
+                self._conn.scattered(address, [(key, sizeof(value))])
+        if isinstance(data, dict):
+            return futures
+        out = [futures[k] for k, _ in items]
+        if isinstance(data, list | tuple | set):
+            return type(data)(out) if not isinstance(data, set) else out
+        return out[0]
+
+    def cancel(self, futures, force: bool = False) -> None:
+        """Cancel futures (their clients see ``FutureCancelledError`` with the reason)."""
+        futures = [futures] if isinstance(futures, Future) else list(futures)
+        self._conn.cancel([f.key for f in futures])
+
+    def scheduler_info(self) -> dict:
+        """The scheduler's view: address, workers (by address) and task counts."""
+        raw = json.loads(self._conn.info(30.0))
+        raw["workers"] = {w["address"]: w for w in raw["workers"]}
+        return raw
+
+    def nthreads(self) -> dict:
+        """Threads per worker address."""
+        return {a: w["nthreads"] for a, w in self.scheduler_info()["workers"].items()}
+
+    def get_executor(self, **kwargs):
+        """A ``concurrent.futures.Executor`` submitting to this client."""
+        return ClientExecutor(self, **kwargs)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def close(self, timeout: float = 10.0) -> None:
+        """Disconnect (and stop the local cluster this client started)."""
+        global _current
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        self._thread.join(timeout)
+        if _current is self:
+            _current = None
+            config.set(scheduler=self._previous_scheduler)
+        if self._owns_cluster and self.cluster is not None:
+            self.cluster.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close(timeout=1.0)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "connected"
+        return f"<Client: {self.scheduler_address!r} {state}>"
+
+
+class ClientExecutor:
+    """A ``concurrent.futures.Executor`` over a :class:`Client`."""
+
+    def __init__(self, client: Client, **kwargs) -> None:
+        import concurrent.futures
+
+        self._client = client
+        self._kwargs = kwargs
+        self._cf = concurrent.futures
+        self._shutdown = False
+
+    def submit(self, fn, *args, **kwargs):
+        if self._shutdown:
+            raise RuntimeError("cannot submit after shutdown")
+        fut = self._client.submit(fn, *args, pure=False, **self._kwargs, **kwargs)
+        cf = self._cf.Future()
+
+        def done(f: Future) -> None:
+            try:
+                cf.set_result(f.result())
+            except FutureCancelledError:
+                cf.cancel()
+            except BaseException as e:
+                cf.set_exception(e)
+
+        cf._oxdask_future = fut  # keep the distributed future (and its result) alive
+        fut.add_done_callback(done)
+        return cf
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):
+        futures = [self.submit(fn, *args) for args in zip(*iterables, strict=False)]
+        return (f.result(timeout) for f in futures)
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()

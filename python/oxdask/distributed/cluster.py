@@ -1,0 +1,195 @@
+"""``LocalCluster``: a scheduler in this process and workers in subprocesses (or threads)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from oxdask import _core
+
+__all__ = ["LocalCluster"]
+
+
+class LocalCluster:
+    """A scheduler and workers on this machine.
+
+    Parameters
+    ----------
+    n_workers : int, optional
+        Number of workers (default: one per core when ``processes``, else 1).
+    threads_per_worker : int, optional
+        Threads per worker (default: cores / n_workers, at least 1).
+    processes : bool
+        Workers in their own processes (default) or as threads of this process.
+    memory_limit : str or int
+        Per worker: bytes, ``"4GB"``, a fraction of RAM, ``"auto"`` or 0 for none.
+    scheduler_port : int
+        0 picks a free port.
+    dashboard_address : str or None
+        ``":0"`` (default) serves the JSON state endpoint on a free port; None disables it.
+    host : str
+        Interface for the scheduler and workers (loopback by default).
+    resources : dict, optional
+        Resources each worker declares, e.g. ``{"GPU": 1}``.
+    timeout : float
+        Seconds to wait for the workers to register.
+    """
+
+    def __init__(
+        self,
+        n_workers: int | None = None,
+        threads_per_worker: int | None = None,
+        processes: bool = True,
+        memory_limit: str | int | None = "auto",
+        scheduler_port: int = 0,
+        dashboard_address: str | None = ":0",
+        host: str = "127.0.0.1",
+        resources: dict | None = None,
+        timeout: float = 30.0,
+        token: str | None = None,
+        **kwargs,
+    ) -> None:
+        cores = os.cpu_count() or 1
+        if n_workers is None:
+            n_workers = cores if processes else 1
+        if threads_per_worker is None:
+            threads_per_worker = max(1, cores // max(n_workers, 1))
+        dash = None
+        if dashboard_address is not None:
+            dash = int(str(dashboard_address).rsplit(":", 1)[-1] or 0)
+        self._token = token if token is not None else os.environ.get("OXDASK_TOKEN")
+        self.scheduler = _core.Scheduler(host, scheduler_port, dash, self._token)
+        self.scheduler_address = self.scheduler.address
+        self.dashboard_link = self.scheduler.http_address
+        self.processes = processes
+        self._threads_per_worker = threads_per_worker
+        self._memory_limit = memory_limit
+        self._host = host
+        self._resources = " ".join(f"{k}={v}" for k, v in (resources or {}).items()) or None
+        self._procs: list[subprocess.Popen] = []
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+        try:
+            self.scale(n_workers, timeout=timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- workers -------------------------------------------------------------------------------
+    def _start_worker(self) -> None:
+        if self.processes:
+            cmd = [
+                sys.executable,
+                "-m",
+                "oxdask.distributed.worker",
+                self.scheduler_address,
+                "--nthreads",
+                str(self._threads_per_worker),
+                "--memory-limit",
+                str(self._memory_limit),
+                "--host",
+                self._host,
+            ]
+            if self._resources:
+                cmd += ["--resources", self._resources]
+            env = dict(os.environ)
+            # Workers import what this process can import (as multiprocessing's spawn does),
+            # so functions defined in the user's modules unpickle there.
+            paths = [p for p in sys.path if p]
+            if env.get("PYTHONPATH"):
+                paths.append(env["PYTHONPATH"])
+            env["PYTHONPATH"] = os.pathsep.join(paths)
+            if self._token:
+                env["OXDASK_TOKEN"] = self._token
+            self._procs.append(subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL))
+        else:
+            from oxdask.distributed.worker import run
+
+            t = threading.Thread(
+                target=_run_quietly,
+                args=(run, self.scheduler_address),
+                kwargs={
+                    "nthreads": self._threads_per_worker,
+                    "memory_limit": self._memory_limit,
+                    "resources": self._resources,
+                    "host": self._host,
+                    "token": self._token,
+                },
+                daemon=True,
+                name="oxdask-worker",
+            )
+            t.start()
+            self._threads.append(t)
+
+    def scale(self, n: int, timeout: float = 30.0) -> None:
+        """Start workers until ``n`` are registered (this cluster only grows)."""
+        for _ in range(max(0, n - len(self.workers_info()))):
+            self._start_worker()
+        self.wait_for_workers(n, timeout)
+
+    def workers_info(self) -> list[dict]:
+        """The scheduler's view of each worker."""
+        conn = _core.ClientConnection(self.scheduler_address, self._token, 10.0)
+        try:
+            return json.loads(conn.info(10.0))["workers"]
+        finally:
+            conn.close()
+
+    def wait_for_workers(self, n: int, timeout: float = 30.0) -> None:
+        """Block until ``n`` workers have registered; the error says how many did."""
+        deadline = time.monotonic() + timeout
+        while True:
+            count = len(self.workers_info())
+            if count >= n:
+                return
+            dead = [p for p in self._procs if p.poll() is not None]
+            if dead:
+                raise RuntimeError(
+                    f"{len(dead)} worker process(es) exited with code {dead[0].returncode} "
+                    f"before registering with {self.scheduler_address}"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {count} of {n} workers registered within {timeout}s")
+            time.sleep(0.05)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the scheduler (which closes the workers) and reap worker processes."""
+        if self._closed:
+            return
+        self._closed = True
+        self.scheduler.close()
+        deadline = time.monotonic() + timeout
+        for p in self._procs:
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        for t in self._threads:
+            t.join(max(0.1, deadline - time.monotonic()))
+
+    def __enter__(self) -> LocalCluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close(timeout=2.0)
+
+    def __repr__(self) -> str:
+        mode = "processes" if self.processes else "threads"
+        return f"LocalCluster({self.scheduler_address!r}, {mode}, closed={self._closed})"
+
+
+def _run_quietly(run, *args, **kwargs) -> None:
+    # The scheduler went away: the in-process worker simply stops.
+    with contextlib.suppress(Exception):
+        run(*args, **kwargs)

@@ -1,0 +1,251 @@
+"""Futures of the distributed client, and the functions that wait on many of them."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import namedtuple
+from collections.abc import Iterable
+from concurrent.futures import CancelledError, TimeoutError
+from typing import Any
+
+__all__ = ["Future", "FutureCancelledError", "as_completed", "fire_and_forget", "wait"]
+
+
+class FutureCancelledError(CancelledError):
+    """A future was cancelled; the message says why (never a bare ``CancelledError``)."""
+
+
+class _KeyState:
+    """What the client knows about one key; shared by every Future of that key."""
+
+    __slots__ = (
+        "callbacks",
+        "event",
+        "exception",
+        "nbytes",
+        "reason",
+        "status",
+        "traceback",
+        "type",
+    )
+
+    def __init__(self) -> None:
+        self.status = "pending"
+        self.event = threading.Event()
+        self.exception: BaseException | None = None
+        self.traceback = None
+        self.reason = ""
+        self.type = None
+        self.nbytes = None
+        self.callbacks: list = []
+
+    def finish(self, status: str, **attrs) -> list:
+        self.status = status
+        for k, v in attrs.items():
+            setattr(self, k, v)
+        self.event.set()
+        callbacks, self.callbacks = self.callbacks, []
+        return callbacks
+
+
+class Future:
+    """A remote computation: its result lives on a worker until you ask for it.
+
+    Parameters
+    ----------
+    key : str or tuple
+        The key of the task.
+    client : Client, optional
+        Defaults to the current client.
+    """
+
+    def __init__(self, key, client=None, _state: _KeyState | None = None) -> None:
+        from oxdask.distributed.client import default_client
+
+        self.key = key
+        self.client = client if client is not None else default_client()
+        self._state = _state if _state is not None else self.client._ref(key)
+        self._released = False
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        """``"pending"``, ``"finished"``, ``"error"``, ``"cancelled"`` or ``"lost"``."""
+        return self._state.status
+
+    def done(self) -> bool:
+        """Whether the computation has finished (successfully or not)."""
+        return self._state.event.is_set()
+
+    def cancelled(self) -> bool:
+        return self._state.status == "cancelled"
+
+    def _wait(self, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._state.event.wait(0.1):
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"future {self.key!r} did not finish within {timeout}s")
+            self.client._check_alive()
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the result and bring it to this process; raises the task's exception."""
+        self._wait(timeout)
+        self._raise_if_failed()
+        return self.client._gather_keys([self.key], timeout=timeout)[0]
+
+    def _raise_if_failed(self) -> None:
+        st = self._state
+        if st.status == "error":
+            raise st.exception  # type: ignore[misc]
+        if st.status in ("cancelled", "lost"):
+            raise FutureCancelledError(f"{self.key!r} cancelled: {st.reason}")
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """The task's exception, or None if it succeeded."""
+        self._wait(timeout)
+        return self._state.exception
+
+    def traceback(self, timeout: float | None = None):
+        """The task's traceback (the remote frames are in the exception's notes)."""
+        self._wait(timeout)
+        exc = self._state.exception
+        return exc.__traceback__ if exc is not None else None
+
+    def cancel(self) -> None:
+        """Cancel the computation (and what only it needs)."""
+        self.client.cancel([self])
+
+    def add_done_callback(self, fn) -> None:
+        """Call ``fn(future)`` when the future finishes (from the client's event thread)."""
+        with self.client._lock:
+            if not self._state.event.is_set():
+                self._state.callbacks.append(lambda: fn(self))
+                return
+        fn(self)
+
+    @property
+    def type(self):
+        return self._state.type
+
+    def release(self) -> None:
+        """Drop this reference; the scheduler frees the result once no future refers to it."""
+        if not self._released:
+            self._released = True
+            self.client._unref(self.key)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.release()
+
+    def __await__(self):
+        import asyncio
+
+        return asyncio.get_running_loop().run_in_executor(None, self.result).__await__()
+
+    def __reduce__(self):
+        return (Future, (self.key,))
+
+    def __repr__(self) -> str:
+        extra = f", type: {self.type}" if self.type else ""
+        return f"<Future: {self.status}{extra}, key: {self.key}>"
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Future) and other.key == self.key
+
+
+DoneAndNotDoneFutures = namedtuple("DoneAndNotDoneFutures", ["done", "not_done"])
+
+
+def wait(fs, timeout: float | None = None, return_when: str = "ALL_COMPLETED"):
+    """Wait until all (or the first, ``return_when="FIRST_COMPLETED"``) futures finish."""
+    fs = list(fs) if not isinstance(fs, Future) else [fs]
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        done = {f for f in fs if f.done()}
+        if len(done) == len(fs) or (return_when == "FIRST_COMPLETED" and done):
+            return DoneAndNotDoneFutures(done, {f for f in fs if f not in done})
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"{len(fs) - len(done)} futures did not finish within {timeout}s")
+        pending = [f for f in fs if not f.done()]
+        if pending:
+            pending[0]._state.event.wait(0.05)
+            pending[0].client._check_alive()
+
+
+class as_completed:
+    """Iterate over futures in the order they finish; more can be added while iterating.
+
+    Parameters
+    ----------
+    futures : iterable of Future, optional
+    with_results : bool
+        Yield ``(future, result)`` pairs.
+    raise_errors : bool
+        With ``with_results``, raise a failed future's exception (else yield it).
+    """
+
+    def __init__(
+        self, futures: Iterable[Future] = (), with_results: bool = False, raise_errors=True
+    ):
+        self._cond = threading.Condition()
+        self._done: list[Future] = []
+        self._pending: set[Future] = set()
+        self.with_results = with_results
+        self.raise_errors = raise_errors
+        for f in futures:
+            self.add(f)
+
+    def add(self, future: Future) -> None:
+        with self._cond:
+            self._pending.add(future)
+        future.add_done_callback(self._on_done)
+
+    def update(self, futures: Iterable[Future]) -> None:
+        for f in futures:
+            self.add(f)
+
+    def _on_done(self, future: Future) -> None:
+        with self._cond:
+            self._pending.discard(future)
+            self._done.append(future)
+            self._cond.notify_all()
+
+    def count(self) -> int:
+        with self._cond:
+            return len(self._pending) + len(self._done)
+
+    def is_empty(self) -> bool:
+        return self.count() == 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with self._cond:
+            while not self._done:
+                if not self._pending:
+                    raise StopIteration
+                self._cond.wait(0.1)
+            future = self._done.pop(0)
+        if not self.with_results:
+            return future
+        try:
+            return future, future.result()
+        except Exception as e:
+            if self.raise_errors:
+                raise
+            return future, e
+
+
+def fire_and_forget(obj) -> None:
+    """Keep computing ``obj`` (a future or collection of futures) even once released."""
+    from oxdask.distributed.client import default_client
+
+    futures = [obj] if isinstance(obj, Future) else list(obj)
+    if futures:
+        (futures[0].client or default_client())._fire_and_forget(futures)

@@ -1,0 +1,189 @@
+"""A distributed worker process: the Rust runtime networks and schedules, this module's
+:class:`Host` runs tasks and (de)serializes values.
+
+Start one with ``oxdask worker tcp://scheduler:8786`` or ``python -m oxdask.distributed.worker``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import pickle
+import sys
+from typing import Any
+
+import cloudpickle
+
+from oxdask import _core
+from oxdask.distributed.serialize import (
+    dumps_error,
+    dumps_value,
+    execute_task,
+    loads_task,
+    loads_value,
+    sizeof,
+)
+
+__all__ = ["Host", "main", "parse_memory_limit", "parse_resources"]
+
+
+class Host:
+    """Runs tasks for the worker runtime (called from Rust, one call per task)."""
+
+    def __init__(self) -> None:
+        self._functions: dict[int, Any] = {}
+
+    def _function(self, fid: int, blob: bytes | None) -> Any:
+        func = self._functions.get(fid)
+        if func is None:
+            if blob is None:
+                raise RuntimeError(f"function {fid:#x} was never sent to this worker")
+            func = self._functions[fid] = cloudpickle.loads(blob)
+        return func
+
+    def execute(self, key, payload: bytes, fid, fblob, dep_keys: list, values: list):
+        """Run one task; returns ``(result, nbytes, type name)``."""
+        task = loads_task(fid, payload, lambda f: self._function(f, fblob))
+        data = dict(zip(dep_keys, values, strict=True))
+        result = execute_task(task, data)
+        return result, sizeof(result), type(result).__name__
+
+    def serialize(self, value) -> tuple[bytes, list[bytes]]:
+        """Pickle protocol 5 stream and out-of-band buffers of a stored value."""
+        stream, buffers = dumps_value(value)
+        return stream, [bytes(b) for b in buffers]
+
+    def deserialize(self, stream: bytes, buffers: list[bytes]):
+        """Rebuild a value fetched from a peer; returns ``(value, nbytes)``."""
+        value = loads_value(stream, buffers)
+        return value, sizeof(value)
+
+    def dump_error(self, exc: BaseException) -> tuple[bytes, bytes, str]:
+        """The wire form of a task's exception."""
+        return dumps_error(exc)
+
+    def run(self, call: bytes) -> tuple[bytes, bool]:
+        """``Client.run``: call a pickled ``(func, args, kwargs)``."""
+        try:
+            func, args, kwargs = cloudpickle.loads(call)
+            return cloudpickle.dumps(func(*args, **kwargs)), True
+        except Exception as e:
+            return pickle.dumps(dumps_error(e)), False
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
+
+
+def parse_memory_limit(text: str | int | None) -> int:
+    """Bytes from ``"4GB"``, ``"512MiB"``, ``"0.5"`` (fraction of RAM), ``"auto"`` or a number."""
+    if text in (None, 0, "0", "", "none", "None"):
+        return 0
+    if isinstance(text, int | float):
+        return int(text)
+    s = str(text).strip().lower().replace(" ", "")
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if s == "auto":
+        return total
+    num = s.rstrip("kmgtib")
+    unit = s[len(num) :]
+    if unit not in _UNITS:
+        raise ValueError(f"memory limit {text!r}: unknown unit {unit!r} (use e.g. 4GB, 512MiB)")
+    value = float(num)
+    if unit == "" and value <= 1:
+        return int(value * total)
+    return int(value * _UNITS[unit])
+
+
+def parse_resources(text: str | None) -> list[tuple[str, float]]:
+    """``"GPU=2 MEM=10e9"`` or ``"GPU=2,MEM=1"`` -> ``[("GPU", 2.0), ("MEM", 1e10)]``."""
+    if not text:
+        return []
+    out = []
+    for item in text.replace(",", " ").split():
+        name, sep, amount = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"resource {item!r}: expected NAME=AMOUNT, e.g. GPU=2")
+        out.append((name, float(amount)))
+    return out
+
+
+def run(
+    scheduler: str,
+    *,
+    nthreads: int = 1,
+    memory_limit: int | str | None = None,
+    name: str | None = None,
+    resources: str | list | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str | None = None,
+) -> str:
+    """Run a worker in this process until the scheduler closes it; returns why it stopped."""
+    res = parse_resources(resources) if isinstance(resources, str | None) else list(resources)
+    return _core.run_worker_blocking(
+        scheduler,
+        Host(),
+        nthreads=nthreads,
+        memory_limit=parse_memory_limit(memory_limit),
+        name=name,
+        resources=res,
+        listen=f"{host}:{port}",
+        token=token if token is not None else os.environ.get("OXDASK_TOKEN"),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``oxdask worker ADDRESS [--nthreads --memory-limit --name --resources ...]``."""
+    p = argparse.ArgumentParser(prog="oxdask worker", description="Start an oxdask worker.")
+    p.add_argument("scheduler", help="scheduler address, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--nthreads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--nworkers", type=int, default=1, help="worker processes to start")
+    p.add_argument("--memory-limit", default="auto")
+    p.add_argument("--name", default=None)
+    p.add_argument("--resources", default=None, help='e.g. "GPU=2 MEM=10e9"')
+    p.add_argument("--host", default="127.0.0.1", help="interface the data server listens on")
+    p.add_argument("--port", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.nworkers > 1:
+        import subprocess
+
+        child = [args.scheduler, "--nthreads", str(args.nthreads)]
+        child += ["--memory-limit", str(args.memory_limit), "--host", args.host]
+        if args.resources:
+            child += ["--resources", args.resources]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "oxdask.distributed.worker", *child]
+                + (["--name", f"{args.name}-{i}"] if args.name else [])
+            )
+            for i in range(args.nworkers)
+        ]
+        try:
+            return max(p.wait() for p in procs)
+        except KeyboardInterrupt:
+            for proc in procs:
+                proc.terminate()
+            return 0
+    try:
+        reason = run(
+            args.scheduler,
+            nthreads=args.nthreads,
+            memory_limit=args.memory_limit,
+            name=args.name,
+            resources=args.resources,
+            host=args.host,
+            port=args.port,
+        )
+    except KeyboardInterrupt:
+        return 0
+    except ConnectionError as e:
+        print(f"oxdask worker: {e}", file=sys.stderr)
+        return 1
+    logging.getLogger("oxdask.worker").info("closed (%s)", reason)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
