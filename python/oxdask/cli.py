@@ -1,0 +1,69 @@
+"""The ``oxdask`` command line: ``oxdask scheduler`` and ``oxdask worker ADDRESS``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+__all__ = ["main"]
+
+
+def _terminate_as_interrupt(*_args) -> None:
+    raise KeyboardInterrupt
+
+
+def scheduler_main(argv: list[str]) -> int:
+    """``oxdask scheduler [--host --port --dashboard-port]``: print the address, serve."""
+    from oxdask import _core
+
+    p = argparse.ArgumentParser(prog="oxdask scheduler", description="Start an oxdask scheduler.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8786)
+    p.add_argument("--dashboard-port", type=int, default=8787)
+    p.add_argument("--no-dashboard", action="store_true", help="no HTTP state endpoint")
+    args = p.parse_args(argv)
+    dash = None if args.no_dashboard else args.dashboard_port
+    token = os.environ.get("OXDASK_TOKEN")
+    try:
+        sched = _core.Scheduler(args.host, args.port, dash, token)
+    except OSError as e:
+        print(f"oxdask scheduler: {e}", file=sys.stderr)
+        return 1
+    print(f"Scheduler at: {sched.address}", flush=True)
+    if sched.http_address:
+        print(f"State endpoint at: {sched.http_address}/json/state", flush=True)
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        while True:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sched.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``oxdask`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: oxdask {scheduler,worker} [options]   (oxdask COMMAND --help for details)")
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "scheduler":
+        return scheduler_main(rest)
+    if command == "worker":
+        from oxdask.distributed.worker import main as worker_main
+
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+        return worker_main(rest)
+    expected = "expected 'scheduler' or 'worker'"
+    print(f"oxdask: unknown command {command!r} ({expected})", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
