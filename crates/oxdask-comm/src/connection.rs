@@ -74,11 +74,12 @@ impl FrameReader {
             if let Some(frame) = frame {
                 return Ok(Some(frame));
             }
-            if let Some(need) = self.decoder.body_len() {
-                self.buf
-                    .reserve(need.saturating_sub(self.buf.len()).min(64 << 20));
-            } else {
-                self.buf.reserve(64 << 10);
+            // Once the header is known (and its lengths checked against the limits), make room
+            // for the whole frame at once: growing a large receive buffer step by step would
+            // copy it again at every step.
+            match self.decoder.body_len() {
+                Some(need) => self.buf.reserve(need.saturating_sub(self.buf.len())),
+                None => self.buf.reserve(64 << 10),
             }
             let n = self
                 .half
