@@ -7,15 +7,21 @@ import json
 import resource
 import sys
 
+from array_workloads import ARRAY_WORKLOADS
 from workloads import WORKLOADS
 
 
 def main() -> None:
     lib_name, workload = sys.argv[1], sys.argv[2]
     sys.setrecursionlimit(100_000)
-    lib = importlib.import_module(lib_name)
+    if workload in ARRAY_WORKLOADS:  # array workloads take the array module
+        func = ARRAY_WORKLOADS[workload]
+        lib = importlib.import_module(f"{lib_name}.array")
+    else:
+        func = WORKLOADS[workload]
+        lib = importlib.import_module(lib_name)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out = WORKLOADS[workload](lib)
+    out = func(lib)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["baseline_rss_mb"] = before / 1024
     print(json.dumps(out))

@@ -345,6 +345,9 @@ def _graph_parts(g) -> tuple[dict, list]:
     Entries of the mapping that belong to one of its ``__oxdask_layers__`` (tuple keys named
     after a layer, or after a tree reduction's intermediate levels) are left to the layer.
     """
+    engine_parts = getattr(g, "_engine_parts", None)
+    if engine_parts is not None:  # a HighLevelGraph: compact layers stay compact
+        return engine_parts()
     layers = list(getattr(g, "__oxdask_layers__", None) or ())
     d = ensure_dict(g)
     if layers:
@@ -380,10 +383,19 @@ def _collections_graph(collections, optimize_graph: bool = True, **kwargs) -> tu
 
         parts.append(_build_graph(fast))
     for opt, group in groups.items():
+        graphs = [c.__dask_graph__() for c in group]
+        if opt is not None and all(hasattr(g, "_engine_parts") for g in graphs):
+            # High-level graphs are optimized as such (e.g. Blockwise fusion), never expanded.
+            from oxdask.highlevelgraph import HighLevelGraph
+
+            g = graphs[0] if len(graphs) == 1 else HighLevelGraph.merge(*graphs)
+            out = opt(g, [c.__dask_keys__() for c in group], **kwargs)
+            parts.append(_graph_parts(out))
+            continue
         layers: list = []
         dsk: dict = {}
-        for c in group:
-            d, ls = _graph_parts(c.__dask_graph__())
+        for g in graphs:
+            d, ls = _graph_parts(g)
             if not dsk:
                 dsk = d if len(group) == 1 else dict(d)
             else:

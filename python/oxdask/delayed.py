@@ -245,7 +245,7 @@ def _build_graph(roots) -> tuple[dict, list]:
 
 
 def _merge_graph(dsk: dict, layers: list, g) -> None:
-    if getattr(g, "__oxdask_layers__", None):
+    if getattr(g, "__oxdask_layers__", None) or hasattr(g, "_engine_parts"):
         from oxdask.base import _graph_parts
 
         part, extra = _graph_parts(g)

@@ -1,0 +1,93 @@
+"""Arg reductions (``argmin``, ``argmax`` and ``nan*``): tree reductions of (value, index)
+pairs, the index made global with the block's location along the axis."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oxdask.array.core import asarray
+from oxdask.array.reductions import reduction, validate_axis
+
+__all__ = ["argmax", "argmin", "nanargmax", "nanargmin"]
+
+
+def _arg_chunk(x, axis, keepdims, loc, kind, nan):
+    (ax,) = axis
+    v = x
+    if nan:
+        fill = np.inf if kind == "min" else -np.inf
+        v = np.where(np.isnan(x), fill, x)
+    if x.shape[ax] == 0:
+        shape = tuple(1 if i == ax else s for i, s in enumerate(x.shape))
+        return {"vals": np.full(shape, np.nan), "args": np.full(shape, -1, dtype=np.intp)}
+    idx = np.argmin(v, axis=ax) if kind == "min" else np.argmax(v, axis=ax)
+    idx = np.expand_dims(idx, ax)
+    vals = np.take_along_axis(x, idx, axis=ax)
+    return {"vals": vals, "args": idx + loc.start}
+
+
+def _arg_combine(p, axis, keepdims, kind, nan):
+    (ax,) = axis
+    vals = p["vals"]
+    v = vals
+    if nan:
+        v = np.where(np.isnan(vals), np.inf if kind == "min" else -np.inf, vals)
+    idx = np.argmin(v, axis=ax) if kind == "min" else np.argmax(v, axis=ax)
+    idx = np.expand_dims(idx, ax)
+    out = {
+        "vals": np.take_along_axis(vals, idx, axis=ax),
+        "args": np.take_along_axis(p["args"], idx, axis=ax),
+    }
+    return out
+
+
+def _arg_agg(p, axis, keepdims, kind, nan):
+    r = _arg_combine(p, axis, True, kind, nan)["args"]
+    return r if keepdims else np.squeeze(r, axis=axis)
+
+
+def _arg(kind, nan, a, axis, keepdims, split_every, out):
+    a = asarray(a)
+    if axis is None:
+        a = a.ravel()
+        axis = 0
+    axis = validate_axis(axis, a.ndim)
+    if a.shape[axis] == 0:
+        raise ValueError(f"attempt to get arg{kind} of an empty sequence")
+    kw = {"kind": kind, "nan": nan}
+    return reduction(
+        a,
+        _arg_chunk,
+        _arg_agg,
+        axis=axis,
+        keepdims=keepdims,
+        dtype=np.intp,
+        split_every=split_every,
+        combine=_arg_combine,
+        out=out,
+        name=f"{'nan' if nan else ''}arg{kind}",
+        chunk_kwargs=kw,
+        combine_kwargs=kw,
+        aggregate_kwargs=kw,
+        _loc=True,
+    )
+
+
+def argmin(a, axis=None, keepdims=False, split_every=None, out=None):
+    """Index of the minimum along ``axis`` (flattened when ``axis`` is None)."""
+    return _arg("min", False, a, axis, keepdims, split_every, out)
+
+
+def argmax(a, axis=None, keepdims=False, split_every=None, out=None):
+    """Index of the maximum along ``axis`` (flattened when ``axis`` is None)."""
+    return _arg("max", False, a, axis, keepdims, split_every, out)
+
+
+def nanargmin(a, axis=None, keepdims=False, split_every=None, out=None):
+    """Index of the minimum ignoring NaN."""
+    return _arg("min", True, a, axis, keepdims, split_every, out)
+
+
+def nanargmax(a, axis=None, keepdims=False, split_every=None, out=None):
+    """Index of the maximum ignoring NaN."""
+    return _arg("max", True, a, axis, keepdims, split_every, out)

@@ -1,0 +1,414 @@
+"""Arrays made from nothing: ``ones``, ``zeros``, ``full``, ``empty`` (and ``*_like``),
+``arange``, ``linspace``, ``eye``, ``identity``, ``fromfunction``, ``indices``, ``meshgrid``,
+``tri``, ``diag``, ``diagonal``.
+
+Each is one Blockwise layer whose tasks receive their block's location, so creating a
+million-block array builds one layer and two small location layers.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral
+
+import numpy as np
+
+from oxdask.array import chunk as _chunk
+from oxdask.array._chunks import normalize_chunks
+from oxdask.array.blockwise import _blockwise_layer
+from oxdask.array.core import Array, _name, _new, asarray
+from oxdask.tokenize import tokenize
+
+__all__ = [
+    "arange",
+    "empty",
+    "empty_like",
+    "eye",
+    "fromfunction",
+    "full",
+    "full_like",
+    "identity",
+    "indices",
+    "linspace",
+    "meshgrid",
+    "ones",
+    "ones_like",
+    "tri",
+    "zeros",
+    "zeros_like",
+]
+
+
+def _shape(shape) -> tuple:
+    if isinstance(shape, Integral):
+        shape = (shape,)
+    shape = tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError("negative dimensions are not allowed")
+    return shape
+
+
+def _fill(kind, npfunc, shape, dtype, chunks, name, fill=None, order="C"):
+    shape = _shape(shape)
+    dtype = np.dtype(
+        dtype if dtype is not None else (np.asarray(fill).dtype if fill is not None else float)
+    )
+    chunks = normalize_chunks(chunks, shape, dtype=dtype)
+    name = name or f"{kind}-" + tokenize(shape, chunks, dtype, fill)
+    ndim = len(shape)
+    kwargs = {"func": npfunc, "dtype": dtype}
+    if fill is not None:
+        kwargs["fill"] = fill
+    if ndim == 0:
+        value = np.full((), fill, dtype) if fill is not None else npfunc((), dtype=dtype)
+        from oxdask.highlevelgraph import MaterializedLayer
+
+        return _new(name, MaterializedLayer({(name,): value}), [], (), dtype)
+    layer, extra = _blockwise_layer(
+        name,
+        _chunk.filled,
+        list(range(ndim)),
+        [],
+        chunks,
+        locs=range(ndim),
+        kwargs=kwargs,
+        inline=True,
+    )
+    return _new(name, layer, [], chunks, dtype, extra)
+
+
+def ones(shape, dtype=float, chunks="auto", name=None, order="C", *, like=None):
+    """An array of ones.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    dtype : dtype
+    chunks : int, tuple or "auto"
+    name : str, optional
+    order, like
+        Accepted for compatibility.
+
+    Returns
+    -------
+    Array
+    """
+    return _fill("ones", np.ones, shape, dtype, chunks, name)
+
+
+def zeros(shape, dtype=float, chunks="auto", name=None, order="C", *, like=None):
+    """An array of zeros (parameters as :func:`ones`)."""
+    return _fill("zeros", np.zeros, shape, dtype, chunks, name)
+
+
+def empty(shape, dtype=float, chunks="auto", name=None, order="C", *, like=None):
+    """An uninitialized array (parameters as :func:`ones`)."""
+    return _fill("empty", np.empty, shape, dtype, chunks, name)
+
+
+def full(shape, fill_value, dtype=None, chunks="auto", name=None, order="C", *, like=None):
+    """An array filled with ``fill_value`` (a scalar).
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    fill_value : scalar
+    dtype : dtype, optional
+        Default: the dtype of ``fill_value``.
+    chunks : int, tuple or "auto"
+    name : str, optional
+
+    Returns
+    -------
+    Array
+    """
+    if np.ndim(fill_value) != 0:
+        raise ValueError(
+            f"fill_value must be scalar. Received {type(fill_value).__name__} instead."
+        )
+    if dtype is None:
+        dtype = np.array(fill_value).dtype
+    return _fill("full", np.full, shape, dtype, chunks, name, fill=fill_value)
+
+
+def _like(a, dtype, chunks, shape):
+    a = asarray(a) if not isinstance(a, Array) and not hasattr(a, "shape") else a
+    dtype = np.dtype(dtype if dtype is not None else a.dtype)
+    shape = a.shape if shape is None else _shape(shape)
+    if chunks is None:
+        chunks = a.chunks if isinstance(a, Array) and shape == a.shape else "auto"
+    return dtype, chunks, shape
+
+
+def ones_like(a, dtype=None, order="C", chunks=None, name=None, shape=None):
+    """Ones with the shape, dtype and chunks of ``a``."""
+    dtype, chunks, shape = _like(a, dtype, chunks, shape)
+    return ones(shape, dtype=dtype, chunks=chunks, name=name)
+
+
+def zeros_like(a, dtype=None, order="C", chunks=None, name=None, shape=None):
+    """Zeros with the shape, dtype and chunks of ``a``."""
+    dtype, chunks, shape = _like(a, dtype, chunks, shape)
+    return zeros(shape, dtype=dtype, chunks=chunks, name=name)
+
+
+def empty_like(a, dtype=None, order="C", chunks=None, name=None, shape=None):
+    """An uninitialized array with the shape, dtype and chunks of ``a``."""
+    dtype, chunks, shape = _like(a, dtype, chunks, shape)
+    return empty(shape, dtype=dtype, chunks=chunks, name=name)
+
+
+def full_like(a, fill_value, order="C", dtype=None, chunks=None, name=None, shape=None):
+    """``fill_value`` with the shape, dtype and chunks of ``a``."""
+    dtype, chunks, shape = _like(a, dtype, chunks, shape)
+    return full(shape, fill_value, dtype=dtype, chunks=chunks, name=name)
+
+
+def arange(*args, chunks="auto", like=None, dtype=None, **kwargs):
+    """Evenly spaced values ``start, start + step, ...`` below ``stop``.
+
+    Parameters
+    ----------
+    start, stop, step : number
+        As :func:`numpy.arange` (``arange(stop)``, ``arange(start, stop[, step])``).
+    chunks : int, tuple or "auto"
+    dtype : dtype, optional
+
+    Returns
+    -------
+    Array
+    """
+    if len(args) == 1:
+        start, stop, step = 0, args[0], 1
+    elif len(args) == 2:
+        start, stop, step = args[0], args[1], 1
+    elif len(args) == 3:
+        start, stop, step = args
+    else:
+        raise TypeError(f"arange() takes 1 to 3 positional arguments ({len(args)} given)")
+    if step == 0:
+        raise ValueError("step must not be 0")
+    num = max(math.ceil((stop - start) / step), 0)
+    if dtype is None:
+        dtype = (
+            np.arange(start, start + step, step).dtype
+            if num
+            else np.arange(start, stop, step).dtype
+        )
+    dtype = np.dtype(dtype)
+    chunks = normalize_chunks(chunks, (num,), dtype=dtype)
+    name = kwargs.get("name") or "arange-" + tokenize(start, stop, step, chunks, dtype)
+    layer, extra = _blockwise_layer(
+        name,
+        _arange_block,
+        [0],
+        [(start, None), (step, None), (dtype, None)],
+        chunks,
+        locs=[0],
+        inline=True,
+    )
+    return _new(name, layer, [], chunks, dtype, extra)
+
+
+def _arange_block(start, step, dtype, loc):
+    return np.arange(start + loc.start * step, start + loc.stop * step, step, dtype=dtype)[
+        : loc.stop - loc.start
+    ]
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, chunks="auto", dtype=None):
+    """``num`` evenly spaced values from ``start`` to ``stop``.
+
+    Parameters
+    ----------
+    start, stop : number
+    num : int
+    endpoint : bool
+    retstep : bool
+        Also return the spacing.
+    chunks : int, tuple or "auto"
+    dtype : dtype, optional
+
+    Returns
+    -------
+    Array, or (Array, float)
+    """
+    num = int(num)
+    dtype = np.dtype(dtype if dtype is not None else float)
+    div = (num - 1) if endpoint else num
+    step = (stop - start) / div if div > 0 else float("nan")
+    chunks = normalize_chunks(chunks, (num,), dtype=dtype)
+    name = "linspace-" + tokenize(start, stop, num, endpoint, chunks, dtype)
+    layer, extra = _blockwise_layer(
+        name,
+        _linspace_block,
+        [0],
+        [(start, None), (stop, None), (num, None), (endpoint, None), (dtype, None)],
+        chunks,
+        locs=[0],
+        inline=True,
+    )
+    out = _new(name, layer, [], chunks, dtype, extra)
+    return (out, step) if retstep else out
+
+
+def _linspace_block(start, stop, num, endpoint, dtype, loc):
+    full_ = np.linspace(start, stop, num, endpoint=endpoint, dtype=float)
+    return (
+        full_[loc.start : loc.stop].astype(dtype, copy=False)
+        if num < 1 << 16
+        else (_linspace_slice(start, stop, num, endpoint, loc).astype(dtype, copy=False))
+    )
+
+
+def _linspace_slice(start, stop, num, endpoint, loc):
+    div = (num - 1) if endpoint else num
+    step = (stop - start) / div
+    out = start + np.arange(loc.start, loc.stop) * step
+    if endpoint and loc.stop == num and num > 1:
+        out[-1] = stop
+    return out
+
+
+def eye(N, chunks="auto", M=None, k=0, dtype=float):
+    """A 2-D array with ones on the ``k``-th diagonal.
+
+    Parameters
+    ----------
+    N : int
+    chunks : int or "auto"
+    M : int, optional
+        Number of columns (default ``N``).
+    k : int
+    dtype : dtype
+
+    Returns
+    -------
+    Array
+    """
+    M = N if M is None else M
+    dtype = np.dtype(dtype)
+    chunks = normalize_chunks(chunks, (N, M), dtype=dtype)
+    name = "eye-" + tokenize(N, M, k, chunks, dtype)
+    layer, extra = _blockwise_layer(
+        name,
+        _eye_block,
+        [0, 1],
+        [(k, None), (dtype, None)],
+        chunks,
+        locs=[0, 1],
+        inline=True,
+    )
+    return _new(name, layer, [], chunks, dtype, extra)
+
+
+def _eye_block(k, dtype, row, col):
+    return _chunk.eye_block(row, col, k, dtype)
+
+
+def identity(n, dtype=float, chunks="auto"):
+    """The ``n`` x ``n`` identity matrix."""
+    return eye(n, chunks=chunks, dtype=dtype)
+
+
+def tri(N, M=None, k=0, dtype=float, chunks="auto"):
+    """Ones at and below the ``k``-th diagonal."""
+    M = N if M is None else M
+    dtype = np.dtype(dtype)
+    chunks = normalize_chunks(chunks, (N, M), dtype=dtype)
+    name = "tri-" + tokenize(N, M, k, chunks, dtype)
+    layer, extra = _blockwise_layer(
+        name,
+        _tri_block,
+        [0, 1],
+        [(k, None), (dtype, None)],
+        chunks,
+        locs=[0, 1],
+        inline=True,
+    )
+    return _new(name, layer, [], chunks, dtype, extra)
+
+
+def _tri_block(k, dtype, row, col):
+    r = np.arange(row.start, row.stop)[:, None]
+    c = np.arange(col.start, col.stop)[None, :]
+    return (c - r <= k).astype(dtype)
+
+
+class _FromFunction:
+    def __init__(self, func, dtype, kwargs):
+        self.func = func
+        self.dtype = dtype
+        self.kwargs = kwargs
+
+    def __call__(self, *locs):
+        grids = np.meshgrid(
+            *[np.arange(loc.start, loc.stop, dtype=self.dtype) for loc in locs],
+            indexing="ij",
+            sparse=False,
+        )
+        return self.func(*grids, **self.kwargs)
+
+
+def fromfunction(function, shape, *, dtype=float, chunks="auto", **kwargs):
+    """Array whose element at ``(i, j, ...)`` is ``function(i, j, ...)`` (vectorized)."""
+    shape = _shape(shape)
+    dtype = np.dtype(dtype)
+    chunks = normalize_chunks(chunks, shape, dtype=dtype)
+    name = _name("fromfunction")
+    probe = function(*np.zeros((len(shape), *(1,) * len(shape)), dtype=dtype), **kwargs)
+    layer, extra = _blockwise_layer(
+        name,
+        _FromFunction(function, dtype, kwargs),
+        list(range(len(shape))),
+        [],
+        chunks,
+        locs=range(len(shape)),
+        inline=True,
+    )
+    return _new(name, layer, [], chunks, np.asarray(probe).dtype, extra)
+
+
+def indices(dimensions, dtype=int, chunks="auto"):
+    """Grid indices: an array of shape ``(len(dimensions), *dimensions)``."""
+    from oxdask.array.routines import stack
+
+    dimensions = tuple(dimensions)
+    chunks = normalize_chunks(chunks, dimensions, dtype=dtype)
+    grids = []
+    for d in range(len(dimensions)):
+        grids.append(fromfunction(_Axis(d), dimensions, dtype=dtype, chunks=chunks))
+    if not grids:
+        return ones((0,), dtype=dtype, chunks=1)
+    return stack(grids)
+
+
+class _Axis:
+    def __init__(self, d):
+        self.d = d
+
+    def __call__(self, *grids):
+        return grids[self.d]
+
+
+def meshgrid(*xi, sparse=False, indexing="xy", **kwargs):
+    """Coordinate arrays from 1-D arrays (as :func:`numpy.meshgrid`)."""
+    from oxdask.array.reshape import broadcast_to
+
+    if indexing not in ("ij", "xy"):
+        raise ValueError("`indexing` must be `'ij'` or `'xy'`")
+    xi = [asarray(x).ravel() for x in xi]
+    if indexing == "xy" and len(xi) > 1:
+        xi[0], xi[1] = xi[1], xi[0]
+    grids = []
+    for i, x in enumerate(xi):
+        idx = [None] * len(xi)
+        idx[i] = slice(None)
+        grids.append(x[tuple(idx)])
+    if not sparse:
+        shape = tuple(x.shape[0] for x in xi)
+        chunks = tuple(x.chunks[0] for x in xi)
+        grids = [broadcast_to(g, shape, chunks=chunks) for g in grids]
+    if indexing == "xy" and len(xi) > 1:
+        grids[0], grids[1] = grids[1], grids[0]
+    return grids

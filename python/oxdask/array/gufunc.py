@@ -1,0 +1,395 @@
+"""Custom block functions: ``map_blocks`` (with ``block_info``), ``apply_gufunc``,
+``as_gufunc`` and ``gufunc``.
+
+``map_blocks`` is one Blockwise layer. When the function asks for ``block_info`` or
+``block_id``, the task also receives the output block's :class:`~oxdask.array.chunk.Loc` per
+axis (from shared per-axis location layers), from which the wrapper builds the same
+dictionaries as Dask.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from numbers import Integral
+
+import numpy as np
+
+from oxdask.array._chunks import normalize_chunks, starts
+from oxdask.array.blockwise import (
+    _blockwise_layer,
+    _broadcast_chunks,
+    _funcname,
+    blockwise,
+    broadcast_shapes,
+    unify_for_broadcast,
+)
+from oxdask.array.chunk import concatenate_nested, unwrap_nested
+from oxdask.array.core import Array, _new, asarray
+from oxdask.tokenize import tokenize
+
+__all__ = ["apply_gufunc", "as_gufunc", "gufunc"]
+
+
+def _has_keyword(func, name) -> bool:
+    try:
+        return name in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class _MapBlocksCall:
+    """Task function of ``map_blocks``: concatenates dropped axes, adds block_info/block_id."""
+
+    def __init__(self, func, concat, nloc, info, want_info, want_id, ndim_out):
+        self.func = func
+        self.concat = concat
+        self.nloc = nloc
+        self.info = info
+        self.want_info = want_info
+        self.want_id = want_id
+        self.ndim_out = ndim_out
+
+    def __call__(self, *args, **kwargs):
+        args = list(args)
+        locs = args[len(args) - self.nloc :] if self.nloc else []
+        args = args[: len(args) - self.nloc]
+        for k, axes in enumerate(self.concat):
+            if axes is not None:
+                args[k] = concatenate_nested(args[k], axes) if axes else unwrap_nested(args[k])
+        if self.nloc:
+            block_id = tuple(loc.i for loc in locs)
+            if self.want_id:
+                kwargs["block_id"] = block_id
+            if self.want_info:
+                kwargs["block_info"] = self._block_info(block_id, locs)
+        out = self.func(*args, **kwargs)
+        if self.ndim_out is not None and np.ndim(out) != self.ndim_out:
+            raise ValueError(
+                f"Dimension mismatch: expected output of {self.func} to have dims = "
+                f"{self.ndim_out}.  Got {np.ndim(out)} instead."
+            )
+        return out
+
+    def _block_info(self, block_id, locs):
+        out_shape, out_nb, dtype, inputs = self.info
+        info = {
+            None: {
+                "shape": out_shape,
+                "num-chunks": out_nb,
+                "array-location": [(loc.start, loc.stop) for loc in locs],
+                "chunk-location": block_id,
+                "chunk-shape": tuple(loc.stop - loc.start for loc in locs),
+                "dtype": dtype,
+            }
+        }
+        for k, (shape, nb, st, pos) in inputs.items():
+            cl = tuple(
+                0 if p is None or n == 1 else block_id[p] for p, n in zip(pos, nb, strict=True)
+            )
+            al = [
+                (s[c], s[c + 1]) if p is not None else (0, sh)
+                for c, s, p, sh in zip(cl, st, pos, shape, strict=True)
+            ]
+            info[k] = {"shape": shape, "num-chunks": nb, "array-location": al, "chunk-location": cl}
+        return info
+
+
+def _norm_axes(axes, ndim, what) -> list[int]:
+    if axes is None:
+        return []
+    if isinstance(axes, Integral):
+        axes = [axes]
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{what} {a} is out of bounds for array of dimension {ndim}")
+        out.append(a % ndim)
+    return sorted(out)
+
+
+def _map_blocks(
+    func, args, name, token, dtype, chunks, drop_axis, new_axis, enforce_ndim, meta, kwargs
+):
+    if not callable(func):
+        raise TypeError(f"First argument must be callable function, not {type(func).__name__}")
+    conv = [asarray(a) if isinstance(a, np.ndarray) and a.ndim > 0 else a for a in args]
+    arrays = [a for a in conv if isinstance(a, Array)]
+    if not arrays:
+        raise ValueError("map_blocks needs at least one dask array argument")
+    shape = broadcast_shapes(*(a.shape for a in arrays))
+    arrays = unify_for_broadcast(arrays, shape)
+    it = iter(arrays)
+    conv = [next(it) if isinstance(a, Array) else a for a in conv]
+    ndim_in = len(shape)
+    drop = _norm_axes(drop_axis, ndim_in, "drop_axis")
+    in_chunks = _broadcast_chunks(arrays, shape)
+    out_labels = [i for i in range(ndim_in) if i not in drop]
+    out_chunks = [in_chunks[i] for i in out_labels]
+    ndim_out = len(out_labels) + (
+        len([new_axis]) if isinstance(new_axis, Integral) else len(new_axis or ())
+    )
+    new = _norm_axes(new_axis, ndim_out, "new_axis")
+    new_counts = {}
+    for k, pos in enumerate(new):
+        label = ndim_in + k
+        out_labels.insert(pos, label)
+        out_chunks.insert(pos, (1,))
+        new_counts[label] = 1
+    if chunks is not None:
+        if len(chunks) != len(out_chunks):
+            if drop or new:
+                raise ValueError(
+                    f"chunks {chunks} do not match the {len(out_chunks)} output dimensions"
+                )
+            # Dask allows chunks with another number of dimensions when nothing is dropped.
+            raise ValueError(
+                f"Provided chunks have {len(chunks)} dims; expected {len(out_chunks)} dims"
+            )
+        fixed = []
+        for c, prev in zip(chunks, out_chunks, strict=True):
+            if isinstance(c, (tuple, list)):
+                fixed.append(tuple(c))
+            else:
+                fixed.append((int(c),) * len(prev))
+        out_chunks = fixed
+        for label, c in zip(out_labels, out_chunks, strict=True):
+            if label in new_counts:
+                new_counts[label] = len(c)
+    out_chunks = tuple(out_chunks)
+    want_info = _has_keyword(func, "block_info")
+    want_id = _has_keyword(func, "block_id")
+    concat = []
+    bargs = []
+    inputs_info = {}
+    for k, a in enumerate(conv):
+        if isinstance(a, Array):
+            ind = list(range(ndim_in - a.ndim, ndim_in))
+            axes = tuple(i for i, label in enumerate(ind) if label in drop)
+            concat.append(axes if axes else None)
+            bargs.append((a, ind))
+            pos = [out_labels.index(label) if label in out_labels else None for label in ind]
+            inputs_info[k] = (a.shape, a.numblocks, [starts(c) for c in a.chunks], pos)
+        else:
+            concat.append(None)
+            bargs.append((a, None))
+    out_shape = tuple(sum(c) for c in out_chunks)
+    if dtype is None:
+        dtype = meta.dtype if meta is not None else _infer(func, conv, kwargs, want_info, want_id)
+    dtype = np.dtype(dtype)
+    nloc = len(out_labels) if (want_info or want_id) else 0
+    info = (out_shape, tuple(len(c) for c in out_chunks), dtype, inputs_info)
+    wrapped = _MapBlocksCall(
+        func,
+        tuple(concat),
+        nloc,
+        info,
+        want_info,
+        want_id,
+        len(out_labels) if enforce_ndim else None,
+    )
+    if name is None:
+        name = f"{token or _funcname(func)}-" + tokenize(
+            func,
+            [a.name if isinstance(a, Array) else a for a in conv],
+            out_chunks,
+            drop,
+            new,
+            kwargs,
+            dtype,
+        )
+    locs = out_labels if nloc else ()
+    for label in locs:
+        new_counts.pop(label, None)
+    layer, extra = _blockwise_layer(
+        name, wrapped, out_labels, bargs, out_chunks, locs=locs, new_axes=new_counts, kwargs=kwargs
+    )
+    return _new(name, layer, arrays, out_chunks, dtype, extra)
+
+
+def _infer(func, conv, kwargs, want_info, want_id):
+    samples = [np.ones((1,) * a.ndim, dtype=a.dtype) if isinstance(a, Array) else a for a in conv]
+    extra = {}
+    if want_info:
+        extra["block_info"] = None
+    if want_id:
+        extra["block_id"] = None
+    try:
+        with np.errstate(all="ignore"):
+            out = func(*samples, **kwargs, **extra)
+        return np.asarray(out).dtype
+    except Exception:
+        dts = [a.dtype for a in conv if isinstance(a, Array)]
+        return np.result_type(*dts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generalized ufuncs
+
+_DIMS = r"\((\w*(?:,\s*\w+)*)\)"
+
+
+def _parse_signature(signature: str):
+    signature = signature.replace(" ", "")
+    if not re.match(rf"^{_DIMS}(,{_DIMS})*->{_DIMS}(,{_DIMS})*$", signature):
+        raise ValueError(f"Not a valid gufunc signature: {signature}")
+    ins, outs = signature.split("->")
+
+    def parse(s):
+        return [tuple(d for d in g.split(",") if d) for g in re.findall(_DIMS, s)]
+
+    return parse(ins), parse(outs), outs.count("(") > 1 or outs.startswith("((")
+
+
+def apply_gufunc(
+    func,
+    signature,
+    *args,
+    axes=None,
+    axis=None,
+    keepdims=False,
+    output_dtypes=None,
+    output_sizes=None,
+    vectorize=None,
+    allow_rechunk=False,
+    meta=None,
+    **kwargs,
+):
+    """Apply a generalized ufunc ``func`` with ``signature`` (e.g. ``"(i),(i)->()"``).
+
+    Loop dimensions are broadcast and stay chunked; core dimensions must have one block
+    (unless ``allow_rechunk``, which merges them).
+
+    Parameters
+    ----------
+    func : callable
+    signature : str
+    *args : array_like
+    axes, axis, keepdims
+        ``axis`` selects the core axis when every input has one core dimension; ``axes``
+        is not supported beyond that.
+    output_dtypes : dtype or list, optional
+    output_sizes : dict, optional
+        Sizes of core dimensions found only in the outputs.
+    vectorize : bool, optional
+        Wrap ``func`` with :class:`numpy.vectorize`.
+    allow_rechunk : bool
+    **kwargs
+        Passed to ``func``.
+
+    Returns
+    -------
+    Array or tuple of Array
+    """
+    ins, outs, _ = _parse_signature(signature)
+    multi = (
+        "->(" in signature.replace(" ", "")
+        and signature.replace(" ", "").split("->")[1].count("(") > 1
+    )
+    if len(args) != len(ins):
+        raise ValueError(
+            f"According to `signature`, `func` requires {len(ins)} arguments, but {len(args)} given"
+        )
+    if vectorize:
+        func = np.vectorize(
+            func,
+            signature=signature,
+            otypes=None if output_dtypes is None else list(np.atleast_1d(output_dtypes)),
+        )
+    arrays = [asarray(a) for a in args]
+    if axis is not None:
+        arrays = [np.moveaxis(a, axis, -1) if len(ins[k]) == 1 else a for k, a in enumerate(arrays)]
+    loop_nd = max(a.ndim - len(core) for a, core in zip(arrays, ins, strict=True))
+    loop = [f"_L{i}" for i in range(loop_nd)]
+    args2 = []
+    sizes = dict(output_sizes or {})
+    for a, core in zip(arrays, ins, strict=True):
+        nloop = a.ndim - len(core)
+        if nloop < 0:
+            raise ValueError(
+                f"array with {a.ndim} dimensions has fewer than the core dimensions {core}"
+            )
+        for d, name in zip(a.shape[nloop:], core, strict=True):
+            if name in sizes and sizes[name] != d:
+                raise ValueError(f"Dimension `'{name}'` with different lengthes in arrays")
+            sizes[name] = d
+        if any(len(c) > 1 for c in a.chunks[nloop:]):
+            if not allow_rechunk:
+                raise ValueError(
+                    f"Core dimension `'{core}'` consists of multiple chunks. To fix, rechunk "
+                    "into a single chunk along this dimension or set `allow_rechunk=True`, "
+                    "but beware that this may increase memory usage significantly."
+                )
+            a = a.rechunk({i: -1 for i in range(nloop, a.ndim)})
+        args2 += [a, tuple(loop[loop_nd - nloop :]) + core]
+    if output_dtypes is None:
+        output_dtypes = [np.result_type(*[a.dtype for a in arrays])] * len(outs)
+    elif not isinstance(output_dtypes, (list, tuple)):
+        output_dtypes = [output_dtypes]
+    results = []
+    for k, ocore in enumerate(outs):
+        new_axes = {}
+        for name in ocore:
+            if name not in sizes:
+                raise ValueError(f"Dimension `'{name}'` must be given in `output_sizes`")
+            if not any(name in core for core in ins):
+                new_axes[name] = sizes[name]
+        f = func if not multi else _Pick(func, k)
+        out = blockwise(
+            f,
+            tuple(loop) + ocore,
+            *args2,
+            dtype=output_dtypes[k],
+            new_axes=new_axes,
+            concatenate=True,
+            **kwargs,
+        )
+        if keepdims and not ocore:
+            out = out[..., None]
+        if axis is not None and len(ocore) == 1:
+            out = np.moveaxis(out, -1, axis)
+        results.append(out)
+    if multi or len(outs) > 1:
+        return tuple(results)
+    return results[0]
+
+
+class _Pick:
+    def __init__(self, func, k):
+        self.func = func
+        self.k = k
+
+    def __call__(self, *args, **kwargs):
+        return self.func(*args, **kwargs)[self.k]
+
+
+class gufunc:
+    """Wrap ``pyfunc`` as a generalized ufunc applied with :func:`apply_gufunc`.
+
+    Parameters
+    ----------
+    pyfunc : callable
+    signature : str
+    **kwargs
+        Defaults for :func:`apply_gufunc` (``vectorize``, ``output_dtypes``...).
+    """
+
+    def __init__(self, pyfunc, *, signature=None, **kwargs):
+        self.pyfunc = pyfunc
+        self.signature = signature
+        self.kwargs = kwargs
+
+    def __call__(self, *args, **kwargs):
+        return apply_gufunc(self.pyfunc, self.signature, *args, **{**self.kwargs, **kwargs})
+
+
+def as_gufunc(signature=None, **kwargs):
+    """Decorator form of :class:`gufunc`."""
+
+    def deco(f):
+        return gufunc(f, signature=signature, **kwargs)
+
+    return deco
+
+
+_ = (_new, normalize_chunks)

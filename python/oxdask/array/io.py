@@ -1,0 +1,267 @@
+"""Reading and writing: ``store``, ``from_delayed``, ``from_zarr``/``to_zarr`` (needs the
+``zarr`` package) and
+``from_npy_stack``/``to_npy_stack`` (a directory of ``.npy`` files, one per block along an
+axis, plus an ``info`` file describing chunks, dtype and axis).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+
+from oxdask.array.blockwise import _blockwise_layer
+from oxdask.array.core import Array, _new, asarray, from_array, store
+from oxdask.highlevelgraph import HighLevelGraph, MaterializedLayer
+from oxdask.tokenize import tokenize
+
+__all__ = ["from_delayed", "from_npy_stack", "from_zarr", "to_npy_stack", "to_zarr"]
+
+
+def _zarr():
+    try:
+        import zarr
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("from_zarr/to_zarr need the zarr package: pip install zarr") from e
+    return zarr
+
+
+def from_zarr(
+    url, component=None, storage_options=None, chunks=None, name=None, inline_array=False, **kwargs
+):
+    """Read a zarr array (an open ``zarr.Array``, or a path/store opened with zarr).
+
+    Parameters
+    ----------
+    url : zarr.Array, str or store
+    component : str, optional
+        Path of the array inside a group.
+    storage_options : dict, optional
+        Accepted for compatibility.
+    chunks : tuple, optional
+        Default: the zarr chunks.
+    name : str, optional
+
+    Returns
+    -------
+    Array
+    """
+    if hasattr(url, "shape") and hasattr(url, "dtype") and hasattr(url, "__getitem__"):
+        z = url
+    else:
+        zarr = _zarr()
+        z = (
+            zarr.open(url, mode="r", path=component, **kwargs)
+            if component
+            else zarr.open(url, mode="r", **kwargs)
+        )
+    if chunks is None:
+        chunks = getattr(z, "chunks", "auto")
+    return from_array(z, chunks=chunks, name=name or f"from-zarr-{tokenize(id(z), chunks)}")
+
+
+def to_zarr(
+    arr,
+    url,
+    component=None,
+    storage_options=None,
+    overwrite=False,
+    region=None,
+    compute=True,
+    return_stored=False,
+    **kwargs,
+):
+    """Write an array to zarr (an open ``zarr.Array`` target, or a path created with zarr).
+
+    Every block must lie within one zarr chunk or cover whole zarr chunks when several
+    threads write; oxdask rechunks to the zarr chunks when they differ.
+
+    Returns
+    -------
+    None, Delayed or Array
+    """
+    arr = asarray(arr)
+    if hasattr(url, "shape") and hasattr(url, "__setitem__") and not isinstance(url, str):
+        z = url
+    else:
+        zarr = _zarr()
+        mode = "w" if overwrite else "w-"
+        chunks = tuple(c[0] for c in arr.chunks)
+        z = (
+            zarr.open_array(
+                url,
+                mode=mode,
+                shape=arr.shape,
+                chunks=chunks,
+                dtype=arr.dtype,
+                path=component,
+                **kwargs,
+            )
+            if component
+            else zarr.open_array(
+                url, mode=mode, shape=arr.shape, chunks=chunks, dtype=arr.dtype, **kwargs
+            )
+        )
+    zchunks = getattr(z, "chunks", None)
+    if zchunks is not None and region is None:
+        want = tuple(min(c, s) if s else c for c, s in zip(zchunks, arr.shape, strict=True))
+        if any(
+            len(set(c[:-1])) > 1 or (c and c[0] % w) for c, w in zip(arr.chunks, want, strict=True)
+        ):
+            arr = arr.rechunk(want)
+    out = store(arr, z, lock=False, regions=region, compute=compute, return_stored=return_stored)
+    return out
+
+
+def to_npy_stack(dirname, x, axis=0):
+    """Write ``x`` as one ``.npy`` file per block along ``axis`` into ``dirname``."""
+    x = asarray(x)
+    chunks = tuple((c if i == axis else (sum(c),)) for i, c in enumerate(x.chunks))
+    xx = x.rechunk(chunks)
+    os.makedirs(dirname, exist_ok=True)
+    with open(os.path.join(dirname, "info"), "wb") as f:
+        pickle.dump({"chunks": chunks, "dtype": x.dtype, "axis": axis}, f)
+    name = "to-npy-stack-" + tokenize(xx.name, dirname)
+    layer = {}
+    for i in range(xx.numblocks[axis]):
+        idx = [0] * x.ndim
+        idx[axis] = i
+        layer[(name, i)] = (_save, os.path.join(dirname, f"{i}.npy"), (xx.name, *idx))
+    graph = HighLevelGraph.from_collections(name, MaterializedLayer(layer), [xx])
+    from oxdask.base import compute_as_if_collection
+
+    compute_as_if_collection(Array, graph, list(layer))
+
+
+def _save(path, block):
+    np.save(path, block)
+
+
+def _load(path, mmap_mode):
+    return np.load(path, mmap_mode=mmap_mode)
+
+
+def from_npy_stack(dirname, mmap_mode="r"):
+    """Read a directory written by :func:`to_npy_stack` (memory-mapped by default)."""
+    with open(os.path.join(dirname, "info"), "rb") as f:
+        info = pickle.load(f)
+    chunks, dtype, axis = info["chunks"], info["dtype"], info["axis"]
+    name = "from-npy-stack-" + tokenize(dirname)
+    layer = {}
+    for i in range(len(chunks[axis])):
+        idx = [0] * len(chunks)
+        idx[axis] = i
+        layer[(name, *idx)] = (_load, os.path.join(dirname, f"{i}.npy"), mmap_mode)
+    return Array(
+        HighLevelGraph({name: MaterializedLayer(layer)}, {name: set()}), name, chunks, dtype
+    )
+
+
+def from_delayed(value, shape, dtype=None, meta=None, name=None):
+    """An array of one block computed by a :class:`~oxdask.delayed.Delayed` value.
+
+    Parameters
+    ----------
+    value : Delayed
+    shape : tuple of int
+    dtype : dtype, optional
+    meta : array, optional
+    name : str, optional
+
+    Returns
+    -------
+    Array
+    """
+    from oxdask.delayed import Delayed, delayed
+
+    if not isinstance(value, Delayed) and hasattr(value, "key"):
+        value = delayed(value)
+    if not isinstance(value, Delayed):
+        raise TypeError(f"from_delayed expects a Delayed value, got {type(value).__name__}")
+    dtype = np.dtype(dtype if dtype is not None else (meta.dtype if meta is not None else float))
+    name = name or "from-value-" + tokenize(value.key, shape, dtype)
+    shape = tuple(shape)
+    key = (name, *(0,) * len(shape))
+    layer = MaterializedLayer({key: value.key})
+    graph = HighLevelGraph.from_collections(name, layer, [value])
+    return Array(graph, name, tuple((s,) for s in shape), dtype)
+
+
+def _store(sources, targets, lock, regions, compute, return_stored, kwargs):
+    from oxdask.array.chunk import SerializableLock, store_block
+    from oxdask.delayed import Delayed
+    from oxdask.highlevelgraph import TreeReduceLayer
+
+    if isinstance(sources, Array):
+        sources, targets = [sources], [targets]
+    sources = list(sources)
+    targets = list(targets)
+    if len(sources) != len(targets):
+        raise ValueError(
+            f"Different number of sources [{len(sources)}] and targets [{len(targets)}]"
+        )
+    if isinstance(regions, tuple) or regions is None:
+        regions = [regions] * len(sources)
+    if len(regions) != len(sources):
+        raise ValueError("Different number of sources and regions")
+    if lock is True:
+        lock = SerializableLock()
+    outs = []
+    for src, tgt, region in zip(sources, targets, regions, strict=True):
+        src = asarray(src)
+        offset = [0] * src.ndim
+        if region is not None:
+            for d, r in enumerate(region):
+                if isinstance(r, slice):
+                    offset[d] = r.indices(tgt.shape[d])[0]
+        elif tuple(getattr(tgt, "shape", src.shape)) != src.shape:
+            raise ValueError(f"target shape {tgt.shape} does not match source {src.shape}")
+        name = "store-" + tokenize(src.name, id(tgt), region)
+        kw = {"target": tgt, "offset": tuple(offset)}
+        if lock:
+            kw["lock"] = lock
+        layer, extra = _blockwise_layer(
+            name,
+            store_block,
+            list(range(src.ndim)),
+            [(src, list(range(src.ndim)))],
+            src.chunks,
+            locs=range(src.ndim),
+            kwargs=kw,
+        )
+        stored = _new(name, layer, [src], src.chunks, src.dtype, extra)
+        outs.append((src, stored))
+    if return_stored:
+        if compute:
+            from oxdask.base import compute as _compute
+
+            _compute(*[s for _, s in outs], **kwargs)
+        return tuple(src for src, _ in outs)
+    final = "store-map-" + tokenize([s.name for _, s in outs])
+    layers = {}
+    keys = []
+    for _, s in outs:
+        if s.ndim == 0:
+            keys.append((s.name,))
+            continue
+        tname = f"{s.name}-done"
+        layers[tname] = TreeReduceLayer(
+            tname, s.name, s.numblocks, list(range(s.ndim)), [8] * s.ndim, _none, _none
+        )
+        keys.append((tname,))
+    graph = HighLevelGraph.merge(*(s.dask for _, s in outs))
+    for k, v in layers.items():
+        graph.layers[k] = v
+        graph.dependencies[k] = set()
+    graph.layers[final] = MaterializedLayer({final: (_none, keys)})
+    graph.dependencies[final] = set(layers)
+    d = Delayed(final, graph)
+    if compute:
+        d.compute(**kwargs)
+        return None
+    return d
+
+
+def _none(*args, **kwargs):
+    return None

@@ -1,0 +1,294 @@
+"""Ghost cells: ``overlap``, ``trim_internal``, ``trim_overlap``, ``map_overlap``, and ``pad``.
+
+``overlap`` pads the array at its outer edges according to ``boundary`` (``"reflect"``,
+``"periodic"``, ``"nearest"``, ``"none"`` or a constant), then builds every block from the
+range ``[start - depth, stop + depth)`` of the padded array: one task per block, gathering the
+pieces of its neighbours (see :func:`oxdask.array.rechunk.gather`). Depths may exceed the
+neighbouring block sizes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from numbers import Integral, Number
+
+import numpy as np
+
+from oxdask.array._chunks import starts
+from oxdask.array.blockwise import _blockwise_layer
+from oxdask.array.core import Array, _new, asarray, map_blocks
+from oxdask.array.reductions import validate_axis
+from oxdask.tokenize import tokenize
+
+__all__ = ["map_overlap", "overlap", "trim_internal", "trim_overlap"]
+
+_MODES = {"reflect": "symmetric", "periodic": "wrap", "nearest": "edge"}
+
+
+def _depths(depth, ndim) -> dict[int, int]:
+    if depth is None:
+        depth = 0
+    if isinstance(depth, Integral):
+        return dict.fromkeys(range(ndim), int(depth))
+    if isinstance(depth, (tuple, list)):
+        if len(depth) != ndim:
+            raise ValueError(f"depth {depth} must have one entry per dimension ({ndim})")
+        depth = dict(enumerate(depth))
+    out = {}
+    for k, v in depth.items():
+        if isinstance(v, tuple):
+            if v[0] != v[1]:
+                raise NotImplementedError("asymmetric depths are not supported")
+            v = v[0]
+        if v < 0:
+            raise ValueError(f"depth must be non-negative, got {v}")
+        out[validate_axis(k, ndim)] = int(v)
+    return {d: out.get(d, 0) for d in range(ndim)}
+
+
+def _boundaries(boundary, ndim) -> dict:
+    if boundary is None:
+        boundary = "none"
+    if isinstance(boundary, dict):
+        b = {validate_axis(k, ndim): v for k, v in boundary.items()}
+        return {d: b.get(d, "none") for d in range(ndim)}
+    if isinstance(boundary, (tuple, list)):
+        return dict(enumerate(boundary))
+    return dict.fromkeys(range(ndim), boundary)
+
+
+def overlap(x, depth, boundary=None, *, allow_rechunk=True):
+    """Extend every block with ``depth`` elements of its neighbours along each axis.
+
+    Parameters
+    ----------
+    x : Array
+    depth : int, tuple or dict
+        Per axis.
+    boundary : str, number or dict, optional
+        ``"reflect"``, ``"periodic"``, ``"nearest"``, ``"none"`` (default: no padding at the
+        outer edges) or a constant, per axis.
+    allow_rechunk : bool
+        Accepted for compatibility (never needed).
+
+    Returns
+    -------
+    Array
+    """
+    from oxdask.array.rechunk import gather
+
+    x = asarray(x)
+    depths = _depths(depth, x.ndim)
+    bounds = _boundaries(boundary, x.ndim)
+    for d, b in bounds.items():
+        if not (b in ("none", "reflect", "periodic", "nearest") or isinstance(b, Number)):
+            raise ValueError(f"unknown boundary {b!r} for axis {d}")
+    if not any(depths.values()):
+        return x
+    padded = x
+    for d, w in depths.items():
+        b = bounds[d]
+        if w == 0 or b == "none":
+            continue
+        width = [(0, 0)] * x.ndim
+        width[d] = (w, w)
+        if isinstance(b, Number):
+            padded = _pad(padded, width, "constant", constant_values=b)
+        else:
+            padded = _pad(padded, width, _MODES[b])
+    ranges = []
+    for d in range(x.ndim):
+        w = depths[d]
+        st = starts(x.chunks[d])
+        n = x.shape[d]
+        if w == 0:
+            ranges.append(list(itertools.pairwise(st)))
+        elif bounds[d] == "none":
+            ranges.append([(max(lo - w, 0), min(hi + w, n)) for lo, hi in itertools.pairwise(st)])
+        else:
+            ranges.append([(lo, hi + 2 * w) for lo, hi in itertools.pairwise(st)])
+    return gather(padded, ranges, "overlap-" + tokenize(x.name, depths, bounds))
+
+
+class _Trim:
+    def __init__(self, depths, none_axes, numblocks):
+        self.depths = depths
+        self.none_axes = none_axes
+        self.numblocks = numblocks
+
+    def __call__(self, block, *locs):
+        index = []
+        for d, loc in enumerate(locs):
+            w = self.depths.get(d, 0)
+            lo = 0 if (d in self.none_axes and loc.i == 0) else w
+            hi = 0 if (d in self.none_axes and loc.i == self.numblocks[d] - 1) else w
+            index.append(slice(lo, block.shape[d] - hi))
+        return block[tuple(index)]
+
+
+def trim_internal(x, axes, boundary=None):
+    """Remove ``axes[d]`` elements from both sides of every block (inverse of ``overlap``)."""
+    depths = _depths(axes, x.ndim)
+    bounds = _boundaries(boundary, x.ndim)
+    none_axes = {d for d, b in bounds.items() if b == "none"}
+    chunks = []
+    for d, c in enumerate(x.chunks):
+        w = depths[d]
+        n = len(c)
+        out = []
+        for i, b in enumerate(c):
+            lo = 0 if (d in none_axes and i == 0) else w
+            hi = 0 if (d in none_axes and i == n - 1) else w
+            out.append(b - lo - hi)
+        chunks.append(tuple(out))
+    name = "trim-" + tokenize(x.name, depths, bounds)
+    layer, extra = _blockwise_layer(
+        name,
+        _Trim(depths, none_axes, x.numblocks),
+        list(range(x.ndim)),
+        [(x, list(range(x.ndim)))],
+        x.chunks,
+        locs=range(x.ndim),
+    )
+    return _new(name, layer, [x], tuple(chunks), x.dtype, extra)
+
+
+def trim_overlap(x, depth, boundary=None):
+    """Trim the overlap added by :func:`overlap` with the same depth and boundary."""
+    return trim_internal(x, depth, boundary)
+
+
+def map_overlap(
+    func,
+    *args,
+    depth=None,
+    boundary=None,
+    trim=True,
+    align_arrays=True,
+    allow_rechunk=True,
+    **kwargs,
+):
+    """Apply ``func`` to overlapping blocks, then trim the overlap from the results.
+
+    Parameters
+    ----------
+    func : callable
+    *args : Array
+    depth : int, tuple or dict
+        Per axis.
+    boundary : str, number or dict, optional
+        See :func:`overlap`. Default ``"none"``.
+    trim : bool
+        Remove the overlap from the results (``func`` must keep the block shapes).
+    align_arrays, allow_rechunk : bool
+    **kwargs
+        Passed to :func:`map_blocks` (``dtype``, ``chunks``...) and to ``func``.
+
+    Returns
+    -------
+    Array
+    """
+    if isinstance(func, Array) and callable(args[0]):  # old order: map_overlap(x, func, ...)
+        func, args = args[0], (func, *args[1:])
+    arrays = [asarray(a) if isinstance(a, (Array, np.ndarray)) else a for a in args]
+    dask_arrays = [a for a in arrays if isinstance(a, Array)]
+    if len(dask_arrays) > 1 and align_arrays:
+        from oxdask.array.blockwise import broadcast_shapes, unify_for_broadcast
+
+        shape = broadcast_shapes(*(a.shape for a in dask_arrays))
+        unified = iter(unify_for_broadcast(dask_arrays, shape))
+        arrays = [next(unified) if isinstance(a, Array) else a for a in arrays]
+    ndim = max(a.ndim for a in arrays if isinstance(a, Array))
+    depths = _depths(depth, ndim)
+    bounds = _boundaries(boundary, ndim)
+    g = []
+    for a in arrays:
+        if isinstance(a, Array):
+            off = ndim - a.ndim
+            g.append(
+                overlap(
+                    a,
+                    {d - off: depths[d] for d in range(off, ndim)},
+                    {d - off: bounds[d] for d in range(off, ndim)},
+                )
+            )
+        else:
+            g.append(a)
+    out = map_blocks(func, *g, **kwargs)
+    if trim:
+        out = trim_internal(out, depths, bounds)
+    return out
+
+
+# -- pad ---------------------------------------------------------------------------------------
+
+
+def _pad_widths(pad_width, ndim):
+    pw = np.asarray(pad_width)
+    if pw.dtype.kind not in "iu":
+        raise TypeError("`pad_width` must be of integral type.")
+    pw = np.broadcast_to(pw, (ndim, 2)).tolist()
+    if any(w < 0 for p in pw for w in p):
+        raise ValueError("index can't contain negative values")
+    return pw
+
+
+def _pad(x, pad_width, mode="constant", **kwargs):
+    from oxdask.array.creation import full
+    from oxdask.array.reshape import broadcast_to
+    from oxdask.array.routines import concatenate
+
+    widths = _pad_widths(pad_width, x.ndim)
+    cv = kwargs.get("constant_values", 0)
+    simple = mode in ("constant", "edge", "reflect", "symmetric", "wrap") and np.ndim(cv) == 0
+    if not simple or any(
+        (mode == "reflect" and max(p) > x.shape[d] - 1)
+        or (mode in ("symmetric", "wrap", "edge") and max(p) > x.shape[d])
+        or (mode != "constant" and x.shape[d] == 0 and max(p) > 0)
+        for d, p in enumerate(widths)
+    ):
+        whole = x.rechunk(tuple((s,) for s in x.shape))
+        out_shape = tuple(s + a + b for s, (a, b) in zip(x.shape, widths, strict=True))
+        return whole.map_blocks(
+            np.pad, widths, mode, chunks=tuple((s,) for s in out_shape), dtype=x.dtype, **kwargs
+        )
+    for d, (before, after) in enumerate(widths):
+        if not before and not after:
+            continue
+        n = x.shape[d]
+        parts = []
+
+        def sl(a, b, step=None, d=d, x=x):
+            idx = [slice(None)] * x.ndim
+            if step == -1 and b is not None and b < 0:
+                b = None
+            idx[d] = slice(a, b, step)
+            return x[tuple(idx)]
+
+        for side, w in (("before", before), ("after", after)):
+            if not w:
+                parts.append(None)
+                continue
+            if mode == "constant":
+                shape = list(x.shape)
+                shape[d] = w
+                chunks = list(x.chunks)
+                chunks[d] = (w,)
+                piece = full(tuple(shape), cv, dtype=x.dtype, chunks=tuple(chunks))
+            elif mode == "edge":
+                edge = sl(0, 1) if side == "before" else sl(n - 1, n)
+                shape = list(x.shape)
+                shape[d] = w
+                chunks = list(x.chunks)
+                chunks[d] = (w,)
+                piece = broadcast_to(edge, tuple(shape), chunks=tuple(chunks))
+            elif mode == "reflect":
+                piece = sl(w, 0, -1) if side == "before" else sl(n - 2, n - 2 - w, -1)
+            elif mode == "symmetric":
+                piece = sl(w - 1, None, -1) if side == "before" else sl(n - 1, n - 1 - w, -1)
+            else:  # wrap
+                piece = sl(n - w, n) if side == "before" else sl(0, w)
+            parts.append(piece)
+        seq = [p for p in (parts[0], x, parts[1]) if p is not None]
+        x = concatenate(seq, axis=d)
+    return x

@@ -1,0 +1,450 @@
+"""Order statistics and counting: ``topk``, ``argtopk``, ``unique``, ``histogram``,
+``bincount``, ``percentile``, ``quantile``, ``median`` (and ``nan*`` forms).
+
+``topk``, ``unique``, ``histogram`` and ``bincount`` are tree reductions. ``percentile`` and
+``median`` along an axis gather that axis into one block and are exact.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral
+
+import numpy as np
+
+from oxdask.array.core import Array, _new, asarray
+from oxdask.array.reductions import reduction, validate_axis
+from oxdask.highlevelgraph import MaterializedLayer
+from oxdask.tokenize import tokenize
+
+__all__ = [
+    "argtopk",
+    "bincount",
+    "histogram",
+    "median",
+    "nanmedian",
+    "nanpercentile",
+    "nanquantile",
+    "percentile",
+    "quantile",
+    "topk",
+    "unique",
+]
+
+
+def _topk_chunk(x, axis, keepdims, k):
+    (ax,) = axis
+    n = x.shape[ax]
+    if abs(k) >= n:
+        return x
+    if k > 0:
+        return np.partition(x, n - k, axis=ax)[(slice(None),) * ax + (slice(n - k, None),)]
+    return np.partition(x, -k - 1, axis=ax)[(slice(None),) * ax + (slice(None, -k),)]
+
+
+def _topk_agg(x, axis, keepdims, k):
+    (ax,) = axis
+    x = _topk_chunk(x, axis, keepdims, k)
+    x = np.sort(x, axis=ax)
+    return np.flip(x, axis=ax) if k > 0 else x
+
+
+def topk(a, k, axis=-1, split_every=None):
+    """The ``k`` largest elements along ``axis``, sorted (``k < 0``: the smallest).
+
+    Parameters
+    ----------
+    a : Array
+    k : int
+    axis : int
+    split_every : int, optional
+
+    Returns
+    -------
+    Array
+    """
+    a = asarray(a)
+    axis = validate_axis(axis, a.ndim)
+    kk = min(abs(k), a.shape[axis])
+    out = reduction(
+        a,
+        _topk_chunk,
+        _topk_agg,
+        axis=axis,
+        keepdims=True,
+        dtype=a.dtype,
+        split_every=split_every,
+        name="topk",
+        chunk_kwargs={"k": k},
+        combine_kwargs={"k": k},
+        aggregate_kwargs={"k": k},
+        concatenate=True,
+        output_size=kk,
+    )
+    chunks = list(out.chunks)
+    chunks[axis] = (kk,)
+    out._chunks = tuple(chunks)
+    return out
+
+
+def _argtopk_chunk(x, axis, keepdims, k, loc):
+    (ax,) = axis
+    idx = np.broadcast_to(
+        np.arange(loc.start, loc.stop).reshape([-1 if d == ax else 1 for d in range(x.ndim)]),
+        x.shape,
+    )
+    return _argtopk_combine({"v": x, "i": idx}, axis, keepdims, k)
+
+
+def _argtopk_combine(p, axis, keepdims, k):
+    (ax,) = axis
+    v, i = p["v"], p["i"]
+    n = v.shape[ax]
+    if abs(k) >= n:
+        return {"v": v, "i": i}
+    o = np.argpartition(v, n - k, axis=ax) if k > 0 else np.argpartition(v, -k - 1, axis=ax)
+    sel = (slice(None),) * ax + ((slice(n - k, None),) if k > 0 else (slice(None, -k),))
+    o = o[sel]
+    return {"v": np.take_along_axis(v, o, axis=ax), "i": np.take_along_axis(i, o, axis=ax)}
+
+
+def _argtopk_agg(p, axis, keepdims, k):
+    (ax,) = axis
+    p = _argtopk_combine(p, axis, keepdims, k)
+    o = np.argsort(p["v"], axis=ax, kind="stable")
+    if k > 0:
+        o = np.flip(o, axis=ax)
+    return np.take_along_axis(p["i"], o, axis=ax)
+
+
+def argtopk(a, k, axis=-1, split_every=None):
+    """Indices of the ``k`` largest elements along ``axis`` (``k < 0``: the smallest)."""
+    a = asarray(a)
+    axis = validate_axis(axis, a.ndim)
+    kk = min(abs(k), a.shape[axis])
+    kw = {"k": k}
+    out = reduction(
+        a,
+        _argtopk_chunk,
+        _argtopk_agg,
+        axis=axis,
+        keepdims=True,
+        dtype=np.intp,
+        split_every=split_every,
+        combine=_argtopk_combine,
+        name="argtopk",
+        chunk_kwargs=kw,
+        combine_kwargs=kw,
+        aggregate_kwargs=kw,
+        _loc=True,
+        output_size=kk,
+    )
+    chunks = list(out.chunks)
+    chunks[axis] = (kk,)
+    out._chunks = tuple(chunks)
+    return out
+
+
+def _unique_chunk(x, axis, keepdims, counts):
+    if counts:
+        u, c = np.unique(x, return_counts=True)
+        return {"u": u, "c": c}
+    return {"u": np.unique(x)}
+
+
+def _unique_combine(p, axis, keepdims, counts, final=False):
+    leaves = []
+    _flatten(p, leaves)
+    u = np.concatenate([q["u"] for q in leaves])
+    if counts:
+        c = np.concatenate([q["c"] for q in leaves])
+        uu, inv = np.unique(u, return_inverse=True)
+        cc = np.bincount(inv.ravel(), weights=c, minlength=len(uu)).astype(np.intp)
+        return (uu, cc) if final else {"u": uu, "c": cc}
+    uu = np.unique(u)
+    return uu if final else {"u": uu}
+
+
+def _flatten(p, out):
+    if isinstance(p, list):
+        for q in p:
+            _flatten(q, out)
+    else:
+        out.append(p)
+
+
+def unique(ar, return_index=False, return_inverse=False, return_counts=False):
+    """Sorted unique values (a 1-D array of unknown size), optionally with their counts.
+
+    ``return_index`` and ``return_inverse`` are not supported.
+    """
+    if return_index or return_inverse:
+        raise NotImplementedError("unique supports return_counts only")
+    a = asarray(ar)
+    kw = {"counts": return_counts}
+    agg = {"counts": return_counts, "final": True}
+    red = reduction(
+        a,
+        _unique_chunk,
+        _unique_combine,
+        axis=None,
+        dtype=object,
+        name="unique",
+        combine=_unique_combine,
+        concatenate=False,
+        chunk_kwargs=kw,
+        combine_kwargs=kw,
+        aggregate_kwargs=agg,
+    )
+    name = "unique-values-" + tokenize(red.name)
+    if not return_counts:
+        layer = MaterializedLayer({(name, 0): (red.name,)})
+        return _new(name, layer, [red], ((math.nan,),), a.dtype)
+    cname = "unique-counts-" + tokenize(red.name)
+    u = _new(
+        name,
+        MaterializedLayer({(name, 0): (_item, (red.name,), 0)}),
+        [red],
+        ((math.nan,),),
+        a.dtype,
+    )
+    c = _new(
+        cname,
+        MaterializedLayer({(cname, 0): (_item, (red.name,), 1)}),
+        [red],
+        ((math.nan,),),
+        np.intp,
+    )
+    return u, c
+
+
+def _item(t, i):
+    return t[i]
+
+
+def _hist_chunk(x, axis, keepdims, bins, range, weights=None):
+    h, _ = np.histogram(x, bins=bins, range=range)
+    return h.reshape((1,) * (x.ndim - 1) + (-1,)) if x.ndim else h
+
+
+def _hist_agg(p, axis, keepdims, final=False):
+    leaves = []
+    _flatten(p, leaves)
+    return np.sum([q.ravel() for q in leaves], axis=0)
+
+
+def histogram(a, bins=None, range=None, normed=False, weights=None, density=None):
+    """Histogram with known bins (lazy counts, concrete bin edges).
+
+    Parameters
+    ----------
+    a : Array
+    bins : int or sequence
+        A number of bins (then ``range`` is required) or the bin edges.
+    range : (float, float), optional
+    weights : Array, optional
+        Not supported.
+    density : bool, optional
+
+    Returns
+    -------
+    (Array, ndarray)
+    """
+    if weights is not None:
+        raise NotImplementedError("weights are not supported")
+    if normed:
+        raise ValueError("The normed argument is deprecated; use density")
+    if isinstance(bins, Integral) or bins is None:
+        if range is None:
+            raise ValueError(
+                "dask.array.histogram requires either specifying bins as an iterable or "
+                "specifying both a range and the number of bins"
+            )
+        edges = np.histogram_bin_edges([], bins=bins or 10, range=range)
+    else:
+        edges = np.asarray(bins)
+    a = asarray(a)
+    kw = {"bins": edges, "range": None}
+    red = reduction(
+        a,
+        _hist_chunk_flat,
+        _hist_agg,
+        axis=None,
+        dtype=np.intp,
+        name="histogram",
+        concatenate=False,
+        chunk_kwargs=kw,
+    )
+    name = "histogram-counts-" + tokenize(red.name)
+    h = _new(
+        name, MaterializedLayer({(name, 0): (red.name,)}), [red], ((len(edges) - 1,),), np.intp
+    )
+    if density:
+        widths = np.diff(edges)
+        h = h / widths / h.sum()
+    return h, edges
+
+
+def _hist_chunk_flat(x, axis, keepdims, bins, range):
+    h, _ = np.histogram(x, bins=bins, range=range)
+    return h
+
+
+def _bincount_chunk(x, axis, keepdims, minlength, weights=None):
+    return np.bincount(x.ravel(), minlength=minlength)
+
+
+def _bincount_w(x, w, minlength):
+    return np.bincount(x.ravel(), weights=w.ravel(), minlength=minlength)
+
+
+def _bincount_agg(p, axis, keepdims, minlength):
+    leaves = []
+    _flatten(p, leaves)
+    n = max(len(q) for q in leaves)
+    out = np.zeros(n, dtype=np.result_type(*[q.dtype for q in leaves]))
+    for q in leaves:
+        out[: len(q)] += q
+    return out
+
+
+def bincount(x, weights=None, minlength=0, split_every=None):
+    """Counts of each non-negative integer in the 1-D ``x`` (size unknown unless
+    ``minlength`` bounds it)."""
+    x = asarray(x)
+    if x.ndim != 1:
+        raise ValueError("Input array must be one dimensional. Try using x.ravel()")
+    if weights is not None:
+        from oxdask.array.blockwise import elemwise
+
+        w = asarray(weights)
+        if w.chunks != x.chunks:
+            w = w.rechunk(x.chunks)
+        dtype = np.bincount(np.zeros(1, int), weights=np.ones(1, w.dtype)).dtype
+        part = elemwise(_bincount_w, x, w, minlength, dtype=dtype)
+        red = reduction(
+            part,
+            _identity_keep,
+            _bincount_agg,
+            axis=0,
+            dtype=dtype,
+            name="bincount",
+            concatenate=False,
+            split_every=split_every,
+            aggregate_kwargs={"minlength": minlength},
+            combine_kwargs={"minlength": minlength},
+        )
+    else:
+        dtype = np.intp
+        red = reduction(
+            x,
+            _bincount_chunk,
+            _bincount_agg,
+            axis=0,
+            dtype=dtype,
+            name="bincount",
+            concatenate=False,
+            split_every=split_every,
+            chunk_kwargs={"minlength": minlength},
+            aggregate_kwargs={"minlength": minlength},
+            combine_kwargs={"minlength": minlength},
+        )
+    name = "bincount-" + tokenize(red.name)
+    return _new(name, MaterializedLayer({(name, 0): (red.name,)}), [red], ((math.nan,),), red.dtype)
+
+
+def _identity_keep(x, axis, keepdims):
+    return x
+
+
+def _along_axis(func, a, q, axis, keepdims, kwargs):
+    a = asarray(a)
+    q_arr = np.asarray(q)
+    if axis is None:
+        a = a.ravel()
+        axis = 0
+        flat = True
+    else:
+        flat = False
+    axis = validate_axis(axis, a.ndim)
+    a = a.rechunk({axis: -1})
+    out_chunks = list(a.chunks)
+    if keepdims:
+        out_chunks[axis] = (1,)
+        if flat:
+            out_chunks = [(1,)]
+    else:
+        del out_chunks[axis]
+    out_chunks = tuple((q_arr.shape and [(len(q_arr),)]) or []) + tuple(out_chunks)
+    dtype = np.asarray(func(np.ones(2, a.dtype), q_arr, axis=0, keepdims=False, **kwargs)).dtype
+    drop = [] if keepdims else [axis]
+    new = [0] if q_arr.ndim else []
+    return a.map_blocks(
+        _Along(func, q_arr, axis, keepdims, kwargs),
+        chunks=out_chunks,
+        drop_axis=drop,
+        new_axis=new,
+        dtype=dtype,
+    )
+
+
+class _Along:
+    def __init__(self, func, q, axis, keepdims, kwargs):
+        self.func = func
+        self.q = q
+        self.axis = axis
+        self.keepdims = keepdims
+        self.kwargs = kwargs
+
+    def __call__(self, x):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return self.func(x, self.q, axis=self.axis, keepdims=self.keepdims, **self.kwargs)
+
+
+def percentile(
+    a, q, method="linear", internal_method="default", *, axis=None, keepdims=False, **kwargs
+):
+    """Exact percentiles along ``axis`` (the flattened array by default).
+
+    .. note:: oxdask gathers the reduced axis into one block and computes exact
+       percentiles; Dask approximates them from per-block percentiles.
+    """
+    return _along_axis(np.percentile, a, q, axis, keepdims, {"method": method})
+
+
+def nanpercentile(a, q, method="linear", *, axis=None, keepdims=False, **kwargs):
+    """Exact percentiles ignoring NaN (see :func:`percentile`)."""
+    return _along_axis(np.nanpercentile, a, q, axis, keepdims, {"method": method})
+
+
+def quantile(a, q, method="linear", *, axis=None, keepdims=False, **kwargs):
+    """Exact quantiles (``q`` in [0, 1]) along ``axis``."""
+    return _along_axis(np.quantile, a, q, axis, keepdims, {"method": method})
+
+
+def nanquantile(a, q, method="linear", *, axis=None, keepdims=False, **kwargs):
+    return _along_axis(np.nanquantile, a, q, axis, keepdims, {"method": method})
+
+
+def _median(x, q, axis, keepdims):
+    return np.median(x, axis=axis, keepdims=keepdims)
+
+
+def _nanmedian(x, q, axis, keepdims):
+    return np.nanmedian(x, axis=axis, keepdims=keepdims)
+
+
+def median(a, axis=None, keepdims=False, out=None):
+    """Median along ``axis`` (the reduced axis is gathered into one block)."""
+    return _along_axis(_median, a, None, axis, keepdims, {})
+
+
+def nanmedian(a, axis=None, keepdims=False, out=None):
+    """Median ignoring NaN (no warning for all-NaN slices: NaN)."""
+    return _along_axis(_nanmedian, a, None, axis, keepdims, {})
+
+
+_ = Array

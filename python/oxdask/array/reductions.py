@@ -1,0 +1,576 @@
+"""Reductions as tree reductions: ``sum``, ``mean``, ``var``, ``argmin``, ... and ``reduction``.
+
+A reduction is two layers: a Blockwise *chunk* layer (each block reduced on its own, keeping
+the reduced axes as length-one or small axes) and one ``TreeReduce`` layer that combines
+groups of at most ``split_every`` blocks per axis, level after level, and calls the
+*aggregate* function last. Both layers stay compact; a chain of elementwise operations in
+front of the chunk layer runs in the same task per block (the engine fuses linear chains).
+
+Arg reductions live in :mod:`oxdask.array.argreduce`, cumulative ones in
+:mod:`oxdask.array.cumulative`.
+
+Intermediate values of moment-based reductions (``mean``, ``var``...) are dicts of arrays
+whose fields are concatenated field by field.
+
+NaN-aware min/max use ``np.fmin``/``np.fmax`` reductions, which return NaN for all-NaN slices
+without warnings; other NumPy warnings of empty or all-NaN slices are silenced in the same way
+as Dask's results (NaN, no warning).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from numbers import Integral
+
+import numpy as np
+
+from oxdask import config
+from oxdask.array.blockwise import _blockwise_layer
+from oxdask.array.chunk import concatenate_nested
+from oxdask.array.core import Array, _new, asarray
+from oxdask.highlevelgraph import TreeReduceLayer
+from oxdask.tokenize import tokenize
+
+__all__ = [
+    "all",
+    "any",
+    "max",
+    "mean",
+    "min",
+    "nanmax",
+    "nanmean",
+    "nanmin",
+    "nanprod",
+    "nanstd",
+    "nansum",
+    "nanvar",
+    "prod",
+    "reduction",
+    "std",
+    "sum",
+    "var",
+]
+
+
+def validate_axis(axis, ndim) -> int:
+    if not isinstance(axis, Integral):
+        raise TypeError(f"Axis value must be an integer, got {axis}")
+    if not -ndim <= axis < builtins.max(ndim, 1):
+        from numpy.exceptions import AxisError
+
+        raise AxisError(axis, ndim)
+    return int(axis) % builtins.max(ndim, 1)
+
+
+def _axes(axis, ndim) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, Integral):
+        axis = (axis,)
+    out = tuple(validate_axis(a, ndim) for a in axis)
+    if len(set(out)) != len(out):
+        raise ValueError("duplicate value in 'axis'")
+    return out
+
+
+def _split_every(split_every, axes) -> list[int]:
+    if isinstance(split_every, dict):
+        return [builtins.max(int(split_every.get(a, 2)), 2) for a in axes]
+    if split_every is None:
+        split_every = config.get("split_every", None) or 32
+    per = builtins.max(round(split_every ** (1 / builtins.max(len(axes), 1))), 2)
+    return [per] * len(axes)
+
+
+# Plain ufunc reductions: no floating-point state to silence, and ``ufunc.reduce`` skips the
+# dispatch layers of ``np.sum`` (a few microseconds per block on million-block arrays).
+_FAST = {
+    np.sum: np.add.reduce,
+    np.prod: np.multiply.reduce,
+    np.min: np.minimum.reduce,
+    np.max: np.maximum.reduce,
+}
+
+
+class _Chunk:
+    """Reduce one block, keeping dims; optionally passes the block's Loc along ``axis``."""
+
+    def __init__(self, func, axes, kwargs):
+        self.fast = _FAST.get(func)
+        self.func = func
+        self.axes = axes
+        self.kwargs = kwargs
+
+    def __call__(self, x, *locs):
+        if self.fast is not None and x.dtype.kind in "biuf" and x.size:
+            return self.fast(x, axis=self.axes, keepdims=True, **self.kwargs)
+        with np.errstate(all="ignore"):
+            if locs:
+                return self.func(x, axis=self.axes, keepdims=True, loc=locs[0], **self.kwargs)
+            return self.func(x, axis=self.axes, keepdims=True, **self.kwargs)
+
+
+class _Level:
+    """Combine/aggregate step: concatenate nested blocks along the axes, then reduce."""
+
+    def __init__(self, func, axes, keepdims, concatenate, kwargs):
+        self.func = func
+        self.axes = axes
+        self.keepdims = keepdims
+        self.concatenate = concatenate
+        self.kwargs = kwargs
+
+    def __call__(self, nested):
+        x = _concat_any(nested, self.axes) if self.concatenate else nested
+        with np.errstate(all="ignore"):
+            return self.func(x, axis=self.axes, keepdims=self.keepdims, **self.kwargs)
+
+
+def _first_leaf(nested):
+    while isinstance(nested, list):
+        nested = nested[0]
+    return nested
+
+
+def _concat_any(nested, axes):
+    leaf = _first_leaf(nested)
+    if isinstance(leaf, dict):
+        return {k: concatenate_nested(_field(nested, k), axes) for k in leaf}
+    return concatenate_nested(nested, axes)
+
+
+def _field(nested, k):
+    if isinstance(nested, list):
+        return [_field(n, k) for n in nested]
+    return nested[k]
+
+
+def reduction(
+    x,
+    chunk,
+    aggregate,
+    axis=None,
+    keepdims=False,
+    dtype=None,
+    split_every=None,
+    combine=None,
+    name=None,
+    out=None,
+    concatenate=True,
+    output_size=1,
+    meta=None,
+    weights=None,
+    chunk_kwargs=None,
+    combine_kwargs=None,
+    aggregate_kwargs=None,
+    _loc=False,
+):
+    """A general tree reduction.
+
+    Parameters
+    ----------
+    x : Array
+    chunk : callable
+        ``chunk(block, axis=axes, keepdims=True)`` on every block.
+    aggregate : callable
+        ``aggregate(values, axis=axes, keepdims=keepdims)`` on the concatenated last level.
+    axis : int or tuple of int, optional
+    keepdims : bool
+    dtype : dtype
+    split_every : int or dict, optional
+        Largest number of blocks combined at once (total, or per axis as a dict).
+    combine : callable, optional
+        Intermediate levels (default: ``aggregate`` with ``keepdims=True``).
+    name : str, optional
+    out : Array, optional
+        Not supported (must be None).
+    concatenate : bool
+        Concatenate the nested lists of blocks before ``combine``/``aggregate`` (``False``:
+        they receive the nested lists).
+    output_size : int
+        Size of each chunk result along the reduced axes.
+    meta, weights
+        Accepted for compatibility (``weights`` must be None).
+
+    Returns
+    -------
+    Array
+    """
+    if out is not None:
+        raise NotImplementedError("out= is not supported")
+    if weights is not None:
+        raise NotImplementedError("weights= is not supported")
+    x = asarray(x)
+    axes = _axes(axis, x.ndim)
+    if dtype is None:
+        dtype = x.dtype
+    dtype = np.dtype(dtype)
+    combine = combine or aggregate
+    token = name or "reduce"
+    base = tokenize(
+        x.name,
+        chunk,
+        aggregate,
+        combine,
+        axes,
+        keepdims,
+        dtype,
+        split_every,
+        chunk_kwargs,
+        aggregate_kwargs,
+    )
+    cname = f"{token}-chunk-{base}"
+    chunks_c = tuple((output_size,) * len(c) if i in axes else c for i, c in enumerate(x.chunks))
+    locs = [axes[0]] if _loc else []
+    layer, extra = _blockwise_layer(
+        cname,
+        _Chunk(chunk, axes, chunk_kwargs or {}),
+        list(range(x.ndim)),
+        [(x, list(range(x.ndim)))],
+        x.chunks,
+        locs=locs,
+    )
+    c = _new(cname, layer, [x], chunks_c, dtype, extra)
+    oname = f"{token}-aggregate-{base}"
+    tree = TreeReduceLayer(
+        oname,
+        cname,
+        c.numblocks,
+        axes,
+        _split_every(split_every, axes),
+        _Level(combine, axes, True, concatenate, combine_kwargs or {}),
+        _Level(aggregate, axes, keepdims, concatenate, aggregate_kwargs or {}),
+        keepdims=keepdims,
+    )
+    if keepdims:
+        out_chunks = tuple((1,) if i in axes else ch for i, ch in enumerate(x.chunks))
+    else:
+        out_chunks = tuple(ch for i, ch in enumerate(x.chunks) if i not in axes)
+    return _new(oname, tree, [c], out_chunks, dtype)
+
+
+# -- simple reductions ---------------------------------------------------------------------
+
+
+def _dtype_of(func, dt, dtype):
+    if dtype is not None:
+        return np.dtype(dtype)
+    return func(np.ones((1,), dtype=dt)).dtype
+
+
+def _simple(
+    npfunc,
+    name,
+    a,
+    axis,
+    dtype,
+    keepdims,
+    split_every,
+    out,
+    combine_func=None,
+    with_dtype=True,
+    initial_dtype=None,
+):
+    a = asarray(a)
+    kw = {"dtype": dtype} if (with_dtype and dtype is not None) else {}
+    rdtype = (
+        _dtype_of(npfunc, a.dtype, dtype)
+        if with_dtype
+        else (initial_dtype if initial_dtype is not None else a.dtype)
+    )
+    agg = combine_func or npfunc
+    return reduction(
+        a,
+        npfunc,
+        agg,
+        axis=axis,
+        keepdims=keepdims,
+        dtype=rdtype,
+        split_every=split_every,
+        out=out,
+        name=name,
+        chunk_kwargs=kw,
+        aggregate_kwargs=kw,
+        combine_kwargs=kw,
+    )
+
+
+def sum(a, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
+    """Sum of elements over ``axis`` (see :func:`numpy.sum`)."""
+    return _simple(np.sum, "sum", a, axis, dtype, keepdims, split_every, out)
+
+
+def prod(a, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
+    """Product of elements over ``axis`` (see :func:`numpy.prod`)."""
+    return _simple(np.prod, "prod", a, axis, dtype, keepdims, split_every, out)
+
+
+def nansum(a, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
+    """Sum treating NaN as zero (see :func:`numpy.nansum`)."""
+    return _simple(
+        np.nansum, "nansum", a, axis, dtype, keepdims, split_every, out, combine_func=np.sum
+    )
+
+
+def nanprod(a, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
+    """Product treating NaN as one (see :func:`numpy.nanprod`)."""
+    return _simple(
+        np.nanprod, "nanprod", a, axis, dtype, keepdims, split_every, out, combine_func=np.prod
+    )
+
+
+def _check_nonempty(a, axis, what):
+    a = asarray(a)
+    for ax in _axes(axis, a.ndim):
+        if a.shape[ax] == 0:
+            raise ValueError(f"zero-size array to reduction operation {what} which has no identity")
+    if axis is None and a.size == 0:
+        raise ValueError(f"zero-size array to reduction operation {what} which has no identity")
+    return a
+
+
+def min(a, axis=None, keepdims=False, split_every=None, out=None):
+    """Minimum over ``axis`` (see :func:`numpy.min`)."""
+    a = _check_nonempty(a, axis, "minimum")
+    return _simple(np.min, "min", a, axis, None, keepdims, split_every, out, with_dtype=False)
+
+
+def max(a, axis=None, keepdims=False, split_every=None, out=None):
+    """Maximum over ``axis`` (see :func:`numpy.max`)."""
+    a = _check_nonempty(a, axis, "maximum")
+    return _simple(np.max, "max", a, axis, None, keepdims, split_every, out, with_dtype=False)
+
+
+def _fmin(x, axis, keepdims):
+    return np.fmin.reduce(x, axis=axis, keepdims=keepdims)
+
+
+def _fmax(x, axis, keepdims):
+    return np.fmax.reduce(x, axis=axis, keepdims=keepdims)
+
+
+def nanmin(a, axis=None, keepdims=False, split_every=None, out=None):
+    """Minimum ignoring NaN; NaN (without a warning) where a slice is all NaN."""
+    a = _check_nonempty(a, axis, "fmin")
+    return reduction(
+        a,
+        _fmin,
+        _fmin,
+        axis=axis,
+        keepdims=keepdims,
+        dtype=a.dtype,
+        split_every=split_every,
+        out=out,
+        name="nanmin",
+    )
+
+
+def nanmax(a, axis=None, keepdims=False, split_every=None, out=None):
+    """Maximum ignoring NaN; NaN (without a warning) where a slice is all NaN."""
+    a = _check_nonempty(a, axis, "fmax")
+    return reduction(
+        a,
+        _fmax,
+        _fmax,
+        axis=axis,
+        keepdims=keepdims,
+        dtype=a.dtype,
+        split_every=split_every,
+        out=out,
+        name="nanmax",
+    )
+
+
+def _any(x, axis, keepdims):
+    return np.any(x, axis=axis, keepdims=keepdims)
+
+
+def _all(x, axis, keepdims):
+    return np.all(x, axis=axis, keepdims=keepdims)
+
+
+def any(a, axis=None, keepdims=False, split_every=None, out=None):
+    """Whether any element over ``axis`` is true."""
+    return reduction(
+        a,
+        _any,
+        _any,
+        axis=axis,
+        keepdims=keepdims,
+        dtype=bool,
+        split_every=split_every,
+        out=out,
+        name="any",
+    )
+
+
+def all(a, axis=None, keepdims=False, split_every=None, out=None):
+    """Whether all elements over ``axis`` are true."""
+    return reduction(
+        a,
+        _all,
+        _all,
+        axis=axis,
+        keepdims=keepdims,
+        dtype=bool,
+        split_every=split_every,
+        out=out,
+        name="all",
+    )
+
+
+# -- moments ---------------------------------------------------------------------------------
+
+
+def _moment_chunk(x, axis, keepdims, nan=False, order=2, dtype=None):
+    if nan:
+        mask = ~np.isnan(x)
+        n = np.sum(mask, axis=axis, keepdims=True)
+        x = np.where(mask, x, 0)
+    else:
+        n = np.full(
+            tuple(1 if i in axis else s for i, s in enumerate(x.shape)),
+            math.prod(x.shape[i] for i in axis),
+            dtype=np.int64,
+        )
+    total = np.sum(x, axis=axis, keepdims=True, dtype=dtype)
+    out = {"n": n, "total": total}
+    if order >= 2:
+        mu = np.divide(
+            total,
+            n,
+            out=np.zeros(total.shape, dtype=total.dtype if total.dtype.kind in "fc" else float),
+            where=n > 0,
+        )
+        d = x - mu
+        if nan:
+            d = np.where(mask, d, 0)
+        out["M2"] = np.sum(
+            d * np.conj(d) if np.iscomplexobj(d) else d * d, axis=axis, keepdims=True
+        ).real
+    return out
+
+
+def _moment_combine(p, axis, keepdims, order=2, **kwargs):
+    n = np.sum(p["n"], axis=axis, keepdims=True)
+    total = np.sum(p["total"], axis=axis, keepdims=True)
+    out = {"n": n, "total": total}
+    if order >= 2:
+        mu = np.divide(
+            total, n, out=np.zeros(total.shape, dtype=np.result_type(total, 1.0)), where=n > 0
+        )
+        mus = np.divide(
+            p["total"],
+            p["n"],
+            out=np.zeros(p["total"].shape, dtype=np.result_type(total, 1.0)),
+            where=p["n"] > 0,
+        )
+        d = mus - mu
+        sq = (d * np.conj(d)).real if np.iscomplexobj(d) else d * d
+        out["M2"] = np.sum(p["M2"] + p["n"] * sq, axis=axis, keepdims=True)
+    return out
+
+
+def _mean_agg(p, axis, keepdims, dtype=None, **kwargs):
+    c = _moment_combine(p, axis, True, order=1)
+    with np.errstate(all="ignore"):
+        r = c["total"] / c["n"]
+    if not keepdims:
+        r = np.squeeze(r, axis=axis)
+    return r.astype(dtype, copy=False) if dtype is not None else r
+
+
+def _var_agg(p, axis, keepdims, ddof=0, sqrt=False, dtype=None, **kwargs):
+    c = _moment_combine(p, axis, True, order=2)
+    with np.errstate(all="ignore"):
+        r = c["M2"] / np.where(c["n"] - ddof > 0, c["n"] - ddof, np.nan)
+    if sqrt:
+        r = np.sqrt(r)
+    if not keepdims:
+        r = np.squeeze(r, axis=axis)
+    return r.astype(dtype, copy=False) if dtype is not None else r
+
+
+def _mean_dtype(a, dtype):
+    if dtype is not None:
+        return np.dtype(dtype)
+    return np.mean(np.ones((1,), dtype=a.dtype)).dtype
+
+
+def _moment(name, a, axis, dtype, keepdims, split_every, nan, order, agg, agg_kwargs):
+    a = asarray(a)
+    rdtype = _mean_dtype(a, dtype)
+    if order >= 2 and rdtype.kind == "c":
+        rdtype = np.empty(0, rdtype).real.dtype
+    return reduction(
+        a,
+        _moment_chunk,
+        agg,
+        axis=axis,
+        keepdims=keepdims,
+        dtype=rdtype,
+        split_every=split_every,
+        combine=_moment_combine,
+        name=name,
+        chunk_kwargs={"nan": nan, "order": order},
+        combine_kwargs={"order": order},
+        aggregate_kwargs={**agg_kwargs, "dtype": rdtype},
+    )
+
+
+def mean(a, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
+    """Arithmetic mean over ``axis`` (see :func:`numpy.mean`)."""
+    return _moment("mean", a, axis, dtype, keepdims, split_every, False, 1, _mean_agg, {})
+
+
+def nanmean(a, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
+    """Mean ignoring NaN; NaN (without a warning) for all-NaN slices."""
+    return _moment("nanmean", a, axis, dtype, keepdims, split_every, True, 1, _mean_agg, {})
+
+
+def var(a, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
+    """Variance over ``axis`` (see :func:`numpy.var`), combined with Chan's formula."""
+    return _moment("var", a, axis, dtype, keepdims, split_every, False, 2, _var_agg, {"ddof": ddof})
+
+
+def nanvar(a, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
+    """Variance ignoring NaN."""
+    return _moment(
+        "nanvar", a, axis, dtype, keepdims, split_every, True, 2, _var_agg, {"ddof": ddof}
+    )
+
+
+def std(a, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
+    """Standard deviation over ``axis`` (see :func:`numpy.std`)."""
+    return _moment(
+        "std",
+        a,
+        axis,
+        dtype,
+        keepdims,
+        split_every,
+        False,
+        2,
+        _var_agg,
+        {"ddof": ddof, "sqrt": True},
+    )
+
+
+def nanstd(a, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
+    """Standard deviation ignoring NaN."""
+    return _moment(
+        "nanstd",
+        a,
+        axis,
+        dtype,
+        keepdims,
+        split_every,
+        True,
+        2,
+        _var_agg,
+        {"ddof": ddof, "sqrt": True},
+    )
+
+
+_ = Array

@@ -1,0 +1,573 @@
+"""Joining and miscellaneous routines: ``concatenate``, ``stack``, ``block``, ``where``,
+``clip``, ``pad``, ``tile``, ``repeat``, ``flip``, ``roll``, ``diff``, triangles and
+diagonals, ``nonzero`` and friends.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+from numbers import Integral
+
+import numpy as np
+
+from oxdask.array._chunks import _isnan, common_chunks, starts
+from oxdask.array.blockwise import _blockwise_layer, elemwise
+from oxdask.array.core import Array, _name, _new, asarray
+from oxdask.array.reductions import validate_axis
+from oxdask.base import is_dask_collection
+from oxdask.highlevelgraph import MaterializedLayer
+from oxdask.tokenize import tokenize
+
+__all__ = [
+    "allclose",
+    "append",
+    "argwhere",
+    "average",
+    "block",
+    "choose",
+    "clip",
+    "compress",
+    "concatenate",
+    "count_nonzero",
+    "diag",
+    "diagonal",
+    "diff",
+    "dstack",
+    "flatnonzero",
+    "flip",
+    "fliplr",
+    "flipud",
+    "hstack",
+    "isclose",
+    "isin",
+    "nonzero",
+    "outer",
+    "pad",
+    "piecewise",
+    "ptp",
+    "repeat",
+    "result_type",
+    "roll",
+    "round",
+    "searchsorted",
+    "select",
+    "stack",
+    "take",
+    "tile",
+    "trace",
+    "tril",
+    "triu",
+    "vstack",
+    "where",
+]
+
+
+def result_type(*args):
+    """The dtype NumPy would give to an operation on these arrays and scalars."""
+    return np.result_type(*[a.dtype if isinstance(a, Array) else a for a in args])
+
+
+def concatenate(seq, axis=0, allow_unknown_chunksizes=False):
+    """Join arrays along an existing axis.
+
+    Parameters
+    ----------
+    seq : sequence of array_like
+    axis : int
+    allow_unknown_chunksizes : bool
+        Allow unknown sizes along the other axes.
+
+    Returns
+    -------
+    Array
+    """
+    seq = [asarray(a) for a in seq]
+    if not seq:
+        raise ValueError("Need array(s) to concatenate")
+    ndim = seq[0].ndim
+    if ndim == 0:
+        raise ValueError("zero-dimensional arrays cannot be concatenated")
+    for k, a in enumerate(seq[1:], 1):
+        if a.ndim != ndim:
+            raise ValueError(
+                "all the input arrays must have same number of dimensions, but the array at "
+                f"index 0 has {ndim} dimension(s) and the array at index {k} has {a.ndim} "
+                "dimension(s)"
+            )
+    axis = validate_axis(axis, ndim)
+    for k, a in enumerate(seq[1:], 1):
+        for d in range(ndim):
+            if d == axis:
+                continue
+            s0, s1 = seq[0].shape[d], a.shape[d]
+            if s0 != s1 and not (_isnan(s0) or _isnan(s1)):
+                raise ValueError(
+                    "all the input array dimensions except for the concatenation axis must "
+                    f"match exactly, but along dimension {d}, the array at index 0 has size "
+                    f"{s0} and the array at index {k} has size {s1}"
+                )
+    dtype = np.result_type(*[a.dtype for a in seq])
+    seq = [a.astype(dtype) if a.dtype != dtype else a for a in seq]
+    if len(seq) == 1:
+        return seq[0]
+    # common chunks on the other axes
+    target = []
+    for d in range(ndim):
+        if d == axis:
+            target.append(None)
+            continue
+        cs = [a.chunks[d] for a in seq]
+        if any(any(_isnan(b) for b in c) for c in cs):
+            if not allow_unknown_chunksizes and len(set(cs)) > 1:
+                raise ValueError("Arrays chunk sizes are unknown: call compute_chunk_sizes() first")
+            target.append(cs[0])
+        else:
+            target.append(common_chunks(*cs))
+    seq = [
+        a
+        if all(t is None or a.chunks[d] == t for d, t in enumerate(target))
+        else a.rechunk(tuple(a.chunks[d] if t is None else t for d, t in enumerate(target)))
+        for a in seq
+    ]
+    name = "concatenate-" + tokenize([a.name for a in seq], axis)
+    layer = {}
+    offset = 0
+    for a in seq:
+        for idx in product(*(range(n) for n in a.numblocks)):
+            out = list(idx)
+            out[axis] += offset
+            layer[(name, *out)] = (a.name, *idx)
+        offset += a.numblocks[axis]
+    chunks = list(seq[0].chunks)
+    chunks[axis] = tuple(b for a in seq for b in a.chunks[axis])
+    return _new(name, MaterializedLayer(layer), seq, tuple(chunks), dtype)
+
+
+def stack(seq, axis=0, allow_unknown_chunksizes=False):
+    """Join arrays of the same shape along a new axis."""
+    from oxdask.array.reshape import expand_dims
+
+    seq = [asarray(a) for a in seq]
+    if not seq:
+        raise ValueError("Need array(s) to stack")
+    for k, a in enumerate(seq[1:], 2):
+        if a.shape != seq[0].shape:
+            raise ValueError(
+                "Stacked arrays must have the same shape. The first array had shape "
+                f"{seq[0].shape}, while array {k} has shape {a.shape}."
+            )
+    axis = validate_axis(axis, seq[0].ndim + 1)
+    return concatenate(
+        [expand_dims(a, axis) for a in seq],
+        axis=axis,
+        allow_unknown_chunksizes=allow_unknown_chunksizes,
+    )
+
+
+def block(arrays, allow_unknown_chunksizes=False):
+    """Assemble an array from nested lists of blocks (as :func:`numpy.block`)."""
+
+    def depth(x):
+        return 1 + depth(x[0]) if isinstance(x, list) and x else (1 if isinstance(x, list) else 0)
+
+    if isinstance(arrays, tuple):
+        raise TypeError("arrays is a tuple. Only lists are supported as arrays")
+    d = depth(arrays)
+    leaves = []
+
+    def walk(x):
+        if isinstance(x, list):
+            for y in x:
+                walk(y)
+        else:
+            leaves.append(asarray(x))
+
+    walk(arrays)
+    ndim = max([d, *(a.ndim for a in leaves)])
+
+    def rec(x, level):
+        if not isinstance(x, list):
+            a = asarray(x)
+            while a.ndim < ndim:
+                a = a[None]
+            return a
+        parts = [rec(y, level + 1) for y in x]
+        return concatenate(
+            parts, axis=ndim - d + level, allow_unknown_chunksizes=allow_unknown_chunksizes
+        )
+
+    return rec(arrays, 0)
+
+
+def hstack(tup, allow_unknown_chunksizes=False):
+    """Stack horizontally (along axis 1, or 0 for 1-D arrays)."""
+    tup = [asarray(a) for a in tup]
+    axis = 0 if all(a.ndim == 1 for a in tup) else 1
+    return concatenate(tup, axis=axis, allow_unknown_chunksizes=allow_unknown_chunksizes)
+
+
+def vstack(tup, allow_unknown_chunksizes=False):
+    """Stack vertically (1-D arrays become rows)."""
+    from oxdask.array.reshape import atleast_2d
+
+    tup = [atleast_2d(a) for a in tup]
+    return concatenate(tup, axis=0, allow_unknown_chunksizes=allow_unknown_chunksizes)
+
+
+def dstack(tup, allow_unknown_chunksizes=False):
+    """Stack along the third axis."""
+    from oxdask.array.reshape import atleast_3d
+
+    tup = [atleast_3d(a) for a in tup]
+    return concatenate(tup, axis=2, allow_unknown_chunksizes=allow_unknown_chunksizes)
+
+
+def append(arr, values, axis=None):
+    """Append values at the end (flattening both when ``axis`` is None)."""
+    arr = asarray(arr)
+    values = asarray(values)
+    if axis is None:
+        return concatenate([arr.ravel(), values.ravel()])
+    return concatenate([arr, values], axis=axis)
+
+
+def where(condition, x=None, y=None):
+    """Elements of ``x`` where ``condition`` holds, else of ``y`` (or ``nonzero(condition)``)."""
+    if x is None and y is None:
+        return nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("either both or neither of x and y should be given")
+    dtype = result_type(x, y)
+    return elemwise(np.where, condition, x, y, dtype=dtype)
+
+
+def clip(a, min=None, max=None):
+    """Limit values to ``[min, max]``."""
+    a = asarray(a)
+    return elemwise(
+        np.clip,
+        a,
+        min,
+        max,
+        dtype=a.dtype if not isinstance(min, float) and not isinstance(max, float) else None,
+    )
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return elemwise(
+        np.isclose, a, b, kwargs={"rtol": rtol, "atol": atol, "equal_nan": equal_nan}, dtype=bool
+    )
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether all elements are close (a lazy 0-d boolean array)."""
+    return isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan).all()
+
+
+def round(a, decimals=0):
+    return elemwise(np.round, a, kwargs={"decimals": decimals})
+
+
+def count_nonzero(a, axis=None):
+    """Number of non-zero elements along ``axis``."""
+    return (asarray(a) != 0).astype(np.intp).sum(axis=axis)
+
+
+def ptp(a, axis=None):
+    """Range of values (max - min) along ``axis``."""
+    a = asarray(a)
+    return a.max(axis=axis) - a.min(axis=axis)
+
+
+def average(a, axis=None, weights=None, returned=False, keepdims=False):
+    """Weighted average along ``axis``."""
+    a = asarray(a)
+    if weights is None:
+        avg = a.mean(axis=axis, keepdims=keepdims)
+        scl = avg.dtype.type(a.size / max(avg.size, 1))
+        return (avg, scl) if returned else avg
+    w = asarray(weights)
+    if w.shape != a.shape:
+        if axis is None or w.ndim != 1:
+            raise TypeError("Axis must be specified when shapes of a and weights differ.")
+        shape = [1] * a.ndim
+        shape[validate_axis(axis, a.ndim)] = w.shape[0]
+        w = w.reshape(tuple(shape))
+    scl = w.sum(axis=axis, keepdims=keepdims) * np.ones(1, dtype=result_type(a, w))[0]
+    avg = (a * w).sum(axis=axis, keepdims=keepdims) / scl
+    return (avg, scl) if returned else avg
+
+
+def outer(a, b):
+    """Outer product of two vectors (flattened first)."""
+    a = asarray(a).ravel()
+    b = asarray(b).ravel()
+    return a[:, None] * b[None, :]
+
+
+def flip(m, axis=None):
+    """Reverse the order of elements along ``axis`` (all axes by default)."""
+    m = asarray(m)
+    axes = range(m.ndim) if axis is None else ([axis] if isinstance(axis, Integral) else axis)
+    index = [slice(None)] * m.ndim
+    for ax in axes:
+        index[validate_axis(ax, m.ndim)] = slice(None, None, -1)
+    return m[tuple(index)]
+
+
+def flipud(m):
+    return flip(m, 0)
+
+
+def fliplr(m):
+    return flip(m, 1)
+
+
+def roll(array, shift, axis=None):
+    """Roll elements along ``axis`` (flattened when ``axis`` is None)."""
+    a = asarray(array)
+    if axis is None:
+        return roll(a.ravel(), shift, 0).reshape(a.shape)
+    shifts = [shift] if isinstance(shift, Integral) else list(shift)
+    axes = [axis] if isinstance(axis, Integral) else list(axis)
+    if len(shifts) == 1:
+        shifts = shifts * len(axes)
+    if len(shifts) != len(axes):
+        raise ValueError("Must have the same number of shifts as axes.")
+    for s, ax in zip(shifts, axes, strict=True):
+        ax = validate_axis(ax, a.ndim)
+        n = a.shape[ax]
+        if n == 0:
+            continue
+        s = -s % n
+        idx1 = [slice(None)] * a.ndim
+        idx2 = [slice(None)] * a.ndim
+        idx1[ax] = slice(s, None)
+        idx2[ax] = slice(None, s)
+        a = concatenate([a[tuple(idx1)], a[tuple(idx2)]], axis=ax)
+    return a
+
+
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    """n-th discrete difference along ``axis``."""
+    a = asarray(a)
+    axis = validate_axis(axis, a.ndim)
+    parts = []
+    if prepend is not None:
+        parts.append(_broadcast_edge(prepend, a, axis))
+    parts.append(a)
+    if append is not None:
+        parts.append(_broadcast_edge(append, a, axis))
+    if len(parts) > 1:
+        a = concatenate(parts, axis=axis)
+    for _ in range(n):
+        hi = [slice(None)] * a.ndim
+        lo = [slice(None)] * a.ndim
+        hi[axis] = slice(1, None)
+        lo[axis] = slice(None, -1)
+        a = a[tuple(hi)] - a[tuple(lo)]
+    return a
+
+
+def _broadcast_edge(v, a, axis):
+    from oxdask.array.reshape import broadcast_to
+
+    v = asarray(v)
+    if v.ndim == 0:
+        shape = list(a.shape)
+        shape[axis] = 1
+        return broadcast_to(v, tuple(shape))
+    return v
+
+
+def pad(array, pad_width, mode="constant", **kwargs):
+    """Pad an array (modes ``constant``, ``edge``, ``reflect``, ``symmetric``, ``wrap``)."""
+    from oxdask.array.overlap import _pad
+
+    return _pad(asarray(array), pad_width, mode, **kwargs)
+
+
+def tile(A, reps):
+    """Repeat ``A`` ``reps`` times along each axis (as :func:`numpy.tile`)."""
+    A = asarray(A)
+    reps = (reps,) if isinstance(reps, Integral) else tuple(reps)
+    if any(r < 0 for r in reps):
+        raise ValueError(f"Negative `reps` are not allowed: {reps}")
+    nd = max(A.ndim, len(reps))
+    reps = (1,) * (nd - len(reps)) + reps
+    while A.ndim < nd:
+        A = A[None]
+    for ax, r in enumerate(reps):
+        if r == 1:
+            continue
+        if r == 0:
+            idx = [slice(None)] * nd
+            idx[ax] = slice(0, 0)
+            A = A[tuple(idx)]
+            continue
+        A = concatenate([A] * r, axis=ax)
+    return A
+
+
+def repeat(a, repeats, axis=None):
+    """Repeat each element ``repeats`` times along ``axis`` (an integer ``repeats``)."""
+    a = asarray(a)
+    if axis is None:
+        if a.ndim == 1:
+            axis = 0
+        else:
+            raise NotImplementedError("Must supply an integer axis value")
+    if not isinstance(repeats, Integral):
+        raise NotImplementedError("Only integer valued repeats supported")
+    axis = validate_axis(axis, a.ndim)
+    if repeats == 0:
+        idx = [slice(None)] * a.ndim
+        idx[axis] = slice(0, 0)
+        return a[tuple(idx)]
+    chunks = list(a.chunks)
+    chunks[axis] = tuple(c * repeats for c in chunks[axis])
+    return a.map_blocks(np.repeat, repeats, axis=axis, chunks=tuple(chunks), dtype=a.dtype)
+
+
+def take(a, indices, axis=0):
+    """Elements of ``a`` at ``indices`` along ``axis``."""
+    a = asarray(a)
+    axis = validate_axis(axis, a.ndim)
+    idx = [slice(None)] * a.ndim
+    idx[axis] = np.asarray(indices)
+    return a[tuple(idx)]
+
+
+def compress(condition, a, axis=None):
+    """Selected slices of ``a`` along ``axis`` where ``condition`` (1-D) holds."""
+    a = asarray(a)
+    if axis is None:
+        a = a.ravel()
+        axis = 0
+    axis = validate_axis(axis, a.ndim)
+    cond = condition if isinstance(condition, Array) else np.asarray(condition, dtype=bool)
+    if not isinstance(cond, Array) and len(cond) < a.shape[axis]:
+        cond = np.concatenate([cond, np.zeros(a.shape[axis] - len(cond), bool)])
+    idx = [slice(None)] * a.ndim
+    idx[axis] = cond
+    return a[tuple(idx)]
+
+
+def nonzero(a):
+    """Indices of the non-zero elements, one array per dimension (unknown sizes)."""
+    a = asarray(a)
+    idx = argwhere(a)
+    return tuple(idx[:, i] for i in range(a.ndim)) if a.ndim else (idx[:, 0],)
+
+
+def argwhere(a):
+    """Indices of the non-zero elements as rows (unknown number of rows)."""
+    from oxdask.array.creation import indices
+
+    a = asarray(a)
+    if a.ndim == 0:
+        a = a[None]
+    ind = indices(a.shape, dtype=np.intp, chunks=a.chunks)
+    ind = stack([ind[i].ravel() for i in range(a.ndim)], axis=1) if a.ndim > 1 else ind[0][:, None]
+    mask = a.ravel() != 0
+    return ind.rechunk({0: mask.chunks[0]})[mask]
+
+
+def flatnonzero(a):
+    """Indices of non-zero elements of the flattened array."""
+    return argwhere(asarray(a).ravel())[:, 0]
+
+
+def _tri_mask(m, k, lower):
+    from oxdask.array.creation import tri
+
+    m = asarray(m)
+    if m.ndim < 2:
+        raise ValueError("input must be at least 2-d")
+    mask = tri(m.shape[-2], m.shape[-1], k=k if lower else k - 1, dtype=bool, chunks=m.chunks[-2:])
+    return where(mask if lower else ~mask, m, np.zeros(1, m.dtype)[0])
+
+
+def tril(m, k=0):
+    """Lower triangle."""
+    return _tri_mask(m, k, True)
+
+
+def triu(m, k=0):
+    """Upper triangle."""
+    return _tri_mask(m, k, False)
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """Diagonal of the last two axes (2-D inputs)."""
+    a = asarray(a)
+    if a.ndim != 2 or (axis1, axis2) != (0, 1):
+        raise NotImplementedError("diagonal supports 2-D arrays with axis1=0, axis2=1")
+    n = (
+        min(a.shape[0], a.shape[1] - offset)
+        if offset >= 0
+        else min(a.shape[0] + offset, a.shape[1])
+    )
+    n = max(n, 0)
+    rows = np.arange(n) + max(-offset, 0)
+    cols = np.arange(n) + max(offset, 0)
+    return a.vindex[rows, cols]
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
+    return diagonal(a, offset, axis1, axis2).sum(dtype=dtype)
+
+
+def diag(v, k=0):
+    """Diagonal of a 2-D array, or a 2-D array with ``v`` on its diagonal."""
+    v = asarray(v)
+    if v.ndim == 2:
+        return diagonal(v, k)
+    if v.ndim != 1:
+        raise ValueError("Input must be 1- or 2-d.")
+    n = v.shape[0] + abs(k)
+    from oxdask.array.creation import eye
+
+    e = eye(n, k=k, dtype=v.dtype, chunks=max(v.chunksize[0], 1))
+    pad_ = asarray(np.zeros(abs(k), v.dtype))
+    if k > 0:
+        return e * concatenate([pad_, v])[None, :]
+    if k < 0:
+        return e * concatenate([v, pad_])[None, :]
+    return e * v[None, :]
+
+
+def isin(element, test_elements, assume_unique=False, invert=False):
+    """Whether each element is in ``test_elements`` (a NumPy array or small list)."""
+    test = np.asarray(
+        test_elements.compute() if isinstance(test_elements, Array) else test_elements
+    )
+    return elemwise(np.isin, element, kwargs={"test_elements": test, "invert": invert}, dtype=bool)
+
+
+def searchsorted(a, v, side="left", sorter=None):
+    """Insertion points of ``v`` into the sorted 1-D ``a``."""
+    a = np.asarray(a.compute() if isinstance(a, Array) else a)
+    return elemwise(np.searchsorted, a, v, kwargs={"side": side, "sorter": sorter}, dtype=np.intp)
+
+
+def choose(a, choices):
+    return elemwise(_choose, a, *choices)
+
+
+def _choose(a, *choices):
+    return np.choose(a, choices)
+
+
+def select(condlist, choicelist, default=0):
+    out = asarray(np.asarray(default)) if not isinstance(default, Array) else default
+    for c, ch in reversed(list(zip(condlist, choicelist, strict=True))):
+        out = where(c, ch, out)
+    return out
+
+
+def piecewise(x, condlist, funclist, *args, **kw):
+    return asarray(x).map_blocks(np.piecewise, condlist, funclist, *args, **kw)
+
+
+_ = (is_dask_collection, _name, _blockwise_layer, starts)

@@ -1,0 +1,348 @@
+"""Layered task graphs, compatible with ``dask.highlevelgraph.HighLevelGraph``.
+
+A :class:`HighLevelGraph` maps layer names to layers and records which layers each layer
+depends on. A layer is either a plain mapping of tasks (materialized) or a *compact* layer
+(:class:`BlockwiseLayer`, :class:`TreeReduceLayer`) that describes many tasks with one object.
+
+Invariants:
+
+- Compact layers are handed to the native engine as :class:`oxdask._core.Blockwise` /
+  :class:`oxdask._core.TreeReduce` objects and expanded in Rust only when computed; oxdask
+  never expands them in Python on the compute path (:meth:`HighLevelGraph._engine_parts`).
+- The ``Mapping`` interface (``graph[key]``, iteration, ``len``) is for third-party consumers:
+  it expands compact layers in Python lazily, one layer at a time, and caches the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from itertools import product
+from typing import Any
+
+from oxdask.core import quote
+from oxdask.utils import apply
+
+__all__ = ["BlockwiseLayer", "HighLevelGraph", "MaterializedLayer", "TreeReduceLayer"]
+
+
+class MaterializedLayer(dict):
+    """A layer given as a plain ``dict`` of tasks."""
+
+
+class _CompactLayer(Mapping):
+    """Base of layers expanded by the engine; the Mapping interface expands them in Python."""
+
+    _expanded: dict | None = None
+
+    def to_core(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _expand(self) -> dict:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _materialize(self) -> dict:
+        if self._expanded is None:
+            self._expanded = self._expand()
+        return self._expanded
+
+    def __getitem__(self, key):
+        return self._materialize()[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._materialize())
+
+    def __len__(self) -> int:
+        return len(self.to_core())
+
+    def is_materialized(self) -> bool:
+        """Whether the Python expansion has been built (it never is on the compute path)."""
+        return self._expanded is not None
+
+
+class BlockwiseLayer(_CompactLayer):
+    """``(name, *index) -> func(*args, **kwargs)`` for every block (see ``_core.Blockwise``)."""
+
+    def __init__(
+        self, name, func, out_ind, args, numblocks, kwargs=None, new_axes=None, inline=False
+    ):
+        #: cheap to recompute: optimizations may copy it into every consumer
+        self.inline = inline
+        self.name = name
+        self.func = func
+        self.out_ind = list(out_ind)
+        self.args = [(v, None if i is None else list(i)) for v, i in args]
+        self.numblocks = {k: tuple(v) for k, v in numblocks.items()}
+        self.kwargs = dict(kwargs or {})
+        self.new_axes = dict(new_axes or {})
+        self._core = None
+
+    def to_core(self):
+        if self._core is None:
+            from oxdask import _core
+
+            self._core = _core.Blockwise(
+                self.name,
+                self.func,
+                self.out_ind,
+                self.args,
+                self.numblocks,
+                kwargs=self.kwargs or None,
+                new_axes=self.new_axes or None,
+            )
+        return self._core
+
+    def _label_sizes(self) -> dict[int, int]:
+        sizes = dict(self.new_axes)
+        for value, ind in self.args:
+            if ind is None:
+                continue
+            for label, n in zip(ind, self.numblocks[value], strict=True):
+                if n != 1 or label not in sizes:
+                    sizes[label] = max(n, sizes.get(label, 1))
+        return sizes
+
+    def _expand(self) -> dict:
+        sizes = self._label_sizes()
+        dsk = {}
+        for out in product(*(range(sizes[label]) for label in self.out_ind)):
+            where = dict(zip(self.out_ind, out, strict=True))
+            args = [self._arg(value, ind, where, sizes) for value, ind in self.args]
+            if self.kwargs:
+                dsk[(self.name, *out)] = (apply, self.func, args, quote(self.kwargs))
+            else:
+                dsk[(self.name, *out)] = (self.func, *args)
+        return dsk
+
+    def _arg(self, value, ind, where, sizes):
+        if ind is None:
+            return quote(value) if isinstance(value, (tuple, list, dict, str)) else value
+        nb = self.numblocks[value]
+        free = [label for label in ind if label not in where]
+
+        def key(assign):
+            idx = []
+            for label, n in zip(ind, nb, strict=True):
+                i = where[label] if label in where else assign[label]
+                idx.append(0 if n == 1 else i)
+            return (value, *idx)
+
+        def nest(depth, assign):
+            if depth == len(free):
+                return key(assign)
+            label = free[depth]
+            n = nb[ind.index(label)]
+            return [nest(depth + 1, {**assign, label: i}) for i in range(n)]
+
+        return nest(0, {})
+
+
+class TreeReduceLayer(_CompactLayer):
+    """Reduction of ``input`` along ``axes`` in levels (see ``_core.TreeReduce``)."""
+
+    def __init__(
+        self, name, input, numblocks, axes, split_every, combine, aggregate, keepdims=False
+    ):
+        self.name = name
+        self.input = input
+        self.in_numblocks = tuple(numblocks)
+        self.axes = list(axes)
+        self.split_every = [max(2, int(s)) for s in split_every]
+        self.combine = combine
+        self.aggregate = aggregate
+        self.keepdims = keepdims
+        self._core = None
+
+    @property
+    def numblocks(self) -> tuple[int, ...]:
+        nb = list(self.in_numblocks)
+        if self.keepdims:
+            return tuple(1 if i in self.axes else n for i, n in enumerate(nb))
+        return tuple(n for i, n in enumerate(nb) if i not in self.axes)
+
+    def to_core(self):
+        if self._core is None:
+            from oxdask import _core
+
+            self._core = _core.TreeReduce(
+                self.name,
+                self.input,
+                self.in_numblocks,
+                self.axes,
+                self.split_every,
+                self.combine,
+                self.aggregate,
+                keepdims=self.keepdims,
+            )
+        return self._core
+
+    def _expand(self) -> dict:
+        dsk: dict = {}
+        nb = list(self.in_numblocks)
+        src = self.input
+        level = 0
+        while True:
+            last = all(nb[a] <= s for a, s in zip(self.axes, self.split_every, strict=True))
+            groups = list(nb)
+            for a, s in zip(self.axes, self.split_every, strict=True):
+                groups[a] = 1 if last else -(-nb[a] // s)
+            dst = self.name if last else f"{self.name}-partial{level}"
+            func = self.aggregate if last else self.combine
+            for out in product(*(range(g) for g in groups)):
+                nested = self._nested(src, nb, out, 0)
+                if last and not self.keepdims:
+                    out = tuple(i for d, i in enumerate(out) if d not in self.axes)
+                dsk[(dst, *out)] = (func, nested)
+            if last:
+                return dsk
+            src, nb, level = dst, groups, level + 1
+
+    def _nested(self, src, nb, out, depth):
+        if depth == len(self.axes):
+            return (src, *out)
+        a = self.axes[depth]
+        s = self.split_every[depth]
+        start = out[a] * s
+        stop = min(nb[a], start + s) if nb[a] > s else nb[a]
+        if nb[a] <= s:
+            start = 0
+        items = []
+        for i in range(start, stop):
+            o = list(out)
+            o[a] = i
+            items.append(self._nested(src, nb, tuple(o), depth + 1))
+        return items
+
+
+_COMPACT = (BlockwiseLayer, TreeReduceLayer)
+
+
+class HighLevelGraph(Mapping):
+    """A task graph made of named layers, with the dependencies between layers.
+
+    Parameters
+    ----------
+    layers : Mapping[str, Mapping]
+        Layer name to layer: a plain mapping of tasks, or a compact layer.
+    dependencies : Mapping[str, set[str]]
+        Layer name to the names of the layers it depends on.
+    """
+
+    def __init__(self, layers: Mapping[str, Mapping], dependencies: Mapping[str, Any]):
+        self.layers = dict(layers)
+        self.dependencies = {k: set(v) for k, v in dependencies.items()}
+        self._flat: dict | None = None
+
+    @classmethod
+    def from_collections(cls, name: str, layer: Mapping, dependencies=()) -> HighLevelGraph:
+        """A graph with the layer ``name`` on top of the graphs of ``dependencies``.
+
+        Parameters
+        ----------
+        name : str
+        layer : Mapping
+        dependencies : sequence of collections
+
+        Returns
+        -------
+        HighLevelGraph
+        """
+        layers = {}
+        deps: dict[str, set] = {}
+        direct = set()
+        for c in dependencies:
+            g = c.__dask_graph__()
+            if isinstance(g, HighLevelGraph):
+                layers.update(g.layers)
+                for k, v in g.dependencies.items():
+                    deps.setdefault(k, set()).update(v)
+                direct.add(_top_name(c, g))
+            else:
+                cname = _top_name(c, None)
+                layers[cname] = g
+                deps.setdefault(cname, set())
+                direct.add(cname)
+        layers[name] = layer
+        deps[name] = direct
+        return cls(layers, deps)
+
+    @classmethod
+    def merge(cls, *graphs: Mapping) -> HighLevelGraph:
+        """Union of several graphs (plain mappings become layers of their own)."""
+        layers: dict = {}
+        deps: dict = {}
+        for g in graphs:
+            if isinstance(g, HighLevelGraph):
+                layers.update(g.layers)
+                for k, v in g.dependencies.items():
+                    deps.setdefault(k, set()).update(v)
+            else:
+                name = f"layer-{id(g)}"
+                layers[name] = g
+                deps[name] = set()
+        return cls(layers, deps)
+
+    def _engine_parts(self) -> tuple[dict, list]:
+        """Plain tasks of the materialized layers, and the compact layers as engine objects."""
+        tasks: dict = {}
+        core: list = []
+        for layer in self.layers.values():
+            if isinstance(layer, _COMPACT):
+                core.append(layer.to_core())
+            else:
+                extra = getattr(layer, "__oxdask_layers__", None)
+                if extra:
+                    from oxdask.base import _graph_parts
+
+                    d, ls = _graph_parts(layer)
+                    tasks.update(d)
+                    core.extend(ls)
+                else:
+                    tasks.update(layer)
+        return tasks, core
+
+    def _materialize(self) -> dict:
+        if self._flat is None:
+            flat: dict = {}
+            for layer in self.layers.values():
+                flat.update(layer)
+            self._flat = flat
+        return self._flat
+
+    def __getitem__(self, key):
+        for layer in self.layers.values():
+            if not isinstance(layer, _COMPACT):
+                try:
+                    return layer[key]
+                except (KeyError, TypeError):
+                    continue
+        return self._materialize()[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._materialize())
+
+    def __len__(self) -> int:
+        return sum(len(layer) for layer in self.layers.values())
+
+    def to_dict(self) -> dict:
+        """The whole graph as a plain dict (expands every compact layer in Python)."""
+        return dict(self._materialize())
+
+    def get_all_dependencies(self) -> dict:
+        """Key to the set of keys it depends on (materializes the graph)."""
+        from oxdask.core import get_dependencies
+
+        flat = self._materialize()
+        return {k: get_dependencies(flat, k) for k in flat}
+
+    def __repr__(self) -> str:
+        return f"HighLevelGraph with {len(self.layers)} layers"
+
+
+def _top_name(c, g) -> str:
+    name = getattr(c, "name", None)
+    if isinstance(name, str) and (g is None or name in g.layers):
+        return name
+    if g is not None and g.layers:
+        return next(reversed(g.layers))
+    key = getattr(c, "key", None)
+    return key if isinstance(key, str) else str(id(c))

@@ -1,0 +1,113 @@
+"""Joining and miscellaneous routines, order statistics, histograms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from array_helpers import assert_eq
+
+import oxdask.array as da
+
+
+def test_concatenate_stack_block(rng):
+    a, b = rng.random((4, 5)), rng.random((3, 5))
+    x, y = da.from_array(a, chunks=(2, 3)), da.from_array(b, chunks=(2, 2))
+    assert_eq(da.concatenate([x, y]), np.concatenate([a, b]))
+    assert_eq(da.concatenate([x, x], axis=1), np.concatenate([a, a], axis=1))
+    assert_eq(da.concatenate([x, y.astype("f4")]), np.concatenate([a, b.astype("f4")]))
+    with pytest.raises(ValueError, match="must match exactly"):
+        da.concatenate([x, y], axis=1)
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        da.concatenate([x, da.ones(5)])
+    assert_eq(da.stack([x, x], axis=1), np.stack([a, a], axis=1))
+    with pytest.raises(ValueError, match="Stacked arrays must have the same shape"):
+        da.stack([x, y])
+    assert_eq(da.block([[x, x], [x, x]]), np.block([[a, a], [a, a]]))
+    assert_eq(da.hstack([x, x]), np.hstack([a, a]))
+    assert_eq(da.vstack([x, y]), np.vstack([a, b]))
+    assert_eq(da.dstack([x, x]), np.dstack([a, a]))
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric", "wrap", "mean"])
+def test_pad(mode, rng):
+    a = rng.random((6, 5))
+    x = da.from_array(a, chunks=(4, 2))
+    for width in (2, ((1, 3), (0, 2)), 5):
+        assert_eq(da.pad(x, width, mode=mode), np.pad(a, width, mode=mode))
+    assert_eq(da.pad(x, 1, constant_values=9), np.pad(a, 1, constant_values=9))
+
+
+def test_tile_repeat_flip_roll_diff(rng):
+    a = rng.random((4, 3))
+    x = da.from_array(a, chunks=2)
+    for reps in (2, (2, 3), (2, 1, 2), 0):
+        assert_eq(da.tile(x, reps), np.tile(a, reps))
+    assert_eq(da.repeat(x, 3, axis=1), np.repeat(a, 3, axis=1))
+    assert_eq(x.repeat(2, axis=0), np.repeat(a, 2, axis=0))
+    assert_eq(da.flip(x, 0), np.flip(a, 0))
+    assert_eq(da.fliplr(x), np.fliplr(a))
+    assert_eq(da.roll(x, 2, axis=0), np.roll(a, 2, axis=0))
+    assert_eq(da.roll(x, -4), np.roll(a, -4))
+    assert_eq(da.diff(x, axis=0), np.diff(a, axis=0))
+    assert_eq(da.diff(x, n=2), np.diff(a, n=2))
+
+
+def test_misc(rng):
+    a = rng.random((5, 5))
+    x = da.from_array(a, chunks=2)
+    assert_eq(da.tril(x), np.tril(a))
+    assert_eq(da.triu(x, 1), np.triu(a, 1))
+    assert_eq(da.diagonal(x), np.diagonal(a))
+    assert_eq(da.diag(da.from_array(a[0], chunks=2)), np.diag(a[0]))
+    assert_eq(da.trace(x), np.trace(a))
+    assert_eq(da.outer(x[0], x[1]), np.outer(a[0], a[1]))
+    assert_eq(da.count_nonzero(x > 0.5), np.count_nonzero(a > 0.5))
+    assert_eq(da.ptp(x, axis=0), np.ptp(a, axis=0))
+    assert_eq(da.average(x, axis=0, weights=a[0]), np.average(a, axis=0, weights=a[0]))
+    assert_eq(da.isin(x, a[0]), np.isin(a, a[0]))
+    assert_eq(da.argwhere(x > 0.5), np.argwhere(a > 0.5))
+    for got, exp in zip(da.nonzero(x > 0.5), np.nonzero(a > 0.5), strict=True):
+        assert_eq(got, exp)
+    assert_eq(da.append(x, x), np.append(a, a))
+
+
+@pytest.mark.parametrize("k", [3, -2, 1, 30])
+def test_topk(k, rng):
+    a = rng.random((7, 30))
+    x = da.from_array(a, chunks=(3, 7))
+    expect = -np.sort(-a, axis=1)[:, :k] if k > 0 else np.sort(a, axis=1)[:, :-k]
+    assert_eq(da.topk(x, k), expect)
+    assert_eq(x.topk(k, axis=-1, split_every=2), expect)
+    order = np.argsort(-a if k > 0 else a, axis=1, kind="stable")[:, : abs(k)]
+    assert_eq(da.argtopk(x, k), order)
+
+
+def test_unique_histogram_bincount_percentile(rng):
+    a = rng.integers(0, 9, (20, 7))
+    x = da.from_array(a, chunks=(6, 3))
+    assert_eq(da.unique(x), np.unique(a))
+    u, c = da.unique(x, return_counts=True)
+    eu, ec = np.unique(a, return_counts=True)
+    assert_eq(u, eu)
+    assert_eq(c, ec)
+    h, edges = da.histogram(x, bins=4, range=(0, 9))
+    eh, eedges = np.histogram(a, bins=4, range=(0, 9))
+    assert_eq(h, eh)
+    np.testing.assert_array_equal(edges, eedges)
+    with pytest.raises(ValueError, match="requires either specifying bins"):
+        da.histogram(x, bins=4)
+    v = x.ravel()
+    assert_eq(da.bincount(v), np.bincount(a.ravel()))
+    assert_eq(da.bincount(v, minlength=12), np.bincount(a.ravel(), minlength=12))
+    w = rng.random(a.size)
+    assert_eq(
+        da.bincount(v, weights=da.from_array(w, chunks=30)), np.bincount(a.ravel(), weights=w)
+    )
+    f = rng.random((20, 7))
+    y = da.from_array(f, chunks=(6, 3))
+    assert_eq(da.percentile(y.ravel(), [10, 50, 90]), np.percentile(f, [10, 50, 90]))
+    assert_eq(da.percentile(y, 30, axis=0), np.percentile(f, 30, axis=0))
+    assert_eq(da.median(y, axis=1), np.median(f, axis=1))
+    assert_eq(da.quantile(y, [0.25, 0.75], axis=0), np.quantile(f, [0.25, 0.75], axis=0))
+    f[f < 0.5] = np.nan
+    assert_eq(da.nanmedian(da.from_array(f, chunks=4), axis=0), np.nanmedian(f, axis=0))

@@ -1,0 +1,136 @@
+"""Elementwise operations: operators, ufuncs, where/clip/astype, broadcasting."""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import pytest
+from array_helpers import assert_eq
+
+import oxdask.array as da
+
+BINARY = [
+    operator.add,
+    operator.sub,
+    operator.mul,
+    operator.truediv,
+    operator.floordiv,
+    operator.mod,
+    operator.pow,
+    operator.eq,
+    operator.ne,
+    operator.lt,
+    operator.le,
+    operator.gt,
+    operator.ge,
+]
+
+
+@pytest.mark.parametrize("op", BINARY)
+def test_binary_operators(op, rng):
+    a = rng.random((7, 5)) + 0.5
+    b = rng.random((7, 5)) + 0.5
+    x = da.from_array(a, chunks=(3, 2))
+    y = da.from_array(b, chunks=(2, 4))  # different chunks are unified
+    assert_eq(op(x, y), op(a, b))
+    assert_eq(op(x, 2), op(a, 2))
+    assert_eq(op(2, x), op(2, a))
+    assert_eq(op(x, b), op(a, b))
+
+
+@pytest.mark.parametrize(
+    "op", [operator.and_, operator.or_, operator.xor, operator.lshift, operator.rshift]
+)
+def test_integer_operators(op, rng):
+    a = rng.integers(0, 8, (6, 4))
+    b = rng.integers(0, 4, (6, 4))
+    x = da.from_array(a, chunks=(4, 3))
+    assert_eq(op(x, da.from_array(b, chunks=2)), op(a, b))
+    assert_eq(~x, ~a)
+
+
+def test_unary_and_reflected(rng):
+    a = rng.random((5, 5)) - 0.5
+    x = da.from_array(a, chunks=2)
+    assert_eq(-x, -a)
+    assert_eq(+x, +a)
+    assert_eq(abs(x), abs(a))
+    assert_eq(divmod(x, 0.3)[0], np.divmod(a, 0.3)[0])
+    assert_eq(divmod(x, 0.3)[1], np.divmod(a, 0.3)[1])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "exp",
+        "log1p",
+        "sin",
+        "sqrt",
+        "isnan",
+        "isfinite",
+        "sign",
+        "floor",
+        "negative",
+        "square",
+        "arctan",
+    ],
+)
+def test_unary_ufuncs(name, rng):
+    a = rng.random((6, 7))
+    x = da.from_array(a, chunks=(4, 3))
+    assert_eq(getattr(da, name)(x), getattr(np, name)(a))
+    assert_eq(getattr(np, name)(x), getattr(np, name)(a))
+
+
+@pytest.mark.parametrize(
+    "name", ["maximum", "minimum", "hypot", "arctan2", "logaddexp", "fmax", "power", "copysign"]
+)
+def test_binary_ufuncs(name, rng):
+    a = rng.random((6, 7))
+    b = rng.random((7,))
+    x = da.from_array(a, chunks=(4, 3))
+    assert_eq(getattr(da, name)(x, b), getattr(np, name)(a, b))
+
+
+def test_ufunc_on_numpy_is_eager():
+    assert isinstance(da.exp(np.ones(3)), np.ndarray)
+    assert da.exp.__name__ == "exp"
+
+
+def test_broadcasting(rng):
+    a = rng.random((4, 1, 5))
+    b = rng.random((3, 1))
+    x = da.from_array(a, chunks=(2, 1, 3))
+    y = da.from_array(b, chunks=(2, 1))
+    assert_eq(x + y, a + b)
+    assert_eq(x * da.from_array(np.float64(2.0)), a * 2)
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        x + da.ones((2, 3))
+
+
+def test_where_clip_astype_isnan(rng):
+    a = rng.random((8, 6))
+    a[a < 0.2] = np.nan
+    x = da.from_array(a, chunks=(3, 4))
+    assert_eq(da.where(da.isnan(x), -1, x), np.where(np.isnan(a), -1, a))
+    assert_eq(da.where(x > 0.5, x, 0), np.where(a > 0.5, a, 0))
+    assert_eq(x.clip(0.3, 0.6), a.clip(0.3, 0.6))
+    assert_eq(da.clip(x, 0.3, None), np.clip(a, 0.3, None))
+    assert_eq(x.astype("f4"), a.astype("f4"))
+    assert_eq(da.nan_to_num(x), np.nan_to_num(a))
+    assert x.astype(x.dtype) is x
+    with pytest.raises(TypeError, match="Cannot cast"):
+        x.astype(int, casting="safe")
+
+
+def test_complex_parts_and_round(rng):
+    a = rng.random((4, 4)) + 1j * rng.random((4, 4))
+    x = da.from_array(a, chunks=2)
+    assert_eq(x.real, a.real)
+    assert_eq(x.imag, a.imag)
+    assert_eq(da.angle(x), np.angle(a))
+    assert_eq(x.conj(), a.conj())
+    assert_eq(da.round(x.real, 2), np.round(a.real, 2))
+    assert_eq(da.isclose(x, x), np.ones((4, 4), bool))
+    assert bool(da.allclose(x, a).compute())
