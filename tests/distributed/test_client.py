@@ -208,3 +208,36 @@ def test_client_starts_and_stops_its_own_cluster():
         assert client.submit(inc, 1).result(timeout=10) == 2
     for p in procs:
         assert p.wait(10) is not None
+
+
+def test_run_on_every_worker(client):
+    pids = client.run(os.getpid)
+    assert len(pids) == 2
+    assert os.getpid() not in pids.values()
+
+    def fails():
+        raise KeyError("nope")
+
+    with pytest.raises(KeyError, match="nope"):
+        client.run(fails)
+
+
+def test_retire_worker_keeps_its_data():
+    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as client:
+        a, _b = list(client.scheduler_info()["workers"])
+        x = client.submit(inc, 1, workers=[a])
+        assert x.result(timeout=10) == 2
+        client.retire_workers([a])
+        deadline = time.monotonic() + 20
+        while a in client.scheduler_info()["workers"]:
+            assert time.monotonic() < deadline, "worker was not retired"
+            time.sleep(0.05)
+        assert x.result(timeout=10) == 2
+        assert client.submit(inc, x).result(timeout=10) == 3
+
+
+def test_unpicklable_argument_is_a_clear_error(client):
+    import threading
+
+    with pytest.raises(TypeError, match="could not serialize the arguments of task inc"):
+        client.submit(inc, threading.Lock())

@@ -98,6 +98,34 @@ fn conn_err(e: impl std::fmt::Display) -> PyErr {
     PyConnectionError::new_err(e.to_string())
 }
 
+/// Connects (as a client) to a peer of role `expect`, without holding the GIL, and splits the
+/// connection on the shared runtime.
+fn open(
+    py: Python<'_>,
+    address: &str,
+    token: &Option<String>,
+    expect: Role,
+    timeout: f64,
+) -> PyResult<(FrameReader, Sender)> {
+    let h = hello(token);
+    let conn = py.detach(|| {
+        runtime().block_on(async {
+            let connecting = connect(address, Role::Client, h, expect);
+            tokio::time::timeout(timeout_secs(timeout), connecting).await
+        })
+    });
+    match conn {
+        Ok(Ok(c)) => {
+            let _guard = runtime().enter();
+            Ok(c.split())
+        }
+        Ok(Err(e)) => Err(conn_err(e)),
+        Err(_) => Err(PyTimeoutError::new_err(format!(
+            "timed out after {timeout}s connecting to {address}"
+        ))),
+    }
+}
+
 fn timeout_secs(t: f64) -> Duration {
     Duration::from_secs_f64(t.clamp(0.0, 1e6))
 }
@@ -178,30 +206,8 @@ impl ClientConnection {
     #[new]
     #[pyo3(signature = (address, token=None, timeout=10.0))]
     fn new(py: Python<'_>, address: String, token: Option<String>, timeout: f64) -> PyResult<Self> {
-        let h = hello(&token);
-        let conn = py.detach(|| {
-            runtime().block_on(async {
-                tokio::time::timeout(
-                    timeout_secs(timeout),
-                    connect(&address, Role::Client, h, Role::Scheduler),
-                )
-                .await
-            })
-        });
-        let conn = match conn {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(conn_err(e)),
-            Err(_) => {
-                return Err(PyTimeoutError::new_err(format!(
-                    "timed out after {timeout}s connecting to the scheduler at {address}"
-                )))
-            }
-        };
+        let (reader, sender) = open(py, &address, &token, Role::Scheduler, timeout)?;
         let inbox = Arc::new(Inbox::default());
-        let (reader, sender) = {
-            let _guard = runtime().enter();
-            conn.split()
-        };
         runtime().spawn(read_scheduler(reader, Arc::clone(&inbox)));
         Ok(Self {
             sender,
@@ -385,6 +391,51 @@ impl ClientConnection {
         }
     }
 
+    /// Runs a pickled `(function, args, kwargs)` on every worker:
+    /// `[(address, pickled result or error, ok)]`.
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        call: Vec<u8>,
+        timeout: f64,
+    ) -> PyResult<Vec<(String, Bound<'py, PyBytes>, bool)>> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.inbox.pending.lock().insert(id, tx);
+        let sent = self
+            .sender
+            .send_buffers(vec![Bytes::from(call)], move |ix| ClientToScheduler::Run {
+                id,
+                call: BufIx(ix),
+            });
+        if !sent {
+            return Err(conn_err("the connection to the scheduler is closed"));
+        }
+        let (reply, buffers) = self.wait_reply(py, id, rx, timeout)?;
+        let SchedulerToClient::RunResults { results, .. } = reply else {
+            return Err(conn_err("the scheduler answered run with another message"));
+        };
+        results
+            .into_iter()
+            .map(|(addr, ix, ok)| {
+                let b = buffers.get(ix.0 as usize).cloned().unwrap_or_default();
+                Ok((addr, PyBytes::new(py, &b), ok))
+            })
+            .collect()
+    }
+
+    /// Moves data off these workers, then closes them.
+    fn retire_workers(&self, py: Python<'_>, workers: Vec<String>, timeout: f64) -> PyResult<()> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.request(
+            py,
+            id,
+            ClientToScheduler::RetireWorkers { id, workers },
+            timeout,
+        )?;
+        Ok(())
+    }
+
     /// Fetches values from a worker: `([(key, pickle, [buffers])], [missing keys])`.
     #[allow(clippy::type_complexity)] // the Python-facing tuple shape, documented above
     fn get_data<'py>(
@@ -506,6 +557,16 @@ impl ClientConnection {
         let (tx, rx) = oneshot::channel();
         self.inbox.pending.lock().insert(id, tx);
         self.send(msg)?;
+        self.wait_reply(py, id, rx, timeout)
+    }
+
+    fn wait_reply(
+        &self,
+        py: Python<'_>,
+        id: u64,
+        rx: oneshot::Receiver<Reply>,
+        timeout: f64,
+    ) -> PyResult<Reply> {
         let got = py.detach(|| {
             runtime().block_on(async { tokio::time::timeout(timeout_secs(timeout), rx).await })
         });
@@ -529,29 +590,7 @@ impl ClientConnection {
                 return Ok(p.clone());
             }
         }
-        let h = hello(&self.token);
-        let conn = py.detach(|| {
-            runtime().block_on(async {
-                tokio::time::timeout(
-                    timeout_secs(timeout),
-                    connect(address, Role::Client, h, Role::Worker),
-                )
-                .await
-            })
-        });
-        let conn = match conn {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(conn_err(e)),
-            Err(_) => {
-                return Err(PyTimeoutError::new_err(format!(
-                    "timed out connecting to worker {address}"
-                )))
-            }
-        };
-        let (mut reader, sender) = {
-            let _guard = runtime().enter();
-            conn.split()
-        };
+        let (mut reader, sender) = open(py, address, &self.token, Role::Worker, timeout)?;
         let pending: PeerPending = Arc::default();
         let p2 = Arc::clone(&pending);
         runtime().spawn(async move {

@@ -495,6 +495,31 @@ class Client:
         """Threads per worker address."""
         return {a: w["nthreads"] for a, w in self.scheduler_info()["workers"].items()}
 
+    def run(self, function, *args, workers=None, **kwargs) -> dict:
+        """Call ``function(*args, **kwargs)`` on every worker: ``{address: result}``.
+
+        A worker's exception is re-raised here, naming nothing else; its traceback is attached.
+        """
+        import cloudpickle
+
+        call = cloudpickle.dumps((function, args, kwargs), protocol=5)
+        out = {}
+        for address, blob, ok in self._conn.run(call, 60.0):
+            if workers is not None and address not in workers:
+                continue
+            if not ok:
+                import pickle
+
+                raise loads_error(*pickle.loads(blob))
+            out[address] = cloudpickle.loads(blob)
+        return out
+
+    def retire_workers(self, workers: list[str] | None = None, close_workers: bool = True) -> None:
+        """Move the data held by ``workers`` (addresses) elsewhere, then close them."""
+        if workers is None:
+            raise ValueError("retire_workers needs the addresses of the workers to retire")
+        self._conn.retire_workers(list(workers), 30.0)
+
     def get_executor(self, **kwargs):
         """A ``concurrent.futures.Executor`` submitting to this client."""
         return ClientExecutor(self, **kwargs)
