@@ -125,6 +125,8 @@ class Client:
         self.id = name or f"Client-{uuid.uuid4().hex[:12]}"
         self._conn = _core.ClientConnection(address, token, timeout)
         self._lock = threading.RLock()
+        # Notified (under _lock) whenever key reports arrive; futures wait on it.
+        self._cond = threading.Condition(self._lock)
         self._states: dict[Any, _KeyState] = {}
         self._refs: dict[Any, int] = defaultdict(int)
         self._table = FunctionTable()
@@ -151,24 +153,24 @@ class Client:
 
     def _on_event(self, ev: tuple) -> None:
         kind = ev[0]
-        if kind == "closed":
-            self._lost = ev[1]
-            with self._lock:
-                states = list(self._states.values())
-            for st in states:
-                if not st.event.is_set():
-                    self._run(st.finish("lost", reason=ev[1]))
-            return
-        with self._lock:
-            st = self._states.get(ev[1])
-        if st is None or st.event.is_set():
-            return
-        if kind == "memory":
-            callbacks = st.finish("finished", nbytes=ev[2], type=ev[3])
-        elif kind == "erred":
-            callbacks = st.finish("error", exception=loads_error(ev[3], ev[4], ev[5]))
-        else:
-            callbacks = st.finish("cancelled", reason=ev[2])
+        callbacks: list = []
+        with self._cond:
+            if kind == "closed":
+                self._lost = ev[1]
+                for st in self._states.values():
+                    if not st.done:
+                        callbacks += st.finish("lost", reason=ev[1])
+            else:
+                st = self._states.get(ev[1])
+                if st is not None and not st.done:
+                    if kind == "memory":
+                        callbacks = st.finish("finished", nbytes=ev[2], type=ev[3])
+                    elif kind == "erred":
+                        exc = loads_error(ev[3], ev[4], ev[5])
+                        callbacks = st.finish("error", exception=exc)
+                    else:
+                        callbacks = st.finish("cancelled", reason=ev[2])
+            self._cond.notify_all()
         self._run(callbacks)
 
     @staticmethod

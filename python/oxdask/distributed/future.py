@@ -22,7 +22,6 @@ class _KeyState:
 
     __slots__ = (
         "callbacks",
-        "event",
         "exception",
         "nbytes",
         "reason",
@@ -33,7 +32,6 @@ class _KeyState:
 
     def __init__(self) -> None:
         self.status = "pending"
-        self.event = threading.Event()
         self.exception: BaseException | None = None
         self.traceback = None
         self.reason = ""
@@ -41,11 +39,15 @@ class _KeyState:
         self.nbytes = None
         self.callbacks: list = []
 
+    @property
+    def done(self) -> bool:
+        return self.status != "pending"
+
     def finish(self, status: str, **attrs) -> list:
-        self.status = status
+        """Record the outcome (under the client's condition); returns callbacks to run."""
         for k, v in attrs.items():
             setattr(self, k, v)
-        self.event.set()
+        self.status = status
         callbacks, self.callbacks = self.callbacks, []
         return callbacks
 
@@ -77,17 +79,14 @@ class Future:
 
     def done(self) -> bool:
         """Whether the computation has finished (successfully or not)."""
-        return self._state.event.is_set()
+        return self._state.status != "pending"
 
     def cancelled(self) -> bool:
         return self._state.status == "cancelled"
 
     def _wait(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._state.event.wait(0.1):
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"future {self.key!r} did not finish within {timeout}s")
-            self.client._check_alive()
+        _wait_states(self.client, [self._state], deadline, lambda: f"future {self.key!r}")
 
     def result(self, timeout: float | None = None) -> Any:
         """Wait for the result and bring it to this process; raises the task's exception."""
@@ -120,7 +119,7 @@ class Future:
     def add_done_callback(self, fn) -> None:
         """Call ``fn(future)`` when the future finishes (from the client's event thread)."""
         with self.client._lock:
-            if not self._state.event.is_set():
+            if not self._state.done:
                 self._state.callbacks.append(lambda: fn(self))
                 return
         fn(self)
@@ -161,20 +160,38 @@ class Future:
 DoneAndNotDoneFutures = namedtuple("DoneAndNotDoneFutures", ["done", "not_done"])
 
 
+def _wait_states(client, states: list, deadline: float | None, what) -> None:
+    """Block until every state is done; the client's condition is notified on each report."""
+    cond = client._cond
+    with cond:
+        for st in states:
+            while st.status == "pending":
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"{what()} did not finish in time")
+                cond.wait(0.1)
+                client._check_alive()
+
+
 def wait(fs, timeout: float | None = None, return_when: str = "ALL_COMPLETED"):
     """Wait until all (or the first, ``return_when="FIRST_COMPLETED"``) futures finish."""
     fs = list(fs) if not isinstance(fs, Future) else [fs]
     deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        done = {f for f in fs if f.done()}
-        if len(done) == len(fs) or (return_when == "FIRST_COMPLETED" and done):
-            return DoneAndNotDoneFutures(done, {f for f in fs if f not in done})
-        if deadline is not None and time.monotonic() > deadline:
-            raise TimeoutError(f"{len(fs) - len(done)} futures did not finish within {timeout}s")
-        pending = [f for f in fs if not f.done()]
-        if pending:
-            pending[0]._state.event.wait(0.05)
-            pending[0].client._check_alive()
+    if fs and return_when == "FIRST_COMPLETED":
+        client = fs[0].client
+        with client._cond:
+            while not any(f.done() for f in fs):
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"none of {len(fs)} futures finished within {timeout}s")
+                client._cond.wait(0.1)
+                client._check_alive()
+    else:
+        by_client: dict = {}
+        for f in fs:
+            by_client.setdefault(id(f.client), (f.client, []))[1].append(f._state)
+        for client, states in by_client.values():
+            _wait_states(client, states, deadline, lambda: f"{len(fs)} futures")
+    done = {f for f in fs if f.done()}
+    return DoneAndNotDoneFutures(done, {f for f in fs if f not in done})
 
 
 class as_completed:
