@@ -286,13 +286,18 @@ def eye(N, chunks="auto", M=None, k=0, dtype=float):
     -------
     Array
     """
+    return _diagonal_band("eye", _eye_block, N, M, k, dtype, chunks)
+
+
+def _diagonal_band(prefix, block_fn, N, M, k, dtype, chunks):
+    """An ``N`` x ``M`` array whose blocks ``block_fn(k, dtype, rows, cols)`` builds."""
     M = N if M is None else M
     dtype = np.dtype(dtype)
     chunks = normalize_chunks(chunks, (N, M), dtype=dtype)
-    name = "eye-" + tokenize(N, M, k, chunks, dtype)
+    name = f"{prefix}-" + tokenize(N, M, k, chunks, dtype)
     layer, extra = _blockwise_layer(
         name,
-        _eye_block,
+        block_fn,
         [0, 1],
         [(k, None), (dtype, None)],
         chunks,
@@ -313,20 +318,7 @@ def identity(n, dtype=float, chunks="auto"):
 
 def tri(N, M=None, k=0, dtype=float, chunks="auto"):
     """Ones at and below the ``k``-th diagonal."""
-    M = N if M is None else M
-    dtype = np.dtype(dtype)
-    chunks = normalize_chunks(chunks, (N, M), dtype=dtype)
-    name = "tri-" + tokenize(N, M, k, chunks, dtype)
-    layer, extra = _blockwise_layer(
-        name,
-        _tri_block,
-        [0, 1],
-        [(k, None), (dtype, None)],
-        chunks,
-        locs=[0, 1],
-        inline=True,
-    )
-    return _new(name, layer, [], chunks, dtype, extra)
+    return _diagonal_band("tri", _tri_block, N, M, k, dtype, chunks)
 
 
 def _tri_block(k, dtype, row, col):
