@@ -83,12 +83,8 @@ impl SchedulerState {
         let task = &self.tasks[t];
         let key = &task.key;
         let state = &task.state;
-        let deps_in_memory = task
-            .deps
-            .iter()
-            .filter(|&&d| self.tasks[d].state.is_memory())
-            .count();
-        let all_deps = deps_in_memory == task.deps.len();
+        let missing_deps = self.deps_not_in_memory(t).count();
+        let all_deps = missing_deps == 0;
         if state.is_active() || state.is_memory() {
             assert!(task.needed(), "{key} is {state:?} but nobody needs it");
         }
@@ -107,7 +103,7 @@ impl SchedulerState {
         match state {
             TaskState::Released => assert!(!task.needed(), "{key} is needed but released"),
             TaskState::Waiting { missing } => {
-                let expect = task.deps.len() - deps_in_memory;
+                let expect = missing_deps;
                 assert_eq!(*missing as usize, expect, "{key}: missing count");
                 assert!(*missing > 0, "{key} waits on nothing");
                 for &d in task.deps.iter() {

@@ -138,6 +138,15 @@ pub struct SchedulerState {
 }
 
 impl SchedulerState {
+    /// Dependencies of `t` whose results are not in memory (what it would wait for).
+    pub(crate) fn deps_not_in_memory(&self, t: TaskId) -> impl Iterator<Item = TaskId> + '_ {
+        self.tasks[t]
+            .deps
+            .iter()
+            .copied()
+            .filter(move |&d| !self.tasks[d].state.is_memory())
+    }
+
     /// An empty scheduler.
     pub fn new(config: SchedulerConfig) -> Self {
         let mut durations = Durations::default();

@@ -179,11 +179,9 @@ impl SchedulerState {
             task.waiters,
             task.dependents.len()
         );
-        let pending: Vec<String> = task
-            .deps
-            .iter()
-            .filter(|&&d| !self.tasks[d].state.is_memory())
-            .map(|&d| {
+        let pending: Vec<String> = self
+            .deps_not_in_memory(t)
+            .map(|d| {
                 let dep = &self.tasks[d];
                 format!("{} ({})", dep.key, self.describe(&dep.state))
             })

@@ -80,11 +80,7 @@ impl SchedulerState {
         if !matches!(task.state, TaskState::Queued | TaskState::Processing { .. }) {
             return;
         }
-        let missing = task
-            .deps
-            .iter()
-            .filter(|&&d| !self.tasks[d].state.is_memory())
-            .count();
+        let missing = self.deps_not_in_memory(t).count();
         if missing == 0 {
             return;
         }

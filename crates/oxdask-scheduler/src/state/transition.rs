@@ -293,11 +293,7 @@ impl SchedulerState {
             self.fail_with(t, error, Some(origin));
             return;
         }
-        let missing = task
-            .deps
-            .iter()
-            .filter(|&&d| !self.tasks[d].state.is_memory())
-            .count();
+        let missing = self.deps_not_in_memory(t).count();
         if missing == 0 {
             self.make_ready(t);
         } else {
