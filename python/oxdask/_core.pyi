@@ -129,6 +129,15 @@ def cull(dsk: Mapping[_Key, Any], keys: Sequence[_Key]) -> dict[_Key, Any]:
 def validate(dsk: Mapping[_Key, Any], keys: Sequence[_Key] | None = None) -> None:
     """Raise on a cycle, a missing dependency, a bad key or a missing requested key."""
 
+def graph_tasks(
+    dsk: Mapping[_Key, Any],
+    keys: Sequence[_Key],
+    *,
+    layers: Sequence[Blockwise | TreeReduce] | None = None,
+) -> list[tuple[_Key, Any, list[_Key]]]:
+    """``(key, task, dependency keys)`` of every task needed for ``keys``, compact layers
+    expanded into plain task tuples."""
+
 @final
 class Scheduler:
     """A distributed scheduler running on this process's IO threads."""

@@ -706,6 +706,10 @@ def persist(*args, traverse=True, optimize_graph=True, scheduler=None, **kwargs)
     if not collections:
         return args
     schedule = get_scheduler(scheduler=scheduler, collections=collections)
+    client = getattr(schedule, "__self__", None)
+    if "Client" in type(client).__name__ and hasattr(client, "persist"):
+        # on a cluster the results stay there: the collections come back holding futures
+        return repack(client.persist(collections, optimize_graph=optimize_graph, **kwargs))
     dsk = collections_to_dsk(collections, optimize_graph, **kwargs)
     keys: list = []
     postpersists = []

@@ -9,6 +9,7 @@ mod client;
 mod errors;
 mod key;
 mod layer;
+mod materialize;
 mod parse;
 mod run;
 mod runtime;
@@ -190,6 +191,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_dependencies, m)?)?;
     m.add_function(wrap_pyfunction!(cull, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
+    m.add_function(wrap_pyfunction!(materialize::graph_tasks, m)?)?;
     m.add_class::<Progress>()?;
     m.add_class::<Blockwise>()?;
     m.add_class::<tree::TreeReduce>()?;

@@ -309,25 +309,20 @@ class Client:
     # -- graphs and collections --------------------------------------------------------------------
     def _graph_tasks(self, dsk: Mapping, keys: Iterable) -> list[tuple]:
         """``(key, task, deps)`` for every task a graph needs for ``keys``; futures in the graph
-        stand for data already on the cluster."""
-        dsk = dict(dsk)
-        futures = {k for k, v in dsk.items() if type(v) is Future}
-        plain = {k: v for k, v in dsk.items() if k not in futures}
+        stand for data already on the cluster. Compact layers (``__oxdask_layers__``) are
+        expanded in Rust, only as far as ``keys`` need them."""
+        layers = getattr(dsk, "__oxdask_layers__", None)
+        plain = dict(dsk)
+        futures = {k for k, v in plain.items() if type(v) is Future}
         for k in futures:
             plain[k] = 0  # placeholder so references resolve; not submitted
-        culled = _core.cull(plain, list(keys))
-        deps = _core.get_dependencies(culled)
-        return [(k, v, list(deps[k])) for k, v in culled.items() if k not in futures]
+        tasks = _core.graph_tasks(plain, list(keys), layers=layers)
+        return [t for t in tasks if t[0] not in futures] if futures else tasks
 
     def get(self, dsk: Mapping, keys, *, sync: bool = True, **kwargs):
         """Run a graph on the cluster (used by ``oxdask.compute`` while this client is default)."""
         from oxdask.local import _flatten_keys, _nest
 
-        if getattr(dsk, "__oxdask_layers__", None):
-            raise NotImplementedError(
-                "graphs with compact layers (oxdask.array) cannot run on the distributed "
-                "scheduler yet; use scheduler='threads'"
-            )
         flat, nested = _flatten_keys(keys)
         uniq = list(dict.fromkeys(flat))
         tasks = self._graph_tasks(dsk, uniq)

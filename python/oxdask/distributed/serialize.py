@@ -122,8 +122,11 @@ def execute_task(task: Any, data: dict) -> Any:
     if type(task) is list:
         return [execute_task(a, data) for a in task]
     if type(task) is tuple:
-        if task in data:
-            return data[task]
+        try:
+            if task in data:
+                return data[task]
+        except TypeError:  # a tuple holding unhashable values (slices before Python 3.12)
+            pass
         return tuple(execute_task(a, data) for a in task)
     if type(task) is dict:
         return {k: execute_task(v, data) for k, v in task.items()}
