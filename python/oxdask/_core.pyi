@@ -17,6 +17,7 @@ __all__ = [
     "cull",
     "get",
     "get_dependencies",
+    "graph_tasks",
     "order",
     "run_worker_blocking",
     "validate",
