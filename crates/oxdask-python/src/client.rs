@@ -33,6 +33,7 @@ enum KeyEvent {
         key: Key,
         nbytes: u64,
         type_name: String,
+        value: Option<Bytes>,
     },
     Erred {
         key: Key,
@@ -147,11 +148,13 @@ async fn read_scheduler(mut reader: FrameReader, inbox: Arc<Inbox>) {
                     key,
                     nbytes,
                     type_name,
+                    value,
                 } => {
                     inbox.push(KeyEvent::Memory {
                         key,
                         nbytes,
                         type_name,
+                        value,
                     });
                 }
                 SchedulerToClient::Erred { key, from, error } => inbox.push(KeyEvent::Erred {
@@ -296,7 +299,7 @@ impl ClientConnection {
     }
 
     /// Waits up to `timeout` seconds for key reports; returns a list of tuples:
-    /// `("memory", key, nbytes, type_name)`, `("erred", key, from, exception, traceback, text)`,
+    /// `("memory", key, nbytes, type_name, pickled value or None)`, `("erred", key, from, exception, traceback, text)`,
     /// `("cancelled", key, reason)`, `("closed", reason)`.
     fn next_events<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyList>> {
         let events: Vec<KeyEvent> = py.detach(|| {
@@ -313,6 +316,7 @@ impl ClientConnection {
                     key,
                     nbytes,
                     type_name,
+                    value,
                 } => PyTuple::new(
                     py,
                     [
@@ -320,6 +324,10 @@ impl ClientConnection {
                         key_to_py(py, &key)?,
                         nbytes.into_pyobject(py)?.into_any(),
                         type_name.into_pyobject(py)?.into_any(),
+                        match value {
+                            Some(v) => PyBytes::new(py, &v).into_any(),
+                            None => py.None().into_bound(py),
+                        },
                     ],
                 )?,
                 KeyEvent::Erred {

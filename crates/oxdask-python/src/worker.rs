@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use oxdask_protocol::messages::{ComputeTask, ErrorBlob};
-use oxdask_worker::{run_worker, Host, WorkerConfig, WorkerExit};
+use oxdask_worker::{run_worker, Executed, Host, WorkerConfig, WorkerExit};
 use pyo3::exceptions::PyConnectionError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
@@ -57,9 +57,9 @@ impl Host for PyHost {
         task: &ComputeTask,
         function: Option<Bytes>,
         inputs: Vec<Arc<Py<PyAny>>>,
-    ) -> Result<(Py<PyAny>, u64, String), ErrorBlob> {
+    ) -> Result<Executed<Py<PyAny>>, ErrorBlob> {
         Python::attach(|py| {
-            let run = || -> PyResult<(Py<PyAny>, u64, String)> {
+            let run = || -> PyResult<Executed<Py<PyAny>>> {
                 let keys = task
                     .deps
                     .iter()
@@ -77,9 +77,21 @@ impl Host for PyHost {
                         function,
                         keys,
                         values,
+                        task.inline,
                     ),
                 )?;
-                out.extract(py)
+                let (value, nbytes, type_name, pickle): (
+                    Py<PyAny>,
+                    u64,
+                    String,
+                    Option<Bound<'_, PyAny>>,
+                ) = out.extract(py)?;
+                Ok(Executed {
+                    value,
+                    nbytes,
+                    type_name,
+                    pickle: pickle.as_ref().map(bytes_of).transpose()?,
+                })
             };
             run().map_err(|e| self.error(py, e))
         })
@@ -114,6 +126,11 @@ impl Host for PyHost {
             };
             run().map_err(|e| self.error(py, e))
         })
+    }
+
+    /// Holds the GIL across a burst of tasks (nested `Python::attach` calls are then cheap).
+    fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        Python::attach(|_py| f())
     }
 
     fn run(&self, call: Bytes) -> (Bytes, bool) {

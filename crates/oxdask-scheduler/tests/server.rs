@@ -91,11 +91,14 @@ async fn client_task_runs_on_worker_and_is_reported() {
             panic!("expected compute, got {msgs:?}")
         };
         assert_eq!(c.key, Key::str(key));
+        // Only `b` is wanted by the client, so only `b` may come back inline.
+        assert_eq!(c.inline, key == "b");
         w_sender.send(WorkerToScheduler::TaskFinished {
             key: Key::str(key),
             nbytes: 8,
             duration_us: 10,
             type_name: "int".into(),
+            value: c.inline.then(|| bytes::Bytes::from_static(b"pickled b")),
         });
     }
     let reports: Vec<SchedulerToClient> = next(&mut c_reader).await;
@@ -104,7 +107,8 @@ async fn client_task_runs_on_worker_and_is_reported() {
         SchedulerToClient::InMemory {
             key: Key::str("b"),
             nbytes: 8,
-            type_name: "int".into()
+            type_name: "int".into(),
+            value: Some(bytes::Bytes::from_static(b"pickled b")),
         }
     );
 
@@ -176,6 +180,7 @@ async fn worker_death_reschedules_its_task() {
         nbytes: 1,
         duration_us: 1,
         type_name: "int".into(),
+        value: None,
     });
     let reports: Vec<SchedulerToClient> = next(&mut c_reader).await;
     assert!(

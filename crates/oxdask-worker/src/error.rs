@@ -50,6 +50,9 @@ pub enum WorkerError {
         /// What happened.
         reason: String,
     },
+    /// The threads that run tasks could not be started.
+    #[error("could not start the task threads: {0}")]
+    Threads(#[source] std::io::Error),
     /// The scheduler sent a frame that does not decode as its messages.
     #[error("bad message from the scheduler at {address}: {source}")]
     Protocol {

@@ -27,7 +27,7 @@ mod runtime;
 pub mod state;
 
 pub use error::{Result, WorkerError};
-pub use runtime::{run_worker, Host, WorkerConfig, WorkerExit};
+pub use runtime::{run_worker, Executed, Host, WorkerConfig, WorkerExit};
 pub use state::{
     Command, Event, EventKind, FetchId, StateConfig, StimulusId, TaskStatus, WorkerState,
 };

@@ -80,12 +80,10 @@ async fn a_dependency_moves_peer_to_peer_and_results_are_right() {
     };
     assert_eq!((key, *nbytes, type_name.as_str()), (&k("x"), 8, "int"));
 
-    // y = 1 + x on B, which must fetch x from A.
-    wb.send(SchedulerToWorker::Compute(task(
-        "y",
-        1,
-        &[("x", &wa.address())],
-    )));
+    // y = 1 + x on B, which must fetch x from A; a client wants y, so it comes back inline.
+    let mut y = task("y", 1, &[("x", &wa.address())]);
+    y.inline = true;
+    wb.send(SchedulerToWorker::Compute(y));
     let got = wb
         .until(|m| matches!(m, WorkerToScheduler::TaskFinished { .. }))
         .await;
@@ -103,6 +101,16 @@ async fn a_dependency_moves_peer_to_peer_and_results_are_right() {
                     other => panic!("{other:?}"),
                 },
                 type_name: "int".into(),
+                value: match &got[1] {
+                    WorkerToScheduler::TaskFinished { value, .. } => {
+                        assert!(
+                            value.is_some(),
+                            "an inline task's small result travels back"
+                        );
+                        value.clone()
+                    }
+                    other => panic!("{other:?}"),
+                },
             },
         ]
     );

@@ -148,28 +148,31 @@ class Client:
             except Exception as e:  # interpreter shutting down
                 self._lost = str(e)
                 return
-            for ev in events:
-                self._on_event(ev)
+            if events:
+                self._on_events(events)
 
-    def _on_event(self, ev: tuple) -> None:
-        kind = ev[0]
+    def _on_events(self, events: list) -> None:
+        """Apply a burst of key reports under one lock; then run the futures' callbacks."""
         callbacks: list = []
         with self._cond:
-            if kind == "closed":
-                self._lost = ev[1]
-                for st in self._states.values():
-                    if not st.done:
-                        callbacks += st.finish("lost", reason=ev[1])
-            else:
+            for ev in events:
+                kind = ev[0]
+                if kind == "closed":
+                    self._lost = ev[1]
+                    for st in self._states.values():
+                        if not st.done:
+                            callbacks += st.finish("lost", reason=ev[1])
+                    continue
                 st = self._states.get(ev[1])
-                if st is not None and not st.done:
-                    if kind == "memory":
-                        callbacks = st.finish("finished", nbytes=ev[2], type=ev[3])
-                    elif kind == "erred":
-                        exc = loads_error(ev[3], ev[4], ev[5])
-                        callbacks = st.finish("error", exception=exc)
-                    else:
-                        callbacks = st.finish("cancelled", reason=ev[2])
+                if st is None or st.done:
+                    continue
+                if kind == "memory":
+                    callbacks += st.finish("finished", nbytes=ev[2], type=ev[3], pickled=ev[4])
+                elif kind == "erred":
+                    exc = loads_error(ev[3], ev[4], ev[5])
+                    callbacks += st.finish("error", exception=exc)
+                else:
+                    callbacks += st.finish("cancelled", reason=ev[2])
             self._cond.notify_all()
         self._run(callbacks)
 
@@ -423,7 +426,15 @@ class Client:
         """Fetch values from the workers holding them (asking the scheduler where they are)."""
         wait_s = 30.0 if timeout is None else timeout
         found: dict = {}
-        todo = list(dict.fromkeys(keys))
+        todo = []
+        for key in dict.fromkeys(keys):
+            st = self._states.get(key)
+            if st is not None and st.pickled is not None:  # came with the completion
+                found[key] = loads_value(st.pickled, [])
+            else:
+                todo.append(key)
+        if not todo:
+            return [found[k] for k in keys]
         for _ in range(attempts):
             by_worker: dict[str, list] = defaultdict(list)
             for key, holders in self._conn.who_has(todo, wait_s):

@@ -24,6 +24,7 @@ class _KeyState:
         "callbacks",
         "exception",
         "nbytes",
+        "pickled",
         "reason",
         "status",
         "traceback",
@@ -37,6 +38,8 @@ class _KeyState:
         self.reason = ""
         self.type = None
         self.nbytes = None
+        #: the result as a pickle when it was small enough to come with the completion
+        self.pickled: bytes | None = None
         self.callbacks: list = []
 
     @property

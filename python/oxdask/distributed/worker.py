@@ -25,7 +25,11 @@ from oxdask.distributed.serialize import (
     sizeof,
 )
 
-__all__ = ["Host", "main", "parse_memory_limit", "parse_resources"]
+__all__ = ["INLINE_BYTES", "Host", "main", "parse_memory_limit", "parse_resources"]
+
+#: Results a client wants that pickle to at most this many bytes go back with the task's
+#: completion message instead of being fetched from the worker afterwards.
+INLINE_BYTES = 16 * 1024
 
 
 class Host:
@@ -42,12 +46,25 @@ class Host:
             func = self._functions[fid] = cloudpickle.loads(blob)
         return func
 
-    def execute(self, key, payload: bytes, fid, fblob, dep_keys: list, values: list):
-        """Run one task; returns ``(result, nbytes, type name)``."""
+    def execute(self, key, payload: bytes, fid, fblob, dep_keys: list, values: list, inline=False):
+        """Run one task; returns ``(result, nbytes, type name, pickle or None)``.
+
+        With ``inline`` (a client wants the result), a result under ``INLINE_BYTES`` is also
+        returned pickled: it travels to the client with the task's completion.
+        """
         task = loads_task(fid, payload, lambda f: self._function(f, fblob))
-        data = dict(zip(dep_keys, values, strict=True))
+        data = dict(zip(dep_keys, values, strict=True)) if dep_keys else {}
         result = execute_task(task, data)
-        return result, sizeof(result), type(result).__name__
+        nbytes = sizeof(result)
+        pickled = None
+        if inline and nbytes <= INLINE_BYTES:
+            try:
+                pickled = pickle.dumps(result, protocol=5)
+            except Exception:  # travels the usual way (cloudpickle, on request)
+                pickled = None
+            if pickled is not None and len(pickled) > INLINE_BYTES:
+                pickled = None
+        return result, nbytes, type(result).__name__, pickled
 
     def serialize(self, value) -> tuple[bytes, list[bytes]]:
         """Pickle protocol 5 stream and out-of-band buffers of a stored value."""

@@ -104,6 +104,8 @@ pub enum SchedulerToClient {
         nbytes: u64,
         /// Python type name of the result.
         type_name: String,
+        /// The result (a pickle) when it is small and arrived with the task's completion.
+        value: Option<Bytes>,
     },
     /// A wanted key failed (itself, or through the dependency `from`).
     Erred {

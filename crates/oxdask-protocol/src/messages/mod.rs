@@ -46,6 +46,7 @@ mod tests {
                 priority: -3,
                 resources: vec![("GPU".into(), 1.0)],
                 nbytes: vec![800],
+                inline: true,
             }),
             SchedulerToWorker::Free {
                 keys: vec![Key::str("a")],

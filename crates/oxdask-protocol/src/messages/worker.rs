@@ -25,6 +25,9 @@ pub struct ComputeTask {
     /// fetches at once; missing entries (an empty list from an older peer) mean unknown.
     #[serde(default)]
     pub nbytes: Vec<u64>,
+    /// A client wants the result: send it back with `TaskFinished` if it is small.
+    #[serde(default)]
+    pub inline: bool,
 }
 
 /// Commands from the scheduler.
@@ -93,6 +96,9 @@ pub enum WorkerToScheduler {
         duration_us: u64,
         /// Python type name of the result.
         type_name: String,
+        /// The result itself (a pickle), when the task was marked `inline` and the result is
+        /// small: the scheduler passes it on to the clients, which then need no fetch.
+        value: Option<Bytes>,
     },
     /// A task raised.
     TaskErred {

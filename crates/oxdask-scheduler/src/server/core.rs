@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use oxdask_comm::{Peer, Sender};
+use oxdask_graph::Key;
 use oxdask_protocol::messages::{
     BufIx, ClientToScheduler, SchedulerToClient, SchedulerToWorker, WorkerToScheduler,
 };
@@ -70,6 +71,9 @@ pub(crate) struct Core {
     functions: HashMap<u64, Bytes>,
     /// `Client.run` requests: id -> (client, workers still to answer, results so far).
     runs: HashMap<u64, RunRequest>,
+    /// The small result that came with the `TaskFinished` being handled, for the clients'
+    /// reports (kept for that one event only: the state machine never holds values).
+    finished_value: Option<(Key, Bytes)>,
 }
 
 struct RunRequest {
@@ -92,6 +96,7 @@ impl Core {
             by_address: HashMap::new(),
             functions: HashMap::new(),
             runs: HashMap::new(),
+            finished_value: None,
         }
     }
 
@@ -369,8 +374,18 @@ impl Core {
             self.finish_runs();
             return;
         }
+        let value = match &msg {
+            WorkerToScheduler::TaskFinished {
+                key,
+                value: Some(v),
+                ..
+            } => Some((key.clone(), v.clone())),
+            _ => None,
+        };
         if let Some(kind) = translate::worker_event(worker, msg, &self.by_address) {
+            self.finished_value = value;
             self.event(kind);
+            self.finished_value = None;
         }
     }
 
@@ -388,7 +403,11 @@ impl Core {
 
     fn command(&mut self, command: Command) {
         if let Some(client) = command.client() {
-            if let Some(msg) = translate::client_report(command) {
+            let value = match (&command, &self.finished_value) {
+                (Command::ReportInMemory { key, .. }, Some((k, v))) if key == k => Some(v.clone()),
+                _ => None,
+            };
+            if let Some(msg) = translate::client_report(command, value) {
                 self.to_client(client, msg);
             }
             return;

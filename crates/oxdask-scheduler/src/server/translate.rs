@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use bytes::Bytes;
+
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{
     ComputeTask, ErrorBlob, SchedulerToClient, WireTask, WorkerToScheduler,
@@ -53,6 +55,7 @@ pub(crate) fn worker_event(
             nbytes,
             duration_us,
             type_name,
+            value: _,
         } => EventKind::TaskFinished {
             worker,
             key,
@@ -106,6 +109,7 @@ pub(crate) fn compute(task: ComputeSpec, deps: Vec<(Key, Vec<String>)>) -> Compu
         priority: wire_priority(task.priority),
         resources: task.resources,
         nbytes: task.nbytes,
+        inline: task.wanted,
     }
 }
 
@@ -125,7 +129,7 @@ fn error_blob(error: &TaskError) -> ErrorBlob {
 }
 
 /// The message a report to a client becomes.
-pub(crate) fn client_report(command: Command) -> Option<SchedulerToClient> {
+pub(crate) fn client_report(command: Command, value: Option<Bytes>) -> Option<SchedulerToClient> {
     Some(match command {
         Command::ReportInMemory {
             key,
@@ -136,6 +140,7 @@ pub(crate) fn client_report(command: Command) -> Option<SchedulerToClient> {
             key,
             nbytes,
             type_name: type_name.to_string(),
+            value,
         },
         Command::ReportErred { key, error, .. } => SchedulerToClient::Erred {
             from: key.clone(),

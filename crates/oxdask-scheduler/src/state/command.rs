@@ -129,4 +129,6 @@ pub struct ComputeSpec {
     pub nbytes: Vec<u64>,
     /// Resources it occupies while running.
     pub resources: Vec<(String, f64)>,
+    /// Whether a client wants the result (it may then travel back with the completion).
+    pub wanted: bool,
 }

@@ -10,6 +10,11 @@ pub struct SchedulerConfig {
     /// tasks. `f64::INFINITY` turns queuing off (root tasks go out immediately, as before Dask
     /// 2022.11). Default 1.1.
     pub worker_saturation: f64,
+    /// Root tasks known to be short may go beyond the saturation limit while the expected
+    /// work sent to a worker (its occupancy) stays below `nthreads` times this horizon, so
+    /// streams of millisecond tasks are not paced by one scheduler round trip each. Tasks of
+    /// functions never timed count as `unknown_task_duration`, far above it. Default 5 ms.
+    pub root_task_horizon: Time,
     /// Expected duration of a task whose function was never timed (Dask's
     /// `default-task-durations` fallback). Default 0.5 s.
     pub unknown_task_duration: Time,
@@ -31,6 +36,7 @@ impl Default for SchedulerConfig {
     fn default() -> Self {
         Self {
             worker_saturation: 1.1,
+            root_task_horizon: Time::from_millis(5),
             unknown_task_duration: Time::from_millis(500),
             bandwidth: 100_000_000,
             allowed_failures: 3,

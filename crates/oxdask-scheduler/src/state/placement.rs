@@ -9,9 +9,12 @@
 //!   (so a worker never has more of a resource committed than it declared), be among the
 //!   task's `restrictions` if any (with `allow_other_workers`, any worker qualifies when no
 //!   allowed one does), and, for an unconstrained root task under root-task queuing, process
-//!   fewer than `max(ceil(nthreads * worker_saturation), 1)` tasks. The last rule is Dask's
+//!   fewer than `max(ceil(nthreads * worker_saturation), 1)` tasks, or have less than
+//!   `nthreads * root_task_horizon` of expected work (occupancy). The first rule is Dask's
 //!   root-task queuing: on load → reduce graphs it stops workers from loading far more input
-//!   partitions than they can reduce, which bounds memory.
+//!   partitions than they can reduce, which bounds memory. The second lets through root
+//!   tasks measured to take microseconds, a few milliseconds' worth at a time, so that a
+//!   stream of tiny tasks keeps workers busy instead of waiting one round trip per task.
 //! * **Preference.** Among eligible workers: the one holding the most bytes of the task's
 //!   dependencies (least data to move); ties go to the lowest load, `occupancy / nthreads`
 //!   where occupancy is the expected seconds of work already sent to it; then the lowest id.
@@ -109,7 +112,9 @@ impl SchedulerState {
     fn has_room(&self, w: &Worker, c: &Constraint) -> bool {
         w.is_running()
             && w.fits(&c.resources)
-            && (!c.slot_limited || w.processing.len() < self.config.slots(w.nthreads))
+            && (!c.slot_limited
+                || w.processing.len() < self.config.slots(w.nthreads)
+                || w.occupancy < u64::from(w.nthreads) * self.config.root_task_horizon.as_micros())
     }
 
     /// Bytes of `t`'s dependencies held by each worker.

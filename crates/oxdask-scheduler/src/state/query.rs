@@ -247,8 +247,8 @@ impl SchedulerState {
         if c.slot_limited {
             why.push(format!(
                 "root-task queuing: every worker processes its limit of \
-                 ceil(nthreads x {}) tasks",
-                self.config.worker_saturation
+                 ceil(nthreads x {}) tasks and {} of expected work per thread",
+                self.config.worker_saturation, self.config.root_task_horizon
             ));
         }
         if let Some(r) = &c.restrictions {

@@ -230,6 +230,7 @@ impl SchedulerState {
             deps,
             nbytes,
             resources: self.queues.constraint(task.group).resources.to_vec(),
+            wanted: !task.who_wants.is_empty(),
         }
     }
 

@@ -5,7 +5,7 @@
 //!   peers ──GetData/PutData──► data server tasks ──Put──┐   (read the store)
 //!                                       ▼               ▼
 //!                              state owner task: WorkerState::handle(event) -> commands
-//!                                       │ Execute ──► blocking thread: Host::execute ──┐
+//!                                       │ Execute ──► task threads: Host::execute ─────┐
 //!                                       │ Fetch ────► fetch task: peer pool, deserialize ┤
 //!                                       │ Send ─────► scheduler connection (batched)    │
 //!                                       │ Drop ─────► store                             │
@@ -16,9 +16,10 @@
 //! turns scheduler messages and the outcomes of executions, fetches and puts into events,
 //! and carries out the commands that come back. Values are stored *before* their event is
 //! handled (unless the key already has one) and dropped when the state machine says so, so
-//! the store always matches the keys in memory. Tasks run on tokio's blocking pool, at most
-//! `nthreads` at once (the state machine never starts more). The data server reads the
-//! store directly and serializes on the blocking pool.
+//! the store always matches the keys in memory. Tasks run on `nthreads` task threads that
+//! drain a shared queue (see `executor`); the state machine hands them at most `nthreads`
+//! tasks, plus a few more while tasks are short. The data server reads the store directly
+//! and serializes on tokio's blocking pool.
 //!
 //! The worker stops when the scheduler sends `Close` or the `shutdown` future resolves
 //! (returning [`WorkerExit`]), or when the scheduler connection is lost (returning
@@ -27,6 +28,7 @@
 //! are abandoned (their threads finish, their results are discarded).
 
 mod config;
+mod executor;
 mod host;
 mod peers;
 mod scheduler;
@@ -41,7 +43,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 pub use config::{WorkerConfig, WorkerExit};
-pub use host::Host;
+pub use host::{Executed, Host};
 
 use oxdask_graph::Key;
 use oxdask_protocol::messages::ErrorBlob;
@@ -56,7 +58,7 @@ use crate::{FetchId, Result, WorkerError};
 pub(crate) enum Internal<V> {
     Executed {
         key: Key,
-        result: Result<(V, u64, String), ErrorBlob>,
+        result: Result<Executed<V>, ErrorBlob>,
         duration_us: u64,
     },
     Fetched {
@@ -115,7 +117,17 @@ pub async fn run_worker<H: Host>(
     let server = tokio::spawn(server::serve(listener, context));
     let reading = tokio::spawn(scheduler::read_scheduler(reader, sched_tx));
     let peers = Arc::new(Peers::new(config.hello(), config.fetch_timeout));
-    let mut worker = Worker::new(&config, host, store, scheduler, peers, internal_tx);
+    let executor = executor::Executor::start(config.nthreads, host.clone(), internal_tx.clone())
+        .map_err(WorkerError::Threads)?;
+    let mut worker = Worker::new(
+        &config,
+        host,
+        store,
+        scheduler,
+        peers,
+        internal_tx,
+        executor,
+    );
     let outcome = match worker.on_frame(first) {
         Some(exit) => Ok(exit),
         None => worker.run(shutdown, sched_rx, internal_rx).await,

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use oxdask_comm::Sender;
@@ -14,6 +13,7 @@ use oxdask_protocol::messages::{
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
+use super::executor::{Executor, Job};
 use super::scheduler::{FromScheduler, Received};
 use super::server::deserialize_all;
 use super::{Host, Internal, Peers, Store, WorkerConfig, WorkerExit};
@@ -29,6 +29,7 @@ pub(crate) struct Worker<H: Host> {
     scheduler_address: String,
     peers: Arc<Peers>,
     internal: mpsc::UnboundedSender<Internal<H::Value>>,
+    executor: Executor<H::Value>,
     heartbeat: std::time::Duration,
     next_stimulus: u64,
 }
@@ -41,6 +42,7 @@ impl<H: Host> Worker<H> {
         scheduler: Sender,
         peers: Arc<Peers>,
         internal: mpsc::UnboundedSender<Internal<H::Value>>,
+        executor: Executor<H::Value>,
     ) -> Self {
         Self {
             state: WorkerState::new(config.state_config()),
@@ -51,6 +53,7 @@ impl<H: Host> Worker<H> {
             scheduler_address: config.scheduler.clone(),
             peers,
             internal,
+            executor,
             heartbeat: config.heartbeat,
             next_stimulus: 0,
         }
@@ -139,13 +142,14 @@ impl<H: Host> Worker<H> {
                 result,
                 duration_us,
             } => match result {
-                Ok((value, nbytes, type_name)) => {
-                    self.store.insert_if_absent(key.clone(), value);
+                Ok(done) => {
+                    self.store.insert_if_absent(key.clone(), done.value);
                     EventKind::TaskCompleted {
                         key,
-                        nbytes,
+                        nbytes: done.nbytes,
                         duration_us,
-                        type_name,
+                        type_name: done.type_name,
+                        value: done.pickle,
                     }
                 }
                 Err(error) => EventKind::TaskFailed { key, error },
@@ -198,38 +202,21 @@ impl<H: Host> Worker<H> {
         }
     }
 
-    /// Runs a task on the blocking pool and reports the outcome as an event.
+    /// Queues a task for the task threads; the outcome comes back as an event.
     fn execute(&self, task: ComputeTask) {
-        let key = task.key.clone();
         let prepared = self.inputs(&task).and_then(|inputs| {
             let function = match task.function {
                 None => None,
                 Some(id) => Some(self.functions.get(&id).cloned().ok_or_else(|| {
                     error_blob(format!(
-                        "function {id} of task {key} was never sent to this worker"
+                        "function {id} of task {} was never sent to this worker",
+                        task.key
                     ))
                 })?),
             };
             Ok((function, inputs))
         });
-        let host = self.host.clone();
-        let tx = self.internal.clone();
-        tokio::spawn(async move {
-            let run = tokio::task::spawn_blocking(move || {
-                let (function, inputs) = prepared?;
-                host.execute(&task, function, inputs)
-            });
-            let started = Instant::now();
-            let result = run.await.unwrap_or_else(|e| {
-                Err(error_blob(format!("panic while executing task {key}: {e}")))
-            });
-            let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            let _ = tx.send(Internal::Executed {
-                key,
-                result,
-                duration_us,
-            });
-        });
+        self.executor.submit(Job { task, prepared });
     }
 
     fn inputs(&self, task: &ComputeTask) -> Result<Vec<Arc<H::Value>>, ErrorBlob> {

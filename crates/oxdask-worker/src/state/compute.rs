@@ -25,6 +25,7 @@ impl WorkerState {
                         nbytes,
                         duration_us: 0,
                         type_name,
+                        value: None,
                     }));
             }
             TaskState::Executing => {}
@@ -104,10 +105,11 @@ impl WorkerState {
         }
     }
 
-    /// Starts ready tasks while threads are free: the best unconstrained task, or the best
-    /// constrained one if its resources are free and it has the better priority.
+    /// Starts ready tasks while execution slots are free: the best unconstrained task, or the
+    /// best constrained one if its resources are free and it has the better priority.
     pub(super) fn ensure_computing(&mut self) {
-        while self.running.len() < self.config.nthreads as usize {
+        let slots = self.execution_slots();
+        while self.running.len() < slots {
             let plain = self.ready.first().map(|(p, _)| *p);
             let constrained = self
                 .constrained
@@ -162,8 +164,13 @@ impl WorkerState {
         nbytes: u64,
         duration_us: u64,
         type_name: String,
+        value: Option<bytes::Bytes>,
     ) {
         self.release_thread(&key);
+        self.typical_us = Some(match self.typical_us {
+            None => duration_us,
+            Some(old) => old - old / 4 + duration_us / 4,
+        });
         let Some(entry) = self.tasks.get_mut(&key) else {
             return self.drops.push(key);
         };
@@ -189,6 +196,7 @@ impl WorkerState {
                 nbytes,
                 duration_us,
                 type_name,
+                value,
             }));
         self.forget_all(deps);
     }

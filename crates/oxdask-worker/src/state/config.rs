@@ -20,6 +20,11 @@ pub struct StateConfig {
     /// Size assumed for a value whose size the scheduler did not give (Dask's
     /// `scheduler.default-data-size`).
     pub default_nbytes: u64,
+    /// Tasks handed to the executor beyond `nthreads` while tasks are short, so that a thread
+    /// that finishes one finds the next without waiting for the state machine's turn.
+    pub prefetch: u32,
+    /// Tasks count as short while the moving average of their run times is below this.
+    pub short_task_us: u64,
 }
 
 impl Default for StateConfig {
@@ -31,6 +36,8 @@ impl Default for StateConfig {
             max_incoming_bytes: 64 << 20,
             max_request_bytes: 32 << 20,
             default_nbytes: 1 << 10,
+            prefetch: 16,
+            short_task_us: 1_000,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use bytes::Bytes;
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{ComputeTask, ErrorBlob};
 
@@ -97,6 +98,8 @@ pub enum EventKind {
         duration_us: u64,
         /// Python type name of the result.
         type_name: String,
+        /// The pickled result, when the task was `inline` and the result small.
+        value: Option<Bytes>,
     },
     /// A task raised (or could not be started, e.g. its function was never received).
     TaskFailed {

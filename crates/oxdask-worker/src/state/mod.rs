@@ -36,7 +36,9 @@
 //! # Policies (after distributed's worker)
 //!
 //! * Ready tasks start in priority order (lower scheduler priority first, then arrival),
-//!   at most `nthreads` at once. Tasks needing resources queue separately; the best one
+//!   at most `nthreads` at once; while tasks are short (a moving average of run times below
+//!   `short_task_us`) up to `prefetch` more are handed to the executor, which runs them as
+//!   threads free up, so trivial tasks never wait for a round through the state machine. Tasks needing resources queue separately; the best one
 //!   starts when its resources are free and it beats the best unconstrained task, so a
 //!   `GPU=1` task waits while the GPU is busy but does not hold back other work.
 //! * Missing values are fetched in priority order of the tasks that need them, in one
@@ -58,7 +60,8 @@
 //! * Ready tasks are in exactly one of the ready queues; fetch-state keys in the fetch
 //!   queue; in-flight keys in their request; the counts of requests per peer and of bytes
 //!   in flight match the requests; executing tasks hold a thread and their resources, and
-//!   never more than `nthreads` threads and the declared resources are in use.
+//!   never more than `nthreads` (plus `prefetch` while tasks are short) executions and the
+//!   declared resources are in use.
 //! * Nothing lingers: a key neither wanted nor needed is executing or in flight.
 //! * Nothing idles: after each event no ready task could start, and no queued key could be
 //!   fetched within the limits.
@@ -112,6 +115,8 @@ pub struct WorkerState {
     running: Vec<(Key, Vec<(String, f64)>)>,
     /// Declared resources not held by a running task.
     available: BTreeMap<String, f64>,
+    /// Moving average of task run times (microseconds), `None` before the first.
+    typical_us: Option<u64>,
     fetches: BTreeMap<FetchId, FetchRequest>,
     /// Requests outstanding per peer (peers with none are absent).
     peer_fetches: BTreeMap<String, u32>,
@@ -144,6 +149,7 @@ impl WorkerState {
             fetch_dirty: false,
             running: Vec::new(),
             available,
+            typical_us: None,
             fetches: BTreeMap::new(),
             peer_fetches: BTreeMap::new(),
             incoming_bytes: 0,
@@ -189,7 +195,8 @@ impl WorkerState {
                 nbytes,
                 duration_us,
                 type_name,
-            } => self.on_task_completed(key, nbytes, duration_us, type_name),
+                value,
+            } => self.on_task_completed(key, nbytes, duration_us, type_name, value),
             EventKind::TaskFailed { key, error } => self.on_task_failed(key, error),
             EventKind::DataPut { keys, report } => self.on_data_put(keys, report),
         }
@@ -207,9 +214,18 @@ impl WorkerState {
         self.managed_bytes
     }
 
-    /// Number of tasks executing.
+    /// Number of tasks executing (including those handed to the executor ahead of time).
     pub fn executing_count(&self) -> usize {
         self.running.len()
+    }
+
+    /// How many tasks may be executing: `nthreads`, plus `prefetch` while tasks are short.
+    fn execution_slots(&self) -> usize {
+        let threads = self.config.nthreads as usize;
+        match self.typical_us {
+            Some(us) if us < self.config.short_task_us => threads + self.config.prefetch as usize,
+            _ => threads,
+        }
     }
 
     /// Number of keys known.

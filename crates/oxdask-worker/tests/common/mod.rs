@@ -12,7 +12,7 @@ use oxdask_protocol::messages::{
     ComputeTask, ErrorBlob, SchedulerToWorker, WorkerInfo, WorkerToScheduler,
 };
 use oxdask_protocol::{decode_batch, Hello, Role};
-use oxdask_worker::{run_worker, Host, WorkerConfig, WorkerError, WorkerExit};
+use oxdask_worker::{run_worker, Executed, Host, WorkerConfig, WorkerError, WorkerExit};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -49,7 +49,7 @@ impl Host for FakeHost {
         task: &ComputeTask,
         function: Option<Bytes>,
         inputs: Vec<Arc<Vec<u8>>>,
-    ) -> Result<(Vec<u8>, u64, String), ErrorBlob> {
+    ) -> Result<Executed<Vec<u8>>, ErrorBlob> {
         if task.payload.starts_with(b"fail") {
             return Err(blob("ValueError: asked to fail"));
         }
@@ -61,7 +61,13 @@ impl Host for FakeHost {
         if let Some(f) = function {
             sum *= as_int(&f).ok_or_else(|| blob("TypeError: bad function"))?;
         }
-        Ok((sum.to_le_bytes().to_vec(), 8, "int".to_owned()))
+        let value = sum.to_le_bytes().to_vec();
+        Ok(Executed {
+            pickle: task.inline.then(|| Bytes::from(value.clone())),
+            value,
+            nbytes: 8,
+            type_name: "int".to_owned(),
+        })
     }
 
     /// The pickle stream is a marker; the value travels as an out-of-band buffer.
@@ -231,5 +237,6 @@ pub fn task(key: &str, constant: i64, deps: &[(&str, &str)]) -> ComputeTask {
         priority: 0,
         resources: Vec::new(),
         nbytes: vec![8; deps.len()],
+        inline: false,
     }
 }

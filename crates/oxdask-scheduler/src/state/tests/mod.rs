@@ -222,6 +222,7 @@ impl TestEnv {
                     .iter()
                     .map(|(n, a)| ((*n).to_owned(), *a))
                     .collect(),
+                wanted: !view.wanted_by.is_empty(),
             },
         }
     }

@@ -93,6 +93,31 @@ fn root_tasks_are_queued_beyond_the_saturation_limit() {
 }
 
 #[test]
+fn root_tasks_known_to_be_short_fill_the_horizon() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    let tasks: Vec<TaskBuilder> = (0..200)
+        .map(|i| TaskBuilder::new(&format!("r{i}")).func("inc"))
+        .collect();
+    let wanted: Vec<String> = (0..200).map(|i| format!("r{i}")).collect();
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    // Never timed: ceil(1 x 1.1) = 2 slots.
+    assert_eq!(env.submit(1, tasks, &wanted).len(), 2);
+    // `inc` takes 100 us: 5 ms of work per thread is about 50 tasks; the two sent before
+    // the timing count as 0.5 s until they finish.
+    env.finish_in(1, "r0", 1, Time::from_micros(100));
+    let out = env.finish_in(1, "r1", 1, Time::from_micros(100));
+    let sent = out.len() - 1;
+    assert!((45..=55).contains(&sent), "{sent} tasks sent");
+    // A slow function: back to one task per slot.
+    let slow: Vec<TaskBuilder> = (0..5)
+        .map(|i| TaskBuilder::new(&format!("s{i}")).func("load"))
+        .collect();
+    env.submit(1, slow, &["s0", "s1", "s2", "s3", "s4"]);
+    assert!(env.s.counts_by_state().queued > 100);
+}
+
+#[test]
 fn infinite_saturation_sends_every_root_task_at_once() {
     let config = SchedulerConfig {
         worker_saturation: f64::INFINITY,

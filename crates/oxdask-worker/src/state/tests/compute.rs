@@ -148,6 +148,7 @@ fn a_repeated_request_for_a_held_result_is_answered_at_once() {
         nbytes: 8,
         duration_us: 0,
         type_name: "int".into(),
+        value: None,
     });
     assert_eq!(env.compute(&x), vec![again]);
     // While it runs, a repeated request changes nothing.
@@ -171,4 +172,29 @@ fn why_tells_the_story() {
     assert!(why.contains("from tcp://10.0.0.1:4000 (fetch 0)"), "{why}");
     assert!(why.contains("needed by ['y']"), "{why}");
     assert!(env.s.why(&k("zz")).contains("not known"));
+}
+
+#[test]
+fn short_tasks_are_handed_out_ahead_of_free_threads() {
+    let mut env = TestEnv::with_config(StateConfig {
+        nthreads: 1,
+        prefetch: 2,
+        short_task_us: 1_000,
+        ..StateConfig::default()
+    });
+    let ts: Vec<TaskBuilder> = (0..6).map(|i| TaskBuilder::new(&format!("t{i}"))).collect();
+    assert_eq!(env.compute(&ts[0]), vec![exec(&ts[0])]);
+    // Nothing is known of run times yet: one task per thread.
+    for t in &ts[1..] {
+        assert_eq!(env.compute(t), vec![]);
+    }
+    // A short task finished: up to `prefetch` more go to the executor at once.
+    let out = env.complete_in("t0", 1, 50);
+    assert_eq!(&out[1..], &[exec(&ts[1]), exec(&ts[2]), exec(&ts[3])]);
+    assert_eq!(env.s.executing_count(), 3);
+    // Tasks turn long: no new task until executions drop below one per thread.
+    assert_eq!(env.complete_in("t1", 1, 100_000).len(), 1);
+    assert_eq!(env.complete_in("t2", 1, 100_000).len(), 1);
+    let out = env.complete_in("t3", 1, 100_000);
+    assert_eq!(&out[1..], &[exec(&ts[4])]);
 }

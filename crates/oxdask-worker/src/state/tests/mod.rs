@@ -13,6 +13,9 @@ use oxdask_protocol::messages::{ComputeTask, ErrorBlob, WorkerToScheduler};
 
 use super::*;
 
+/// Run time reported by `complete`: long enough that the worker hands out no extra tasks.
+pub(super) const TASK_US: u64 = 10_000;
+
 pub(super) const A: &str = "tcp://10.0.0.1:4000";
 pub(super) const B: &str = "tcp://10.0.0.2:4000";
 pub(super) const C: &str = "tcp://10.0.0.3:4000";
@@ -35,6 +38,7 @@ impl TaskBuilder {
             priority: 0,
             resources: Vec::new(),
             nbytes: Vec::new(),
+            inline: false,
         })
     }
 
@@ -101,11 +105,17 @@ impl TestEnv {
     }
 
     pub(super) fn complete(&mut self, key: &str, nbytes: u64) -> Vec<Command> {
+        self.complete_in(key, nbytes, TASK_US)
+    }
+
+    /// Completes `key`, reporting a run time of `duration_us`.
+    pub(super) fn complete_in(&mut self, key: &str, nbytes: u64, duration_us: u64) -> Vec<Command> {
         self.handle(EventKind::TaskCompleted {
             key: k(key),
             nbytes,
-            duration_us: 10,
+            duration_us,
             type_name: "int".into(),
+            value: None,
         })
     }
 
@@ -183,8 +193,9 @@ pub(super) fn finished(key: &str, nbytes: u64) -> Command {
     Command::Send(WorkerToScheduler::TaskFinished {
         key: k(key),
         nbytes,
-        duration_us: 10,
+        duration_us: TASK_US,
         type_name: "int".into(),
+        value: None,
     })
 }
 

@@ -152,6 +152,7 @@ impl Sim {
             payload: Bytes::new(),
             function: None,
             nbytes: vec![1000; deps.len()],
+            inline: false,
             deps,
             priority: spec.priority,
             resources: if spec.gpu {
@@ -286,6 +287,7 @@ impl Sim {
                 nbytes: 100,
                 duration_us: 1,
                 type_name: "int".into(),
+                value: None,
             });
         } else {
             // The scheduler would retry it; this one does not (it ran once).
