@@ -172,20 +172,33 @@ pub(crate) fn run_worker_blocking(
     }
     config.token = token;
     let host = Arc::new(PyHost { host });
+    // The worker runs on the IO threads (its reader, state owner and writers then hand work
+    // to each other without waking another thread); this thread only watches for Ctrl-C /
+    // SIGTERM, which Python delivers to the main thread.
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut worker = runtime().spawn(run_worker(config, host, async move {
+        let _ = stop_rx.await;
+    }));
     let interrupted = py.detach(|| {
         runtime().block_on(async {
-            let stop = async {
-                // Poll for Ctrl-C / SIGTERM delivered to Python.
-                loop {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    if Python::attach(|py| py.check_signals()).is_err() {
-                        return;
+            let mut stop_tx = Some(stop_tx);
+            loop {
+                tokio::select! {
+                    done = &mut worker => return done,
+                    () = tokio::time::sleep(Duration::from_millis(100)) => {
+                        let signalled = Python::attach(|py| py.check_signals()).is_err();
+                        if signalled {
+                            if let Some(tx) = stop_tx.take() {
+                                let _ = tx.send(());
+                            }
+                        }
                     }
                 }
-            };
-            run_worker(config, host, stop).await
+            }
         })
     });
+    let interrupted =
+        interrupted.map_err(|e| PyConnectionError::new_err(format!("worker failed: {e}")))?;
     match interrupted {
         Ok(WorkerExit::Closed { reason }) => Ok(reason),
         Ok(WorkerExit::Shutdown) => {

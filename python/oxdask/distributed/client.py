@@ -129,6 +129,9 @@ class Client:
         self._cond = threading.Condition(self._lock)
         self._states: dict[Any, _KeyState] = {}
         self._refs: dict[Any, int] = defaultdict(int)
+        # Keys whose last future went away, told to the scheduler in batches (before any new
+        # submission, so a release never overtakes a later submit of the same key).
+        self._to_release: list = []
         self._table = FunctionTable()
         self._lost: str | None = None
         self._closed = False
@@ -144,7 +147,8 @@ class Client:
     def _listen(self) -> None:
         while not self._closed:
             try:
-                events = self._conn.next_events(0.2)
+                events = self._conn.next_events(0.05 if self._to_release else 0.2)
+                self._flush_releases()
             except Exception as e:  # interpreter shutting down
                 self._lost = str(e)
                 return
@@ -184,6 +188,10 @@ class Client:
                 cb()
 
     def _check_alive(self) -> None:
+        """Raise if closed or lost; every operation starts here, after pending releases go out
+        (so a release never overtakes a later submission or scatter of the same key)."""
+        if self._to_release:
+            self._flush_releases()
         if self._closed:
             raise RuntimeError("this Client is closed")
         if self._lost:
@@ -205,9 +213,16 @@ class Client:
                 return
             del self._refs[key]
             self._states.pop(key, None)
-        if not self._closed and not self._lost:
-            with contextlib.suppress(Exception):
-                self._conn.release([key])
+            self._to_release.append(key)
+            if len(self._to_release) >= 10_000:
+                self._flush_releases()
+
+    def _flush_releases(self) -> None:
+        with self._lock:
+            keys, self._to_release = self._to_release, []
+            if keys and not self._closed and not self._lost:
+                with contextlib.suppress(Exception):
+                    self._conn.release(keys)
 
     def _fire_and_forget(self, futures: list[Future]) -> None:
         # The keys stay wanted by this client: hold an extra reference until it closes.
@@ -221,24 +236,22 @@ class Client:
         if isinstance(workers, str):
             workers = [workers]
         resources = [(k, float(v)) for k, v in (options.get("resources") or {}).items()]
+        priority = int(options.get("priority") or 0)
+        workers = list(workers) if workers else None
+        loose = bool(options.get("allow_other_workers"))
+        retries = int(options.get("retries") or 0)
+        names: dict[int, str] = {}  # funcname per distinct head function
         wire = []
         for key, task, deps in tasks:
             fid, payload = dumps_task(task, self._table)
-            head = task[0] if type(task) is tuple and task and callable(task[0]) else None
-            wire.append(
-                (
-                    key,
-                    deps,
-                    payload,
-                    fid,
-                    funcname(head) if head is not None else "literal",
-                    int(options.get("priority") or 0),
-                    list(workers) if workers else None,
-                    bool(options.get("allow_other_workers")),
-                    resources,
-                    int(options.get("retries") or 0),
-                )
-            )
+            if type(task) is tuple and task and callable(task[0]):
+                name = names.get(id(task[0]))
+                if name is None:
+                    name = names[id(task[0])] = funcname(task[0])
+            else:
+                name = "literal"
+            wire.append((key, deps, payload, fid, name, priority, workers, loose, resources,
+                         retries))  # fmt: skip
         self._conn.submit(wire, wanted, self._table.take_unsent())
 
     def submit(self, func, *args, key=None, workers=None, resources=None, retries=None,
@@ -282,22 +295,27 @@ class Client:
             base = tokenize(func, kwargs)
             keys = [f"{name}-{tokenize(base, *(s[i] for s in seqs))}" for i in range(n)]
         else:
-            keys = [f"{name}-{uuid.uuid4().hex}" for _ in range(n)]
+            base = uuid.uuid4().hex
+            keys = [f"{name}-{base}-{i}" for i in range(n)]
         tasks, wanted, futures = [], [], []
         kw_deps: dict = {}
         kw = _replace_futures(kwargs, kw_deps) if kwargs else None
-        for i in range(n):
-            k = keys[i]
-            with self._lock:
-                known = k in self._states
-            futures.append(Future(k, self))
-            if known:
-                continue
-            deps = dict(kw_deps)
-            args = [_replace_futures(s[i], deps) for s in seqs]
-            task = (apply, func, args, kw) if kwargs else (func, *args)
-            tasks.append((k, task, list(deps)))
-            wanted.append(k)
+        with self._lock:  # one lock for every reference taken
+            for i in range(n):
+                k = keys[i]
+                self._refs[k] += 1
+                st = self._states.get(k)
+                known = st is not None
+                if not known:
+                    st = self._states[k] = _KeyState()
+                futures.append(Future(k, self, _state=st))
+                if known:
+                    continue
+                deps = dict(kw_deps)
+                args = [_replace_futures(s[i], deps) for s in seqs]
+                task = (apply, func, args, kw) if kwargs else (func, *args)
+                tasks.append((k, task, list(deps)))
+                wanted.append(k)
         if tasks:
             options = {
                 "workers": workers,
@@ -538,6 +556,7 @@ class Client:
         global _current
         if self._closed:
             return
+        self._flush_releases()
         self._closed = True
         with contextlib.suppress(Exception):
             self._conn.close()

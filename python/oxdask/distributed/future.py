@@ -67,10 +67,12 @@ class Future:
     """
 
     def __init__(self, key, client=None, _state: _KeyState | None = None) -> None:
-        from oxdask.distributed.client import default_client
+        if client is None:
+            from oxdask.distributed.client import default_client
 
+            client = default_client()
         self.key = key
-        self.client = client if client is not None else default_client()
+        self.client = client
         self._state = _state if _state is not None else self.client._ref(key)
         self._released = False
 
