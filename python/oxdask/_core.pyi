@@ -1,9 +1,9 @@
 """Native engine of oxdask (Rust). Keep this surface small: one call per graph, not per task."""
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, Protocol, TypeAlias, final
+from typing import Any, Protocol, Self, TypeAlias, final
 
-from typing_extensions import Self
+from typing_extensions import Buffer
 
 _Key: TypeAlias = Hashable
 
@@ -11,6 +11,7 @@ __all__ = [
     "Blockwise",
     "ClientConnection",
     "CycleError",
+    "Frame",
     "Progress",
     "Scheduler",
     "TreeReduce",
@@ -25,6 +26,12 @@ __all__ = [
 
 class CycleError(RuntimeError):
     """The task graph has a cycle; the message lists its keys."""
+
+@final
+class Frame:
+    """Received bytes exposed through the buffer protocol (writable, not copied)."""
+
+    def __len__(self) -> int: ...
 
 @final
 class Progress:
@@ -187,7 +194,8 @@ class ClientConnection:
     def cancel(self, keys: list[_Key]) -> None: ...
     def scattered(self, worker: str, keys: list[tuple[_Key, int]]) -> None: ...
     def next_events(self, timeout: float) -> list[tuple[Any, ...]]:
-        """Key reports received within ``timeout`` seconds: ``("memory", key, nbytes, type)``,
+        """Key reports received within ``timeout`` seconds: ``("memory", key, nbytes, type,
+        pickle or None)``,
         ``("erred", key, from, exception, traceback, text)``, ``("cancelled", key, reason)``,
         ``("closed", reason)``."""
     def who_has(self, keys: list[_Key], timeout: float) -> list[tuple[_Key, list[str]]]: ...
@@ -196,19 +204,22 @@ class ClientConnection:
     def retire_workers(self, workers: list[str], timeout: float) -> None: ...
     def get_data(
         self, address: str, keys: list[_Key], timeout: float
-    ) -> tuple[list[tuple[_Key, bytes, list[bytes]]], list[_Key]]: ...
+    ) -> tuple[list[tuple[_Key, Frame, list[Frame]]], list[_Key]]: ...
     def put_data(
-        self, address: str, values: list[tuple[_Key, bytes, list[bytes]]], timeout: float
+        self,
+        address: str,
+        values: list[tuple[_Key, Buffer, list[Buffer]]],
+        timeout: float,
     ) -> None: ...
     def close(self) -> None: ...
 
 class _WorkerHost(Protocol):
     def execute(
         self, key: _Key, payload: bytes, fid: int | None, fblob: bytes | None, dep_keys: list[_Key],
-        values: list[Any],
-    ) -> tuple[Any, int, str]: ...  # fmt: skip
-    def serialize(self, value: Any) -> tuple[bytes, list[bytes]]: ...
-    def deserialize(self, stream: bytes, buffers: list[bytes]) -> tuple[Any, int]: ...
+        values: list[Any], inline: bool,
+    ) -> tuple[Any, int, str, bytes | None]: ...  # fmt: skip
+    def serialize(self, value: Any) -> tuple[Buffer, list[Buffer]]: ...
+    def deserialize(self, stream: Frame, buffers: list[Frame]) -> tuple[Any, int]: ...
     def dump_error(self, exc: BaseException) -> tuple[bytes, bytes, str]: ...
     def run(self, call: bytes) -> tuple[bytes, bool]: ...
 

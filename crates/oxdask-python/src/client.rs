@@ -24,6 +24,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 use tokio::sync::oneshot;
 
+use crate::buffer::{bytes_from_py, py_from_bytes, Frame};
 use crate::key::{key_from_py, key_to_py};
 use crate::runtime::runtime;
 
@@ -453,11 +454,7 @@ impl ClientConnection {
         keys: Vec<Bound<'py, PyAny>>,
         timeout: f64,
     ) -> PyResult<(
-        Vec<(
-            Bound<'py, PyAny>,
-            Bound<'py, PyBytes>,
-            Vec<Bound<'py, PyBytes>>,
-        )>,
+        Vec<(Bound<'py, PyAny>, Bound<'py, Frame>, Vec<Bound<'py, Frame>>)>,
         Vec<Bound<'py, PyAny>>,
     )> {
         let keys: Vec<Key> = keys.iter().map(key_from_py).collect::<PyResult<_>>()?;
@@ -478,11 +475,11 @@ impl ClientConnection {
                 "worker {address} answered get_data with another message"
             )));
         };
-        let buf = |ix: BufIx| -> PyResult<Bound<'py, PyBytes>> {
-            buffers
-                .get(ix.0 as usize)
-                .map(|b| PyBytes::new(py, b))
-                .ok_or_else(|| conn_err(format!("worker {address} referred to a missing buffer")))
+        let buf = |ix: BufIx| -> PyResult<Bound<'py, Frame>> {
+            let bytes = buffers.get(ix.0 as usize).cloned().ok_or_else(|| {
+                conn_err(format!("worker {address} referred to a missing buffer"))
+            })?;
+            py_from_bytes(py, bytes)
         };
         let mut out = Vec::with_capacity(values.len());
         for v in values {
@@ -506,7 +503,7 @@ impl ClientConnection {
         &self,
         py: Python<'_>,
         address: String,
-        values: Vec<(Bound<'_, PyAny>, Vec<u8>, Vec<Vec<u8>>)>,
+        values: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>, Vec<Bound<'_, PyAny>>)>,
         timeout: f64,
     ) -> PyResult<()> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -514,11 +511,11 @@ impl ClientConnection {
         let mut stored = Vec::with_capacity(values.len());
         for (key, pickle, bufs) in values {
             let pickle_ix = BufIx(buffers.len() as u32);
-            buffers.push(Bytes::from(pickle));
+            buffers.push(bytes_from_py(&pickle)?);
             let mut ixs = Vec::with_capacity(bufs.len());
             for b in bufs {
                 ixs.push(BufIx(buffers.len() as u32));
-                buffers.push(Bytes::from(b));
+                buffers.push(bytes_from_py(&b)?);
             }
             stored.push(StoredValue {
                 key: key_from_py(&key)?,

@@ -5,6 +5,7 @@
 //! This is the only crate that depends on pyo3; engine crates are generic over the payload.
 #![warn(missing_docs)]
 
+mod buffer;
 mod client;
 mod errors;
 mod key;
@@ -193,6 +194,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(materialize::graph_tasks, m)?)?;
     m.add_class::<Progress>()?;
+    m.add_class::<buffer::Frame>()?;
     m.add_class::<Blockwise>()?;
     m.add_class::<tree::TreeReduce>()?;
     m.add_class::<client::ClientConnection>()?;

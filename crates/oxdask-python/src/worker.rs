@@ -12,18 +12,13 @@ use pyo3::exceptions::PyConnectionError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
+use crate::buffer::{bytes_from_py, py_from_bytes};
 use crate::key::key_to_py;
 use crate::runtime::runtime;
 
 /// Runs tasks through the Python host object.
 struct PyHost {
     host: Py<PyAny>,
-}
-
-/// Copies a `bytes` object out of Python memory; the wire layer then sends it uncopied.
-/// (The buffer protocol is not in the stable ABI of Python 3.10, which this module targets.)
-fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
-    Ok(Bytes::copy_from_slice(obj.cast::<PyBytes>()?.as_bytes()))
 }
 
 impl PyHost {
@@ -90,7 +85,7 @@ impl Host for PyHost {
                     value,
                     nbytes,
                     type_name,
-                    pickle: pickle.as_ref().map(bytes_of).transpose()?,
+                    pickle: pickle.as_ref().map(bytes_from_py).transpose()?,
                 })
             };
             run().map_err(|e| self.error(py, e))
@@ -104,8 +99,8 @@ impl Host for PyHost {
                     .host
                     .call_method1(py, "serialize", (value.bind(py),))?
                     .extract(py)?;
-                let buffers = buffers.iter().map(bytes_of).collect::<PyResult<_>>()?;
-                Ok((bytes_of(&stream)?, buffers))
+                let buffers = buffers.iter().map(bytes_from_py).collect::<PyResult<_>>()?;
+                Ok((bytes_from_py(&stream)?, buffers))
             };
             run().map_err(|e| self.error(py, e))
         })
@@ -118,10 +113,14 @@ impl Host for PyHost {
     ) -> Result<(Py<PyAny>, u64), ErrorBlob> {
         Python::attach(|py| {
             let run = || -> PyResult<(Py<PyAny>, u64)> {
-                let bufs = PyList::new(py, buffers.iter().map(|b| PyBytes::new(py, b)))?;
-                let out =
-                    self.host
-                        .call_method1(py, "deserialize", (PyBytes::new(py, &pickle), bufs))?;
+                let bufs = buffers
+                    .into_iter()
+                    .map(|b| py_from_bytes(py, b))
+                    .collect::<PyResult<Vec<_>>>()?;
+                let bufs = PyList::new(py, bufs)?;
+                let out = self
+                    .host
+                    .call_method1(py, "deserialize", (py_from_bytes(py, pickle)?, bufs))?;
                 out.extract(py)
             };
             run().map_err(|e| self.error(py, e))

@@ -496,7 +496,7 @@ class Client:
             targets = addresses if broadcast else [addresses[i % len(addresses)]]
             futures[key] = Future(key, self)
             for address in targets:
-                blob = (key, stream, [bytes(b) for b in buffers])
+                blob = (key, stream, list(buffers))
                 self._conn.put_data(address, [blob], 30.0)
                 self._conn.scattered(address, [(key, sizeof(value))])
         if isinstance(data, dict):

@@ -66,13 +66,15 @@ class Host:
                 pickled = None
         return result, nbytes, type(result).__name__, pickled
 
-    def serialize(self, value) -> tuple[bytes, list[bytes]]:
-        """Pickle protocol 5 stream and out-of-band buffers of a stored value."""
+    def serialize(self, value) -> tuple[bytes, list[memoryview]]:
+        """Pickle protocol 5 stream and out-of-band buffers of a stored value (views of its
+        memory, sent without copying)."""
         stream, buffers = dumps_value(value)
-        return stream, [bytes(b) for b in buffers]
+        return stream, list(buffers)
 
-    def deserialize(self, stream: bytes, buffers: list[bytes]):
-        """Rebuild a value fetched from a peer; returns ``(value, nbytes)``."""
+    def deserialize(self, stream, buffers: list):
+        """Rebuild a value fetched from a peer from buffer objects over the received memory
+        (``_core.Frame``, writable); returns ``(value, nbytes)``."""
         value = loads_value(stream, buffers)
         return value, sizeof(value)
 

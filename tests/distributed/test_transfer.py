@@ -1,0 +1,56 @@
+"""Large values between workers and to the client: zero-copy buffers, correct and writable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from oxdask.distributed import Client, LocalCluster
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as c:
+        yield c
+
+
+def make(n, seed):
+    return np.random.default_rng(seed).random(n)
+
+
+def writable_sum(a):
+    assert a.flags.writeable  # a fetched input is an ordinary, writable array
+    return float(a.sum())
+
+
+def frame(n):
+    return pd.DataFrame({"x": np.arange(n), "y": np.arange(n) * 0.5, "s": ["a", "b"] * (n // 2)})
+
+
+def test_array_moves_between_workers_and_to_the_client(client):
+    a, b = client.scheduler_info()["workers"]
+    n = 3_000_001  # odd size, 24 MB: sent as an out-of-band buffer
+    x = client.submit(make, n, 1, workers=[a], pure=False)
+    y = client.submit(writable_sum, x, workers=[b], pure=False)
+    expect = make(n, 1)
+    assert y.result(timeout=60) == pytest.approx(float(expect.sum()))
+    got = x.result(timeout=60)
+    np.testing.assert_array_equal(got, expect)
+    assert got.flags.writeable
+
+
+def test_scatter_then_compute_on_the_scattered_value(client):
+    data = np.arange(2_000_000, dtype="i8")
+    [fut] = client.scatter([data])
+    total = client.submit(np.sum, fut).result(timeout=60)
+    assert total == data.sum()
+    np.testing.assert_array_equal(fut.result(timeout=60), data)
+
+
+def test_dataframe_round_trip(client):
+    a, b = client.scheduler_info()["workers"]
+    df = client.submit(frame, 200_000, workers=[a])
+    rows = client.submit(len, df, workers=[b])
+    assert rows.result(timeout=60) == 200_000
+    pd.testing.assert_frame_equal(df.result(timeout=60), frame(200_000))
