@@ -59,6 +59,8 @@ def _fuse_pair(c: BlockwiseLayer, k: int, p: BlockwiseLayer) -> BlockwiseLayer |
     _, ind = c.args[k]
     if any(label not in c.out_ind for label in ind):
         return None  # c contracts over p's blocks
+    if not p.inline and any(label not in ind for label in c.out_ind):
+        return None  # c reads each block of p several times: fusing would recompute it
     if len(set(ind)) != len(ind) or len(p.out_ind) != len(ind):
         return None
     if c.numblocks[p.name] != tuple(_out_blocks(p)):

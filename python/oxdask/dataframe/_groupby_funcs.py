@@ -1,0 +1,244 @@
+"""Task functions of the groupby tree reduction: per-partition partial aggregates, their
+combination, and the final aggregates.
+
+A chunk result is a dict: ``"agg"`` is a DataFrame indexed by the group keys whose columns
+are named ``"<kind>-<k>"`` (partial ``kind`` of value column ``k``: ``sum``, ``count``,
+``min``, ``max``, ``first``, ``last``, ``prod``, ``pmean`` and ``m2`` for variances) plus
+``"size-"``; ``"nunique-<k>"`` entries hold the distinct (keys, value) rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from oxdask.dataframe.shuffle import _normalize_keys, partitioning_index
+
+# user function -> partial kinds it needs
+PARTIALS = {
+    "sum": ("sum",),
+    "count": ("count",),
+    "size": (),
+    "min": ("min",),
+    "max": ("max",),
+    "first": ("first",),
+    "last": ("last",),
+    "prod": ("prod",),
+    "mean": ("sum", "count"),
+    "var": ("count", "pmean", "m2"),
+    "std": ("count", "pmean", "m2"),
+    "nunique": (),
+}
+_COMBINE = {
+    "sum": "sum",
+    "count": "sum",
+    "size": "sum",
+    "min": "min",
+    "max": "max",
+    "first": "first",
+    "last": "last",
+    "prod": "prod",
+}
+
+
+def _key_values(df, key_cols, key_parts, names):
+    """The grouping keys of a partition: column labels and Series (renamed)."""
+    keys = []
+    parts = iter(key_parts)
+    for c, nm in zip(key_cols, names, strict=True):
+        if c is None:
+            keys.append(next(parts).rename(nm))
+        else:
+            keys.append(c)
+    return keys
+
+
+class GroupbyChunk:
+    """Partial aggregates of one partition."""
+
+    def __init__(self, spec):
+        self.spec = spec  # a GroupSpec
+
+    def __call__(self, df, *key_parts):
+        sp = self.spec
+        if isinstance(df, pd.Series):
+            df = df.to_frame(name=sp.series_column)
+        keys = _key_values(df, sp.key_cols, key_parts, sp.key_names)
+        g = df.groupby(keys, sort=False, observed=True, dropna=sp.dropna)
+        pieces = [g.size().rename("size-")]
+        for kind, ks in sp.partials.items():
+            cols = [sp.value_cols[k] for k in ks]
+            sub = g[cols]
+            if kind == "m2":
+                r = sub.var(ddof=0) * sub.count()
+            elif kind == "pmean":
+                r = sub.mean()
+            else:
+                r = getattr(sub, kind)()
+            r.columns = [f"{kind}-{k}" for k in ks]
+            pieces.append(r)
+        out = {"agg": pd.concat(pieces, axis=1) if len(pieces) > 1 else pieces[0].to_frame()}
+        for k in sp.nunique:
+            frame = _keys_frame(df, keys)
+            frame["v"] = df[sp.value_cols[k]].to_numpy()
+            if sp.dropna:
+                frame = frame.dropna(subset=list(frame.columns[:-1]))
+            out[f"nunique-{k}"] = frame.drop_duplicates()
+        return out
+
+
+def _keys_frame(df, keys):
+    cols = {}
+    for i, k in enumerate(keys):
+        cols[f"key{i}"] = (k if isinstance(k, pd.Series) else df[k]).to_numpy()
+    return pd.DataFrame(cols)
+
+
+def _levels(agg):
+    return list(range(agg.index.nlevels))
+
+
+def combine_partials(values, dropna):
+    """Merge a list of chunk dicts into one (same layout)."""
+    aggs = [v["agg"] for v in values]
+    nonempty = [a for a in aggs if len(a)] or aggs[:1]
+    agg = pd.concat(nonempty) if len(nonempty) > 1 else nonempty[0]
+    out = {}
+    if len(nonempty) > 1:
+        g = agg.groupby(level=_levels(agg), sort=False, dropna=dropna)
+        by_kind: dict[str, list] = {}
+        for c in agg.columns:
+            by_kind.setdefault(c.split("-", 1)[0], []).append(c)
+        parts = []
+        for kind, cols in by_kind.items():
+            if kind in ("pmean", "m2"):
+                continue
+            parts.append(getattr(g[cols], _COMBINE[kind])())
+        merged = pd.concat(parts, axis=1)
+        for c in by_kind.get("pmean", []):
+            k = c.split("-", 1)[1]
+            n = agg[f"count-{k}"]
+            m = agg[c].where(n > 0, 0.0)
+            m2 = agg[f"m2-{k}"].where(n > 0, 0.0)
+            levels = _levels(agg)
+            tot_n = n.groupby(level=levels, sort=False, dropna=dropna).transform("sum")
+            tot_s = (n * m).groupby(level=levels, sort=False, dropna=dropna).transform("sum")
+            with np.errstate(all="ignore"):
+                mean_row = (tot_s / tot_n).where(tot_n > 0, 0.0)
+            dev = m2 + n * (m - mean_row) ** 2
+            gm2 = dev.groupby(level=levels, sort=False, dropna=dropna).sum()
+            gs = (n * m).groupby(level=levels, sort=False, dropna=dropna).sum()
+            gn = n.groupby(level=levels, sort=False, dropna=dropna).sum()
+            with np.errstate(all="ignore"):
+                merged[c] = (gs / gn).where(gn > 0, np.nan)
+            merged[f"m2-{k}"] = gm2
+        agg = merged[list(agg.columns)]
+    out["agg"] = agg
+    for name in values[0]:
+        if name.startswith("nunique-"):
+            frames = [v[name] for v in values]
+            frames = [f for f in frames if len(f)] or frames[:1]
+            both = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            out[name] = both.drop_duplicates()
+    return out
+
+
+class GroupbyCombine:
+    def __init__(self, dropna):
+        self.dropna = dropna
+
+    def __call__(self, values):
+        return combine_partials(values, self.dropna)
+
+
+class GroupbyAggregate:
+    """Final aggregates from merged partials, shaped like ``meta``."""
+
+    def __init__(self, spec, meta, sort, as_index, ddof=1):
+        self.spec = spec
+        self.meta = meta
+        self.sort = sort
+        self.as_index = as_index
+        self.ddof = ddof
+
+    def _column(self, merged, func, k):
+        agg = merged["agg"]
+        if func == "size":
+            return agg["size-"]
+        if func in ("sum", "count", "min", "max", "first", "last", "prod"):
+            return agg[f"{func}-{k}"]
+        if func == "mean":
+            n = agg[f"count-{k}"]
+            with np.errstate(all="ignore"):
+                return (agg[f"sum-{k}"] / n).where(n > 0, np.nan)
+        if func in ("var", "std"):
+            n = agg[f"count-{k}"]
+            d = n - self.ddof
+            with np.errstate(all="ignore"):
+                var = (agg[f"m2-{k}"] / d).where(d > 0, np.nan)
+            return np.sqrt(var) if func == "std" else var
+        if func == "nunique":
+            frame = merged[f"nunique-{k}"]
+            keys = list(frame.columns[:-1])
+            counts = frame.groupby(keys, sort=False, dropna=self.spec.dropna)["v"].nunique()
+            counts.index.names = agg.index.names
+            return counts.reindex(agg.index, fill_value=0)
+        raise ValueError(f"unsupported aggregation {func!r}")
+
+    def finish(self, merged):
+        agg = merged["agg"]
+        cols = [self._column(merged, func, k) for func, k in self.spec.outputs]
+        out = pd.concat(cols, axis=1) if cols else pd.DataFrame(index=agg.index)
+        meta = self.meta
+        if self.sort and len(out):
+            out = out.sort_index()
+        if not self.as_index:
+            out.index.names = _index_names(meta, self.spec)
+            out = out.reset_index()
+        if isinstance(meta, pd.Series):
+            out = out.iloc[:, 0]
+            out.name = meta.name
+            out.index.names = meta.index.names
+            return _cast(out, meta)
+        out.columns = meta.columns
+        if self.as_index:
+            out.index.names = meta.index.names
+        return _cast(out, meta)
+
+    def __call__(self, values):
+        return self.finish(combine_partials(values, self.spec.dropna))
+
+
+def _index_names(meta, spec):
+    return spec.key_names
+
+
+def _cast(out, meta):
+    try:
+        if isinstance(meta, pd.Series):
+            return out.astype(meta.dtype) if out.dtype != meta.dtype else out
+        diff = {c: t for c, t in meta.dtypes.items() if out[c].dtype != t}
+        return out.astype(diff) if diff else out
+    except (TypeError, ValueError):
+        return out
+
+
+class SplitPartials:
+    """Cut a chunk dict into ``n`` dicts by a hash of the group keys."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __call__(self, d):
+        out = [{} for _ in range(self.n)]
+        for name, frame in d.items():
+            keys = frame.index.to_frame(index=False) if name == "agg" else frame.iloc[:, :-1]
+            dest = partitioning_index(_normalize_keys(keys), self.n) if len(frame) else None
+            for j in range(self.n):
+                out[j][name] = frame.iloc[:0] if dest is None else frame[dest == j]
+        return out
+
+
+class PickPart:
+    def __call__(self, parts, j):
+        return parts[j]

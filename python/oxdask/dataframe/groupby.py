@@ -1,0 +1,592 @@
+"""``groupby``: aggregations by tree reduction, ``apply``/``transform`` by a hash shuffle.
+
+Aggregations that decompose (``sum``, ``mean``, ``count``, ``size``, ``min``, ``max``,
+``std``, ``var``, ``first``, ``last``, ``prod``, ``nunique``) reduce every partition to
+partial aggregates per group, combine them ``split_every`` at a time and finish at the root
+(see :mod:`oxdask.dataframe._groupby_funcs`). With ``split_out=k`` the partials are hashed
+by group into ``k`` buckets reduced separately, giving ``k`` output partitions. Other
+aggregations, ``apply``, ``transform`` and cumulative operations first gather every group
+into one partition with :func:`oxdask.dataframe.shuffle.shuffle`.
+
+Keys may be column labels, Series aligned with the frame (``df.ts.dt.hour``), or a list of
+both; the result's layout (columns, names, dtypes) is the one pandas gives on a small fake.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from oxdask.dataframe import _groupby_funcs as gf
+from oxdask.dataframe.core import DataFrame, Series, _Frame, _name, _new
+from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer, TreeReduceLayer
+from oxdask.tokenize import tokenize
+
+__all__ = ["DataFrameGroupBy", "SeriesGroupBy"]
+
+_NAMED_FUNCS = {
+    np.sum: "sum",
+    np.mean: "mean",
+    np.min: "min",
+    np.max: "max",
+    np.std: "std",
+    np.var: "var",
+    len: "size",
+    sum: "sum",
+    min: "min",
+    max: "max",
+}
+
+
+class GroupSpec:
+    """What the chunk and aggregate functions compute (plain data, sent with the tasks)."""
+
+    def __init__(self, key_cols, key_names, value_cols, outputs, dropna, series_column):
+        self.key_cols = key_cols  # column label, or None for a Series key
+        self.key_names = key_names
+        self.value_cols = value_cols
+        self.outputs = outputs  # [(func, value column position or None)]
+        self.dropna = dropna
+        self.series_column = series_column
+        self.partials: dict[str, list[int]] = {}
+        self.nunique: list[int] = []
+        for func, k in outputs:
+            if func == "nunique":
+                if k not in self.nunique:
+                    self.nunique.append(k)
+                continue
+            for kind in gf.PARTIALS[func]:
+                ks = self.partials.setdefault(kind, [])
+                if k not in ks:
+                    ks.append(k)
+
+    def __dask_tokenize__(self):
+        return (
+            self.key_cols,
+            self.key_names,
+            self.value_cols,
+            self.outputs,
+            self.dropna,
+            self.series_column,
+        )
+
+
+def _func_name(f):
+    if isinstance(f, str):
+        return f
+    return _NAMED_FUNCS.get(f, f)
+
+
+class _GroupBy:
+    def __init__(
+        self,
+        obj,
+        by=None,
+        level=None,
+        sort=None,
+        dropna=None,
+        observed=None,
+        group_keys=True,
+        as_index=True,
+        _selection=None,
+        **kwargs,
+    ):
+        if level is not None:
+            if by is not None:
+                raise ValueError("groupby: pass either by= or level=, not both")
+            by = _level_keys(obj, level)
+        if by is None:
+            raise TypeError("You have to supply one of 'by' and 'level'")
+        self.obj = obj
+        self.sort = sort
+        self.dropna = True if dropna is None else bool(dropna)
+        self.observed = observed
+        self.group_keys = group_keys
+        self.as_index = as_index
+        self._selection = _selection
+        self.by = by if isinstance(by, list) else [by]
+        self._key_cols, self._key_series = self._split_keys()
+        self._meta = self._pandas_groupby(self.obj._meta_nonempty, nonempty=True)
+
+    # -- keys -------------------------------------------------------------------------------
+    def _split_keys(self):
+        obj = self.obj
+        cols, series = [], []
+        for b in self.by:
+            if isinstance(b, _Frame):
+                if not isinstance(b, Series):
+                    raise TypeError("groupby keys must be column labels or Series")
+                col = _column_of(obj, b)
+                if col is not None:
+                    cols.append(col)
+                    continue
+                cols.append(None)
+                series.append(b)
+            elif isinstance(obj, DataFrame) and _is_column(obj._meta, b):
+                cols.append(b)
+            elif isinstance(b, (pd.Series, np.ndarray, list)) or callable(b):
+                raise NotImplementedError(
+                    f"groupby by a {type(b).__name__} is not supported; use a column or Series"
+                )
+            else:
+                raise KeyError(
+                    f"groupby: column {b!r} not found in {list(obj._meta.columns)}"
+                    if isinstance(obj, DataFrame)
+                    else f"groupby: key {b!r} not found"
+                )
+        return cols, series
+
+    def _key_names(self):
+        names, it = [], iter(self._key_series)
+        for c in self._key_cols:
+            names.append(c if c is not None else next(it)._meta.name)
+        return names
+
+    def _pandas_keys(self, frame_ne, nonempty=True):
+        keys, it = [], iter(self._key_series)
+        for c in self._key_cols:
+            if c is not None:
+                keys.append(c)
+            else:
+                s = next(it)
+                v = s._meta_nonempty if nonempty else s._meta
+                keys.append(v.set_axis(frame_ne.index) if len(v) == len(frame_ne) else v)
+        return keys
+
+    def _pandas_groupby(self, frame, nonempty=True):
+        keys = self._pandas_keys(frame, nonempty)
+        g = frame.groupby(
+            keys if len(keys) > 1 else keys[0],
+            sort=self.sort if self.sort is not None else True,
+            dropna=self.dropna,
+            observed=True,
+            group_keys=self.group_keys,
+            as_index=self.as_index,
+        )
+        if self._selection is not None:
+            g = g[self._selection]
+        return g
+
+    def _value_columns(self):
+        obj = self.obj
+        if isinstance(obj, Series):
+            return [obj._meta.name if obj._meta.name is not None else "__series__"]
+        sel = self._selection
+        if sel is None:
+            key_cols = {c for c in self._key_cols if c is not None}
+            return [c for c in obj._meta.columns if c not in key_cols]
+        return list(sel) if isinstance(sel, list) else [sel]
+
+    # -- tree aggregation ---------------------------------------------------------------------
+    def _outputs(self, arg, kwargs):
+        """``[(func, value column position)]`` in pandas' output order, or None."""
+        values = self._value_columns()
+        pos = {c: i for i, c in enumerate(values)}
+        series_like = isinstance(self.obj, Series) or (
+            self._selection is not None and not isinstance(self._selection, list)
+        )
+        if arg is None and kwargs:  # named aggregation
+            out = []
+            for spec in kwargs.values():
+                if series_like:
+                    out.append((_func_name(spec), 0))
+                else:
+                    col, f = spec
+                    out.append((_func_name(f), pos.get(col)))
+            return out
+        if isinstance(arg, (str,)) or callable(arg):
+            f = _func_name(arg)
+            if f == "size":
+                return [("size", None)]
+            return [(f, 0)] if series_like else [(f, pos[c]) for c in values]
+        if isinstance(arg, list):
+            fs = [_func_name(a) for a in arg]
+            if series_like:
+                return [(f, 0) for f in fs]
+            return [(f, pos[c]) for c in values for f in fs]
+        if isinstance(arg, dict):
+            out = []
+            for col, fs in arg.items():
+                fs = fs if isinstance(fs, list) else [fs]
+                out += [(_func_name(f), pos.get(col)) for f in fs]
+            return out
+        return None
+
+    def _aggregate(self, arg, kwargs, split_every, split_out, token, ddof=1):
+        meta = _meta_of(self._call_meta("agg", arg, **kwargs))
+        outputs = self._outputs(arg, kwargs)
+        if outputs is None or any(
+            not isinstance(f, str) or f not in gf.PARTIALS or (f != "size" and k is None)
+            for f, k in outputs
+        ):
+            return self._shuffle_agg(arg, kwargs, meta, split_out)
+        spec = GroupSpec(
+            self._key_cols,
+            self._key_names(),
+            self._value_columns(),
+            outputs,
+            self.dropna,
+            self._value_columns()[0],
+        )
+        sort = self.sort if self.sort is not None else split_out in (None, 1)
+        if sort and split_out not in (None, 1):
+            raise NotImplementedError(
+                "Cannot guarantee sorted keys for `split_out>1`. Try "
+                "using split_out=1, or grouping with sort=False."
+            )
+        final = gf.GroupbyAggregate(spec, meta, bool(sort), self.as_index, ddof)
+        return self._tree(spec, final, meta, split_every, split_out or 1, token)
+
+    def _tree(self, spec, final, meta, split_every, split_out, token):
+        from oxdask.dataframe.partitionwise import align_partitions, partitionwise
+        from oxdask.dataframe.reductions import _split_every
+
+        obj, *keys = align_partitions(self.obj, *self._key_series)
+        base = tokenize(
+            obj._name,
+            [k._name for k in keys],
+            spec,
+            final.meta,
+            final.sort,
+            final.as_index,
+            final.ddof,
+            split_every,
+            split_out,
+        )
+        cname = f"{token}-chunk-{base}"
+        chunked = partitionwise(gf.GroupbyChunk(spec), obj, *keys, meta=obj._meta, name=cname)
+        every = _split_every(split_every)
+        combine = gf.GroupbyCombine(spec.dropna)
+        oname = f"{token}-agg-{base}"
+        if split_out == 1:
+            from oxdask.dataframe.reductions import tree_reduce
+
+            return tree_reduce(chunked, combine, final, meta, oname, split_every)
+        n = chunked.npartitions
+        sname, pname = f"{token}-split-{base}", f"{token}-bucket-{base}"
+        jname = "out-number-" + tokenize(split_out)
+        split = BlockwiseLayer(
+            sname, gf.SplitPartials(split_out), [0], [(cname, [0])], {cname: (n,)}
+        )
+        s = _new(sname, split, [chunked], obj._meta, obj.divisions)
+        pick = BlockwiseLayer(
+            pname,
+            gf.PickPart(),
+            [0, 1],
+            [(sname, [0]), (jname, [1])],
+            {sname: (n,), jname: (split_out,)},
+        )
+        p = _new(
+            pname,
+            pick,
+            [s],
+            obj._meta,
+            obj.divisions,
+            {jname: MaterializedLayer({(jname, j): j for j in range(split_out)})},
+        )
+        tree = TreeReduceLayer(oname, pname, (n, split_out), [0], [every], combine, final)
+        return _new(oname, tree, [p], meta, (None,) * (split_out + 1))
+
+    def _call_meta(self, method, *args, **kwargs):
+        g = self._pandas_groupby(self.obj._meta_nonempty)
+        return getattr(g, method)(*args, **kwargs)
+
+    # -- shuffle-based operations ---------------------------------------------------------------
+    def _shuffled(self, npartitions=None):
+        """The frame with its key Series as columns, hash-shuffled by the keys."""
+        from oxdask.dataframe.shuffle import shuffle
+
+        frame = self.obj.to_frame() if isinstance(self.obj, Series) else self.obj
+        tmp = [f"__groupby_key_{i}" for i in range(len(self._key_series))]
+        if tmp:
+            frame = frame.assign(**dict(zip(tmp, self._key_series, strict=True)))
+        it = iter(tmp)
+        cols = [c if c is not None else next(it) for c in self._key_cols]
+        return shuffle(frame, cols, npartitions=npartitions), cols, tmp
+
+    def _per_group(self, method, args, kwargs, meta, npartitions=None, sort_result=False):
+        shuffled, cols, tmp = self._shuffled(npartitions)
+        call = _GroupCall(
+            method,
+            args,
+            kwargs,
+            cols,
+            tmp,
+            self._key_names(),
+            self._selection,
+            isinstance(self.obj, Series),
+            self.dropna,
+            self.group_keys,
+            self.as_index,
+            self.sort if self.sort is not None else True,
+        )
+        name = _name(f"groupby-{method}", shuffled._name, call)
+        from oxdask.dataframe.partitionwise import partitionwise
+
+        out = partitionwise(
+            call, shuffled, meta=meta, name=name, divisions=(None,) * (shuffled.npartitions + 1)
+        )
+        if sort_result:
+            from oxdask.dataframe.repartition import repartition_npartitions
+
+            one = repartition_npartitions(out, 1)
+            return one.map_partitions(_sort_index, meta=meta, token="sort-index")
+        return out
+
+    def _shuffle_agg(self, arg, kwargs, meta, split_out):
+        sort = self.sort if self.sort is not None else True
+        one = split_out in (None, 1)
+        return self._per_group(
+            "agg", (arg,) if arg is not None else (), kwargs, meta, sort_result=sort and one
+        )
+
+    def apply(self, func, *args, meta=None, **kwargs):
+        """``func`` on every group (groups gathered by a hash shuffle; row order changes)."""
+        if meta is None:
+            import warnings
+
+            warnings.warn(
+                "`meta` is not specified, inferred from partial data. Please provide `meta` "
+                "if the result is unexpected.",
+                UserWarning,
+                stacklevel=2,
+            )
+            meta = _meta_of(self._call_meta("apply", func, *args, **kwargs))
+        else:
+            from oxdask.dataframe.utils import make_meta
+
+            meta = make_meta(meta)
+        return self._per_group("apply", (func, *args), kwargs, meta)
+
+    def transform(self, func, *args, meta=None, **kwargs):
+        """``func`` on every group, shaped like the group (by a hash shuffle)."""
+        if meta is None:
+            meta = _meta_of(self._call_meta("transform", func, *args, **kwargs))
+        return self._per_group("transform", (func, *args), kwargs, meta)
+
+    def _cum(self, method, **kwargs):
+        meta = _meta_of(self._call_meta(method, **kwargs))
+        return self._per_group(method, (), kwargs, meta)
+
+    def cumsum(self, axis=None, **kwargs):
+        """Cumulative sum within each group (original index, shuffled row order)."""
+        return self._cum("cumsum", **kwargs)
+
+    def cumprod(self, axis=None, **kwargs):
+        """Cumulative product within each group."""
+        return self._cum("cumprod", **kwargs)
+
+    def cummax(self, axis=None, **kwargs):
+        """Cumulative maximum within each group."""
+        return self._cum("cummax", **kwargs)
+
+    def cummin(self, axis=None, **kwargs):
+        """Cumulative minimum within each group."""
+        return self._cum("cummin", **kwargs)
+
+    def cumcount(self, ascending=True):
+        """Position of each row within its group."""
+        return self._cum("cumcount", ascending=ascending)
+
+    def shift(self, periods=1, meta=None, **kwargs):
+        """Values shifted within each group."""
+        meta = _meta_of(self._call_meta("shift", periods, **kwargs)) if meta is None else meta
+        return self._per_group("shift", (periods,), kwargs, meta)
+
+    def median(self, split_every=None, split_out=1, shuffle_method=None, numeric_only=False):
+        """Median per group (by a hash shuffle)."""
+        kw = {"numeric_only": numeric_only} if numeric_only else {}
+        meta = _meta_of(self._call_meta("median", **kw))
+        sort = self.sort if self.sort is not None else True
+        return self._per_group("median", (), kw, meta, sort_result=sort and split_out in (None, 1))
+
+    # -- aggregation methods ------------------------------------------------------------------
+    def aggregate(self, arg=None, split_every=None, split_out=None, shuffle_method=None, **kwargs):
+        """Aggregate with a function name, a list, a dict, or named aggregation."""
+        return self._aggregate(arg, kwargs, split_every, split_out, "aggregate")
+
+    agg = aggregate
+
+    def _simple(self, func, split_every, split_out, ddof=1, **kwargs):
+        if kwargs.get("numeric_only"):
+            return self._numeric()._simple(func, split_every, split_out, ddof)
+        meta = _meta_of(self._call_meta(func, **({"ddof": ddof} if func in ("var", "std") else {})))
+        outputs = (
+            [("size", None)]
+            if func == "size"
+            else [(func, i) for i in range(len(self._value_columns()))]
+        )
+        spec = GroupSpec(
+            self._key_cols,
+            self._key_names(),
+            self._value_columns(),
+            outputs,
+            self.dropna,
+            self._value_columns()[0],
+        )
+        sort = self.sort if self.sort is not None else split_out in (None, 1)
+        final = gf.GroupbyAggregate(spec, meta, bool(sort), self.as_index, ddof)
+        return self._tree(spec, final, meta, split_every, split_out or 1, f"groupby-{func}")
+
+    def _numeric(self):
+        obj = self.obj
+        if isinstance(obj, Series):
+            return self
+        cols = [
+            c for c in self._value_columns() if pd.api.types.is_numeric_dtype(obj._meta[c].dtype)
+        ]
+        return self[cols]
+
+
+def _method(func):
+    def method(self, split_every=None, split_out=None, shuffle_method=None, **kwargs):
+        return self._simple(func, split_every, split_out, **kwargs)
+
+    method.__name__ = func
+    method.__doc__ = f"``{func}`` of every group (a tree reduction)."
+    return method
+
+
+def _var_method(func):
+    def method(
+        self, ddof=1, split_every=None, split_out=None, shuffle_method=None, numeric_only=False
+    ):
+        if numeric_only:
+            return self._numeric()._simple(func, split_every, split_out, ddof)
+        return self._simple(func, split_every, split_out, ddof)
+
+    method.__name__ = func
+    method.__doc__ = f"``{func}`` of every group (``ddof`` delta degrees of freedom)."
+    return method
+
+
+for _f in ("sum", "mean", "count", "size", "min", "max", "first", "last", "prod", "nunique"):
+    setattr(_GroupBy, _f, _method(_f))
+for _f in ("var", "std"):
+    setattr(_GroupBy, _f, _var_method(_f))
+
+
+class DataFrameGroupBy(_GroupBy):
+    """``DataFrame.groupby(...)``: select columns with ``[...]`` then aggregate."""
+
+    def __getitem__(self, key):
+        self._meta[key]  # validates the columns (raises KeyError naming them)
+        cls = DataFrameGroupBy if isinstance(key, list) else SeriesGroupBy
+        return cls(
+            self.obj,
+            by=self.by,
+            sort=self.sort,
+            dropna=self.dropna,
+            group_keys=self.group_keys,
+            as_index=self.as_index,
+            _selection=key,
+        )
+
+    def __getattr__(self, key):
+        if key.startswith("_"):
+            raise AttributeError(key)
+        obj = self.__dict__.get("obj")
+        if obj is not None and isinstance(obj, DataFrame) and key in obj._meta.columns:
+            return self[key]
+        raise AttributeError(f"'DataFrameGroupBy' object has no attribute {key!r}")
+
+
+class SeriesGroupBy(_GroupBy):
+    """``Series.groupby(...)`` or one column of a DataFrameGroupBy."""
+
+    def value_counts(self, **kwargs):
+        """Counts of values within each group (by a hash shuffle)."""
+        meta = _meta_of(self._call_meta("value_counts", **kwargs))
+        return self._per_group("value_counts", (), kwargs, meta, sort_result=True)
+
+    def unique(self):
+        """Distinct values of each group (by a hash shuffle)."""
+        meta = _meta_of(self._call_meta("unique"))
+        return self._per_group("unique", (), {}, meta, sort_result=True)
+
+
+class _GroupCall:
+    """Per-partition pandas groupby call after the shuffle."""
+
+    def __init__(
+        self,
+        method,
+        args,
+        kwargs,
+        cols,
+        tmp,
+        names,
+        selection,
+        series,
+        dropna,
+        group_keys,
+        as_index,
+        sort,
+    ):
+        self.method = method
+        self.args = args
+        self.kwargs = kwargs
+        self.cols = cols
+        self.tmp = tmp
+        self.names = names
+        self.selection = selection
+        self.series = series
+        self.dropna = dropna
+        self.group_keys = group_keys
+        self.as_index = as_index
+        self.sort = sort
+
+    def __call__(self, df):
+        tmp = set(self.tmp)
+        keys = [
+            df[c].rename(n) if c in tmp else c for c, n in zip(self.cols, self.names, strict=True)
+        ]
+        data = df.drop(columns=self.tmp) if self.tmp else df
+        if self.series:
+            data = data.iloc[:, 0]
+            keys = [k if not isinstance(k, str) or k not in df.columns else df[k] for k in keys]
+        g = data.groupby(
+            keys if len(keys) > 1 else keys[0],
+            sort=self.sort,
+            dropna=self.dropna,
+            observed=True,
+            group_keys=self.group_keys,
+            as_index=self.as_index,
+        )
+        if self.selection is not None:
+            g = g[self.selection]
+        return getattr(g, self.method)(*self.args, **self.kwargs)
+
+
+def _sort_index(df):
+    return df.sort_index()
+
+
+def _meta_of(x):
+    return x.iloc[:0] if isinstance(x, (pd.DataFrame, pd.Series)) else x
+
+
+def _is_column(meta, b) -> bool:
+    try:
+        return b in meta.columns
+    except TypeError:
+        return False
+
+
+def _column_of(obj, s):
+    """The column label of ``obj`` that ``s`` is (``df.y`` as a key means column ``y``)."""
+    if not isinstance(obj, DataFrame):
+        return None
+    name = s._meta.name
+    if not _is_column(obj._meta, name):
+        return None
+    expected = _name("getitem", obj._name, name)
+    return name if s._name == expected else None
+
+
+def _level_keys(obj, level):
+    levels = level if isinstance(level, list) else [level]
+    idx_names = list(obj._meta.index.names)
+    if levels not in ([0], [idx_names[0]]) or len(idx_names) != 1:
+        raise NotImplementedError("groupby(level=...) supports the single index level only")
+    return obj.index.to_series()

@@ -1,0 +1,1 @@
+"""Reading and writing collections: CSV, Parquet, JSON, and in-memory data."""

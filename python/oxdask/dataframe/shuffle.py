@@ -1,0 +1,528 @@
+"""The task-based shuffle and the operations built on it: ``shuffle``, ``set_index``,
+``sort_values``, ``drop_duplicates``.
+
+:func:`rearrange` is the only function that moves rows between partitions. Each input
+partition is cut into ``npartitions_out`` pieces by a *partitioner* (a function of the
+partition returning the output number of every row), the pieces are picked out per
+(input, output) pair, and each output partition concatenates its pieces in input order (so
+rows keep their relative order within an output partition). Three compact layers::
+
+    split    (split, i)      = cut(partition i)            one per input partition
+    pieces   (piece, i, j)   = split_i[j]                  one per pair
+    concat   (out, j)        = concat(piece_0j ... piece_nj)
+
+A Rust engine shuffle can replace this function without changing its callers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from oxdask.dataframe import methods
+from oxdask.dataframe.core import _Frame, _new
+from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer
+from oxdask.tokenize import tokenize
+
+__all__ = [
+    "compute_divisions",
+    "drop_duplicates",
+    "partitioning_index",
+    "rearrange",
+    "set_index",
+    "shuffle",
+    "sort_values",
+]
+
+
+# -- the shuffle ---------------------------------------------------------------------------------
+
+
+class _Split:
+    """Cut a partition into ``n`` pieces by the output number of every row."""
+
+    def __init__(self, partitioner, n):
+        self.partitioner = partitioner
+        self.n = n
+
+    def __call__(self, df):
+        n = self.n
+        if len(df) == 0:
+            return [df] * n
+        dest = np.asarray(self.partitioner(df), dtype=np.intp)
+        counts = np.bincount(dest, minlength=n)
+        if counts.max() == len(df):
+            j = int(dest[0])
+            empty = df.iloc[:0]
+            return [df if k == j else empty for k in range(n)]
+        order = np.argsort(dest, kind="stable")
+        ordered = df.iloc[order]
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        return [ordered.iloc[bounds[k] : bounds[k + 1]] for k in range(n)]
+
+
+class _Pick:
+    def __call__(self, pieces, j):
+        return pieces[j]
+
+
+class _ConcatPieces:
+    """Concatenate the pieces of one output partition, then apply ``post`` (optional)."""
+
+    def __init__(self, meta, post=None):
+        self.meta = meta
+        self.post = post
+
+    def __call__(self, pieces):
+        out = methods.concat(pieces, self.meta)
+        return self.post(out) if self.post is not None else out
+
+
+def rearrange(
+    frame, partitioner, npartitions_out, meta=None, post=None, divisions=None, token="shuffle"
+):
+    """Move rows to ``npartitions_out`` partitions chosen by ``partitioner(partition)``.
+
+    Parameters
+    ----------
+    frame : DataFrame or Series
+    partitioner : callable
+        Returns an integer array (one output number in ``[0, npartitions_out)`` per row).
+    npartitions_out : int
+    meta : pandas object, optional
+        Meta of the output (default: ``frame``'s, or ``post`` applied to it).
+    post : callable, optional
+        Applied to every output partition (sorting, setting the index...).
+    divisions : tuple, optional
+        Divisions of the output (default unknown).
+    """
+    n_in, n_out = frame.npartitions, int(npartitions_out)
+    base = tokenize(frame._name, partitioner, n_out, post)
+    sname, pname, oname = f"{token}-split-{base}", f"{token}-piece-{base}", f"{token}-{base}"
+    jname = "out-number-" + tokenize(n_out)
+    if meta is None:
+        meta = frame._meta if post is None else _post_meta(post, frame)
+    split = BlockwiseLayer(
+        sname, _Split(partitioner, n_out), [0], [(frame._name, [0])], {frame._name: (n_in,)}
+    )
+    pick = BlockwiseLayer(
+        pname, _Pick(), [0, 1], [(sname, [0]), (jname, [1])], {sname: (n_in,), jname: (n_out,)}
+    )
+    concat = BlockwiseLayer(
+        oname, _ConcatPieces(frame._meta, post), [1], [(pname, [0, 1])], {pname: (n_in, n_out)}
+    )
+    s = _new(sname, split, [frame], frame._meta, frame.divisions)
+    p = _new(
+        pname,
+        pick,
+        [s],
+        frame._meta,
+        frame.divisions,
+        {jname: MaterializedLayer({(jname, j): j for j in range(n_out)})},
+    )
+    div = divisions if divisions is not None else (None,) * (n_out + 1)
+    return _new(oname, concat, [p], meta, div)
+
+
+def _post_meta(post, frame):
+    from oxdask.dataframe.utils import make_meta
+
+    return make_meta(post(frame._meta_nonempty))
+
+
+def partitioning_index(df, npartitions: int) -> np.ndarray:
+    """Output partition of every row: a hash of its values modulo ``npartitions``."""
+    h = pd.util.hash_pandas_object(df, index=False).to_numpy()
+    return (h % np.uint64(npartitions)).astype(np.intp)
+
+
+def _normalize_keys(keys):
+    """Keys with equal values hashed equally whatever their dtype (int/float, str/object)."""
+    if isinstance(keys, pd.Series):
+        keys = keys.to_frame()
+    out = {}
+    for i, (_, col) in enumerate(keys.items()):
+        dt = col.dtype
+        if pd.api.types.is_bool_dtype(dt) or pd.api.types.is_numeric_dtype(dt):
+            if not pd.api.types.is_bool_dtype(dt):
+                col = col.astype("float64")
+        elif isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dt):
+            col = col.astype(object)
+        out[i] = col.to_numpy()
+    return pd.DataFrame(out)
+
+
+class HashPartitioner:
+    """Output number from a hash of columns ``on`` (or the index with ``on=None``)."""
+
+    def __init__(self, on, n):
+        self.on = on
+        self.n = n
+
+    def __call__(self, df):
+        if self.on is None:
+            keys = df.index.to_frame(index=False)
+        elif isinstance(df, pd.Series):
+            keys = df.to_frame()
+        else:
+            keys = df[self.on]
+        return partitioning_index(_normalize_keys(keys), self.n)
+
+
+def shuffle(frame, on=None, npartitions=None, ignore_index=False, **kwargs):
+    """Rows with equal values of ``on`` (columns, the index, or an aligned Series) gathered
+    into the same partition.
+
+    Parameters
+    ----------
+    frame : DataFrame or Series
+    on : str, list, Series or None
+        Columns to hash; ``None`` (or ``"index"``) hashes the index.
+    npartitions : int, optional
+        Default: as many as ``frame``.
+    ignore_index : bool
+        Accepted for compatibility.
+    """
+    n = npartitions or frame.npartitions
+    if isinstance(on, _Frame):
+        tmp = "_shuffle_key"
+        framed = frame.to_frame() if frame.ndim == 1 else frame
+        tagged = framed.assign(**{tmp: on})
+        out = rearrange(tagged, HashPartitioner([tmp], n), n)
+        out = out.drop(columns=[tmp])
+        return out[frame._meta.name] if frame.ndim == 1 else out
+    if on == "index":
+        on = None
+    if isinstance(on, (str, int, tuple)) and not isinstance(on, list):
+        on = [on]
+    if on is not None and frame.ndim == 2:
+        missing = [c for c in on if c not in frame._meta.columns]
+        if missing:
+            raise KeyError(f"shuffle: columns {missing} not found")
+    return rearrange(frame, HashPartitioner(on, n), n)
+
+
+# -- divisions and range partitioning -----------------------------------------------------------
+
+
+class _SortedSample:
+    """Sorted non-missing values of a column (thinned, with weights)."""
+
+    def __call__(self, s):
+        from oxdask.dataframe._describe import SAMPLE, _thin
+
+        v = s.dropna()
+        v = (
+            np.sort(v.to_numpy())
+            if not isinstance(v.dtype, pd.CategoricalDtype)
+            else np.sort(v.astype(v.cat.categories.dtype).to_numpy())
+        )
+        return _thin(v, np.ones(len(v), dtype="int64"), SAMPLE)
+
+
+def _merge_samples(values):
+    from oxdask.dataframe._describe import _MERGED, _thin
+
+    values = [v for v in values if len(v[0])] or values[:1]
+    vals = np.concatenate([v[0] for v in values])
+    ws = np.concatenate([v[1] for v in values])
+    order = np.argsort(vals, kind="stable")
+    return _thin(vals[order], ws[order], _MERGED)
+
+
+def quantile_divisions(series, npartitions):
+    """Approximately equal-count boundaries of the values of ``series`` (computed now)."""
+    from oxdask.dataframe.reductions import reduction
+
+    sample = reduction(series, _SortedSample(), _merge_samples, meta=None, token="divisions")
+    values, weights = sample.compute()
+    if len(values) == 0:
+        return None
+    cum = np.cumsum(weights)
+    n = cum[-1]
+    ranks = np.linspace(0, n - 1, npartitions + 1)
+    pos = np.searchsorted(cum, np.floor(ranks), side="right")
+    pos = np.minimum(pos, len(values) - 1)
+    divs = [values[0], *[values[p] for p in pos[1:-1]], values[-1]]
+    out = []
+    for d in divs:
+        d = d.item() if isinstance(d, np.generic) and not isinstance(d, np.datetime64) else d
+        if not out or d != out[-1]:
+            out.append(d)
+    if len(out) == 1:
+        out.append(out[0])
+    dtype = series._meta.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        out = [
+            pd.Timestamp(d).tz_localize(getattr(dtype, "tz", None))
+            if getattr(dtype, "tz", None)
+            else pd.Timestamp(d)
+            for d in out
+        ]
+    return out
+
+
+class RangePartitioner:
+    """Output number from where a column's value falls among sorted boundaries."""
+
+    def __init__(self, column, boundaries, ascending=True, na_last=True):
+        self.column = column
+        self.boundaries = boundaries
+        self.ascending = ascending
+        self.na_last = na_last
+
+    def __call__(self, df):
+        s = (
+            df.index.to_series()
+            if self.column is None
+            else (df if isinstance(df, pd.Series) else df[self.column])
+        )
+        n = len(self.boundaries) + 1
+        values = s.to_numpy()
+        na = np.asarray(s.isna())
+        if na.any():
+            filled = s[~na]
+            dest = np.empty(len(s), dtype=np.intp)
+            dest[~na] = np.searchsorted(self.boundaries, filled.to_numpy(), side="right")
+            dest[na] = n - 1 if self.na_last == self.ascending else 0
+        else:
+            dest = np.searchsorted(self.boundaries, values, side="right")
+        return dest if self.ascending else (n - 1) - dest
+
+
+def _boundaries(divisions):
+    inner = list(divisions[1:-1])
+    arr = np.array(inner, dtype=object) if inner else np.array([], dtype=object)
+    try:
+        return np.asarray(pd.Index(inner).to_numpy()) if inner else arr
+    except (TypeError, ValueError):
+        return arr
+
+
+class _SetIndexPost:
+    def __init__(self, column, drop):
+        self.column = column
+        self.drop = drop
+
+    def __call__(self, df):
+        return df.set_index(self.column, drop=self.drop).sort_index(kind="stable")
+
+
+def set_index(
+    frame, other, drop=True, sorted=False, npartitions=None, divisions=None, sort=True, **kwargs
+):
+    """The DataFrame indexed (and sorted) by a column or an aligned Series.
+
+    Divisions come from approximate quantiles of the new index, computed when this is
+    called (as in Dask), unless ``divisions`` are given; ``sorted=True`` trusts that the
+    column is already sorted across partitions and only computes each partition's bounds.
+    """
+    if isinstance(other, list):
+        if len(other) != 1:
+            raise NotImplementedError(
+                "Dask dataframe does not yet support multi-indexes.\nYou tried to index with "
+                f"this index: {other}\nIndexes must be single columns only."
+            )
+        other = other[0]
+    if isinstance(other, _Frame):
+        tmp = other._meta.name if other._meta.name is not None else "_index"
+        frame = frame.assign(**{tmp: other})
+        column = tmp
+    else:
+        if other not in frame._meta.columns:
+            raise KeyError(f"set_index: column {other!r} not found in {list(frame._meta.columns)}")
+        column = other
+    if sorted or not sort:
+        out = frame.map_partitions(
+            methods.call_method,
+            "set_index",
+            column,
+            drop=drop,
+            token="set-index",
+            meta=frame._meta.set_index(column, drop=drop),
+            clear_divisions=True,
+        )
+        if divisions is not None:
+            return type(out)(out.dask, out._name, out._meta, tuple(divisions))
+        return compute_divisions(out) if sorted else out
+    n = npartitions or frame.npartitions
+    if divisions is None:
+        divisions = quantile_divisions(frame[column], n)
+        if divisions is None:  # no values at all
+            meta = frame._meta.set_index(column, drop=drop)
+            return frame.map_partitions(
+                methods.call_method,
+                "set_index",
+                column,
+                drop=drop,
+                meta=meta,
+                clear_divisions=True,
+            )
+    bounds = _boundaries(divisions)
+    post = _SetIndexPost(column, drop)
+    return rearrange(
+        frame,
+        RangePartitioner(column, bounds),
+        len(divisions) - 1,
+        post=post,
+        divisions=tuple(divisions),
+        token="set-index",
+    )
+
+
+class _Bounds:
+    def __call__(self, df):
+        idx = df.index
+        if len(idx) == 0:
+            return None
+        return (idx.min(), idx.max(), bool(idx.is_monotonic_increasing))
+
+
+def compute_divisions(frame):
+    """``frame`` with divisions computed from its partitions' index bounds (must be sorted
+    and non-overlapping)."""
+    from oxdask.base import compute
+
+    parts = frame.map_partitions(_Bounds(), meta=("bounds", object), enforce_metadata=False)
+    bounds = compute(*parts.to_delayed())
+    if any(b is None for b in bounds):
+        raise ValueError("compute_divisions: some partitions are empty; divisions unknown")
+    mins = [b[0] for b in bounds]
+    maxes = [b[1] for b in bounds]
+    if not all(b[2] for b in bounds) or any(a >= b for a, b in zip(maxes, mins[1:], strict=False)):
+        raise ValueError(
+            "Partitions have overlapping values, so divisions are non-unique. Use "
+            "`set_index(sorted=True)` only on data sorted across partitions, or call "
+            "`set_index` without it to sort."
+        )
+    divisions = (*mins, maxes[-1])
+    return type(frame)(frame.dask, frame._name, frame._meta, divisions)
+
+
+class _SortPost:
+    def __init__(self, by, ascending, na_position, kwargs):
+        self.by = by
+        self.ascending = ascending
+        self.na_position = na_position
+        self.kwargs = kwargs
+
+    def __call__(self, df):
+        if isinstance(df, pd.Series):
+            return df.sort_values(
+                ascending=self.ascending, na_position=self.na_position, kind="stable", **self.kwargs
+            )
+        return df.sort_values(
+            self.by,
+            ascending=self.ascending,
+            na_position=self.na_position,
+            kind="stable",
+            **self.kwargs,
+        )
+
+
+def sort_values(
+    frame,
+    by=None,
+    npartitions=None,
+    ascending=True,
+    na_position="last",
+    sort_function=None,
+    sort_function_kwargs=None,
+    **kwargs,
+):
+    """Rows sorted by ``by`` across partitions (range-partitioned on the first column)."""
+    if na_position not in ("first", "last"):
+        raise ValueError("na_position must be either 'first' or 'last'")
+    is_series = frame.ndim == 1
+    if not is_series:
+        by_list = [by] if not isinstance(by, list) else by
+        missing = [c for c in by_list if c not in frame._meta.columns]
+        if missing:
+            raise KeyError(f"sort_values: columns {missing} not found")
+        first = by_list[0]
+        key = frame[first]
+    else:
+        by_list, first, key = None, None, frame
+    asc = ascending if isinstance(ascending, bool) else ascending[0]
+    n = npartitions or frame.npartitions
+    divisions = quantile_divisions(key, n)
+    post = _SortPost(by_list, ascending, na_position, sort_function_kwargs or {})
+    if sort_function is not None:
+        post = sort_function
+    if divisions is None:
+        return rearrange(frame, _Zero(), 1, post=post, token="sort")
+    part = RangePartitioner(first, _boundaries(divisions), asc, na_position == "last")
+    return rearrange(frame, part, len(divisions) - 1, post=post, token="sort")
+
+
+class _Zero:
+    def __call__(self, df):
+        return np.zeros(len(df), dtype=np.intp)
+
+
+class _DropDup:
+    def __init__(self, kwargs):
+        self.kwargs = kwargs
+
+    def __call__(self, df):
+        return df.drop_duplicates(**self.kwargs)
+
+
+def _drop_dup_tree(values, kwargs):
+    parts = [v for v in values if len(v)] or values[:1]
+    both = pd.concat(parts) if len(parts) > 1 else parts[0]
+    return both.drop_duplicates(**kwargs)
+
+
+class _DropDupAgg:
+    def __init__(self, kwargs):
+        self.kwargs = kwargs
+
+    def __call__(self, values):
+        return _drop_dup_tree(values, self.kwargs)
+
+
+def drop_duplicates(
+    frame, subset=None, split_every=None, split_out=True, keep="first", ignore_index=False, **kwargs
+):
+    """Rows without duplicates: a tree reduction with ``split_out=1``, else a hash shuffle."""
+    kw = {"keep": keep}
+    if frame.ndim == 2 and subset is not None:
+        subset = [subset] if np.isscalar(subset) else list(subset)
+        missing = [c for c in subset if c not in frame._meta.columns]
+        if missing:
+            raise KeyError(f"drop_duplicates: subset columns {missing} not found")
+        kw["subset"] = subset
+    if keep not in ("first", "last", False):
+        raise ValueError("keep must be 'first', 'last' or False")
+    if split_out in (1, False) or frame.npartitions == 1:
+        from oxdask.dataframe.reductions import reduction
+
+        out = reduction(
+            frame,
+            _DropDup(kw),
+            _DropDupAgg(kw),
+            meta=frame._meta,
+            token="drop-duplicates",
+            split_every=split_every,
+        )
+    else:
+        n = frame.npartitions if split_out is True else int(split_out)
+        on = subset if frame.ndim == 2 else None
+        part = (
+            HashPartitioner(on if on is not None else list(frame._meta.columns), n)
+            if (frame.ndim == 2)
+            else _SeriesHash(n)
+        )
+        out = rearrange(frame, part, n, post=_DropDup(kw), token="drop-duplicates")
+    if ignore_index:
+        out = out.reset_index(drop=True)
+    return out
+
+
+class _SeriesHash:
+    def __init__(self, n):
+        self.n = n
+
+    def __call__(self, s):
+        return partitioning_index(_normalize_keys(s), self.n)
