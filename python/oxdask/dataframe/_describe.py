@@ -203,7 +203,7 @@ def _pct(p) -> str:
 
 def describe(frame, percentiles=None, include=None, exclude=None, split_every=False):
     """Summary statistics of a Series or DataFrame, in pandas' layout."""
-    percentiles = sorted(set([0.25, 0.5, 0.75] if percentiles is None else [*percentiles, 0.5]))
+    percentiles = sorted(set([0.25, 0.5, 0.75] if percentiles is None else percentiles))
     expected = frame._meta_nonempty.describe(
         percentiles=percentiles,
         **({} if isinstance(frame._meta, pd.Series) else {"include": include, "exclude": exclude}),

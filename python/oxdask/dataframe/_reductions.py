@@ -60,6 +60,36 @@ class ReductionMethods:
         combine = rf.Combine(method, kwargs, rf.COMBINE_WITH.get(method, method), meta, empty)
         return self._reduce(method, chunk, combine, combine, meta, split_every)
 
+    def reduction(
+        self,
+        chunk,
+        aggregate=None,
+        combine=None,
+        meta=None,
+        token=None,
+        split_every=None,
+        chunk_kwargs=None,
+        aggregate_kwargs=None,
+        combine_kwargs=None,
+    ):
+        """A custom tree reduction: ``chunk`` on every partition, ``combine`` and
+        ``aggregate`` on concatenated chunk results (see
+        :func:`oxdask.dataframe.apply_concat_apply`)."""
+        from oxdask.dataframe.reductions import apply_concat_apply
+
+        return apply_concat_apply(
+            self,
+            chunk,
+            aggregate,
+            combine,
+            meta,
+            token,
+            split_every,
+            chunk_kwargs,
+            combine_kwargs,
+            aggregate_kwargs,
+        )
+
     # -- simple reductions ---------------------------------------------------------------------
     def sum(self, axis=None, skipna=True, split_every=False, numeric_only=False, min_count=0):
         """Sum of the values (per column for a DataFrame)."""

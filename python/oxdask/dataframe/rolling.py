@@ -218,14 +218,19 @@ class _ApplyCarry:
     def __call__(self, cum, carry):
         if carry is None:
             return cum
-        is_frame = isinstance(cum, pd.DataFrame)
+        if isinstance(cum, pd.DataFrame):
+            if self.op == "sum":
+                out = cum.add(carry, axis=1)
+            elif self.op == "prod":
+                out = cum.mul(carry, axis=1)
+            else:
+                out = cum.clip(**{"lower" if self.op == "max" else "upper": carry, "axis": 1})
+            ints = {c: t for c, t in cum.dtypes.items() if pd.api.types.is_integer_dtype(t)}
+            return out.astype(ints) if ints else out
         if self.op == "sum":
-            return cum.add(carry, axis=1) if is_frame else cum + carry
+            return cum + carry
         if self.op == "prod":
-            return cum.mul(carry, axis=1) if is_frame else cum * carry
-        if is_frame:
-            kw = {"lower" if self.op == "max" else "upper": carry, "axis": 1}
-            return cum.clip(**kw)
+            return cum * carry
         if pd.isna(carry):
             return cum
         return cum.clip(lower=carry) if self.op == "max" else cum.clip(upper=carry)
