@@ -36,9 +36,21 @@ def pair(request, df):
 
 
 @pytest.mark.parametrize(
-    "op", [operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv,
-           operator.mod, operator.pow, operator.lt, operator.ge, operator.eq, operator.ne],
-)  # fmt: skip
+    "op",
+    [
+        operator.add,
+        operator.sub,
+        operator.mul,
+        operator.truediv,
+        operator.floordiv,
+        operator.mod,
+        operator.pow,
+        operator.lt,
+        operator.ge,
+        operator.eq,
+        operator.ne,
+    ],
+)
 def test_binary_operators(pair, op):
     d, df = pair
     with np.errstate(all="ignore"):

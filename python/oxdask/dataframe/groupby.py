@@ -228,12 +228,7 @@ class _GroupBy:
             self.dropna,
             self._value_columns()[0],
         )
-        sort = self.sort if self.sort is not None else split_out in (None, 1)
-        if sort and split_out not in (None, 1):
-            raise NotImplementedError(
-                "Cannot guarantee sorted keys for `split_out>1`. Try "
-                "using split_out=1, or grouping with sort=False."
-            )
+        sort = _sort(self.sort, split_out)
         final = gf.GroupbyAggregate(spec, meta, bool(sort), self.as_index, ddof)
         return self._tree(spec, final, meta, split_every, split_out or 1, token)
 
@@ -424,7 +419,7 @@ class _GroupBy:
             self.dropna,
             self._value_columns()[0],
         )
-        sort = self.sort if self.sort is not None else split_out in (None, 1)
+        sort = _sort(self.sort, split_out)
         final = gf.GroupbyAggregate(spec, meta, bool(sort), self.as_index, ddof)
         return self._tree(spec, final, meta, split_every, split_out or 1, f"groupby-{func}")
 
@@ -556,6 +551,17 @@ class _GroupCall:
         if self.selection is not None:
             g = g[self.selection]
         return getattr(g, self.method)(*self.args, **self.kwargs)
+
+
+def _sort(sort, split_out) -> bool:
+    """Whether to sort the groups (Dask's default: only with a single output partition)."""
+    one = split_out in (None, 1)
+    if sort and not one:
+        raise NotImplementedError(
+            "Cannot guarantee sorted keys for `split_out>1`. Try using split_out=1, or "
+            "grouping with sort=False."
+        )
+    return one if sort is None else bool(sort)
 
 
 def _sort_index(df):
