@@ -197,7 +197,7 @@ def read_pandas(
 ):
     """Shared implementation of ``read_csv``/``read_table``/``read_fwf``."""
     for k in _UNSUPPORTED:
-        if kwargs.get(k) not in (None, False):
+        if kwargs.get(k) is not None and kwargs.get(k) is not False:
             raise ValueError(f"{reader.__name__} does not support the {k!r} keyword")
     if isinstance(kwargs.get("header"), list):
         raise NotImplementedError("List of header rows not supported")
