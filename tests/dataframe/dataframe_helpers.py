@@ -50,7 +50,9 @@ def assert_eq(a, b, sort=False, check_index=True, **kwargs):
         dd.assert_eq(a, a.compute(), check_divisions=True)
     a, b = compute(a), compute(b)
     if isinstance(b, (pd.DataFrame, pd.Series)):
-        if sort:
+        if sort and not check_index:
+            a, b = _sorted_values(a), _sorted_values(b)
+        elif sort:
             a, b = _sorted(a), _sorted(b)
         if not check_index:
             a, b = a.reset_index(drop=True), b.reset_index(drop=True)
@@ -68,7 +70,22 @@ def assert_eq(a, b, sort=False, check_index=True, **kwargs):
         assert a == b, (a, b)
 
 
+def _sorted_values(x):
+    if isinstance(x, pd.Series):
+        return x.sort_values(kind="stable")
+    return x.sort_values(list(x.columns), kind="stable")
+
+
 def _sorted(x):
+    names = list(x.index.names)
+    x = x.copy()
+    x.index.names = [f"__level_{i}" for i in range(x.index.nlevels)]
+    out = _sorted_unique_names(x)
+    out.index.names = names
+    return out
+
+
+def _sorted_unique_names(x):
     if isinstance(x, pd.Series):
         frame = x.reset_index()
         return (

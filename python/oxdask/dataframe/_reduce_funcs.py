@@ -66,7 +66,8 @@ def sum_values(values):
 
 
 def total_memory(part, index, deep):
-    return int(np.sum(part.memory_usage(index=index, deep=deep)))
+    """Bytes used by a partition, as a one-value Series."""
+    return pd.Series([int(np.sum(part.memory_usage(index=index, deep=deep)))], dtype="int64")
 
 
 # -- moments ------------------------------------------------------------------------------------

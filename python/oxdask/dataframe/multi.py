@@ -65,7 +65,9 @@ def _pairwise(func, left, right, meta, divisions=None, token="merge"):
     from oxdask.dataframe.partitionwise import partitionwise
 
     name = _name(token, left._name, right._name, func.kwargs)
-    return partitionwise(func, left, right, meta=meta, name=name, divisions=divisions)
+    return partitionwise(
+        func, left, right, meta=meta, name=name, divisions=divisions, broadcast=True
+    )
 
 
 def merge(
@@ -176,7 +178,9 @@ def join(
         if other._meta.name is None:
             raise ValueError("Other Series must have a name")
         other = other.to_frame()
-    kw = {"on": on, "how": how, "lsuffix": lsuffix, "rsuffix": rsuffix}
+    kw = {"on": on, "how": how}
+    if lsuffix or rsuffix:
+        kw["suffixes"] = (lsuffix, rsuffix)
     meta = left._meta_nonempty.join(other._meta_nonempty, **kw).iloc[:0]
     func = _Join(kw)
     if on is None and left.known_divisions and other.known_divisions:

@@ -53,7 +53,9 @@ def _delayed_to_scalar(d):
     return _new(name, layer, [d], None, (None, None))
 
 
-def partitionwise(func, *args, meta, name, divisions=None, kwargs=None, inline=False):
+def partitionwise(
+    func, *args, meta, name, divisions=None, kwargs=None, inline=False, broadcast=False
+):
     """A collection whose partition ``i`` is ``func(*args_i, **kwargs)``.
 
     Parameters
@@ -69,6 +71,8 @@ def partitionwise(func, *args, meta, name, divisions=None, kwargs=None, inline=F
         Constant keyword arguments.
     inline : bool
         Cheap source layer (see :func:`oxdask.array.optimization.fuse_blockwise`).
+    broadcast : bool
+        Let single-partition frames be passed whole to every task.
     """
     core_args, numblocks, deps = [], {}, []
     nparts = set()
@@ -80,10 +84,13 @@ def partitionwise(func, *args, meta, name, divisions=None, kwargs=None, inline=F
             deps.append(dep)
             if isinstance(dep, _Frame):
                 nparts.add(dep.npartitions)
+    if broadcast:
+        nparts.discard(1)
     if len(nparts) > 1:
         raise ValueError(f"partition-wise inputs have different numbers of partitions: {nparts}")
     if divisions is None:
         frames = [a for a in args if isinstance(a, _Frame)]
+        frames.sort(key=lambda f: -f.npartitions)
         divisions = frames[0].divisions if frames else (None, None)
     layer = BlockwiseLayer(name, func, [0], core_args, numblocks, kwargs, inline=inline)
     return _new(name, layer, deps, meta, divisions)

@@ -69,10 +69,11 @@ class Resampler:
         closed_right = self.kwargs.get("closed") == "right" or (
             "closed" not in self.kwargs and _right_default(self.rule)
         )
+        tick = pd.Timedelta(1, obj._meta.index.unit)  # the smallest step of the index
         new = [divs[0]]
         for d in divs[1:-1]:
             edge = pd.Series([0], index=[d]).resample(self.rule, **left_kw).count().index[0]
-            b = edge + pd.Timedelta(1, "ns") if closed_right else edge
+            b = edge + tick if closed_right else edge
             b = max(b, divs[0])
             if b > new[-1]:
                 new.append(b)
@@ -86,9 +87,7 @@ class Resampler:
             lo, hi = new[j], new[j + 1]
             last = j == len(new) - 2
             if closed_right:
-                mask = (lefts + pd.Timedelta(1, "ns") >= lo) & (
-                    (lefts + pd.Timedelta(1, "ns") < hi) | last
-                )
+                mask = (lefts + tick >= lo) & ((lefts + tick < hi) | last)
             else:
                 mask = (lefts >= lo) & ((lefts < hi) | last)
             if j == 0:
@@ -102,7 +101,7 @@ class Resampler:
 
         new, labels = self._plan()
         parts = repartition_divisions(self.obj, new, force=True)
-        fill = _FILL.get(how)
+        fill = _FILL.get(args[0] if how == "agg" and args and isinstance(args[0], str) else how)
         func = _ResamplePart(self.rule, self.kwargs, how, args, kwargs, labels, fill)
         meta = emulate(_Meta(self.rule, self.kwargs, how, args, kwargs), self.obj)
         from oxdask.dataframe.core import _name

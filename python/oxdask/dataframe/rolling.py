@@ -34,7 +34,7 @@ class _Tail:
     def __call__(self, prev, part):
         both = methods.concat([prev, part]) if prev is not None else part
         if isinstance(self.before, int):
-            return both.iloc[len(both) - self.before :] if self.before else both.iloc[:0]
+            return both.iloc[max(len(both) - self.before, 0) :] if self.before else both.iloc[:0]
         if len(both) == 0:
             return both
         return both[both.index >= both.index[-1] - self.before]

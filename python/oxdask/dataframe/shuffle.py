@@ -272,11 +272,10 @@ class RangePartitioner:
         self.na_last = na_last
 
     def __call__(self, df):
-        s = (
-            df.index.to_series()
-            if self.column is None
-            else (df if isinstance(df, pd.Series) else df[self.column])
-        )
+        if isinstance(df, pd.Series):
+            s = df
+        else:
+            s = df.index.to_series() if self.column is None else df[self.column]
         n = len(self.boundaries) + 1
         values = s.to_numpy()
         na = np.asarray(s.isna())
@@ -300,12 +299,16 @@ def _boundaries(divisions):
 
 
 class _SetIndexPost:
-    def __init__(self, column, drop):
+    def __init__(self, column, drop, name=None, sort=True):
         self.column = column
         self.drop = drop
+        self.name = name
+        self.sort = sort
 
     def __call__(self, df):
-        return df.set_index(self.column, drop=self.drop).sort_index(kind="stable")
+        out = df.set_index(self.column, drop=self.drop or self.column != self.name)
+        out.index.name = self.name
+        return out.sort_index(kind="stable") if self.sort else out
 
 
 def set_index(
@@ -324,23 +327,19 @@ def set_index(
                 f"this index: {other}\nIndexes must be single columns only."
             )
         other = other[0]
+    index_name = other
     if isinstance(other, _Frame):
-        tmp = other._meta.name if other._meta.name is not None else "_index"
-        frame = frame.assign(**{tmp: other})
-        column = tmp
+        index_name = other._meta.name
+        column = "__set_index_key__"
+        frame = frame.assign(**{column: other})
     else:
         if other not in frame._meta.columns:
             raise KeyError(f"set_index: column {other!r} not found in {list(frame._meta.columns)}")
         column = other
+    local = _SetIndexPost(column, drop, index_name, sort=False)
     if sorted or not sort:
         out = frame.map_partitions(
-            methods.call_method,
-            "set_index",
-            column,
-            drop=drop,
-            token="set-index",
-            meta=frame._meta.set_index(column, drop=drop),
-            clear_divisions=True,
+            local, token="set-index", meta=local(frame._meta), clear_divisions=True
         )
         if divisions is not None:
             return type(out)(out.dask, out._name, out._meta, tuple(divisions))
@@ -349,17 +348,11 @@ def set_index(
     if divisions is None:
         divisions = quantile_divisions(frame[column], n)
         if divisions is None:  # no values at all
-            meta = frame._meta.set_index(column, drop=drop)
             return frame.map_partitions(
-                methods.call_method,
-                "set_index",
-                column,
-                drop=drop,
-                meta=meta,
-                clear_divisions=True,
+                local, token="set-index", meta=local(frame._meta), clear_divisions=True
             )
     bounds = _boundaries(divisions)
-    post = _SetIndexPost(column, drop)
+    post = _SetIndexPost(column, drop, index_name)
     return rearrange(
         frame,
         RangePartitioner(column, bounds),
