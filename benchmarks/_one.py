@@ -8,6 +8,7 @@ import resource
 import sys
 
 from array_workloads import ARRAY_WORKLOADS
+from dataframe_workloads import DATAFRAME_WORKLOADS
 from workloads import WORKLOADS
 
 
@@ -17,6 +18,9 @@ def main() -> None:
     if workload in ARRAY_WORKLOADS:  # array workloads take the array module
         func = ARRAY_WORKLOADS[workload]
         lib = importlib.import_module(f"{lib_name}.array")
+    elif workload in DATAFRAME_WORKLOADS:  # dataframe workloads take the dataframe module
+        func = DATAFRAME_WORKLOADS[workload]
+        lib = importlib.import_module(f"{lib_name}.dataframe")
     else:
         func = WORKLOADS[workload]
         lib = importlib.import_module(lib_name)

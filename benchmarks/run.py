@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from array_workloads import ARRAY_WORKLOADS
+from dataframe_workloads import DATAFRAME_WORKLOADS
 from workloads import WORKLOADS
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +46,9 @@ def best(lib: str, workload: str, repeat: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("workloads", nargs="*", default=[*WORKLOADS, *ARRAY_WORKLOADS])
+    parser.add_argument(
+        "workloads", nargs="*", default=[*WORKLOADS, *ARRAY_WORKLOADS, *DATAFRAME_WORKLOADS]
+    )
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     header = f"{'workload':<24} {'metric':<18} {'oxdask':>12} {'dask':>12} {'dask/oxdask':>12}"
@@ -58,7 +61,7 @@ def main() -> None:
         def per(r, what, unit):
             return 1e6 * r[what] / r[unit]
 
-        if workload in ARRAY_WORKLOADS:  # whole-workload seconds
+        if workload in ARRAY_WORKLOADS or workload in DATAFRAME_WORKLOADS:  # whole seconds
             rows = [
                 ("build s", ox["build_s"], dk["build_s"]),
                 ("compute s", ox["compute_s"], dk["compute_s"]),

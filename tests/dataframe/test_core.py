@@ -259,3 +259,16 @@ def test_empty_partitions_layout(df):
     assert_eq(d, df)
     assert_eq(d.x.sum(), df.x.sum())
     assert_eq(d.z.max(), df.z.max())
+
+
+def test_from_map():
+    def make(i, n, scale=1):
+        return pd.DataFrame({"i": [i] * n, "v": np.arange(n) * scale})
+
+    d = dd.from_map(make, range(4), args=(3,), scale=2)
+    assert d.npartitions == 4
+    assert_eq(d, pd.concat([make(i, 3, 2) for i in range(4)]))
+    pairs = dd.from_map(lambda t: pd.DataFrame({"a": [t[0]], "b": [t[1]]}), [(1, 2), (3, 4)])
+    assert_eq(pairs, pd.DataFrame({"a": [1, 3], "b": [2, 4]}, index=[0, 0]))
+    with pytest.raises(ValueError, match="iterable"):
+        dd.from_map(make)

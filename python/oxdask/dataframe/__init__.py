@@ -13,6 +13,7 @@ from oxdask.dataframe.io.io import (
     from_dask_array,
     from_delayed,
     from_dict,
+    from_map,
     from_pandas,
     to_dask_array,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "from_dask_array",
     "from_delayed",
     "from_dict",
+    "from_map",
     "from_pandas",
     "map_overlap",
     "map_partitions",

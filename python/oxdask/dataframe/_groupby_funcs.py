@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from oxdask.dataframe.shuffle import _normalize_keys, partitioning_index
+from oxdask.dataframe.shuffle import _normalize_keys, partitioning_index, split_by
 
 # user function -> partial kinds it needs
 PARTIALS = {
@@ -64,20 +64,32 @@ class GroupbyChunk:
         if isinstance(df, pd.Series):
             df = df.to_frame(name=sp.series_column)
         keys = _key_values(df, sp.key_cols, key_parts, sp.key_names)
-        g = df.groupby(keys, sort=False, observed=True, dropna=sp.dropna)
-        pieces = [g.size().rename("size-")]
+        needed = sorted({k for ks in sp.partials.values() for k in ks})
+        single = len(needed) == 1
+        if single:  # a Series groupby is cheaper than a one-column DataFrame groupby
+            series_keys = [df[k] if not isinstance(k, pd.Series) else k for k in keys]
+            g = df[sp.value_cols[needed[0]]].groupby(
+                series_keys, sort=False, observed=True, dropna=sp.dropna
+            )
+        else:
+            g = df.groupby(keys, sort=False, observed=True, dropna=sp.dropna)
+        # sizes are kept when asked for, or to carry the groups when nothing else does
+        pieces = [g.size().rename("size-")] if sp.with_size else []
         for kind, ks in sp.partials.items():
-            cols = [sp.value_cols[k] for k in ks]
-            sub = g[cols]
+            sub = g if single else g[[sp.value_cols[k] for k in ks]]
             if kind == "m2":
                 r = sub.var(ddof=0) * sub.count()
             elif kind == "pmean":
                 r = sub.mean()
             else:
                 r = getattr(sub, kind)()
-            r.columns = [f"{kind}-{k}" for k in ks]
+            if single:
+                r = r.rename(f"{kind}-{ks[0]}")
+            else:
+                r.columns = [f"{kind}-{k}" for k in ks]
             pieces.append(r)
-        out = {"agg": pd.concat(pieces, axis=1) if len(pieces) > 1 else pieces[0].to_frame()}
+        agg = pd.concat(pieces, axis=1) if len(pieces) > 1 else pieces[0]
+        out = {"agg": agg.to_frame() if isinstance(agg, pd.Series) else agg}
         for k in sp.nunique:
             frame = _keys_frame(df, keys)
             frame["v"] = df[sp.value_cols[k]].to_numpy()
@@ -107,14 +119,14 @@ def combine_partials(values, dropna):
     if len(nonempty) > 1:
         g = agg.groupby(level=_levels(agg), sort=False, dropna=dropna)
         by_kind: dict[str, list] = {}
+        by_func: dict[str, list] = {}
         for c in agg.columns:
-            by_kind.setdefault(c.split("-", 1)[0], []).append(c)
-        parts = []
-        for kind, cols in by_kind.items():
-            if kind in ("pmean", "m2"):
-                continue
-            parts.append(getattr(g[cols], _COMBINE[kind])())
-        merged = pd.concat(parts, axis=1)
+            kind = c.split("-", 1)[0]
+            by_kind.setdefault(kind, []).append(c)
+            if kind in _COMBINE:
+                by_func.setdefault(_COMBINE[kind], []).append(c)
+        parts = [getattr(g[cols], func)() for func, cols in by_func.items()]
+        merged = pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
         for c in by_kind.get("pmean", []):
             k = c.split("-", 1)[1]
             n = agg[f"count-{k}"]
@@ -232,10 +244,14 @@ class SplitPartials:
     def __call__(self, d):
         out = [{} for _ in range(self.n)]
         for name, frame in d.items():
-            keys = frame.index.to_frame(index=False) if name == "agg" else frame.iloc[:, :-1]
-            dest = partitioning_index(_normalize_keys(keys), self.n) if len(frame) else None
+            if len(frame) == 0:
+                pieces = [frame] * self.n
+            else:
+                keys = frame.index.to_frame(index=False) if name == "agg" else frame.iloc[:, :-1]
+                dest = partitioning_index(_normalize_keys(keys), self.n)
+                pieces = split_by(frame, dest, self.n)
             for j in range(self.n):
-                out[j][name] = frame.iloc[:0] if dest is None else frame[dest == j]
+                out[j][name] = pieces[j]
         return out
 
 

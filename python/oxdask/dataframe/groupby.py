@@ -59,6 +59,7 @@ class GroupSpec:
                 ks = self.partials.setdefault(kind, [])
                 if k not in ks:
                     ks.append(k)
+        self.with_size = any(f == "size" for f, _ in outputs) or not self.partials
 
     def __dask_tokenize__(self):
         return (
@@ -250,6 +251,9 @@ class _GroupBy:
         )
         cname = f"{token}-chunk-{base}"
         chunked = partitionwise(gf.GroupbyChunk(spec), obj, *keys, meta=obj._meta, name=cname)
+        # many groups: merge all partials of a bucket at once (each level re-groups them)
+        if split_every is None and split_out > 1:
+            split_every = max(obj.npartitions, 2)
         every = _split_every(split_every)
         combine = gf.GroupbyCombine(spec.dropna)
         oname = f"{token}-agg-{base}"

@@ -38,6 +38,21 @@ __all__ = [
 # -- the shuffle ---------------------------------------------------------------------------------
 
 
+def split_by(df, dest, n):
+    """``df`` cut into ``n`` pieces: piece ``k`` holds the rows with ``dest == k``, in order."""
+    counts = np.bincount(dest, minlength=n)
+    if counts.max() == len(df):
+        j = int(dest[0])
+        empty = df.iloc[:0]
+        return [df if k == j else empty for k in range(n)]
+    # small integer types sort by radix: linear time
+    small = dest.astype(np.uint8 if n <= 256 else np.int16 if n < 32768 else np.intp)
+    order = np.argsort(small, kind="stable")
+    ordered = df.iloc[order]
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    return [ordered.iloc[bounds[k] : bounds[k + 1]] for k in range(n)]
+
+
 class _Split:
     """Cut a partition into ``n`` pieces by the output number of every row."""
 
@@ -46,19 +61,10 @@ class _Split:
         self.n = n
 
     def __call__(self, df):
-        n = self.n
         if len(df) == 0:
-            return [df] * n
+            return [df] * self.n
         dest = np.asarray(self.partitioner(df), dtype=np.intp)
-        counts = np.bincount(dest, minlength=n)
-        if counts.max() == len(df):
-            j = int(dest[0])
-            empty = df.iloc[:0]
-            return [df if k == j else empty for k in range(n)]
-        order = np.argsort(dest, kind="stable")
-        ordered = df.iloc[order]
-        bounds = np.concatenate([[0], np.cumsum(counts)])
-        return [ordered.iloc[bounds[k] : bounds[k + 1]] for k in range(n)]
+        return split_by(df, dest, self.n)
 
 
 class _Pick:
@@ -206,18 +212,25 @@ def shuffle(frame, on=None, npartitions=None, ignore_index=False, **kwargs):
 
 
 class _SortedSample:
-    """Sorted non-missing values of a column (thinned, with weights)."""
+    """Sorted non-missing values of a column (a random sample of large partitions, thinned,
+    with weights: how many values each kept value stands for)."""
 
     def __call__(self, s):
         from oxdask.dataframe._describe import SAMPLE, _thin
 
         v = s.dropna()
-        v = (
-            np.sort(v.to_numpy())
-            if not isinstance(v.dtype, pd.CategoricalDtype)
-            else np.sort(v.astype(v.cat.categories.dtype).to_numpy())
-        )
-        return _thin(v, np.ones(len(v), dtype="int64"), SAMPLE)
+        if isinstance(v.dtype, pd.CategoricalDtype):
+            v = v.astype(v.cat.categories.dtype)
+        v = v.to_numpy()
+        n = len(v)
+        k = 20 * SAMPLE
+        if n > k:  # divisions only need approximate quantiles
+            pick = np.random.default_rng(n).integers(0, n, k)
+            v = np.sort(v[pick])
+            w = np.full(k, n // k, dtype="int64")
+            w[: n - w.sum()] += 1
+            return _thin(v, w, SAMPLE)
+        return _thin(np.sort(v), np.ones(n, dtype="int64"), SAMPLE)
 
 
 def _merge_samples(values):
@@ -308,7 +321,7 @@ class _SetIndexPost:
     def __call__(self, df):
         out = df.set_index(self.column, drop=self.drop or self.column != self.name)
         out.index.name = self.name
-        return out.sort_index(kind="stable") if self.sort else out
+        return out.sort_index() if self.sort else out
 
 
 def set_index(

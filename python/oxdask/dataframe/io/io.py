@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from oxdask.core import quote
 from oxdask.dataframe import methods
 from oxdask.dataframe.core import Index, _new
 from oxdask.dataframe.utils import check_meta, make_meta
@@ -21,6 +22,7 @@ __all__ = [
     "from_dask_array",
     "from_delayed",
     "from_dict",
+    "from_map",
     "from_pandas",
     "to_dask_array",
 ]
@@ -314,3 +316,74 @@ def to_dask_array(frame, lengths=None):
 
     graph = HighLevelGraph.from_collections(name, layer, [frame])
     return Array(graph, name, chunks, dtype)
+
+
+class _MapCall:
+    """``func(*inputs, *args, **kwargs)`` for one partition's inputs."""
+
+    def __init__(self, func, args, kwargs, meta, enforce):
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.meta = meta
+        self.enforce = enforce
+
+    def __call__(self, inputs):
+        out = self.func(*inputs, *self.args, **self.kwargs)
+        if self.enforce:
+            return check_meta(out, self.meta, "from_map")
+        return out
+
+
+def from_map(
+    func,
+    *iterables,
+    args=None,
+    meta=None,
+    divisions=None,
+    label=None,
+    token=None,
+    enforce_metadata=False,
+    **kwargs,
+):
+    """A collection with one partition per element: ``func(element, *args, **kwargs)``.
+
+    Parameters
+    ----------
+    func : callable
+    *iterables
+        Partition ``i`` receives the ``i``-th element of each iterable.
+    args : tuple, optional
+        More positional arguments of ``func``.
+    meta : optional
+        Metadata of the partitions; computed from the first element when not given.
+    divisions : sequence, optional
+    label : str, optional
+        Prefix of the output name.
+    token : str, optional
+    enforce_metadata : bool
+        Check every partition against ``meta``.
+    **kwargs
+        Keyword arguments of ``func``.
+    """
+    if not iterables:
+        raise ValueError("from_map needs at least one iterable")
+    inputs = list(zip(*[list(it) for it in iterables], strict=True))
+    if not inputs:
+        raise ValueError("from_map needs non-empty iterables")
+    args = tuple(args or ())
+    meta = make_meta(func(*inputs[0], *args, **kwargs)) if meta is None else make_meta(meta)
+    label = label or getattr(func, "__name__", "from-map").replace("_", "-")
+    base = token or tokenize(func, inputs, args, kwargs, meta)
+    name, iname = f"{label}-{base}", f"{label}-inputs-{base}"
+    layer = BlockwiseLayer(
+        name,
+        _MapCall(func, args, kwargs, meta, enforce_metadata),
+        [0],
+        [(iname, [0])],
+        {iname: (len(inputs),)},
+    )
+    # quoted, so that tuples among the inputs are not read as keys or tasks
+    spec = MaterializedLayer({(iname, i): quote(x) for i, x in enumerate(inputs)})
+    div = tuple(divisions) if divisions is not None else (None,) * (len(inputs) + 1)
+    return _new(name, layer, [], meta, div, {iname: spec})

@@ -41,9 +41,13 @@ class _Piece:
 
 
 class ParquetReader:
-    """Read one piece as a pandas DataFrame with the columns and index of the meta."""
+    """Read one piece as a pandas DataFrame with the columns and index of the meta.
 
-    def __init__(self, fs, root, columns, filters, index, meta, partitioning, schema):
+    Files without hive partition columns among those read are opened directly with
+    ``pyarrow.parquet.ParquetFile``; others through a one-file dataset that adds them.
+    """
+
+    def __init__(self, fs, root, columns, filters, index, meta, partitioning, schema, direct):
         self.fs = fs
         self.root = root
         self.columns = columns
@@ -52,29 +56,62 @@ class ParquetReader:
         self.meta = meta
         self.partitioning = partitioning
         self.schema = schema
-        self._dataset = None
-
-    def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k != "_dataset"} | {"_dataset": None}
+        self.direct = direct
 
     def __call__(self, piece):
-        _, pads, pq = _pa()
-        dataset = pads.dataset(
-            [piece.path],
-            filesystem=self.fs,
-            format="parquet",
-            schema=self.schema,
-            partitioning=self.partitioning,
-            partition_base_dir=self.root,
-        )
-        (frag,) = list(dataset.get_fragments())
-        if piece.row_groups is not None:
-            frag = frag.format.make_fragment(
-                frag.path, frag.filesystem, frag.partition_expression, row_groups=piece.row_groups
-            )
+        pa, pads, pq = _pa()
         expr = pq.filters_to_expression(self.filters) if self.filters else None
-        table = frag.to_table(schema=self.schema, columns=self.columns, filter=expr)
+        if self.direct:
+            table = self._read_direct(piece, pa, pq)
+            if expr is not None:
+                table = table.filter(expr)
+            table = table.select(self.columns)
+        else:
+            dataset = pads.dataset(
+                [piece.path],
+                filesystem=self.fs,
+                format="parquet",
+                schema=self.schema,
+                partitioning=self.partitioning,
+                partition_base_dir=self.root,
+            )
+            (frag,) = list(dataset.get_fragments())
+            if piece.row_groups is not None:
+                frag = frag.format.make_fragment(
+                    frag.path,
+                    frag.filesystem,
+                    frag.partition_expression,
+                    row_groups=piece.row_groups,
+                )
+            table = frag.to_table(schema=self.schema, columns=self.columns, filter=expr)
         return _to_pandas(table, self.index, self.meta)
+
+    def _read_direct(self, piece, pa, pq):
+        wanted = list(dict.fromkeys([*self.columns, *_filter_columns(self.filters)]))
+        source = piece.path if _is_local(self.fs) else self.fs.open(piece.path, "rb")
+        try:
+            pf = pq.ParquetFile(source)
+            if piece.row_groups is not None:
+                table = pf.read_row_groups(piece.row_groups, columns=wanted, use_threads=False)
+            else:
+                table = pf.read(columns=wanted, use_threads=False)
+        finally:
+            if not isinstance(source, str):
+                source.close()
+        target = pa.schema([self.schema.field(c) for c in wanted])
+        return table.cast(target) if not table.schema.equals(target) else table
+
+
+def _is_local(fs) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return "file" in protocol or "local" in protocol
+
+
+def _filter_columns(filters) -> list:
+    if not filters:
+        return []
+    groups = filters if isinstance(filters[0], list) else [filters]
+    return [f[0] for g in groups for f in g]
 
 
 def _to_pandas(table, index, meta):
@@ -179,6 +216,8 @@ def read_parquet(
         pieces = [None]
     token = tokenize(paths, [fs.ukey(p) for p in paths], columns, filters, index, split_row_groups)
     name, pname = f"read-parquet-{token}", f"parquet-pieces-{token}"
+    physical = {f.name for f in pq.read_schema(paths[0], filesystem=fs)} if paths else set()
+    direct = all(c in physical for c in [*read_cols, *_filter_columns(filters)])
     reader = ParquetReader(
         fs,
         root,
@@ -188,6 +227,7 @@ def read_parquet(
         meta,
         partitioning,
         schema,
+        direct,
     )
     func = _EmptyOr(reader, meta)
     spec = MaterializedLayer({(pname, i): p for i, p in enumerate(pieces)})
