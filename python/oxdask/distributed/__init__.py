@@ -13,6 +13,7 @@ from oxdask.distributed.future import (
     fire_and_forget,
     wait,
 )
+from oxdask.distributed.progress import progress
 
 __all__ = [
     "Client",
@@ -23,5 +24,6 @@ __all__ = [
     "default_client",
     "fire_and_forget",
     "get_client",
+    "progress",
     "wait",
 ]

@@ -7,6 +7,7 @@ the scheduler who holds them and fetches them from those workers directly.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from oxdask import _core, config
+from oxdask.distributed._async import client_method
 from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
 from oxdask.distributed.serialize import (
     FunctionTable,
@@ -98,11 +100,8 @@ class Client:
         **cluster_kwargs,
     ) -> None:
         global _current
-        if asynchronous:
-            raise NotImplementedError(
-                "Client(asynchronous=True) is not supported yet; futures can be awaited "
-                "from a synchronous client (`await future`)"
-            )
+        #: blocking methods return awaitables (``await client.gather(...)``)
+        self.asynchronous = asynchronous
         self._closed = True
         self.cluster = None
         self._owns_cluster = False
@@ -206,8 +205,10 @@ class Client:
                 st = self._states[key] = _KeyState()
             return st
 
-    def _unref(self, key) -> None:
+    def _unref(self, key, state: _KeyState | None = None) -> None:
         with self._lock:
+            if state is not None and self._states.get(key) is not state:
+                return  # a future from before a restart: its key was forgotten then
             self._refs[key] -= 1
             if self._refs[key] > 0:
                 return
@@ -351,7 +352,7 @@ class Client:
         self._send(tasks, uniq, kwargs)
         if not sync:
             return futures
-        values = dict(zip(uniq, self.gather(futures), strict=True))
+        values = dict(zip(uniq, self._gather_now(futures), strict=True))
         results = iter(values[k] for k in flat)
         return _nest(keys, results) if nested else next(results)
 
@@ -373,7 +374,7 @@ class Client:
         futures = [Future(k, self) for k in finals]
         self._send(tasks, finals, kwargs)
         if sync:
-            futures = self.gather(futures)
+            futures = self._gather_now(futures)
         return futures[0] if single else futures
 
     def persist(self, collections, optimize_graph: bool = True, **kwargs):
@@ -399,6 +400,7 @@ class Client:
         return out[0] if single else out
 
     # -- data --------------------------------------------------------------------------------------
+    @client_method
     def gather(self, futures, errors: str = "raise", direct=None, asynchronous=None):
         """Bring results to this process; same nesting as ``futures`` (lists, tuples, dicts)."""
         if errors not in ("raise", "skip"):
@@ -416,9 +418,9 @@ class Client:
                     collect(y)
 
         collect(futures)
-        from oxdask.distributed.future import wait
+        from oxdask.distributed.future import _wait
 
-        wait(flat)
+        _wait(flat, None, "ALL_COMPLETED")
         good = []
         for f in flat:
             if f.status == "finished":
@@ -439,6 +441,9 @@ class Client:
             return x
 
         return rebuild(futures)
+
+    #: ``gather`` that blocks even on an asynchronous client (for ``get`` and executors)
+    _gather_now = gather.__wrapped__
 
     def _gather_keys(self, keys: list, timeout: float | None = None, attempts: int = 5) -> list:
         """Fetch values from the workers holding them (asking the scheduler where they are)."""
@@ -471,6 +476,7 @@ class Client:
             self._check_alive()
         raise RuntimeError(f"could not fetch {todo[:5]!r} from any worker (data lost?)")
 
+    @client_method
     def scatter(self, data, workers=None, broadcast: bool = False, hash: bool = True):
         """Send local data to workers; returns futures (same nesting as ``data``)."""
         self._check_alive()
@@ -521,6 +527,7 @@ class Client:
         """Threads per worker address."""
         return {a: w["nthreads"] for a, w in self.scheduler_info()["workers"].items()}
 
+    @client_method
     def run(self, function, *args, workers=None, **kwargs) -> dict:
         """Call ``function(*args, **kwargs)`` on every worker: ``{address: result}``.
 
@@ -540,19 +547,59 @@ class Client:
             out[address] = cloudpickle.loads(blob)
         return out
 
+    @client_method
     def retire_workers(self, workers: list[str] | None = None, close_workers: bool = True) -> None:
         """Move the data held by ``workers`` (addresses) elsewhere, then close them."""
         if workers is None:
             raise ValueError("retire_workers needs the addresses of the workers to retire")
         self._conn.retire_workers(list(workers), 30.0)
 
+    @client_method
+    def restart(self, timeout: float = 60.0, wait_for_workers: bool = True) -> None:
+        """Forget every computation and replace the workers with fresh ones.
+
+        Every future of this client is cancelled (``FutureCancelledError`` naming the restart)
+        and the workers are retired and replaced by as many new ones. Needs the cluster object
+        (``Client()`` or ``Client(LocalCluster(...))``): workers started by ``oxdask worker``
+        have no one to start them again.
+        """
+        self._check_alive()
+        cluster = self.cluster
+        if cluster is None or not hasattr(cluster, "restart_workers"):
+            raise RuntimeError(
+                "Client.restart needs the cluster that started the workers "
+                "(Client() or Client(LocalCluster(...))); this client only knows the "
+                f"scheduler at {self.scheduler_address}"
+            )
+        callbacks: list = []
+        with self._cond:
+            keys = [k for k, st in self._states.items() if not st.done]
+            for st in self._states.values():
+                callbacks += st.finish("cancelled", reason="the client restarted the cluster")
+                st.pickled = None
+            self._cond.notify_all()
+        self._run(callbacks)
+        if keys:
+            self._conn.cancel(keys)
+        with self._lock:  # existing futures keep their (cancelled) state; keys start afresh
+            held = list(self._states)
+            self._states.clear()
+            self._refs.clear()
+        if held:
+            self._conn.release(held)
+        cluster.restart_workers(timeout=timeout, wait=wait_for_workers)
+
     def get_executor(self, **kwargs):
         """A ``concurrent.futures.Executor`` submitting to this client."""
         return ClientExecutor(self, **kwargs)
 
     # -- lifecycle ---------------------------------------------------------------------------------
+    @client_method
     def close(self, timeout: float = 10.0) -> None:
         """Disconnect (and stop the local cluster this client started)."""
+        self._close(timeout)
+
+    def _close(self, timeout: float = 10.0) -> None:
         global _current
         if self._closed:
             return
@@ -571,11 +618,25 @@ class Client:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        self._close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await asyncio.to_thread(self._close)
+
+    def __await__(self):
+        """``client = await Client(asynchronous=True)``: the client is connected already."""
+
+        async def ready() -> Client:
+            return self
+
+        return ready().__await__()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
-            self.close(timeout=1.0)
+            self._close(timeout=1.0)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "connected"
@@ -601,7 +662,7 @@ class ClientExecutor:
 
         def done(f: Future) -> None:
             try:
-                cf.set_result(f.result())
+                cf.set_result(Future.result.__wrapped__(f))
             except FutureCancelledError:
                 cf.cancel()
             except BaseException as e:

@@ -132,6 +132,29 @@ class LocalCluster:
             self._start_worker()
         self.wait_for_workers(n, timeout)
 
+    def restart_workers(self, timeout: float = 60.0, wait: bool = True) -> None:
+        """Retire every worker (they close once their data is gone) and start as many new."""
+        addresses = [w["address"] for w in self.workers_info()]
+        n = len(addresses)
+        if addresses:
+            conn = _core.ClientConnection(self.scheduler_address, self._token, 10.0)
+            try:
+                conn.retire_workers(addresses, timeout)
+            finally:
+                conn.close()
+        deadline = time.monotonic() + timeout
+        while self.workers_info() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for p in self._procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(max(0.1, deadline - time.monotonic()))
+        self._procs = [p for p in self._procs if p.poll() is None]
+        self._threads = [t for t in self._threads if t.is_alive()]
+        for _ in range(n):
+            self._start_worker()
+        if wait:
+            self.wait_for_workers(n, max(1.0, deadline - time.monotonic()))
+
     def workers_info(self) -> list[dict]:
         """The scheduler's view of each worker."""
         conn = _core.ClientConnection(self.scheduler_address, self._token, 10.0)

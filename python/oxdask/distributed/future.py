@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from concurrent.futures import CancelledError, TimeoutError
 from typing import Any
 
+from oxdask.distributed._async import future_method
+
 __all__ = ["Future", "FutureCancelledError", "as_completed", "fire_and_forget", "wait"]
 
 
@@ -93,6 +95,7 @@ class Future:
         deadline = None if timeout is None else time.monotonic() + timeout
         _wait_states(self.client, [self._state], deadline, lambda: f"future {self.key!r}")
 
+    @future_method
     def result(self, timeout: float | None = None) -> Any:
         """Wait for the result and bring it to this process; raises the task's exception."""
         self._wait(timeout)
@@ -106,11 +109,13 @@ class Future:
         if st.status in ("cancelled", "lost"):
             raise FutureCancelledError(f"{self.key!r} cancelled: {st.reason}")
 
+    @future_method
     def exception(self, timeout: float | None = None) -> BaseException | None:
         """The task's exception, or None if it succeeded."""
         self._wait(timeout)
         return self._state.exception
 
+    @future_method
     def traceback(self, timeout: float | None = None):
         """The task's traceback (the remote frames are in the exception's notes)."""
         self._wait(timeout)
@@ -137,7 +142,7 @@ class Future:
         """Drop this reference; the scheduler frees the result once no future refers to it."""
         if not self._released:
             self._released = True
-            self.client._unref(self.key)
+            self.client._unref(self.key, self._state)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
@@ -146,7 +151,7 @@ class Future:
     def __await__(self):
         import asyncio
 
-        return asyncio.get_running_loop().run_in_executor(None, self.result).__await__()
+        return asyncio.to_thread(Future.result.__wrapped__, self).__await__()
 
     def __reduce__(self):
         return (Future, (self.key,))
@@ -178,8 +183,19 @@ def _wait_states(client, states: list, deadline: float | None, what) -> None:
 
 
 def wait(fs, timeout: float | None = None, return_when: str = "ALL_COMPLETED"):
-    """Wait until all (or the first, ``return_when="FIRST_COMPLETED"``) futures finish."""
+    """Wait until all (or the first, ``return_when="FIRST_COMPLETED"``) futures finish.
+
+    With futures of an asynchronous client, returns an awaitable.
+    """
     fs = list(fs) if not isinstance(fs, Future) else [fs]
+    if any(getattr(f.client, "asynchronous", False) for f in fs):
+        import asyncio
+
+        return asyncio.to_thread(_wait, fs, timeout, return_when)
+    return _wait(fs, timeout, return_when)
+
+
+def _wait(fs: list, timeout: float | None, return_when: str):
     deadline = None if timeout is None else time.monotonic() + timeout
     if fs and return_when == "FIRST_COMPLETED":
         client = fs[0].client
@@ -247,6 +263,25 @@ class as_completed:
     def __iter__(self):
         return self
 
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        import asyncio
+
+        done = object()
+
+        def step():
+            try:
+                return self.__next__()
+            except StopIteration:
+                return done
+
+        item = await asyncio.to_thread(step)
+        if item is done:
+            raise StopAsyncIteration
+        return item
+
     def __next__(self):
         with self._cond:
             while not self._done:
@@ -257,7 +292,7 @@ class as_completed:
         if not self.with_results:
             return future
         try:
-            return future, future.result()
+            return future, Future.result.__wrapped__(future)
         except Exception as e:
             if self.raise_errors:
                 raise
