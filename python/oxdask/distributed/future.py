@@ -171,15 +171,26 @@ DoneAndNotDoneFutures = namedtuple("DoneAndNotDoneFutures", ["done", "not_done"]
 
 
 def _wait_states(client, states: list, deadline: float | None, what) -> None:
-    """Block until every state is done; the client's condition is notified on each report."""
-    cond = client._cond
-    with cond:
-        for st in states:
-            while st.status == "pending":
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"{what()} did not finish in time")
-                cond.wait(0.1)
-                client._check_alive()
+    """Block until every state is done.
+
+    Waits for one pending state at a time, latest first (results mostly arrive in order, so
+    by the time the last one is done most others are too), woken only by that state's
+    completion rather than by every burst of reports.
+    """
+    for st in reversed(states):
+        if st.status != "pending":
+            continue
+        finished = threading.Event()
+        with client._lock:
+            if st.status != "pending":
+                continue
+            st.callbacks.append(finished.set)
+        while not finished.wait(0.1):
+            if st.status != "pending":
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"{what()} did not finish in time")
+            client._check_alive()
 
 
 def wait(fs, timeout: float | None = None, return_when: str = "ALL_COMPLETED"):
