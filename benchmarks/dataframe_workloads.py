@@ -29,10 +29,10 @@ import pandas as pd
 
 FULL = os.environ.get("OXDASK_BENCH_SCALE", "") == "full"
 FILES = 16
-TAXI_ROWS = 860_000 if FULL else 120_000  # per file: ~1.5 GB of CSV in total when full
-GROUPBY_ROWS, GROUPS = (20_000_000, 1_000_000) if FULL else (4_000_000, 400_000)
-MERGE_LEFT, MERGE_RIGHT = (10_000_000, 2_000_000) if FULL else (4_000_000, 800_000)
-SET_INDEX_ROWS = 10_000_000 if FULL else 4_000_000
+TAXI_ROWS = 860_000 if FULL else 300_000  # per file: ~1.5 GB of CSV in total when full
+GROUPBY_ROWS, GROUPS = (20_000_000, 1_000_000) if FULL else (8_000_000, 800_000)
+MERGE_LEFT, MERGE_RIGHT = (10_000_000, 2_000_000) if FULL else (8_000_000, 1_600_000)
+SET_INDEX_ROWS = 10_000_000 if FULL else 8_000_000
 
 
 def data_dir() -> Path:
@@ -155,7 +155,7 @@ def _groupby_part(i, n, groups):
 
 
 def groupby_many(dd) -> dict:
-    """A groupby-sum with many groups (400 k by default, 1 M when full), split_out=16."""
+    """A groupby-sum with many groups (800 k by default, 1 M when full), split_out=16."""
     n = GROUPBY_ROWS // FILES
 
     def build():

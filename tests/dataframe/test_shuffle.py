@@ -283,3 +283,34 @@ def test_empty_partitions_through_shuffles(df):
     d = from_pieces([df.iloc[:0], df.iloc[:30], df.iloc[30:30], df.iloc[30:], df.iloc[:0]])
     assert_eq(d.set_index("a"), df.set_index("a").sort_index(), sort=True)
     assert_eq(d.merge(d[["a"]].drop_duplicates(), on="a"), df, sort=True, check_index=False)
+
+
+def test_partitioning_index_is_consistent_across_dtypes():
+    from oxdask.dataframe.shuffle import partitioning_index
+
+    ints = pd.DataFrame({"k": np.arange(50)})
+    floats = pd.DataFrame({"k": np.arange(50, dtype="float64")})
+    np.testing.assert_array_equal(
+        partitioning_index(ints, 7, cast=[np.float64]), partitioning_index(floats, 7)
+    )
+    zeros = pd.DataFrame({"k": [0.0, -0.0, np.nan, float("nan")]})
+    dest = partitioning_index(zeros, 5)
+    assert dest[0] == dest[1]
+    assert dest[2] == dest[3]
+    words = ["a", "bb", "a", None, "ccc"]
+    s1 = pd.DataFrame({"k": pd.Series(words, dtype="str")})
+    s2 = pd.DataFrame({"k": pd.Series(words, dtype=object)})
+    s3 = pd.DataFrame({"k": pd.Series(words, dtype="category")})
+    np.testing.assert_array_equal(partitioning_index(s1, 4), partitioning_index(s2, 4))
+    np.testing.assert_array_equal(partitioning_index(s1, 4), partitioning_index(s3, 4))
+    spread = np.bincount(partitioning_index(ints, 7), minlength=7)
+    assert spread.min() > 0
+
+
+def test_merge_string_and_categorical_keys():
+    left = pd.DataFrame({"k": list("abcdefgh") * 3, "v": range(24)})
+    right = pd.DataFrame({"k": pd.Series(list("aceg"), dtype="category"), "w": range(4)})
+    a = dd.from_pandas(left, npartitions=3)
+    b = dd.from_pandas(right, npartitions=2)
+    expected = left.merge(right, on="k")
+    assert_eq(a.merge(b, on="k"), expected, sort=True, check_index=False, check_dtype=False)

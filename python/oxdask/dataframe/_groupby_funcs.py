@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from oxdask.dataframe.shuffle import _normalize_keys, partitioning_index, split_by
+from oxdask.dataframe.shuffle import partitioning_index, split_by
 
 # user function -> partial kinds it needs
 PARTIALS = {
@@ -248,7 +248,7 @@ class SplitPartials:
                 pieces = [frame] * self.n
             else:
                 keys = frame.index.to_frame(index=False) if name == "agg" else frame.iloc[:, :-1]
-                dest = partitioning_index(_normalize_keys(keys), self.n)
+                dest = partitioning_index(keys, self.n)
                 pieces = split_by(frame, dest, self.n)
             for j in range(self.n):
                 out[j][name] = pieces[j]

@@ -55,10 +55,36 @@ def _keys(frame, on, use_index):
     return [on] if not isinstance(on, list) else on
 
 
-def _shuffle_side(frame, keys, n):
+def _shuffle_side(frame, keys, n, cast=None):
     from oxdask.dataframe.shuffle import HashPartitioner, rearrange
 
-    return rearrange(frame, HashPartitioner(keys, n), n, token="shuffle-merge")
+    return rearrange(frame, HashPartitioner(keys, n, cast), n, token="shuffle-merge")
+
+
+def _key_dtypes(frame, keys):
+    if keys is None:
+        idx = frame._meta.index
+        return [idx.dtype] if not isinstance(idx, pd.MultiIndex) else list(idx.dtypes)
+    return [frame._meta[k].dtype for k in keys]
+
+
+def _common_casts(left, lkeys, right, rkeys):
+    """Dtypes to cast each key column to so that both sides hash alike (None: as is)."""
+    import numpy as np
+
+    casts = []
+    for a, b in zip(_key_dtypes(left, lkeys), _key_dtypes(right, rkeys), strict=False):
+        if a == b:
+            casts.append(None)
+        elif pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+            casts.append(
+                np.result_type(np.dtype("float64"), a, b)
+                if a.kind != b.kind
+                else np.result_type(a, b)
+            )
+        else:
+            casts.append(object)
+    return casts if any(c is not None for c in casts) else None
 
 
 def _pairwise(func, left, right, meta, divisions=None, token="merge"):
@@ -164,8 +190,10 @@ def merge(
         return out if keep_div else out.clear_divisions()
     # 3. hash shuffle both sides on the join keys
     n = npartitions or max(left.npartitions, right.npartitions)
-    a = _shuffle_side(left, _keys(left, left_on, left_index), n)
-    b = _shuffle_side(right, _keys(right, right_on, right_index), n)
+    lkeys, rkeys = _keys(left, left_on, left_index), _keys(right, right_on, right_index)
+    cast = _common_casts(left, lkeys, right, rkeys)
+    a = _shuffle_side(left, lkeys, n, cast)
+    b = _shuffle_side(right, rkeys, n, cast)
     return _pairwise(func, a, b, meta, divisions=(None,) * (n + 1))
 
 
@@ -193,8 +221,10 @@ def join(
         out = _pairwise(func, left, other, meta, divisions=div, token="join-broadcast")
         return out if on is None else out.clear_divisions()
     n = npartitions or max(left.npartitions, other.npartitions)
-    a = _shuffle_side(left, _keys(left, on, on is None), n)
-    b = _shuffle_side(other, None, n)
+    lkeys = _keys(left, on, on is None)
+    cast = _common_casts(left, lkeys, other, None)
+    a = _shuffle_side(left, lkeys, n, cast)
+    b = _shuffle_side(other, None, n, cast)
     return _pairwise(func, a, b, meta, divisions=(None,) * (n + 1), token="join")
 
 

@@ -136,34 +136,61 @@ def _post_meta(post, frame):
     return make_meta(post(frame._meta_nonempty))
 
 
-def partitioning_index(df, npartitions: int) -> np.ndarray:
-    """Output partition of every row: a hash of its values modulo ``npartitions``."""
-    h = pd.util.hash_pandas_object(df, index=False).to_numpy()
+_MULT = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: a multiplicative hash
+
+
+def _mix(h):
+    """Scramble 64-bit values (the finalizer of splitmix64), in place."""
+    with np.errstate(over="ignore"):
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h
+
+
+def _hash_column(col) -> np.ndarray:
+    """64-bit hashes of a column's values; equal values hash equally."""
+    dt = col.dtype
+    if isinstance(dt, np.dtype) and dt.kind in "biuMm":
+        return _mix(col.to_numpy().astype(np.int64).view(np.uint64))
+    if isinstance(dt, np.dtype) and dt.kind == "f":
+        v = col.to_numpy().astype(np.float64)
+        v = np.where(v == 0, 0.0, v)  # -0.0 == 0.0
+        v[np.isnan(v)] = np.nan  # one NaN payload
+        return _mix(v.view(np.uint64))
+    values = np.asarray(col.astype(object)) if isinstance(dt, pd.CategoricalDtype) else col
+    return pd.util.hash_array(np.asarray(values, dtype=object), categorize=True)
+
+
+def partitioning_index(df, npartitions: int, cast=None) -> np.ndarray:
+    """Output partition of every row: a hash of its values modulo ``npartitions``.
+
+    ``cast`` gives dtypes to convert key columns to first (so that keys of different
+    dtypes on the two sides of a merge hash alike).
+    """
+    if isinstance(df, pd.Series):
+        df = df.to_frame()
+    h = None
+    with np.errstate(over="ignore"):
+        for i, (_, col) in enumerate(df.items()):
+            if cast is not None and cast[i] is not None:
+                col = col.astype(cast[i])
+            hc = _hash_column(col)
+            h = hc if h is None else _mix(h * _MULT + hc)
+    if h is None:
+        return np.zeros(len(df), dtype=np.intp)
     return (h % np.uint64(npartitions)).astype(np.intp)
-
-
-def _normalize_keys(keys):
-    """Keys with equal values hashed equally whatever their dtype (int/float, str/object)."""
-    if isinstance(keys, pd.Series):
-        keys = keys.to_frame()
-    out = {}
-    for i, (_, col) in enumerate(keys.items()):
-        dt = col.dtype
-        if pd.api.types.is_bool_dtype(dt) or pd.api.types.is_numeric_dtype(dt):
-            if not pd.api.types.is_bool_dtype(dt):
-                col = col.astype("float64")
-        elif isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dt):
-            col = col.astype(object)
-        out[i] = col.to_numpy()
-    return pd.DataFrame(out)
 
 
 class HashPartitioner:
     """Output number from a hash of columns ``on`` (or the index with ``on=None``)."""
 
-    def __init__(self, on, n):
+    def __init__(self, on, n, cast=None):
         self.on = on
         self.n = n
+        self.cast = cast
 
     def __call__(self, df):
         if self.on is None:
@@ -172,7 +199,7 @@ class HashPartitioner:
             keys = df.to_frame()
         else:
             keys = df[self.on]
-        return partitioning_index(_normalize_keys(keys), self.n)
+        return partitioning_index(keys, self.n, self.cast)
 
 
 def shuffle(frame, on=None, npartitions=None, ignore_index=False, **kwargs):
@@ -531,4 +558,4 @@ class _SeriesHash:
         self.n = n
 
     def __call__(self, s):
-        return partitioning_index(_normalize_keys(s), self.n)
+        return partitioning_index(s, self.n)

@@ -253,9 +253,9 @@ def assert_eq(a, b, check_names=True, check_dtype=True, check_divisions=True, **
         if isinstance(x, _Frame):
             if check_divisions and x.known_divisions:
                 _check_divisions(x)
-            return x.compute(scheduler="sync")
+            return x.compute()
         if hasattr(x, "__dask_graph__"):
-            return x.compute(scheduler="sync")
+            return x.compute()
         return x
 
     a, b = value(a), value(b)
@@ -280,7 +280,7 @@ def _check_divisions(x):
     parts = x.to_delayed()
     from oxdask.base import compute
 
-    values = compute(*parts, scheduler="sync")
+    values = compute(*parts)
     div = x.divisions
     for i, p in enumerate(values):
         idx = p if isinstance(p, pd.Index) else p.index
