@@ -80,7 +80,14 @@ impl Frame {
         // the received bytes belong to this one value (see the module docs), and `Bytes` holds
         // a raw pointer into memory allocated as mutable, never a shared reference.
         let rc = unsafe {
-            ffi::PyBuffer_FillInfo(view, slf.as_ptr(), ptr.cast_mut().cast::<c_void>(), len, 0, flags)
+            ffi::PyBuffer_FillInfo(
+                view,
+                slf.as_ptr(),
+                ptr.cast_mut().cast::<c_void>(),
+                len,
+                0,
+                flags,
+            )
         };
         if rc == -1 {
             return Err(PyErr::fetch(slf.py()));

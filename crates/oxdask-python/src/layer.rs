@@ -137,6 +137,15 @@ pub(crate) enum Layer<'py> {
 }
 
 impl<'py> Layer<'py> {
+    /// The `layers=` argument of the graph functions (absent: none).
+    pub(crate) fn extract_all(layers: Option<Vec<Bound<'py, PyAny>>>) -> PyResult<Vec<Self>> {
+        layers
+            .unwrap_or_default()
+            .iter()
+            .map(Layer::extract)
+            .collect()
+    }
+
     /// Accepts a `Blockwise` or a `TreeReduce`.
     pub(crate) fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
         if let Ok(b) = obj.extract::<PyRef<'py, Blockwise>>() {

@@ -55,11 +55,7 @@ fn get(
     progress: Option<PyRef<'_, Progress>>,
     submit: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<Py<PyAny>>, Stats)> {
-    let layers = layers
-        .unwrap_or_default()
-        .iter()
-        .map(Layer::extract)
-        .collect::<PyResult<Vec<_>>>()?;
+    let layers = Layer::extract_all(layers)?;
     let Parsed { graph, outputs } = parse(dsk, &layers, Some(keys))?;
     let graph_tasks = graph.len();
     let (graph, outputs) = if optimize {

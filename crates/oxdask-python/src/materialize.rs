@@ -25,11 +25,7 @@ pub(crate) fn graph_tasks<'py>(
     keys: &Bound<'py, PyAny>,
     layers: Option<Vec<Bound<'py, PyAny>>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let layers = layers
-        .unwrap_or_default()
-        .iter()
-        .map(Layer::extract)
-        .collect::<PyResult<Vec<_>>>()?;
+    let layers = Layer::extract_all(layers)?;
     let Parsed { graph, outputs } = parse(dsk, &layers, Some(keys))?;
     let (graph, _) = passes::cull(graph, &outputs);
     passes::validate(&graph).map_err(graph_err)?;

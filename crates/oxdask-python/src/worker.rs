@@ -118,9 +118,11 @@ impl Host for PyHost {
                     .map(|b| py_from_bytes(py, b))
                     .collect::<PyResult<Vec<_>>>()?;
                 let bufs = PyList::new(py, bufs)?;
-                let out = self
-                    .host
-                    .call_method1(py, "deserialize", (py_from_bytes(py, pickle)?, bufs))?;
+                let out = self.host.call_method1(
+                    py,
+                    "deserialize",
+                    (py_from_bytes(py, pickle)?, bufs),
+                )?;
                 out.extract(py)
             };
             run().map_err(|e| self.error(py, e))
