@@ -215,3 +215,41 @@ def test_read_csv_then_query_fuses_per_block(tmp_path, df):
     d[d.i > 3].assign(g=d.f * 2).g.sum().compute()
     stats = last_run_stats()
     assert stats["graph_tasks"] <= 3 + 3 + 1 + 3  # blocks, fused reads, aggregate (+ data)
+
+
+def _reader_columns(collection, optimize=True):
+    """Columns each reader layer produces once the graph is projected."""
+    from oxdask.dataframe.projection import project
+
+    graph = collection.dask
+    if optimize:
+        graph = project(graph, {collection._name})
+    return [
+        list(layer.func.meta.columns)
+        for name, layer in graph.layers.items()
+        if name.startswith(("read-csv-", "read-parquet-"))
+    ]
+
+
+def test_read_csv_projects_columns(tmp_path, df):
+    pattern = _write_csv_files(tmp_path, df)
+    d = dd.read_csv(pattern, parse_dates=["d"])
+    q = d[d.i > 50].assign(g=d.f * 2).groupby("s").g.sum()
+    assert _reader_columns(q, optimize=False) == [["i", "f", "s", "d"]]
+    assert _reader_columns(q) == [["i", "f", "s"]]
+    expected = df[df.i > 50].assign(g=df.f * 2).groupby("s").g.sum()
+    assert_eq(q, expected)
+    assert_eq(d.d.dt.hour.sum(), df.d.dt.hour.sum())
+    udf = d.map_partitions(lambda p: p.assign(n=len(p.columns))).n.max()
+    assert _reader_columns(udf) == [["i", "f", "s", "d"]]  # a function sees every column
+    assert_eq(udf, 4)
+
+
+def test_read_parquet_projects_columns(tmp_path, df):
+    dd.from_pandas(df, npartitions=2).to_parquet(tmp_path / "pq")
+    d = dd.read_parquet(str(tmp_path / "pq"))
+    q = d[d.f > 0].i.sum()
+    assert _reader_columns(q) == [["i", "f"]]
+    assert_eq(q, df[df.f > 0].i.sum())
+    assert _reader_columns(d.i + d.f) == [["i", "f"]]
+    assert_eq(d[["s"]].assign(t=d.i), df[["s"]].assign(t=df.i))

@@ -200,9 +200,13 @@ class FrameMethods:
                 value = value.to_series()
             meta = emulate(methods.assign, frame, [k], value)
             from oxdask.dataframe.core import _name
+            from oxdask.dataframe.projection import ColumnRule
 
             name = _name("assign", frame._name, k, getattr(value, "_name", value))
-            out = partitionwise(methods.assign, frame, [k], value, meta=meta, name=name)
+            rule = ColumnRule(frame._name, keep=True, assigned=[k])
+            out = partitionwise(
+                methods.assign, frame, [k], value, meta=meta, name=name, columns_rule=rule
+            )
         return out
 
     def rename(self, index=None, columns=None, **kwargs):

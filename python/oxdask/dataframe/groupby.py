@@ -250,7 +250,15 @@ class _GroupBy:
             split_out,
         )
         cname = f"{token}-chunk-{base}"
-        chunked = partitionwise(gf.GroupbyChunk(spec), obj, *keys, meta=obj._meta, name=cname)
+        rule = None
+        if isinstance(obj, DataFrame):
+            from oxdask.dataframe.projection import ColumnRule
+
+            used = [c for c in spec.key_cols if c is not None] + list(spec.value_cols)
+            rule = ColumnRule(obj._name, select=used)
+        chunked = partitionwise(
+            gf.GroupbyChunk(spec), obj, *keys, meta=obj._meta, name=cname, columns_rule=rule
+        )
         # many groups: merge all partials of a bucket at once (each level re-groups them)
         if split_every is None and split_out > 1:
             split_every = max(obj.npartitions, 2)

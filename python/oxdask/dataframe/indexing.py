@@ -25,9 +25,11 @@ def _missing(meta, keys):
 
 def _select(frame, key, meta):
     from oxdask.dataframe.partitionwise import partitionwise
+    from oxdask.dataframe.projection import ColumnRule
 
     name = _name("getitem", frame._name, key)
-    return partitionwise(methods.getitem, frame, key, meta=meta, name=name)
+    rule = ColumnRule(frame._name, select=key if isinstance(key, list) else [key])
+    return partitionwise(methods.getitem, frame, key, meta=meta, name=name, columns_rule=rule)
 
 
 def getitem(frame, key):
@@ -65,10 +67,14 @@ def getitem(frame, key):
 
 def _filter(frame, mask):
     from oxdask.dataframe.partitionwise import align_partitions, partitionwise
+    from oxdask.dataframe.projection import ColumnRule
 
     frame, mask = align_partitions(frame, mask)
     name = _name("filter", frame._name, mask._name)
-    return partitionwise(methods.boolean_filter, frame, mask, meta=frame._meta, name=name)
+    rule = ColumnRule(frame._name, keep=True) if isinstance(frame, DataFrame) else None
+    return partitionwise(
+        methods.boolean_filter, frame, mask, meta=frame._meta, name=name, columns_rule=rule
+    )
 
 
 class LocSlice:

@@ -1,4 +1,5 @@
-"""Graph optimization of dataframes: partition-wise chains fuse into one task per partition.
+"""Graph optimization of dataframes: column projection into the readers, then partition-wise
+chains fused into one task per partition.
 
 The high-level graph of a dataframe computation is optimized as layers, never expanded in
 Python: a Blockwise layer whose only consumer is another Blockwise layer reading it partition
@@ -9,11 +10,27 @@ runs as one task per file block.
 
 from __future__ import annotations
 
+from oxdask import config
+from oxdask.array.optimization import _first_leaf
 from oxdask.array.optimization import optimize as _optimize_layers
+from oxdask.dataframe.projection import project
+from oxdask.highlevelgraph import HighLevelGraph
 
 __all__ = ["optimize"]
 
 
 def optimize(dsk, keys, **kwargs):
-    """The ``__dask_optimize__`` of dataframes: Blockwise fusion on high-level graphs."""
+    """The ``__dask_optimize__`` of dataframes: column projection, then Blockwise fusion."""
+    if (
+        isinstance(dsk, HighLevelGraph)
+        and config.get("optimization.fuse.active", None) is not False
+    ):
+        roots = set()
+        for k in keys if isinstance(keys, list) else [keys]:
+            leaf = _first_leaf(k)
+            if isinstance(leaf, tuple) and leaf:
+                roots.add(leaf[0])
+            elif isinstance(leaf, str):
+                roots.add(leaf)
+        dsk = project(dsk, roots)
     return _optimize_layers(dsk, keys, **kwargs)

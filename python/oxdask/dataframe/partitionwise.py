@@ -54,7 +54,15 @@ def _delayed_to_scalar(d):
 
 
 def partitionwise(
-    func, *args, meta, name, divisions=None, kwargs=None, inline=False, broadcast=False
+    func,
+    *args,
+    meta,
+    name,
+    divisions=None,
+    kwargs=None,
+    inline=False,
+    broadcast=False,
+    columns_rule=None,
 ):
     """A collection whose partition ``i`` is ``func(*args_i, **kwargs)``.
 
@@ -73,6 +81,8 @@ def partitionwise(
         Cheap source layer (see :func:`oxdask.array.optimization.fuse_blockwise`).
     broadcast : bool
         Let single-partition frames be passed whole to every task.
+    columns_rule : ColumnRule, optional
+        Which input columns the layer needs (see :mod:`oxdask.dataframe.projection`).
     """
     core_args, numblocks, deps = [], {}, []
     nparts = set()
@@ -93,6 +103,8 @@ def partitionwise(
         frames.sort(key=lambda f: -f.npartitions)
         divisions = frames[0].divisions if frames else (None, None)
     layer = BlockwiseLayer(name, func, [0], core_args, numblocks, kwargs, inline=inline)
+    if columns_rule is not None:
+        layer.columns_rule = columns_rule
     return _new(name, layer, deps, meta, divisions)
 
 

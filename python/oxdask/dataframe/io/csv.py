@@ -78,16 +78,57 @@ class TextReader:
         self.path_column = path_column
         self.specified = specified
 
+    def can_project(self) -> bool:
+        """Whether the reader can be rebuilt for fewer columns (``usecols``)."""
+        usecols = self.kwargs.get("usecols")
+        dates = self.kwargs.get("parse_dates")
+        return (
+            (usecols is None or all(isinstance(c, str) for c in usecols))
+            and (dates is None or dates is False or isinstance(dates, list))
+            and self.meta.columns.is_unique
+            and all(isinstance(c, str) for c in self.meta.columns)
+        )
+
+    def projected(self, columns):
+        """A reader of only ``columns`` (which keep the order of the meta)."""
+        kwargs = dict(self.kwargs)
+        path_column = self.path_column if self.path_column in columns else None
+        kwargs["usecols"] = [c for c in columns if c != self.path_column]
+        if not kwargs["usecols"]:  # one file column, to get the number of rows
+            first = self.meta.columns[0]
+            kwargs["usecols"] = [first]
+            columns = [first, *columns]
+        dates = kwargs.get("parse_dates")
+        if isinstance(dates, list):
+            kwargs["parse_dates"] = [c for c in dates if c in columns] or None
+        return TextReader(
+            self.fs,
+            self.reader,
+            kwargs,
+            self.header,
+            self.meta[list(columns)],
+            self.compression,
+            self.lineterminator,
+            self.enforce,
+            path_column,
+            self.specified,
+        )
+
     def __call__(self, block):
         data = _read_bytes(self.fs, block, self.compression.get(block.path), self.lineterminator)
         kwargs = self.kwargs
         if not block.first:
             data = self.header + data
             kwargs = {k: v for k, v in kwargs.items() if k != "skiprows"}
-        df = self.meta.iloc[:0] if not data.strip() else self.reader(io.BytesIO(data), **kwargs)
+        df = self.meta.iloc[:0] if _blank(data) else self.reader(io.BytesIO(data), **kwargs)
         if self.path_column:
             df = df.assign(**{self.path_column: block.path})
         return coerce_dtypes(df, self.meta, block, self.enforce)
+
+
+def _blank(data: bytes) -> bool:
+    """Whether ``data`` holds only whitespace (looking at its start first)."""
+    return not data[:4096].strip() and not data.strip()
 
 
 def coerce_dtypes(df, meta, block, enforce=False):
@@ -261,6 +302,15 @@ def read_pandas(
     )
     spec_layer = MaterializedLayer({(bname, i): b for i, b in enumerate(blocks)})
     layer = BlockwiseLayer(name, func, [0], [(bname, [0])], {bname: (len(blocks),)})
+    if func.can_project():
+        from oxdask.dataframe.projection import Projectable
+
+        def rebuild(cols):
+            return BlockwiseLayer(
+                name, func.projected(cols), [0], [(bname, [0])], {bname: (len(blocks),)}
+            )
+
+        layer.columns_rule = Projectable(meta.columns, rebuild)
     return _new(name, layer, [], meta, (None,) * (len(blocks) + 1), {bname: spec_layer})
 
 

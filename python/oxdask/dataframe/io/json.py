@@ -8,7 +8,7 @@ import io
 import pandas as pd
 
 from oxdask.dataframe.core import _new
-from oxdask.dataframe.io.csv import _Block, _compression, _read_bytes
+from oxdask.dataframe.io.csv import _blank, _Block, _compression, _read_bytes
 from oxdask.dataframe.io.utils import expand_paths, output_paths
 from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer
 from oxdask.tokenize import tokenize
@@ -28,7 +28,7 @@ class JsonReader:
 
     def __call__(self, block):
         data = _read_bytes(self.fs, block, self.compression.get(block.path), b"\n")
-        if not data.strip():
+        if _blank(data):
             return self.meta
         df = pd.read_json(io.BytesIO(data), **self.kwargs)
         if self.path_column:

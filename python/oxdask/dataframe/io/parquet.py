@@ -232,6 +232,21 @@ def read_parquet(
     func = _EmptyOr(reader, meta)
     spec = MaterializedLayer({(pname, i): p for i, p in enumerate(pieces)})
     layer = BlockwiseLayer(name, func, [0], [(pname, [0])], {pname: (len(pieces),)})
+    if isinstance(meta, pd.DataFrame) and meta.columns.is_unique:
+        from oxdask.dataframe.projection import Projectable
+
+        extra = [c for c in read_cols if c not in set(meta.columns)]  # the index column
+
+        def rebuild(cols):
+            sub = meta[list(cols)]
+            r = ParquetReader(
+                fs, root, [*cols, *extra], filters, reader.index, sub, partitioning, schema, direct
+            )
+            return BlockwiseLayer(
+                name, _EmptyOr(r, sub), [0], [(pname, [0])], {pname: (len(pieces),)}
+            )
+
+        layer.columns_rule = Projectable(meta.columns, rebuild)
     divisions = stats if stats is not None else (None,) * (len(pieces) + 1)
     return _new(name, layer, [], meta, divisions, {pname: spec})
 
