@@ -272,3 +272,16 @@ def test_categorize_and_cat_accessor(pair):
     assert list(known.y.cat.categories) == list(expected.y.cat.categories)
     assert_eq(known, expected)
     assert_eq(known.y.cat.codes, expected.y.cat.codes)
+
+
+def test_to_datetime_to_numeric_and_misc(df):
+    d = dd.from_pandas(df, npartitions=3)
+    text = d.ts.dt.strftime("%Y-%m-%d %H:%M")
+    assert_eq(dd.to_datetime(text), pd.to_datetime(df.ts.dt.strftime("%Y-%m-%d %H:%M")))
+    assert_eq(dd.to_numeric(d.x.astype(str)), pd.to_numeric(df.x.astype(str)))
+    assert_eq(d.x.to_frame(), df.x.to_frame())
+    assert_eq(d.z.combine_first(d.x), df.z.combine_first(df.x))
+    lists = d.x.map(lambda v: [v, v + 1], meta=("x", object))
+    assert_eq(lists.explode(), df.x.map(lambda v: [v, v + 1]).explode())
+    assert_eq(d.replace({"y": {"apple": "pear"}}), df.replace({"y": {"apple": "pear"}}))
+    assert_eq(d.pipe(lambda f, k: f.x * k, 3), df.x * 3)

@@ -62,23 +62,32 @@ __all__ = [
 
 def to_datetime(arg, meta=None, **kwargs):
     """``pandas.to_datetime`` partition by partition."""
-    from oxdask.dataframe.partitionwise import emulate
-
     if meta is None:
-        import pandas as pd
-
-        meta = emulate(pd.to_datetime, arg, **kwargs)
+        meta = _datetime_meta(arg, kwargs)
     return map_partitions(_to_datetime, arg, meta=meta, token="to_datetime", **kwargs)
+
+
+def _datetime_meta(arg, kwargs):
+    """The result type of ``pandas.to_datetime`` on a sample value like those of ``arg``."""
+    import pandas as pd
+
+    m = arg._meta
+    numeric = pd.api.types.is_numeric_dtype(getattr(m, "dtype", None))
+    sample = [0] if numeric else ["2000-01-01 00:00:00"]
+    try:
+        out = pd.to_datetime(pd.Series(sample, name=getattr(m, "name", None)), **kwargs)
+    except (ValueError, TypeError):
+        out = pd.Series([pd.Timestamp("2000-01-01")], name=getattr(m, "name", None))
+    out = out.iloc[:0]
+    return out.set_axis(m.index[:0]) if hasattr(m, "index") else out
 
 
 def to_numeric(arg, errors="raise", downcast=None, meta=None):
     """``pandas.to_numeric`` partition by partition."""
     import pandas as pd
 
-    from oxdask.dataframe.partitionwise import emulate
-
-    if meta is None:
-        meta = emulate(pd.to_numeric, arg, errors=errors, downcast=downcast)
+    if meta is None:  # from the empty meta, as Dask (values may still parse as floats)
+        meta = pd.to_numeric(arg._meta, errors=errors, downcast=downcast)
     return map_partitions(
         pd.to_numeric, arg, errors=errors, downcast=downcast, meta=meta, token="to_numeric"
     )

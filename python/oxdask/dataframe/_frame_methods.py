@@ -14,6 +14,8 @@ import pandas as pd
 
 from oxdask.dataframe import methods
 
+_NO_VALUE = object()  # "not given" (None is a valid replacement value)
+
 
 def _pw(self, method, *args, token=None, clear_divisions=False, **kwargs):
     """Partition-wise ``partition.method(*args, **kwargs)``."""
@@ -141,8 +143,10 @@ class FrameMethods:
         """Round to ``decimals`` places."""
         return _pw(self, "round", decimals)
 
-    def replace(self, to_replace=None, value=None, regex=False):
+    def replace(self, to_replace=None, value=_NO_VALUE, regex=False):
         """Replace values (see ``pandas.DataFrame.replace``)."""
+        if value is _NO_VALUE:
+            return _pw(self, "replace", to_replace, regex=regex)
         return _pw(self, "replace", to_replace, value, regex=regex)
 
     def isin(self, values):

@@ -106,11 +106,6 @@ def categorize_series(series):
     return categorize(series.astype(object))
 
 
-class _AsUnknown:
-    def __call__(self, s):
-        return s
-
-
 def as_unknown(series):
     """The Series with the categories of its meta marked unknown (data unchanged)."""
     from oxdask.dataframe.core import new_dd_object

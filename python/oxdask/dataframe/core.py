@@ -339,7 +339,7 @@ class DataFrame(_Frame):
         return getitem(self, key)
 
     def __setitem__(self, key, value):
-        if isinstance(key, (list, tuple, pd.Index)) and not isinstance(key, tuple):
+        if isinstance(key, (list, pd.Index)):
             if isinstance(value, DataFrame):
                 out = self.assign(**{k: value[c] for k, c in zip(key, value.columns, strict=True)})
             else:
@@ -449,9 +449,6 @@ class Index(Series):
     @property
     def index(self):
         raise AttributeError("'Index' object has no attribute 'index'")
-
-    def __repr__(self) -> str:
-        return super().__repr__().replace("Dask Index", "Dask Index", 1)
 
     def to_series(self):
         """A Series with this index as both index and values."""

@@ -6,8 +6,6 @@ other processes. None of them builds graphs.
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 import pandas as pd
 
@@ -68,10 +66,6 @@ def call_accessor(obj, _accessor, _name, *args, **kwargs):
 def accessor_property(obj, _accessor, _name):
     """``getattr(obj._accessor, _name)``."""
     return getattr(getattr(obj, _accessor), _name)
-
-
-def getattr_(obj, name):
-    return getattr(obj, name)
 
 
 def getitem(obj, key):
@@ -179,25 +173,5 @@ class WithPartitionInfo:
         return self.func(*args[:-1], partition_info=args[-1], **kwargs)
 
 
-def pair_number(df, info):
-    return info["number"]
-
-
-def getitem_key(obj, i):
-    return obj[i]
-
-
-def where_op(obj, cond, other, inverse=False, **kwargs):
-    return obj.mask(cond, other, **kwargs) if inverse else obj.where(cond, other, **kwargs)
-
-
-def not_(x):
-    return operator.invert(x)
-
-
 def values(obj):
     return obj.to_numpy() if hasattr(obj, "to_numpy") else np.asarray(obj)
-
-
-def empty_like_meta(meta):
-    return meta

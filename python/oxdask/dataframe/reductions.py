@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from oxdask import config
-from oxdask.dataframe.core import Scalar, _Frame, _name, _new, new_dd_object
+from oxdask.dataframe.core import Scalar, _Frame, _name, _new
 from oxdask.highlevelgraph import MaterializedLayer, TreeReduceLayer
 from oxdask.tokenize import tokenize
 from oxdask.utils import funcname
@@ -189,8 +189,3 @@ def combine_results(func, *values, meta, token):
     layer = MaterializedLayer({(name, 0): (func, *args)})
     deps = [v for v in values if isinstance(v, (_Frame, Scalar))]
     return _new(name, layer, deps, meta, (None, None))
-
-
-def as_scalar_or_frame(x, meta):
-    """``x`` re-typed according to ``meta`` (a Scalar for scalar meta)."""
-    return new_dd_object(x.dask, x._name, meta, (None, None))
