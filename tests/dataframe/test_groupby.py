@@ -131,6 +131,9 @@ def test_groupby_many_groups_split_out():
     d = dd.from_pandas(df, npartitions=6)
     out = d.groupby("key").v.sum(split_out=4)
     assert_eq(out, df.groupby("key").v.sum(), sort=True)
+    out = d.groupby("key").agg({"v": ["sum", "max"]}, split_out=True)
+    assert out.npartitions == d.npartitions
+    assert_eq(out, df.groupby("key").agg({"v": ["sum", "max"]}), sort=True)
 
 
 def test_groupby_non_decomposable_by_shuffle(pair):

@@ -213,7 +213,11 @@ class _GroupBy:
             return out
         return None
 
+    def _split_out(self, split_out):
+        return self.obj.npartitions if split_out is True else split_out
+
     def _aggregate(self, arg, kwargs, split_every, split_out, token, ddof=1):
+        split_out = self._split_out(split_out)
         meta = _meta_of(self._call_meta("agg", arg, **kwargs))
         outputs = self._outputs(arg, kwargs)
         if outputs is None or any(
@@ -415,6 +419,7 @@ class _GroupBy:
     agg = aggregate
 
     def _simple(self, func, split_every, split_out, ddof=1, **kwargs):
+        split_out = self._split_out(split_out)
         if kwargs.get("numeric_only"):
             return self._numeric()._simple(func, split_every, split_out, ddof)
         meta = _meta_of(self._call_meta(func, **({"ddof": ddof} if func in ("var", "std") else {})))
