@@ -29,7 +29,7 @@ import pandas as pd
 
 FULL = os.environ.get("OXDASK_BENCH_SCALE", "") == "full"
 FILES = 16
-TAXI_ROWS = 860_000 if FULL else 300_000  # per file: ~1.5 GB of CSV in total when full
+TAXI_ROWS = 1_350_000 if FULL else 300_000  # per file: ~1.5 GB of CSV in total when full
 GROUPBY_ROWS, GROUPS = (20_000_000, 1_000_000) if FULL else (8_000_000, 800_000)
 MERGE_LEFT, MERGE_RIGHT = (10_000_000, 2_000_000) if FULL else (8_000_000, 1_600_000)
 SET_INDEX_ROWS = 10_000_000 if FULL else 8_000_000
