@@ -58,6 +58,13 @@ class _CompactLayer(Mapping):
         """Whether the Python expansion has been built (it never is on the compute path)."""
         return self._expanded is not None
 
+    def __getstate__(self):
+        # the engine object is rebuilt on demand; it cannot be pickled
+        state = self.__dict__.copy()
+        if "_core" in state:
+            state["_core"] = None
+        return state
+
 
 class BlockwiseLayer(_CompactLayer):
     """``(name, *index) -> func(*args, **kwargs)`` for every block (see ``_core.Blockwise``)."""

@@ -272,3 +272,16 @@ def test_from_map():
     assert_eq(pairs, pd.DataFrame({"a": [1, 3], "b": [2, 4]}, index=[0, 0]))
     with pytest.raises(ValueError, match="iterable"):
         dd.from_map(make)
+
+
+def test_pickle_after_compute(df):
+    import pickle
+
+    d = dd.from_pandas(df, npartitions=3)
+    q = d[d.x > 2].groupby("y").z.sum()
+    expected = q.compute()
+    back = pickle.loads(pickle.dumps(q))
+    assert_eq(back, expected)
+    s = d.x.sum()
+    s.compute()
+    assert pickle.loads(pickle.dumps(s)).compute() == df.x.sum()
