@@ -317,7 +317,7 @@ class _GroupBy:
 
     def _per_group(self, method, args, kwargs, meta, npartitions=None, sort_result=False):
         shuffled, cols, tmp = self._shuffled(npartitions)
-        call = _GroupCall(
+        call = gf.GroupCall(
             method,
             args,
             kwargs,
@@ -515,59 +515,6 @@ class SeriesGroupBy(_GroupBy):
         """Distinct values of each group (by a hash shuffle)."""
         meta = _meta_of(self._call_meta("unique"))
         return self._per_group("unique", (), {}, meta, sort_result=True)
-
-
-class _GroupCall:
-    """Per-partition pandas groupby call after the shuffle."""
-
-    def __init__(
-        self,
-        method,
-        args,
-        kwargs,
-        cols,
-        tmp,
-        names,
-        selection,
-        series,
-        dropna,
-        group_keys,
-        as_index,
-        sort,
-    ):
-        self.method = method
-        self.args = args
-        self.kwargs = kwargs
-        self.cols = cols
-        self.tmp = tmp
-        self.names = names
-        self.selection = selection
-        self.series = series
-        self.dropna = dropna
-        self.group_keys = group_keys
-        self.as_index = as_index
-        self.sort = sort
-
-    def __call__(self, df):
-        tmp = set(self.tmp)
-        keys = [
-            df[c].rename(n) if c in tmp else c for c, n in zip(self.cols, self.names, strict=True)
-        ]
-        data = df.drop(columns=self.tmp) if self.tmp else df
-        if self.series:
-            data = data.iloc[:, 0]
-            keys = [k if not isinstance(k, str) or k not in df.columns else df[k] for k in keys]
-        g = data.groupby(
-            keys if len(keys) > 1 else keys[0],
-            sort=self.sort,
-            dropna=self.dropna,
-            observed=True,
-            group_keys=self.group_keys,
-            as_index=self.as_index,
-        )
-        if self.selection is not None:
-            g = g[self.selection]
-        return getattr(g, self.method)(*self.args, **self.kwargs)
 
 
 def _sort(sort, split_out) -> bool:
