@@ -314,3 +314,12 @@ def test_merge_string_and_categorical_keys():
     b = dd.from_pandas(right, npartitions=2)
     expected = left.merge(right, on="k")
     assert_eq(a.merge(b, on="k"), expected, sort=True, check_index=False, check_dtype=False)
+
+
+def test_loc_with_date_strings():
+    idx = pd.date_range("2024-01-01", periods=120, freq="17h")
+    df = pd.DataFrame({"v": np.arange(120)}, index=idx)
+    d = dd.from_pandas(df, npartitions=6)
+    assert_eq(d.loc["2024-01-10":"2024-02"], df.loc["2024-01-10":"2024-02"])
+    assert_eq(d.loc["2024-02-03"], df.loc["2024-02-03":"2024-02-03"])
+    assert d.loc["2024-01-10":"2024-01-12"].npartitions < d.npartitions

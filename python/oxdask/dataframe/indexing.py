@@ -86,10 +86,8 @@ class LocSlice:
 
     def __call__(self, df):
         idx = df.index
-        if idx.is_monotonic_increasing:
-            i = 0 if self.start is None else idx.searchsorted(self.start, "left")
-            j = len(idx) if self.stop is None else idx.searchsorted(self.stop, "right")
-            return df.iloc[i:j]
+        if idx.is_monotonic_increasing:  # pandas' own slicing (partial date strings...)
+            return df.loc[self.start : self.stop]
         keep = np.ones(len(idx), dtype=bool)
         if self.start is not None:
             keep &= np.asarray(idx >= self.start)
@@ -162,10 +160,28 @@ def _partitions_for(frame, start, stop) -> tuple[int, int]:
     return first, max(first, last)
 
 
+def _label_bounds(index, start, stop):
+    """Bounds comparable with the divisions: partial date strings widened to their period
+    (``"2024-02"`` reaches the end of February, as in pandas)."""
+    if not isinstance(index, pd.DatetimeIndex):
+        return start, stop
+    tz = index.tz
+
+    def stamp(x, end):
+        if not isinstance(x, str):
+            return x
+        t = pd.Period(x).end_time if end else pd.Timestamp(x)
+        return t.tz_localize(tz) if tz is not None and t.tz is None else t
+
+    return stamp(start, False), stamp(stop, True)
+
+
 def _loc_range(frame, start, stop):
+    label_start, label_stop = start, stop
+    start, stop = _label_bounds(frame._meta.index, start, stop)
     first, last = _partitions_for(frame, start, stop)
-    name = _name("loc", frame._name, start, stop)
-    func = LocSlice(start, stop)
+    name = _name("loc", frame._name, label_start, label_stop)
+    func = LocSlice(label_start, label_stop)
     layer = MaterializedLayer(
         {(name, k): (func, (frame._name, i)) for k, i in enumerate(range(first, last + 1))}
     )
