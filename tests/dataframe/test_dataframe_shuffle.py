@@ -3,6 +3,8 @@ drop_duplicates, merge/join, concat, repartition, loc, reset_index."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -323,3 +325,53 @@ def test_loc_with_date_strings():
     assert_eq(d.loc["2024-01-10":"2024-02"], df.loc["2024-01-10":"2024-02"])
     assert_eq(d.loc["2024-02-03"], df.loc["2024-02-03":"2024-02-03"])
     assert d.loc["2024-01-10":"2024-01-12"].npartitions < d.npartitions
+
+
+def test_set_index_sorted_moves_boundary_ties_and_skips_empty():
+    df = pd.DataFrame({"k": [1, 2, 2, 2, 3, 3, 5, 6], "v": range(8)})
+    pieces = [df.iloc[:2], df.iloc[2:2], df.iloc[2:5], df.iloc[5:]]
+    d = from_pieces(pieces)
+    out = d.set_index("k", sorted=True)
+    assert out.known_divisions
+    assert_eq(out, df.set_index("k"))
+    parts = [p.compute() for p in out.to_delayed()]
+    assert all(len(set(p.index) & set(q.index)) == 0 for p, q in itertools.pairwise(parts))
+
+
+@pytest.mark.parametrize("direction", ["backward", "forward", "nearest"])
+@pytest.mark.parametrize("by", [None, "g"])
+def test_merge_asof(direction, by):
+    rng = np.random.default_rng(2)
+    left = pd.DataFrame(
+        {
+            "t": np.sort(rng.integers(0, 1000, 80)),
+            "g": rng.choice(["a", "b"], 80),
+            "l": np.arange(80),
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "t": np.sort(rng.integers(0, 1000, 30)),
+            "g": rng.choice(["a", "b"], 30),
+            "r": np.arange(30.0),
+        }
+    )
+    a = dd.from_pandas(left, npartitions=4, sort=False)
+    b = dd.from_pandas(right, npartitions=3, sort=False)
+    got = dd.merge_asof(a, b, on="t", by=by, direction=direction)
+    expected = pd.merge_asof(left, right, on="t", by=by, direction=direction)
+    assert_eq(got, expected, check_index=False)
+    li, ri = left.set_index("t"), right.set_index("t")
+    got = dd.merge_asof(
+        dd.from_pandas(li, npartitions=5),
+        dd.from_pandas(ri, npartitions=2),
+        left_index=True,
+        right_index=True,
+        by=by,
+        direction=direction,
+        tolerance=50,
+    )
+    expected = pd.merge_asof(
+        li, ri, left_index=True, right_index=True, by=by, direction=direction, tolerance=50
+    )
+    assert_eq(got, expected)

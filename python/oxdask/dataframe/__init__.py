@@ -6,6 +6,7 @@ when computing. See :mod:`oxdask.dataframe.core` for the data model.
 """
 
 from oxdask.dataframe import methods
+from oxdask.dataframe.asof import merge_asof
 from oxdask.dataframe.core import DataFrame, Index, Scalar, Series, new_dd_object
 from oxdask.dataframe.io.csv import read_csv, read_fwf, read_table, to_csv
 from oxdask.dataframe.io.io import (
@@ -43,6 +44,7 @@ __all__ = [
     "map_overlap",
     "map_partitions",
     "merge",
+    "merge_asof",
     "methods",
     "new_dd_object",
     "read_csv",

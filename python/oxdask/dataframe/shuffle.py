@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from oxdask.dataframe import methods
-from oxdask.dataframe.core import _Frame, _new
+from oxdask.dataframe.core import _Frame, _name, _new
 from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer
 from oxdask.tokenize import tokenize
 
@@ -412,24 +412,55 @@ class _Bounds:
 
 
 def compute_divisions(frame):
-    """``frame`` with divisions computed from its partitions' index bounds (must be sorted
-    and non-overlapping)."""
+    """``frame`` with divisions computed from its partitions' index bounds.
+
+    Partitions must be sorted and follow each other; rows equal to a boundary value that
+    sit at the end of the previous partition are moved into the next one, and empty
+    partitions are dropped.
+    """
     from oxdask.base import compute
 
     parts = frame.map_partitions(_Bounds(), meta=("bounds", object), enforce_metadata=False)
     bounds = compute(*parts.to_delayed())
-    if any(b is None for b in bounds):
-        raise ValueError("compute_divisions: some partitions are empty; divisions unknown")
+    keep = [i for i, b in enumerate(bounds) if b is not None]
+    if not keep:
+        raise ValueError("compute_divisions: every partition is empty")
+    if len(keep) < len(bounds):
+        frame, bounds = frame.partitions[keep], [bounds[i] for i in keep]
     mins = [b[0] for b in bounds]
     maxes = [b[1] for b in bounds]
-    if not all(b[2] for b in bounds) or any(a >= b for a, b in zip(maxes, mins[1:], strict=False)):
+    if not all(b[2] for b in bounds) or any(a > b for a, b in zip(maxes, mins[1:], strict=False)):
         raise ValueError(
             "Partitions have overlapping values, so divisions are non-unique. Use "
             "`set_index(sorted=True)` only on data sorted across partitions, or call "
             "`set_index` without it to sort."
         )
-    divisions = (*mins, maxes[-1])
-    return type(frame)(frame.dask, frame._name, frame._meta, divisions)
+    if all(a < b for a, b in zip(maxes, mins[1:], strict=False)):
+        return type(frame)(frame.dask, frame._name, frame._meta, (*mins, maxes[-1]))
+    return _fix_ties(frame, mins, maxes)
+
+
+def _fix_ties(frame, mins, maxes):
+    """Repartition at the distinct partition minima (index values equal to a minimum that
+    end the previous partition move into the next one)."""
+    from oxdask.dataframe.repartition import IndexSlice, Pieces
+
+    starts = list(dict.fromkeys(mins))
+    divisions = (*starts, maxes[-1])
+    name = _name("fix-overlap", frame._name, divisions)
+    layer = {}
+    n = len(starts)
+    for k in range(n):
+        lo, last = divisions[k], k == n - 1
+        hi = divisions[k + 1]
+        olds = [
+            i
+            for i in range(len(mins))
+            if maxes[i] >= lo and (mins[i] <= hi if last else mins[i] < hi)
+        ]
+        slicers = [IndexSlice(lo, None if last else hi, last) for _ in olds]
+        layer[(name, k)] = (Pieces(slicers), *[(frame._name, i) for i in olds])
+    return _new(name, MaterializedLayer(layer), [frame], frame._meta, divisions)
 
 
 class _SortPost:
