@@ -20,12 +20,12 @@ from itertools import count, pairwise
 import numpy as np
 import pandas as pd
 
-from oxdask.base import DaskMethodsMixin, is_dask_collection
+from oxdask.base import is_dask_collection
 from oxdask.dataframe import methods
 from oxdask.dataframe._frame_methods import FrameMethods, FrameOperations
 from oxdask.dataframe._ops import bind_operators
 from oxdask.dataframe._reductions import ReductionMethods
-from oxdask.dataframe.scalar import Scalar
+from oxdask.dataframe.scalar import GraphProtocol, Scalar
 from oxdask.dataframe.utils import make_meta, meta_nonempty
 from oxdask.highlevelgraph import HighLevelGraph, MaterializedLayer
 from oxdask.tokenize import tokenize
@@ -77,15 +77,14 @@ def _finalize(results, meta):
     return methods.concat(list(results), meta)
 
 
-class _Frame(DaskMethodsMixin, FrameMethods, FrameOperations, ReductionMethods):
+class _Frame(GraphProtocol, FrameMethods, FrameOperations, ReductionMethods):
     """Behaviour shared by DataFrame, Series and Index (not public)."""
 
     _partition_type: type = object
     _token_prefix = "frame"
 
     def __init__(self, dsk, name, meta, divisions):
-        if not isinstance(dsk, HighLevelGraph):
-            dsk = HighLevelGraph({name: dsk}, {name: set()})
+        dsk = self._as_graph(dsk, name)
         if not isinstance(meta, self._partition_type):
             raise TypeError(
                 f"meta of a {type(self).__name__} must be a {self._partition_type.__name__}, "
@@ -99,24 +98,9 @@ class _Frame(DaskMethodsMixin, FrameMethods, FrameOperations, ReductionMethods):
         self._meta = make_meta(meta)
         self.divisions = divisions
 
-    # -- collection protocol ------------------------------------------------------------------
-    def __dask_graph__(self):
-        return self.dask
-
+    # -- collection protocol (graph, layers, tokenize, optimize: see GraphProtocol) ---------
     def __dask_keys__(self):
         return [(self._name, i) for i in range(self.npartitions)]
-
-    def __dask_layers__(self):
-        return (self._name,)
-
-    def __dask_tokenize__(self):
-        return self._name
-
-    @staticmethod
-    def __dask_optimize__(dsk, keys, **kwargs):
-        from oxdask.dataframe.optimization import optimize
-
-        return optimize(dsk, keys, **kwargs)
 
     def __dask_postcompute__(self):
         return _finalize, (self._meta,)
@@ -184,11 +168,8 @@ class _Frame(DaskMethodsMixin, FrameMethods, FrameOperations, ReductionMethods):
         """One :class:`~oxdask.delayed.Delayed` per partition."""
         from oxdask.delayed import Delayed
 
-        keys = self.__dask_keys__()
-        graph = self.dask
-        if optimize_graph:
-            graph = self.__dask_optimize__(graph, keys)
-        return [Delayed(k, graph) for k in keys]
+        graph = self._graph_for_delayed(optimize_graph)
+        return [Delayed(k, graph) for k in self.__dask_keys__()]
 
     def __len__(self) -> int:
         from oxdask.dataframe.reductions import reduction

@@ -225,14 +225,12 @@ class _GroupBy:
             for f, k in outputs
         ):
             return self._shuffle_agg(arg, kwargs, meta, split_out)
-        spec = GroupSpec(
-            self._key_cols,
-            self._key_names(),
-            self._value_columns(),
-            outputs,
-            self.dropna,
-            self._value_columns()[0],
-        )
+        return self._reduce_outputs(outputs, meta, split_every, split_out, token, ddof)
+
+    def _reduce_outputs(self, outputs, meta, split_every, split_out, token, ddof=1):
+        """The tree reduction computing ``outputs`` (``[(func, value column)]``)."""
+        values = self._value_columns()
+        spec = GroupSpec(self._key_cols, self._key_names(), values, outputs, self.dropna, values[0])
         sort = _sort(self.sort, split_out)
         final = gf.GroupbyAggregate(spec, meta, bool(sort), self.as_index, ddof)
         return self._tree(spec, final, meta, split_every, split_out or 1, token)
@@ -428,17 +426,7 @@ class _GroupBy:
             if func == "size"
             else [(func, i) for i in range(len(self._value_columns()))]
         )
-        spec = GroupSpec(
-            self._key_cols,
-            self._key_names(),
-            self._value_columns(),
-            outputs,
-            self.dropna,
-            self._value_columns()[0],
-        )
-        sort = _sort(self.sort, split_out)
-        final = gf.GroupbyAggregate(spec, meta, bool(sort), self.as_index, ddof)
-        return self._tree(spec, final, meta, split_every, split_out or 1, f"groupby-{func}")
+        return self._reduce_outputs(outputs, meta, split_every, split_out, f"groupby-{func}", ddof)
 
     def _numeric(self):
         obj = self.obj

@@ -17,21 +17,20 @@ from oxdask.highlevelgraph import HighLevelGraph
 __all__ = ["Scalar"]
 
 
-class Scalar(DaskMethodsMixin):
-    """A lazy single value (the result of a reduction), as ``dask.dataframe.Scalar``."""
+class GraphProtocol(DaskMethodsMixin):
+    """The parts of the collection protocol that frames and scalars share: a graph in
+    ``dask``, a name in ``_name``, dataframe optimizations."""
 
-    def __init__(self, dsk, name, meta):
-        if not isinstance(dsk, HighLevelGraph):
-            dsk = HighLevelGraph({name: dsk}, {name: set()})
-        self.dask = dsk
-        self._name = name
-        self._meta = meta
+    __slots__ = ()
+
+    @staticmethod
+    def _as_graph(dsk, name):
+        if isinstance(dsk, HighLevelGraph):
+            return dsk
+        return HighLevelGraph({name: dsk}, {name: set()})
 
     def __dask_graph__(self):
         return self.dask
-
-    def __dask_keys__(self):
-        return [(self._name, 0)]
 
     def __dask_layers__(self):
         return (self._name,)
@@ -44,6 +43,23 @@ class Scalar(DaskMethodsMixin):
         from oxdask.dataframe.optimization import optimize
 
         return optimize(dsk, keys, **kwargs)
+
+    def _graph_for_delayed(self, optimize_graph):
+        if optimize_graph:
+            return self.__dask_optimize__(self.dask, self.__dask_keys__())
+        return self.dask
+
+
+class Scalar(GraphProtocol):
+    """A lazy single value (the result of a reduction), as ``dask.dataframe.Scalar``."""
+
+    def __init__(self, dsk, name, meta):
+        self.dask = self._as_graph(dsk, name)
+        self._name = name
+        self._meta = meta
+
+    def __dask_keys__(self):
+        return [(self._name, 0)]
 
     def __dask_postcompute__(self):
         return methods.first, ()
@@ -85,10 +101,7 @@ class Scalar(DaskMethodsMixin):
         """The value as a :class:`~oxdask.delayed.Delayed`."""
         from oxdask.delayed import Delayed
 
-        graph = self.dask
-        if optimize_graph:
-            graph = self.__dask_optimize__(graph, self.__dask_keys__())
-        return Delayed(self.key, graph)
+        return Delayed(self.key, self._graph_for_delayed(optimize_graph))
 
     def __repr__(self) -> str:
         return f"dd.Scalar<{self._name.rsplit('-', 1)[0]}, dtype={self.dtype}>"
