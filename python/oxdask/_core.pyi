@@ -15,14 +15,20 @@ __all__ = [
     "Progress",
     "Scheduler",
     "TreeReduce",
+    "check_tls",
     "cull",
     "get",
     "get_dependencies",
     "graph_tasks",
     "order",
     "run_worker_blocking",
+    "temporary_pki",
     "validate",
 ]
+
+# TLS settings: (CA, certificate, key or None when in the certificate's PEM); each a file path
+# or PEM text.
+_Tls: TypeAlias = tuple[str, str, str | None]
 
 class CycleError(RuntimeError):
     """The task graph has a cycle; the message lists its keys."""
@@ -157,6 +163,8 @@ class Scheduler:
         dashboard_port: int | None = None,
         token: str | None = None,
         worker_saturation: float = 1.1,
+        tls: _Tls | None = None,
+        insecure: bool = False,
     ) -> Self: ...
     @property
     def address(self) -> str:
@@ -186,7 +194,13 @@ _WireTask: TypeAlias = tuple[
 class ClientConnection:
     """A client's connection to a scheduler (and, for data, to workers)."""
 
-    def __new__(cls, address: str, token: str | None = None, timeout: float = 10.0) -> Self: ...
+    def __new__(
+        cls,
+        address: str,
+        token: str | None = None,
+        timeout: float = 10.0,
+        tls: _Tls | None = None,
+    ) -> Self: ...
     def submit(
         self, tasks: list[_WireTask], wanted: list[_Key], functions: list[tuple[int, bytes]]
     ) -> None: ...
@@ -233,5 +247,12 @@ def run_worker_blocking(
     resources: list[tuple[str, float]] | None = None,
     listen: str | None = None,
     token: str | None = None,
+    tls: _Tls | None = None,
 ) -> str:
     """Run a worker until the scheduler closes it (returns its reason) or Ctrl-C."""
+
+def temporary_pki() -> tuple[str, str, str]:
+    """A new throw-away CA and a certificate it signed: ``(ca_pem, cert_pem, key_pem)``."""
+
+def check_tls(ca: str, cert: str, key: str | None) -> None:
+    """Raise ``OSError`` naming the file if TLS settings do not load."""

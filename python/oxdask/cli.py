@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
@@ -16,20 +15,23 @@ def _terminate_as_interrupt(*_args) -> None:
 
 
 def scheduler_main(argv: list[str]) -> int:
-    """``oxdask scheduler [--host --port --dashboard-port]``: print the address, serve."""
+    """``oxdask scheduler [--host --port --dashboard-port --tls-* ...]``: print the address,
+    serve."""
     from oxdask import _core
+    from oxdask.distributed import security
 
     p = argparse.ArgumentParser(prog="oxdask scheduler", description="Start an oxdask scheduler.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8786)
     p.add_argument("--dashboard-port", type=int, default=8787)
     p.add_argument("--no-dashboard", action="store_true", help="no HTTP state endpoint")
+    security.add_cli_arguments(p)
     args = p.parse_args(argv)
     dash = None if args.no_dashboard else args.dashboard_port
-    token = os.environ.get("OXDASK_TOKEN")
     try:
-        sched = _core.Scheduler(args.host, args.port, dash, token)
-    except OSError as e:
+        tls, token = security.from_cli(args)
+        sched = _core.Scheduler(args.host, args.port, dash, token, tls=tls, insecure=args.insecure)
+    except (OSError, ValueError) as e:
         print(f"oxdask scheduler: {e}", file=sys.stderr)
         return 1
     print(f"Scheduler at: {sched.address}", flush=True)

@@ -1,18 +1,42 @@
-//! Opening connections: TCP, then handshakes in both directions.
+//! Opening connections: TCP (optionally TLS on it), then the oxdask handshake.
+//!
+//! ```text
+//!  connect(tls://a)                         accept (endpoint with TLS)
+//!   TCP connect ─────────────────────────►  peek first byte: "O" = plain oxdask peer ─► refuse
+//!   TLS handshake (CA-signed both ways) ◄─► TLS handshake
+//!   send Handshake ──────────────────────►  read Handshake: version, role, token
+//!   read Handshake ◄──────────────────────  answer: our Handshake (refused: why, then close)
+//! ```
+//!
+//! Everything up to the accepted handshake is bounded by [`HANDSHAKE_TIMEOUT`]; nothing the
+//! peer sends is read as a message (let alone unpickled) before its token has been checked.
 
+use std::fmt;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use oxdask_protocol::{Frame, FrameDecoder, Handshake, Hello, Role};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use oxdask_protocol::{Frame, FrameDecoder, Handshake, Hello, ProtocolError, Role};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::tls::Tls;
 use crate::writer::{spawn_writer, Sender};
 use crate::{CommError, Result};
 
-/// How long a peer has to complete its handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a peer has to complete the TLS and oxdask handshakes.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long opening the TCP connection itself may take.
+const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a refusing acceptor waits for the peer to read its answer and close.
+const LINGER: Duration = Duration::from_secs(1);
+/// How much receive buffer a frame reader reserves ahead of the bytes that have arrived; past
+/// this, a large frame's buffer grows with what actually arrives (doubling), so a length prefix
+/// alone can never make the reader allocate more than this.
+const RESERVE_AHEAD: usize = 64 << 20;
+
+pub(crate) type BoxedRead = Box<dyn AsyncRead + Send + Unpin>;
+pub(crate) type BoxedWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// Who is on the other end, as it introduced itself.
 #[derive(Clone, Debug)]
@@ -23,18 +47,25 @@ pub struct Peer {
     pub name: Option<String>,
     /// The peer's software string, for logs.
     pub software: String,
-    /// The socket address of the peer.
+    /// The socket address of the peer, `tcp://ip:port` or `tls://ip:port`.
     pub address: String,
 }
 
-/// An open, authenticated connection.
-#[derive(Debug)]
+/// An open, authenticated connection (plain TCP or TLS).
 pub struct Connection {
     /// Who is on the other end.
     pub peer: Peer,
-    reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
+    reader: BoxedRead,
+    writer: BoxedWrite,
     buffered: BytesMut,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Connection {
@@ -52,16 +83,27 @@ impl Connection {
 }
 
 /// Reads whole frames from a connection.
-#[derive(Debug)]
 pub struct FrameReader {
-    half: OwnedReadHalf,
+    half: BoxedRead,
     buf: BytesMut,
     decoder: FrameDecoder,
     context: String,
 }
 
+impl fmt::Debug for FrameReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameReader")
+            .field("context", &self.context)
+            .field("buffered", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl FrameReader {
     /// The next frame; `Ok(None)` when the peer closed the connection cleanly.
+    ///
+    /// A frame whose header breaks the protocol's [`oxdask_protocol::Limits`] is an error as
+    /// soon as the header arrives; the connection must then be closed.
     pub async fn next(&mut self) -> Result<Option<Frame>> {
         loop {
             let frame =
@@ -75,10 +117,15 @@ impl FrameReader {
                 return Ok(Some(frame));
             }
             // Once the header is known (and its lengths checked against the limits), make room
-            // for the whole frame at once: growing a large receive buffer step by step would
-            // copy it again at every step.
+            // for the frame in as few steps as possible: growing a large receive buffer step by
+            // step copies it at every step. But reserve at most RESERVE_AHEAD beyond what has
+            // arrived, so a declared length is never a reason to allocate by itself.
             match self.decoder.body_len() {
-                Some(need) => self.buf.reserve(need.saturating_sub(self.buf.len())),
+                Some(need) => {
+                    let have = self.buf.len();
+                    let target = need.min(have.max(RESERVE_AHEAD).saturating_mul(2));
+                    self.buf.reserve(target.saturating_sub(have));
+                }
                 None => self.buf.reserve(64 << 10),
             }
             let n = self
@@ -100,111 +147,413 @@ impl FrameReader {
     }
 }
 
-/// Connects to `address` (`tcp://host:port` or `host:port`) as `role`, expecting a peer of
-/// `expect` role.
-pub async fn connect(address: &str, role: Role, hello: Hello, expect: Role) -> Result<Connection> {
-    let target = address.strip_prefix("tcp://").unwrap_or(address);
+/// Connects to `address` as `role`, expecting a peer of `expect` role.
+///
+/// `tls://host:port` connects with TLS (and needs `tls`); `tcp://host:port` or `host:port`
+/// connects without. The peer's refusal (missing token, TLS required...) is reported with the
+/// reason it gave.
+pub async fn connect(
+    address: &str,
+    role: Role,
+    hello: Hello,
+    expect: Role,
+    tls: Option<&Tls>,
+) -> Result<Connection> {
     let context = format!("connecting to {address}");
-    let stream = TcpStream::connect(target)
+    let (target, use_tls) = match address.strip_prefix("tls://") {
+        Some(rest) => (rest, true),
+        None => (address.strip_prefix("tcp://").unwrap_or(address), false),
+    };
+    let tls = match (use_tls, tls) {
+        (true, None) => return Err(CommError::TlsNotConfigured { context }),
+        (true, Some(t)) => Some(t),
+        (false, _) => None,
+    };
+    let stream = tokio::time::timeout(TCP_CONNECT_TIMEOUT, TcpStream::connect(target))
         .await
+        .map_err(|_| CommError::Timeout {
+            context: context.clone(),
+        })?
         .map_err(|source| CommError::Io {
             context: context.clone(),
             source,
         })?;
-    handshake(stream, role, hello, &[expect], None, context).await
+    set_nodelay(&stream, &context)?;
+    let address = peer_address(&stream, use_tls);
+    let opened = async {
+        let (reader, writer) = match tls {
+            None => split_tcp(stream),
+            Some(tls) => {
+                let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                // Names are not checked (see the tls module), but SNI needs a valid one.
+                let name = ServerName::try_from(host.to_owned())
+                    .unwrap_or_else(|_| ServerName::try_from("localhost").expect("a valid name"));
+                let tls_stream = tls
+                    .connector()
+                    .connect(name, stream)
+                    .await
+                    .map_err(|source| tls_error(&context, source, true))?;
+                split_any(tls_stream)
+            }
+        };
+        connector_handshake(reader, writer, role, hello, expect, &context).await
+    };
+    let (peer, reader, writer, buffered) = tokio::time::timeout(HANDSHAKE_TIMEOUT, opened)
+        .await
+        .map_err(|_| CommError::Timeout {
+        context: context.clone(),
+    })??;
+    Ok(Connection {
+        peer: Peer { address, ..peer },
+        reader,
+        writer,
+        buffered,
+    })
 }
 
-/// Completes the handshake on an accepted stream: the peer must have one of the `allowed`
-/// roles and, if `token` is set, present it.
+/// Completes the handshakes on an accepted stream: TLS first when `tls` is set, then oxdask's,
+/// where the peer must have one of the `allowed` roles and, if `token` is set, present it.
+///
+/// A refused peer is told why before the connection closes.
 pub async fn accept(
     stream: TcpStream,
     role: Role,
     hello: Hello,
     allowed: &[Role],
     token: Option<&str>,
+    tls: Option<&Tls>,
 ) -> Result<Connection> {
     let context = match stream.peer_addr() {
         Ok(a) => format!("peer {a}"),
         Err(_) => "peer".to_owned(),
     };
-    handshake(stream, role, hello, allowed, token, context).await
-}
-
-async fn handshake(
-    stream: TcpStream,
-    role: Role,
-    hello: Hello,
-    allowed: &[Role],
-    token: Option<&str>,
-    context: String,
-) -> Result<Connection> {
-    stream.set_nodelay(true).map_err(|source| CommError::Io {
-        context: context.clone(),
-        source,
-    })?;
-    let address = stream
-        .peer_addr()
-        .map(|a| format!("tcp://{a}"))
-        .unwrap_or_default();
-    let (mut reader, mut writer) = stream.into_split();
-    let mut out = BytesMut::new();
-    Handshake::new(role, hello)
-        .encode(&mut out)
-        .map_err(|source| CommError::Protocol {
-            context: context.clone(),
-            source,
-        })?;
-    let io = |source| CommError::Io {
-        context: context.clone(),
-        source,
+    set_nodelay(&stream, &context)?;
+    let address = peer_address(&stream, tls.is_some());
+    let check = Check {
+        role,
+        allowed,
+        token,
     };
-    writer.write_all(&out).await.map_err(io)?;
-    let mut buf = BytesMut::with_capacity(1024);
-    let theirs = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
-        loop {
-            if let Some(h) = Handshake::decode(&mut buf).map_err(|source| CommError::Protocol {
+    let accepted = async {
+        let Some(tls) = tls else {
+            let (reader, writer) = split_tcp(stream);
+            return acceptor_handshake(reader, writer, hello, &check, false, &context).await;
+        };
+        // A plain oxdask peer starts with the magic's "O"; a TLS client with 0x16 (handshake
+        // record). Tell the former in plain words instead of failing its bytes as TLS.
+        let mut first = [0u8; 1];
+        let n = stream
+            .peek(&mut first)
+            .await
+            .map_err(|source| CommError::Io {
                 context: context.clone(),
                 source,
-            })? {
-                return Ok(h);
-            }
-            let n = reader
-                .read_buf(&mut buf)
-                .await
-                .map_err(|source| CommError::Io {
-                    context: context.clone(),
-                    source,
-                })?;
-            if n == 0 {
-                return Err(CommError::Closed);
-            }
+            })?;
+        if n == 0 {
+            return Err(CommError::Closed);
         }
+        if first[0] == oxdask_protocol::MAGIC[0] {
+            let (reader, writer) = split_tcp(stream);
+            return acceptor_handshake(reader, writer, hello, &check, true, &context).await;
+        }
+        let tls_stream = tls
+            .acceptor()
+            .accept(stream)
+            .await
+            .map_err(|source| tls_error(&context, source, false))?;
+        let (reader, writer) = split_any(tls_stream);
+        acceptor_handshake(reader, writer, hello, &check, false, &context).await
+    };
+    let (peer, reader, writer, buffered) = tokio::time::timeout(HANDSHAKE_TIMEOUT, accepted)
+        .await
+        .map_err(|_| CommError::Timeout {
+            context: context.clone(),
+        })??;
+    Ok(Connection {
+        peer: Peer { address, ..peer },
+        reader,
+        writer,
+        buffered,
     })
-    .await
-    .map_err(|_| CommError::Timeout {
-        context: context.clone(),
-    })??;
-    if !allowed.contains(&theirs.role) {
+}
+
+/// What an acceptor requires of its peer.
+struct Check<'a> {
+    role: Role,
+    allowed: &'a [Role],
+    token: Option<&'a str>,
+}
+
+type Opened = (Peer, BoxedRead, BoxedWrite, BytesMut);
+
+async fn connector_handshake(
+    mut reader: BoxedRead,
+    mut writer: BoxedWrite,
+    role: Role,
+    hello: Hello,
+    expect: Role,
+    context: &str,
+) -> Result<Opened> {
+    write_handshake(&mut writer, Handshake::new(role, hello), context).await?;
+    let mut buf = BytesMut::with_capacity(1024);
+    let theirs = read_handshake(&mut reader, &mut buf, context)
+        .await
+        .map_err(|e| match e {
+            // The first bytes of a TLS record: a TLS server that dropped our plain bytes.
+            CommError::Protocol {
+                source: ProtocolError::NotOxdaskPeer { got },
+                ..
+            } if got.first().is_some_and(|b| (0x14..=0x17).contains(b)) => CommError::Refused {
+                context: context.to_owned(),
+                peer: expect,
+                reason: "it answered with TLS: connect to its tls:// address with TLS \
+                             settings"
+                    .to_owned(),
+            },
+            other => other,
+        })?;
+    if let Some(reason) = theirs.hello.refused {
+        return Err(CommError::Refused {
+            context: context.to_owned(),
+            peer: expect,
+            reason,
+        });
+    }
+    if theirs.role != expect {
         return Err(CommError::WrongRole {
-            context,
-            expected: allowed.to_vec(),
+            context: context.to_owned(),
+            expected: vec![expect],
             got: theirs.role,
         });
     }
-    if let Some(required) = token {
-        if theirs.hello.token.as_deref() != Some(required) {
-            return Err(CommError::BadToken { context });
+    Ok((peer_of(theirs), reader, writer, buf))
+}
+
+async fn acceptor_handshake(
+    mut reader: BoxedRead,
+    mut writer: BoxedWrite,
+    hello: Hello,
+    check: &Check<'_>,
+    require_tls: bool,
+    context: &str,
+) -> Result<Opened> {
+    let mut buf = BytesMut::with_capacity(1024);
+    let theirs = read_handshake(&mut reader, &mut buf, context).await;
+    let verdict = theirs.and_then(|theirs| {
+        if require_tls {
+            return Err(CommError::ExpectedTls {
+                context: context.to_owned(),
+            });
+        }
+        judge(&theirs, check, context).map(|()| theirs)
+    });
+    match verdict {
+        Ok(theirs) => {
+            write_handshake(&mut writer, Handshake::new(check.role, hello), context).await?;
+            Ok((peer_of(theirs), reader, writer, buf))
+        }
+        Err(err) => {
+            let err = match err {
+                CommError::Protocol {
+                    source: ProtocolError::NotOxdaskPeer { got },
+                    ..
+                } if got.first() == Some(&0x16) => CommError::UnexpectedTls {
+                    context: context.to_owned(),
+                },
+                other => other,
+            };
+            let answer = Hello {
+                refused: Some(refusal(&err, check.role)),
+                ..hello
+            };
+            refuse(reader, writer, Handshake::new(check.role, answer)).await;
+            Err(err)
         }
     }
-    Ok(Connection {
-        peer: Peer {
-            role: theirs.role,
-            name: theirs.hello.name,
-            software: theirs.hello.software,
-            address,
-        },
-        reader,
-        writer,
-        buffered: buf,
+}
+
+/// Whether the peer's handshake passes the acceptor's checks.
+fn judge(theirs: &Handshake, check: &Check<'_>, context: &str) -> Result<()> {
+    if !check.allowed.contains(&theirs.role) {
+        return Err(CommError::WrongRole {
+            context: context.to_owned(),
+            expected: check.allowed.to_vec(),
+            got: theirs.role,
+        });
+    }
+    if let Some(required) = check.token {
+        let given = theirs.hello.token.as_deref().unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), required.as_bytes()) {
+            return Err(CommError::BadToken {
+                context: context.to_owned(),
+                given: theirs.hello.token.is_some(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What the refused peer is told: enough to fix its side, nothing about the secret.
+fn refusal(err: &CommError, ours: Role) -> String {
+    match err {
+        CommError::BadToken { given: false, .. } => format!(
+            "authentication failed: this {ours} requires a token and none was given \
+             (set OXDASK_TOKEN, or pass the token)"
+        ),
+        CommError::BadToken { given: true, .. } => {
+            format!("authentication failed: the token given does not match this {ours}'s")
+        }
+        CommError::WrongRole { expected, got, .. } => {
+            let expected: Vec<String> = expected.iter().map(Role::to_string).collect();
+            format!(
+                "this {ours} accepts {} connections, not a {got}",
+                expected.join(" or ")
+            )
+        }
+        CommError::ExpectedTls { .. } => format!(
+            "this {ours} requires TLS: connect to its tls:// address with TLS settings \
+             (a CA file, a certificate and a key)"
+        ),
+        CommError::Protocol { source, .. } => source.to_string(),
+        _ => "the handshake failed".to_owned(),
+    }
+}
+
+/// Sends the refusal, then gives the peer a moment to read it and close first, so that our
+/// close does not reset the connection before the answer is read. Best effort, bounded.
+async fn refuse(mut reader: BoxedRead, mut writer: BoxedWrite, answer: Handshake) {
+    let linger = async {
+        let mut out = BytesMut::new();
+        if answer.encode(&mut out).is_err() {
+            return;
+        }
+        if writer.write_all(&out).await.is_err() || writer.flush().await.is_err() {
+            return;
+        }
+        let _ = writer.shutdown().await;
+        let mut sink = [0u8; 4096];
+        for _ in 0..64 {
+            match reader.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, linger).await;
+}
+
+async fn write_handshake(writer: &mut BoxedWrite, ours: Handshake, context: &str) -> Result<()> {
+    let mut out = BytesMut::new();
+    ours.encode(&mut out)
+        .map_err(|source| CommError::Protocol {
+            context: context.to_owned(),
+            source,
+        })?;
+    let io = |source| CommError::Io {
+        context: context.to_owned(),
+        source,
+    };
+    writer.write_all(&out).await.map_err(io)?;
+    writer.flush().await.map_err(io)
+}
+
+async fn read_handshake(
+    reader: &mut BoxedRead,
+    buf: &mut BytesMut,
+    context: &str,
+) -> Result<Handshake> {
+    loop {
+        if let Some(h) = Handshake::decode(buf).map_err(|source| CommError::Protocol {
+            context: context.to_owned(),
+            source,
+        })? {
+            return Ok(h);
+        }
+        let n = reader.read_buf(buf).await.map_err(|source| CommError::Io {
+            context: context.to_owned(),
+            source,
+        })?;
+        if n == 0 {
+            return Err(CommError::Closed);
+        }
+    }
+}
+
+fn peer_of(theirs: Handshake) -> Peer {
+    Peer {
+        role: theirs.role,
+        name: theirs.hello.name,
+        software: theirs.hello.software,
+        address: String::new(),
+    }
+}
+
+fn tls_error(context: &str, source: std::io::Error, connecting: bool) -> CommError {
+    let garbled = source
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .is_some_and(|e| matches!(e, rustls::Error::InvalidMessage(_)));
+    let hint = match (garbled, connecting) {
+        (true, true) => {
+            " (the server did not answer with TLS: is it started with TLS settings? \
+             A plain server has a tcp:// address)"
+        }
+        (true, false) => " (the peer does not speak TLS)",
+        (false, _) => "",
+    };
+    CommError::TlsHandshake {
+        context: context.to_owned(),
+        source,
+        hint,
+    }
+}
+
+fn set_nodelay(stream: &TcpStream, context: &str) -> Result<()> {
+    stream.set_nodelay(true).map_err(|source| CommError::Io {
+        context: context.to_owned(),
+        source,
     })
+}
+
+fn peer_address(stream: &TcpStream, tls: bool) -> String {
+    let scheme = if tls { "tls" } else { "tcp" };
+    stream
+        .peer_addr()
+        .map(|a| format!("{scheme}://{a}"))
+        .unwrap_or_default()
+}
+
+fn split_tcp(stream: TcpStream) -> (BoxedRead, BoxedWrite) {
+    let (r, w) = stream.into_split();
+    (Box::new(r), Box::new(w))
+}
+
+fn split_any<S>(stream: S) -> (BoxedRead, BoxedWrite)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (r, w) = tokio::io::split(stream);
+    (Box::new(r), Box::new(w))
+}
+
+/// Equality whose time does not depend on where the inputs first differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret!"));
+        assert!(constant_time_eq(b"", b""));
+    }
 }

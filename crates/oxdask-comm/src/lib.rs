@@ -1,6 +1,7 @@
 //! Connections between oxdask's scheduler, workers and clients.
 //!
-//! [`connect`] and [`accept`] open a TCP connection and exchange handshakes
+//! [`connect`] and [`accept`] open a TCP connection (with TLS on it for `tls://` addresses,
+//! mutually authenticated against one CA: [`Tls`]) and exchange handshakes
 //! ([`oxdask_protocol::Handshake`]): protocol versions must match, the peer must have the
 //! expected role, and, when the acceptor requires a token, the peer must present it — all
 //! before a single message (let alone a pickle) is read. The connection then splits into a
@@ -11,8 +12,10 @@
 
 mod connection;
 mod error;
+mod tls;
 mod writer;
 
-pub use connection::{accept, connect, Connection, FrameReader, Peer};
+pub use connection::{accept, connect, Connection, FrameReader, Peer, HANDSHAKE_TIMEOUT};
 pub use error::{CommError, Result};
+pub use tls::{PemSource, TemporaryPki, Tls};
 pub use writer::{Outgoing, Sender};

@@ -5,8 +5,9 @@ use bytes::Bytes;
 use oxdask_protocol::{Batch, ProtocolError};
 use serde::Serialize;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
+
+use crate::connection::BoxedWrite;
 
 /// A message waiting to be written: it adds itself (and its buffers) to the frame being built.
 pub type Outgoing = Box<dyn FnOnce(&mut Batch) -> Result<(), ProtocolError> + Send>;
@@ -62,7 +63,7 @@ impl Sender {
     }
 }
 
-pub(crate) fn spawn_writer(mut half: OwnedWriteHalf) -> Sender {
+pub(crate) fn spawn_writer(mut half: BoxedWrite) -> Sender {
     let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
@@ -91,7 +92,7 @@ pub(crate) fn spawn_writer(mut half: OwnedWriteHalf) -> Sender {
     Sender { tx }
 }
 
-async fn write_chunks(half: &mut OwnedWriteHalf, chunks: Vec<Bytes>) -> std::io::Result<()> {
+async fn write_chunks(half: &mut BoxedWrite, chunks: Vec<Bytes>) -> std::io::Result<()> {
     // Small frames: one write of the concatenation; large buffers: written as they are.
     let total: usize = chunks.iter().map(Bytes::len).sum();
     if total <= 64 << 10 {
@@ -99,10 +100,12 @@ async fn write_chunks(half: &mut OwnedWriteHalf, chunks: Vec<Bytes>) -> std::io:
         for c in &chunks {
             joined.extend_from_slice(c);
         }
-        return half.write_all(&joined).await;
+        half.write_all(&joined).await?;
+    } else {
+        for c in chunks {
+            half.write_all(&c).await?;
+        }
     }
-    for c in chunks {
-        half.write_all(&c).await?;
-    }
-    Ok(())
+    // A no-op on TCP; TLS may hold the last record until flushed.
+    half.flush().await
 }

@@ -38,10 +38,18 @@ async fn pair(
             hello(None),
             &[Role::Client],
             token_required,
+            None,
         )
         .await
     });
-    let client = connect(&addr, Role::Client, hello(token_given), Role::Scheduler).await;
+    let client = connect(
+        &addr,
+        Role::Client,
+        hello(token_given),
+        Role::Scheduler,
+        None,
+    )
+    .await;
     let server = timeout(LIMIT, server).await.unwrap().unwrap();
     (server, client)
 }
@@ -78,11 +86,25 @@ async fn messages_and_buffers_arrive_batched() {
 
 #[tokio::test]
 async fn token_is_checked_before_any_message() {
-    let (server, _client) = pair(Some("s3cret"), Some("wrong")).await;
-    assert!(matches!(server.unwrap_err(), CommError::BadToken { .. }));
-    let (server, _client) = pair(Some("s3cret"), None).await;
+    let (server, client) = pair(Some("s3cret"), Some("wrong")).await;
+    assert!(matches!(
+        server.unwrap_err(),
+        CommError::BadToken { given: true, .. }
+    ));
+    let told = client.unwrap_err().to_string();
+    assert!(told.contains("does not match"), "{told}");
+    assert!(
+        !told.contains("s3cret"),
+        "the secret never travels back: {told}"
+    );
+    let (server, client) = pair(Some("s3cret"), None).await;
     let err = server.unwrap_err().to_string();
     assert!(err.contains("did not present the required token"), "{err}");
+    let told = client.unwrap_err().to_string();
+    assert!(
+        told.contains("the scheduler refused the connection: authentication failed: this scheduler requires a token"),
+        "{told}"
+    );
     let (server, _client) = pair(Some("s3cret"), Some("s3cret")).await;
     assert_eq!(server.unwrap().peer.role, Role::Client);
 }
@@ -92,9 +114,22 @@ async fn wrong_role_is_refused() {
     let (l, addr) = listener().await;
     let server = tokio::spawn(async move {
         let (stream, _) = l.accept().await.unwrap();
-        accept(stream, Role::Scheduler, hello(None), &[Role::Worker], None).await
+        accept(
+            stream,
+            Role::Scheduler,
+            hello(None),
+            &[Role::Worker],
+            None,
+            None,
+        )
+        .await
     });
-    let _client = connect(&addr, Role::Client, hello(None), Role::Scheduler).await;
+    let client = connect(&addr, Role::Client, hello(None), Role::Scheduler, None).await;
+    let told = client.unwrap_err().to_string();
+    assert!(
+        told.contains("the scheduler refused the connection: this scheduler accepts worker"),
+        "{told}"
+    );
     let err = timeout(LIMIT, server).await.unwrap().unwrap().unwrap_err();
     assert!(
         matches!(
@@ -115,7 +150,15 @@ async fn garbage_and_wrong_version_are_refused_with_a_clear_error() {
         let mut errors = Vec::new();
         for _ in 0..2 {
             let (stream, _) = l.accept().await.unwrap();
-            let r = accept(stream, Role::Scheduler, hello(None), &[Role::Client], None).await;
+            let r = accept(
+                stream,
+                Role::Scheduler,
+                hello(None),
+                &[Role::Client],
+                None,
+                None,
+            )
+            .await;
             errors.push(r.unwrap_err().to_string());
         }
         errors
@@ -138,7 +181,7 @@ async fn garbage_and_wrong_version_are_refused_with_a_clear_error() {
 async fn connecting_to_a_closed_port_names_the_address() {
     let (l, addr) = listener().await;
     drop(l);
-    let err = connect(&addr, Role::Client, hello(None), Role::Scheduler)
+    let err = connect(&addr, Role::Client, hello(None), Role::Scheduler, None)
         .await
         .unwrap_err()
         .to_string();

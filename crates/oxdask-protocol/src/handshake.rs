@@ -8,8 +8,10 @@
 //!         └────────┴──────────┴──────┴──────────────┴─────────────────────────────┘
 //! ```
 //!
-//! Both sides send theirs at once on connect and read the other's, so each side can report a
-//! mismatch naming both versions. [`Handshake::decode`] is the single entry point for these
+//! The connecting side sends its handshake at once; the accepting side reads it, checks it
+//! (version, role, token) and answers with its own, so each side can report a mismatch naming
+//! both versions. A refusing acceptor still answers, with [`Hello::refused`] saying why, then
+//! closes: the connecting side can then tell its user, e.g., that the scheduler requires a token. [`Handshake::decode`] is the single entry point for these
 //! untrusted bytes: it fails as early as the bytes allow (a wrong first byte fails at once, so an
 //! HTTP client or a port scanner is turned away without waiting) and consumes nothing until the
 //! whole handshake is present and valid.
@@ -89,6 +91,11 @@ pub struct Hello {
     /// A shared secret the receiver may require before accepting the peer.
     #[serde(default)]
     pub token: Option<String>,
+    /// Set only in an accepting side's answer: why it refuses the connection (a missing or
+    /// wrong token, a wrong role, TLS required...). The acceptor closes the connection after
+    /// sending it; the connecting side reports the reason instead of a bare "connection closed".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl Default for Hello {
@@ -98,6 +105,7 @@ impl Default for Hello {
             software: concat!("oxdask ", env!("CARGO_PKG_VERSION")).to_owned(),
             name: None,
             token: None,
+            refused: None,
         }
     }
 }
@@ -109,6 +117,7 @@ impl fmt::Debug for Hello {
             .field("software", &self.software)
             .field("name", &self.name)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("refused", &self.refused)
             .finish()
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use oxdask_comm::{connect, FrameReader, Sender};
+use oxdask_comm::{connect, FrameReader, Sender, Tls};
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{
     BufIx, ClientToScheduler, PeerReply, PeerRequest, SchedulerToClient, StoredValue, WireTask,
@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 use crate::buffer::{bytes_from_py, py_from_bytes, Frame};
 use crate::key::{key_from_py, key_to_py};
 use crate::runtime::runtime;
+use crate::security::{load_tls, TlsArg};
 
 /// A report about a key, as Python receives it.
 enum KeyEvent {
@@ -76,6 +77,7 @@ pub(crate) struct ClientConnection {
     inbox: Arc<Inbox>,
     next_id: AtomicU64,
     token: Option<String>,
+    tls: Option<Tls>,
     peers: Mutex<HashMap<String, Peer>>,
 }
 
@@ -106,13 +108,14 @@ fn open(
     py: Python<'_>,
     address: &str,
     token: &Option<String>,
+    tls: Option<&Tls>,
     expect: Role,
     timeout: f64,
 ) -> PyResult<(FrameReader, Sender)> {
     let h = hello(token);
     let conn = py.detach(|| {
         runtime().block_on(async {
-            let connecting = connect(address, Role::Client, h, expect);
+            let connecting = connect(address, Role::Client, h, expect, tls);
             tokio::time::timeout(timeout_secs(timeout), connecting).await
         })
     });
@@ -208,9 +211,16 @@ type PyTask<'py> = (
 #[pymethods]
 impl ClientConnection {
     #[new]
-    #[pyo3(signature = (address, token=None, timeout=10.0))]
-    fn new(py: Python<'_>, address: String, token: Option<String>, timeout: f64) -> PyResult<Self> {
-        let (reader, sender) = open(py, &address, &token, Role::Scheduler, timeout)?;
+    #[pyo3(signature = (address, token=None, timeout=10.0, tls=None))]
+    fn new(
+        py: Python<'_>,
+        address: String,
+        token: Option<String>,
+        timeout: f64,
+        tls: TlsArg,
+    ) -> PyResult<Self> {
+        let tls = load_tls(tls)?;
+        let (reader, sender) = open(py, &address, &token, tls.as_ref(), Role::Scheduler, timeout)?;
         let inbox = Arc::new(Inbox::default());
         runtime().spawn(read_scheduler(reader, Arc::clone(&inbox)));
         Ok(Self {
@@ -218,6 +228,7 @@ impl ClientConnection {
             inbox,
             next_id: AtomicU64::new(1),
             token,
+            tls,
             peers: Mutex::new(HashMap::new()),
         })
     }
@@ -595,7 +606,14 @@ impl ClientConnection {
                 return Ok(p.clone());
             }
         }
-        let (mut reader, sender) = open(py, address, &self.token, Role::Worker, timeout)?;
+        let (mut reader, sender) = open(
+            py,
+            address,
+            &self.token,
+            self.tls.as_ref(),
+            Role::Worker,
+            timeout,
+        )?;
         let pending: PeerPending = Arc::default();
         let p2 = Arc::clone(&pending);
         runtime().spawn(async move {

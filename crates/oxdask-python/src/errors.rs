@@ -3,9 +3,10 @@
 //! Python sees the class Dask raises for the same mistake: a cycle is a `RuntimeError`
 //! (`CycleError`, a subclass), a missing key a `KeyError`, a malformed layer a `ValueError`.
 
+use oxdask_comm::CommError;
 use oxdask_graph::GraphError;
 use pyo3::create_exception;
-use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::PyErr;
 
 create_exception!(
@@ -25,4 +26,10 @@ pub(crate) fn graph_err(e: GraphError) -> PyErr {
         }
         GraphError::DuplicateKey { .. } | GraphError::BadLayer { .. } => PyValueError::new_err(msg),
     }
+}
+
+/// Maps an error loading TLS settings: an `OSError` naming the file, as Python's `ssl` module
+/// raises for a bad certificate or key file.
+pub(crate) fn tls_err(e: CommError) -> PyErr {
+    PyOSError::new_err(e.to_string())
 }

@@ -15,6 +15,7 @@ mod parse;
 mod run;
 mod runtime;
 mod scheduler;
+mod security;
 mod task;
 mod tree;
 mod worker;
@@ -196,6 +197,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::ClientConnection>()?;
     m.add_class::<scheduler::Scheduler>()?;
     m.add_function(wrap_pyfunction!(worker::run_worker_blocking, m)?)?;
+    m.add_function(wrap_pyfunction!(security::temporary_pki, m)?)?;
+    m.add_function(wrap_pyfunction!(security::check_tls, m)?)?;
     m.add("CycleError", m.py().get_type::<errors::CycleError>())?;
     Ok(())
 }

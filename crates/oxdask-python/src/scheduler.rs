@@ -8,6 +8,7 @@ use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 
 use crate::runtime::runtime;
+use crate::security::{load_tls, TlsArg};
 
 /// A scheduler running on this process's IO threads.
 #[pyclass(module = "oxdask._core", frozen)]
@@ -21,8 +22,13 @@ pub(crate) struct Scheduler {
 impl Scheduler {
     /// Binds `host:port` (0: any free port) and, if `dashboard_port` is given (0: any), the HTTP
     /// state endpoint on `host:dashboard_port`.
+    ///
+    /// `tls` is `(ca, cert, key)` (paths or PEM text); the scheduler then serves `tls://`.
+    /// On a non-loopback host it refuses to start with neither `tls` nor `token`, unless
+    /// `insecure` is true.
     #[new]
-    #[pyo3(signature = (host="127.0.0.1", port=0, dashboard_port=None, token=None, worker_saturation=1.1))]
+    #[pyo3(signature = (host="127.0.0.1", port=0, dashboard_port=None, token=None, worker_saturation=1.1, tls=None, insecure=false))]
+    #[allow(clippy::too_many_arguments)] // mirrors the keyword arguments of the Python signature
     fn new(
         py: Python<'_>,
         host: &str,
@@ -30,11 +36,15 @@ impl Scheduler {
         dashboard_port: Option<u16>,
         token: Option<String>,
         worker_saturation: f64,
+        tls: TlsArg,
+        insecure: bool,
     ) -> PyResult<Self> {
         let mut config = ServerConfig {
             listen: format!("{host}:{port}"),
             http: dashboard_port.map(|p| format!("{host}:{p}")),
             token,
+            tls: load_tls(tls)?,
+            allow_insecure: insecure,
             tick: Duration::from_millis(200),
             ..ServerConfig::default()
         };

@@ -15,6 +15,7 @@ use pyo3::types::{PyBytes, PyList};
 use crate::buffer::{bytes_from_py, py_from_bytes};
 use crate::key::key_to_py;
 use crate::runtime::runtime;
+use crate::security::{load_tls, TlsArg};
 
 /// Runs tasks through the Python host object.
 struct PyHost {
@@ -150,7 +151,7 @@ impl Host for PyHost {
 
 /// Runs a worker until the scheduler closes it or Ctrl-C; returns the reason it stopped.
 #[pyfunction]
-#[pyo3(signature = (scheduler, host, *, nthreads=1, memory_limit=0, name=None, resources=None, listen=None, token=None))]
+#[pyo3(signature = (scheduler, host, *, nthreads=1, memory_limit=0, name=None, resources=None, listen=None, token=None, tls=None))]
 #[allow(clippy::too_many_arguments)] // mirrors the keyword-only Python signature
 pub(crate) fn run_worker_blocking(
     py: Python<'_>,
@@ -162,6 +163,7 @@ pub(crate) fn run_worker_blocking(
     resources: Option<Vec<(String, f64)>>,
     listen: Option<String>,
     token: Option<String>,
+    tls: TlsArg,
 ) -> PyResult<String> {
     let mut config = WorkerConfig::new(scheduler);
     config.nthreads = nthreads.max(1);
@@ -172,6 +174,7 @@ pub(crate) fn run_worker_blocking(
         config.listen = listen;
     }
     config.token = token;
+    config.tls = load_tls(tls)?;
     let host = Arc::new(PyHost { host });
     // The worker runs on the IO threads (its reader, state owner and writers then hand work
     // to each other without waking another thread); this thread only watches for Ctrl-C /

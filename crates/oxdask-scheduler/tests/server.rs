@@ -61,9 +61,15 @@ fn task(key: &str, deps: &[&str]) -> WireTask {
 #[tokio::test]
 async fn client_task_runs_on_worker_and_is_reported() {
     let server = serve(config(None)).await.unwrap();
-    let worker = connect(&server.address, Role::Worker, hello(None), Role::Scheduler)
-        .await
-        .unwrap();
+    let worker = connect(
+        &server.address,
+        Role::Worker,
+        hello(None),
+        Role::Scheduler,
+        None,
+    )
+    .await
+    .unwrap();
     let (mut w_reader, w_sender) = worker.split();
     w_sender.send(WorkerToScheduler::Register(WorkerInfo {
         address: "tcp://127.0.0.1:1".into(),
@@ -76,9 +82,15 @@ async fn client_task_runs_on_worker_and_is_reported() {
     let welcome: Vec<SchedulerToWorker> = next(&mut w_reader).await;
     assert!(matches!(welcome[0], SchedulerToWorker::Welcome { .. }));
 
-    let client = connect(&server.address, Role::Client, hello(None), Role::Scheduler)
-        .await
-        .unwrap();
+    let client = connect(
+        &server.address,
+        Role::Client,
+        hello(None),
+        Role::Scheduler,
+        None,
+    )
+    .await
+    .unwrap();
     let (mut c_reader, c_sender) = client.split();
     c_sender.send(ClientToScheduler::Submit {
         tasks: vec![task("a", &[]), task("b", &["a"])],
@@ -135,9 +147,15 @@ async fn worker_death_reschedules_its_task() {
     let server = serve(config(None)).await.unwrap();
     let mut workers = Vec::new();
     for i in 0..2 {
-        let conn = connect(&server.address, Role::Worker, hello(None), Role::Scheduler)
-            .await
-            .unwrap();
+        let conn = connect(
+            &server.address,
+            Role::Worker,
+            hello(None),
+            Role::Scheduler,
+            None,
+        )
+        .await
+        .unwrap();
         let (mut r, s) = conn.split();
         s.send(WorkerToScheduler::Register(WorkerInfo {
             address: format!("tcp://127.0.0.1:{}", 10 + i),
@@ -150,9 +168,15 @@ async fn worker_death_reschedules_its_task() {
         let _welcome: Vec<SchedulerToWorker> = next(&mut r).await;
         workers.push((r, s));
     }
-    let client = connect(&server.address, Role::Client, hello(None), Role::Scheduler)
-        .await
-        .unwrap();
+    let client = connect(
+        &server.address,
+        Role::Client,
+        hello(None),
+        Role::Scheduler,
+        None,
+    )
+    .await
+    .unwrap();
     let (mut c_reader, c_sender) = client.split();
     c_sender.send(ClientToScheduler::Submit {
         tasks: vec![task("x", &[])],
@@ -197,21 +221,22 @@ async fn wrong_token_is_refused_and_others_keep_working() {
         Role::Client,
         hello(Some("nope")),
         Role::Scheduler,
+        None,
     )
     .await
-    .unwrap();
-    let (mut r, _s) = bad.split();
-    // The scheduler drops the connection without reading any message.
-    assert!(timeout(LIMIT, r.next())
-        .await
-        .unwrap()
-        .map(|f| f.is_none())
-        .unwrap_or(true));
+    .unwrap_err()
+    .to_string();
+    // The scheduler refuses during the handshake, before reading any message, and says why.
+    assert!(
+        bad.contains("the scheduler refused the connection: authentication failed"),
+        "{bad}"
+    );
     let good = connect(
         &server.address,
         Role::Client,
         hello(Some("secret")),
         Role::Scheduler,
+        None,
     )
     .await
     .unwrap();

@@ -19,6 +19,7 @@ async fn client_to(worker: &str) -> Connection {
         Role::Client,
         Hello::default(),
         Role::Worker,
+        None,
     ))
     .await
     .unwrap()
@@ -292,6 +293,7 @@ async fn close_from_the_scheduler_stops_the_worker() {
         Role::Client,
         Hello::default(),
         Role::Worker,
+        None,
     ))
     .await;
     assert!(refused.is_err());

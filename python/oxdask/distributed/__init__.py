@@ -14,12 +14,14 @@ from oxdask.distributed.future import (
     wait,
 )
 from oxdask.distributed.progress import progress
+from oxdask.distributed.security import Security
 
 __all__ = [
     "Client",
     "Future",
     "FutureCancelledError",
     "LocalCluster",
+    "Security",
     "as_completed",
     "default_client",
     "fire_and_forget",

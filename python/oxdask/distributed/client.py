@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import threading
 import uuid
 from collections import defaultdict
@@ -18,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from oxdask import _core, config
+from oxdask.distributed import security as _security
 from oxdask.distributed._async import client_method
 from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
 from oxdask.distributed.serialize import (
@@ -85,7 +85,10 @@ class Client:
     set_as_default : bool
         Make ``oxdask.compute`` and ``.compute()`` run on this client while it is open.
     token : str, optional
-        Shared secret the scheduler requires (default: ``OXDASK_TOKEN``).
+        Shared secret the scheduler requires (default: the Security's, then ``OXDASK_TOKEN``).
+    security : Security or True, optional
+        TLS settings (the client's certificate) and token; a cluster's own when ``address`` is
+        a cluster. With a client certificate, an address without a scheme is ``tls://``.
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class Client:
         asynchronous: bool = False,
         token: str | None = None,
         name: str | None = None,
+        security=None,
         **cluster_kwargs,
     ) -> None:
         global _current
@@ -105,12 +109,15 @@ class Client:
         self._closed = True
         self.cluster = None
         self._owns_cluster = False
-        token = token if token is not None else os.environ.get("OXDASK_TOKEN")
+        security = _security._resolve(security)
+        if security is None and hasattr(address, "scheduler_address"):
+            security = getattr(address, "security", None)
+        token = _security._token(token, security)
         if address is None:
             from oxdask.distributed.cluster import LocalCluster
 
             cluster_kwargs.setdefault("threads_per_worker", 1)
-            self.cluster = LocalCluster(token=token, **cluster_kwargs)
+            self.cluster = LocalCluster(token=token, security=security, **cluster_kwargs)
             self._owns_cluster = True
             address = self.cluster.scheduler_address
         elif hasattr(address, "scheduler_address"):
@@ -118,11 +125,12 @@ class Client:
             address = address.scheduler_address
         if not isinstance(address, str):
             raise TypeError(f"Client address must be a string or a cluster, not {address!r}")
-        if "://" not in address:
-            address = "tcp://" + address
+        address = _security._client_address(address, security)
         self.scheduler_address = address
         self.id = name or f"Client-{uuid.uuid4().hex[:12]}"
-        self._conn = _core.ClientConnection(address, token, timeout)
+        self.security = security
+        tls = security._tls("client") if security is not None else None
+        self._conn = _core.ClientConnection(address, token, timeout, tls)
         self._lock = threading.RLock()
         # Notified (under _lock) whenever key reports arrive; futures wait on it.
         self._cond = threading.Condition(self._lock)

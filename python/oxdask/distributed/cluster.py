@@ -11,6 +11,13 @@ import threading
 import time
 
 from oxdask import _core
+from oxdask.distributed.security import (
+    Security,
+    _PemFiles,
+    _resolve,
+    _token,
+    _worker_cli_args,
+)
 
 __all__ = ["LocalCluster"]
 
@@ -38,6 +45,15 @@ class LocalCluster:
         Resources each worker declares, e.g. ``{"GPU": 1}``.
     timeout : float
         Seconds to wait for the workers to register.
+    security : Security or True, optional
+        TLS settings (the scheduler's, workers' and this process's certificates) and token;
+        True generates a temporary CA and certificate (:meth:`Security.temporary`).
+    token : str, optional
+        Shared secret clients and workers must present (default: the Security's, then
+        ``OXDASK_TOKEN``). oxdask only.
+    insecure : bool
+        Allow a non-loopback ``host`` with neither TLS nor a token (refused otherwise: anyone
+        who can reach an open scheduler can run code on every worker). oxdask only.
     """
 
     def __init__(
@@ -52,6 +68,8 @@ class LocalCluster:
         resources: dict | None = None,
         timeout: float = 30.0,
         token: str | None = None,
+        security: Security | bool | None = None,
+        insecure: bool = False,
         **kwargs,
     ) -> None:
         cores = os.cpu_count() or 1
@@ -62,8 +80,19 @@ class LocalCluster:
         dash = None
         if dashboard_address is not None:
             dash = int(str(dashboard_address).rsplit(":", 1)[-1] or 0)
-        self._token = token if token is not None else os.environ.get("OXDASK_TOKEN")
-        self.scheduler = _core.Scheduler(host, scheduler_port, dash, self._token)
+        self.security = _resolve(security)
+        self._token = _token(token, self.security)
+        self._insecure = insecure
+        self._pem_files = _PemFiles()
+        sec = self.security
+        self.scheduler = _core.Scheduler(
+            host,
+            scheduler_port,
+            dash,
+            self._token,
+            tls=sec._tls("scheduler") if sec is not None else None,
+            insecure=insecure,
+        )
         self.scheduler_address = self.scheduler.address
         self.dashboard_link = self.scheduler.http_address
         self.processes = processes
@@ -97,6 +126,8 @@ class LocalCluster:
             ]
             if self._resources:
                 cmd += ["--resources", self._resources]
+            cmd += _worker_cli_args(self.security, self._pem_files)
+            cmd += ["--insecure"] if self._insecure else []
             env = dict(os.environ)
             # Workers import what this process can import (as multiprocessing's spawn does),
             # so functions defined in the user's modules unpickle there.
@@ -119,6 +150,8 @@ class LocalCluster:
                     "resources": self._resources,
                     "host": self._host,
                     "token": self._token,
+                    "tls": self.security._tls("worker") if self.security is not None else None,
+                    "insecure": self._insecure,
                 },
                 daemon=True,
                 name="oxdask-worker",
@@ -137,7 +170,9 @@ class LocalCluster:
         addresses = [w["address"] for w in self.workers_info()]
         n = len(addresses)
         if addresses:
-            conn = _core.ClientConnection(self.scheduler_address, self._token, 10.0)
+            conn = _core.ClientConnection(
+                self.scheduler_address, self._token, 10.0, self._own_tls()
+            )
             try:
                 conn.retire_workers(addresses, timeout)
             finally:
@@ -157,7 +192,7 @@ class LocalCluster:
 
     def workers_info(self) -> list[dict]:
         """The scheduler's view of each worker."""
-        conn = _core.ClientConnection(self.scheduler_address, self._token, 10.0)
+        conn = _core.ClientConnection(self.scheduler_address, self._token, 10.0, self._own_tls())
         try:
             return json.loads(conn.info(10.0))["workers"]
         finally:
@@ -180,6 +215,13 @@ class LocalCluster:
                 raise TimeoutError(f"only {count} of {n} workers registered within {timeout}s")
             time.sleep(0.05)
 
+    def _own_tls(self):
+        """TLS settings for this process's own connections: the client's certificate, or the
+        scheduler's (any certificate of the CA will do)."""
+        if self.security is None:
+            return None
+        return self.security._tls("client") or self.security._tls("scheduler")
+
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self, timeout: float = 10.0) -> None:
         """Stop the scheduler (which closes the workers) and reap worker processes."""
@@ -196,6 +238,7 @@ class LocalCluster:
                 p.wait(5)
         for t in self._threads:
             t.join(max(0.1, deadline - time.monotonic()))
+        self._pem_files.cleanup()
 
     def __enter__(self) -> LocalCluster:
         return self

@@ -16,6 +16,7 @@ from typing import Any
 import cloudpickle
 
 from oxdask import _core
+from oxdask.distributed import security
 from oxdask.distributed.serialize import (
     dumps_error,
     dumps_value,
@@ -138,9 +139,17 @@ def run(
     host: str = "127.0.0.1",
     port: int = 0,
     token: str | None = None,
+    tls: tuple[str, str, str | None] | None = None,
+    insecure: bool = False,
 ) -> str:
-    """Run a worker in this process until the scheduler closes it; returns why it stopped."""
+    """Run a worker in this process until the scheduler closes it; returns why it stopped.
+
+    ``tls`` is ``(ca, cert, key)`` (paths or PEM text). On a non-loopback ``host`` the worker
+    refuses to start with neither ``tls`` nor a token, unless ``insecure``.
+    """
     res = parse_resources(resources) if isinstance(resources, str | None) else list(resources)
+    token = token if token is not None else os.environ.get("OXDASK_TOKEN") or None
+    security.refuse_open_listener(host, tls is not None or token is not None, insecure, "worker")
     return _core.run_worker_blocking(
         scheduler,
         Host(),
@@ -149,7 +158,8 @@ def run(
         name=name,
         resources=res,
         listen=f"{host}:{port}",
-        token=token if token is not None else os.environ.get("OXDASK_TOKEN"),
+        token=token,
+        tls=tls,
     )
 
 
@@ -164,11 +174,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resources", default=None, help='e.g. "GPU=2 MEM=10e9"')
     p.add_argument("--host", default="127.0.0.1", help="interface the data server listens on")
     p.add_argument("--port", type=int, default=0)
+    security.add_cli_arguments(p)
     args = p.parse_args(argv)
+    try:
+        tls, token = security.from_cli(args)
+    except (OSError, ValueError) as e:
+        print(f"oxdask worker: {e}", file=sys.stderr)
+        return 1
     if args.nworkers > 1:
         import subprocess
 
         child = [args.scheduler, "--nthreads", str(args.nthreads)]
+        child += ["--insecure"] if args.insecure else []
+        for flag in ("tls_ca_file", "tls_cert", "tls_key", "token_file"):
+            if getattr(args, flag) is not None:
+                child += ["--" + flag.replace("_", "-"), getattr(args, flag)]
         child += ["--memory-limit", str(args.memory_limit), "--host", args.host]
         if args.resources:
             child += ["--resources", args.resources]
@@ -194,10 +214,13 @@ def main(argv: list[str] | None = None) -> int:
             resources=args.resources,
             host=args.host,
             port=args.port,
+            token=token,
+            tls=tls,
+            insecure=args.insecure,
         )
     except KeyboardInterrupt:
         return 0
-    except ConnectionError as e:
+    except OSError as e:  # ConnectionError, PermissionError (secure by default), bad TLS files
         print(f"oxdask worker: {e}", file=sys.stderr)
         return 1
     logging.getLogger("oxdask.worker").info("closed (%s)", reason)

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use oxdask_comm::{accept, CommError, FrameReader};
+use oxdask_comm::{accept, CommError, FrameReader, Tls};
 use oxdask_protocol::messages::{ClientToScheduler, WorkerToScheduler};
 use oxdask_protocol::{decode_batch, Hello, Role};
 use tokio::net::TcpListener;
@@ -21,6 +21,11 @@ pub struct ServerConfig {
     pub http: Option<String>,
     /// Shared secret every peer must present in its handshake.
     pub token: Option<String>,
+    /// TLS settings: with them the server listens for `tls://` connections only, and every
+    /// peer must present a certificate signed by the same CA.
+    pub tls: Option<Tls>,
+    /// Serve on a non-loopback address with neither TLS nor a token (see [`serve`]).
+    pub allow_insecure: bool,
     /// Interval of the periodic `Tick` (heartbeat checks, work stealing).
     pub tick: Duration,
     /// The decision policies.
@@ -33,6 +38,8 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8786".into(),
             http: Some("127.0.0.1:8787".into()),
             token: None,
+            tls: None,
+            allow_insecure: false,
             tick: Duration::from_millis(200),
             scheduler: SchedulerConfig::default(),
         }
@@ -63,13 +70,23 @@ impl ServerHandle {
 }
 
 /// Binds the listeners and starts the server on the current tokio runtime.
+///
+/// Secure by default: a server bound to anything but a loopback address refuses to start
+/// without TLS or a token, unless [`ServerConfig::allow_insecure`] is set, because anyone who
+/// can reach an open scheduler can run code on every worker.
 pub async fn serve(config: ServerConfig) -> std::io::Result<ServerHandle> {
     config
         .scheduler
         .validate()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    // Checked before binding: a refused address is never listened on, not even briefly.
+    for addr in tokio::net::lookup_host(&config.listen).await? {
+        check_exposure(addr, &config)?;
+    }
     let listener = TcpListener::bind(&config.listen).await?;
-    let address = format!("tcp://{}", listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    let scheme = if config.tls.is_some() { "tls" } else { "tcp" };
+    let address = format!("{scheme}://{bound}");
     let (inputs, rx) = mpsc::unbounded_channel();
     let http_address = match &config.http {
         Some(addr) => Some(super::http::serve(addr, inputs.clone()).await?),
@@ -78,7 +95,11 @@ pub async fn serve(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let (stop_tx, stop_rx) = oneshot::channel();
     let (done_tx, done_rx) = oneshot::channel();
     let core = Core::new(config.scheduler.clone(), address.clone());
-    tokio::spawn(accept_loop(listener, inputs.clone(), config.token.clone()));
+    let guard = Guard {
+        token: config.token.clone(),
+        tls: config.tls.clone(),
+    };
+    tokio::spawn(accept_loop(listener, inputs.clone(), guard));
     tokio::spawn(ticker(inputs.clone(), config.tick));
     tokio::spawn(async move {
         core.run(rx, stop_rx).await;
@@ -104,21 +125,49 @@ async fn ticker(inputs: mpsc::UnboundedSender<Input>, every: Duration) {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    inputs: mpsc::UnboundedSender<Input>,
+/// Refuses an open server on a reachable address (see [`serve`]).
+fn check_exposure(bound: std::net::SocketAddr, config: &ServerConfig) -> std::io::Result<()> {
+    let protected = config.tls.is_some() || config.token.is_some();
+    if bound.ip().is_loopback() || protected || config.allow_insecure {
+        return Ok(());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        format!(
+            "refusing to listen on {} without TLS or a token: anyone who can reach an open \
+             scheduler can run code on every worker. Configure TLS (--tls-ca-file, --tls-cert, \
+             --tls-key; security= in Python) or a token (OXDASK_TOKEN), or accept the risk \
+             explicitly (--insecure; insecure=True in Python)",
+            bound.ip()
+        ),
+    ))
+}
+
+/// What each accepted connection must pass.
+#[derive(Clone)]
+struct Guard {
     token: Option<String>,
-) {
+    tls: Option<Tls>,
+}
+
+async fn accept_loop(listener: TcpListener, inputs: mpsc::UnboundedSender<Input>, guard: Guard) {
     loop {
-        let Ok((stream, addr)) = listener.accept().await else {
-            continue;
+        let (stream, addr) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, typically: back off instead of spinning.
+                tracing::warn!("accepting a connection failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let inputs = inputs.clone();
-        let token = token.clone();
+        let guard = guard.clone();
         tokio::spawn(async move {
             let hello = Hello::default();
             let allowed = [Role::Client, Role::Worker];
-            match accept(stream, Role::Scheduler, hello, &allowed, token.as_deref()).await {
+            let (token, tls) = (guard.token.as_deref(), guard.tls.as_ref());
+            match accept(stream, Role::Scheduler, hello, &allowed, token, tls).await {
                 Ok(conn) => {
                     let role = conn.peer.role;
                     let peer = conn.peer.clone();

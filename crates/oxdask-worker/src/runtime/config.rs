@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use oxdask_comm::Tls;
 use oxdask_protocol::Hello;
 
 use crate::StateConfig;
@@ -25,6 +26,9 @@ pub struct WorkerConfig {
     pub resources: Vec<(String, f64)>,
     /// Shared secret presented to the scheduler and peers, and required of peers.
     pub token: Option<String>,
+    /// TLS settings for the scheduler connection, peer connections and the data server (whose
+    /// address is then `tls://`); `None` for plain TCP.
+    pub tls: Option<Tls>,
     /// Interval between heartbeats.
     pub heartbeat: Duration,
     /// How long to wait for the scheduler to accept the connection and welcome the worker.
@@ -48,6 +52,7 @@ impl std::fmt::Debug for WorkerConfig {
             .field("name", &self.name)
             .field("resources", &self.resources)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls.is_some())
             .field("heartbeat", &self.heartbeat)
             .finish_non_exhaustive()
     }
@@ -67,6 +72,7 @@ impl WorkerConfig {
             name: None,
             resources: Vec::new(),
             token: None,
+            tls: None,
             heartbeat: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(10),
             fetch_timeout: Duration::from_secs(300),

@@ -101,7 +101,8 @@ pub async fn run_worker<H: Host>(
             address: config.listen.clone(),
             source,
         })?;
-    let address = format!("tcp://{bound}");
+    let scheme = if config.tls.is_some() { "tls" } else { "tcp" };
+    let address = format!("{scheme}://{bound}");
     let (reader, scheduler, first) = scheduler::register(&config, &address).await?;
 
     let (internal_tx, internal_rx) = mpsc::unbounded_channel();
@@ -112,11 +113,16 @@ pub async fn run_worker<H: Host>(
         store: store.clone(),
         hello: config.hello(),
         token: config.token.clone(),
+        tls: config.tls.clone(),
         internal: internal_tx.clone(),
     });
     let server = tokio::spawn(server::serve(listener, context));
     let reading = tokio::spawn(scheduler::read_scheduler(reader, sched_tx));
-    let peers = Arc::new(Peers::new(config.hello(), config.fetch_timeout));
+    let peers = Arc::new(Peers::new(
+        config.hello(),
+        config.fetch_timeout,
+        config.tls.clone(),
+    ));
     let executor = executor::Executor::start(config.nthreads, host.clone(), internal_tx.clone())
         .map_err(WorkerError::Threads)?;
     let mut worker = Worker::new(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use oxdask_comm::{connect, FrameReader, Sender};
+use oxdask_comm::{connect, FrameReader, Sender, Tls};
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{PeerReply, PeerRequest, StoredValue};
 use oxdask_protocol::{decode_batch, Hello, Role};
@@ -40,15 +40,17 @@ pub(crate) struct Peers {
     hello: Hello,
     timeout: Duration,
     next_id: AtomicU64,
+    tls: Option<Tls>,
 }
 
 impl Peers {
-    pub(crate) fn new(hello: Hello, timeout: Duration) -> Self {
+    pub(crate) fn new(hello: Hello, timeout: Duration, tls: Option<Tls>) -> Self {
         Self {
             conns: Mutex::new(HashMap::new()),
             hello,
             timeout,
             next_id: AtomicU64::new(0),
+            tls,
         }
     }
 
@@ -88,7 +90,13 @@ impl Peers {
         }
         let opened = tokio::time::timeout(
             self.timeout,
-            connect(address, Role::Worker, self.hello.clone(), Role::Worker),
+            connect(
+                address,
+                Role::Worker,
+                self.hello.clone(),
+                Role::Worker,
+                self.tls.as_ref(),
+            ),
         )
         .await
         .map_err(|_| format!("connecting to {address} timed out"))?

@@ -36,7 +36,13 @@ pub(crate) async fn register(
         address: scheduler.clone(),
         after: timeout,
     };
-    let connecting = connect(&scheduler, Role::Worker, config.hello(), Role::Scheduler);
+    let connecting = connect(
+        &scheduler,
+        Role::Worker,
+        config.hello(),
+        Role::Scheduler,
+        config.tls.as_ref(),
+    );
     let conn = tokio::time::timeout(timeout, connecting)
         .await
         .map_err(|_| timed_out())?

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use oxdask_comm::{accept, Sender};
+use oxdask_comm::{accept, Sender, Tls};
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{BufIx, PeerReply, PeerRequest, StoredValue};
 use oxdask_protocol::{decode_batch, Batch, Frame, Hello, ProtocolError, Role};
@@ -19,6 +19,7 @@ pub(crate) struct ServerContext<H: Host> {
     pub(crate) store: Arc<Store<H::Value>>,
     pub(crate) hello: Hello,
     pub(crate) token: Option<String>,
+    pub(crate) tls: Option<Tls>,
     /// To the state owner, which stores put values.
     pub(crate) internal: mpsc::UnboundedSender<Internal<H::Value>>,
 }
@@ -43,6 +44,7 @@ async fn serve_peer<H: Host>(stream: TcpStream, ctx: Arc<ServerContext<H>>) {
         ctx.hello.clone(),
         &allowed,
         ctx.token.as_deref(),
+        ctx.tls.as_ref(),
     )
     .await
     {

@@ -146,6 +146,7 @@ impl FakeScheduler {
             Hello::default(),
             &[Role::Worker],
             None,
+            None,
         ))
         .await
         .unwrap();
