@@ -338,6 +338,12 @@ async fn acceptor_handshake(
     require_tls: bool,
     context: &str,
 ) -> Result<Opened> {
+    // An acceptor's own token (a worker's, say) never goes back: the peer has proven it knows
+    // the secret, or is being refused for not knowing it.
+    let hello = Hello {
+        token: None,
+        ..hello
+    };
     let mut buf = BytesMut::with_capacity(1024);
     let theirs = read_handshake(&mut reader, &mut buf, context).await;
     let verdict = theirs.and_then(|theirs| {

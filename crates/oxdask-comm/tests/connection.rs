@@ -187,3 +187,39 @@ async fn connecting_to_a_closed_port_names_the_address() {
         .to_string();
     assert!(err.starts_with(&format!("connecting to {addr}")), "{err}");
 }
+
+#[tokio::test]
+async fn a_refusal_never_carries_the_acceptors_own_token() {
+    use tokio::io::AsyncReadExt;
+    let (l, addr) = listener().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = l.accept().await.unwrap();
+        // A worker's data server: its hello holds the token it presents elsewhere.
+        accept(
+            stream,
+            Role::Worker,
+            hello(Some("s3cret")),
+            &[Role::Client],
+            Some("s3cret"),
+            None,
+        )
+        .await
+    });
+    let mut s = TcpStream::connect(addr.strip_prefix("tcp://").unwrap())
+        .await
+        .unwrap();
+    let mut out = bytes::BytesMut::new();
+    oxdask_protocol::Handshake::new(Role::Client, hello(None))
+        .encode(&mut out)
+        .unwrap();
+    s.write_all(&out).await.unwrap();
+    let mut answer = Vec::new();
+    timeout(LIMIT, s.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(timeout(LIMIT, server).await.unwrap().unwrap().is_err());
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.contains("requires a token"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+}

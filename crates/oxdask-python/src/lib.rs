@@ -10,6 +10,7 @@ mod client;
 mod errors;
 mod key;
 mod layer;
+mod logging;
 mod materialize;
 mod parse;
 mod run;
@@ -184,6 +185,7 @@ fn validate(dsk: &Bound<'_, PyAny>, keys: Option<&Bound<'_, PyAny>>) -> PyResult
 /// The `oxdask._core` module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logging::init();
     m.add_function(wrap_pyfunction!(get, m)?)?;
     m.add_function(wrap_pyfunction!(order, m)?)?;
     m.add_function(wrap_pyfunction!(get_dependencies, m)?)?;
