@@ -30,9 +30,10 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a refusing acceptor waits for the peer to read its answer and close.
 const LINGER: Duration = Duration::from_secs(1);
-/// How much receive buffer a frame reader reserves ahead of the bytes that have arrived; past
-/// this, a large frame's buffer grows with what actually arrives (doubling), so a length prefix
-/// alone can never make the reader allocate more than this.
+/// How much receive buffer a frame reader reserves ahead of the bytes that have arrived (or, once
+/// more than this has arrived, as much again as has arrived: the buffer doubles). A length
+/// prefix alone thus never makes the reader allocate more than this; a frame that really is
+/// larger costs a few reallocations (each copying what has arrived).
 const RESERVE_AHEAD: usize = 64 << 20;
 
 pub(crate) type BoxedRead = Box<dyn AsyncRead + Send + Unpin>;
@@ -123,8 +124,9 @@ impl FrameReader {
             match self.decoder.body_len() {
                 Some(need) => {
                     let have = self.buf.len();
-                    let target = need.min(have.max(RESERVE_AHEAD).saturating_mul(2));
-                    self.buf.reserve(target.saturating_sub(have));
+                    let ahead = have.max(RESERVE_AHEAD);
+                    self.buf
+                        .reserve(need.min(have.saturating_add(ahead)).saturating_sub(have));
                 }
                 None => self.buf.reserve(64 << 10),
             }

@@ -223,3 +223,37 @@ async fn a_refusal_never_carries_the_acceptors_own_token() {
     assert!(text.contains("requires a token"), "{text}");
     assert!(!text.contains("s3cret"), "{text}");
 }
+
+#[tokio::test]
+async fn a_large_declared_frame_cut_short_is_an_error_not_a_wait() {
+    let (l, addr) = listener().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = l.accept().await.unwrap();
+        let conn = accept(
+            stream,
+            Role::Scheduler,
+            hello(None),
+            &[Role::Client],
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        let (mut reader, _sender) = conn.split();
+        timeout(LIMIT, reader.next()).await.unwrap()
+    });
+    let mut s = TcpStream::connect(addr.strip_prefix("tcp://").unwrap())
+        .await
+        .unwrap();
+    let mut out = bytes::BytesMut::new();
+    oxdask_protocol::Handshake::new(Role::Client, hello(None))
+        .encode(&mut out)
+        .unwrap();
+    // Within the limits (a 3 GiB buffer), but only 1 MiB of it ever arrives.
+    oxdask_protocol::encode_header(0, &[3 << 30], &mut out).unwrap();
+    out.extend_from_slice(&vec![0u8; 1 << 20]);
+    s.write_all(&out).await.unwrap();
+    s.shutdown().await.unwrap();
+    let outcome = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert!(matches!(outcome, Err(CommError::Closed)), "{outcome:?}");
+}
