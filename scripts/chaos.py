@@ -12,6 +12,7 @@ result or error, and 2 if a round outlives ``--round-timeout`` (a hang).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import signal
@@ -95,6 +96,17 @@ class Killer(threading.Thread):
             self.error = e
 
 
+def _diagnose(client, cluster) -> None:
+    """What the scheduler holds when a round fails, for whoever debugs it."""
+    try:
+        info = client.scheduler_info()
+        alive = sum(p.poll() is None for p in cluster._procs)
+        print(f"worker processes alive: {alive}", file=sys.stderr)
+        print(json.dumps(info, indent=1, default=str), file=sys.stderr)
+    except Exception as e:
+        print(f"(no scheduler state: {e})", file=sys.stderr)
+
+
 def _capture(workload, client, rng, out: list) -> None:
     try:
         out.append(workload(client, rng))
@@ -140,10 +152,12 @@ def main(argv: list[str] | None = None) -> int:
                     t.join(max(0.0, deadline - time.monotonic()))
                     if t.is_alive():
                         print(f"round {r}: {w.__name__} hung", file=sys.stderr)
+                        _diagnose(client, c)
                         return 2
                     if isinstance(out[0], BaseException):
                         print(f"round {r}: {w.__name__} raised", file=sys.stderr)
                         traceback.print_exception(out[0])
+                        _diagnose(client, c)
                         return 1
                     name, got, expected = out[0]
                     if got != expected:
