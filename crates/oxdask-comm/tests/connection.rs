@@ -8,6 +8,7 @@ use oxdask_comm::{accept, connect, CommError, Connection};
 use oxdask_protocol::{decode_batch, Hello, Role};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -25,23 +26,39 @@ fn hello(token: Option<&str>) -> Hello {
     }
 }
 
+/// Accepts one connection on `l` as `me` (hello holding `own_token`), admitting `roles`.
+fn accept_one(
+    l: TcpListener,
+    me: Role,
+    own_token: Option<&'static str>,
+    roles: &'static [Role],
+    token_required: Option<&'static str>,
+) -> JoinHandle<Result<Connection, CommError>> {
+    tokio::spawn(async move {
+        let (stream, _) = l.accept().await.unwrap();
+        accept(stream, me, hello(own_token), roles, token_required, None).await
+    })
+}
+
+/// A raw socket to `addr` that has sent a valid client handshake.
+async fn raw_client(addr: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr.strip_prefix("tcp://").unwrap())
+        .await
+        .unwrap();
+    let mut out = bytes::BytesMut::new();
+    oxdask_protocol::Handshake::new(Role::Client, hello(None))
+        .encode(&mut out)
+        .unwrap();
+    s.write_all(&out).await.unwrap();
+    s
+}
+
 async fn pair(
     token_required: Option<&'static str>,
     token_given: Option<&str>,
 ) -> (Result<Connection, CommError>, Result<Connection, CommError>) {
     let (l, addr) = listener().await;
-    let server = tokio::spawn(async move {
-        let (stream, _) = l.accept().await.unwrap();
-        accept(
-            stream,
-            Role::Scheduler,
-            hello(None),
-            &[Role::Client],
-            token_required,
-            None,
-        )
-        .await
-    });
+    let server = accept_one(l, Role::Scheduler, None, &[Role::Client], token_required);
     let client = connect(
         &addr,
         Role::Client,
@@ -112,18 +129,7 @@ async fn token_is_checked_before_any_message() {
 #[tokio::test]
 async fn wrong_role_is_refused() {
     let (l, addr) = listener().await;
-    let server = tokio::spawn(async move {
-        let (stream, _) = l.accept().await.unwrap();
-        accept(
-            stream,
-            Role::Scheduler,
-            hello(None),
-            &[Role::Worker],
-            None,
-            None,
-        )
-        .await
-    });
+    let server = accept_one(l, Role::Scheduler, None, &[Role::Worker], None);
     let client = connect(&addr, Role::Client, hello(None), Role::Scheduler, None).await;
     let told = client.unwrap_err().to_string();
     assert!(
@@ -192,27 +198,15 @@ async fn connecting_to_a_closed_port_names_the_address() {
 async fn a_refusal_never_carries_the_acceptors_own_token() {
     use tokio::io::AsyncReadExt;
     let (l, addr) = listener().await;
-    let server = tokio::spawn(async move {
-        let (stream, _) = l.accept().await.unwrap();
-        // A worker's data server: its hello holds the token it presents elsewhere.
-        accept(
-            stream,
-            Role::Worker,
-            hello(Some("s3cret")),
-            &[Role::Client],
-            Some("s3cret"),
-            None,
-        )
-        .await
-    });
-    let mut s = TcpStream::connect(addr.strip_prefix("tcp://").unwrap())
-        .await
-        .unwrap();
-    let mut out = bytes::BytesMut::new();
-    oxdask_protocol::Handshake::new(Role::Client, hello(None))
-        .encode(&mut out)
-        .unwrap();
-    s.write_all(&out).await.unwrap();
+    // A worker's data server: its hello holds the token it presents elsewhere.
+    let server = accept_one(
+        l,
+        Role::Worker,
+        Some("s3cret"),
+        &[Role::Client],
+        Some("s3cret"),
+    );
+    let mut s = raw_client(&addr).await;
     let mut answer = Vec::new();
     timeout(LIMIT, s.read_to_end(&mut answer))
         .await
@@ -227,28 +221,13 @@ async fn a_refusal_never_carries_the_acceptors_own_token() {
 #[tokio::test]
 async fn a_large_declared_frame_cut_short_is_an_error_not_a_wait() {
     let (l, addr) = listener().await;
+    let accepted = accept_one(l, Role::Scheduler, None, &[Role::Client], None);
     let server = tokio::spawn(async move {
-        let (stream, _) = l.accept().await.unwrap();
-        let conn = accept(
-            stream,
-            Role::Scheduler,
-            hello(None),
-            &[Role::Client],
-            None,
-            None,
-        )
-        .await
-        .unwrap();
-        let (mut reader, _sender) = conn.split();
+        let (mut reader, _sender) = accepted.await.unwrap().unwrap().split();
         timeout(LIMIT, reader.next()).await.unwrap()
     });
-    let mut s = TcpStream::connect(addr.strip_prefix("tcp://").unwrap())
-        .await
-        .unwrap();
+    let mut s = raw_client(&addr).await;
     let mut out = bytes::BytesMut::new();
-    oxdask_protocol::Handshake::new(Role::Client, hello(None))
-        .encode(&mut out)
-        .unwrap();
     // Within the limits (a 3 GiB buffer), but only 1 MiB of it ever arrives.
     oxdask_protocol::encode_header(0, &[3 << 30], &mut out).unwrap();
     out.extend_from_slice(&vec![0u8; 1 << 20]);
