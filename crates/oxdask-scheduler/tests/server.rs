@@ -1,22 +1,19 @@
 //! The scheduler server over loopback, with a scripted worker and client.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
-use std::time::Duration;
-
-use bytes::Bytes;
-use oxdask_comm::{connect, FrameReader};
+use oxdask_comm::connect;
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{
-    ClientToScheduler, SchedulerToClient, SchedulerToWorker, WireTask, WorkerInfo,
-    WorkerToScheduler,
+    ClientToScheduler, SchedulerToClient, SchedulerToWorker, WorkerToScheduler,
 };
-use oxdask_protocol::{decode_batch, Hello, Role};
+use oxdask_protocol::Role;
 use oxdask_scheduler::server::{serve, ServerConfig};
-use serde::de::DeserializeOwned;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
-const LIMIT: Duration = Duration::from_secs(10);
+mod common;
+
+use common::{hello, next, open, register_worker, task, LIMIT};
 
 fn config(token: Option<&str>) -> ServerConfig {
     ServerConfig {
@@ -27,71 +24,12 @@ fn config(token: Option<&str>) -> ServerConfig {
     }
 }
 
-fn hello(token: Option<&str>) -> Hello {
-    Hello {
-        token: token.map(str::to_owned),
-        ..Hello::default()
-    }
-}
-
-async fn next<T: DeserializeOwned>(reader: &mut FrameReader) -> Vec<T> {
-    let frame = timeout(LIMIT, reader.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    decode_batch(&frame.payload).unwrap()
-}
-
-fn task(key: &str, deps: &[&str]) -> WireTask {
-    WireTask {
-        key: Key::str(key),
-        deps: deps.iter().map(|d| Key::str(d)).collect(),
-        payload: Bytes::from_static(b"payload"),
-        function: None,
-        func_name: "f".into(),
-        priority: 0,
-        workers: None,
-        allow_other_workers: false,
-        resources: vec![],
-        retries: 0,
-    }
-}
-
 #[tokio::test]
 async fn client_task_runs_on_worker_and_is_reported() {
     let server = serve(config(None)).await.unwrap();
-    let worker = connect(
-        &server.address,
-        Role::Worker,
-        hello(None),
-        Role::Scheduler,
-        None,
-    )
-    .await
-    .unwrap();
-    let (mut w_reader, w_sender) = worker.split();
-    w_sender.send(WorkerToScheduler::Register(WorkerInfo {
-        address: "tcp://127.0.0.1:1".into(),
-        name: "w1".into(),
-        nthreads: 1,
-        memory_limit: 0,
-        resources: vec![],
-        pid: 1,
-    }));
-    let welcome: Vec<SchedulerToWorker> = next(&mut w_reader).await;
-    assert!(matches!(welcome[0], SchedulerToWorker::Welcome { .. }));
-
-    let client = connect(
-        &server.address,
-        Role::Client,
-        hello(None),
-        Role::Scheduler,
-        None,
-    )
-    .await
-    .unwrap();
-    let (mut c_reader, c_sender) = client.split();
+    let (mut w_reader, w_sender) =
+        register_worker(&server.address, "tcp://127.0.0.1:1", "w1").await;
+    let (mut c_reader, c_sender) = open(&server.address, Role::Client, None).await;
     c_sender.send(ClientToScheduler::Submit {
         tasks: vec![task("a", &[]), task("b", &["a"])],
         wanted: vec![Key::str("b")],
@@ -147,37 +85,10 @@ async fn worker_death_reschedules_its_task() {
     let server = serve(config(None)).await.unwrap();
     let mut workers = Vec::new();
     for i in 0..2 {
-        let conn = connect(
-            &server.address,
-            Role::Worker,
-            hello(None),
-            Role::Scheduler,
-            None,
-        )
-        .await
-        .unwrap();
-        let (mut r, s) = conn.split();
-        s.send(WorkerToScheduler::Register(WorkerInfo {
-            address: format!("tcp://127.0.0.1:{}", 10 + i),
-            name: format!("w{i}"),
-            nthreads: 1,
-            memory_limit: 0,
-            resources: vec![],
-            pid: 1,
-        }));
-        let _welcome: Vec<SchedulerToWorker> = next(&mut r).await;
-        workers.push((r, s));
+        let address = format!("tcp://127.0.0.1:{}", 10 + i);
+        workers.push(register_worker(&server.address, &address, &format!("w{i}")).await);
     }
-    let client = connect(
-        &server.address,
-        Role::Client,
-        hello(None),
-        Role::Scheduler,
-        None,
-    )
-    .await
-    .unwrap();
-    let (mut c_reader, c_sender) = client.split();
+    let (mut c_reader, c_sender) = open(&server.address, Role::Client, None).await;
     c_sender.send(ClientToScheduler::Submit {
         tasks: vec![task("x", &[])],
         wanted: vec![Key::str("x")],
@@ -231,16 +142,7 @@ async fn wrong_token_is_refused_and_others_keep_working() {
         bad.contains("the scheduler refused the connection: authentication failed"),
         "{bad}"
     );
-    let good = connect(
-        &server.address,
-        Role::Client,
-        hello(Some("secret")),
-        Role::Scheduler,
-        None,
-    )
-    .await
-    .unwrap();
-    let (mut r, s) = good.split();
+    let (mut r, s) = open(&server.address, Role::Client, Some("secret")).await;
     s.send(ClientToScheduler::Info { id: 7 });
     let msgs: Vec<SchedulerToClient> = next(&mut r).await;
     assert!(

@@ -3,23 +3,20 @@
 //! that connection and keeps serving: a worker and a client then complete a task round trip.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
-use std::time::Duration;
-
-use bytes::{Bytes, BytesMut};
-use oxdask_comm::{connect, FrameReader, Sender};
+use bytes::BytesMut;
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{
-    ClientToScheduler, SchedulerToClient, SchedulerToWorker, WireTask, WorkerInfo,
-    WorkerToScheduler,
+    ClientToScheduler, SchedulerToClient, SchedulerToWorker, WorkerToScheduler,
 };
-use oxdask_protocol::{decode_batch, encode_header, Handshake, Hello, Role};
+use oxdask_protocol::{encode_header, Handshake, Hello, Role};
 use oxdask_scheduler::server::{serve, ServerConfig, ServerHandle};
-use serde::de::DeserializeOwned;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-const LIMIT: Duration = Duration::from_secs(15);
+mod common;
+
+use common::{next, open, register_worker, task, LIMIT};
 
 async fn server() -> ServerHandle {
     serve(ServerConfig {
@@ -69,59 +66,14 @@ async fn closed_by_server(mut s: TcpStream) -> Vec<u8> {
     got
 }
 
-async fn next<T: DeserializeOwned>(reader: &mut FrameReader) -> Vec<T> {
-    let frame = timeout(LIMIT, reader.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    decode_batch(&frame.payload).unwrap()
-}
-
-async fn open(server: &ServerHandle, role: Role) -> (FrameReader, Sender) {
-    let conn = timeout(
-        LIMIT,
-        connect(
-            &server.address,
-            role,
-            Hello::default(),
-            Role::Scheduler,
-            None,
-        ),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    conn.split()
-}
-
 /// A worker and a client complete a task through the scheduler.
 async fn round_trip_works(server: &ServerHandle, key: &str) {
-    let (mut w_reader, w_sender) = open(server, Role::Worker).await;
-    w_sender.send(WorkerToScheduler::Register(WorkerInfo {
-        address: format!("tcp://127.0.0.1:{}", 1000 + key.len()),
-        name: format!("w-{key}"),
-        nthreads: 1,
-        memory_limit: 0,
-        resources: vec![],
-        pid: 1,
-    }));
-    let welcome: Vec<SchedulerToWorker> = next(&mut w_reader).await;
-    assert!(matches!(welcome[0], SchedulerToWorker::Welcome { .. }));
-    let (mut c_reader, c_sender) = open(server, Role::Client).await;
+    let worker_address = format!("tcp://127.0.0.1:{}", 1000 + key.len());
+    let (mut w_reader, w_sender) =
+        register_worker(&server.address, &worker_address, &format!("w-{key}")).await;
+    let (mut c_reader, c_sender) = open(&server.address, Role::Client, None).await;
     c_sender.send(ClientToScheduler::Submit {
-        tasks: vec![WireTask {
-            key: Key::str(key),
-            deps: vec![],
-            payload: Bytes::from_static(b"payload"),
-            function: None,
-            func_name: "f".into(),
-            priority: 0,
-            workers: None,
-            allow_other_workers: false,
-            resources: vec![],
-            retries: 0,
-        }],
+        tasks: vec![task(key, &[])],
         wanted: vec![Key::str(key)],
     });
     let msgs: Vec<SchedulerToWorker> = next(&mut w_reader).await;
