@@ -11,6 +11,7 @@ from oxdask.distributed.future import (
     FutureCancelledError,
     as_completed,
     fire_and_forget,
+    futures_of,
     wait,
 )
 from oxdask.distributed.progress import progress
@@ -25,6 +26,7 @@ __all__ = [
     "as_completed",
     "default_client",
     "fire_and_forget",
+    "futures_of",
     "get_client",
     "progress",
     "wait",

@@ -413,20 +413,9 @@ class Client:
         """Bring results to this process; same nesting as ``futures`` (lists, tuples, dicts)."""
         if errors not in ("raise", "skip"):
             raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
-        flat: list[Future] = []
+        from oxdask.distributed.future import _wait, futures_of
 
-        def collect(x):
-            if isinstance(x, Future):
-                flat.append(x)
-            elif isinstance(x, list | tuple | set):
-                for y in x:
-                    collect(y)
-            elif isinstance(x, dict):
-                for y in x.values():
-                    collect(y)
-
-        collect(futures)
-        from oxdask.distributed.future import _wait
+        flat = futures_of(futures)
 
         _wait(flat, None, "ALL_COMPLETED")
         good = []

@@ -12,7 +12,14 @@ from typing import Any
 
 from oxdask.distributed._async import future_method
 
-__all__ = ["Future", "FutureCancelledError", "as_completed", "fire_and_forget", "wait"]
+__all__ = [
+    "Future",
+    "FutureCancelledError",
+    "as_completed",
+    "fire_and_forget",
+    "futures_of",
+    "wait",
+]
 
 
 class FutureCancelledError(CancelledError):
@@ -310,10 +317,28 @@ class as_completed:
             return future, e
 
 
+def futures_of(obj: Any) -> list[Future]:
+    """The futures in ``obj``: a future, lists/tuples/sets/dicts of them, or a persisted
+    collection (whose graph holds futures), in order of appearance, each once."""
+    found: dict[int, Future] = {}
+    stack = [obj]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Future):
+            found.setdefault(id(x), x)
+        elif isinstance(x, list | tuple | set):
+            stack.extend(reversed(list(x)))
+        elif isinstance(x, dict):
+            stack.extend(reversed(list(x.values())))
+        elif hasattr(x, "__dask_graph__") and x.__dask_graph__() is not None:
+            stack.extend(reversed(list(dict(x.__dask_graph__()).values())))
+    return list(found.values())
+
+
 def fire_and_forget(obj) -> None:
     """Keep computing ``obj`` (a future or collection of futures) even once released."""
     from oxdask.distributed.client import default_client
 
-    futures = [obj] if isinstance(obj, Future) else list(obj)
+    futures = futures_of(obj)
     if futures:
         (futures[0].client or default_client())._fire_and_forget(futures)

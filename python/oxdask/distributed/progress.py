@@ -4,26 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
-from oxdask.distributed.future import Future
+from oxdask.distributed.future import futures_of
 
 __all__ = ["progress"]
-
-
-def _futures_in(obj: Any, out: list[Future]) -> None:
-    if isinstance(obj, Future):
-        out.append(obj)
-    elif isinstance(obj, list | tuple | set):
-        for x in obj:
-            _futures_in(x, out)
-    elif isinstance(obj, dict):
-        for x in obj.values():
-            _futures_in(x, out)
-    elif hasattr(obj, "__dask_graph__"):  # a persisted collection holds futures in its graph
-        graph = obj.__dask_graph__()
-        if graph is not None:
-            _futures_in(list(dict(graph).values()), out)
 
 
 def progress(*futures, notebook=None, multi=True, complete=True, interval=0.1, file=None,
@@ -34,9 +18,7 @@ def progress(*futures, notebook=None, multi=True, complete=True, interval=0.1, f
     (standard error by default). Failed and cancelled futures count as finished, as in Dask.
     ``notebook`` and ``multi`` are accepted for compatibility; the bar is always one text line.
     """
-    found: list[Future] = []
-    _futures_in(list(futures), found)
-    unique = list({id(f): f for f in found}.values())
+    unique = futures_of(list(futures))
     out = file if file is not None else sys.stderr
     start = time.monotonic()
     while True:
