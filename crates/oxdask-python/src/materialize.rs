@@ -86,7 +86,7 @@ impl<'py> Rebuild<'_, 'py> {
                         PyTuple::new(py, items)?.into_any()
                     }
                     Some(kwargs) => {
-                        let apply = helper(py, &APPLY, "apply")?;
+                        let apply = helper(py, &APPLY, "oxdask.utils", "apply")?;
                         let kwargs = self.literal(kwargs.bind(py).as_any())?;
                         let args = PyList::new(py, args)?.into_any();
                         PyTuple::new(py, [apply, call.func.bind(py).clone(), args, kwargs])?
@@ -111,7 +111,7 @@ impl<'py> Rebuild<'_, 'py> {
         if !container {
             return Ok(v.clone());
         }
-        let literal = helper(self.py, &LITERAL, "literal")?;
+        let literal = helper(self.py, &LITERAL, "oxdask.core", "literal")?;
         PyTuple::new(self.py, [literal.call1((v,))?]).map(Bound::into_any)
     }
 }
@@ -119,17 +119,13 @@ impl<'py> Rebuild<'_, 'py> {
 static APPLY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static LITERAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// `oxdask.utils.apply` / `oxdask.core.literal`, imported once.
+/// `module.name`, imported once into `cell`.
 fn helper<'py>(
     py: Python<'py>,
     cell: &PyOnceLock<Py<PyAny>>,
+    module: &str,
     name: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let module = if name == "apply" {
-        "oxdask.utils"
-    } else {
-        "oxdask.core"
-    };
     cell.get_or_try_init(py, || {
         Ok::<_, PyErr>(py.import(module)?.getattr(name)?.unbind())
     })
