@@ -165,6 +165,7 @@ class Scheduler:
         worker_saturation: float = 1.1,
         tls: _Tls | None = None,
         insecure: bool = False,
+        allowed_failures: int = 3,
     ) -> Self: ...
     @property
     def address(self) -> str:
@@ -243,13 +244,18 @@ def run_worker_blocking(
     *,
     nthreads: int = 1,
     memory_limit: int = 0,
+    memory: tuple[float | None, float | None, float | None, float | None] | None = None,
+    local_directory: str | None = None,
     name: str | None = None,
     resources: list[tuple[str, float]] | None = None,
     listen: str | None = None,
     token: str | None = None,
     tls: _Tls | None = None,
-) -> str:
-    """Run a worker until the scheduler closes it (returns its reason) or Ctrl-C."""
+) -> tuple[str, str]:
+    """Run a worker until the scheduler closes it, Ctrl-C, or its memory passes the terminate
+    threshold; returns ``(how, reason)``, ``how`` being ``"closed"``, ``"shutdown"`` or
+    ``"memory"``. ``memory`` is ``(target, spill, pause, terminate)``, fractions of
+    ``memory_limit`` or None (off)."""
 
 def temporary_pki() -> tuple[str, str, str]:
     """A new throw-away CA and a certificate it signed: ``(ca_pem, cert_pem, key_pem)``."""

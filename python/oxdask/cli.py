@@ -17,7 +17,7 @@ def _terminate_as_interrupt(*_args) -> None:
 def scheduler_main(argv: list[str]) -> int:
     """``oxdask scheduler [--host --port --dashboard-port --tls-* ...]``: print the address,
     serve."""
-    from oxdask import _core
+    from oxdask import _core, config
     from oxdask.distributed import security
 
     p = argparse.ArgumentParser(prog="oxdask scheduler", description="Start an oxdask scheduler.")
@@ -30,7 +30,15 @@ def scheduler_main(argv: list[str]) -> int:
     dash = None if args.no_dashboard else args.dashboard_port
     try:
         tls, token = security.from_cli(args)
-        sched = _core.Scheduler(args.host, args.port, dash, token, tls=tls, insecure=args.insecure)
+        sched = _core.Scheduler(
+            args.host,
+            args.port,
+            dash,
+            token,
+            tls=tls,
+            insecure=args.insecure,
+            allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
+        )
     except (OSError, ValueError) as e:
         print(f"oxdask scheduler: {e}", file=sys.stderr)
         return 1

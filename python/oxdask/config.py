@@ -19,6 +19,13 @@ multiprocessing.context : "spawn"
     Start method of the ``processes`` scheduler's worker processes.
 tokenize.ensure-deterministic : False
     Raise instead of falling back to a random token for objects that cannot be hashed.
+distributed.worker.memory.target / spill / pause / terminate : 0.6 / 0.7 / 0.8 / 0.95
+    A distributed worker's memory thresholds, as fractions of its memory limit: spill least
+    recently used results to disk when they exceed ``target``; spill by process memory above
+    ``spill``; start no task above ``pause``; restart the worker process above ``terminate``.
+    False turns one off.
+distributed.scheduler.allowed-failures : 3
+    How many workers may die while running a task before it fails with ``KilledWorker``.
 """
 
 from __future__ import annotations
@@ -68,6 +75,12 @@ _BUILTIN_DEFAULTS: dict = {
     "optimization": {"fuse": {"active": None}},
     "multiprocessing": {"context": "spawn"},
     "visualization": {"engine": None},
+    "distributed": {
+        "scheduler": {"allowed-failures": 3},
+        "worker": {
+            "memory": {"target": 0.6, "spill": 0.7, "pause": 0.8, "terminate": 0.95},
+        },
+    },
 }
 
 

@@ -27,7 +27,7 @@ impl Scheduler {
     /// On a non-loopback host it refuses to start with neither `tls` nor `token`, unless
     /// `insecure` is true.
     #[new]
-    #[pyo3(signature = (host="127.0.0.1", port=0, dashboard_port=None, token=None, worker_saturation=1.1, tls=None, insecure=false))]
+    #[pyo3(signature = (host="127.0.0.1", port=0, dashboard_port=None, token=None, worker_saturation=1.1, tls=None, insecure=false, allowed_failures=3))]
     #[allow(clippy::too_many_arguments)] // mirrors the keyword arguments of the Python signature
     fn new(
         py: Python<'_>,
@@ -38,6 +38,7 @@ impl Scheduler {
         worker_saturation: f64,
         tls: TlsArg,
         insecure: bool,
+        allowed_failures: u32,
     ) -> PyResult<Self> {
         let mut config = ServerConfig {
             listen: format!("{host}:{port}"),
@@ -49,6 +50,7 @@ impl Scheduler {
             ..ServerConfig::default()
         };
         config.scheduler.worker_saturation = worker_saturation;
+        config.scheduler.allowed_failures = allowed_failures;
         let listen = config.listen.clone();
         let handle = py
             .detach(|| runtime().block_on(serve(config)))

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use oxdask_protocol::messages::{ComputeTask, ErrorBlob};
+use oxdask_worker::memory::MemoryThresholds;
 use oxdask_worker::{run_worker, Executed, Host, WorkerConfig, WorkerExit};
-use pyo3::exceptions::PyConnectionError;
+use pyo3::exceptions::{PyConnectionError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
@@ -16,6 +17,9 @@ use crate::buffer::{bytes_from_py, py_from_bytes};
 use crate::key::key_to_py;
 use crate::runtime::runtime;
 use crate::security::{load_tls, TlsArg};
+
+/// Memory thresholds `(target, spill, pause, terminate)`, fractions of the limit or None.
+type MemoryArg = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
 
 /// Runs tasks through the Python host object.
 struct PyHost {
@@ -130,6 +134,15 @@ impl Host for PyHost {
         })
     }
 
+    /// Calls the host's `release_memory` (which trims the C heap), if it has one.
+    fn release_memory(&self) {
+        Python::attach(|py| {
+            if let Err(e) = self.host.call_method0(py, "release_memory") {
+                tracing::debug!(error = %e, "release_memory failed");
+            }
+        });
+    }
+
     /// Holds the GIL across a burst of tasks (nested `Python::attach` calls are then cheap).
     fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
         Python::attach(|_py| f())
@@ -149,9 +162,10 @@ impl Host for PyHost {
     }
 }
 
-/// Runs a worker until the scheduler closes it or Ctrl-C; returns the reason it stopped.
+/// Runs a worker until the scheduler closes it, Ctrl-C, or its memory passes the terminate
+/// threshold; returns `(how, reason)`, `how` being `"closed"`, `"shutdown"` or `"memory"`.
 #[pyfunction]
-#[pyo3(signature = (scheduler, host, *, nthreads=1, memory_limit=0, name=None, resources=None, listen=None, token=None, tls=None))]
+#[pyo3(signature = (scheduler, host, *, nthreads=1, memory_limit=0, memory=None, local_directory=None, name=None, resources=None, listen=None, token=None, tls=None))]
 #[allow(clippy::too_many_arguments)] // mirrors the keyword-only Python signature
 pub(crate) fn run_worker_blocking(
     py: Python<'_>,
@@ -159,15 +173,39 @@ pub(crate) fn run_worker_blocking(
     host: Py<PyAny>,
     nthreads: u32,
     memory_limit: u64,
+    memory: Option<MemoryArg>,
+    local_directory: Option<std::path::PathBuf>,
     name: Option<String>,
     resources: Option<Vec<(String, f64)>>,
     listen: Option<String>,
     token: Option<String>,
     tls: TlsArg,
-) -> PyResult<String> {
+) -> PyResult<(&'static str, String)> {
     let mut config = WorkerConfig::new(scheduler);
     config.nthreads = nthreads.max(1);
     config.memory_limit = memory_limit;
+    if let Some((target, spill, pause, terminate)) = memory {
+        for (name, f) in [
+            ("target", target),
+            ("spill", spill),
+            ("pause", pause),
+            ("terminate", terminate),
+        ] {
+            if f.is_some_and(|f| !(f > 0.0 && f.is_finite())) {
+                return Err(PyValueError::new_err(format!(
+                    "memory threshold {name} must be a positive fraction of the memory limit \
+                     or None, got {f:?}"
+                )));
+            }
+        }
+        config.memory = MemoryThresholds {
+            target,
+            spill,
+            pause,
+            terminate,
+        };
+    }
+    config.local_directory = local_directory;
     config.name = name;
     config.resources = resources.unwrap_or_default();
     if let Some(listen) = listen {
@@ -204,11 +242,12 @@ pub(crate) fn run_worker_blocking(
     let interrupted =
         interrupted.map_err(|e| PyConnectionError::new_err(format!("worker failed: {e}")))?;
     match interrupted {
-        Ok(WorkerExit::Closed { reason }) => Ok(reason),
+        Ok(WorkerExit::Closed { reason }) => Ok(("closed", reason)),
+        Ok(WorkerExit::MemoryExceeded { reason }) => Ok(("memory", reason)),
         Ok(WorkerExit::Shutdown) => {
             // Re-raise the pending KeyboardInterrupt, if that is why we stopped.
             py.check_signals()?;
-            Ok("shutdown".to_owned())
+            Ok(("shutdown", String::new()))
         }
         Err(e) => Err(PyConnectionError::new_err(e.to_string())),
     }

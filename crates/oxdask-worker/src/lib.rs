@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod memory;
 mod runtime;
 pub mod state;
 

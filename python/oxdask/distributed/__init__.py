@@ -16,11 +16,13 @@ from oxdask.distributed.future import (
 )
 from oxdask.distributed.progress import progress
 from oxdask.distributed.security import Security
+from oxdask.distributed.serialize import KilledWorker
 
 __all__ = [
     "Client",
     "Future",
     "FutureCancelledError",
+    "KilledWorker",
     "LocalCluster",
     "Security",
     "as_completed",

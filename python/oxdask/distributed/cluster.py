@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 
-from oxdask import _core
+from oxdask import _core, config
 from oxdask.distributed.security import (
     Security,
     _PemFiles,
@@ -34,7 +34,10 @@ class LocalCluster:
     processes : bool
         Workers in their own processes (default) or as threads of this process.
     memory_limit : str or int
-        Per worker: bytes, ``"4GB"``, a fraction of RAM, ``"auto"`` or 0 for none.
+        Per worker: bytes, ``"4GB"``, a fraction of RAM, ``"auto"`` (RAM divided by
+        ``n_workers``) or 0 for none. Workers spill results to disk, pause and restart at the
+        ``distributed.worker.memory.*`` fractions of it (read from this process's
+        configuration when the cluster starts).
     scheduler_port : int
         0 picks a free port.
     dashboard_address : str or None
@@ -92,11 +95,16 @@ class LocalCluster:
             self._token,
             tls=sec._tls("scheduler") if sec is not None else None,
             insecure=insecure,
+            allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
         )
         self.scheduler_address = self.scheduler.address
         self.dashboard_link = self.scheduler.http_address
         self.processes = processes
         self._threads_per_worker = threads_per_worker
+        if memory_limit == "auto":
+            from oxdask.distributed.worker import parse_memory_limit
+
+            memory_limit = parse_memory_limit("auto") // max(n_workers, 1)
         self._memory_limit = memory_limit
         self._host = host
         self._resources = " ".join(f"{k}={v}" for k, v in (resources or {}).items()) or None
@@ -137,6 +145,7 @@ class LocalCluster:
             env["PYTHONPATH"] = os.pathsep.join(paths)
             if self._token:
                 env["OXDASK_TOKEN"] = self._token
+            env.update(_worker_config_env())
             self._procs.append(subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL))
         else:
             from oxdask.distributed.worker import run
@@ -253,6 +262,18 @@ class LocalCluster:
     def __repr__(self) -> str:
         mode = "processes" if self.processes else "threads"
         return f"LocalCluster({self.scheduler_address!r}, {mode}, closed={self._closed})"
+
+
+def _worker_config_env() -> dict[str, str]:
+    """This process's worker settings, as environment variables for worker processes."""
+    env = {}
+    for name in ("target", "spill", "pause", "terminate"):
+        value = config.get(f"distributed.worker.memory.{name}", None)
+        env[f"OXDASK_DISTRIBUTED__WORKER__MEMORY__{name.upper()}"] = repr(value)
+    tmp = config.get("temporary-directory", None)
+    if tmp:
+        env["OXDASK_TEMPORARY_DIRECTORY"] = repr(str(tmp))
+    return env
 
 
 def _run_quietly(run, *args, **kwargs) -> None:

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import sys
 import traceback
 import types
 from typing import Any
 
 import cloudpickle
 
+from oxdask.sizeof import sizeof
+
 __all__ = [
     "FunctionTable",
+    "KilledWorker",
     "dumps_error",
     "dumps_task",
     "dumps_value",
@@ -166,33 +168,27 @@ def dumps_error(exc: BaseException) -> tuple[bytes, bytes, str]:
     return blob, tb.encode(), text
 
 
+class KilledWorker(Exception):
+    """A task was running on too many workers that died (``distributed.scheduler.
+    allowed-failures``); the message names the last worker and, when it said so before
+    exiting, why it died (for example its memory limit)."""
+
+
+def _scheduler_error(text: str) -> BaseException:
+    """An error the scheduler raised itself (no pickled exception)."""
+    prefix = "KilledWorker: "
+    if text.startswith(prefix):
+        return KilledWorker(text[len(prefix) :])
+    return RuntimeError(text)
+
+
 def loads_error(blob: bytes, tb: bytes, text: str) -> BaseException:
     """Rebuild the remote exception; the remote traceback becomes a note on it."""
     exc: BaseException
     try:
-        exc = pickle.loads(blob) if blob else RuntimeError(text)
+        exc = pickle.loads(blob) if blob else _scheduler_error(text)
     except Exception:
         exc = RuntimeError(text)
     if tb:
         exc.add_note("remote traceback:\n" + tb.decode(errors="replace").rstrip())
     return exc
-
-
-def sizeof(value: Any) -> int:
-    """Approximate size in bytes of a result (NumPy/pandas aware without importing them)."""
-    nbytes = getattr(value, "nbytes", None)
-    if isinstance(nbytes, int):
-        return nbytes
-    mod = type(value).__module__
-    if mod.startswith("pandas"):
-        try:
-            return int(value.memory_usage(deep=True).sum())
-        except Exception:
-            pass
-    if isinstance(value, (bytes, bytearray, memoryview, str)):
-        return len(value) + 49
-    if isinstance(value, (list, tuple, set, frozenset)) and len(value) < 1000:
-        return sys.getsizeof(value) + sum(sizeof(v) for v in value)
-    if isinstance(value, dict) and len(value) < 1000:
-        return sys.getsizeof(value) + sum(sizeof(k) + sizeof(v) for k, v in value.items())
-    return sys.getsizeof(value)

@@ -83,6 +83,13 @@ class Host:
         """The wire form of a task's exception."""
         return dumps_error(exc)
 
+    def release_memory(self) -> None:
+        """Give the C heap's free pages back to the OS after values were spilled (glibc), so
+        the process memory the worker measures falls with what it really holds."""
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
+
     def run(self, call: bytes) -> tuple[bytes, bool]:
         """``Client.run``: call a pickled ``(func, args, kwargs)``."""
         try:
@@ -90,6 +97,45 @@ class Host:
             return cloudpickle.dumps(func(*args, **kwargs)), True
         except Exception as e:
             return pickle.dumps(dumps_error(e)), False
+
+
+_TRIM: list = []
+
+
+def _malloc_trim():
+    if not _TRIM:
+        try:
+            import ctypes
+
+            _TRIM.append(ctypes.CDLL("libc.so.6").malloc_trim)
+        except (OSError, AttributeError):  # not glibc
+            _TRIM.append(None)
+    return _TRIM[0]
+
+
+def memory_thresholds(restartable: bool = True) -> tuple:
+    """``(target, spill, pause, terminate)`` from ``distributed.worker.memory.*`` (Dask's
+    keys and defaults; False or None turns one off). Without ``restartable`` (a worker thread
+    in the client's process) there is no terminate threshold."""
+    from oxdask import config
+
+    out = []
+    for name in ("target", "spill", "pause", "terminate"):
+        value = config.get(f"distributed.worker.memory.{name}", None)
+        if value is False or value is None or (name == "terminate" and not restartable):
+            out.append(None)
+            continue
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"distributed.worker.memory.{name}: expected a fraction of the memory limit "
+                f"or False, got {value!r}"
+            ) from None
+        if value <= 0:
+            raise ValueError(f"distributed.worker.memory.{name} must be positive, got {value}")
+        out.append(value)
+    return tuple(out)
 
 
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
@@ -141,12 +187,21 @@ def run(
     token: str | None = None,
     tls: tuple[str, str, str | None] | None = None,
     insecure: bool = False,
-) -> str:
-    """Run a worker in this process until the scheduler closes it; returns why it stopped.
+    local_directory: str | None = None,
+    restartable: bool = False,
+) -> tuple[str, str]:
+    """Run a worker in this process until the scheduler closes it; returns ``(how, why)``,
+    ``how`` being ``"closed"``, ``"shutdown"`` or ``"memory"`` (process memory passed the
+    terminate threshold, which only a ``restartable`` worker has: its process should be
+    replaced).
 
     ``tls`` is ``(ca, cert, key)`` (paths or PEM text). On a non-loopback ``host`` the worker
-    refuses to start with neither ``tls`` nor a token, unless ``insecure``.
+    refuses to start with neither ``tls`` nor a token, unless ``insecure``. Spilled results go
+    to a temporary directory under ``local_directory`` (default: the ``temporary-directory``
+    setting, then the system's), removed when the worker stops.
     """
+    from oxdask import config
+
     res = parse_resources(resources) if isinstance(resources, str | None) else list(resources)
     token = token if token is not None else os.environ.get("OXDASK_TOKEN") or None
     security.refuse_open_listener(host, tls is not None or token is not None, insecure, "worker")
@@ -155,6 +210,8 @@ def run(
         Host(),
         nthreads=nthreads,
         memory_limit=parse_memory_limit(memory_limit),
+        memory=memory_thresholds(restartable),
+        local_directory=local_directory or config.get("temporary-directory", None),
         name=name,
         resources=res,
         listen=f"{host}:{port}",
@@ -174,6 +231,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resources", default=None, help='e.g. "GPU=2 MEM=10e9"')
     p.add_argument("--host", default="127.0.0.1", help="interface the data server listens on")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument(
+        "--local-directory", default=None, help="where spilled results go (a temporary dir)"
+    )
+    p.add_argument(
+        "--nanny",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="restart this worker's process when its memory passes the terminate threshold "
+        "(default); with --no-nanny it exits instead",
+    )
     security.add_cli_arguments(p)
     args = p.parse_args(argv)
     try:
@@ -190,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, flag) is not None:
                 child += ["--" + flag.replace("_", "-"), getattr(args, flag)]
         child += ["--memory-limit", str(args.memory_limit), "--host", args.host]
+        child += ["--local-directory", args.local_directory] if args.local_directory else []
+        child += [] if args.nanny else ["--no-nanny"]
         if args.resources:
             child += ["--resources", args.resources]
         procs = [
@@ -206,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                 proc.terminate()
             return 0
     try:
-        reason = run(
+        how, reason = run(
             args.scheduler,
             nthreads=args.nthreads,
             memory_limit=args.memory_limit,
@@ -217,13 +286,26 @@ def main(argv: list[str] | None = None) -> int:
             token=token,
             tls=tls,
             insecure=args.insecure,
+            local_directory=args.local_directory,
+            restartable=True,
         )
     except KeyboardInterrupt:
         return 0
     except OSError as e:  # ConnectionError, PermissionError (secure by default), bad TLS files
         print(f"oxdask worker: {e}", file=sys.stderr)
         return 1
-    logging.getLogger("oxdask.worker").info("closed (%s)", reason)
+    log = logging.getLogger("oxdask.worker")
+    if how == "memory":
+        if not args.nanny:
+            print(f"oxdask worker: exiting: {reason}", file=sys.stderr)
+            return 3
+        # A fresh process gives every byte back; the pid (and the Popen of whoever started
+        # this worker) stays the same. The scheduler already reschedules its work.
+        print(f"oxdask worker: restarting: {reason}", file=sys.stderr)
+        sys.stderr.flush()
+        argv = sys.argv[1:] if argv is None else argv
+        os.execv(sys.executable, [sys.executable, "-m", "oxdask.distributed.worker", *argv])
+    log.info("closed (%s)", reason)
     return 0
 
 

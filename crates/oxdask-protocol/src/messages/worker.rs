@@ -81,10 +81,27 @@ pub enum WorkerToScheduler {
     Register(WorkerInfo),
     /// Periodic liveness and memory.
     Heartbeat {
-        /// Bytes of managed memory (stored results).
+        /// Bytes of stored results held in memory (not counting spilled ones).
         managed: u64,
         /// Process memory (RSS) in bytes.
         process: u64,
+        /// Bytes of stored results spilled to disk.
+        spilled: u64,
+    },
+    /// The worker paused (its process memory passed the pause threshold: it starts no task
+    /// and fetches nothing until it falls back) or resumed.
+    Paused {
+        /// True when paused.
+        paused: bool,
+        /// Why, for the scheduler's log and state endpoint.
+        reason: String,
+    },
+    /// The worker is about to exit on its own (for example, its process memory passed the
+    /// terminate threshold); its connection closes next. The reason explains the death to
+    /// users whose tasks were running there.
+    Closing {
+        /// Why.
+        reason: String,
     },
     /// A task finished and its result is stored.
     TaskFinished {

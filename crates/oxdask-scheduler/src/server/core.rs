@@ -382,11 +382,26 @@ impl Core {
             } => Some((key.clone(), v.clone())),
             _ => None,
         };
+        match &msg {
+            WorkerToScheduler::Closing { reason } => {
+                tracing::warn!(worker = %self.address_of(worker), %reason, "worker exiting");
+            }
+            WorkerToScheduler::Paused { paused, reason } => {
+                tracing::info!(worker = %self.address_of(worker), paused, %reason, "worker pause");
+            }
+            _ => {}
+        }
         if let Some(kind) = translate::worker_event(worker, msg, &self.by_address) {
             self.finished_value = value;
             self.event(kind);
             self.finished_value = None;
         }
+    }
+
+    fn address_of(&self, worker: WorkerId) -> String {
+        self.workers
+            .get(&worker)
+            .map_or_else(|| format!("worker {}", worker.0), |c| c.address.clone())
     }
 
     fn addresses(&self, ids: &[WorkerId]) -> Vec<String> {

@@ -45,11 +45,22 @@ pub(crate) fn worker_event(
     by_address: &HashMap<String, WorkerId>,
 ) -> Option<EventKind> {
     Some(match msg {
-        WorkerToScheduler::Heartbeat { managed, process } => EventKind::Heartbeat {
+        WorkerToScheduler::Heartbeat {
+            managed,
+            process,
+            spilled,
+        } => EventKind::Heartbeat {
             worker,
             memory: process,
             managed,
+            spilled,
         },
+        WorkerToScheduler::Paused { paused, reason } => EventKind::WorkerPaused {
+            worker,
+            paused,
+            reason,
+        },
+        WorkerToScheduler::Closing { reason } => EventKind::WorkerClosing { worker, reason },
         WorkerToScheduler::TaskFinished {
             key,
             nbytes,
@@ -169,12 +180,19 @@ pub(crate) fn snapshot(state: &SchedulerState, address: &str) -> String {
                 "address": w.address,
                 "nthreads": w.nthreads,
                 "memory_limit": w.memory_limit,
-                "status": match w.status { WorkerStatus::Running => "running", WorkerStatus::Retiring => "retiring" },
+                "status": match w.status {
+                    WorkerStatus::Running => "running",
+                    WorkerStatus::Paused => "paused",
+                    WorkerStatus::Retiring => "retiring",
+                },
                 "processing": w.processing,
                 "occupancy_s": w.occupancy.0 as f64 / 1e6,
                 "keys_held": w.keys_held,
                 "nbytes_held": w.nbytes_held,
                 "memory": w.memory,
+                "managed": w.managed,
+                "spilled": w.spilled,
+                "pause_reason": w.pause_reason,
             })
         })
         .collect();

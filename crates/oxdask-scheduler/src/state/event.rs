@@ -134,6 +134,26 @@ pub enum EventKind {
         memory: u64,
         /// Bytes of results it stores (managed memory).
         managed: u64,
+        /// Bytes of results it spilled to disk.
+        spilled: u64,
+    },
+    /// A worker paused (its memory passed its pause threshold) or resumed. A paused worker
+    /// gets no new tasks; its queued tasks may be stolen.
+    WorkerPaused {
+        /// The worker.
+        worker: WorkerId,
+        /// True when paused.
+        paused: bool,
+        /// Why.
+        reason: String,
+    },
+    /// A worker said it is about to exit on its own, and why (its connection closes next;
+    /// `WorkerLeft` follows). The reason goes into the `KilledWorker` errors of its tasks.
+    WorkerClosing {
+        /// The worker.
+        worker: WorkerId,
+        /// Why.
+        reason: String,
     },
     /// Periodic housekeeping: expire silent workers, then balance work by stealing.
     Tick,

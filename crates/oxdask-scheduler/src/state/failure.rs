@@ -15,7 +15,8 @@ pub enum TaskError {
     Raised(Arc<TaskErrorBlob>),
     /// Too many workers died while running the task (Dask's `KilledWorker`).
     #[error(
-        "KilledWorker: task {key} was running on {deaths} workers that died (last: {last_worker})"
+        "KilledWorker: task {key} was running on {deaths} workers that died (last: {last_worker}{})",
+        death_reason(.last_reason)
     )]
     KilledWorker {
         /// The task.
@@ -24,6 +25,8 @@ pub enum TaskError {
         deaths: u32,
         /// Address of the last of them.
         last_worker: String,
+        /// Why the last of them died, when it said so before exiting (e.g. memory).
+        last_reason: Option<String>,
     },
     /// The task depends on a key that is neither in its graph nor known to the scheduler.
     #[error("task {key} depends on missing key {missing}")]
@@ -56,6 +59,12 @@ pub enum TaskError {
         /// The address of the worker it was lost with; `None` if it was freed.
         worker: Option<String>,
     },
+}
+
+fn death_reason(reason: &Option<String>) -> String {
+    reason
+        .as_ref()
+        .map_or_else(String::new, |r| format!(", which exited because {r}"))
 }
 
 fn lost_how(worker: &Option<String>) -> String {

@@ -230,11 +230,29 @@ impl SchedulerState {
                 worker,
                 memory,
                 managed,
+                spilled,
             } => {
                 if let Some(w) = self.workers.get_mut(&worker) {
                     w.last_seen = self.now;
                     w.memory = memory;
                     w.managed = managed;
+                    w.spilled = spilled;
+                }
+            }
+            EventKind::WorkerPaused {
+                worker,
+                paused,
+                reason,
+            } => {
+                if let Some(w) = self.workers.get_mut(&worker) {
+                    w.last_seen = self.now;
+                    w.set_paused(paused, reason);
+                    self.fill_needed |= !paused;
+                }
+            }
+            EventKind::WorkerClosing { worker, reason } => {
+                if let Some(w) = self.workers.get_mut(&worker) {
+                    w.closing_reason = Some(reason);
                 }
             }
             EventKind::Tick => {

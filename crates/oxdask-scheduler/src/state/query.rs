@@ -43,8 +43,10 @@ pub struct WorkerView {
     pub nthreads: u32,
     /// Its memory limit.
     pub memory_limit: u64,
-    /// Running or retiring.
+    /// Running, paused or retiring.
     pub status: WorkerStatus,
+    /// Why it is paused, while paused.
+    pub pause_reason: Option<String>,
     /// Tasks sent to it and not finished.
     pub processing: usize,
     /// Expected work sent to it.
@@ -57,6 +59,8 @@ pub struct WorkerView {
     pub memory: u64,
     /// Managed memory (stored results) from its last heartbeat.
     pub managed: u64,
+    /// Bytes of results spilled to disk, from its last heartbeat.
+    pub spilled: u64,
     /// When it was last heard from.
     pub last_seen: Time,
 }
@@ -110,12 +114,14 @@ impl SchedulerState {
                 nthreads: w.nthreads,
                 memory_limit: w.memory_limit,
                 status: w.status,
+                pause_reason: w.pause_reason.clone(),
                 processing: w.processing.len(),
                 occupancy: Time(w.occupancy),
                 keys_held: w.has_what.len(),
                 nbytes_held: w.nbytes,
                 memory: w.memory,
                 managed: w.managed,
+                spilled: w.spilled,
                 last_seen: w.last_seen,
             })
             .collect()
@@ -242,7 +248,16 @@ impl SchedulerState {
     fn queue_reason(&self, c: &super::queue::Constraint) -> String {
         let mut why = Vec::new();
         if self.workers.values().all(|w| !w.is_running()) {
-            why.push("no worker is running".to_owned());
+            let paused = self
+                .workers
+                .values()
+                .filter(|w| w.status == WorkerStatus::Paused)
+                .count();
+            why.push(if paused > 0 {
+                format!("no worker is running ({paused} paused for memory)")
+            } else {
+                "no worker is running".to_owned()
+            });
         }
         if c.slot_limited {
             why.push(format!(

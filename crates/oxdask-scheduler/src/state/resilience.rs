@@ -26,6 +26,7 @@ impl SchedulerState {
         // Not running any more: nothing is placed on it while it is taken apart.
         w.status = super::WorkerStatus::Retiring;
         let address = w.address.clone();
+        let closing_reason = w.closing_reason.clone();
         let processing: Vec<TaskId> = w.processing.keys().copied().collect();
         for t in processing {
             if reason == LeaveReason::Died {
@@ -36,6 +37,7 @@ impl SchedulerState {
                         key: task.key.clone(),
                         deaths: task.suspicious,
                         last_worker: address.clone(),
+                        last_reason: closing_reason.clone(),
                     };
                     self.fail_with(t, error, None);
                     continue;

@@ -19,7 +19,7 @@ impl SchedulerState {
     pub(crate) fn on_retire_requested(&mut self, workers: &[WorkerId]) {
         for &id in workers {
             if let Some(w) = self.workers.get_mut(&id) {
-                if w.is_running() {
+                if w.status != WorkerStatus::Retiring {
                     w.status = WorkerStatus::Retiring;
                     self.retiring.insert(id);
                 }

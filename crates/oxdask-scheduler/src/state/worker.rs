@@ -70,6 +70,9 @@ impl Resources {
 pub enum WorkerStatus {
     /// Accepts tasks and replicas.
     Running,
+    /// Its process memory passed its pause threshold: it holds and serves data but gets no
+    /// new tasks or replicas until it resumes.
+    Paused,
     /// Being retired: finishes what it has, gets nothing new, closes once its unique data
     /// has been copied elsewhere.
     Retiring,
@@ -95,6 +98,12 @@ pub(crate) struct Worker {
     /// Process memory and managed (stored results) memory from its last heartbeat.
     pub memory: u64,
     pub managed: u64,
+    /// Bytes of results it spilled to disk.
+    pub spilled: u64,
+    /// Why it paused, while paused.
+    pub pause_reason: Option<String>,
+    /// Why it said it was exiting (`Closing`), told to users whose tasks it was running.
+    pub closing_reason: Option<String>,
     pub status: WorkerStatus,
     /// Steal requests in flight towards this worker (as thief) and away from it (as victim).
     pub incoming_steals: u32,
@@ -125,6 +134,9 @@ impl Worker {
             last_seen: now,
             memory: 0,
             managed: 0,
+            spilled: 0,
+            pause_reason: None,
+            closing_reason: None,
             status: WorkerStatus::Running,
             incoming_steals: 0,
             outgoing_steals: 0,
@@ -170,8 +182,24 @@ impl Worker {
         }
     }
 
+    /// It takes new tasks and replicas (neither paused nor retiring).
     pub(crate) fn is_running(&self) -> bool {
         self.status == WorkerStatus::Running
+    }
+
+    /// Pauses or resumes it; a retiring worker stays retiring.
+    pub(crate) fn set_paused(&mut self, paused: bool, reason: String) {
+        match (self.status, paused) {
+            (WorkerStatus::Running, true) | (WorkerStatus::Paused, true) => {
+                self.status = WorkerStatus::Paused;
+                self.pause_reason = Some(reason);
+            }
+            (WorkerStatus::Paused, false) => {
+                self.status = WorkerStatus::Running;
+                self.pause_reason = None;
+            }
+            _ => {}
+        }
     }
 }
 

@@ -1,10 +1,12 @@
 //! How a worker is configured, and how it ended.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use oxdask_comm::Tls;
 use oxdask_protocol::Hello;
 
+use crate::memory::MemoryThresholds;
 use crate::StateConfig;
 
 /// Everything a worker needs to start.
@@ -18,8 +20,15 @@ pub struct WorkerConfig {
     pub listen: String,
     /// Tasks run at once.
     pub nthreads: u32,
-    /// Memory limit in bytes, reported to the scheduler (0: none).
+    /// Memory limit in bytes (0: none): reported to the scheduler, and the base of the
+    /// `memory` thresholds.
     pub memory_limit: u64,
+    /// When to spill, pause and exit, as fractions of `memory_limit` (see [`crate::memory`]).
+    pub memory: MemoryThresholds,
+    /// How often process memory is sampled.
+    pub memory_monitor_interval: Duration,
+    /// Where the spill directory is created (the system's temporary directory when `None`).
+    pub local_directory: Option<PathBuf>,
     /// Name shown by the scheduler (default: the worker's address).
     pub name: Option<String>,
     /// Abstract resources, such as `("GPU", 1.0)`.
@@ -49,6 +58,7 @@ impl std::fmt::Debug for WorkerConfig {
             .field("listen", &self.listen)
             .field("nthreads", &self.nthreads)
             .field("memory_limit", &self.memory_limit)
+            .field("memory", &self.memory)
             .field("name", &self.name)
             .field("resources", &self.resources)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
@@ -69,6 +79,9 @@ impl WorkerConfig {
             nthreads: std::thread::available_parallelism()
                 .map_or(1, |n| u32::try_from(n.get()).unwrap_or(1)),
             memory_limit: 0,
+            memory: MemoryThresholds::default(),
+            memory_monitor_interval: Duration::from_millis(50),
+            local_directory: None,
             name: None,
             resources: Vec::new(),
             token: None,
@@ -112,4 +125,10 @@ pub enum WorkerExit {
     },
     /// The `shutdown` future given to [`crate::run_worker`] resolved.
     Shutdown,
+    /// Process memory passed the terminate threshold: the worker told the scheduler why and
+    /// stopped (whoever started it should start a fresh process).
+    MemoryExceeded {
+        /// What the memory was.
+        reason: String,
+    },
 }

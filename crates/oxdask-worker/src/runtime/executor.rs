@@ -16,22 +16,23 @@ use oxdask_protocol::messages::{ComputeTask, ErrorBlob};
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::mpsc;
 
-use super::{Host, Internal};
+use super::{Host, Internal, Store};
 
-/// A task and what it needs: its function's bytes and its inputs, or why they are missing.
-pub(crate) struct Job<V> {
+/// A task and its function's bytes, or why they are missing. Its inputs are read from the
+/// store on the task thread (spilled ones are loaded back there, not on the runtime).
+pub(crate) struct Job {
     pub(crate) task: ComputeTask,
-    pub(crate) prepared: Result<(Option<Bytes>, Vec<Arc<V>>), ErrorBlob>,
+    pub(crate) function: Result<Option<Bytes>, ErrorBlob>,
 }
 
-struct Queue<V> {
-    jobs: Mutex<(VecDeque<Job<V>>, bool)>,
+struct Queue {
+    jobs: Mutex<(VecDeque<Job>, bool)>,
     wake: Condvar,
 }
 
-impl<V> Queue<V> {
+impl Queue {
     /// The next job, waiting for one; `None` once the executor is closed.
-    fn wait(&self) -> Option<Job<V>> {
+    fn wait(&self) -> Option<Job> {
         let mut guard = self.jobs.lock();
         loop {
             if guard.1 {
@@ -45,7 +46,7 @@ impl<V> Queue<V> {
     }
 
     /// The next job if one is queued.
-    fn try_pop(&self) -> Option<Job<V>> {
+    fn try_pop(&self) -> Option<Job> {
         let mut guard = self.jobs.lock();
         if guard.1 {
             return None;
@@ -56,15 +57,16 @@ impl<V> Queue<V> {
 
 /// Runs jobs on `nthreads` threads; closing it (on drop) lets the threads finish their
 /// current job and exit. Jobs still queued then are dropped.
-pub(crate) struct Executor<V> {
-    queue: Arc<Queue<V>>,
+pub(crate) struct Executor {
+    queue: Arc<Queue>,
 }
 
-impl<V: Send + Sync + 'static> Executor<V> {
-    pub(crate) fn start<H: Host<Value = V>>(
+impl Executor {
+    pub(crate) fn start<H: Host>(
         nthreads: u32,
         host: Arc<H>,
-        results: mpsc::UnboundedSender<Internal<V>>,
+        store: Arc<Store<H::Value>>,
+        results: mpsc::UnboundedSender<Internal<H::Value>>,
     ) -> std::io::Result<Self> {
         let queue = Arc::new(Queue {
             jobs: Mutex::new((VecDeque::new(), false)),
@@ -73,21 +75,22 @@ impl<V: Send + Sync + 'static> Executor<V> {
         for i in 0..nthreads.max(1) {
             let queue = queue.clone();
             let host = host.clone();
+            let store = store.clone();
             let results = results.clone();
             std::thread::Builder::new()
                 .name(format!("oxdask-task-{i}"))
-                .spawn(move || work(&*queue, &*host, &results))?;
+                .spawn(move || work(&queue, &*host, &store, &results))?;
         }
         Ok(Self { queue })
     }
 
-    pub(crate) fn submit(&self, job: Job<V>) {
+    pub(crate) fn submit(&self, job: Job) {
         self.queue.jobs.lock().0.push_back(job);
         self.queue.wake.notify_one();
     }
 }
 
-impl<V> Drop for Executor<V> {
+impl Drop for Executor {
     fn drop(&mut self) {
         let mut guard = self.queue.jobs.lock();
         guard.1 = true;
@@ -98,15 +101,16 @@ impl<V> Drop for Executor<V> {
 }
 
 fn work<H: Host>(
-    queue: &Queue<H::Value>,
+    queue: &Queue,
     host: &H,
+    store: &Store<H::Value>,
     results: &mpsc::UnboundedSender<Internal<H::Value>>,
 ) {
     while let Some(first) = queue.wait() {
         host.enter(|| {
             let mut next = Some(first);
             while let Some(job) = next {
-                let outcome = run(host, job);
+                let outcome = run(host, store, job);
                 if results.send(outcome).is_err() {
                     return; // the worker stopped
                 }
@@ -116,26 +120,44 @@ fn work<H: Host>(
     }
 }
 
-fn run<H: Host>(host: &H, job: Job<H::Value>) -> Internal<H::Value> {
-    let Job { task, prepared } = job;
+/// The task's inputs, in order, loading spilled ones back into memory.
+fn inputs<H: Host>(
+    host: &H,
+    store: &Store<H::Value>,
+    task: &ComputeTask,
+) -> Result<Vec<Arc<H::Value>>, ErrorBlob> {
+    task.deps
+        .iter()
+        .map(|(dep, _)| {
+            store.load(dep, host).map_err(|why| ErrorBlob {
+                text: format!("RuntimeError: input of task {}: {why}", task.key),
+                ..ErrorBlob::default()
+            })
+        })
+        .collect()
+}
+
+fn run<H: Host>(host: &H, store: &Store<H::Value>, job: Job) -> Internal<H::Value> {
+    let Job { task, function } = job;
     let started = Instant::now();
-    let result = prepared.and_then(|(function, inputs)| {
-        catch_unwind(AssertUnwindSafe(|| host.execute(&task, function, inputs))).unwrap_or_else(
-            |panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                Err(ErrorBlob {
-                    text: format!(
-                        "RuntimeError: panic while executing task {}: {what}",
-                        task.key
-                    ),
-                    ..ErrorBlob::default()
-                })
-            },
-        )
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let function = function?;
+        let inputs = inputs(host, store, &task)?;
+        host.execute(&task, function, inputs)
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(ErrorBlob {
+            text: format!(
+                "RuntimeError: panic while executing task {}: {what}",
+                task.key
+            ),
+            ..ErrorBlob::default()
+        })
     });
     let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     Internal::Executed {

@@ -57,6 +57,10 @@ pub trait Host: Send + Sync + 'static {
     /// or the pickled exception and `false`.
     fn run(&self, call: Bytes) -> (Bytes, bool);
 
+    /// Gives freed memory back to the operating system after values were spilled (Python:
+    /// `malloc_trim`), so process memory reflects what is really held.
+    fn release_memory(&self) {}
+
     /// Runs `f`, inside which the executor calls [`Host::execute`] for every task it finds
     /// queued. A host whose calls share an expensive context (Python: the GIL) acquires it
     /// here once for the whole burst.

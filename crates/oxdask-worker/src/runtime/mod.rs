@@ -49,7 +49,7 @@ use oxdask_graph::Key;
 use oxdask_protocol::messages::ErrorBlob;
 use peers::Peers;
 use server::ServerContext;
-use store::Store;
+use store::{SpillDir, Store};
 use worker::Worker;
 
 use crate::{FetchId, Result, WorkerError};
@@ -73,6 +73,11 @@ pub(crate) enum Internal<V> {
         values: Vec<(Key, V, u64)>,
         report: bool,
         done: tokio::sync::oneshot::Sender<()>,
+    },
+    /// A spill job ended, having moved `values` values (`bytes`) to disk.
+    Spilled {
+        values: usize,
+        bytes: u64,
     },
 }
 
@@ -107,7 +112,15 @@ pub async fn run_worker<H: Host>(
 
     let (internal_tx, internal_rx) = mpsc::unbounded_channel();
     let (sched_tx, sched_rx) = mpsc::unbounded_channel();
-    let store = Arc::new(Store::default());
+    let spill = if config.memory_limit > 0 {
+        let dir = SpillDir::create(config.local_directory.as_deref())
+            .map_err(WorkerError::SpillDirectory)?;
+        tracing::debug!(path = %dir.path().display(), "spill directory");
+        Some(dir)
+    } else {
+        None
+    };
+    let store = Arc::new(Store::new(spill));
     let context = Arc::new(ServerContext {
         host: host.clone(),
         store: store.clone(),
@@ -123,8 +136,13 @@ pub async fn run_worker<H: Host>(
         config.fetch_timeout,
         config.tls.clone(),
     ));
-    let executor = executor::Executor::start(config.nthreads, host.clone(), internal_tx.clone())
-        .map_err(WorkerError::Threads)?;
+    let executor = executor::Executor::start(
+        config.nthreads,
+        host.clone(),
+        store.clone(),
+        internal_tx.clone(),
+    )
+    .map_err(WorkerError::Threads)?;
     let mut worker = Worker::new(
         &config,
         host,

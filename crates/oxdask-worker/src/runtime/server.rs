@@ -11,6 +11,7 @@ use oxdask_protocol::{decode_batch, Batch, Frame, Hello, ProtocolError, Role};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
+use super::store::Serialized;
 use super::{Host, Internal, Store};
 
 /// What connection handlers share.
@@ -74,30 +75,33 @@ async fn serve_peer<H: Host>(stream: TcpStream, ctx: Arc<ServerContext<H>>) {
     }
 }
 
-/// Serializes the values held among `keys` (on a blocking thread) and replies.
+/// Serializes the values held among `keys` (on a blocking thread; spilled values are sent
+/// as read from disk) and replies.
 async fn get_data<H: Host>(ctx: &ServerContext<H>, sender: &Sender, id: u64, keys: Vec<Key>) {
-    let (found, mut missing) = ctx.store.get_many(keys);
     let host = ctx.host.clone();
+    let store = ctx.store.clone();
     let serialized = tokio::task::spawn_blocking(move || {
+        let (found, mut missing) = store.read_many(keys);
         let mut out = Vec::with_capacity(found.len());
-        let mut failed = Vec::new();
         for (key, value) in found {
-            match host.serialize(&value) {
-                Ok((pickle, buffers)) => out.push((key, pickle, buffers)),
-                Err(e) => {
-                    tracing::error!(key = %key, error = %e.text, "could not serialize a value");
-                    failed.push(key);
-                }
+            match value {
+                Serialized::Disk { pickle, buffers } => out.push((key, pickle, buffers)),
+                Serialized::Memory(value) => match host.serialize(&value) {
+                    Ok((pickle, buffers)) => out.push((key, pickle, buffers)),
+                    Err(e) => {
+                        tracing::error!(key = %key, error = %e.text, "could not serialize a value");
+                        missing.push(key);
+                    }
+                },
             }
         }
-        (out, failed)
+        (out, missing)
     })
     .await;
-    let (values, failed) = match serialized {
+    let (values, missing) = match serialized {
         Ok(done) => done,
         Err(e) => return tracing::error!(error = %e, "serializing values panicked"),
     };
-    missing.extend(failed);
     sender.send_with(move |batch| {
         let mut stored = Vec::with_capacity(values.len());
         for (key, pickle, buffers) in values {

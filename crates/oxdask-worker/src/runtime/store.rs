@@ -1,58 +1,414 @@
-//! The values held by the worker, shared by the state owner (the only writer) and the data
-//! server (a reader).
+//! The values held by the worker, in memory or spilled to disk.
+//!
+//! The state owner is the only one to add and remove keys; task threads read inputs (loading
+//! spilled ones back into memory), the data server reads values to send (spilled ones go out
+//! as the bytes on disk, never deserialized), and the spill job moves least recently used
+//! values to disk. A spilled value is the host's serialized form, a pickle stream and its
+//! out-of-band buffers, in one file under the worker's spill directory (see [`SpillDir`]).
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use oxdask_graph::Key;
 use parking_lot::RwLock;
 
-/// Key to value. The state owner keeps it equal to the keys the state machine has in memory.
+use super::Host;
+
+/// Where a value lives.
+#[derive(Debug)]
+enum Place<V> {
+    Memory(Arc<V>),
+    Disk(SpillFile),
+}
+
+#[derive(Debug)]
+struct Slot<V> {
+    place: Place<V>,
+    nbytes: u64,
+    /// Store clock at the last use (insertion, input to a task, sent to a peer).
+    used: AtomicU64,
+    /// Serializing it failed once: never try to spill it again.
+    unspillable: bool,
+}
+
+#[derive(Debug)]
+struct Inner<V> {
+    slots: HashMap<Key, Slot<V>>,
+    memory_bytes: u64,
+    disk_bytes: u64,
+}
+
+/// Key to value. The state owner keeps its keys equal to the keys the state machine has in
+/// memory (spilled or not).
 #[derive(Debug)]
 pub(crate) struct Store<V> {
-    values: RwLock<HashMap<Key, Arc<V>>>,
+    inner: RwLock<Inner<V>>,
+    clock: AtomicU64,
+    spill: Option<SpillDir>,
+}
+
+/// A value to read: in memory, or the serialized form read back from disk.
+pub(crate) enum Serialized<V> {
+    Memory(Arc<V>),
+    Disk { pickle: Bytes, buffers: Vec<Bytes> },
 }
 
 impl<V> Default for Store<V> {
     fn default() -> Self {
-        Self {
-            values: RwLock::new(HashMap::new()),
-        }
+        Self::new(None)
     }
 }
 
 impl<V> Store<V> {
+    /// A store spilling into `spill` (never spilling without one).
+    pub(crate) fn new(spill: Option<SpillDir>) -> Self {
+        Self {
+            inner: RwLock::new(Inner {
+                slots: HashMap::new(),
+                memory_bytes: 0,
+                disk_bytes: 0,
+            }),
+            clock: AtomicU64::new(0),
+            spill,
+        }
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Stores `value` unless `key` already has one (the state machine's contract: see
     /// [`crate::EventKind`]).
-    pub(crate) fn insert_if_absent(&self, key: Key, value: V) {
-        self.values
-            .write()
-            .entry(key)
-            .or_insert_with(|| Arc::new(value));
+    pub(crate) fn insert_if_absent(&self, key: Key, value: V, nbytes: u64) {
+        let used = AtomicU64::new(self.tick());
+        let mut inner = self.inner.write();
+        if inner.slots.contains_key(&key) {
+            return;
+        }
+        inner.memory_bytes += nbytes;
+        inner.slots.insert(
+            key,
+            Slot {
+                place: Place::Memory(Arc::new(value)),
+                nbytes,
+                used,
+                unspillable: false,
+            },
+        );
     }
 
-    pub(crate) fn get(&self, key: &Key) -> Option<Arc<V>> {
-        self.values.read().get(key).cloned()
+    /// Bytes of the values in memory and on disk.
+    pub(crate) fn bytes(&self) -> (u64, u64) {
+        let inner = self.inner.read();
+        (inner.memory_bytes, inner.disk_bytes)
     }
 
-    /// The values held among `keys`, and the keys not held.
-    pub(crate) fn get_many(&self, keys: Vec<Key>) -> (Vec<(Key, Arc<V>)>, Vec<Key>) {
-        let values = self.values.read();
+    /// The value of `key`, read back from disk (and kept in memory again) if it was spilled.
+    /// Called on task threads (inside [`Host::enter`]).
+    pub(crate) fn load<H: Host<Value = V>>(&self, key: &Key, host: &H) -> Result<Arc<V>, String> {
+        let path = {
+            let inner = self.inner.read();
+            let slot = inner
+                .slots
+                .get(key)
+                .ok_or_else(|| format!("{key} is not in memory"))?;
+            slot.used.store(self.tick(), Ordering::Relaxed);
+            match &slot.place {
+                Place::Memory(v) => return Ok(v.clone()),
+                Place::Disk(file) => file.path.clone(),
+            }
+        };
+        let (pickle, buffers) = read_spilled(&path).map_err(|e| format!("reading {key}: {e}"))?;
+        let (value, _) = host
+            .deserialize(pickle, buffers)
+            .map_err(|e| format!("unspilling {key}: {}", e.text))?;
+        let value = Arc::new(value);
+        let mut inner = self.inner.write();
+        let inner = &mut *inner;
+        let Some(slot) = inner.slots.get_mut(key) else {
+            return Ok(value); // freed meanwhile: the task still gets its input
+        };
+        match &slot.place {
+            Place::Memory(v) => Ok(v.clone()), // another thread loaded it first
+            Place::Disk(_) => {
+                inner.disk_bytes -= slot.nbytes;
+                inner.memory_bytes += slot.nbytes;
+                slot.place = Place::Memory(value.clone());
+                Ok(value)
+            }
+        }
+    }
+
+    /// The values held among `keys` (in memory, or as read from disk), and the keys not held.
+    /// Called on blocking threads.
+    pub(crate) fn read_many(&self, keys: Vec<Key>) -> (Vec<(Key, Serialized<V>)>, Vec<Key>) {
         let mut found = Vec::with_capacity(keys.len());
         let mut missing = Vec::new();
-        for key in keys {
-            match values.get(&key) {
-                Some(v) => found.push((key, v.clone())),
-                None => missing.push(key),
+        let mut on_disk = Vec::new();
+        {
+            let inner = self.inner.read();
+            let now = self.tick();
+            for key in keys {
+                match inner.slots.get(&key) {
+                    Some(slot) => {
+                        slot.used.store(now, Ordering::Relaxed);
+                        match &slot.place {
+                            Place::Memory(v) => found.push((key, Serialized::Memory(v.clone()))),
+                            Place::Disk(file) => on_disk.push((key, file.path.clone())),
+                        }
+                    }
+                    None => missing.push(key),
+                }
+            }
+        }
+        for (key, path) in on_disk {
+            match read_spilled(&path) {
+                Ok((pickle, buffers)) => found.push((key, Serialized::Disk { pickle, buffers })),
+                Err(e) => {
+                    // Removed since (freed), or the disk failed: the peer asks elsewhere.
+                    tracing::warn!(key = %key, error = %e, "could not read a spilled value");
+                    missing.push(key);
+                }
             }
         }
         (found, missing)
     }
 
     pub(crate) fn remove(&self, keys: &[Key]) {
-        let mut values = self.values.write();
+        let mut inner = self.inner.write();
         for key in keys {
-            values.remove(key);
+            if let Some(slot) = inner.slots.remove(key) {
+                match slot.place {
+                    Place::Memory(_) => inner.memory_bytes -= slot.nbytes,
+                    Place::Disk(_) => inner.disk_bytes -= slot.nbytes,
+                }
+            }
+        }
+    }
+
+    /// Moves least recently used values to disk until at most `target` bytes are in memory,
+    /// or nothing more can be spilled. Returns `(values, bytes)` spilled. Called on a blocking
+    /// thread inside [`Host::enter`] (values are serialized by the host, and dropped there).
+    pub(crate) fn spill_to<H: Host<Value = V>>(&self, target: u64, host: &H) -> (usize, u64) {
+        let Some(dir) = &self.spill else {
+            return (0, 0);
+        };
+        let candidates: Vec<(Key, Arc<V>, u64)> = {
+            let inner = self.inner.read();
+            if inner.memory_bytes <= target {
+                return (0, 0);
+            }
+            let mut lru: Vec<(u64, &Key, &Arc<V>, u64)> = inner
+                .slots
+                .iter()
+                .filter_map(|(k, s)| match &s.place {
+                    Place::Memory(v) if !s.unspillable && s.nbytes > 0 => {
+                        Some((s.used.load(Ordering::Relaxed), k, v, s.nbytes))
+                    }
+                    _ => None,
+                })
+                .collect();
+            lru.sort_unstable_by_key(|(used, ..)| *used);
+            let mut excess = inner.memory_bytes - target;
+            let mut chosen = Vec::new();
+            for (_, key, value, nbytes) in lru {
+                if excess == 0 {
+                    break;
+                }
+                excess = excess.saturating_sub(nbytes);
+                chosen.push((key.clone(), value.clone(), nbytes));
+            }
+            chosen
+        };
+        let mut spilled = (0, 0);
+        for (key, value, nbytes) in candidates {
+            let written =
+                host.serialize(&value)
+                    .map_err(|e| e.text)
+                    .and_then(|(pickle, buffers)| {
+                        dir.write(&pickle, &buffers).map_err(|e| e.to_string())
+                    });
+            let mut inner = self.inner.write();
+            let inner = &mut *inner;
+            let Some(slot) = inner.slots.get_mut(&key) else {
+                continue; // freed meanwhile; the file (if any) is dropped here
+            };
+            let same = matches!(&slot.place, Place::Memory(v) if Arc::ptr_eq(v, &value));
+            match written {
+                Ok(file) if same => {
+                    slot.place = Place::Disk(file);
+                    inner.memory_bytes -= nbytes;
+                    inner.disk_bytes += nbytes;
+                    spilled.0 += 1;
+                    spilled.1 += nbytes;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(key = %key, %error, "could not spill a value; keeping it in memory");
+                    slot.unspillable = true;
+                }
+            }
+        }
+        spilled
+    }
+}
+
+/// The directory spilled values go to, removed (with its files) when dropped.
+#[derive(Debug)]
+pub(crate) struct SpillDir {
+    dir: tempfile::TempDir,
+    next: AtomicU64,
+}
+
+/// One spilled value's file, deleted when dropped.
+#[derive(Debug)]
+struct SpillFile {
+    path: PathBuf,
+}
+
+impl Drop for SpillFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Parts start on this alignment in spill files, so buffers read back are as aligned as the
+/// read buffer (NumPy arrays over them stay aligned).
+const ALIGN: usize = 64;
+const MAGIC: &[u8; 8] = b"OXSPILL1";
+
+impl SpillDir {
+    /// A new directory `oxdask-spill-*` under `parent` (the system's temporary directory when
+    /// `None`).
+    pub(crate) fn create(parent: Option<&std::path::Path>) -> std::io::Result<Self> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("oxdask-spill-");
+        let dir = match parent {
+            Some(p) => {
+                std::fs::create_dir_all(p)?;
+                builder.tempdir_in(p)?
+            }
+            None => builder.tempdir()?,
+        };
+        Ok(Self {
+            dir,
+            next: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Writes a pickle stream and its buffers: `MAGIC`, the part count and each part's
+    /// length (little-endian u64), then the parts, each padded to [`ALIGN`].
+    fn write(&self, pickle: &Bytes, buffers: &[Bytes]) -> std::io::Result<SpillFile> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let path = self.dir.path().join(format!("{n}.spill"));
+        let file = SpillFile { path };
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file.path)?);
+        let parts: Vec<&Bytes> = std::iter::once(pickle).chain(buffers).collect();
+        let mut header = Vec::with_capacity(16 + 8 * parts.len());
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&(parts.len() as u64).to_le_bytes());
+        for p in &parts {
+            header.extend_from_slice(&(p.len() as u64).to_le_bytes());
+        }
+        write_padded(&mut out, &header)?;
+        for p in parts {
+            write_padded(&mut out, p)?;
+        }
+        out.into_inner().map_err(|e| e.into_error())?;
+        Ok(file)
+    }
+}
+
+fn padding(len: usize) -> usize {
+    (ALIGN - len % ALIGN) % ALIGN
+}
+
+fn write_padded(out: &mut impl Write, data: &[u8]) -> std::io::Result<()> {
+    out.write_all(data)?;
+    out.write_all(&[0u8; ALIGN][..padding(data.len())])
+}
+
+/// Reads a spill file back: the pickle stream and buffers, slices of one read.
+fn read_spilled(path: &std::path::Path) -> std::io::Result<(Bytes, Vec<Bytes>)> {
+    let data = Bytes::from(std::fs::read(path)?);
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let word = |at: usize| -> std::io::Result<u64> {
+        let b = data
+            .get(at..at + 8)
+            .ok_or_else(|| bad("truncated header"))?;
+        Ok(u64::from_le_bytes(b.try_into().map_err(|_| bad("header"))?))
+    };
+    if data.get(..8) != Some(MAGIC.as_slice()) {
+        return Err(bad("not a spill file"));
+    }
+    let count = usize::try_from(word(8)?).map_err(|_| bad("part count"))?;
+    if count == 0 || count > data.len() / 8 {
+        return Err(bad("part count"));
+    }
+    let header = 16 + 8 * count;
+    let mut at = header + padding(header);
+    let mut parts = Vec::with_capacity(count);
+    for i in 0..count {
+        let len = usize::try_from(word(16 + 8 * i)?).map_err(|_| bad("part length"))?;
+        let end = at.checked_add(len).filter(|&e| e <= data.len());
+        let end = end.ok_or_else(|| bad("truncated part"))?;
+        parts.push(data.slice(at..end));
+        at = end + padding(len);
+    }
+    let pickle = parts.remove(0);
+    Ok((pickle, parts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spill_files_round_trip_aligned_parts() {
+        let dir = SpillDir::create(None).expect("temp dir");
+        let pickle = Bytes::from_static(b"pickle-stream");
+        let buffers = vec![
+            Bytes::from(vec![7u8; 100]),
+            Bytes::new(),
+            Bytes::from(vec![1u8; 64]),
+        ];
+        let file = dir.write(&pickle, &buffers).expect("write");
+        let (p, bs) = read_spilled(&file.path).expect("read");
+        assert_eq!(p, pickle);
+        assert_eq!(bs, buffers);
+        let path = file.path.clone();
+        drop(file);
+        assert!(!path.exists(), "a dropped spill file is deleted");
+        let root = dir.path().to_owned();
+        drop(dir);
+        assert!(!root.exists(), "the spill directory goes with the store");
+    }
+
+    #[test]
+    fn corrupt_spill_files_are_errors_not_panics() {
+        let dir = SpillDir::create(None).expect("temp dir");
+        let path = dir.path().join("bad");
+        for content in [
+            b"".to_vec(),
+            b"OXSPILL1".to_vec(),
+            [MAGIC.as_slice(), &u64::MAX.to_le_bytes()].concat(),
+            [
+                MAGIC.as_slice(),
+                &1u64.to_le_bytes(),
+                &1000u64.to_le_bytes(),
+            ]
+            .concat(),
+        ] {
+            std::fs::write(&path, content).expect("write");
+            assert!(read_spilled(&path).is_err());
         }
     }
 }

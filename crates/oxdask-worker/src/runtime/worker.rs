@@ -17,6 +17,7 @@ use super::executor::{Executor, Job};
 use super::scheduler::{FromScheduler, Received};
 use super::server::deserialize_all;
 use super::{Host, Internal, Peers, Store, WorkerConfig, WorkerExit};
+use crate::memory::{self, MemoryReading, MemoryThresholds};
 use crate::{Command, Event, EventKind, FetchId, Result, StimulusId, WorkerError, WorkerState};
 
 pub(crate) struct Worker<H: Host> {
@@ -29,9 +30,14 @@ pub(crate) struct Worker<H: Host> {
     scheduler_address: String,
     peers: Arc<Peers>,
     internal: mpsc::UnboundedSender<Internal<H::Value>>,
-    executor: Executor<H::Value>,
+    executor: Executor,
     heartbeat: std::time::Duration,
     next_stimulus: u64,
+    memory_limit: u64,
+    thresholds: MemoryThresholds,
+    monitor_interval: std::time::Duration,
+    /// A spill job is running (at most one at a time).
+    spilling: bool,
 }
 
 impl<H: Host> Worker<H> {
@@ -42,7 +48,7 @@ impl<H: Host> Worker<H> {
         scheduler: Sender,
         peers: Arc<Peers>,
         internal: mpsc::UnboundedSender<Internal<H::Value>>,
-        executor: Executor<H::Value>,
+        executor: Executor,
     ) -> Self {
         Self {
             state: WorkerState::new(config.state_config()),
@@ -56,6 +62,10 @@ impl<H: Host> Worker<H> {
             executor,
             heartbeat: config.heartbeat,
             next_stimulus: 0,
+            memory_limit: config.memory_limit,
+            thresholds: config.memory,
+            monitor_interval: config.memory_monitor_interval,
+            spilling: false,
         }
     }
 
@@ -67,6 +77,8 @@ impl<H: Host> Worker<H> {
     ) -> Result<WorkerExit> {
         let mut heartbeat = tokio::time::interval(self.heartbeat);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut monitor = tokio::time::interval(self.monitor_interval);
+        monitor.set_missed_tick_behavior(MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -86,10 +98,17 @@ impl<H: Host> Worker<H> {
                 },
                 Some(outcome) = internal.recv() => self.on_internal(outcome),
                 _ = heartbeat.tick() => {
+                    let (managed, spilled) = self.store.bytes();
                     self.scheduler.send(WorkerToScheduler::Heartbeat {
-                        managed: self.state.managed_bytes(),
+                        managed,
                         process: process_memory(),
+                        spilled,
                     });
+                }
+                _ = monitor.tick(), if self.memory_limit > 0 => {
+                    if let Some(reason) = self.check_memory() {
+                        return Ok(self.exit_for_memory(reason).await);
+                    }
                 }
             }
         }
@@ -143,7 +162,8 @@ impl<H: Host> Worker<H> {
                 duration_us,
             } => match result {
                 Ok(done) => {
-                    self.store.insert_if_absent(key.clone(), done.value);
+                    self.store
+                        .insert_if_absent(key.clone(), done.value, done.nbytes);
                     EventKind::TaskCompleted {
                         key,
                         nbytes: done.nbytes,
@@ -170,17 +190,102 @@ impl<H: Host> Worker<H> {
                 let keys = self.store_all(values);
                 self.handle(EventKind::DataPut { keys, report });
                 let _ = done.send(());
+                self.spill_if_over_target();
+                return;
+            }
+            Internal::Spilled { values, bytes } => {
+                self.spilling = false;
+                let (memory, disk) = self.store.bytes();
+                tracing::debug!(values, bytes, memory, disk, "spilled to disk");
                 return;
             }
         };
         self.handle(event);
+        self.spill_if_over_target();
+    }
+
+    /// Samples memory and acts on it (see [`crate::memory`]): spills, pauses or resumes;
+    /// returns the reason to exit when process memory passed the terminate threshold.
+    fn check_memory(&mut self) -> Option<String> {
+        let reading = MemoryReading {
+            managed: self.store.bytes().0,
+            process: process_memory(),
+        };
+        let action = memory::assess(self.memory_limit, &self.thresholds, reading);
+        if action.terminate.is_some() {
+            return action.terminate;
+        }
+        if action.paused != self.state.is_paused() {
+            let reason = if action.paused {
+                memory::pause_reason(self.memory_limit, &self.thresholds, reading)
+            } else {
+                "process memory fell below the pause threshold".to_owned()
+            };
+            if action.paused {
+                tracing::warn!(%reason, "pausing");
+            } else {
+                tracing::info!("resuming");
+            }
+            self.handle(EventKind::PauseChanged {
+                paused: action.paused,
+                reason,
+            });
+        }
+        if let Some(target) = action.spill_to {
+            self.spill(target);
+        }
+        None
+    }
+
+    /// Spills when managed memory is above its target (checked after values arrive, between
+    /// the monitor's samples).
+    fn spill_if_over_target(&mut self) {
+        let Some(target) = self.thresholds.target else {
+            return;
+        };
+        if self.memory_limit == 0 || self.spilling {
+            return;
+        }
+        let target = (self.memory_limit as f64 * target) as u64;
+        if self.store.bytes().0 > target {
+            self.spill(target);
+        }
+    }
+
+    /// Starts a spill job down to `target` bytes in memory unless one is running.
+    fn spill(&mut self, target: u64) {
+        if self.spilling {
+            return;
+        }
+        self.spilling = true;
+        let store = self.store.clone();
+        let host = self.host.clone();
+        let tx = self.internal.clone();
+        tokio::task::spawn_blocking(move || {
+            let (values, bytes) = host.enter(|| store.spill_to(target, &*host));
+            if values > 0 {
+                host.release_memory();
+            }
+            let _ = tx.send(Internal::Spilled { values, bytes });
+        });
+    }
+
+    /// Tells the scheduler why this worker exits, gives the message a moment to leave, and
+    /// returns the exit.
+    async fn exit_for_memory(&mut self, reason: String) -> WorkerExit {
+        tracing::error!(%reason, "exiting: memory");
+        self.scheduler.send(WorkerToScheduler::Closing {
+            reason: reason.clone(),
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        WorkerExit::MemoryExceeded { reason }
     }
 
     fn store_all(&self, values: Vec<(Key, H::Value, u64)>) -> Vec<(Key, u64)> {
         values
             .into_iter()
             .map(|(key, value, nbytes)| {
-                self.store.insert_if_absent(key.clone(), value);
+                self.store.insert_if_absent(key.clone(), value, nbytes);
                 (key, nbytes)
             })
             .collect()
@@ -204,30 +309,16 @@ impl<H: Host> Worker<H> {
 
     /// Queues a task for the task threads; the outcome comes back as an event.
     fn execute(&self, task: ComputeTask) {
-        let prepared = self.inputs(&task).and_then(|inputs| {
-            let function = match task.function {
-                None => None,
-                Some(id) => Some(self.functions.get(&id).cloned().ok_or_else(|| {
-                    error_blob(format!(
-                        "function {id} of task {} was never sent to this worker",
-                        task.key
-                    ))
-                })?),
-            };
-            Ok((function, inputs))
-        });
-        self.executor.submit(Job { task, prepared });
-    }
-
-    fn inputs(&self, task: &ComputeTask) -> Result<Vec<Arc<H::Value>>, ErrorBlob> {
-        task.deps
-            .iter()
-            .map(|(dep, _)| {
-                self.store.get(dep).ok_or_else(|| {
-                    error_blob(format!("input {dep} of task {} is not in memory", task.key))
-                })
-            })
-            .collect()
+        let function = match task.function {
+            None => Ok(None),
+            Some(id) => self.functions.get(&id).cloned().map(Some).ok_or_else(|| {
+                error_blob(format!(
+                    "function {id} of task {} was never sent to this worker",
+                    task.key
+                ))
+            }),
+        };
+        self.executor.submit(Job { task, function });
     }
 
     /// Asks a peer for values, deserializes them on the blocking pool, reports the outcome.

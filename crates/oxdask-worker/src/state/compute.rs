@@ -108,6 +108,9 @@ impl WorkerState {
     /// Starts ready tasks while execution slots are free: the best unconstrained task, or the
     /// best constrained one if its resources are free and it has the better priority.
     pub(super) fn ensure_computing(&mut self) {
+        if self.paused {
+            return;
+        }
         let slots = self.execution_slots();
         while self.running.len() < slots {
             let plain = self.ready.first().map(|(p, _)| *p);

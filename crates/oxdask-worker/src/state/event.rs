@@ -108,6 +108,14 @@ pub enum EventKind {
         /// The exception.
         error: ErrorBlob,
     },
+    /// The memory monitor paused the worker (process memory above the pause threshold) or
+    /// resumed it.
+    PauseChanged {
+        /// True to pause.
+        paused: bool,
+        /// Why, for the scheduler.
+        reason: String,
+    },
     /// A client put these values here (scatter); the runtime already stored them.
     DataPut {
         /// Keys and sizes in bytes.
@@ -130,6 +138,7 @@ impl EventKind {
             EventKind::TaskCompleted { .. } => "task-completed",
             EventKind::TaskFailed { .. } => "task-failed",
             EventKind::DataPut { .. } => "data-put",
+            EventKind::PauseChanged { .. } => "pause-changed",
         }
     }
 }

@@ -78,6 +78,9 @@ impl WorkerState {
     /// queue gained a key or a request ended since the last run: removals from the queue
     /// cannot make another key fetchable, so a scan is skipped when nothing else changed.
     pub(super) fn ensure_fetching(&mut self) {
+        if self.paused {
+            return; // fetch_dirty stays set: resuming plans again
+        }
         if !std::mem::take(&mut self.fetch_dirty) {
             return;
         }

@@ -35,6 +35,9 @@
 //!
 //! # Policies (after distributed's worker)
 //!
+//! * While paused (`PauseChanged`: the runtime's memory monitor found the process above its
+//!   pause threshold) no task starts and no fetch is sent; the scheduler is told and sends no
+//!   new tasks. Running tasks and fetches finish; values are still served to peers.
 //! * Ready tasks start in priority order (lower scheduler priority first, then arrival),
 //!   at most `nthreads` at once; while tasks are short (a moving average of run times below
 //!   `short_task_us`) up to `prefetch` more are handed to the executor, which runs them as
@@ -78,6 +81,7 @@ mod task;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use oxdask_graph::Key;
+use oxdask_protocol::messages::WorkerToScheduler;
 
 pub use command::Command;
 pub use config::StateConfig;
@@ -124,6 +128,8 @@ pub struct WorkerState {
     incoming_bytes: u64,
     /// Bytes of the values in memory.
     managed_bytes: u64,
+    /// Paused for memory: no task starts and no fetch is sent.
+    paused: bool,
     next_seq: u64,
     next_fetch: u64,
     /// The event being handled.
@@ -154,6 +160,7 @@ impl WorkerState {
             peer_fetches: BTreeMap::new(),
             incoming_bytes: 0,
             managed_bytes: 0,
+            paused: false,
             next_seq: 0,
             next_fetch: 0,
             stimulus: StimulusId(0),
@@ -199,7 +206,25 @@ impl WorkerState {
             } => self.on_task_completed(key, nbytes, duration_us, type_name, value),
             EventKind::TaskFailed { key, error } => self.on_task_failed(key, error),
             EventKind::DataPut { keys, report } => self.on_data_put(keys, report),
+            EventKind::PauseChanged { paused, reason } => self.on_pause_changed(paused, reason),
         }
+    }
+
+    /// Pauses (no task starts, no fetch is sent; running ones finish) or resumes, and tells
+    /// the scheduler, which then sends no new tasks.
+    fn on_pause_changed(&mut self, paused: bool, reason: String) {
+        if self.paused == paused {
+            return;
+        }
+        self.paused = paused;
+        self.fetch_dirty = true;
+        self.out
+            .push(Command::Send(WorkerToScheduler::Paused { paused, reason }));
+    }
+
+    /// Whether the worker is paused for memory.
+    pub fn is_paused(&self) -> bool {
+        self.paused
     }
 
     /// The state of `key`, or `Forgotten`.

@@ -1,4 +1,6 @@
 //! Test helpers: a fake host whose values are byte vectors, and a fake scheduler.
+// Each test file uses its own subset of the helpers.
+#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -101,6 +103,10 @@ impl RunningWorker {
     pub fn start(scheduler: &str) -> Self {
         let mut config = WorkerConfig::new(scheduler);
         config.nthreads = 2;
+        Self::start_with(config)
+    }
+
+    pub fn start_with(config: WorkerConfig) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopped.await;
@@ -201,6 +207,35 @@ impl WorkerLink {
             }
         }
         panic!("only heartbeats from the worker");
+    }
+
+    /// The next heartbeat's `(managed, spilled)` bytes; other messages stay queued.
+    pub async fn heartbeat(&mut self) -> (u64, u64) {
+        for _ in 0..1000 {
+            let found = self
+                .inbox
+                .iter()
+                .position(|(m, _)| matches!(m, WorkerToScheduler::Heartbeat { .. }));
+            if let Some(i) = found {
+                if let Some((
+                    WorkerToScheduler::Heartbeat {
+                        managed, spilled, ..
+                    },
+                    _,
+                )) = self.inbox.remove(i)
+                {
+                    return (managed, spilled);
+                }
+            }
+            let frame = within(self.reader.next())
+                .await
+                .unwrap()
+                .expect("worker closed");
+            for msg in decode_batch::<WorkerToScheduler>(&frame.payload).unwrap() {
+                self.inbox.push_back((msg, frame.buffers.clone()));
+            }
+        }
+        panic!("no heartbeat from the worker");
     }
 
     /// Messages until (and including) the first one `done` accepts.

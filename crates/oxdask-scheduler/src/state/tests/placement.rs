@@ -258,3 +258,64 @@ fn learned_durations_drive_occupancy() {
         "{why}"
     );
 }
+
+fn pause(env: &mut TestEnv, worker: u32, paused: bool) -> Vec<Command> {
+    env.handle(EventKind::WorkerPaused {
+        worker: WorkerId(worker),
+        paused,
+        reason: "process memory above 80% of the limit".into(),
+    })
+}
+
+/// A paused worker gets no new tasks (queued root tasks wait for a running worker, others
+/// go elsewhere); when it resumes, the queue fills it again.
+#[test]
+fn a_paused_worker_gets_no_tasks_until_it_resumes() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    env.worker(2, 1);
+    assert_eq!(pause(&mut env, 1, true), vec![]);
+    assert_eq!(env.s.workers()[0].status, WorkerStatus::Paused);
+    let names: Vec<String> = (0..20).map(|i| format!("t{i}")).collect();
+    let tasks = names.iter().map(|n| TaskBuilder::new(n)).collect();
+    let wanted: Vec<&str> = names.iter().map(String::as_str).collect();
+    let out = env.submit(1, tasks, &wanted);
+    let sent_to = |out: &[Command]| -> Vec<u32> {
+        out.iter()
+            .filter_map(|c| match c {
+                Command::Compute { worker, .. } => Some(worker.0),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(
+        !out.is_empty() && sent_to(&out).iter().all(|&w| w == 2),
+        "{out:?}"
+    );
+    assert_eq!(env.s.workers()[0].processing, 0);
+    assert_eq!(env.state("t19"), Some(TaskState::Queued));
+    let out = pause(&mut env, 1, false);
+    assert!(
+        !out.is_empty() && sent_to(&out).iter().all(|&w| w == 1),
+        "{out:?}"
+    );
+    assert_eq!(env.s.workers()[0].status, WorkerStatus::Running);
+}
+
+/// Retiring wins over pausing: a paused worker can be retired, and resuming does not make
+/// a retiring worker take tasks.
+#[test]
+fn a_retiring_worker_stays_retiring_when_it_resumes() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    pause(&mut env, 1, true);
+    env.handle(EventKind::RetireRequested {
+        workers: vec![WorkerId(1)],
+    });
+    pause(&mut env, 1, false);
+    let status = env.s.workers().first().map(|w| w.status);
+    assert!(
+        matches!(status, None | Some(WorkerStatus::Retiring)),
+        "{status:?}"
+    );
+}

@@ -105,6 +105,7 @@ fn killed_worker_after_too_many_deaths() {
         key: k("bomb"),
         deaths: 3,
         last_worker: addr(3),
+        last_reason: None,
     };
     assert_eq!(
         error.to_string(),
@@ -127,6 +128,7 @@ fn default_allows_three_deaths_and_errs_on_the_fourth() {
         key: k("bomb"),
         deaths: 4,
         last_worker: addr(4),
+        last_reason: None,
     };
     assert_eq!(out, vec![erred(1, "bomb", error)]);
 }
@@ -151,6 +153,7 @@ fn silent_workers_expire_on_tick() {
         worker: WorkerId(1),
         memory: 1 << 20,
         managed: 1 << 10,
+        spilled: 0,
     });
     assert_eq!(env.s.workers()[0].managed, 1 << 10);
     env.now = Time::from_secs(12);
@@ -315,4 +318,33 @@ fn a_freed_scattered_input_cannot_be_recomputed_for_a_lost_dependent() {
     assert_eq!(out, vec![erred(1, "t", lost)]);
     env.release(1, &["t"]);
     assert_eq!(env.s.task_count(), 0);
+}
+
+#[test]
+fn killed_worker_says_why_the_last_worker_exited() {
+    let config = SchedulerConfig {
+        allowed_failures: 0,
+        ..SchedulerConfig::default()
+    };
+    let mut env = TestEnv::with_config(config);
+    env.submit(1, vec![TaskBuilder::new("hog")], &["hog"]);
+    env.worker(1, 1);
+    let why = "process memory 1.9 GB exceeded 95% of its 2.0 GB limit".to_owned();
+    env.handle(EventKind::WorkerClosing {
+        worker: WorkerId(1),
+        reason: why.clone(),
+    });
+    let out = env.leave(1, LeaveReason::Died);
+    let error = TaskError::KilledWorker {
+        key: k("hog"),
+        deaths: 1,
+        last_worker: addr(1),
+        last_reason: Some(why),
+    };
+    assert_eq!(
+        error.to_string(),
+        "KilledWorker: task 'hog' was running on 1 workers that died (last: tcp://10.0.0.1:4000, \
+         which exited because process memory 1.9 GB exceeded 95% of its 2.0 GB limit)"
+    );
+    assert_eq!(out, vec![erred(1, "hog", error)]);
 }

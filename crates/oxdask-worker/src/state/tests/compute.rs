@@ -198,3 +198,40 @@ fn short_tasks_are_handed_out_ahead_of_free_threads() {
     let out = env.complete_in("t3", 1, 100_000);
     assert_eq!(&out[1..], &[exec(&ts[4])]);
 }
+
+fn pause(env: &mut TestEnv, paused: bool) -> Vec<Command> {
+    env.handle(EventKind::PauseChanged {
+        paused,
+        reason: "memory".into(),
+    })
+}
+
+fn paused_msg(paused: bool) -> Command {
+    Command::Send(WorkerToScheduler::Paused {
+        paused,
+        reason: "memory".into(),
+    })
+}
+
+/// Paused, the worker tells the scheduler once, starts nothing and fetches nothing; running
+/// tasks finish. Resuming starts what waited, fetches included.
+#[test]
+fn a_paused_worker_starts_and_fetches_nothing_until_resumed() {
+    let mut env = TestEnv::new(1);
+    let a = TaskBuilder::new("a");
+    assert_eq!(env.compute(&a), vec![exec(&a)]);
+    assert_eq!(pause(&mut env, true), vec![paused_msg(true)]);
+    assert_eq!(pause(&mut env, true), vec![], "no repeated message");
+    assert!(env.s.is_paused());
+    let b = TaskBuilder::new("b");
+    let c = TaskBuilder::new("c").deps(&[("x", &[B])]).nbytes(&[10]);
+    assert_eq!(env.compute(&b), vec![]);
+    assert_eq!(env.compute(&c), vec![]);
+    assert_eq!(env.complete("a", 8), vec![finished("a", 8)]);
+    assert_eq!(env.status("b"), TaskStatus::Ready);
+    assert_eq!(env.status("x"), TaskStatus::Fetch);
+    assert_eq!(
+        pause(&mut env, false),
+        vec![paused_msg(false), fetch(0, B, &["x"]), exec(&b)]
+    );
+}
