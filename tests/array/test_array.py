@@ -199,6 +199,26 @@ def test_map_blocks_block_info_and_chunks():
     assert_eq(v, np.arange(10)[:, None] * np.ones(3))
 
 
+def test_map_blocks_without_array_arguments():
+    # As in Dask: a source of blocks, every output axis a new axis with the given chunks.
+    def block(block_id=None, k=0):
+        return np.full((2, 3), 10 * block_id[0] + block_id[1] + k)
+
+    x = da.map_blocks(block, chunks=((2, 2, 2), (3, 3)), dtype=int, k=1)
+    assert x.chunks == ((2, 2, 2), (3, 3))
+    expect = np.repeat(np.repeat(10 * np.arange(3)[:, None] + np.arange(2) + 1, 2, 0), 3, 1)
+    assert_eq(x, expect)
+    y = da.map_blocks(lambda: np.ones((2, 2)), chunks=((2, 2), 2))
+    assert y.shape == (4, 2)
+    assert y.dtype == np.float64
+    assert float(y.sum().compute()) == 8.0
+    z = da.map_blocks(lambda: np.array(5), dtype=int)  # no chunks: one 0-d block
+    assert z.shape == ()
+    assert int(z.compute()) == 5
+    with pytest.raises(ValueError, match="drop_axis"):
+        da.map_blocks(lambda: np.ones(2), chunks=(2,), drop_axis=0)
+
+
 def test_blockwise_contraction(rng):
     a = rng.random((6, 4))
     b = rng.random((4, 5))

@@ -115,8 +115,11 @@ def _map_blocks(
         raise TypeError(f"First argument must be callable function, not {type(func).__name__}")
     conv = [asarray(a) if isinstance(a, np.ndarray) and a.ndim > 0 else a for a in args]
     arrays = [a for a in conv if isinstance(a, Array)]
-    if not arrays:
-        raise ValueError("map_blocks needs at least one dask array argument")
+    if not arrays:  # as in Dask: every output axis is a new axis with the given chunks
+        if drop_axis:
+            raise ValueError("drop_axis needs at least one dask array argument")
+        if new_axis is None and chunks:
+            new_axis = list(range(len(chunks)))
     shape = broadcast_shapes(*(a.shape for a in arrays))
     arrays = unify_for_broadcast(arrays, shape)
     it = iter(arrays)
@@ -220,7 +223,7 @@ def _infer(func, conv, kwargs, want_info, want_id):
         return np.asarray(out).dtype
     except Exception:
         dts = [a.dtype for a in conv if isinstance(a, Array)]
-        return np.result_type(*dts)
+        return np.result_type(*dts) if dts else np.dtype(float)
 
 
 # ---------------------------------------------------------------------------------------------
