@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import time
 
 import pytest
@@ -75,12 +76,17 @@ def test_restart_cancels_futures_and_replaces_workers():
         assert sum(c.gather(c.map(inc, range(10)))) == 55
 
 
-def test_restart_needs_the_cluster(cluster):
-    with (
-        Client(cluster.scheduler_address, set_as_default=False) as c,
-        pytest.raises(RuntimeError, match="needs the cluster"),
-    ):
-        c.restart()
+def test_restart_by_address_has_worker_processes_replace_themselves(cluster):
+    with Client(cluster.scheduler_address, set_as_default=False) as c:
+        before = set(c.scheduler_info()["workers"])
+        pids = sorted(c.run(os.getpid).values())
+        c.restart(timeout=60)
+        after = set(c.scheduler_info()["workers"])
+        assert len(after) == len(before)
+        assert not after & before
+        # Same processes (each re-executed itself), fresh interpreters.
+        assert sorted(c.run(os.getpid).values()) == pids
+        assert sum(c.gather(c.map(inc, range(10)))) == 55
 
 
 def test_progress_bar_reaches_100_percent(cluster):

@@ -45,6 +45,16 @@ def test_scheduler_and_workers_from_the_command_line():
                 time.sleep(0.05)
             assert set(client.nthreads().values()) == {2}
             assert client.submit(sum, [1, 2, 3]).result(timeout=10) == 6
+            # Restart: each worker process replaces itself and registers anew.
+            held = client.submit(sum, [1, 2], pure=False)
+            held.result(timeout=10)
+            before = set(client.scheduler_info()["workers"])
+            client.restart(timeout=30)
+            after = set(client.scheduler_info()["workers"])
+            assert len(after) == 2, after
+            assert not after & before, (before, after)
+            assert held.status == "cancelled"
+            assert client.submit(sum, [4, 5]).result(timeout=10) == 9
         for p in procs[::-1]:
             p.send_signal(signal.SIGTERM)
         for p in procs:

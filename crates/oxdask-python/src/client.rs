@@ -456,6 +456,18 @@ impl ClientConnection {
         Ok(())
     }
 
+    /// Closes these workers asking them to replace their processes (`oxdask worker` does).
+    fn restart_workers(&self, py: Python<'_>, workers: Vec<String>, timeout: f64) -> PyResult<()> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.request(
+            py,
+            id,
+            ClientToScheduler::RestartWorkers { id, workers },
+            timeout,
+        )?;
+        Ok(())
+    }
+
     /// Fetches values from a worker: `([(key, pickle, [buffers])], [missing keys])`.
     #[allow(clippy::type_complexity)] // the Python-facing tuple shape, documented above
     fn get_data<'py>(

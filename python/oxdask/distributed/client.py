@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -556,18 +557,12 @@ class Client:
         """Forget every computation and replace the workers with fresh ones.
 
         Every future of this client is cancelled (``FutureCancelledError`` naming the restart)
-        and the workers are retired and replaced by as many new ones. Needs the cluster object
-        (``Client()`` or ``Client(LocalCluster(...))``): workers started by ``oxdask worker``
-        have no one to start them again.
+        and the workers are replaced by as many new ones: a ``LocalCluster`` starts new
+        workers; a worker started by ``oxdask worker`` replaces its own process (unless it
+        runs with ``--no-nanny``, when it just exits).
         """
         self._check_alive()
         cluster = self.cluster
-        if cluster is None or not hasattr(cluster, "restart_workers"):
-            raise RuntimeError(
-                "Client.restart needs the cluster that started the workers "
-                "(Client() or Client(LocalCluster(...))); this client only knows the "
-                f"scheduler at {self.scheduler_address}"
-            )
         callbacks: list = []
         with self._cond:
             keys = [k for k, st in self._states.items() if not st.done]
@@ -584,7 +579,24 @@ class Client:
             self._refs.clear()
         if held:
             self._conn.release(held)
-        cluster.restart_workers(timeout=timeout, wait=wait_for_workers)
+        if cluster is not None and hasattr(cluster, "restart_workers"):
+            cluster.restart_workers(timeout=timeout, wait=wait_for_workers)
+            return
+        old = set(self.scheduler_info()["workers"])
+        self._conn.restart_workers(sorted(old), timeout)
+        if not wait_for_workers:
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            now = set(self.scheduler_info()["workers"])
+            if not now & old and len(now) >= len(old):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"Client.restart: {len(now - old)} of {len(old)} workers came back within "
+                    f"{timeout}s (workers started with --no-nanny do not come back)"
+                )
+            time.sleep(0.05)
 
     def get_executor(self, **kwargs):
         """A ``concurrent.futures.Executor`` submitting to this client."""

@@ -295,10 +295,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"oxdask worker: {e}", file=sys.stderr)
         return 1
     log = logging.getLogger("oxdask.worker")
-    if how == "memory":
+    restart = how == "memory" or (how == "closed" and reason == "restart")
+    if restart:
         if not args.nanny:
             print(f"oxdask worker: exiting: {reason}", file=sys.stderr)
-            return 3
+            return 3 if how == "memory" else 0
         # A fresh process gives every byte back; the pid (and the Popen of whoever started
         # this worker) stays the same. The scheduler already reschedules its work.
         print(f"oxdask worker: restarting: {reason}", file=sys.stderr)

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{BufIx, ErrorBlob};
 
+/// The `Close` reason asking a worker to replace its process
+/// ([`ClientToScheduler::RestartWorkers`]).
+pub const RESTART: &str = "restart";
+
 /// A task as a client submits it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WireTask {
@@ -77,6 +81,14 @@ pub enum ClientToScheduler {
     },
     /// Move data off these workers, then close them.
     RetireWorkers {
+        /// Request id echoed in the reply.
+        id: u64,
+        /// Worker addresses.
+        workers: Vec<String>,
+    },
+    /// Close these workers with the reason [`RESTART`]: a worker started by `oxdask worker`
+    /// then replaces its own process (a fresh one registers under a new address).
+    RestartWorkers {
         /// Request id echoed in the reply.
         id: u64,
         /// Worker addresses.

@@ -266,6 +266,19 @@ impl Core {
                 self.event(EventKind::RetireRequested { workers: ids });
                 self.to_client(client, SchedulerToClient::Done { id });
             }
+            ClientToScheduler::RestartWorkers { id, workers } => {
+                for address in &workers {
+                    let Some(&worker) = self.by_address.get(address) else {
+                        continue;
+                    };
+                    if let Some(w) = self.workers.get_mut(&worker) {
+                        w.closing = Some(LeaveReason::Closed);
+                    }
+                    let reason = oxdask_protocol::messages::RESTART.to_owned();
+                    self.to_worker(worker, SchedulerToWorker::Close { reason });
+                }
+                self.to_client(client, SchedulerToClient::Done { id });
+            }
             ClientToScheduler::Run { id, call } => {
                 self.start_run(client, id, buffer(buffers, call))
             }
