@@ -112,6 +112,15 @@ pub fn pause_reason(limit: u64, thresholds: &MemoryThresholds, now: MemoryReadin
     )
 }
 
+/// Resident memory of this process in bytes (Linux; 0 elsewhere).
+pub fn process_memory() -> u64 {
+    const PAGE: u64 = 4096;
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * PAGE)
+}
+
 /// A byte count for people: `1.23 GiB`.
 #[derive(Copy, Clone, Debug)]
 pub struct Bytes(pub u64);

@@ -99,18 +99,36 @@ class Host:
             return pickle.dumps(dumps_error(e)), False
 
 
-_TRIM: list = []
+_LIBC: list = []
 
 
-def _malloc_trim():
-    if not _TRIM:
+def _libc():
+    """glibc through ctypes, or None elsewhere."""
+    if not _LIBC:
         try:
             import ctypes
 
-            _TRIM.append(ctypes.CDLL("libc.so.6").malloc_trim)
-        except (OSError, AttributeError):  # not glibc
-            _TRIM.append(None)
-    return _TRIM[0]
+            _LIBC.append(ctypes.CDLL("libc.so.6"))
+        except OSError:
+            _LIBC.append(None)
+    return _LIBC[0]
+
+
+def _malloc_trim():
+    libc = _libc()
+    return getattr(libc, "malloc_trim", None)
+
+
+def tune_malloc() -> None:
+    """Make freed memory show in the process's resident size at once (glibc): blocks of
+    1 MiB and more (array chunks) are mapped and unmapped on their own instead of reusing the
+    heap, whose free pages glibc keeps; the heap is trimmed above 64 KiB free. Memory limits
+    are enforced on resident size, so what a worker frees must really go."""
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is not None:
+        mallopt(-1, 64 * 1024)  # M_TRIM_THRESHOLD
+        mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD (fixed: no dynamic raise)
 
 
 def memory_thresholds(restartable: bool = True) -> tuple:
@@ -243,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     security.add_cli_arguments(p)
     args = p.parse_args(argv)
+    tune_malloc()
     try:
         tls, token = security.from_cli(args)
     except (OSError, ValueError) as e:

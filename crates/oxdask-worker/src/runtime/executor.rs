@@ -3,8 +3,11 @@
 //! `nthreads` OS threads share one FIFO queue of jobs. A thread that wakes up for a job
 //! enters the host once ([`Host::enter`]: in Python, takes the GIL) and runs every job it
 //! finds queued back to back before leaving, so a stream of trivial tasks pays one GIL
-//! hand-off per burst instead of one per task. Outcomes go to the state owner as
-//! [`Internal::Executed`] events; a panic in the host becomes the task's error.
+//! hand-off per burst instead of one per task. A result is stored by the thread that computed
+//! it (the state owner drops it if the task was forgotten meanwhile) and, when results exceed
+//! the memory target, the thread spills before its next task, so spilling keeps pace. Outcomes
+//! go to the state owner as [`Internal::Executed`] events; a panic in the host becomes the
+//! task's error.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -16,7 +19,8 @@ use oxdask_protocol::messages::{ComputeTask, ErrorBlob};
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::mpsc;
 
-use super::{Host, Internal, Store};
+use super::{Completed, Host, Internal, Store};
+use crate::memory::{self, process_memory, MemoryReading, MemoryThresholds};
 
 /// A task and its function's bytes, or why they are missing. Its inputs are read from the
 /// store on the task thread (spilled ones are loaded back there, not on the runtime).
@@ -66,6 +70,7 @@ impl Executor {
         nthreads: u32,
         host: Arc<H>,
         store: Arc<Store<H::Value>>,
+        limits: Option<(u64, MemoryThresholds)>,
         results: mpsc::UnboundedSender<Internal<H::Value>>,
     ) -> std::io::Result<Self> {
         let queue = Arc::new(Queue {
@@ -79,7 +84,7 @@ impl Executor {
             let results = results.clone();
             std::thread::Builder::new()
                 .name(format!("oxdask-task-{i}"))
-                .spawn(move || work(&queue, &*host, &store, &results))?;
+                .spawn(move || work(&queue, &*host, &store, limits, &results))?;
         }
         Ok(Self { queue })
     }
@@ -104,6 +109,7 @@ fn work<H: Host>(
     queue: &Queue,
     host: &H,
     store: &Store<H::Value>,
+    limits: Option<(u64, MemoryThresholds)>,
     results: &mpsc::UnboundedSender<Internal<H::Value>>,
 ) {
     while let Some(first) = queue.wait() {
@@ -114,9 +120,37 @@ fn work<H: Host>(
                 if results.send(outcome).is_err() {
                     return; // the worker stopped
                 }
+                // Memory beyond the spill thresholds goes to disk before the next task starts:
+                // a thread cannot produce faster than the disk takes.
+                if let Some((limit, thresholds)) = &limits {
+                    spill_after_task(host, store, *limit, thresholds);
+                }
                 next = queue.try_pop();
             }
         });
+    }
+}
+
+/// Spills what the memory policy asks for (results above the target, or process memory
+/// above the spill threshold), on this thread.
+fn spill_after_task<H: Host>(
+    host: &H,
+    store: &Store<H::Value>,
+    limit: u64,
+    thresholds: &MemoryThresholds,
+) {
+    let reading = MemoryReading {
+        managed: store.bytes().0,
+        process: process_memory(),
+    };
+    let Some(target) = memory::assess(limit, thresholds, reading).spill_to else {
+        return;
+    };
+    let ((n, bytes), evicted) = store.spill_to(target, host);
+    drop(evicted);
+    if n > 0 {
+        host.release_memory();
+        tracing::debug!(values = n, bytes, "spilled after a task");
     }
 }
 
@@ -160,6 +194,14 @@ fn run<H: Host>(host: &H, store: &Store<H::Value>, job: Job) -> Internal<H::Valu
         })
     });
     let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let result = result.map(|done| {
+        store.insert_if_absent(task.key.clone(), done.value, done.nbytes);
+        Completed {
+            nbytes: done.nbytes,
+            type_name: done.type_name,
+            pickle: done.pickle,
+        }
+    });
     Internal::Executed {
         key: task.key,
         result,

@@ -54,11 +54,18 @@ use worker::Worker;
 
 use crate::{FetchId, Result, WorkerError};
 
+/// A task's result, already in the store.
+pub(crate) struct Completed {
+    pub(crate) nbytes: u64,
+    pub(crate) type_name: String,
+    pub(crate) pickle: Option<bytes::Bytes>,
+}
+
 /// Outcomes reported to the state owner by the tasks it started.
 pub(crate) enum Internal<V> {
     Executed {
         key: Key,
-        result: Result<Executed<V>, ErrorBlob>,
+        result: Result<Completed, ErrorBlob>,
         duration_us: u64,
     },
     Fetched {
@@ -136,10 +143,12 @@ pub async fn run_worker<H: Host>(
         config.fetch_timeout,
         config.tls.clone(),
     ));
+    let limits = (config.memory_limit > 0).then_some((config.memory_limit, config.memory));
     let executor = executor::Executor::start(
         config.nthreads,
         host.clone(),
         store.clone(),
+        limits,
         internal_tx.clone(),
     )
     .map_err(WorkerError::Threads)?;

@@ -18,16 +18,12 @@ use parking_lot::RwLock;
 
 use super::Host;
 
-/// Where a value lives.
-#[derive(Debug)]
-enum Place<V> {
-    Memory(Arc<V>),
-    Disk(SpillFile),
-}
-
+/// A stored value: in memory, on disk, or both (a value read back from disk keeps its file,
+/// so spilling it again costs nothing). Never neither.
 #[derive(Debug)]
 struct Slot<V> {
-    place: Place<V>,
+    value: Option<Arc<V>>,
+    file: Option<SpillFile>,
     nbytes: u64,
     /// Store clock at the last use (insertion, input to a task, sent to a peer).
     used: AtomicU64,
@@ -38,8 +34,23 @@ struct Slot<V> {
 #[derive(Debug)]
 struct Inner<V> {
     slots: HashMap<Key, Slot<V>>,
+    /// Bytes of the values in memory, and of those only on disk.
     memory_bytes: u64,
     disk_bytes: u64,
+}
+
+impl<V> Inner<V> {
+    /// Brings a loaded value into a slot that had it on disk only.
+    fn reload(&mut self, key: &Key, value: &Arc<V>) -> Option<Arc<V>> {
+        let slot = self.slots.get_mut(key)?;
+        if let Some(v) = &slot.value {
+            return Some(v.clone()); // another thread loaded it first
+        }
+        slot.value = Some(value.clone());
+        self.disk_bytes -= slot.nbytes;
+        self.memory_bytes += slot.nbytes;
+        Some(value.clone())
+    }
 }
 
 /// Key to value. The state owner keeps its keys equal to the keys the state machine has in
@@ -93,7 +104,8 @@ impl<V> Store<V> {
         inner.slots.insert(
             key,
             Slot {
-                place: Place::Memory(Arc::new(value)),
+                value: Some(Arc::new(value)),
+                file: None,
                 nbytes,
                 used,
                 unspillable: false,
@@ -101,14 +113,14 @@ impl<V> Store<V> {
         );
     }
 
-    /// Bytes of the values in memory and on disk.
+    /// Bytes of the values in memory and of those only on disk.
     pub(crate) fn bytes(&self) -> (u64, u64) {
         let inner = self.inner.read();
         (inner.memory_bytes, inner.disk_bytes)
     }
 
-    /// The value of `key`, read back from disk (and kept in memory again) if it was spilled.
-    /// Called on task threads (inside [`Host::enter`]).
+    /// The value of `key`, read back from disk (and kept in memory again, its file kept as a
+    /// clean copy) if it was spilled. Called on task threads.
     pub(crate) fn load<H: Host<Value = V>>(&self, key: &Key, host: &H) -> Result<Arc<V>, String> {
         let path = {
             let inner = self.inner.read();
@@ -117,9 +129,10 @@ impl<V> Store<V> {
                 .get(key)
                 .ok_or_else(|| format!("{key} is not in memory"))?;
             slot.used.store(self.tick(), Ordering::Relaxed);
-            match &slot.place {
-                Place::Memory(v) => return Ok(v.clone()),
-                Place::Disk(file) => file.path.clone(),
+            match (&slot.value, &slot.file) {
+                (Some(v), _) => return Ok(v.clone()),
+                (None, Some(file)) => file.path.clone(),
+                (None, None) => return Err(format!("{key} has neither a value nor a file")),
             }
         };
         let (pickle, buffers) = read_spilled(&path).map_err(|e| format!("reading {key}: {e}"))?;
@@ -127,20 +140,8 @@ impl<V> Store<V> {
             .deserialize(pickle, buffers)
             .map_err(|e| format!("unspilling {key}: {}", e.text))?;
         let value = Arc::new(value);
-        let mut inner = self.inner.write();
-        let inner = &mut *inner;
-        let Some(slot) = inner.slots.get_mut(key) else {
-            return Ok(value); // freed meanwhile: the task still gets its input
-        };
-        match &slot.place {
-            Place::Memory(v) => Ok(v.clone()), // another thread loaded it first
-            Place::Disk(_) => {
-                inner.disk_bytes -= slot.nbytes;
-                inner.memory_bytes += slot.nbytes;
-                slot.place = Place::Memory(value.clone());
-                Ok(value)
-            }
-        }
+        // Freed meanwhile: the task still gets its input.
+        Ok(self.inner.write().reload(key, &value).unwrap_or(value))
     }
 
     /// The values held among `keys` (in memory, or as read from disk), and the keys not held.
@@ -153,15 +154,15 @@ impl<V> Store<V> {
             let inner = self.inner.read();
             let now = self.tick();
             for key in keys {
-                match inner.slots.get(&key) {
-                    Some(slot) => {
-                        slot.used.store(now, Ordering::Relaxed);
-                        match &slot.place {
-                            Place::Memory(v) => found.push((key, Serialized::Memory(v.clone()))),
-                            Place::Disk(file) => on_disk.push((key, file.path.clone())),
-                        }
-                    }
-                    None => missing.push(key),
+                let Some(slot) = inner.slots.get(&key) else {
+                    missing.push(key);
+                    continue;
+                };
+                slot.used.store(now, Ordering::Relaxed);
+                match (&slot.value, &slot.file) {
+                    (Some(v), _) => found.push((key, Serialized::Memory(v.clone()))),
+                    (None, Some(file)) => on_disk.push((key, file.path.clone())),
+                    (None, None) => missing.push(key),
                 }
             }
         }
@@ -178,73 +179,101 @@ impl<V> Store<V> {
         (found, missing)
     }
 
-    pub(crate) fn remove(&self, keys: &[Key]) {
+    /// Forgets `keys`; returns the values that were in memory and their bytes, for the
+    /// caller to drop where that is cheap.
+    pub(crate) fn remove(&self, keys: &[Key]) -> (Vec<Arc<V>>, u64) {
         let mut inner = self.inner.write();
+        let mut freed = (Vec::new(), 0);
         for key in keys {
             if let Some(slot) = inner.slots.remove(key) {
-                match slot.place {
-                    Place::Memory(_) => inner.memory_bytes -= slot.nbytes,
-                    Place::Disk(_) => inner.disk_bytes -= slot.nbytes,
+                match slot.value {
+                    Some(v) => {
+                        inner.memory_bytes -= slot.nbytes;
+                        freed.0.push(v);
+                        freed.1 += slot.nbytes;
+                    }
+                    None => inner.disk_bytes -= slot.nbytes,
                 }
             }
         }
+        freed
     }
 
     /// Moves least recently used values to disk until at most `target` bytes are in memory,
-    /// or nothing more can be spilled. Returns `(values, bytes)` spilled. Called on a blocking
-    /// thread inside [`Host::enter`] (values are serialized by the host, and dropped there).
-    pub(crate) fn spill_to<H: Host<Value = V>>(&self, target: u64, host: &H) -> (usize, u64) {
+    /// or nothing more can be spilled (values with a clean copy on disk are just dropped from
+    /// memory). Returns `(values, bytes)` spilled and the values evicted, which the caller
+    /// drops where that is cheap (Python: holding the GIL). Called on a blocking thread; the
+    /// host serializes, the file is written without holding anything.
+    pub(crate) fn spill_to<H: Host<Value = V>>(
+        &self,
+        target: u64,
+        host: &H,
+    ) -> ((usize, u64), Vec<Arc<V>>) {
+        let mut evicted = Vec::new();
         let Some(dir) = &self.spill else {
-            return (0, 0);
+            return ((0, 0), evicted);
         };
-        let candidates: Vec<(Key, Arc<V>, u64)> = {
+        let candidates: Vec<(Key, Arc<V>, u64, bool)> = {
             let inner = self.inner.read();
             if inner.memory_bytes <= target {
-                return (0, 0);
+                return ((0, 0), evicted);
             }
-            let mut lru: Vec<(u64, &Key, &Arc<V>, u64)> = inner
+            let mut lru: Vec<(u64, &Key, &Arc<V>, u64, bool)> = inner
                 .slots
                 .iter()
-                .filter_map(|(k, s)| match &s.place {
-                    Place::Memory(v) if !s.unspillable && s.nbytes > 0 => {
-                        Some((s.used.load(Ordering::Relaxed), k, v, s.nbytes))
-                    }
+                .filter_map(|(k, s)| match &s.value {
+                    Some(v) if !s.unspillable && s.nbytes > 0 => Some((
+                        s.used.load(Ordering::Relaxed),
+                        k,
+                        v,
+                        s.nbytes,
+                        s.file.is_some(),
+                    )),
                     _ => None,
                 })
                 .collect();
             lru.sort_unstable_by_key(|(used, ..)| *used);
             let mut excess = inner.memory_bytes - target;
             let mut chosen = Vec::new();
-            for (_, key, value, nbytes) in lru {
+            for (_, key, value, nbytes, clean) in lru {
                 if excess == 0 {
                     break;
                 }
                 excess = excess.saturating_sub(nbytes);
-                chosen.push((key.clone(), value.clone(), nbytes));
+                chosen.push((key.clone(), value.clone(), nbytes, clean));
             }
             chosen
         };
         let mut spilled = (0, 0);
-        for (key, value, nbytes) in candidates {
-            let written =
+        for (key, value, nbytes, clean) in candidates {
+            let written = if clean {
+                Ok(None)
+            } else {
                 host.serialize(&value)
                     .map_err(|e| e.text)
                     .and_then(|(pickle, buffers)| {
                         dir.write(&pickle, &buffers).map_err(|e| e.to_string())
-                    });
+                    })
+                    .map(Some)
+            };
             let mut inner = self.inner.write();
             let inner = &mut *inner;
             let Some(slot) = inner.slots.get_mut(&key) else {
                 continue; // freed meanwhile; the file (if any) is dropped here
             };
-            let same = matches!(&slot.place, Place::Memory(v) if Arc::ptr_eq(v, &value));
+            let same = matches!(&slot.value, Some(v) if Arc::ptr_eq(v, &value));
             match written {
                 Ok(file) if same => {
-                    slot.place = Place::Disk(file);
-                    inner.memory_bytes -= nbytes;
-                    inner.disk_bytes += nbytes;
-                    spilled.0 += 1;
-                    spilled.1 += nbytes;
+                    if file.is_some() {
+                        slot.file = file;
+                    }
+                    if slot.file.is_some() {
+                        evicted.extend(slot.value.take());
+                        inner.memory_bytes -= nbytes;
+                        inner.disk_bytes += nbytes;
+                        spilled.0 += 1;
+                        spilled.1 += nbytes;
+                    }
                 }
                 Ok(_) => {}
                 Err(error) => {
@@ -252,8 +281,9 @@ impl<V> Store<V> {
                     slot.unspillable = true;
                 }
             }
+            drop(value);
         }
-        spilled
+        (spilled, evicted)
     }
 }
 

@@ -17,7 +17,7 @@ use super::executor::{Executor, Job};
 use super::scheduler::{FromScheduler, Received};
 use super::server::deserialize_all;
 use super::{Host, Internal, Peers, Store, WorkerConfig, WorkerExit};
-use crate::memory::{self, MemoryReading, MemoryThresholds};
+use crate::memory::{self, process_memory, MemoryReading, MemoryThresholds};
 use crate::{Command, Event, EventKind, FetchId, Result, StimulusId, WorkerError, WorkerState};
 
 pub(crate) struct Worker<H: Host> {
@@ -161,17 +161,13 @@ impl<H: Host> Worker<H> {
                 result,
                 duration_us,
             } => match result {
-                Ok(done) => {
-                    self.store
-                        .insert_if_absent(key.clone(), done.value, done.nbytes);
-                    EventKind::TaskCompleted {
-                        key,
-                        nbytes: done.nbytes,
-                        duration_us,
-                        type_name: done.type_name,
-                        value: done.pickle,
-                    }
-                }
+                Ok(done) => EventKind::TaskCompleted {
+                    key,
+                    nbytes: done.nbytes,
+                    duration_us,
+                    type_name: done.type_name,
+                    value: done.pickle,
+                },
                 Err(error) => EventKind::TaskFailed { key, error },
             },
             Internal::Fetched { id, values } => EventKind::DataFetched {
@@ -212,6 +208,7 @@ impl<H: Host> Worker<H> {
             process: process_memory(),
         };
         let action = memory::assess(self.memory_limit, &self.thresholds, reading);
+        tracing::trace!(?reading, ?action, "memory");
         if action.terminate.is_some() {
             return action.terminate;
         }
@@ -262,8 +259,9 @@ impl<H: Host> Worker<H> {
         let host = self.host.clone();
         let tx = self.internal.clone();
         tokio::task::spawn_blocking(move || {
-            let (values, bytes) = host.enter(|| store.spill_to(target, &*host));
+            let ((values, bytes), evicted) = store.spill_to(target, &*host);
             if values > 0 {
+                host.enter(|| drop(evicted));
                 host.release_memory();
             }
             let _ = tx.send(Internal::Spilled { values, bytes });
@@ -302,8 +300,20 @@ impl<H: Host> Worker<H> {
                 Command::Send(msg) => {
                     self.scheduler.send(msg);
                 }
-                Command::Drop { keys } => self.store.remove(&keys),
+                Command::Drop { keys } => self.drop_values(&keys),
             }
+        }
+    }
+
+    /// Forgets values. Large ones are released on a blocking thread inside the host (Python:
+    /// holding the GIL) so their memory goes at once; small ones go whenever the host next
+    /// runs (Python: pyo3's deferred decrefs), which costs nothing here.
+    fn drop_values(&self, keys: &[Key]) {
+        const LARGE: u64 = 1 << 20;
+        let (values, bytes) = self.store.remove(keys);
+        if bytes >= LARGE {
+            let host = self.host.clone();
+            tokio::task::spawn_blocking(move || host.enter(|| drop(values)));
         }
     }
 
@@ -379,13 +389,4 @@ fn error_blob(text: String) -> ErrorBlob {
         text: format!("RuntimeError: {text}"),
         ..ErrorBlob::default()
     }
-}
-
-/// Resident memory of this process in bytes (Linux; 0 elsewhere).
-fn process_memory() -> u64 {
-    const PAGE: u64 = 4096;
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * PAGE)
 }
