@@ -9,7 +9,7 @@ import oxdask
 import oxdask.array as da
 from oxdask import _core
 from oxdask.core import flatten
-from oxdask.distributed import Client, LocalCluster, futures_of
+from oxdask.distributed import Client, LocalCluster, futures_of, wait
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,9 @@ def test_persist_keeps_blocks_on_the_cluster(client, xs):
     found = futures_of([y, {"again": y}])
     assert len(found) == y.npartitions  # each block's future once
     assert {f.key for f in found} == set(y.dask)
+    done, not_done = wait(y)  # a persisted collection waits for its futures, as in Dask
+    assert len(done) == y.npartitions
+    assert not not_done
     np.testing.assert_allclose((y - 1).sum(axis=0).compute(), (xn * 3 - 1).sum(axis=0))
     future = client.compute(y.max())
     assert future.result(timeout=30) == pytest.approx((xn * 3).max())

@@ -203,9 +203,10 @@ def _wait_states(client, states: list, deadline: float | None, what) -> None:
 def wait(fs, timeout: float | None = None, return_when: str = "ALL_COMPLETED"):
     """Wait until all (or the first, ``return_when="FIRST_COMPLETED"``) futures finish.
 
-    With futures of an asynchronous client, returns an awaitable.
+    ``fs`` may be a future, a collection of futures, or a persisted collection (as Dask, its
+    futures are waited for). With futures of an asynchronous client, returns an awaitable.
     """
-    fs = list(fs) if not isinstance(fs, Future) else [fs]
+    fs = futures_of(fs)
     if any(getattr(f.client, "asynchronous", False) for f in fs):
         import asyncio
 
