@@ -50,9 +50,6 @@ pub enum WorkerError {
         /// What happened.
         reason: String,
     },
-    /// The spill directory could not be created.
-    #[error("could not create a spill directory: {0}")]
-    SpillDirectory(#[source] std::io::Error),
     /// The threads that run tasks could not be started.
     #[error("could not start the task threads: {0}")]
     Threads(#[source] std::io::Error),

@@ -119,14 +119,7 @@ pub async fn run_worker<H: Host>(
 
     let (internal_tx, internal_rx) = mpsc::unbounded_channel();
     let (sched_tx, sched_rx) = mpsc::unbounded_channel();
-    let spill = if config.memory_limit > 0 {
-        let dir = SpillDir::create(config.local_directory.as_deref())
-            .map_err(WorkerError::SpillDirectory)?;
-        tracing::debug!(path = %dir.path().display(), "spill directory");
-        Some(dir)
-    } else {
-        None
-    };
+    let spill = (config.memory_limit > 0).then(|| SpillDir::new(config.local_directory.clone()));
     let store = Arc::new(Store::new(spill));
     let context = Arc::new(ServerContext {
         host: host.clone(),
@@ -155,7 +148,7 @@ pub async fn run_worker<H: Host>(
     let mut worker = Worker::new(
         &config,
         host,
-        store,
+        store.clone(),
         scheduler,
         peers,
         internal_tx,
@@ -167,6 +160,7 @@ pub async fn run_worker<H: Host>(
     };
     server.abort();
     reading.abort();
+    store.remove_spill_dir();
     match &outcome {
         Ok(exit) => tracing::info!(%address, ?exit, "worker stopped"),
         Err(e) => tracing::error!(%address, error = %e, "worker failed"),

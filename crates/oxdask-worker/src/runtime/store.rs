@@ -113,6 +113,13 @@ impl<V> Store<V> {
         );
     }
 
+    /// Removes the spill directory now (see [`SpillDir::remove_now`]).
+    pub(crate) fn remove_spill_dir(&self) {
+        if let Some(dir) = &self.spill {
+            dir.remove_now();
+        }
+    }
+
     /// Bytes of the values in memory and of those only on disk.
     pub(crate) fn bytes(&self) -> (u64, u64) {
         let inner = self.inner.read();
@@ -287,10 +294,13 @@ impl<V> Store<V> {
     }
 }
 
-/// The directory spilled values go to, removed (with its files) when dropped.
+/// The directory spilled values go to: `oxdask-spill-<pid>-*`, created on the first spill and
+/// removed (with its files) when dropped or by [`SpillDir::remove_now`]. Creating it first
+/// removes the spill directories of processes that no longer exist (workers killed outright).
 #[derive(Debug)]
 pub(crate) struct SpillDir {
-    dir: tempfile::TempDir,
+    parent: Option<PathBuf>,
+    dir: std::sync::OnceLock<Result<tempfile::TempDir, String>>,
     next: AtomicU64,
 }
 
@@ -312,33 +322,48 @@ const ALIGN: usize = 64;
 const MAGIC: &[u8; 8] = b"OXSPILL1";
 
 impl SpillDir {
-    /// A new directory `oxdask-spill-*` under `parent` (the system's temporary directory when
-    /// `None`).
-    pub(crate) fn create(parent: Option<&std::path::Path>) -> std::io::Result<Self> {
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("oxdask-spill-");
-        let dir = match parent {
-            Some(p) => {
-                std::fs::create_dir_all(p)?;
-                builder.tempdir_in(p)?
-            }
-            None => builder.tempdir()?,
-        };
-        Ok(Self {
-            dir,
+    /// A spill directory to be created under `parent` (the system's temporary directory when
+    /// `None`) when first needed.
+    pub(crate) fn new(parent: Option<PathBuf>) -> Self {
+        Self {
+            parent,
+            dir: std::sync::OnceLock::new(),
             next: AtomicU64::new(0),
-        })
+        }
     }
 
-    pub(crate) fn path(&self) -> &std::path::Path {
-        self.dir.path()
+    /// The directory, created on first use.
+    pub(crate) fn path(&self) -> std::io::Result<&std::path::Path> {
+        let dir = self.dir.get_or_init(|| {
+            let parent = self.parent.clone().unwrap_or_else(std::env::temp_dir);
+            std::fs::create_dir_all(&parent).map_err(|e| e.to_string())?;
+            remove_orphans(&parent);
+            let dir = tempfile::Builder::new()
+                .prefix(&format!("{PREFIX}{}-", std::process::id()))
+                .tempdir_in(&parent)
+                .map_err(|e| format!("creating a spill directory in {}: {e}", parent.display()))?;
+            tracing::debug!(path = %dir.path().display(), "spill directory");
+            Ok(dir)
+        });
+        match dir {
+            Ok(d) => Ok(d.path()),
+            Err(e) => Err(std::io::Error::other(e.clone())),
+        }
+    }
+
+    /// Removes the directory and its files now (before the process re-executes itself, which
+    /// runs no destructors).
+    pub(crate) fn remove_now(&self) {
+        if let Some(Ok(dir)) = self.dir.get() {
+            let _ = std::fs::remove_dir_all(dir.path());
+        }
     }
 
     /// Writes a pickle stream and its buffers: `MAGIC`, the part count and each part's
     /// length (little-endian u64), then the parts, each padded to [`ALIGN`].
     fn write(&self, pickle: &Bytes, buffers: &[Bytes]) -> std::io::Result<SpillFile> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let path = self.dir.path().join(format!("{n}.spill"));
+        let path = self.path()?.join(format!("{n}.spill"));
         let file = SpillFile { path };
         let mut out = std::io::BufWriter::new(std::fs::File::create(&file.path)?);
         let parts: Vec<&Bytes> = std::iter::once(pickle).chain(buffers).collect();
@@ -354,6 +379,33 @@ impl SpillDir {
         }
         out.into_inner().map_err(|e| e.into_error())?;
         Ok(file)
+    }
+}
+
+const PREFIX: &str = "oxdask-spill-";
+
+/// Removes `oxdask-spill-<pid>-*` directories under `parent` whose process is gone (Linux:
+/// no `/proc/<pid>`; elsewhere nothing is removed).
+fn remove_orphans(parent: &std::path::Path) {
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -403,7 +455,7 @@ mod tests {
 
     #[test]
     fn spill_files_round_trip_aligned_parts() {
-        let dir = SpillDir::create(None).expect("temp dir");
+        let dir = SpillDir::new(None);
         let pickle = Bytes::from_static(b"pickle-stream");
         let buffers = vec![
             Bytes::from(vec![7u8; 100]),
@@ -417,15 +469,34 @@ mod tests {
         let path = file.path.clone();
         drop(file);
         assert!(!path.exists(), "a dropped spill file is deleted");
-        let root = dir.path().to_owned();
+        let root = dir.path().expect("created").to_owned();
         drop(dir);
         assert!(!root.exists(), "the spill directory goes with the store");
     }
 
     #[test]
+    fn orphaned_spill_directories_are_removed_live_ones_kept() {
+        let parent = tempfile::tempdir().expect("temp dir");
+        // No process has pid 0 in /proc; this process is alive.
+        let dead = parent.path().join(format!("{PREFIX}0-abc"));
+        let live = parent
+            .path()
+            .join(format!("{PREFIX}{}-abc", std::process::id()));
+        let other = parent.path().join("unrelated");
+        for d in [&dead, &live, &other] {
+            std::fs::create_dir(d).expect("mkdir");
+        }
+        let dir = SpillDir::new(Some(parent.path().to_owned()));
+        let own = dir.path().expect("created").to_owned();
+        assert!(!dead.exists() && live.exists() && other.exists() && own.exists());
+        dir.remove_now();
+        assert!(!own.exists());
+    }
+
+    #[test]
     fn corrupt_spill_files_are_errors_not_panics() {
-        let dir = SpillDir::create(None).expect("temp dir");
-        let path = dir.path().join("bad");
+        let dir = SpillDir::new(None);
+        let path = dir.path().expect("created").join("bad");
         for content in [
             b"".to_vec(),
             b"OXSPILL1".to_vec(),
