@@ -112,6 +112,10 @@ fn work<H: Host>(
     limits: Option<(u64, MemoryThresholds)>,
     results: &mpsc::UnboundedSender<Internal<H::Value>>,
 ) {
+    let mut probe = Probe {
+        at: Instant::now(),
+        managed: 0,
+    };
     while let Some(first) = queue.wait() {
         host.enter(|| {
             let mut next = Some(first);
@@ -123,7 +127,7 @@ fn work<H: Host>(
                 // Memory beyond the spill thresholds goes to disk before the next task starts:
                 // a thread cannot produce faster than the disk takes.
                 if let Some((limit, thresholds)) = &limits {
-                    spill_after_task(host, store, *limit, thresholds);
+                    spill_after_task(host, store, *limit, thresholds, &mut probe);
                 }
                 next = queue.try_pop();
             }
@@ -131,18 +135,34 @@ fn work<H: Host>(
     }
 }
 
+/// When this thread last read the process's memory, and the managed bytes then.
+struct Probe {
+    at: Instant,
+    managed: u64,
+}
+
 /// Spills what the memory policy asks for (results above the target, or process memory
-/// above the spill threshold), on this thread.
+/// above the spill threshold), on this thread. Process memory is read (a `/proc` read) only
+/// when results grew by a mebibyte or 10 ms passed since the last read, so a stream of tiny
+/// tasks pays one comparison each.
 fn spill_after_task<H: Host>(
     host: &H,
     store: &Store<H::Value>,
     limit: u64,
     thresholds: &MemoryThresholds,
+    probe: &mut Probe,
 ) {
-    let reading = MemoryReading {
-        managed: store.bytes().0,
-        process: process_memory(),
+    let managed = store.bytes().0;
+    let stale = probe.at.elapsed() >= std::time::Duration::from_millis(10)
+        || managed >= probe.managed.saturating_add(1 << 20);
+    let process = if stale {
+        probe.at = Instant::now();
+        probe.managed = managed;
+        process_memory()
+    } else {
+        0 // the target check alone
     };
+    let reading = MemoryReading { managed, process };
     let Some(target) = memory::assess(limit, thresholds, reading).spill_to else {
         return;
     };
