@@ -11,7 +11,7 @@ import time
 
 N = 20_000  # x: N x N float64 (3.2 GB) in 1,000 x 1,000 blocks
 M = 8_000  # y: M x M for the matrix product
-MILLION = 50_000  # (MILLION / 100) ** 2 blocks: 250,000 (Dask needs ~6 min for a million)
+MILLION = 100_000  # (MILLION / 100) ** 2 blocks: a million
 
 
 def _random(da, n, chunks):

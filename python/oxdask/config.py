@@ -17,6 +17,12 @@ optimization.fuse.active : None
     Fuse linear chains of tasks before running (``None`` means on).
 multiprocessing.context : "spawn"
     Start method of the ``processes`` scheduler's worker processes.
+local.tune-malloc : True
+    oxdask only: on glibc, keep chunk-sized memory resident between the local schedulers'
+    tasks and trim the heap after each long compute (see ``oxdask._malloc``).
+local.limit-blas-threads : True
+    oxdask only: while array or dataframe graphs run on several threads, BLAS libraries use
+    ``cpu_count // num_workers`` threads each (see ``oxdask._blas``).
 tokenize.ensure-deterministic : False
     Raise instead of falling back to a random token for objects that cannot be hashed.
 distributed.worker.memory.target / spill / pause / terminate : 0.6 / 0.7 / 0.8 / 0.95
@@ -74,6 +80,7 @@ _BUILTIN_DEFAULTS: dict = {
     "tokenize": {"ensure-deterministic": False},
     "optimization": {"fuse": {"active": None}},
     "multiprocessing": {"context": "spawn"},
+    "local": {"tune-malloc": True, "limit-blas-threads": True},
     "visualization": {"engine": None},
     "distributed": {
         "scheduler": {"allowed-failures": 3},

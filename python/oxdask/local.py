@@ -7,10 +7,12 @@ Every scheduler of oxdask (``sync``, ``threads``, ``processes``) ends in
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from typing import Any
 
-from oxdask import _core
+from oxdask import _blas, _core, _malloc
 from oxdask.callbacks import local_callbacks, normalize_callback, unpack_callbacks
 from oxdask.core import literal
 from oxdask.utils import ensure_dict
@@ -159,22 +161,27 @@ def _execute_graph(
                 for f in posttasks:
                     f(key, result, dsk, state, wid)
 
+        _malloc.tune_for_local()
+        blas = _blas.limited(num_workers) if layers and submit is None else nullcontext()
+        started = time.perf_counter()
         try:
-            results, stats = _core.get(
-                dsk,
-                uniq,
-                layers=layers,
-                num_workers=num_workers,
-                fuse=fuse,
-                pretask=pretask,
-                posttask=posttask,
-                progress=progress,
-                submit=submit,
-            )
+            with blas:
+                results, stats = _core.get(
+                    dsk,
+                    uniq,
+                    layers=layers,
+                    num_workers=num_workers,
+                    fuse=fuse,
+                    pretask=pretask,
+                    posttask=posttask,
+                    progress=progress,
+                    submit=submit,
+                )
         except BaseException:
             for f in finishes:
                 f(dsk, state, True)
             raise
+        _malloc.release_after(time.perf_counter() - started)
         _local.stats = stats
         state["stats"] = stats
         for f in finishes:

@@ -56,3 +56,40 @@ def test_random_state_and_module_functions():
     assert da.random.normal(size=5, chunks=2).compute().shape == (5,)
     with pytest.raises(ValueError, match="low >= high"):
         da.random.default_rng(0).integers(5, 5, size=3)
+
+
+def _reference_words(key, shape):
+    """The generator's definition in NumPy: two xorshift-multiply rounds on ``i * G + k``."""
+    g, m1, m2 = (np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB))
+    with np.errstate(over="ignore"):
+        z = np.arange(int(np.prod(shape)), dtype=np.uint64) * g + np.uint64(key)
+        z ^= z >> np.uint64(32)
+        z *= m1
+        z ^= z >> np.uint64(29)
+        z *= m2
+    return z.reshape(shape)
+
+
+def test_kernel_matches_its_definition_on_every_block():
+    from oxdask.array.random import _uniform01, _words
+
+    key, shape = 12345, (6, 5, 4)
+    stream_key = da.random._stream_key(key, 6)
+    whole = _reference_words(stream_key, shape)
+    locs = (slice(1, 4), slice(0, 5), slice(2, 4))
+    np.testing.assert_array_equal(_words(key, (locs, shape), 6), whole[locs])
+    u = _uniform01(key, (locs, shape), 6)
+    expect = ((whole[locs] >> np.uint64(12)) | np.uint64(0x3FF0000000000000)).view(np.float64) - 1
+    np.testing.assert_array_equal(u, expect)
+    scalar = _words(key, ((), ()), 6)
+    assert scalar.shape == ()
+    assert scalar == _reference_words(stream_key, (1,))[0]
+
+
+def test_kernel_rejects_bad_bounds():
+    from oxdask import _core
+
+    with pytest.raises(ValueError, match=r"axis 0 bounds 3\.\.2"):
+        _core.random_block(1, [3], [2], [5], True)
+    with pytest.raises(ValueError, match="dimensions"):
+        _core.random_block(1, [0], [1], [1, 1], True)

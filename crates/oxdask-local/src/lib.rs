@@ -4,6 +4,8 @@
 //!   and when a result can be dropped because no remaining task needs it. No threads, no clocks.
 //! * [`pool`] shares that state between threads behind one mutex and drives it: threads sleep
 //!   while nothing is ready and take ready tasks in priority order.
+//! * [`pace`] decides when a second thread helps: not while tasks are so short that handing
+//!   the interpreter lock between threads costs more than the tasks.
 //!
 //! What *running* a task means is the caller's business ([`pool::Runner`]): the Python bindings
 //! run each task's callable while holding the GIL and keep the GIL across consecutive tasks, so a
@@ -18,6 +20,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod pace;
 pub mod pool;
 pub mod state;
 

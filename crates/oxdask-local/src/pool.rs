@@ -4,17 +4,22 @@
 //! sleeping threads. The mutex is held only for bookkeeping, never while a task runs, so a
 //! runner must never call back into user code while holding it. A thread that takes a task keeps
 //! taking the next ready one itself (see [`Runner::drain`]); sleeping threads are woken only
-//! when more tasks are ready than the running threads can take.
+//! when more tasks are ready than the running threads can take, and stay out while tasks are
+//! so short that one thread runs them faster than two (see [`crate::pace`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use oxdask_graph::TaskId;
 use parking_lot::{Condvar, Mutex};
 
+use crate::pace::Pace;
 use crate::state::{LocalState, RunStats};
+
+/// How often a thread kept out by short tasks looks again (see [`crate::pace`]).
+const CROWDED_POLL: Duration = Duration::from_millis(1);
 
 /// How one run of tasks is carried out by the embedding program.
 pub trait Runner: Sync {
@@ -23,7 +28,8 @@ pub trait Runner: Sync {
     /// Why a run stopped early.
     type Error: Send;
 
-    /// Takes and runs ready tasks from `queue` until [`Queue::pop_with`] returns `None`.
+    /// Takes and runs ready tasks from `queue` until [`Queue::pop_with`] returns `None`,
+    /// reporting each with [`Queue::finish`] and how long it ran.
     /// `calling_thread` is true on the thread that started the run, the one that may check
     /// for interrupts.
     fn drain(&self, queue: &Queue<Self::Value, Self::Error>, calling_thread: bool);
@@ -50,7 +56,9 @@ pub enum Wait {
 struct Inner<V, E> {
     state: LocalState<V>,
     error: Option<E>,
+    /// Threads waiting to be woken by [`Queue::finish`] (not those polling while crowded out).
     sleeping: usize,
+    pace: Pace,
 }
 
 /// The state shared by the threads of one run.
@@ -94,6 +102,7 @@ impl<V, E> Queue<V, E> {
                 state,
                 error: None,
                 sleeping: 0,
+                pace: Pace::default(),
             }),
             wake: Condvar::new(),
             done: Arc::new(AtomicUsize::new(0)),
@@ -107,14 +116,17 @@ impl<V, E> Queue<V, E> {
     }
 
     /// Takes the most urgent ready task and lets `prepare` read its inputs under the lock.
-    /// `prepare` must be quick and must not run user code. `None` when nothing is ready or the
-    /// run failed.
+    /// `prepare` must be quick and must not run user code. `None` when nothing is ready, the
+    /// run failed, or tasks are short and another thread is taking them.
     pub fn pop_with<T>(&self, prepare: impl FnOnce(TaskId, Inputs<'_, V>) -> T) -> Option<T> {
+        let me = std::thread::current().id();
+        let now = Instant::now();
         let mut inner = self.inner.lock();
-        if inner.error.is_some() {
+        if inner.error.is_some() || inner.pace.crowded(me, now) {
             return None;
         }
         let task = inner.state.pop_ready()?;
+        inner.pace.started(me, now);
         Some(prepare(
             task,
             Inputs {
@@ -124,11 +136,12 @@ impl<V, E> Queue<V, E> {
         ))
     }
 
-    /// Records a task's result; released values are appended to `released` for the caller to
-    /// drop after the call (outside the lock).
-    pub fn finish(&self, task: TaskId, value: V, released: &mut Vec<V>) {
+    /// Records a task's result and how long it ran; released values are appended to
+    /// `released` for the caller to drop after the call (outside the lock).
+    pub fn finish(&self, task: TaskId, value: V, elapsed: Duration, released: &mut Vec<V>) {
         let mut inner = self.inner.lock();
         inner.state.finish(task, value, released);
+        inner.pace.finished(elapsed);
         self.done.fetch_add(1, Ordering::Relaxed);
         if inner.state.is_done() {
             self.wake.notify_all();
@@ -151,28 +164,38 @@ impl<V, E> Queue<V, E> {
         self.inner.lock().error.is_some()
     }
 
-    /// Sleeps until a task is ready, the run ends, or `timeout` passes.
+    /// Sleeps until a task is ready for this thread, the run ends, or `timeout` passes.
     pub fn wait(&self, timeout: Option<Duration>) -> Wait {
+        let me = std::thread::current().id();
+        let deadline = timeout.map(|t| Instant::now() + t);
         let mut inner = self.inner.lock();
         loop {
             if inner.error.is_some() || inner.state.is_done() {
                 return Wait::Finished;
             }
-            if inner.state.ready_len() > 0 {
+            let now = Instant::now();
+            let crowded = inner.state.ready_len() > 0 && inner.pace.crowded(me, now);
+            if inner.state.ready_len() > 0 && !crowded {
                 return Wait::Work;
             }
-            inner.sleeping += 1;
-            let timed_out = match timeout {
-                Some(t) => self.wake.wait_for(&mut inner, t).timed_out(),
-                None => {
-                    self.wake.wait(&mut inner);
-                    false
-                }
-            };
-            inner.sleeping -= 1;
-            if timed_out {
+            if deadline.is_some_and(|d| now >= d) {
                 return Wait::TimedOut;
             }
+            if crowded {
+                // Another thread is taking short tasks: look again soon (see `crate::pace`).
+                let poll = now + CROWDED_POLL;
+                let until = deadline.map_or(poll, |d| d.min(poll));
+                self.wake.wait_until(&mut inner, until);
+                continue;
+            }
+            inner.sleeping += 1;
+            match deadline {
+                Some(d) => {
+                    self.wake.wait_until(&mut inner, d);
+                }
+                None => self.wake.wait(&mut inner),
+            }
+            inner.sleeping -= 1;
         }
     }
 
@@ -238,10 +261,12 @@ mod tests {
     use super::*;
     use oxdask_graph::{passes, GraphBuilder, Key};
 
-    /// Sums inputs plus one; fails on a chosen task; panics on another.
+    /// Sums inputs plus one; fails on a chosen task; panics on another; reports each task
+    /// as running for `task_time`.
     struct Adder {
         fail_on: Option<TaskId>,
         panic_on: Option<TaskId>,
+        task_time: Duration,
     }
 
     impl Runner for Adder {
@@ -260,7 +285,7 @@ mod tests {
                     queue.fail(format!("task {task} failed"));
                     return;
                 }
-                queue.finish(task, sum + 1, &mut released);
+                queue.finish(task, sum + 1, self.task_time, &mut released);
                 released.clear();
             }
         }
@@ -296,6 +321,7 @@ mod tests {
         let r = Adder {
             fail_on: None,
             panic_on: None,
+            task_time: Duration::ZERO,
         };
         assert_eq!(go(&r, 4).unwrap(), vec![Some(1001)]);
         assert_eq!(go(&r, 1).unwrap(), vec![Some(1001)]);
@@ -306,6 +332,7 @@ mod tests {
         let r = Adder {
             fail_on: Some(TaskId(3)),
             panic_on: None,
+            task_time: Duration::ZERO,
         };
         assert_eq!(go(&r, 3).unwrap_err(), "task #3 failed");
     }
@@ -315,6 +342,7 @@ mod tests {
         let r = Adder {
             fail_on: None,
             panic_on: Some(TaskId(5)),
+            task_time: Duration::from_millis(1),
         };
         assert_eq!(go(&r, 2).unwrap_err(), "panic: boom in #5");
     }

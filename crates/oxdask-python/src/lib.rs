@@ -13,6 +13,7 @@ mod layer;
 mod logging;
 mod materialize;
 mod parse;
+mod random;
 mod run;
 mod runtime;
 mod scheduler;
@@ -192,6 +193,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cull, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(materialize::graph_tasks, m)?)?;
+    m.add_function(wrap_pyfunction!(random::random_block, m)?)?;
     m.add_class::<Progress>()?;
     m.add_class::<buffer::Frame>()?;
     m.add_class::<Blockwise>()?;

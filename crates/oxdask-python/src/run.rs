@@ -3,10 +3,13 @@
 //! A thread that finds work attaches to the interpreter once and keeps running ready tasks until
 //! none is left, so trivial tasks cost one GIL acquisition per burst rather than per task. Other
 //! threads sleep until the burst leaves several tasks ready; while a task releases the GIL (NumPy
-//! and pandas kernels do), a sleeping thread takes the GIL and runs the next ready task.
+//! and pandas kernels do), a sleeping thread takes the GIL and runs the next ready task. While
+//! tasks take microseconds, the other threads stay out (`oxdask_local::pace`): passing the GIL
+//! back and forth would cost more than the tasks.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use oxdask_graph::{Graph, Key, TaskId};
 use oxdask_local::{Queue, Runner};
@@ -126,8 +129,9 @@ impl Runner for PyRunner<'_> {
                     .collect();
                 (task, values)
             }) {
+                let started = Instant::now();
                 match self.run_one(py, task, &inputs) {
-                    Ok(value) => queue.finish(task, value, &mut released),
+                    Ok(value) => queue.finish(task, value, started.elapsed(), &mut released),
                     Err(e) => {
                         queue.fail(e);
                         return;

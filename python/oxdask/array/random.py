@@ -20,6 +20,7 @@ from numbers import Integral
 
 import numpy as np
 
+from oxdask import _core
 from oxdask.array._chunks import normalize_chunks
 from oxdask.array.blockwise import _blockwise_layer
 from oxdask.array.core import _new
@@ -53,54 +54,36 @@ def _mix(z):
     return z ^ (z >> np.uint64(31))
 
 
-def _words(key, flat, stream):
-    """Mixed words for pre-multiplied flat indices ``flat = i * G`` (a fresh array).
-
-    Two xorshift-multiply rounds on a Weyl sequence (``i * G + k``): the high bits, which
-    are the ones used, are well mixed; four full-size passes instead of SplitMix64's eight
-    keep block generation within about 2x of NumPy's PCG64.
-    """
+def _stream_key(key, stream) -> int:
+    """The key of one distribution stream of a generator key."""
     with np.errstate(over="ignore"):
-        k = _mix(np.uint64(key) + np.uint64(stream) * _GOLDEN)
-        z = flat + k
-        tmp = np.empty_like(z)
-        np.right_shift(z, np.uint64(32), out=tmp)
-        z ^= tmp
-        z *= _M1
-        np.right_shift(z, np.uint64(29), out=tmp)
-        z ^= tmp
-        z *= _M2
-    return z
+        return int(_mix(np.uint64(key) + np.uint64(stream) * _GOLDEN))
 
 
-def _uniform01(key, flat, stream):
-    """Uniform doubles in [0, 1) with 52 random bits (the mantissa of [1, 2) minus one)."""
-    z = _words(key, flat, stream)
-    z >>= np.uint64(12)
-    z |= np.uint64(0x3FF0000000000000)
-    out = z.view(np.float64)
-    out -= 1.0
-    return out
+def _block(key, stream, block, uniform):
+    """The block's mixed words (uint64) or uniform doubles in [0, 1), from the Rust kernel.
 
-
-def _flat_index(locs, shape):
-    """``G *`` the C-order flat index of every element of the block (wrapping uint64).
-
-    Built from one small vector per axis, so the only full-size work is one broadcast add.
+    The word of flat index ``i`` is ``i * G + k`` (wrapping, ``k`` the stream's key) after two
+    xorshift-multiply rounds; uniforms take its top 52 bits as a mantissa.
     """
-    with np.errstate(over="ignore"):
-        stride = 1
-        parts = []
-        for d in reversed(range(len(shape))):
-            v = np.arange(locs[d].start, locs[d].stop, dtype=np.uint64)
-            v *= np.uint64(stride) * _GOLDEN
-            parts.append(v)
-            stride *= int(shape[d])
-        parts.reverse()
-        flat = parts[0]
-        for v in parts[1:]:
-            flat = np.add.outer(flat, v)
-    return flat
+    locs, shape = block
+    frame = _core.random_block(
+        _stream_key(key, stream),
+        [loc.start for loc in locs],
+        [loc.stop for loc in locs],
+        [int(n) for n in shape],
+        uniform,
+    )
+    out = np.frombuffer(frame, dtype=np.float64 if uniform else np.uint64)
+    return out.reshape(tuple(loc.stop - loc.start for loc in locs))
+
+
+def _words(key, block, stream):
+    return _block(key, stream, block, False)
+
+
+def _uniform01(key, block, stream):
+    return _block(key, stream, block, True)
 
 
 class _Draw:
@@ -114,33 +97,32 @@ class _Draw:
         self.dtype = dtype
 
     def __call__(self, *locs):
-        flat = _flat_index(locs, self.shape)
-        out = _DISTS[self.dist](self.key, flat, **self.params)
+        out = _DISTS[self.dist](self.key, (locs, self.shape), **self.params)
         return np.asarray(out).astype(self.dtype, copy=False)
 
 
-def _random(key, flat):
-    return _uniform01(key, flat, 1)
+def _random(key, block):
+    return _uniform01(key, block, 1)
 
 
-def _uniform(key, flat, low, high):
-    return low + (high - low) * _uniform01(key, flat, 2)
+def _uniform(key, block, low, high):
+    return low + (high - low) * _uniform01(key, block, 2)
 
 
-def _normal(key, flat, loc, scale):
-    u1 = 1.0 - _uniform01(key, flat, 3)
-    u2 = _uniform01(key, flat, 4)
+def _normal(key, block, loc, scale):
+    u1 = 1.0 - _uniform01(key, block, 3)
+    u2 = _uniform01(key, block, 4)
     z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
     return loc + scale * z
 
 
-def _exponential(key, flat, scale):
-    return -scale * np.log1p(-_uniform01(key, flat, 5))
+def _exponential(key, block, scale):
+    return -scale * np.log1p(-_uniform01(key, block, 5))
 
 
-def _integers(key, flat, low, high):
+def _integers(key, block, low, high):
     span = int(high) - int(low)
-    w = _words(key, flat, 6)
+    w = _words(key, block, 6)
     if span <= 1 << 32:
         r = ((w >> np.uint64(32)) * np.uint64(span)) >> np.uint64(32)
     else:
@@ -218,7 +200,7 @@ class Generator:
             [],
             chunks,
             locs=range(len(shape)),
-            inline=True,
+            inline="block",
         )
         return _new(name, layer, [], chunks, dtype, extra)
 

@@ -93,6 +93,16 @@ _FAST = {
 }
 
 
+def _keeps_dtype(func, dtype, kwargs) -> bool:
+    """Whether the plain reduction ``func`` with ``kwargs`` (none, or ``dtype=``) returns
+    ``dtype`` unchanged (sums and products widen small integers and booleans)."""
+    if kwargs:
+        return set(kwargs) == {"dtype"} and np.dtype(kwargs["dtype"]) == dtype
+    if func is np.min or func is np.max:
+        return dtype.kind in "biuf"
+    return dtype.kind == "f" or dtype in (np.dtype(np.int64), np.dtype(np.uint64))
+
+
 class _Chunk:
     """Reduce one block, keeping dims; optionally passes the block's Loc along ``axis``."""
 
@@ -104,6 +114,10 @@ class _Chunk:
 
     def __call__(self, x, *locs):
         if self.fast is not None and x.dtype.kind in "biuf" and x.size:
+            if builtins.all(x.shape[a] == 1 for a in self.axes) and _keeps_dtype(
+                self.func, x.dtype, self.kwargs
+            ):
+                return x  # reducing axes of length one: the block is its own result
             return self.fast(x, axis=self.axes, keepdims=True, **self.kwargs)
         with np.errstate(all="ignore"):
             if locs:
@@ -122,9 +136,52 @@ class _Level:
         self.kwargs = kwargs
 
     def __call__(self, nested):
+        if self.concatenate and self.func in _FAST:
+            out = _elementwise(self.func, nested, self.axes, self.keepdims, self.kwargs)
+            if out is not None:
+                return out
         x = _concat_any(nested, self.axes) if self.concatenate else nested
         with np.errstate(all="ignore"):
             return self.func(x, axis=self.axes, keepdims=self.keepdims, **self.kwargs)
+
+
+_ELEMENTWISE = {np.sum: np.add, np.prod: np.multiply, np.min: np.minimum, np.max: np.maximum}
+
+
+def _leaves(nested, out):
+    if isinstance(nested, list):
+        for n in nested:
+            _leaves(n, out)
+    else:
+        out.append(nested)
+    return out
+
+
+def _elementwise(func, nested, axes, keepdims, kwargs):
+    """``func`` over the concatenation of partial results that are each of length one along
+    ``axes``, computed as an element-wise ufunc over the partials: no concatenated copy.
+    None when the partials are not such arrays of one shape and dtype."""
+    parts = _leaves(nested, [])
+    first = parts[0]
+    if not (
+        isinstance(first, np.ndarray)
+        and first.size >= 4096  # smaller partials: one concatenation costs less than n ufuncs
+        and _keeps_dtype(func, first.dtype, kwargs)
+        and builtins.all(first.shape[a] == 1 for a in axes)
+        and builtins.all(
+            isinstance(p, np.ndarray) and p.shape == first.shape and p.dtype == first.dtype
+            for p in parts
+        )
+    ):
+        return None
+    ufunc = _ELEMENTWISE[func]
+    out = first.copy() if len(parts) == 1 else ufunc(first, parts[1])
+    for p in parts[2:]:
+        ufunc(out, p, out=out)
+    if keepdims:
+        return out
+    out = out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
+    return out[()] if out.ndim == 0 else out
 
 
 def _first_leaf(nested):

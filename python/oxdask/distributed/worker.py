@@ -15,7 +15,7 @@ from typing import Any
 
 import cloudpickle
 
-from oxdask import _core
+from oxdask import _core, _malloc
 from oxdask.distributed import security
 from oxdask.distributed.serialize import (
     dumps_error,
@@ -86,9 +86,7 @@ class Host:
     def release_memory(self) -> None:
         """Give the C heap's free pages back to the OS after values were spilled (glibc), so
         the process memory the worker measures falls with what it really holds."""
-        trim = _malloc_trim()
-        if trim is not None:
-            trim(0)
+        _malloc.release()
 
     def run(self, call: bytes) -> tuple[bytes, bool]:
         """``Client.run``: call a pickled ``(func, args, kwargs)``."""
@@ -97,38 +95,6 @@ class Host:
             return cloudpickle.dumps(func(*args, **kwargs)), True
         except Exception as e:
             return pickle.dumps(dumps_error(e)), False
-
-
-_LIBC: list = []
-
-
-def _libc():
-    """glibc through ctypes, or None elsewhere."""
-    if not _LIBC:
-        try:
-            import ctypes
-
-            _LIBC.append(ctypes.CDLL("libc.so.6"))
-        except OSError:
-            _LIBC.append(None)
-    return _LIBC[0]
-
-
-def _malloc_trim():
-    libc = _libc()
-    return getattr(libc, "malloc_trim", None)
-
-
-def tune_malloc() -> None:
-    """Make freed memory leave the process's resident size (glibc): the heap is trimmed
-    above 64 KiB free (and fully, ``malloc_trim``, after each spill). Memory limits are
-    enforced on resident size, so what a worker frees must really go. (A fixed 1 MiB mmap
-    threshold does the same for array chunks but costs a page fault per page of every new
-    chunk: about 15% slower on the out-of-core array benchmark.)"""
-    libc = _libc()
-    mallopt = getattr(libc, "mallopt", None)
-    if mallopt is not None:
-        mallopt(-1, 64 * 1024)  # M_TRIM_THRESHOLD
 
 
 def memory_thresholds(restartable: bool = True) -> tuple:
@@ -261,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     security.add_cli_arguments(p)
     args = p.parse_args(argv)
-    tune_malloc()
+    _malloc.tune_for_worker()
     try:
         tls, token = security.from_cli(args)
     except (OSError, ValueError) as e:
