@@ -72,10 +72,7 @@ class BlockwiseLayer(_CompactLayer):
     def __init__(
         self, name, func, out_ind, args, numblocks, kwargs=None, new_axes=None, inline=False
     ):
-        #: cheap to recompute: optimizations may copy it into its consumers. ``True``: free
-        #: (constants, views), copied even where a consumer reads each block several times;
-        #: ``"block"``: cheap per block (random numbers), copied only into consumers that read
-        #: each block once
+        #: cheap to recompute: optimizations may copy it into every consumer
         self.inline = inline
         self.name = name
         self.func = func

@@ -59,7 +59,7 @@ def _fuse_pair(c: BlockwiseLayer, k: int, p: BlockwiseLayer) -> BlockwiseLayer |
     _, ind = c.args[k]
     if any(label not in c.out_ind for label in ind):
         return None  # c contracts over p's blocks
-    if p.inline is not True and any(label not in ind for label in c.out_ind):
+    if not p.inline and any(label not in ind for label in c.out_ind):
         return None  # c reads each block of p several times: fusing would recompute it
     if len(set(ind)) != len(ind) or len(p.out_ind) != len(ind):
         return None
@@ -100,12 +100,10 @@ def _out_blocks(p: BlockwiseLayer) -> list[int]:
 def fuse_blockwise(graph: HighLevelGraph, keep: set[str]) -> HighLevelGraph:
     """A graph where Blockwise chains are fused (layers in ``keep`` stay).
 
-    A layer with one use is merged into its consumer. A layer marked ``inline`` is merged
-    into every consumer, so that its blocks are recomputed where needed instead of being held
-    in memory until their last consumer runs: free sources (``inline=True``: constants,
-    ranges, slices of in-memory data) everywhere, cheap ones (``inline="block"``: random
-    numbers) only where each block is read once, not into a consumer such as a matrix
-    product that reads every block many times.
+    A layer with one use is merged into its consumer. A layer marked ``inline`` (cheap
+    sources: constants, ranges, random numbers, slices of in-memory data) is merged into
+    every consumer, so that its blocks are recomputed where needed instead of being held in
+    memory until their last consumer runs.
     """
     layers = dict(graph.layers)
     uses: dict[str, int] = {}

@@ -200,7 +200,7 @@ class Generator:
             [],
             chunks,
             locs=range(len(shape)),
-            inline="block",
+            inline=True,
         )
         return _new(name, layer, [], chunks, dtype, extra)
 
