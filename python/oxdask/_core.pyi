@@ -12,6 +12,7 @@ __all__ = [
     "ClientConnection",
     "CycleError",
     "Frame",
+    "Gather",
     "Progress",
     "Scheduler",
     "TreeReduce",
@@ -110,11 +111,46 @@ class TreeReduce:
     def __len__(self) -> int:
         """Number of tasks over all levels."""
 
+@final
+class Gather:
+    """A compact layer assembling every output block from pieces of blocks of ``input``.
+
+    ``sources[d][i]`` lists the input blocks along dimension ``d`` that output block ``i``
+    (along ``d``) takes pieces of. Output block ``(i, j, ...)`` is
+    ``func(blocks, pieces[0][i], pieces[1][j], ...)`` where ``blocks`` nests the input blocks
+    ``sources[0][i] x sources[1][j] x ...``, one list level per dimension. Keys are
+    ``(name, *index)``. Raises ``ValueError`` naming the block when a source is out of range.
+    """
+
+    def __new__(
+        cls,
+        name: str,
+        input: str,
+        in_numblocks: Sequence[int],
+        sources: Sequence[Sequence[Sequence[int]]],
+        func: Callable[..., Any],
+        pieces: Sequence[Sequence[Any]],
+    ) -> Self: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def numblocks(self) -> list[int]:
+        """Number of output blocks per dimension."""
+    def __len__(self) -> int:
+        """Number of tasks."""
+
+def random_block(
+    key: int, starts: Sequence[int], stops: Sequence[int], shape: Sequence[int], uniform: bool
+) -> Frame:
+    """Block ``starts..stops`` of a chunking-independent random array of ``shape``: 8-byte
+    mixed words (``uniform=False``) or uniform doubles in [0, 1), read with
+    ``numpy.frombuffer``. ``ValueError`` names an axis whose bounds are wrong."""
+
 def get(
     dsk: Mapping[_Key, Any],
     keys: Sequence[_Key],
     *,
-    layers: Sequence[Blockwise | TreeReduce] | None = None,
+    layers: Sequence[Blockwise | TreeReduce | Gather] | None = None,
     num_workers: int = 1,
     optimize: bool = True,
     fuse: bool = True,
@@ -147,7 +183,7 @@ def graph_tasks(
     dsk: Mapping[_Key, Any],
     keys: Sequence[_Key],
     *,
-    layers: Sequence[Blockwise | TreeReduce] | None = None,
+    layers: Sequence[Blockwise | TreeReduce | Gather] | None = None,
 ) -> list[tuple[_Key, Any, list[_Key]]]:
     """``(key, task, dependency keys)`` of every task needed for ``keys``, compact layers
     expanded into plain task tuples."""

@@ -2,13 +2,15 @@
 
 A :class:`HighLevelGraph` maps layer names to layers and records which layers each layer
 depends on. A layer is either a plain mapping of tasks (materialized) or a *compact* layer
-(:class:`BlockwiseLayer`, :class:`TreeReduceLayer`) that describes many tasks with one object.
+(:class:`BlockwiseLayer`, :class:`TreeReduceLayer`, :class:`GatherLayer`) that describes many
+tasks with one object.
 
 Invariants:
 
 - Compact layers are handed to the native engine as :class:`oxdask._core.Blockwise` /
-  :class:`oxdask._core.TreeReduce` objects and expanded in Rust only when computed; oxdask
-  never expands them in Python on the compute path (:meth:`HighLevelGraph._engine_parts`).
+  :class:`oxdask._core.TreeReduce` / :class:`oxdask._core.Gather` objects and expanded in
+  Rust only when computed; oxdask never expands them in Python on the compute path
+  (:meth:`HighLevelGraph._engine_parts`).
 - The ``Mapping`` interface (``graph[key]``, iteration, ``len``) is for third-party consumers:
   it expands compact layers in Python lazily, one layer at a time, and caches the result.
 """
@@ -22,7 +24,13 @@ from typing import Any
 from oxdask.core import quote
 from oxdask.utils import apply
 
-__all__ = ["BlockwiseLayer", "HighLevelGraph", "MaterializedLayer", "TreeReduceLayer"]
+__all__ = [
+    "BlockwiseLayer",
+    "GatherLayer",
+    "HighLevelGraph",
+    "MaterializedLayer",
+    "TreeReduceLayer",
+]
 
 
 class MaterializedLayer(dict):
@@ -220,7 +228,51 @@ class TreeReduceLayer(_CompactLayer):
         return items
 
 
-_COMPACT = (BlockwiseLayer, TreeReduceLayer)
+class GatherLayer(_CompactLayer):
+    """Blocks assembled from pieces of blocks of ``input`` (see ``_core.Gather``).
+
+    Output block ``(i, j, ...)`` is ``func(blocks, pieces[0][i], pieces[1][j], ...)`` where
+    ``blocks`` nests the input blocks ``sources[0][i] x sources[1][j] x ...``, one list level
+    per dimension.
+    """
+
+    def __init__(self, name, input, in_numblocks, sources, func, pieces):
+        self.name = name
+        self.input = input
+        self.in_numblocks = tuple(in_numblocks)
+        self.sources = [[list(s) for s in axis] for axis in sources]
+        self.func = func
+        self.pieces = [list(p) for p in pieces]
+        self._core = None
+
+    @property
+    def numblocks(self) -> tuple[int, ...]:
+        return tuple(len(s) for s in self.sources)
+
+    def to_core(self):
+        if self._core is None:
+            from oxdask import _core
+
+            self._core = _core.Gather(
+                self.name, self.input, self.in_numblocks, self.sources, self.func, self.pieces
+            )
+        return self._core
+
+    def _expand(self) -> dict:
+        dsk = {}
+        for out in product(*(range(n) for n in self.numblocks)):
+            nested = self._nested(out, 0, ())
+            pieces = [quote(self.pieces[d][i]) for d, i in enumerate(out)]
+            dsk[(self.name, *out)] = (self.func, nested, *pieces)
+        return dsk
+
+    def _nested(self, out, axis, at):
+        if axis == len(out):
+            return (self.input, *at)
+        return [self._nested(out, axis + 1, (*at, i)) for i in self.sources[axis][out[axis]]]
+
+
+_COMPACT = (BlockwiseLayer, TreeReduceLayer, GatherLayer)
 
 
 class HighLevelGraph(Mapping):

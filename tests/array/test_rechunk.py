@@ -69,3 +69,29 @@ def test_unknown_chunks_rechunk():
     assert_eq(z, np.arange(12).reshape(6, 2)[np.arange(0, 12, 2) > 3])
     with pytest.raises(ValueError, match="unknown"):
         y.rechunk({0: 2})
+
+
+def test_rechunk_is_one_compact_layer():
+    from oxdask.highlevelgraph import GatherLayer
+
+    x = da.ones((100_000, 100_000), chunks=(100, 100))  # a million blocks
+    y = x.rechunk((250, 40))
+    layer = y.dask.layers[y.name]
+    assert isinstance(layer, GatherLayer)
+    assert len(layer) == 400 * 2500
+    assert not layer.is_materialized()
+    small = da.from_array(np.arange(600.0).reshape(20, 30), chunks=(7, 4)).rechunk((6, 11))
+    corner = small[:13, 5:25]
+    np.testing.assert_array_equal(corner.compute(), np.arange(600.0).reshape(20, 30)[:13, 5:25])
+    assert not small.dask.layers[small.name].is_materialized()
+
+
+def test_gather_layer_names_a_bad_source():
+    from oxdask import _core
+
+    with pytest.raises(ValueError, match="output block 1 along axis 0 reads input block 5"):
+        _core.Gather("g", "x", [3], [[[0], [5]]], lambda b, s: b, [[None, None]])
+    with pytest.raises(ValueError, match="one entry per output block"):
+        _core.Gather("g", "x", [3], [[[0], [1]]], lambda b, s: b, [[None]])
+    with pytest.raises(TypeError, match="not callable"):
+        _core.Gather("g", "x", [3], [[[0]]], 3, [[None]])

@@ -11,13 +11,15 @@
 //! * [`passes::fuse`] — merge linear chains into single tasks;
 //! * [`passes::order`] — a static, memory-aware priority for every task.
 //!
-//! [`layer`] and [`tree`] expand compact descriptions of many tasks (Dask's blockwise and tree
-//! reductions) without materializing one object per task on the caller's side.
+//! [`layer`], [`tree`] and [`gather`] expand compact descriptions of many tasks (Dask's
+//! blockwise, tree reductions, and gathers of block pieces such as rechunking) without
+//! materializing one object per task on the caller's side.
 //!
 //! This crate knows nothing of Python, threads or sockets.
 #![warn(missing_docs)]
 
 mod error;
+pub mod gather;
 mod graph;
 mod id;
 mod key;

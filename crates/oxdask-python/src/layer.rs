@@ -1,4 +1,4 @@
-//! The `Blockwise` compact layer as seen from Python.
+//! The `Blockwise` compact layer as seen from Python, and [`Layer`]: any compact layer.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyMapping, PyString};
 
 use crate::errors::graph_err;
+use crate::gather::Gather;
 use crate::parse::{LayerErr, Parser, Source};
 use crate::task::{kwargs_dict, Arg, Call, PyTask};
 use crate::tree::TreeReduce;
@@ -134,6 +135,7 @@ impl Blockwise {
 pub(crate) enum Layer<'py> {
     Blockwise(PyRef<'py, Blockwise>),
     Tree(PyRef<'py, TreeReduce>),
+    Gather(PyRef<'py, Gather>),
 }
 
 impl<'py> Layer<'py> {
@@ -146,7 +148,7 @@ impl<'py> Layer<'py> {
             .collect()
     }
 
-    /// Accepts a `Blockwise` or a `TreeReduce`.
+    /// Accepts a `Blockwise`, a `TreeReduce` or a `Gather`.
     pub(crate) fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
         if let Ok(b) = obj.extract::<PyRef<'py, Blockwise>>() {
             return Ok(Layer::Blockwise(b));
@@ -154,8 +156,11 @@ impl<'py> Layer<'py> {
         if let Ok(t) = obj.extract::<PyRef<'py, TreeReduce>>() {
             return Ok(Layer::Tree(t));
         }
+        if let Ok(g) = obj.extract::<PyRef<'py, Gather>>() {
+            return Ok(Layer::Gather(g));
+        }
         Err(PyTypeError::new_err(format!(
-            "layers must be Blockwise or TreeReduce objects, not {}",
+            "layers must be Blockwise, TreeReduce or Gather objects, not {}",
             obj.get_type().name()?
         )))
     }
@@ -165,6 +170,7 @@ impl<'py> Layer<'py> {
         match self {
             Layer::Blockwise(b) => b.len(),
             Layer::Tree(t) => t.len(),
+            Layer::Gather(g) => g.spec.len(),
         }
     }
 
@@ -181,6 +187,7 @@ impl<'py> Layer<'py> {
                 out.push((last.name.clone(), t.spec.output_numblocks()));
                 out
             }
+            Layer::Gather(g) => vec![(g.spec.name.clone(), g.spec.out_numblocks())],
         })
     }
 
@@ -237,6 +244,23 @@ impl<'py> Layer<'py> {
                     let call = Call {
                         func: func.clone_ref(py),
                         args: vec![arg],
+                        kwargs: None,
+                    };
+                    parser.end_task(b, Arg::Call(Box::new(call)));
+                    Ok(())
+                })
+            }
+            Layer::Gather(layer) => {
+                let source = |_: usize| Source::Blocks(&layer.input);
+                layer.spec.expand::<LayerErr>(|coords, blocks| {
+                    parser.begin_task(Key::chunk(&layer.spec.name, coords));
+                    let mut args = vec![parser.block_ref(&blocks, &source).map_err(LayerErr)?];
+                    for (axis, &i) in coords.iter().enumerate() {
+                        args.push(Arg::Lit(layer.pieces[axis][i as usize].clone_ref(py)));
+                    }
+                    let call = Call {
+                        func: layer.func.clone_ref(py),
+                        args,
                         kwargs: None,
                     };
                     parser.end_task(b, Arg::Call(Box::new(call)));

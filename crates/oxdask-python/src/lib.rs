@@ -8,6 +8,7 @@
 mod buffer;
 mod client;
 mod errors;
+mod gather;
 mod key;
 mod layer;
 mod logging;
@@ -198,6 +199,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<buffer::Frame>()?;
     m.add_class::<Blockwise>()?;
     m.add_class::<tree::TreeReduce>()?;
+    m.add_class::<gather::Gather>()?;
     m.add_class::<client::ClientConnection>()?;
     m.add_class::<scheduler::Scheduler>()?;
     m.add_function(wrap_pyfunction!(worker::run_worker_blocking, m)?)?;

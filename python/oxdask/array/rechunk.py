@@ -14,13 +14,13 @@ running task, whatever the shapes.
 from __future__ import annotations
 
 import math
-from itertools import pairwise, product
+from itertools import pairwise
 
 import numpy as np
 
 from oxdask.array._chunks import _isnan, normalize_chunks, starts
 from oxdask.array.core import Array, _new
-from oxdask.highlevelgraph import MaterializedLayer
+from oxdask.highlevelgraph import GatherLayer
 from oxdask.tokenize import tokenize
 
 __all__ = ["rechunk"]
@@ -52,37 +52,28 @@ def _range_pieces(old, ranges) -> list[list[tuple[int, slice]]]:
     return out
 
 
-class _Assemble:
-    """Task: slice the pieces of old blocks and concatenate them into one new block."""
-
-    __slots__ = ("slices",)
-
-    def __init__(self, slices):
-        self.slices = slices
-
-    def __reduce__(self):
-        return (_Assemble, (self.slices,))
-
-    def __call__(self, blocks):
-        return _concat(blocks, self.slices, 0)
+def _assemble(blocks, *axis_slices):
+    """Gather task: slice the pieces of old blocks (``blocks`` nests one list per axis;
+    ``axis_slices[d]`` holds the slice of each piece along axis ``d``) and concatenate them
+    into one new block."""
+    return _concat(blocks, axis_slices, 0, ())
 
 
-def _concat(blocks, slices, axis):
-    if not isinstance(blocks, list):
-        return blocks[slices]
-    parts = [_concat(b, s, axis + 1) for b, s in zip(blocks, slices, strict=True)]
+def _concat(blocks, axis_slices, axis, index):
+    if axis == len(axis_slices):
+        return blocks[index]
+    parts = [
+        _concat(b, axis_slices, axis + 1, (*index, s))
+        for b, s in zip(blocks, axis_slices[axis], strict=True)
+    ]
     if len(parts) == 1:
         return parts[0]
     return np.concatenate(parts, axis=axis)
 
 
-def _nest(idx_lists, fn, prefix=()):
-    if not idx_lists:
-        return fn(prefix)
-    return [_nest(idx_lists[1:], fn, (*prefix, i)) for i in idx_lists[0]]
-
-
 def _one_stage(x: Array, chunks, name, per_axis=None) -> Array:
+    """One Gather layer: each new block from its (old block, slice) pieces along every axis,
+    described per axis (a few numbers per block and axis, not a task per block)."""
     if per_axis is None:
         per_axis = [
             [[(i, slice(None))] for i in range(len(o))]
@@ -90,28 +81,10 @@ def _one_stage(x: Array, chunks, name, per_axis=None) -> Array:
             else _pieces(o, n)
             for o, n in zip(x.chunks, chunks, strict=True)
         ]
-    layer = {}
-    for out_idx in product(*(range(len(c)) for c in chunks)):
-        pieces = [per_axis[d][i] for d, i in enumerate(out_idx)]
-        if all(len(p) == 1 for p in pieces):
-            (src, sl) = zip(*(p[0] for p in pieces), strict=True)
-            full = all(
-                s == slice(None) or (s.start == 0 and s.stop == x.chunks[d][src[d]])
-                for d, s in enumerate(sl)
-            )
-            if full:
-                layer[(name, *out_idx)] = (x.name, *src)
-                continue
-        keys = _nest(
-            [list(range(len(p))) for p in pieces],
-            lambda pos, pieces=pieces: (x.name, *(pieces[d][k][0] for d, k in enumerate(pos))),
-        )
-        slices = _nest(
-            [list(range(len(p))) for p in pieces],
-            lambda pos, pieces=pieces: tuple(pieces[d][k][1] for d, k in enumerate(pos)),
-        )
-        layer[(name, *out_idx)] = (_Assemble(slices), keys)
-    return _new(name, MaterializedLayer(layer), [x], chunks, x.dtype)
+    sources = [[[i for i, _ in p] for p in axis] for axis in per_axis]
+    slices = [[tuple(s for _, s in p) for p in axis] for axis in per_axis]
+    layer = GatherLayer(name, x.name, x.numblocks, sources, _assemble, slices)
+    return _new(name, layer, [x], chunks, x.dtype)
 
 
 def gather(x: Array, ranges, name) -> Array:
