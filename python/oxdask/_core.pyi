@@ -22,6 +22,7 @@ __all__ = [
     "get_dependencies",
     "graph_tasks",
     "order",
+    "random_block",
     "run_worker_blocking",
     "temporary_pki",
     "validate",
