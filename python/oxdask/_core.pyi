@@ -120,7 +120,8 @@ class Gather:
     (along ``d``) takes pieces of. Output block ``(i, j, ...)`` is
     ``func(blocks, pieces[0][i], pieces[1][j], ...)`` where ``blocks`` nests the input blocks
     ``sources[0][i] x sources[1][j] x ...``, one list level per dimension. Keys are
-    ``(name, *index)``. Raises ``ValueError`` naming the block when a source is out of range.
+    ``(name, *index)``, without the dimensions in ``dropped`` (each must have one output
+    block). Raises ``ValueError`` naming the block when a source is out of range.
     """
 
     def __new__(
@@ -131,12 +132,13 @@ class Gather:
         sources: Sequence[Sequence[Sequence[int]]],
         func: Callable[..., Any],
         pieces: Sequence[Sequence[Any]],
+        dropped: Sequence[int] | None = None,
     ) -> Self: ...
     @property
     def name(self) -> str: ...
     @property
     def numblocks(self) -> list[int]:
-        """Number of output blocks per dimension."""
+        """Number of output blocks per dimension of the keys."""
     def __len__(self) -> int:
         """Number of tasks."""
 

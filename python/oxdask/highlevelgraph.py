@@ -233,37 +233,45 @@ class GatherLayer(_CompactLayer):
 
     Output block ``(i, j, ...)`` is ``func(blocks, pieces[0][i], pieces[1][j], ...)`` where
     ``blocks`` nests the input blocks ``sources[0][i] x sources[1][j] x ...``, one list level
-    per dimension.
+    per dimension. Dimensions in ``dropped`` (one output block each) are left out of the keys.
     """
 
-    def __init__(self, name, input, in_numblocks, sources, func, pieces):
+    def __init__(self, name, input, in_numblocks, sources, func, pieces, dropped=()):
         self.name = name
         self.input = input
         self.in_numblocks = tuple(in_numblocks)
         self.sources = [[list(s) for s in axis] for axis in sources]
         self.func = func
         self.pieces = [list(p) for p in pieces]
+        self.dropped = sorted(dropped)
         self._core = None
 
     @property
     def numblocks(self) -> tuple[int, ...]:
-        return tuple(len(s) for s in self.sources)
+        return tuple(len(s) for d, s in enumerate(self.sources) if d not in self.dropped)
 
     def to_core(self):
         if self._core is None:
             from oxdask import _core
 
             self._core = _core.Gather(
-                self.name, self.input, self.in_numblocks, self.sources, self.func, self.pieces
+                self.name,
+                self.input,
+                self.in_numblocks,
+                self.sources,
+                self.func,
+                self.pieces,
+                dropped=self.dropped,
             )
         return self._core
 
     def _expand(self) -> dict:
         dsk = {}
-        for out in product(*(range(n) for n in self.numblocks)):
+        for out in product(*(range(len(s)) for s in self.sources)):
             nested = self._nested(out, 0, ())
             pieces = [quote(self.pieces[d][i]) for d, i in enumerate(out)]
-            dsk[(self.name, *out)] = (self.func, nested, *pieces)
+            key = tuple(i for d, i in enumerate(out) if d not in self.dropped)
+            dsk[(self.name, *key)] = (self.func, nested, *pieces)
         return dsk
 
     def _nested(self, out, axis, at):

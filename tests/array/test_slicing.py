@@ -117,3 +117,20 @@ def test_setitem(rng):
     assert_eq(x, b)
     with pytest.raises(ValueError, match="could not broadcast"):
         x[0:2] = np.ones(4)
+
+
+def test_basic_slicing_is_one_compact_layer():
+    from oxdask.highlevelgraph import GatherLayer
+
+    x = da.ones((100_000, 100_000), chunks=(100, 100))  # a million blocks
+    y = x[::2, 5]
+    layer = y.dask.layers[y.name]
+    assert isinstance(layer, GatherLayer)
+    assert len(layer) == 1000
+    assert not layer.is_materialized()
+    xn = np.arange(35.0 * 26).reshape(35, 26)
+    small = da.from_array(xn, chunks=(4, 7))
+    for index in [(slice(3, 30, 4), 9), (-1, slice(None, None, -3)), (slice(2, 20), slice(5, 6))]:
+        got = small[index]
+        assert isinstance(got.dask.layers[got.name], GatherLayer)
+        np.testing.assert_array_equal(got.compute(), xn[index])

@@ -9,7 +9,8 @@
 //! `sources[0][i] x sources[1][j] x ...` (one list level per axis, in axis order); what part
 //! of each block it keeps is the task function's business. The description is one list per
 //! axis, so a rechunk of a million blocks costs a few thousand numbers, not a million tasks,
-//! until it is expanded.
+//! until it is expanded. Dimensions listed in `dropped` (one output block each: an integer
+//! index) are left out of the output keys.
 
 use crate::layer::{advance, BlockRef};
 use crate::{GraphError, Result};
@@ -24,6 +25,8 @@ pub struct Gather {
     /// Per dimension, per output block: the input blocks (along that dimension) it takes
     /// pieces of, in order. Never empty.
     pub sources: Vec<Vec<Vec<u32>>>,
+    /// Dimensions left out of the output keys (each with exactly one output block).
+    pub dropped: Vec<usize>,
 }
 
 impl Gather {
@@ -58,12 +61,34 @@ impl Gather {
                 }
             }
         }
+        for &d in &self.dropped {
+            if self.sources.get(d).map(Vec::len) != Some(1) {
+                return Err(self.bad(format!(
+                    "dropped axis {d} must exist and have exactly one output block"
+                )));
+            }
+        }
         Ok(())
     }
 
-    /// Blocks of the output along each dimension.
+    /// Blocks of the output along each dimension, dropped ones included.
     pub fn out_numblocks(&self) -> Vec<u32> {
         self.sources.iter().map(|s| s.len() as u32).collect()
+    }
+
+    /// Blocks along each dimension of the output keys (dropped dimensions left out).
+    pub fn key_numblocks(&self) -> Vec<u32> {
+        self.key_coords(&self.out_numblocks())
+    }
+
+    /// The key coordinates of output block `coords` (dropped dimensions left out).
+    pub fn key_coords(&self, coords: &[u32]) -> Vec<u32> {
+        coords
+            .iter()
+            .enumerate()
+            .filter(|(d, _)| !self.dropped.contains(d))
+            .map(|(_, &c)| c)
+            .collect()
     }
 
     /// Number of output blocks.
@@ -76,8 +101,9 @@ impl Gather {
         self.len() == 0
     }
 
-    /// Calls `emit(out_coords, blocks)` for every output block in row-major order; `blocks`
-    /// nests one list per dimension around [`BlockRef::Block`]s of the input (`arg` 0).
+    /// Calls `emit(out_coords, blocks)` for every output block in row-major order (all
+    /// dimensions, dropped ones included); `blocks` nests one list per dimension around
+    /// [`BlockRef::Block`]s of the input (`arg` 0).
     pub fn expand<E: From<GraphError>>(
         &self,
         mut emit: impl FnMut(&[u32], BlockRef) -> std::result::Result<(), E>,
@@ -124,6 +150,7 @@ mod tests {
             name: "g".into(),
             in_numblocks: in_numblocks.to_vec(),
             sources,
+            dropped: vec![],
         }
     }
 
@@ -182,6 +209,23 @@ mod tests {
         );
         let empty = gather(&[2], vec![vec![vec![]]]);
         assert!(empty.check().unwrap_err().to_string().contains("no source"));
+        let mut wide = gather(&[2], vec![vec![vec![0], vec![1]]]);
+        wide.dropped = vec![0];
+        assert!(wide
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("exactly one"));
+    }
+
+    #[test]
+    fn dropped_dimensions_leave_the_keys() {
+        let mut g = gather(&[3, 4], vec![vec![vec![2]], vec![vec![0], vec![1, 2]]]);
+        g.dropped = vec![0];
+        g.check().unwrap();
+        assert_eq!(g.out_numblocks(), vec![1, 2]);
+        assert_eq!(g.key_numblocks(), vec![2]);
+        assert_eq!(g.key_coords(&[0, 1]), vec![1]);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub(crate) struct Gather {
 #[pymethods]
 impl Gather {
     #[new]
+    #[pyo3(signature = (name, input, in_numblocks, sources, func, pieces, dropped=None))]
     fn new(
         name: String,
         input: String,
@@ -27,6 +28,7 @@ impl Gather {
         sources: Vec<Vec<Vec<u32>>>,
         func: Bound<'_, PyAny>,
         pieces: Vec<Vec<Bound<'_, PyAny>>>,
+        dropped: Option<Vec<usize>>,
     ) -> PyResult<Self> {
         if !func.is_callable() {
             return Err(PyTypeError::new_err(format!(
@@ -46,6 +48,7 @@ impl Gather {
             name,
             in_numblocks,
             sources,
+            dropped: dropped.unwrap_or_default(),
         };
         spec.check().map_err(graph_err)?;
         Ok(Self {
@@ -64,10 +67,10 @@ impl Gather {
         &self.spec.name
     }
 
-    /// Output blocks per dimension.
+    /// Output blocks per dimension of the output keys.
     #[getter]
     fn numblocks(&self) -> Vec<u32> {
-        self.spec.out_numblocks()
+        self.spec.key_numblocks()
     }
 
     fn __len__(&self) -> usize {
@@ -79,7 +82,7 @@ impl Gather {
             "Gather(name={:?}, input={:?}, numblocks={:?})",
             self.spec.name,
             self.input,
-            self.spec.out_numblocks()
+            self.spec.key_numblocks()
         )
     }
 }

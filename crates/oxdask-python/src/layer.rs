@@ -187,7 +187,7 @@ impl<'py> Layer<'py> {
                 out.push((last.name.clone(), t.spec.output_numblocks()));
                 out
             }
-            Layer::Gather(g) => vec![(g.spec.name.clone(), g.spec.out_numblocks())],
+            Layer::Gather(g) => vec![(g.spec.name.clone(), g.spec.key_numblocks())],
         })
     }
 
@@ -253,7 +253,8 @@ impl<'py> Layer<'py> {
             Layer::Gather(layer) => {
                 let source = |_: usize| Source::Blocks(&layer.input);
                 layer.spec.expand::<LayerErr>(|coords, blocks| {
-                    parser.begin_task(Key::chunk(&layer.spec.name, coords));
+                    let key = Key::chunk(&layer.spec.name, &layer.spec.key_coords(coords));
+                    parser.begin_task(key);
                     let mut args = vec![parser.block_ref(&blocks, &source).map_err(LayerErr)?];
                     for (axis, &i) in coords.iter().enumerate() {
                         args.push(Arg::Lit(layer.pieces[axis][i as usize].clone_ref(py)));

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["Loc", "concatenate_nested", "unwrap_nested"]
+__all__ = ["Loc", "assemble", "concatenate_nested", "unwrap_nested"]
 
 
 class Loc:
@@ -194,3 +194,23 @@ def nothing(*args, **kwargs):
 
 def block_shape(x):
     return np.asarray(x).shape
+
+
+def assemble(blocks, *axis_slices):
+    """Gather task (rechunk, slicing, overlap): slice the pieces of blocks (``blocks`` nests
+    one list per axis; ``axis_slices[d]`` holds the index of each piece along axis ``d``, a
+    slice, or an integer dropping the axis when every axis has one piece) and concatenate them
+    into one block."""
+    return _assemble(blocks, axis_slices, 0, ())
+
+
+def _assemble(blocks, axis_slices, axis, index):
+    if axis == len(axis_slices):
+        return blocks[index]
+    parts = [
+        _assemble(b, axis_slices, axis + 1, (*index, s))
+        for b, s in zip(blocks, axis_slices[axis], strict=True)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts, axis=axis)

@@ -19,6 +19,7 @@ from itertools import pairwise
 import numpy as np
 
 from oxdask.array._chunks import _isnan, normalize_chunks, starts
+from oxdask.array.chunk import assemble
 from oxdask.array.core import Array, _new
 from oxdask.highlevelgraph import GatherLayer
 from oxdask.tokenize import tokenize
@@ -52,25 +53,6 @@ def _range_pieces(old, ranges) -> list[list[tuple[int, slice]]]:
     return out
 
 
-def _assemble(blocks, *axis_slices):
-    """Gather task: slice the pieces of old blocks (``blocks`` nests one list per axis;
-    ``axis_slices[d]`` holds the slice of each piece along axis ``d``) and concatenate them
-    into one new block."""
-    return _concat(blocks, axis_slices, 0, ())
-
-
-def _concat(blocks, axis_slices, axis, index):
-    if axis == len(axis_slices):
-        return blocks[index]
-    parts = [
-        _concat(b, axis_slices, axis + 1, (*index, s))
-        for b, s in zip(blocks, axis_slices[axis], strict=True)
-    ]
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate(parts, axis=axis)
-
-
 def _one_stage(x: Array, chunks, name, per_axis=None) -> Array:
     """One Gather layer: each new block from its (old block, slice) pieces along every axis,
     described per axis (a few numbers per block and axis, not a task per block)."""
@@ -83,7 +65,7 @@ def _one_stage(x: Array, chunks, name, per_axis=None) -> Array:
         ]
     sources = [[[i for i, _ in p] for p in axis] for axis in per_axis]
     slices = [[tuple(s for _, s in p) for p in axis] for axis in per_axis]
-    layer = GatherLayer(name, x.name, x.numblocks, sources, _assemble, slices)
+    layer = GatherLayer(name, x.name, x.numblocks, sources, assemble, slices)
     return _new(name, layer, [x], chunks, x.dtype)
 
 

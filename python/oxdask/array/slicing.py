@@ -17,8 +17,9 @@ import numpy as np
 
 from oxdask.array._chunks import _isnan, starts
 from oxdask.array.blockwise import _blockwise_layer, elemwise
+from oxdask.array.chunk import assemble
 from oxdask.array.core import Array, _name, _new, asarray
-from oxdask.highlevelgraph import MaterializedLayer
+from oxdask.highlevelgraph import GatherLayer, MaterializedLayer
 from oxdask.tokenize import tokenize
 
 __all__ = ["BlockView", "VIndex", "compute_chunk_sizes", "getitem", "setitem"]
@@ -131,17 +132,12 @@ def _basic(x, index):
             numb[lname] = (len(pieces),)
         layer = BlockwiseLayer(name, _slice_block, list(range(x.ndim)), args, numb)
         return _new(name, layer, [x], out_chunks, x.dtype, extra)
-    layer = {}
-    for combo in product(*(enumerate(p[0]) for p in plans)):
-        out_idx = tuple(k for (k, _), p in zip(combo, plans, strict=True) if p[1] is not None)
-        src = tuple(piece[0] for _, piece in combo)
-        local = tuple(piece[1] for _, piece in combo)
-        layer[(name, *out_idx)] = (_getitem, (x.name, *src), local)
-    return _new(name, MaterializedLayer(layer), [x], out_chunks, x.dtype)
-
-
-def _getitem(block, index):
-    return block[index]
+    # One source block per output block along every axis; integer indices drop their axis.
+    sources = [[[b] for b, _ in p[0]] for p in plans]
+    local = [[(s,) for _, s in p[0]] for p in plans]
+    dropped = [d for d, p in enumerate(plans) if p[1] is None]
+    layer = GatherLayer(name, x.name, x.numblocks, sources, assemble, local, dropped)
+    return _new(name, layer, [x], out_chunks, x.dtype)
 
 
 def _slice_block(block, *slices):
