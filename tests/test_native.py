@@ -241,5 +241,5 @@ def test_tree_reduce_bad_input():
         _core.TreeReduce("t", "x", [3], [2], [2], sum, sum)
     with pytest.raises(TypeError, match="aggregate 3 is not callable"):
         _core.TreeReduce("t", "x", [3], [0], [2], sum, 3)
-    with pytest.raises(TypeError, match="layers must be Blockwise or TreeReduce"):
+    with pytest.raises(TypeError, match="layers must be Blockwise, TreeReduce or Gather"):
         _core.get({}, ["x"], layers=[object()])

@@ -15,6 +15,7 @@ __all__ = [
     "Gather",
     "Progress",
     "Scheduler",
+    "ShuffleStore",
     "TreeReduce",
     "check_tls",
     "cull",
@@ -141,6 +142,28 @@ class Gather:
         """Number of output blocks per dimension of the keys."""
     def __len__(self) -> int:
         """Number of tasks."""
+
+@final
+class ShuffleStore:
+    """The pieces of one engine shuffle between its cut and assemble tasks.
+
+    Pieces stay Python objects up to ``memory_limit`` bytes; beyond, the output partition
+    holding the most is pickled with the caller's ``dump`` into an unnamed temporary file in
+    ``directory``. Pushing a piece for an (input, output) pair that has one replaces it.
+    """
+
+    def __new__(cls, npartitions: int, memory_limit: int, directory: str) -> Self: ...
+    def push(
+        self, input: int, output: int, piece: Any, nbytes: int, dump: Callable[[Any], bytes]
+    ) -> None:
+        """Add ``piece`` (of ``nbytes``) of input partition ``input`` for ``output``."""
+    def take(self, output: int) -> list[tuple[Any, bool]]:
+        """Output partition ``output``'s pieces in input order as ``(piece, pickled)``
+        (``pickled``: the bytes ``dump`` made); the partition is empty afterwards."""
+    @property
+    def in_memory(self) -> int: ...
+    @property
+    def spilled(self) -> int: ...
 
 def random_block(
     key: int, starts: Sequence[int], stops: Sequence[int], shape: Sequence[int], uniform: bool

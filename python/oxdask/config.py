@@ -20,6 +20,11 @@ multiprocessing.context : "spawn"
 local.tune-malloc : True
     oxdask only: on glibc, keep chunk-sized memory resident between the local schedulers'
     tasks and trim the heap after each long compute (see ``oxdask._malloc``).
+dataframe.shuffle.method : None
+    ``"engine"`` (a Rust store of pieces in this process, spilling to disk) or ``"tasks"``;
+    None: engine on the local threads/sync schedulers, tasks otherwise.
+dataframe.shuffle.memory-limit : None
+    Bytes of shuffle pieces the engine shuffle keeps in memory (None: a quarter of RAM).
 local.limit-blas-threads : True
     oxdask only: while array or dataframe graphs run on several threads, BLAS libraries use
     ``cpu_count // num_workers`` threads each (see ``oxdask._blas``).
@@ -81,6 +86,7 @@ _BUILTIN_DEFAULTS: dict = {
     "optimization": {"fuse": {"active": None}},
     "multiprocessing": {"context": "spawn"},
     "local": {"tune-malloc": True, "limit-blas-threads": True},
+    "dataframe": {"shuffle": {"method": None, "memory-limit": None}},
     "visualization": {"engine": None},
     "distributed": {
         "scheduler": {"allowed-failures": 3},

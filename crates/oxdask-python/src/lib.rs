@@ -19,6 +19,7 @@ mod run;
 mod runtime;
 mod scheduler;
 mod security;
+mod shuffle;
 mod task;
 mod tree;
 mod worker;
@@ -200,6 +201,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Blockwise>()?;
     m.add_class::<tree::TreeReduce>()?;
     m.add_class::<gather::Gather>()?;
+    m.add_class::<shuffle::ShuffleStore>()?;
     m.add_class::<client::ClientConnection>()?;
     m.add_class::<scheduler::Scheduler>()?;
     m.add_function(wrap_pyfunction!(worker::run_worker_blocking, m)?)?;

@@ -1,27 +1,46 @@
-"""The task-based shuffle and the operations built on it: ``shuffle``, ``set_index``,
-``sort_values``, ``drop_duplicates``.
+"""The shuffle and the operations built on it: ``shuffle``, ``set_index``, ``sort_values``,
+``drop_duplicates`` (and, through :func:`rearrange`, merges and groupby ``apply``).
 
 :func:`rearrange` is the only function that moves rows between partitions. Each input
 partition is cut into ``npartitions_out`` pieces by a *partitioner* (a function of the
-partition returning the output number of every row), the pieces are picked out per
-(input, output) pair, and each output partition concatenates its pieces in input order (so
-rows keep their relative order within an output partition). Three compact layers::
+partition returning the output number of every row), and each output partition concatenates
+its pieces in input order (so rows keep their relative order within an output partition).
+Two methods, chosen by the config ``dataframe.shuffle.method``:
 
-    split    (split, i)      = cut(partition i)            one per input partition
-    pieces   (piece, i, j)   = split_i[j]                  one per pair
-    concat   (out, j)        = concat(piece_0j ... piece_nj)
+``"engine"`` (the default on the local schedulers)
+    The pieces go into a Rust store (``_core.ShuffleStore``) shared by the shuffle's tasks in
+    this process: they stay Python objects (nothing copied) up to a memory limit
+    (``dataframe.shuffle.memory-limit``, default a quarter of the machine's memory), beyond
+    which whole output partitions are pickled to temporary files. ``n_in + 1 + n_out`` tasks::
 
-A Rust engine shuffle can replace this function without changing its callers.
+        cut      (cut, i)        = push the pieces of partition i into the store
+        barrier  (barrier,)      = every cut done
+        out      (out, j)        = concat(store.take(j))
+
+``"tasks"`` (the default with a distributed client, and for the processes scheduler)
+    Plain tasks, which run anywhere: pieces are picked out per (input, output) pair::
+
+        split    (split, i)      = cut(partition i)            one per input partition
+        pieces   (piece, i, j)   = split_i[j]                  one per pair
+        concat   (out, j)        = concat(piece_0j ... piece_nj)
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+import sys
+import tempfile
+import threading
+
 import numpy as np
 import pandas as pd
 
+from oxdask import _core, config
 from oxdask.dataframe import methods
 from oxdask.dataframe.core import _Frame, _name, _new
 from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer
+from oxdask.sizeof import sizeof
 from oxdask.tokenize import tokenize
 
 __all__ = [
@@ -103,11 +122,15 @@ def rearrange(
         Divisions of the output (default unknown).
     """
     n_in, n_out = frame.npartitions, int(npartitions_out)
-    base = tokenize(frame._name, partitioner, n_out, post)
-    sname, pname, oname = f"{token}-split-{base}", f"{token}-piece-{base}", f"{token}-{base}"
-    jname = "out-number-" + tokenize(n_out)
     if meta is None:
         meta = frame._meta if post is None else _post_meta(post, frame)
+    div = divisions if divisions is not None else (None,) * (n_out + 1)
+    method = shuffle_method()
+    base = tokenize(frame._name, partitioner, n_out, post, method)
+    if method == "engine":
+        return _engine(frame, partitioner, n_in, n_out, meta, post, div, base, token)
+    sname, pname, oname = f"{token}-split-{base}", f"{token}-piece-{base}", f"{token}-{base}"
+    jname = "out-number-" + tokenize(n_out)
     split = BlockwiseLayer(
         sname, _Split(partitioner, n_out), [0], [(frame._name, [0])], {frame._name: (n_in,)}
     )
@@ -118,16 +141,149 @@ def rearrange(
         oname, _ConcatPieces(frame._meta, post), [1], [(pname, [0, 1])], {pname: (n_in, n_out)}
     )
     s = _new(sname, split, [frame], frame._meta, frame.divisions)
-    p = _new(
-        pname,
-        pick,
-        [s],
-        frame._meta,
-        frame.divisions,
-        {jname: MaterializedLayer({(jname, j): j for j in range(n_out)})},
-    )
-    div = divisions if divisions is not None else (None,) * (n_out + 1)
+    p = _new(pname, pick, [s], frame._meta, frame.divisions, {jname: _numbers(jname, n_out)})
     return _new(oname, concat, [p], meta, div)
+
+
+def _numbers(name, n):
+    """A layer ``(name, i) -> i``: block numbers as Blockwise inputs."""
+    return MaterializedLayer({(name, i): i for i in range(n)})
+
+
+# -- the engine shuffle --------------------------------------------------------------------------
+
+_METHODS = ("engine", "tasks")
+_LOCAL_SCHEDULERS = (None, "threads", "threading", "sync", "synchronous", "single-threaded")
+
+
+def shuffle_method() -> str:
+    """``dataframe.shuffle.method``, or the default: ``"engine"`` when graphs run on the local
+    threads or sync scheduler (no distributed client), else ``"tasks"``."""
+    method = config.get("dataframe.shuffle.method", None)
+    if method is not None:
+        if method not in _METHODS:
+            raise ValueError(
+                f"dataframe.shuffle.method must be one of {_METHODS} (or None), not {method!r}"
+            )
+        return method
+    client = sys.modules.get("oxdask.distributed.client")
+    if client is not None and client._current is not None:
+        return "tasks"
+    return "engine" if config.get("scheduler", None) in _LOCAL_SCHEDULERS else "tasks"
+
+
+def _memory_limit() -> int:
+    limit = config.get("dataframe.shuffle.memory-limit", None)
+    if limit is not None:
+        return int(limit)
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
+    except (ValueError, OSError, AttributeError):
+        return 2 << 30
+
+
+class EngineShuffle:
+    """The store of one engine shuffle, shared by its tasks in this process.
+
+    Created on the first cut of a compute and dropped once every output partition has been
+    taken, so each compute of the graph starts empty. Cannot be pickled: its tasks must run
+    in the process that holds it (the threads or sync scheduler).
+    """
+
+    def __init__(self, npartitions: int):
+        self.npartitions = npartitions
+        self._lock = threading.Lock()
+        self._store = None
+        self._taken = 0
+
+    def store(self):
+        with self._lock:
+            if self._store is None:
+                directory = config.get("temporary-directory", None) or tempfile.gettempdir()
+                self._store = _core.ShuffleStore(self.npartitions, _memory_limit(), directory)
+                self._taken = 0
+            return self._store
+
+    def take(self, j: int) -> list:
+        store = self.store()
+        pieces = [pickle.loads(p) if pickled else p for p, pickled in store.take(j)]
+        with self._lock:
+            self._taken += 1
+            if self._taken >= self.npartitions and self._store is store:
+                self._store = None
+        return pieces
+
+    def __reduce__(self):
+        raise TypeError(
+            "a dataframe shuffle built with dataframe.shuffle.method='engine' runs in one "
+            "process (the threads or sync scheduler); build it with "
+            "oxdask.config.set({'dataframe.shuffle.method': 'tasks'}) to run it elsewhere"
+        )
+
+
+def _dump(piece) -> bytes:
+    return pickle.dumps(piece, protocol=5)
+
+
+class _Cut:
+    """Engine task: cut partition ``i`` and push its non-empty pieces into the store."""
+
+    def __init__(self, shuffle: EngineShuffle, partitioner, n):
+        self.shuffle = shuffle
+        self.partitioner = partitioner
+        self.n = n
+
+    def __call__(self, df, i):
+        if len(df) == 0:
+            return 0
+        store = self.shuffle.store()
+        dest = np.asarray(self.partitioner(df), dtype=np.intp)
+        for j, piece in enumerate(split_by(df, dest, self.n)):
+            if len(piece):
+                store.push(i, j, piece, sizeof(piece), _dump)
+        return len(df)
+
+
+def _barrier(counts):
+    return sum(counts)
+
+
+class _Assemble:
+    """Engine task: concatenate the pieces of output partition ``j``, then ``post``."""
+
+    def __init__(self, shuffle: EngineShuffle, meta, post=None):
+        self.shuffle = shuffle
+        self.meta = meta
+        self.post = post
+
+    def __call__(self, rows, j):
+        pieces = self.shuffle.take(j)
+        out = methods.concat(pieces, self.meta) if pieces else self.meta.iloc[:0]
+        return self.post(out) if self.post is not None else out
+
+
+def _engine(frame, partitioner, n_in, n_out, meta, post, div, base, token):
+    shuffle = EngineShuffle(n_out)
+    cname, bname, oname = f"{token}-cut-{base}", f"{token}-barrier-{base}", f"{token}-{base}"
+    iname, jname = "in-number-" + tokenize(n_in), "out-number-" + tokenize(n_out)
+    cut = BlockwiseLayer(
+        cname,
+        _Cut(shuffle, partitioner, n_out),
+        [0],
+        [(frame._name, [0]), (iname, [0])],
+        {frame._name: (n_in,), iname: (n_in,)},
+    )
+    c = _new(cname, cut, [frame], frame._meta, frame.divisions, {iname: _numbers(iname, n_in)})
+    barrier = MaterializedLayer({(bname, 0): (_barrier, [(cname, i) for i in range(n_in)])})
+    b = _new(bname, barrier, [c], frame._meta, (None, None))
+    assemble = BlockwiseLayer(
+        oname,
+        _Assemble(shuffle, frame._meta, post),
+        [0],
+        [(bname, [0]), (jname, [0])],  # the barrier's one block, broadcast
+        {bname: (1,), jname: (n_out,)},
+    )
+    return _new(oname, assemble, [b], meta, div, {jname: _numbers(jname, n_out)})
 
 
 def _post_meta(post, frame):

@@ -1,0 +1,119 @@
+"""The engine shuffle: a Rust store of pieces that spills to disk past a memory limit; the
+same results as the task-based shuffle."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from dataframe_helpers import assert_eq
+
+import oxdask
+import oxdask.dataframe as dd
+from oxdask import _core
+from oxdask.dataframe.shuffle import EngineShuffle, shuffle_method
+from oxdask.local import last_run_stats
+
+
+@pytest.fixture
+def df():
+    rng = np.random.default_rng(5)
+    n = 4_000
+    return pd.DataFrame(
+        {
+            "k": rng.integers(0, 500, n),
+            "s": rng.choice(["x", "y", "z"], n),
+            "v": rng.normal(size=n),
+        },
+        index=pd.Index(np.arange(n) * 3, name="i"),
+    )
+
+
+def _all_shuffles(d):
+    return {
+        "set_index": d.set_index("k"),
+        "sort_values": d.sort_values(["k", "v"]),
+        "shuffle": d.shuffle("k", npartitions=7),
+        "merge": d.merge(d[["k", "s"]].drop_duplicates(), on=["k", "s"], how="inner"),
+        "drop_duplicates": d[["k", "s"]].drop_duplicates(split_out=3),
+    }
+
+
+@pytest.mark.parametrize("limit", [None, 4_000])  # the default, and spilling most pieces
+def test_engine_and_tasks_agree_with_pandas(df, limit):
+    d = dd.from_pandas(df, npartitions=6)
+    expected = {
+        "set_index": df.set_index("k"),
+        "sort_values": df.sort_values(["k", "v"]),
+        "shuffle": df,
+        "merge": df.merge(df[["k", "s"]].drop_duplicates(), on=["k", "s"], how="inner"),
+        "drop_duplicates": df[["k", "s"]].drop_duplicates(),
+    }
+    with oxdask.config.set({"dataframe.shuffle.method": "tasks"}):
+        tasks = _all_shuffles(d)
+    with oxdask.config.set(
+        {"dataframe.shuffle.method": "engine", "dataframe.shuffle.memory-limit": limit}
+    ):
+        engine = _all_shuffles(d)
+        for name, want in expected.items():
+            sort = name in ("shuffle", "merge", "drop_duplicates", "set_index")
+            assert_eq(engine[name], want, sort=sort, check_index=name != "merge")
+            assert_eq(engine[name], tasks[name].compute(), sort=sort, check_index=name != "merge")
+
+
+def test_engine_graph_is_small_and_recomputes_cleanly(df):
+    d = dd.from_pandas(df, npartitions=8)
+    with oxdask.config.set({"dataframe.shuffle.method": "engine"}):
+        s = d.shuffle("k", npartitions=10)
+    first = s.compute()
+    tasks = last_run_stats()["graph_tasks"]
+    # inputs, cuts and their numbers, the barrier, outputs and their numbers: no task per
+    # (input, output) pair
+    assert tasks == 8 + 2 * 8 + 1 + 2 * 10
+    again = s.compute()  # a second compute starts from an empty store: no duplicated rows
+    assert len(first) == len(again) == len(df)
+    pd.testing.assert_frame_equal(first.sort_index(), df)
+    pd.testing.assert_frame_equal(again.sort_index(), df)
+
+
+def test_default_method_follows_the_scheduler():
+    assert shuffle_method() == "engine"
+    with oxdask.config.set(scheduler="processes"):
+        assert shuffle_method() == "tasks"
+    with (
+        oxdask.config.set({"dataframe.shuffle.method": "p2p"}),
+        pytest.raises(ValueError, match=r"dataframe\.shuffle\.method"),
+    ):
+        shuffle_method()
+
+
+def test_engine_shuffle_cannot_leave_its_process(df):
+    with pytest.raises(TypeError, match="runs in one process"):
+        pickle.dumps(EngineShuffle(3))
+    d = dd.from_pandas(df, npartitions=3)
+    with oxdask.config.set({"dataframe.shuffle.method": "engine"}):
+        s = d.shuffle("k")
+    with pytest.raises(TypeError, match=r"dataframe\.shuffle\.method"):
+        s.compute(scheduler="processes")
+
+
+def test_store_spills_in_input_order_and_replaces_repeated_pieces(tmp_path):
+    store = _core.ShuffleStore(2, 100, str(tmp_path))
+    dump = pickle.dumps
+    store.push(2, 0, "c" * 60, 60, dump)
+    store.push(0, 0, "a" * 60, 60, dump)  # 120 bytes > 100: output 0 spills
+    assert store.spilled == 120
+    assert store.in_memory == 0
+    store.push(1, 1, "b", 1, dump)
+    store.push(1, 1, "B", 1, dump)  # the same input again replaces its piece
+    store.push(1, 0, "m", 1, dump)
+    got = store.take(0)
+    assert [(pickle.loads(p) if pickled else p) for p, pickled in got] == ["a" * 60, "m", "c" * 60]
+    assert [pickled for _, pickled in got] == [True, False, True]
+    assert store.take(1) == [("B", False)]
+    assert (store.in_memory, store.spilled) == (0, 0)
+    assert store.take(1) == []
+    with pytest.raises(ValueError, match="output partition 2 is out of range"):
+        store.push(0, 2, "x", 1, dump)
