@@ -20,7 +20,8 @@ def main() -> None:
         lib = importlib.import_module(f"{lib_name}.array")
     elif workload in DATAFRAME_WORKLOADS:  # dataframe workloads take the dataframe module
         func = DATAFRAME_WORKLOADS[workload]
-        lib = importlib.import_module(f"{lib_name}.dataframe")
+        name = "pandas_shim" if lib_name == "pandas" else f"{lib_name}.dataframe"
+        lib = importlib.import_module(name)
     else:
         func = WORKLOADS[workload]
         lib = importlib.import_module(lib_name)

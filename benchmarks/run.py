@@ -1,4 +1,5 @@
-"""Runs every workload on oxdask and on Dask in one run and prints the ratios.
+"""Runs every workload on oxdask and on Dask in one run and prints the ratios (dataframe
+workloads also on plain pandas in one process, for reference).
 
 Each (library, workload) pair runs in a fresh subprocess so that peak memory (max RSS) is
 measured per library. Usage: ``python benchmarks/run.py [workload ...] [--repeat N]``.
@@ -99,6 +100,15 @@ def main() -> None:
         for metric, o, d in rows:
             ratio = d / o if o else float("inf")
             print(f"{workload:<24} {metric:<18} {o:>12.2f} {d:>12.2f} {ratio:>11.1f}x")
+        if workload in DATAFRAME_WORKLOADS:  # plain pandas in one process, for reference
+            pd_run = best("pandas", workload, args.repeat)
+            pd_total = pd_run["build_s"] + pd_run["compute_s"]
+            ox_total = ox["build_s"] + ox["compute_s"]
+            print(
+                f"{workload:<24} {'pandas total s':<18} {pd_total:>12.2f} "
+                f"{'(pandas/oxdask':>12} {pd_total / ox_total:>5.1f}x), "
+                f"peak RSS {pd_run['peak_rss_mb']:.0f} MB"
+            )
         sys.stdout.flush()
 
 
