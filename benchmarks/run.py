@@ -23,29 +23,46 @@ HERE = Path(__file__).resolve().parent
 TIME_LIMITS = {"array_million_chunks": 150}
 
 
-def run_one(lib: str, workload: str) -> dict | None:
-    """One run in a fresh process; None when it ran out of its time limit."""
-    limit = TIME_LIMITS.get(workload, 1800)
+def _peak_rss_mb(pid: int) -> float:
+    """The peak resident size of a running process (``VmHWM``), in MB; 0 if unknown."""
     try:
-        proc = subprocess.run(
-            [sys.executable, str(HERE / "_one.py"), lib, workload],
-            capture_output=True,
-            text=True,
-            cwd=HERE,
-            timeout=limit,
-            check=False,
-        )
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_one(lib: str, workload: str) -> dict:
+    """One run in a fresh process; ``{"timeout": peak RSS so far}`` when it ran out of its
+    time limit."""
+    limit = TIME_LIMITS.get(workload, 1800)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "_one.py"), lib, workload],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=HERE,
+    )
+    try:
+        out, err = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
-        return None
+        peak = _peak_rss_mb(proc.pid)
+        proc.kill()
+        proc.communicate()
+        return {"timeout": peak}
     if proc.returncode != 0:
-        raise RuntimeError(f"{lib} {workload} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{lib} {workload} failed:\n{err}")
+    return json.loads(out.strip().splitlines()[-1])
 
 
-def best(lib: str, workload: str, repeat: int) -> dict | None:
+def best(lib: str, workload: str, repeat: int) -> dict:
     runs = [run_one(lib, workload) for _ in range(repeat)]
-    if None in runs:
-        return None
+    late = [r for r in runs if "timeout" in r]
+    if late:
+        return late[0]
     return {
         "build_s": min(r["build_s"] for r in runs),
         "compute_s": min(r["compute_s"] for r in runs),
@@ -68,15 +85,22 @@ def main() -> None:
     for workload in args.workloads:
         ox = best("oxdask", workload, args.repeat)
         dk = best("dask", workload, args.repeat)
-        if ox is None or dk is None:
+        if "timeout" in ox or "timeout" in dk:
             limit = TIME_LIMITS[workload]
-            done = ox if dk is None else dk
+            late, finished = ("dask", "oxdask") if "timeout" in dk else ("oxdask", "dask")
+            done, stopped = (ox, dk) if finished == "oxdask" else (dk, ox)
+            if "timeout" in done:
+                print(f"{workload:<24} neither library finished within {limit} s")
+                continue
             total = done["build_s"] + done["compute_s"]
-            late, finished = ("dask", "oxdask") if dk is None else ("oxdask", "dask")
+            ratio = limit / total if finished == "oxdask" else total / limit
             print(
                 f"{workload:<24} {'total s':<18} {finished} {total:.2f}, {late} did not finish "
-                f"within {limit} s ({limit / total if finished == 'oxdask' else total / limit:.1f}x"
-                f"{'+' if finished == 'oxdask' else ''})"
+                f"within {limit} s ({ratio:.1f}x{'+' if finished == 'oxdask' else ''})"
+            )
+            print(
+                f"{workload:<24} {'peak RSS MB':<18} {finished} {done['peak_rss_mb']:.0f}, "
+                f"{late} {stopped['timeout']:.0f} when stopped"
             )
             sys.stdout.flush()
             continue
