@@ -117,3 +117,26 @@ def test_store_spills_in_input_order_and_replaces_repeated_pieces(tmp_path):
     assert store.take(1) == []
     with pytest.raises(ValueError, match="output partition 2 is out of range"):
         store.push(0, 2, "x", 1, dump)
+
+
+def test_shuffle_method_argument_picks_the_method(df):
+    d = dd.from_pandas(df, npartitions=4)
+
+    def kinds(x, token=""):
+        names = " ".join(x.dask.layers)
+        return (f"{token}-cut-" in names, f"{token}-split-" in names)
+
+    assert kinds(d.shuffle("k", shuffle_method="tasks")) == (False, True)
+    assert kinds(d.shuffle("k", shuffle_method="engine")) == (True, False)
+    assert kinds(d.sort_values("k", shuffle_method="tasks")) == (False, True)
+    right = d[["k"]].drop_duplicates(split_out=2)
+    merged = d.merge(right, on="k", shuffle_method="tasks")
+    assert kinds(merged, "shuffle-merge") == (False, True)
+    assert_eq(
+        d.merge(right, on="k", shuffle_method="tasks"),
+        df.merge(df[["k"]].drop_duplicates(), on="k"),
+        sort=True,
+        check_index=False,
+    )
+    with pytest.raises(ValueError, match="shuffle_method must be one of"):
+        d.set_index("k", shuffle_method="p2p")

@@ -438,7 +438,7 @@ class FrameOperations:
         """Gather rows with equal ``on`` values into the same partition (a hash shuffle)."""
         from oxdask.dataframe.shuffle import shuffle
 
-        return shuffle(self, on, npartitions, ignore_index)
+        return shuffle(self, on, npartitions, ignore_index, **kwargs)
 
     def set_index(
         self, other, drop=True, sorted=False, npartitions=None, divisions=None, sort=True, **kwargs

@@ -15,6 +15,7 @@ import itertools
 import pandas as pd
 
 from oxdask.dataframe.core import Series, _Frame, _name, _new
+from oxdask.dataframe.shuffle import takes_shuffle_method
 from oxdask.highlevelgraph import MaterializedLayer
 
 __all__ = ["concat", "merge"]
@@ -96,6 +97,7 @@ def _pairwise(func, left, right, meta, divisions=None, token="merge"):
     )
 
 
+@takes_shuffle_method
 def merge(
     left,
     right,
@@ -197,6 +199,7 @@ def merge(
     return _pairwise(func, a, b, meta, divisions=(None,) * (n + 1))
 
 
+@takes_shuffle_method
 def join(
     left, other, on=None, how="left", lsuffix="", rsuffix="", npartitions=None, shuffle_method=None
 ):

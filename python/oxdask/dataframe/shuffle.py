@@ -27,11 +27,14 @@ Two methods, chosen by the config ``dataframe.shuffle.method``:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import pickle
 import sys
 import tempfile
 import threading
+from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
@@ -170,6 +173,30 @@ def shuffle_method() -> str:
     if client is not None and client._current is not None:
         return "tasks"
     return "engine" if config.get("scheduler", None) in _LOCAL_SCHEDULERS else "tasks"
+
+
+def using(method):
+    """A context choosing the shuffle method for one call: Dask's ``shuffle_method=``
+    argument (None keeps ``dataframe.shuffle.method``)."""
+    if method is None:
+        return nullcontext()
+    if method not in _METHODS:
+        raise ValueError(f"shuffle_method must be one of {_METHODS} (or None), not {method!r}")
+    return config.set({"dataframe.shuffle.method": method})
+
+
+def takes_shuffle_method(func):
+    """Honour a ``shuffle_method=`` argument of ``func`` (named, or among ``**kwargs``)."""
+    sig = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        given = sig.bind_partial(*args, **kwargs).arguments
+        method = given.get("shuffle_method", given.get("kwargs", {}).get("shuffle_method"))
+        with using(method):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def _memory_limit() -> int:
@@ -358,6 +385,7 @@ class HashPartitioner:
         return partitioning_index(keys, self.n, self.cast)
 
 
+@takes_shuffle_method
 def shuffle(frame, on=None, npartitions=None, ignore_index=False, **kwargs):
     """Rows with equal values of ``on`` (columns, the index, or an aligned Series) gathered
     into the same partition.
@@ -507,6 +535,7 @@ class _SetIndexPost:
         return out.sort_index() if self.sort else out
 
 
+@takes_shuffle_method
 def set_index(
     frame, other, drop=True, sorted=False, npartitions=None, divisions=None, sort=True, **kwargs
 ):
@@ -640,6 +669,7 @@ class _SortPost:
         )
 
 
+@takes_shuffle_method
 def sort_values(
     frame,
     by=None,
@@ -702,6 +732,7 @@ class _DropDupAgg:
         return _drop_dup_tree(values, self.kwargs)
 
 
+@takes_shuffle_method
 def drop_duplicates(
     frame, subset=None, split_every=None, split_out=True, keep="first", ignore_index=False, **kwargs
 ):
