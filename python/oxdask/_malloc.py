@@ -55,10 +55,12 @@ def release() -> None:
 
 
 def tune_for_worker() -> None:
-    """Trim the heap above 64 KiB free (see the module docs)."""
+    """Trim the heap above 64 KiB free (see the module docs). A local compute inside a task
+    of this worker then leaves the settings alone."""
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024)
+    _LOCAL_TUNED[:] = [False]
 
 
 def tune_for_local() -> bool:
