@@ -13,7 +13,7 @@ from numbers import Integral
 import numpy as np
 
 from oxdask.array.core import Array, _new, asarray
-from oxdask.array.reductions import reduction, validate_axis
+from oxdask.array.reductions import leaves, reduction, validate_axis
 from oxdask.highlevelgraph import MaterializedLayer
 from oxdask.tokenize import tokenize
 
@@ -153,24 +153,15 @@ def _unique_chunk(x, axis, keepdims, counts):
 
 
 def _unique_combine(p, axis, keepdims, counts, final=False):
-    leaves = []
-    _flatten(p, leaves)
-    u = np.concatenate([q["u"] for q in leaves])
+    parts = leaves(p)
+    u = np.concatenate([q["u"] for q in parts])
     if counts:
-        c = np.concatenate([q["c"] for q in leaves])
+        c = np.concatenate([q["c"] for q in parts])
         uu, inv = np.unique(u, return_inverse=True)
         cc = np.bincount(inv.ravel(), weights=c, minlength=len(uu)).astype(np.intp)
         return (uu, cc) if final else {"u": uu, "c": cc}
     uu = np.unique(u)
     return uu if final else {"u": uu}
-
-
-def _flatten(p, out):
-    if isinstance(p, list):
-        for q in p:
-            _flatten(q, out)
-    else:
-        out.append(p)
 
 
 def unique(ar, return_index=False, return_inverse=False, return_counts=False):
@@ -228,9 +219,7 @@ def _hist_chunk(x, axis, keepdims, bins, range, weights=None):
 
 
 def _hist_agg(p, axis, keepdims, final=False):
-    leaves = []
-    _flatten(p, leaves)
-    return np.sum([q.ravel() for q in leaves], axis=0)
+    return np.sum([q.ravel() for q in leaves(p)], axis=0)
 
 
 def histogram(a, bins=None, range=None, normed=False, weights=None, density=None):
@@ -299,11 +288,10 @@ def _bincount_w(x, w, minlength):
 
 
 def _bincount_agg(p, axis, keepdims, minlength):
-    leaves = []
-    _flatten(p, leaves)
-    n = max(len(q) for q in leaves)
-    out = np.zeros(n, dtype=np.result_type(*[q.dtype for q in leaves]))
-    for q in leaves:
+    parts = leaves(p)
+    n = max(len(q) for q in parts)
+    out = np.zeros(n, dtype=np.result_type(*[q.dtype for q in parts]))
+    for q in parts:
         out[: len(q)] += q
     return out
 

@@ -55,7 +55,8 @@ def _mix(z):
 
 
 def _stream_key(key, stream) -> int:
-    """The key of one distribution stream of a generator key."""
+    """Key number ``stream`` derived from ``key`` (a distribution's stream, or a generator's
+    successive calls)."""
     with np.errstate(over="ignore"):
         return int(_mix(np.uint64(key) + np.uint64(stream) * _GOLDEN))
 
@@ -177,8 +178,7 @@ class Generator:
 
     def _next_key(self) -> int:
         self._calls += 1
-        with np.errstate(over="ignore"):
-            return int(_mix(np.uint64(self._key) + np.uint64(self._calls) * _GOLDEN))
+        return _stream_key(self._key, self._calls)
 
     def _make(self, dist, size, chunks, dtype, **params):
         shape = _size(size)

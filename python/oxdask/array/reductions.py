@@ -83,14 +83,11 @@ def _split_every(split_every, axes) -> list[int]:
     return [per] * len(axes)
 
 
-# Plain ufunc reductions: no floating-point state to silence, and ``ufunc.reduce`` skips the
-# dispatch layers of ``np.sum`` (a few microseconds per block on million-block arrays).
-_FAST = {
-    np.sum: np.add.reduce,
-    np.prod: np.multiply.reduce,
-    np.min: np.minimum.reduce,
-    np.max: np.maximum.reduce,
-}
+# Plain ufunc reductions and their ufuncs: no floating-point state to silence, and
+# ``ufunc.reduce`` skips the dispatch layers of ``np.sum`` (a few microseconds per block on
+# million-block arrays); partial results combine element-wise with the ufunc itself.
+_UFUNCS = {np.sum: np.add, np.prod: np.multiply, np.min: np.minimum, np.max: np.maximum}
+_FAST = {func: ufunc.reduce for func, ufunc in _UFUNCS.items()}
 
 
 def _keeps_dtype(func, dtype, kwargs) -> bool:
@@ -145,13 +142,12 @@ class _Level:
             return self.func(x, axis=self.axes, keepdims=self.keepdims, **self.kwargs)
 
 
-_ELEMENTWISE = {np.sum: np.add, np.prod: np.multiply, np.min: np.minimum, np.max: np.maximum}
-
-
-def _leaves(nested, out):
+def leaves(nested, out=None) -> list:
+    """The non-list items of nested lists, in order (appended to ``out`` when given)."""
+    out = [] if out is None else out
     if isinstance(nested, list):
         for n in nested:
-            _leaves(n, out)
+            leaves(n, out)
     else:
         out.append(nested)
     return out
@@ -161,7 +157,7 @@ def _elementwise(func, nested, axes, keepdims, kwargs):
     """``func`` over the concatenation of partial results that are each of length one along
     ``axes``, computed as an element-wise ufunc over the partials: no concatenated copy.
     None when the partials are not such arrays of one shape and dtype."""
-    parts = _leaves(nested, [])
+    parts = leaves(nested)
     first = parts[0]
     if not (
         isinstance(first, np.ndarray)
@@ -174,7 +170,7 @@ def _elementwise(func, nested, axes, keepdims, kwargs):
         )
     ):
         return None
-    ufunc = _ELEMENTWISE[func]
+    ufunc = _UFUNCS[func]
     out = first.copy() if len(parts) == 1 else ufunc(first, parts[1])
     for p in parts[2:]:
         ufunc(out, p, out=out)
