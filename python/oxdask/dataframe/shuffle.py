@@ -164,11 +164,7 @@ def shuffle_method() -> str:
     threads or sync scheduler (no distributed client), else ``"tasks"``."""
     method = config.get("dataframe.shuffle.method", None)
     if method is not None:
-        if method not in _METHODS:
-            raise ValueError(
-                f"dataframe.shuffle.method must be one of {_METHODS} (or None), not {method!r}"
-            )
-        return method
+        return _checked(method, "dataframe.shuffle.method")
     client = sys.modules.get("oxdask.distributed.client")
     if client is not None and client._current is not None:
         return "tasks"
@@ -180,9 +176,13 @@ def using(method):
     argument (None keeps ``dataframe.shuffle.method``)."""
     if method is None:
         return nullcontext()
+    return config.set({"dataframe.shuffle.method": _checked(method, "shuffle_method")})
+
+
+def _checked(method, what: str) -> str:
     if method not in _METHODS:
-        raise ValueError(f"shuffle_method must be one of {_METHODS} (or None), not {method!r}")
-    return config.set({"dataframe.shuffle.method": method})
+        raise ValueError(f"{what} must be one of {_METHODS} (or None), not {method!r}")
+    return method
 
 
 def takes_shuffle_method(func):
@@ -257,15 +257,13 @@ class _Cut:
 
     def __init__(self, shuffle: EngineShuffle, partitioner, n):
         self.shuffle = shuffle
-        self.partitioner = partitioner
-        self.n = n
+        self.split = _Split(partitioner, n)
 
     def __call__(self, df, i):
         if len(df) == 0:
             return 0
         store = self.shuffle.store()
-        dest = np.asarray(self.partitioner(df), dtype=np.intp)
-        for j, piece in enumerate(split_by(df, dest, self.n)):
+        for j, piece in enumerate(self.split(df)):
             if len(piece):
                 store.push(i, j, piece, sizeof(piece), _dump)
         return len(df)
@@ -280,13 +278,11 @@ class _Assemble:
 
     def __init__(self, shuffle: EngineShuffle, meta, post=None):
         self.shuffle = shuffle
-        self.meta = meta
-        self.post = post
+        self.concat = _ConcatPieces(meta, post)
 
     def __call__(self, rows, j):
-        pieces = self.shuffle.take(j)
-        out = methods.concat(pieces, self.meta) if pieces else self.meta.iloc[:0]
-        return self.post(out) if self.post is not None else out
+        # no piece (no row went to j): an empty frame, not the shared meta object
+        return self.concat(self.shuffle.take(j) or [self.concat.meta.iloc[:0]])
 
 
 def _engine(frame, partitioner, n_in, n_out, meta, post, div, base, token):
