@@ -6,8 +6,8 @@
 use oxdask_comm::CommError;
 use oxdask_graph::GraphError;
 use pyo3::create_exception;
-use pyo3::exceptions::{PyKeyError, PyOSError, PyRuntimeError, PyValueError};
-use pyo3::PyErr;
+use pyo3::exceptions::{PyKeyError, PyOSError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
 
 create_exception!(
     oxdask._core,
@@ -15,6 +15,22 @@ create_exception!(
     PyRuntimeError,
     "The task graph has a cycle; the message lists its keys."
 );
+
+/// `TypeError` unless `f` is callable, naming the layer kind, the layer and the argument.
+pub(crate) fn check_callable(
+    kind: &str,
+    layer: &str,
+    what: &str,
+    f: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    if f.is_callable() {
+        return Ok(());
+    }
+    Err(PyTypeError::new_err(format!(
+        "{kind} {layer:?}: {what} {} is not callable",
+        f.repr()?
+    )))
+}
 
 /// Maps a graph error to the Python exception Dask raises for the same mistake.
 pub(crate) fn graph_err(e: GraphError) -> PyErr {

@@ -1,10 +1,10 @@
 //! The `Gather` compact layer as seen from Python.
 
 use oxdask_graph::gather;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::errors::graph_err;
+use crate::errors::{check_callable, graph_err};
 
 /// Output block `(i, j, ...)` is `func(blocks, pieces[0][i], pieces[1][j], ...)`, where
 /// `blocks` nests the input blocks `sources[0][i] x sources[1][j] x ...`; see `_core.pyi`.
@@ -30,12 +30,7 @@ impl Gather {
         pieces: Vec<Vec<Bound<'_, PyAny>>>,
         dropped: Option<Vec<usize>>,
     ) -> PyResult<Self> {
-        if !func.is_callable() {
-            return Err(PyTypeError::new_err(format!(
-                "Gather {name:?}: func {} is not callable",
-                func.repr()?
-            )));
-        }
+        check_callable("Gather", &name, "func", &func)?;
         let same_shape = pieces.len() == sources.len()
             && pieces.iter().zip(&sources).all(|(p, s)| p.len() == s.len());
         if !same_shape {

@@ -8,7 +8,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyMapping, PyString};
 
-use crate::errors::graph_err;
+use crate::errors::{check_callable, graph_err};
 use crate::gather::Gather;
 use crate::parse::{LayerErr, Parser, Source};
 use crate::task::{kwargs_dict, Arg, Call, PyTask};
@@ -58,12 +58,7 @@ impl Blockwise {
         kwargs: Option<Bound<'_, PyDict>>,
         new_axes: Option<BTreeMap<u32, u32>>,
     ) -> PyResult<Self> {
-        if !func.is_callable() {
-            return Err(PyTypeError::new_err(format!(
-                "Blockwise {name:?}: func {} is not callable",
-                func.repr()?
-            )));
-        }
+        check_callable("Blockwise", &name, "func", &func)?;
         let mut inputs = Vec::with_capacity(args.len());
         let mut names = Vec::with_capacity(args.len());
         for (i, (value, ind)) in args.iter().enumerate() {

@@ -1,10 +1,9 @@
 //! The `TreeReduce` compact layer as seen from Python.
 
 use oxdask_graph::tree;
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use crate::errors::graph_err;
+use crate::errors::{check_callable, graph_err};
 
 /// Reduce blocks of `input` along `axes` in a tree: `combine` on groups of at most
 /// `split_every` blocks per axis, `aggregate` for the last level; see `_core.pyi`.
@@ -15,16 +14,6 @@ pub(crate) struct TreeReduce {
     pub(crate) combine: Py<PyAny>,
     pub(crate) aggregate: Py<PyAny>,
     pub(crate) levels: Vec<tree::Level>,
-}
-
-fn callable(layer: &str, what: &str, f: &Bound<'_, PyAny>) -> PyResult<()> {
-    if f.is_callable() {
-        return Ok(());
-    }
-    Err(PyTypeError::new_err(format!(
-        "TreeReduce {layer:?}: {what} {} is not callable",
-        f.repr()?
-    )))
 }
 
 #[pymethods]
@@ -42,8 +31,8 @@ impl TreeReduce {
         aggregate: Bound<'_, PyAny>,
         keepdims: bool,
     ) -> PyResult<Self> {
-        callable(&name, "combine", &combine)?;
-        callable(&name, "aggregate", &aggregate)?;
+        check_callable("TreeReduce", &name, "combine", &combine)?;
+        check_callable("TreeReduce", &name, "aggregate", &aggregate)?;
         let spec = tree::TreeReduce {
             name,
             numblocks,
