@@ -26,8 +26,7 @@ def _unwrap(x):
 
 
 def _wrap(x):
-    if isinstance(x, (pd.DataFrame, pd.Series, pd.Index)) or hasattr(x, "_parent"):
-        return Eager(x)
+    """pandas objects (frames, accessors, groupbys) and NumPy scalars, wrapped."""
     if type(x).__module__.startswith("pandas") or isinstance(x, np.generic):
         return Eager(x)
     return x
@@ -80,14 +79,22 @@ def _binary(op):
     return method
 
 
-for _name in ("gt", "ge", "lt", "le", "eq", "ne", "and", "or", "add", "sub", "mul", "truediv"):
-    setattr(
-        Eager,
-        f"__{_name}__",
-        _binary(
-            getattr(operator, f"{_name}_") if _name in ("and", "or") else getattr(operator, _name)
-        ),
-    )
+_OPERATORS = {
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "and": operator.and_,
+    "or": operator.or_,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "truediv": operator.truediv,
+}
+for _name, _op in _OPERATORS.items():
+    setattr(Eager, f"__{_name}__", _binary(_op))
 
 
 def read_csv(pattern, **kwargs):
