@@ -15,6 +15,7 @@ __all__ = [
     "Gather",
     "Progress",
     "Scheduler",
+    "ShufflePeers",
     "ShuffleStore",
     "TreeReduce",
     "check_tls",
@@ -157,13 +158,33 @@ class ShuffleStore:
         self, input: int, output: int, piece: Any, nbytes: int, dump: Callable[[Any], bytes]
     ) -> None:
         """Add ``piece`` (of ``nbytes``) of input partition ``input`` for ``output``."""
-    def take(self, output: int) -> list[tuple[Any, bool]]:
-        """Output partition ``output``'s pieces in input order as ``(piece, pickled)``
+    def take(self, output: int) -> list[tuple[int, Any, bool]]:
+        """Output partition ``output``'s pieces in input order as ``(input, piece, pickled)``
         (``pickled``: the bytes ``dump`` made); the partition is empty afterwards."""
     @property
     def in_memory(self) -> int: ...
     @property
     def spilled(self) -> int: ...
+
+@final
+class ShufflePeers:
+    """Given to a distributed worker's host at start-up: its tasks take shuffle pieces from
+    other workers through it."""
+
+    @property
+    def address(self) -> str:
+        """This worker's address."""
+    @property
+    def memory_limit(self) -> int:
+        """The worker's memory limit in bytes (0: none)."""
+    def take(
+        self, addresses: list[str], shuffle: str, partition: int
+    ) -> list[tuple[int, Frame, list[Frame]]]:
+        """Output ``partition`` of ``shuffle`` from every worker in ``addresses`` (at once,
+        the GIL released), as ``(input, pickle stream, buffers)``; they forget it.
+        ``ConnectionError`` names every worker that failed."""
+    def drop(self, addresses: list[str], shuffle: str) -> None:
+        """Tell every worker in ``addresses`` to forget ``shuffle`` (does not wait)."""
 
 def random_block(
     key: int, starts: Sequence[int], stops: Sequence[int], shape: Sequence[int], uniform: bool

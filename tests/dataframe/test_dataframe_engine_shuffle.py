@@ -12,8 +12,8 @@ from dataframe_helpers import assert_eq
 
 import oxdask
 import oxdask.dataframe as dd
-from oxdask import _core
-from oxdask.dataframe.shuffle import EngineShuffle, shuffle_method
+from oxdask import _core, _shuffle
+from oxdask.dataframe.shuffle import shuffle_method
 from oxdask.local import last_run_stats
 
 
@@ -89,14 +89,29 @@ def test_default_method_follows_the_scheduler():
         shuffle_method()
 
 
-def test_engine_shuffle_cannot_leave_its_process(df):
-    with pytest.raises(TypeError, match="runs in one process"):
-        pickle.dumps(EngineShuffle(3))
+def test_engine_shuffle_split_across_processes_is_an_error_not_a_wrong_answer(df):
     d = dd.from_pandas(df, npartitions=3)
     with oxdask.config.set({"dataframe.shuffle.method": "engine"}):
         s = d.shuffle("k")
-    with pytest.raises(TypeError, match=r"dataframe\.shuffle\.method"):
-        s.compute(scheduler="processes")
+    pickle.dumps(s.dask)  # the graph names its shuffle by id: it can travel
+    other = _shuffle.Holder(None, -1)
+    with pytest.raises(RuntimeError, match=r"cut in process -1.*dataframe\.shuffle\.method"):
+        _shuffle.take_all("nowhere", 0, [other])
+
+
+def test_stores_drop_a_shuffle_once_taken_and_restart_on_a_new_push():
+    stores = _shuffle.Stores()
+    stores.push("s", 2, 0, 0, "a")
+    stores.push("s", 2, 1, 0, "b")
+    stores.push("s", 2, 1, 1, "c")
+    assert stores.take("s", 0) == [(0, "a"), (1, "b")]
+    assert len(stores) == 1
+    # a push after a take starts the shuffle over (a new compute of its graph)
+    stores.push("s", 2, 0, 1, "x")
+    assert stores.take("s", 0) == []
+    assert stores.take("s", 1) == [(0, "x")]
+    assert len(stores) == 0
+    assert stores.take("s", 1) == []
 
 
 def test_store_spills_in_input_order_and_replaces_repeated_pieces(tmp_path):
@@ -110,9 +125,13 @@ def test_store_spills_in_input_order_and_replaces_repeated_pieces(tmp_path):
     store.push(1, 1, "B", 1, dump)  # the same input again replaces its piece
     store.push(1, 0, "m", 1, dump)
     got = store.take(0)
-    assert [(pickle.loads(p) if pickled else p) for p, pickled in got] == ["a" * 60, "m", "c" * 60]
-    assert [pickled for _, pickled in got] == [True, False, True]
-    assert store.take(1) == [("B", False)]
+    assert [(pickle.loads(p) if pickled else p) for _, p, pickled in got] == [
+        "a" * 60,
+        "m",
+        "c" * 60,
+    ]
+    assert [(i, pickled) for i, _, pickled in got] == [(0, True), (1, False), (2, True)]
+    assert store.take(1) == [(1, "B", False)]
     assert (store.in_memory, store.spilled) == (0, 0)
     assert store.take(1) == []
     with pytest.raises(ValueError, match="output partition 2 is out of range"):
@@ -140,3 +159,16 @@ def test_shuffle_method_argument_picks_the_method(df):
     )
     with pytest.raises(ValueError, match="shuffle_method must be one of"):
         d.set_index("k", shuffle_method="p2p")
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "sync"])
+def test_a_partial_compute_leaves_no_pieces_behind(df, scheduler):
+    d = dd.from_pandas(df, npartitions=5)
+    with oxdask.config.set({"dataframe.shuffle.method": "engine"}):
+        s = d.shuffle("k", npartitions=4)
+    before = _shuffle.held()
+    part = s.get_partition(2).compute(scheduler=scheduler)
+    assert 0 < len(part) < len(df)
+    assert set(part.k) == set(df.k[df.k.isin(part.k)])
+    assert s.head(3, npartitions=1, compute=False).compute(scheduler=scheduler).shape[0] <= 3
+    assert _shuffle.held() == before  # the released barrier took the other pieces with it

@@ -97,4 +97,4 @@ pub use handshake::{Handshake, Hello, Role, MAGIC, MAX_HELLO_LEN};
 pub use message::{decode_message, encode_message, encode_message_into};
 
 /// The version of the wire protocol this crate speaks; see "Versioning" above.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;

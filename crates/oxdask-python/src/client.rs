@@ -636,7 +636,9 @@ impl ClientConnection {
                 let buffers = Arc::new(frame.buffers);
                 for m in msgs {
                     let id = match &m {
-                        PeerReply::Data { id, .. } | PeerReply::Stored { id } => *id,
+                        PeerReply::Data { id, .. }
+                        | PeerReply::Stored { id }
+                        | PeerReply::Pieces { id, .. } => *id,
                     };
                     if let Some(tx) = p2.lock().remove(&id) {
                         let _ = tx.send((m, Arc::clone(&buffers)));

@@ -14,6 +14,7 @@ mod layer;
 mod logging;
 mod materialize;
 mod parse;
+mod peers;
 mod random;
 mod run;
 mod runtime;
@@ -202,6 +203,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tree::TreeReduce>()?;
     m.add_class::<gather::Gather>()?;
     m.add_class::<shuffle::ShuffleStore>()?;
+    m.add_class::<peers::ShufflePeers>()?;
     m.add_class::<client::ClientConnection>()?;
     m.add_class::<scheduler::Scheduler>()?;
     m.add_function(wrap_pyfunction!(worker::run_worker_blocking, m)?)?;

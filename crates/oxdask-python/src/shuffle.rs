@@ -170,10 +170,15 @@ impl ShuffleStore {
         }
     }
 
-    /// The pieces of output partition `output` in input order, each `(piece, pickled)`:
+    /// The pieces of output partition `output` in input order, each `(input, piece, pickled)`:
     /// `pickled` is True for a spilled piece given as the bytes `dump` made. The partition is
     /// empty afterwards.
-    fn take<'py>(&self, py: Python<'py>, output: u32) -> PyResult<Vec<(Bound<'py, PyAny>, bool)>> {
+    #[allow(clippy::type_complexity)]
+    fn take<'py>(
+        &self,
+        py: Python<'py>,
+        output: u32,
+    ) -> PyResult<Vec<(u32, Bound<'py, PyAny>, bool)>> {
         let (mut pieces, file) = {
             let mut st = self.state.lock();
             let Some(p) = st.parts.get_mut(output as usize) else {
@@ -199,13 +204,13 @@ impl ShuffleStore {
         let mut out = Vec::with_capacity(pieces.len());
         for piece in pieces {
             match piece.held {
-                Held::Memory(obj) => out.push((obj.into_bound(py), false)),
+                Held::Memory(obj) => out.push((piece.input, obj.into_bound(py), false)),
                 Held::Disk { offset, len } => {
                     let f = file
                         .as_mut()
                         .ok_or_else(|| PyOSError::new_err("shuffle store: spill file missing"))?;
                     let bytes = py.detach(|| read_at(f, offset, len))?;
-                    out.push((PyBytes::new(py, &bytes).into_any(), true));
+                    out.push((piece.input, PyBytes::new(py, &bytes).into_any(), true));
                 }
             }
         }

@@ -8,13 +8,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use oxdask_protocol::messages::{ComputeTask, ErrorBlob};
 use oxdask_worker::memory::MemoryThresholds;
-use oxdask_worker::{run_worker, Executed, Host, WorkerConfig, WorkerExit};
+use oxdask_worker::{run_worker, Executed, Host, PeerHandle, Pieces, WorkerConfig, WorkerExit};
 use pyo3::exceptions::{PyConnectionError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use crate::buffer::{bytes_from_py, py_from_bytes};
 use crate::key::key_to_py;
+use crate::peers::ShufflePeers;
 use crate::runtime::runtime;
 use crate::security::{load_tls, TlsArg};
 
@@ -139,6 +140,46 @@ impl Host for PyHost {
         Python::attach(|py| {
             if let Err(e) = self.host.call_method0(py, "release_memory") {
                 tracing::debug!(error = %e, "release_memory failed");
+            }
+        });
+    }
+
+    /// Gives the host its `_core.ShufflePeers` (`started(peers)`).
+    fn started(&self, peers: PeerHandle) {
+        Python::attach(|py| {
+            let started = Py::new(py, ShufflePeers::new(peers))
+                .and_then(|p| self.host.call_method1(py, "started", (p,)));
+            if let Err(e) = started {
+                tracing::error!(error = %e, "the worker host's started() failed");
+            }
+        });
+    }
+
+    /// The host's `take_shuffle(shuffle, partition)`: `[(input, stream, buffers)]`.
+    fn take_shuffle(&self, shuffle: &str, partition: u32) -> Result<Pieces, ErrorBlob> {
+        Python::attach(|py| {
+            let run = || -> PyResult<Pieces> {
+                let taken: Vec<(u32, Bound<'_, PyAny>, Vec<Bound<'_, PyAny>>)> = self
+                    .host
+                    .call_method1(py, "take_shuffle", (shuffle, partition))?
+                    .extract(py)?;
+                taken
+                    .iter()
+                    .map(|(input, stream, buffers)| {
+                        let buffers = buffers.iter().map(bytes_from_py).collect::<PyResult<_>>()?;
+                        Ok((*input, bytes_from_py(stream)?, buffers))
+                    })
+                    .collect()
+            };
+            run().map_err(|e| self.error(py, e))
+        })
+    }
+
+    /// The host's `drop_shuffle(shuffle)`.
+    fn drop_shuffle(&self, shuffle: &str) {
+        Python::attach(|py| {
+            if let Err(e) = self.host.call_method1(py, "drop_shuffle", (shuffle,)) {
+                tracing::warn!(error = %e, "dropping a shuffle failed");
             }
         });
     }

@@ -53,6 +53,9 @@ pub enum WorkerError {
     /// The threads that run tasks could not be started.
     #[error("could not start the task threads: {0}")]
     Threads(#[source] std::io::Error),
+    /// The host's start-up hook ([`crate::Host::started`]) failed.
+    #[error("the worker's host failed to start: {0}")]
+    Host(String),
     /// The scheduler sent a frame that does not decode as its messages.
     #[error("bad message from the scheduler at {address}: {source}")]
     Protocol {

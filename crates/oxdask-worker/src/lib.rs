@@ -28,7 +28,7 @@ mod runtime;
 pub mod state;
 
 pub use error::{Result, WorkerError};
-pub use runtime::{run_worker, Executed, Host, WorkerConfig, WorkerExit};
+pub use runtime::{run_worker, Executed, Host, PeerHandle, Pieces, WorkerConfig, WorkerExit};
 pub use state::{
     Command, Event, EventKind, FetchId, StateConfig, StimulusId, TaskStatus, WorkerState,
 };

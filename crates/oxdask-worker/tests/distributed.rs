@@ -318,7 +318,7 @@ async fn an_unreachable_scheduler_is_a_clear_error() {
     let config = WorkerConfig::new(address.as_str());
     let err = within(run_worker(
         config,
-        Arc::new(FakeHost),
+        Arc::new(FakeHost::default()),
         std::future::pending(),
     ))
     .await
@@ -329,4 +329,68 @@ async fn an_unreachable_scheduler_is_a_clear_error() {
         text.starts_with(&format!("could not reach the scheduler at {address}")),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_task_takes_shuffle_pieces_from_a_peer_which_forgets_them() {
+    let scheduler = FakeScheduler::bind().await;
+    let a = RunningWorker::start(&scheduler.address);
+    let wa = scheduler.accept_worker(1).await;
+    let b = RunningWorker::start(&scheduler.address);
+    let mut wb = scheduler.accept_worker(2).await;
+    {
+        let mut held = a.host.shuffles.lock().unwrap();
+        held.insert(("s".into(), 0), vec![(0, 5), (3, 7)]);
+        held.insert(("s".into(), 1), vec![(1, 100)]);
+        held.insert(("t".into(), 0), vec![(0, 1)]);
+    }
+    // B runs a task that takes partition 0 of "s" from A, peer to peer.
+    let mut take = task("sum", 0, &[]);
+    take.payload = Bytes::from(format!("take {}", wa.address()));
+    take.inline = true;
+    wb.send(SchedulerToWorker::Compute(take));
+    let got = wb
+        .until(|m| matches!(m, WorkerToScheduler::TaskFinished { .. }))
+        .await;
+    let WorkerToScheduler::TaskFinished { key, .. } = got.last().unwrap() else {
+        panic!("{got:?}");
+    };
+    assert_eq!(key, &k("sum"));
+    let (reply, buffers) = ask(
+        client_to(&wb.address()).await,
+        PeerRequest::GetData {
+            id: 1,
+            keys: vec![k("sum")],
+        },
+        vec![],
+    )
+    .await;
+    assert_eq!(value_of(&reply, &buffers, "sum"), Some(12));
+    assert!(!a
+        .host
+        .shuffles
+        .lock()
+        .unwrap()
+        .contains_key(&("s".into(), 0)));
+
+    // Dropping "s" on A leaves "t".
+    let conn = client_to(&wa.address()).await;
+    let (_reader, sender) = conn.split();
+    assert!(sender.send(PeerRequest::DropShuffle {
+        shuffle: "s".into()
+    }));
+    within(async {
+        while a.host.shuffles.lock().unwrap().len() != 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(a
+        .host
+        .shuffles
+        .lock()
+        .unwrap()
+        .contains_key(&("t".into(), 0)));
+    assert_eq!(a.stop().await.unwrap(), WorkerExit::Shutdown);
+    assert_eq!(b.stop().await.unwrap(), WorkerExit::Shutdown);
 }

@@ -7,17 +7,19 @@ partition returning the output number of every row), and each output partition c
 its pieces in input order (so rows keep their relative order within an output partition).
 Two methods, chosen by the config ``dataframe.shuffle.method``:
 
-``"engine"`` (the default on the local schedulers)
-    The pieces go into a Rust store (``_core.ShuffleStore``) shared by the shuffle's tasks in
-    this process: they stay Python objects (nothing copied) up to a memory limit
-    (``dataframe.shuffle.memory-limit``, default a quarter of the machine's memory), beyond
-    which whole output partitions are pickled to temporary files. ``n_in + 1 + n_out`` tasks::
+``"engine"`` (the default on the threads and sync schedulers and on a distributed client)
+    Each cut task keeps its pieces where it runs, in a Rust store (``_core.ShuffleStore``,
+    see ``oxdask._shuffle``): they stay Python objects (nothing copied) up to a memory limit
+    (``dataframe.shuffle.memory-limit``, default a quarter of the machine's memory, or of a
+    worker's memory limit), beyond which whole output partitions are pickled to temporary
+    files. On a cluster each output task takes its pieces from every worker that holds some,
+    peer to peer. ``n_in + 1 + n_out`` tasks::
 
-        cut      (cut, i)        = push the pieces of partition i into the store
-        barrier  (barrier,)      = every cut done
-        out      (out, j)        = concat(store.take(j))
+        cut      (cut, i)        = keep the pieces of partition i; where they are
+        barrier  (barrier,)      = every cut done; the places holding pieces
+        out      (out, j)        = concat(take j from every place)
 
-``"tasks"`` (the default with a distributed client, and for the processes scheduler)
+``"tasks"`` (the default for the processes scheduler)
     Plain tasks, which run anywhere: pieces are picked out per (input, output) pair::
 
         split    (split, i)      = cut(partition i)            one per input partition
@@ -29,21 +31,16 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
-import pickle
 import sys
-import tempfile
-import threading
 from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
 
-from oxdask import _core, config
+from oxdask import _shuffle, config
 from oxdask.dataframe import methods
 from oxdask.dataframe.core import _Frame, _name, _new
 from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer
-from oxdask.sizeof import sizeof
 from oxdask.tokenize import tokenize
 
 __all__ = [
@@ -161,13 +158,14 @@ _LOCAL_SCHEDULERS = (None, "threads", "threading", "sync", "synchronous", "singl
 
 def shuffle_method() -> str:
     """``dataframe.shuffle.method``, or the default: ``"engine"`` when graphs run on the local
-    threads or sync scheduler (no distributed client), else ``"tasks"``."""
+    threads or sync scheduler or on a distributed client, else (the processes scheduler)
+    ``"tasks"``."""
     method = config.get("dataframe.shuffle.method", None)
     if method is not None:
         return _checked(method, "dataframe.shuffle.method")
     client = sys.modules.get("oxdask.distributed.client")
     if client is not None and client._current is not None:
-        return "tasks"
+        return "engine"
     return "engine" if config.get("scheduler", None) in _LOCAL_SCHEDULERS else "tasks"
 
 
@@ -199,109 +197,64 @@ def takes_shuffle_method(func):
     return wrapper
 
 
-def _memory_limit() -> int:
-    limit = config.get("dataframe.shuffle.memory-limit", None)
-    if limit is not None:
-        return int(limit)
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
-    except (ValueError, OSError, AttributeError):
-        return 2 << 30
-
-
-class EngineShuffle:
-    """The store of one engine shuffle, shared by its tasks in this process.
-
-    Created on the first cut of a compute and dropped once every output partition has been
-    taken, so each compute of the graph starts empty. Cannot be pickled: its tasks must run
-    in the process that holds it (the threads or sync scheduler).
-    """
-
-    def __init__(self, npartitions: int):
-        self.npartitions = npartitions
-        self._lock = threading.Lock()
-        self._store = None
-        self._taken = 0
-
-    def store(self):
-        with self._lock:
-            if self._store is None:
-                directory = config.get("temporary-directory", None) or tempfile.gettempdir()
-                self._store = _core.ShuffleStore(self.npartitions, _memory_limit(), directory)
-                self._taken = 0
-            return self._store
-
-    def take(self, j: int) -> list:
-        store = self.store()
-        pieces = [pickle.loads(p) if pickled else p for p, pickled in store.take(j)]
-        with self._lock:
-            self._taken += 1
-            if self._taken >= self.npartitions and self._store is store:
-                self._store = None
-        return pieces
-
-    def __reduce__(self):
-        raise TypeError(
-            "a dataframe shuffle built with dataframe.shuffle.method='engine' runs in one "
-            "process (the threads or sync scheduler); build it with "
-            "oxdask.config.set({'dataframe.shuffle.method': 'tasks'}) to run it elsewhere"
-        )
-
-
-def _dump(piece) -> bytes:
-    return pickle.dumps(piece, protocol=5)
-
-
 class _Cut:
-    """Engine task: cut partition ``i`` and push its non-empty pieces into the store."""
+    """Engine task: cut partition ``i`` and push its non-empty pieces into the stores of the
+    process or worker running it; returns where they are (``oxdask._shuffle.Holder``)."""
 
-    def __init__(self, shuffle: EngineShuffle, partitioner, n):
+    def __init__(self, shuffle: str, partitioner, n):
         self.shuffle = shuffle
         self.split = _Split(partitioner, n)
 
     def __call__(self, df, i):
-        if len(df) == 0:
-            return 0
-        store = self.shuffle.store()
-        for j, piece in enumerate(self.split(df)):
-            if len(piece):
-                store.push(i, j, piece, sizeof(piece), _dump)
-        return len(df)
+        stores = _shuffle.current()
+        if len(df):
+            n = self.split.n
+            for j, piece in enumerate(self.split(df)):
+                if len(piece):
+                    stores.push(self.shuffle, n, i, j, piece)
+        return stores.holder
 
 
-def _barrier(counts):
-    return sum(counts)
+class _Barrier:
+    """Engine task: every cut done; where the pieces are (``oxdask._shuffle.barrier``)."""
+
+    def __init__(self, shuffle: str):
+        self.shuffle = shuffle
+
+    def __call__(self, holders):
+        return _shuffle.barrier(self.shuffle, holders)
 
 
 class _Assemble:
-    """Engine task: concatenate the pieces of output partition ``j``, then ``post``."""
+    """Engine task: concatenate the pieces of output partition ``j`` taken from every
+    holder, then ``post``."""
 
-    def __init__(self, shuffle: EngineShuffle, meta, post=None):
+    def __init__(self, shuffle: str, meta, post=None):
         self.shuffle = shuffle
         self.concat = _ConcatPieces(meta, post)
 
-    def __call__(self, rows, j):
+    def __call__(self, holders, j):
+        pieces = _shuffle.take_all(self.shuffle, j, holders)
         # no piece (no row went to j): an empty frame, not the shared meta object
-        return self.concat(self.shuffle.take(j) or [self.concat.meta.iloc[:0]])
+        return self.concat(pieces or [self.concat.meta.iloc[:0]])
 
 
 def _engine(frame, partitioner, n_in, n_out, meta, post, div, base, token):
-    shuffle = EngineShuffle(n_out)
     cname, bname, oname = f"{token}-cut-{base}", f"{token}-barrier-{base}", f"{token}-{base}"
     iname, jname = "in-number-" + tokenize(n_in), "out-number-" + tokenize(n_out)
     cut = BlockwiseLayer(
         cname,
-        _Cut(shuffle, partitioner, n_out),
+        _Cut(oname, partitioner, n_out),
         [0],
         [(frame._name, [0]), (iname, [0])],
         {frame._name: (n_in,), iname: (n_in,)},
     )
     c = _new(cname, cut, [frame], frame._meta, frame.divisions, {iname: _numbers(iname, n_in)})
-    barrier = MaterializedLayer({(bname, 0): (_barrier, [(cname, i) for i in range(n_in)])})
+    barrier = MaterializedLayer({(bname, 0): (_Barrier(oname), [(cname, i) for i in range(n_in)])})
     b = _new(bname, barrier, [c], frame._meta, (None, None))
     assemble = BlockwiseLayer(
         oname,
-        _Assemble(shuffle, frame._meta, post),
+        _Assemble(oname, frame._meta, post),
         [0],
         [(bname, [0]), (jname, [0])],  # the barrier's one block, broadcast
         {bname: (1,), jname: (n_out,)},

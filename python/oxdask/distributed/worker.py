@@ -15,7 +15,7 @@ from typing import Any
 
 import cloudpickle
 
-from oxdask import _core, _malloc
+from oxdask import _core, _malloc, _shuffle
 from oxdask.distributed import security
 from oxdask.distributed.serialize import (
     dumps_error,
@@ -38,6 +38,19 @@ class Host:
 
     def __init__(self) -> None:
         self._functions: dict[int, Any] = {}
+        self.shuffles = _shuffle.Stores()
+
+    def started(self, peers: _core.ShufflePeers) -> None:
+        """Called by the runtime before any task: shuffle pieces are taken through ``peers``."""
+        self.shuffles.peers = peers
+
+    def take_shuffle(self, shuffle: str, partition: int) -> list:
+        """A peer takes this worker's pieces of a shuffle's output ``partition``."""
+        return self.shuffles.take_serialized(shuffle, partition)
+
+    def drop_shuffle(self, shuffle: str) -> None:
+        """Forget a shuffle's pieces (its barrier was released)."""
+        self.shuffles.drop(shuffle)
 
     def _function(self, fid: int, blob: bytes | None) -> Any:
         func = self._functions.get(fid)
@@ -54,6 +67,7 @@ class Host:
         returned pickled: it travels to the client with the task's completion.
         """
         task = loads_task(fid, payload, lambda f: self._function(f, fblob))
+        _shuffle.set_current(self.shuffles)
         data = dict(zip(dep_keys, values, strict=True)) if dep_keys else {}
         result = execute_task(task, data)
         nbytes = sizeof(result)

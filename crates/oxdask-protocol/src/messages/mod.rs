@@ -18,7 +18,7 @@ mod worker;
 
 pub use client::{ClientToScheduler, SchedulerToClient, WireTask, RESTART};
 pub use common::{BufIx, ErrorBlob, StoredValue, WorkerInfo};
-pub use peer::{PeerReply, PeerRequest};
+pub use peer::{PeerReply, PeerRequest, ShufflePiece};
 pub use worker::{ComputeTask, SchedulerToWorker, WorkerToScheduler};
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use oxdask_graph::Key;
 use serde::{Deserialize, Serialize};
 
-use super::StoredValue;
+use super::{BufIx, StoredValue};
 
 /// Requests a worker's data server answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,6 +28,33 @@ pub enum PeerRequest {
         #[serde(default)]
         report: bool,
     },
+    /// Hand over, and forget, the pieces this worker holds for output partition `partition`
+    /// of the dataframe shuffle `shuffle` ([`PeerReply::Pieces`]).
+    TakeShuffle {
+        /// Request id echoed in the reply.
+        id: u64,
+        /// The shuffle's id (a token of its graph).
+        shuffle: String,
+        /// The output partition.
+        partition: u32,
+    },
+    /// Forget every piece of the dataframe shuffle `shuffle` (its outputs are done, or no
+    /// longer wanted). No reply.
+    DropShuffle {
+        /// The shuffle's id.
+        shuffle: String,
+    },
+}
+
+/// One shuffle piece: the input partition it was cut from and its serialized form.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShufflePiece {
+    /// The input partition.
+    pub input: u32,
+    /// The pickle stream.
+    pub pickle: BufIx,
+    /// Its out-of-band buffers.
+    pub buffers: Vec<BufIx>,
 }
 
 /// Replies of a worker's data server.
@@ -46,5 +73,15 @@ pub enum PeerReply {
     Stored {
         /// The request id.
         id: u64,
+    },
+    /// The pieces of a shuffle's output partition (none if the worker holds none), or why
+    /// they could not be taken.
+    Pieces {
+        /// The request id.
+        id: u64,
+        /// The pieces, buffers in the same frame.
+        pieces: Vec<ShufflePiece>,
+        /// Set when taking or serializing the pieces failed.
+        error: Option<String>,
     },
 }

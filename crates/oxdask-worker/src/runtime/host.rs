@@ -3,7 +3,94 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use oxdask_protocol::messages::{ComputeTask, ErrorBlob};
+use oxdask_protocol::messages::{ComputeTask, ErrorBlob, PeerRequest};
+use tokio::runtime::Handle;
+
+use super::peers::Peers;
+pub use super::peers::Pieces;
+
+/// What a host's tasks may ask of other workers (see [`Host::started`]).
+#[derive(Clone, Debug)]
+pub struct PeerHandle {
+    address: String,
+    memory_limit: u64,
+    peers: Arc<Peers>,
+    runtime: Handle,
+}
+
+impl PeerHandle {
+    pub(crate) fn new(address: String, memory_limit: u64, peers: Arc<Peers>) -> Self {
+        Self {
+            address,
+            memory_limit,
+            peers,
+            runtime: Handle::current(),
+        }
+    }
+
+    /// This worker's address, as peers reach it.
+    #[must_use]
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The worker's memory limit in bytes (0: none).
+    #[must_use]
+    pub fn memory_limit(&self) -> u64 {
+        self.memory_limit
+    }
+
+    /// Takes output `partition` of shuffle `shuffle` from every worker in `addresses` at
+    /// once, blocking until all answered; one result per address, in order. Call from a
+    /// task thread, never from the async runtime.
+    ///
+    /// # Errors
+    ///
+    /// When called on the runtime; per address, what failed, naming the peer.
+    pub fn take_shuffle(
+        &self,
+        addresses: &[String],
+        shuffle: &str,
+        partition: u32,
+    ) -> Result<Vec<Result<Pieces, String>>, String> {
+        if Handle::try_current().is_ok() {
+            return Err("take_shuffle blocks: call it from a task thread".to_owned());
+        }
+        let requests: Vec<_> = addresses
+            .iter()
+            .map(|address| {
+                let peers = self.peers.clone();
+                let (address, shuffle) = (address.clone(), shuffle.to_owned());
+                self.runtime
+                    .spawn(async move { peers.take_shuffle(&address, shuffle, partition).await })
+            })
+            .collect();
+        Ok(self.runtime.block_on(async move {
+            let mut out = Vec::with_capacity(requests.len());
+            for request in requests {
+                out.push(request.await.unwrap_or_else(|e| Err(e.to_string())));
+            }
+            out
+        }))
+    }
+
+    /// Tells every worker in `addresses` to forget shuffle `shuffle`, without waiting (safe
+    /// to call from any thread, the runtime's included).
+    pub fn drop_shuffle(&self, addresses: Vec<String>, shuffle: &str) {
+        let peers = self.peers.clone();
+        let shuffle = shuffle.to_owned();
+        self.runtime.spawn(async move {
+            for address in addresses {
+                let request = PeerRequest::DropShuffle {
+                    shuffle: shuffle.clone(),
+                };
+                if let Err(e) = peers.send(&address, request).await {
+                    tracing::debug!(peer = %address, error = %e, "could not drop a shuffle");
+                }
+            }
+        });
+    }
+}
 
 /// What [`Host::execute`] returns for a task that succeeded.
 #[derive(Debug)]
@@ -60,6 +147,20 @@ pub trait Host: Send + Sync + 'static {
     /// Gives freed memory back to the operating system after values were spilled (Python:
     /// `malloc_trim`), so process memory reflects what is really held.
     fn release_memory(&self) {}
+
+    /// Called once, before any task runs, with the worker's address and a handle for asking
+    /// other workers for shuffle pieces from inside tasks.
+    fn started(&self, _peers: PeerHandle) {}
+
+    /// Takes (and forgets) the pieces this worker holds for output `partition` of the
+    /// dataframe shuffle `shuffle`, serialized: `(input partition, pickle, buffers)` each.
+    /// A host without shuffles holds none.
+    fn take_shuffle(&self, _shuffle: &str, _partition: u32) -> Result<Pieces, ErrorBlob> {
+        Ok(Vec::new())
+    }
+
+    /// Forgets every piece of the dataframe shuffle `shuffle`.
+    fn drop_shuffle(&self, _shuffle: &str) {}
 
     /// Runs `f`, inside which the executor calls [`Host::execute`] for every task it finds
     /// queued. A host whose calls share an expensive context (Python: the GIL) acquires it

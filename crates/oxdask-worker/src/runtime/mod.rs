@@ -43,7 +43,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 pub use config::{WorkerConfig, WorkerExit};
-pub use host::{Executed, Host};
+pub use host::{Executed, Host, PeerHandle, Pieces};
 
 use oxdask_graph::Key;
 use oxdask_protocol::messages::ErrorBlob;
@@ -136,6 +136,11 @@ pub async fn run_worker<H: Host>(
         config.fetch_timeout,
         config.tls.clone(),
     ));
+    let handle = PeerHandle::new(address.clone(), config.memory_limit, peers.clone());
+    let starting = host.clone();
+    tokio::task::spawn_blocking(move || starting.started(handle))
+        .await
+        .map_err(|e| WorkerError::Host(e.to_string()))?;
     let limits = (config.memory_limit > 0).then_some((config.memory_limit, config.memory));
     let executor = executor::Executor::start(
         config.nthreads,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use oxdask_comm::{connect, FrameReader, Sender, Tls};
 use oxdask_graph::Key;
-use oxdask_protocol::messages::{PeerReply, PeerRequest, StoredValue};
+use oxdask_protocol::messages::{BufIx, PeerReply, PeerRequest, StoredValue};
 use oxdask_protocol::{decode_batch, Hello, Role};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
@@ -25,7 +25,10 @@ pub(crate) struct Reply {
     pub(crate) buffers: Vec<Bytes>,
 }
 
-type Waiters = Mutex<HashMap<u64, oneshot::Sender<Result<Reply, String>>>>;
+/// A peer's answer to `TakeShuffle`: the pieces, each `(input, pickle, buffers)`.
+pub type Pieces = Vec<(u32, Bytes, Vec<Bytes>)>;
+
+type Waiters = Mutex<HashMap<u64, oneshot::Sender<Result<(PeerReply, Vec<Bytes>), String>>>>;
 
 #[derive(Debug)]
 struct PeerConn {
@@ -60,11 +63,76 @@ impl Peers {
         address: &str,
         keys: Vec<Key>,
     ) -> Result<Reply, String> {
+        match self
+            .request(address, |id| PeerRequest::GetData { id, keys })
+            .await?
+        {
+            (PeerReply::Data { values, .. }, buffers) => Ok(Reply { values, buffers }),
+            (other, _) => Err(format!("{address} answered GetData with {other:?}")),
+        }
+    }
+
+    /// Asks `address` for (and has it forget) its pieces of output `partition` of the
+    /// dataframe shuffle `shuffle`. Errors name the peer.
+    pub(crate) async fn take_shuffle(
+        self: &Arc<Self>,
+        address: &str,
+        shuffle: String,
+        partition: u32,
+    ) -> Result<Pieces, String> {
+        let request = |id| PeerRequest::TakeShuffle {
+            id,
+            shuffle,
+            partition,
+        };
+        let (pieces, error, buffers) = match self.request(address, request).await? {
+            (PeerReply::Pieces { pieces, error, .. }, buffers) => (pieces, error, buffers),
+            (other, _) => return Err(format!("{address} answered TakeShuffle with {other:?}")),
+        };
+        if let Some(error) = error {
+            return Err(format!("{address}: {error}"));
+        }
+        let buffer = |ix: BufIx| {
+            buffers.get(ix.0 as usize).cloned().ok_or_else(|| {
+                let n = buffers.len();
+                format!("{address} named buffer {} of a frame with {n}", ix.0)
+            })
+        };
+        pieces
+            .into_iter()
+            .map(|p| {
+                let parts = p.buffers.iter().map(|&ix| buffer(ix));
+                Ok((p.input, buffer(p.pickle)?, parts.collect::<Result<_, _>>()?))
+            })
+            .collect()
+    }
+
+    /// Sends `request`, which has no reply, to `address`.
+    pub(crate) async fn send(
+        self: &Arc<Self>,
+        address: &str,
+        request: PeerRequest,
+    ) -> Result<(), String> {
+        let conn = self.connection(address).await?;
+        if conn.sender.send(request) {
+            Ok(())
+        } else {
+            self.forget(address, &conn);
+            Err(format!("connection to {address} is closed"))
+        }
+    }
+
+    /// Sends the request `make(id)` to `address` and waits for its reply.
+    async fn request(
+        self: &Arc<Self>,
+        address: &str,
+        make: impl FnOnce(u64) -> PeerRequest,
+    ) -> Result<(PeerReply, Vec<Bytes>), String> {
         let conn = self.connection(address).await?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         conn.waiters.lock().insert(id, tx);
-        if !conn.sender.send(PeerRequest::GetData { id, keys }) {
+        if !conn.sender.send(make(id)) {
             conn.waiters.lock().remove(&id);
             self.forget(address, &conn);
             return Err(format!("connection to {address} is closed"));
@@ -154,11 +222,12 @@ async fn read_replies(mut reader: FrameReader, conn: &PeerConn) -> String {
             Err(e) => return e.to_string(),
         };
         for reply in replies {
-            if let PeerReply::Data { id, values, .. } = reply {
-                if let Some(tx) = conn.waiters.lock().remove(&id) {
-                    let buffers = frame.buffers.clone();
-                    let _ = tx.send(Ok(Reply { values, buffers }));
-                }
+            let id = match &reply {
+                PeerReply::Data { id, .. } | PeerReply::Pieces { id, .. } => *id,
+                PeerReply::Stored { .. } => continue,
+            };
+            if let Some(tx) = conn.waiters.lock().remove(&id) {
+                let _ = tx.send(Ok((reply, frame.buffers.clone())));
             }
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use oxdask_comm::{accept, Sender, Tls};
 use oxdask_graph::Key;
-use oxdask_protocol::messages::{BufIx, PeerReply, PeerRequest, StoredValue};
+use oxdask_protocol::messages::{BufIx, PeerReply, PeerRequest, ShufflePiece, StoredValue};
 use oxdask_protocol::{decode_batch, Batch, Frame, Hello, ProtocolError, Role};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
@@ -70,6 +70,15 @@ async fn serve_peer<H: Host>(stream: TcpStream, ctx: Arc<ServerContext<H>>) {
                 PeerRequest::PutData { id, values, report } => {
                     put_data(&ctx, &sender, &frame, id, values, report, &peer).await;
                 }
+                PeerRequest::TakeShuffle {
+                    id,
+                    shuffle,
+                    partition,
+                } => take_shuffle(&ctx, &sender, id, shuffle, partition).await,
+                PeerRequest::DropShuffle { shuffle } => {
+                    let host = ctx.host.clone();
+                    tokio::task::spawn_blocking(move || host.drop_shuffle(&shuffle));
+                }
             }
         }
     }
@@ -120,6 +129,44 @@ async fn get_data<H: Host>(ctx: &ServerContext<H>, sender: &Sender, id: u64, key
             id,
             values: stored,
             missing,
+        })
+    });
+}
+
+/// Hands over this worker's pieces of a shuffle's output partition (taken and serialized by
+/// the host on a blocking thread).
+async fn take_shuffle<H: Host>(
+    ctx: &ServerContext<H>,
+    sender: &Sender,
+    id: u64,
+    shuffle: String,
+    partition: u32,
+) {
+    let host = ctx.host.clone();
+    let taken = tokio::task::spawn_blocking(move || host.take_shuffle(&shuffle, partition))
+        .await
+        .map_err(|e| format!("taking shuffle pieces panicked: {e}"))
+        .and_then(|r| r.map_err(|e| e.text));
+    sender.send_with(move |batch| {
+        let (pieces, error) = match taken {
+            Ok(pieces) => (pieces, None),
+            Err(error) => (Vec::new(), Some(error)),
+        };
+        let mut out = Vec::with_capacity(pieces.len());
+        for (input, pickle, buffers) in pieces {
+            out.push(ShufflePiece {
+                input,
+                pickle: push(batch, pickle)?,
+                buffers: buffers
+                    .into_iter()
+                    .map(|b| push(batch, b))
+                    .collect::<Result<_, _>>()?,
+            });
+        }
+        batch.push(&PeerReply::Pieces {
+            id,
+            pieces: out,
+            error,
         })
     });
 }

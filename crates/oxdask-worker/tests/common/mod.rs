@@ -2,9 +2,9 @@
 // Each test file uses its own subset of the helpers.
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,7 +14,9 @@ use oxdask_protocol::messages::{
     ComputeTask, ErrorBlob, SchedulerToWorker, WorkerInfo, WorkerToScheduler,
 };
 use oxdask_protocol::{decode_batch, Hello, Role};
-use oxdask_worker::{run_worker, Executed, Host, WorkerConfig, WorkerError, WorkerExit};
+use oxdask_worker::{
+    run_worker, Executed, Host, PeerHandle, Pieces, WorkerConfig, WorkerError, WorkerExit,
+};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -25,8 +27,18 @@ pub const LIMIT: Duration = Duration::from_secs(10);
 
 /// Values are little-endian `i64`s. A task's payload is a constant `c` (8 bytes): the result
 /// is `c + sum(inputs)`, times the function's factor (8 bytes) if the task names one. A
-/// payload starting with `fail` raises.
-pub struct FakeHost;
+/// payload starting with `fail` raises. A payload `take <address>` sums the pieces of
+/// partition 0 of shuffle `s` taken from the worker at `address`.
+///
+/// Shuffle pieces are integers in `shuffles`, by (shuffle, partition): `(input, value)`.
+#[derive(Default)]
+pub struct FakeHost {
+    pub shuffles: Mutex<HashMap<(String, u32), IntPieces>>,
+    peers: OnceLock<PeerHandle>,
+}
+
+/// A fake host's pieces of one shuffle partition: `(input, value)`.
+pub type IntPieces = Vec<(u32, i64)>;
 
 pub fn int(v: i64) -> Bytes {
     Bytes::copy_from_slice(&v.to_le_bytes())
@@ -54,6 +66,21 @@ impl Host for FakeHost {
     ) -> Result<Executed<Vec<u8>>, ErrorBlob> {
         if task.payload.starts_with(b"fail") {
             return Err(blob("ValueError: asked to fail"));
+        }
+        if let Some(address) = task.payload.strip_prefix(b"take ") {
+            let address = String::from_utf8_lossy(address).into_owned();
+            let peers = self.peers.get().ok_or_else(|| blob("not started"))?;
+            let mut replies = peers
+                .take_shuffle(&[address], "s", 0)
+                .map_err(|e| blob(&e))?;
+            let pieces = replies.remove(0).map_err(|e| blob(&e))?;
+            let sum: i64 = pieces.iter().filter_map(|(_, _, b)| as_int(&b[0])).sum();
+            return Ok(Executed {
+                value: sum.to_le_bytes().to_vec(),
+                nbytes: 8,
+                type_name: "int".to_owned(),
+                pickle: None,
+            });
         }
         let constant = as_int(&task.payload).ok_or_else(|| blob("TypeError: bad payload"))?;
         let mut sum = constant;
@@ -91,10 +118,34 @@ impl Host for FakeHost {
         reversed.reverse();
         (Bytes::from(reversed), true)
     }
+
+    fn started(&self, peers: PeerHandle) {
+        let _ = self.peers.set(peers);
+    }
+
+    fn take_shuffle(&self, shuffle: &str, partition: u32) -> Result<Pieces, ErrorBlob> {
+        let taken = self
+            .shuffles
+            .lock()
+            .unwrap()
+            .remove(&(shuffle.to_owned(), partition));
+        let pieces = taken.unwrap_or_default().into_iter();
+        Ok(pieces
+            .map(|(input, v)| (input, Bytes::from_static(b"v"), vec![int(v)]))
+            .collect())
+    }
+
+    fn drop_shuffle(&self, shuffle: &str) {
+        self.shuffles
+            .lock()
+            .unwrap()
+            .retain(|(s, _), _| s != shuffle);
+    }
 }
 
 /// A worker running in the background, stopped by `stop`.
 pub struct RunningWorker {
+    pub host: Arc<FakeHost>,
     pub handle: JoinHandle<Result<WorkerExit, WorkerError>>,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -111,8 +162,10 @@ impl RunningWorker {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let handle = tokio::spawn(run_worker(config, Arc::new(FakeHost), shutdown));
+        let host = Arc::new(FakeHost::default());
+        let handle = tokio::spawn(run_worker(config, host.clone(), shutdown));
         Self {
+            host,
             handle,
             stop: Some(stop),
         }
