@@ -117,3 +117,32 @@ def test_tasks_and_engine_give_the_same_partitions(client, df):
         pd.testing.assert_frame_equal(
             a.get_partition(j).compute().sort_index(), b.get_partition(j).compute().sort_index()
         )
+
+
+def test_a_lost_holder_is_an_error_naming_it_or_a_recompute(df):
+    import os
+    import signal
+
+    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as c:
+        w1, w2 = sorted(c.scheduler_info()["workers"])
+        halves = [
+            dd.from_pandas(df.iloc[a:b], npartitions=3).persist(
+                workers=[w], allow_other_workers=True
+            )
+            for (a, b), w in [((0, 3000), w1), ((3000, 6000), w2)]
+        ]
+        with _engine():
+            s = dd.concat(halves).shuffle("k", npartitions=4)
+        (barrier,) = [k for k in s.dask if isinstance(k, tuple) and "-barrier-" in k[0]]
+        (holders,) = c.get(s.dask, [barrier], sync=False)
+        assert {h.address for h in holders.result()} == {w1, w2}
+        os.kill(c.run(os.getpid, workers=[w2])[w2], signal.SIGKILL)
+        _wait_until(lambda: w2 not in c.scheduler_info()["workers"])
+        try:
+            out, error = s.compute(), None
+        except ConnectionError as e:  # the barrier survived on w1: w2's pieces are gone
+            out, error = None, str(e)
+        if error is not None:
+            assert w2 in error
+        else:  # the barrier was on w2: it and the cuts were recomputed from lineage
+            pd.testing.assert_frame_equal(out.sort_index(), df)
