@@ -291,6 +291,12 @@ class ClientConnection:
     def release(self, keys: list[_Key]) -> None: ...
     def cancel(self, keys: list[_Key]) -> None: ...
     def scattered(self, worker: str, keys: list[tuple[_Key, int]]) -> None: ...
+    def wait_events(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until reports are queued; whether some are."""
+    def listen_events(self, timeout: float) -> bool:
+        """The event thread's ``wait_events``: woken only while no thread is ``waiting``."""
+    def waiting(self, start: bool) -> None:
+        """A thread starts or stops waiting for futures (it takes reports itself)."""
     def next_events(self, timeout: float) -> list[tuple[Any, ...]]:
         """Key reports received within ``timeout`` seconds: ``("memory", key, nbytes, type,
         pickle or None)``,

@@ -56,17 +56,33 @@ enum KeyEvent {
 /// A reply to a request, with the frame's buffers.
 type Reply = (SchedulerToClient, Arc<Vec<Bytes>>);
 
+/// Key reports waiting for Python, and who waits for them: threads waiting for a future
+/// (`waiters`, woken first: they take the reports themselves) or else the event thread.
 #[derive(Default)]
 struct Inbox {
-    events: Mutex<VecDeque<KeyEvent>>,
+    events: Mutex<Queue>,
+    /// Threads waiting for a future.
     ready: Condvar,
+    /// The event thread, woken only while no thread waits for a future.
+    listener: Condvar,
     pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<KeyEvent>,
+    waiters: usize,
 }
 
 impl Inbox {
     fn push(&self, event: KeyEvent) {
-        self.events.lock().push_back(event);
-        self.ready.notify_all();
+        let mut q = self.events.lock();
+        q.events.push_back(event);
+        if q.waiters > 0 {
+            self.ready.notify_all();
+        } else {
+            self.listener.notify_one();
+        }
     }
 }
 
@@ -310,16 +326,55 @@ impl ClientConnection {
         self.send(ClientToScheduler::Scattered { worker, keys })
     }
 
+    /// Waits up to `timeout` seconds until key reports are queued (without taking them);
+    /// returns whether some are. A thread between `waiting(True)` and `waiting(False)` is
+    /// woken by every report; the event thread (the others) only while there is none.
+    fn wait_events(&self, py: Python<'_>, timeout: f64) -> bool {
+        py.detach(|| {
+            let mut q = self.inbox.events.lock();
+            if q.events.is_empty() {
+                self.inbox.ready.wait_for(&mut q, timeout_secs(timeout));
+            }
+            !q.events.is_empty()
+        })
+    }
+
+    /// The event thread's [`Self::wait_events`]: reports wake it only while no thread
+    /// waits for a future (those take the reports themselves, without a hand-off).
+    fn listen_events(&self, py: Python<'_>, timeout: f64) -> bool {
+        py.detach(|| {
+            let mut q = self.inbox.events.lock();
+            if q.events.is_empty() || q.waiters > 0 {
+                self.inbox.listener.wait_for(&mut q, timeout_secs(timeout));
+            }
+            !q.events.is_empty() && q.waiters == 0
+        })
+    }
+
+    /// A thread starts (`True`) or stops waiting for futures. The last to stop hands
+    /// reports still queued to the event thread.
+    fn waiting(&self, start: bool) {
+        let mut q = self.inbox.events.lock();
+        if start {
+            q.waiters += 1;
+        } else {
+            q.waiters = q.waiters.saturating_sub(1);
+            if q.waiters == 0 && !q.events.is_empty() {
+                self.inbox.listener.notify_one();
+            }
+        }
+    }
+
     /// Waits up to `timeout` seconds for key reports; returns a list of tuples:
     /// `("memory", key, nbytes, type_name, pickled value or None)`, `("erred", key, from, exception, traceback, text)`,
     /// `("cancelled", key, reason)`, `("closed", reason)`.
     fn next_events<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyList>> {
         let events: Vec<KeyEvent> = py.detach(|| {
             let mut q = self.inbox.events.lock();
-            if q.is_empty() {
+            if q.events.is_empty() {
                 self.inbox.ready.wait_for(&mut q, timeout_secs(timeout));
             }
-            q.drain(..).collect()
+            q.events.drain(..).collect()
         });
         let out = PyList::empty(py);
         for e in events {

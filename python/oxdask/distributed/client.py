@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import threading
 import time
@@ -129,12 +130,17 @@ class Client:
         address = _security._client_address(address, security)
         self.scheduler_address = address
         self.id = name or f"Client-{uuid.uuid4().hex[:12]}"
+        # Keys of impure calls: this client's random prefix and a counter, as unique as a
+        # uuid4 per call without a getrandom system call each.
+        self._impure = uuid.uuid4().hex[:16]
+        self._counter = itertools.count()
         self.security = security
         tls = security._tls("client") if security is not None else None
         self._conn = _core.ClientConnection(address, token, timeout, tls)
         self._lock = threading.RLock()
         # Notified (under _lock) whenever key reports arrive; futures wait on it.
         self._cond = threading.Condition(self._lock)
+        self._pumping = threading.Lock()  # see _pump
         self._states: dict[Any, _KeyState] = {}
         self._refs: dict[Any, int] = defaultdict(int)
         # Keys whose last future went away, told to the scheduler in batches (before any new
@@ -155,16 +161,29 @@ class Client:
     def _listen(self) -> None:
         while not self._closed:
             try:
-                events = self._conn.next_events(0.05 if self._to_release else 0.2)
+                ready = self._conn.listen_events(0.05 if self._to_release else 0.2)
                 self._flush_releases()
+                if ready:
+                    self._pump()
             except Exception as e:  # interpreter shutting down
                 self._lost = str(e)
                 return
-            if events:
-                self._on_events(events)
 
-    def _on_events(self, events: list) -> None:
-        """Apply a burst of key reports under one lock; then run the futures' callbacks."""
+    def _pump(self) -> None:
+        """Take the queued key reports and apply them, then run the futures' callbacks.
+
+        A thread waiting for a future pumps (it then sees its result without a hand-off
+        from the event thread, which reports do not wake meanwhile); otherwise the event
+        thread does. Taking and applying happen under one lock, so reports apply in the
+        order they arrived.
+        """
+        with self._pumping:
+            events = self._conn.next_events(0.0)
+            callbacks = self._on_events(events) if events else []
+        self._run(callbacks)
+
+    def _on_events(self, events: list) -> list:
+        """Apply a burst of key reports under one lock; returns the futures' callbacks."""
         callbacks: list = []
         with self._cond:
             for ev in events:
@@ -186,7 +205,7 @@ class Client:
                 else:
                     callbacks += st.finish("cancelled", reason=ev[2])
             self._cond.notify_all()
-        self._run(callbacks)
+        return callbacks
 
     @staticmethod
     def _run(callbacks: list) -> None:
@@ -234,6 +253,10 @@ class Client:
                 with contextlib.suppress(Exception):
                     self._conn.release(keys)
 
+    def _unique(self) -> str:
+        """32 hex digits no other key of this or any other client has (Dask: a uuid4)."""
+        return f"{self._impure}{next(self._counter):016x}"
+
     def _fire_and_forget(self, futures: list[Future]) -> None:
         # The keys stay wanted by this client: hold an extra reference until it closes.
         for f in futures:
@@ -274,7 +297,7 @@ class Client:
         if not callable(func):
             raise TypeError(f"First input to submit must be a callable function, not {func!r}")
         if key is None:
-            token = tokenize(func, args, kwargs) if pure else uuid.uuid4().hex
+            token = tokenize(func, args, kwargs) if pure else self._unique()
             key = f"{funcname(func)}-{token}"
         with self._lock:
             if key in self._states:
@@ -492,7 +515,7 @@ class Client:
             items = []
             for v in seq:
                 prefix = type(v).__name__
-                token = tokenize(v) if hash else uuid.uuid4().hex
+                token = tokenize(v) if hash else self._unique()
                 items.append((f"{prefix}-{token}", v))
         futures = {}
         for i, (key, value) in enumerate(items):

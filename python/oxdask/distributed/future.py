@@ -181,23 +181,25 @@ def _wait_states(client, states: list, deadline: float | None, what) -> None:
     """Block until every state is done.
 
     Waits for one pending state at a time, latest first (results mostly arrive in order, so
-    by the time the last one is done most others are too), woken only by that state's
-    completion rather than by every burst of reports.
+    by the time the last one is done most others are too). The waiting thread takes and
+    applies the client's key reports itself as they arrive (``Client._pump``).
     """
-    for st in reversed(states):
-        if st.status != "pending":
-            continue
-        finished = threading.Event()
-        with client._lock:
-            if st.status != "pending":
-                continue
-            st.callbacks.append(finished.set)
-        while not finished.wait(0.1):
-            if st.status != "pending":
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"{what()} did not finish in time")
-            client._check_alive()
+    if all(st.status != "pending" for st in states):
+        return
+    client._conn.waiting(True)
+    try:
+        for st in reversed(states):
+            while st.status == "pending":
+                client._check_alive()
+                wait = 0.1
+                if deadline is not None:
+                    wait = min(wait, deadline - time.monotonic())
+                    if wait <= 0:
+                        raise TimeoutError(f"{what()} did not finish in time")
+                if client._conn.wait_events(wait):
+                    client._pump()
+    finally:
+        client._conn.waiting(False)
 
 
 def wait(fs, timeout: float | None = None, return_when: str = "ALL_COMPLETED"):
