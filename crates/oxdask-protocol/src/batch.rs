@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::error::{ProtocolError, Result};
 use crate::frame::{as_u64, Frame};
 use crate::message::{decode_message, encode_message_into};
+use crate::messages::BufIx;
 
 /// MessagePack marker of an array whose length follows as a big-endian `u32`.
 const ARRAY32: u8 = 0xdd;
@@ -67,6 +68,21 @@ impl Batch {
     pub fn push_buffer(&mut self, buffer: Bytes) -> usize {
         self.buffers.push(buffer);
         self.buffers.len() - 1
+    }
+
+    /// [`Self::push_buffer`], returning the index as messages name it ([`BufIx`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::TooManyBuffers`] past `u32::MAX` buffers.
+    pub fn push_buffer_ix(&mut self, buffer: Bytes) -> Result<BufIx> {
+        let ix = self.push_buffer(buffer);
+        u32::try_from(ix)
+            .map(BufIx)
+            .map_err(|_| ProtocolError::TooManyBuffers {
+                count: ix as u64,
+                max: u64::from(u32::MAX),
+            })
     }
 
     /// Number of messages pushed.

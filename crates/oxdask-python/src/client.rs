@@ -249,28 +249,18 @@ impl ClientConnection {
         })
     }
 
-    /// Sends functions and tasks, and the keys this client wants.
+    /// Sends, in one frame: the keys this client no longer holds futures for (`released`,
+    /// first, so a release never overtakes a later submission of its key), new functions,
+    /// and tasks with the keys this client wants.
+    #[pyo3(signature = (tasks, wanted, functions, released=Vec::new()))]
     fn submit(
         &self,
         tasks: Vec<PyTask<'_>>,
         wanted: Vec<Bound<'_, PyAny>>,
         functions: Vec<(u64, Vec<u8>)>,
+        released: Vec<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        if !functions.is_empty() {
-            let blobs: Vec<Bytes> = functions
-                .iter()
-                .map(|(_, b)| Bytes::from(b.clone()))
-                .collect();
-            let ids: Vec<u64> = functions.iter().map(|(id, _)| *id).collect();
-            self.sender
-                .send_buffers(blobs, move |first| ClientToScheduler::Functions {
-                    items: ids
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, id)| (id, BufIx(first + i as u32)))
-                        .collect(),
-                });
-        }
+        let released: Vec<Key> = released.iter().map(key_from_py).collect::<PyResult<_>>()?;
         let mut wire = Vec::with_capacity(tasks.len());
         for (
             key,
@@ -299,10 +289,27 @@ impl ClientConnection {
             });
         }
         let wanted = wanted.iter().map(key_from_py).collect::<PyResult<_>>()?;
-        self.send(ClientToScheduler::Submit {
-            tasks: wire,
-            wanted,
-        })
+        let sent = self.sender.send_with(move |batch| {
+            if !released.is_empty() {
+                batch.push(&ClientToScheduler::Release { keys: released })?;
+            }
+            if !functions.is_empty() {
+                let mut items = Vec::with_capacity(functions.len());
+                for (id, blob) in functions {
+                    items.push((id, batch.push_buffer_ix(Bytes::from(blob))?));
+                }
+                batch.push(&ClientToScheduler::Functions { items })?;
+            }
+            batch.push(&ClientToScheduler::Submit {
+                tasks: wire,
+                wanted,
+            })
+        });
+        if sent {
+            Ok(())
+        } else {
+            Err(conn_err("the connection to the scheduler is closed"))
+        }
     }
 
     /// The client no longer holds futures for these keys.

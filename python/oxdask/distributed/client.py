@@ -214,10 +214,11 @@ class Client:
             with contextlib.suppress(Exception):
                 cb()
 
-    def _check_alive(self) -> None:
+    def _check_alive(self, flush: bool = True) -> None:
         """Raise if closed or lost; every operation starts here, after pending releases go out
-        (so a release never overtakes a later submission or scatter of the same key)."""
-        if self._to_release:
+        (so a release never overtakes a later submission or scatter of the same key).
+        Submissions pass ``flush=False`` and send the releases in their own frame."""
+        if flush and self._to_release:
             self._flush_releases()
         if self._closed:
             raise RuntimeError("this Client is closed")
@@ -264,7 +265,7 @@ class Client:
 
     # -- submitting --------------------------------------------------------------------------------
     def _send(self, tasks: list[tuple], wanted: list, options: dict) -> None:
-        self._check_alive()
+        self._check_alive(flush=False)
         workers = options.get("workers")
         if isinstance(workers, str):
             workers = [workers]
@@ -285,7 +286,14 @@ class Client:
                 name = "literal"
             wire.append((key, deps, payload, fid, name, priority, workers, loose, resources,
                          retries))  # fmt: skip
-        self._conn.submit(wire, wanted, self._table.take_unsent())
+        with self._lock:
+            released, self._to_release = self._to_release, []
+        try:
+            self._conn.submit(wire, wanted, self._table.take_unsent(), released)
+        except BaseException:
+            with self._lock:
+                self._to_release[:0] = released
+            raise
 
     def submit(self, func, *args, key=None, workers=None, resources=None, retries=None,
                priority=0, allow_other_workers=False, pure=True, **kwargs) -> Future:  # fmt: skip

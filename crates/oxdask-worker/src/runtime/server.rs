@@ -7,7 +7,7 @@ use bytes::Bytes;
 use oxdask_comm::{accept, Sender, Tls};
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{BufIx, PeerReply, PeerRequest, ShufflePiece, StoredValue};
-use oxdask_protocol::{decode_batch, Batch, Frame, Hello, ProtocolError, Role};
+use oxdask_protocol::{decode_batch, Frame, Hello, Role};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
@@ -114,10 +114,10 @@ async fn get_data<H: Host>(ctx: &ServerContext<H>, sender: &Sender, id: u64, key
     sender.send_with(move |batch| {
         let mut stored = Vec::with_capacity(values.len());
         for (key, pickle, buffers) in values {
-            let pickle = push(batch, pickle)?;
+            let pickle = batch.push_buffer_ix(pickle)?;
             let buffers = buffers
                 .into_iter()
-                .map(|b| push(batch, b))
+                .map(|b| batch.push_buffer_ix(b))
                 .collect::<Result<Vec<_>, _>>()?;
             stored.push(StoredValue {
                 key,
@@ -156,10 +156,10 @@ async fn take_shuffle<H: Host>(
         for (input, pickle, buffers) in pieces {
             out.push(ShufflePiece {
                 input,
-                pickle: push(batch, pickle)?,
+                pickle: batch.push_buffer_ix(pickle)?,
                 buffers: buffers
                     .into_iter()
-                    .map(|b| push(batch, b))
+                    .map(|b| batch.push_buffer_ix(b))
                     .collect::<Result<_, _>>()?,
             });
         }
@@ -169,16 +169,6 @@ async fn take_shuffle<H: Host>(
             error,
         })
     });
-}
-
-fn push(batch: &mut Batch, buffer: Bytes) -> Result<BufIx, ProtocolError> {
-    let ix = batch.push_buffer(buffer);
-    u32::try_from(ix)
-        .map(BufIx)
-        .map_err(|_| ProtocolError::TooManyBuffers {
-            count: ix as u64,
-            max: u64::from(u32::MAX),
-        })
 }
 
 /// Deserializes put values, has the state owner store them, then acknowledges.
