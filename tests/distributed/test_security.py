@@ -213,3 +213,43 @@ def test_repr_hides_keys_and_token():
     cfg = sec.get_tls_config_for_role("worker")
     assert cfg["cert"] == sec.tls_worker_cert
     assert cfg["ca_file"] == sec.tls_ca_file
+
+
+def _pem_file(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)  # Security.temporary() holds PEM text
+    return str(path)
+
+
+def test_state_endpoint_is_https_with_tls_and_wants_the_token(tmp_path):
+    import json
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    sec = Security.temporary()
+    ca, cert, key = sec._tls("client")
+    sched = _core.Scheduler("127.0.0.1", 0, 0, "tok", tls=sec._tls("scheduler"))
+    try:
+        url = sched.http_address + "/json/state"
+        assert url.startswith("https://127.0.0.1:")
+        ctx = ssl.create_default_context(cafile=_pem_file(tmp_path, "ca.pem", ca))
+        ctx.check_hostname = False  # cluster certificates do not name hosts
+        ctx.load_cert_chain(
+            _pem_file(tmp_path, "cert.pem", cert),
+            _pem_file(tmp_path, "key.pem", key) if key else None,
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, context=ctx, timeout=10)
+        assert refused.value.code == 401
+        refused.value.close()
+        ask = urllib.request.Request(url, headers={"Authorization": "Bearer tok"})
+        with urllib.request.urlopen(ask, context=ctx, timeout=10) as reply:
+            assert "workers" in json.loads(reply.read())
+        # without a client certificate of the cluster's CA, no TLS session at all
+        bare = ssl.create_default_context(cafile=_pem_file(tmp_path, "ca.pem", ca))
+        bare.check_hostname = False
+        with pytest.raises((urllib.error.URLError, ConnectionError, ssl.SSLError)):
+            urllib.request.urlopen(ask, context=bare, timeout=10)
+    finally:
+        sched.close()

@@ -545,8 +545,9 @@ where
     (Box::new(r), Box::new(w))
 }
 
-/// Equality whose time does not depend on where the inputs first differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equality whose time does not depend on where the inputs first differ (for secrets).
+#[must_use]
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -15,7 +15,9 @@ mod error;
 mod tls;
 mod writer;
 
-pub use connection::{accept, connect, Connection, FrameReader, Peer, HANDSHAKE_TIMEOUT};
+pub use connection::{
+    accept, connect, constant_time_eq, Connection, FrameReader, Peer, HANDSHAKE_TIMEOUT,
+};
 pub use error::{CommError, Result};
-pub use tls::{PemSource, TemporaryPki, Tls};
+pub use tls::{PemSource, ServerTlsStream, TemporaryPki, Tls};
 pub use writer::{Outgoing, Sender};

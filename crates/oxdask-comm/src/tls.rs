@@ -68,6 +68,9 @@ impl PemSource {
     }
 }
 
+/// A TLS stream accepted by [`Tls::accept_server`].
+pub use tokio_rustls::server::TlsStream as ServerTlsStream;
+
 /// An endpoint's TLS settings: trusted CA, own certificate chain, own private key.
 ///
 /// Cheap to clone (the rustls configurations are shared).
@@ -162,6 +165,20 @@ impl Tls {
 
     pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
         tokio_rustls::TlsAcceptor::from(Arc::clone(&self.server))
+    }
+
+    /// The server side of a TLS handshake on an accepted TCP stream, for other protocols
+    /// than oxdask's (the scheduler's HTTPS state endpoint): the peer must present a
+    /// certificate signed by the same CA.
+    ///
+    /// # Errors
+    ///
+    /// The handshake's IO or TLS error.
+    pub async fn accept_server(
+        &self,
+        stream: tokio::net::TcpStream,
+    ) -> std::io::Result<ServerTlsStream<tokio::net::TcpStream>> {
+        self.acceptor().accept(stream).await
     }
 }
 

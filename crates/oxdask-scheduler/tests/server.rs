@@ -64,17 +64,8 @@ async fn client_task_runs_on_worker_and_is_reported() {
 
     // The state endpoint reports the worker and the task counts.
     let http = server.http_address.clone().unwrap();
-    let mut s = tokio::net::TcpStream::connect(http.strip_prefix("http://").unwrap())
-        .await
-        .unwrap();
-    s.write_all(b"GET /json/state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut body = String::new();
-    timeout(LIMIT, s.read_to_string(&mut body))
-        .await
-        .unwrap()
-        .unwrap();
+    let request = "GET /json/state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let body = http_get(&http, request).await;
     assert!(body.contains("\"nthreads\":1"), "{body}");
     assert!(body.contains("\"memory\":"), "{body}");
     server.stop().await;
@@ -148,5 +139,38 @@ async fn wrong_token_is_refused_and_others_keep_working() {
     assert!(
         matches!(&msgs[0], SchedulerToClient::Info { id: 7, json } if json.contains("Scheduler"))
     );
+    // The state endpoint wants the token too; /health does not.
+    let http = server.http_address.clone().unwrap();
+    let get = |path: &str, auth: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n")
+    };
+    let refused = http_get(&http, &get("/json/state", "")).await;
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let wrong = http_get(&http, &get("/json/state", "Authorization: Bearer nope\r\n")).await;
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    let state = http_get(
+        &http,
+        &get("/json/state", "Authorization: Bearer secret\r\n"),
+    )
+    .await;
+    assert!(
+        state.starts_with("HTTP/1.1 200") && state.contains("\"workers\""),
+        "{state}"
+    );
+    assert!(http_get(&http, &get("/health", "")).await.ends_with("ok"));
     server.stop().await;
+}
+
+/// Sends a raw HTTP request to `http://host:port`; returns the whole response.
+async fn http_get(http: &str, request: &str) -> String {
+    let mut s = tokio::net::TcpStream::connect(http.strip_prefix("http://").unwrap())
+        .await
+        .unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut body = String::new();
+    timeout(LIMIT, s.read_to_string(&mut body))
+        .await
+        .unwrap()
+        .unwrap();
+    body
 }

@@ -1,40 +1,109 @@
 //! The HTTP state endpoint: `GET /json/state` (and `/health`). The dashboard builds on it.
+//!
+//! It is as protected as the scheduler: with TLS it serves HTTPS only, to clients presenting a
+//! certificate of the cluster's CA; with a token, `/json/state` wants it as
+//! `Authorization: Bearer TOKEN` (`/health` stays open).
+
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tokio::net::TcpListener;
+use oxdask_comm::{constant_time_eq, ServerTlsStream, Tls};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::core::Input;
 
-/// Binds `addr` and serves the endpoint; returns `http://host:port`.
+/// How long an HTTPS client has to complete its TLS handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+struct Endpoint {
+    inputs: mpsc::UnboundedSender<Input>,
+    token: Option<String>,
+}
+
+/// Binds `addr` and serves the endpoint; returns `http://host:port` (`https://` with TLS).
 pub(crate) async fn serve(
     addr: &str,
     inputs: mpsc::UnboundedSender<Input>,
+    token: Option<String>,
+    tls: Option<Tls>,
 ) -> std::io::Result<String> {
     let listener = TcpListener::bind(addr).await?;
-    let address = format!("http://{}", listener.local_addr()?);
+    let local = listener.local_addr()?;
     let app = Router::new()
         .route("/json/state", get(state))
         .route("/health", get(|| async { "ok" }))
-        .with_state(inputs);
+        .with_state(Endpoint { inputs, token });
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        let served = match tls {
+            None => axum::serve(listener, app).await,
+            Some(tls) => axum::serve(TlsListener { listener, tls }, app).await,
+        };
+        if let Err(e) = served {
             tracing::error!("state endpoint stopped: {e}");
         }
     });
-    Ok(address)
+    Ok(format!("{scheme}://{local}"))
 }
 
-async fn state(State(inputs): State<mpsc::UnboundedSender<Input>>) -> impl IntoResponse {
+async fn state(State(endpoint): State<Endpoint>, headers: HeaderMap) -> Response {
+    if let Some(token) = &endpoint.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+            let why = "this scheduler requires its token: Authorization: Bearer TOKEN\n";
+            return (StatusCode::UNAUTHORIZED, why).into_response();
+        }
+    }
     let (tx, rx) = oneshot::channel();
-    let body = if inputs.send(Input::Snapshot(tx)).is_ok() {
+    let body = if endpoint.inputs.send(Input::Snapshot(tx)).is_ok() {
         rx.await.unwrap_or_else(|_| "{}".to_owned())
     } else {
         "{}".to_owned()
     };
-    ([(header::CONTENT_TYPE, "application/json")], body)
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Accepts TCP connections and completes their TLS handshakes; a failed or slow handshake
+/// is logged and skipped.
+struct TlsListener {
+    listener: TcpListener,
+    tls: Tls,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = ServerTlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (stream, addr) = match self.listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!("state endpoint: accepting failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            match tokio::time::timeout(TLS_HANDSHAKE, self.tls.accept_server(stream)).await {
+                Ok(Ok(tls)) => return (tls, addr),
+                Ok(Err(e)) => tracing::warn!(peer = %addr, "state endpoint: TLS failed: {e}"),
+                Err(_) => tracing::warn!(peer = %addr, "state endpoint: TLS handshake timed out"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.listener.local_addr()
+    }
 }

@@ -17,7 +17,8 @@ use crate::SchedulerConfig;
 pub struct ServerConfig {
     /// `host:port` for clients and workers (port 0: any free port).
     pub listen: String,
-    /// `host:port` of the HTTP state endpoint, or `None` for no endpoint.
+    /// `host:port` of the HTTP state endpoint, or `None` for no endpoint (HTTPS with `tls`;
+    /// with `token`, the state wants it as a bearer token).
     pub http: Option<String>,
     /// Shared secret every peer must present in its handshake.
     pub token: Option<String>,
@@ -51,7 +52,7 @@ impl Default for ServerConfig {
 pub struct ServerHandle {
     /// `tcp://host:port` that clients and workers connect to.
     pub address: String,
-    /// `http://host:port` of the state endpoint, if any.
+    /// `http://host:port` (`https://` with TLS) of the state endpoint, if any.
     pub http_address: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     done: Option<oneshot::Receiver<()>>,
@@ -89,7 +90,10 @@ pub async fn serve(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let address = format!("{scheme}://{bound}");
     let (inputs, rx) = mpsc::unbounded_channel();
     let http_address = match &config.http {
-        Some(addr) => Some(super::http::serve(addr, inputs.clone()).await?),
+        Some(addr) => {
+            let (token, tls) = (config.token.clone(), config.tls.clone());
+            Some(super::http::serve(addr, inputs.clone(), token, tls).await?)
+        }
         None => None,
     };
     let (stop_tx, stop_rx) = oneshot::channel();
