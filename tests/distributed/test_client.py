@@ -142,6 +142,25 @@ def test_cancel_says_why(client):
         f.result(timeout=10)
 
 
+def test_why_explains_a_waiting_task_and_timeouts_quote_it(client):
+    a = client.submit(slow_inc, 1, 1.0, pure=False)
+    b = client.submit(inc, a, pure=False)
+    why = client.why(b)
+    assert f"task {b.key!r} is waiting for 1 dependencies" in why
+    assert f"waiting on: {a.key!r} (processing on worker" in why
+    with pytest.raises(TimeoutError, match=r"did not finish in time; the scheduler says:\n") as e:
+        b.result(timeout=0.05)
+    assert "waiting on:" in str(e.value)
+    assert b.result(timeout=10) == 3
+    stuck = client.submit(inc, 5, workers=["tcp://127.0.0.1:1"], pure=False)
+    deadline = time.monotonic() + 10
+    while "queued" not in (why := client.why(stuck)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "may only run on workers that are not connected" in why
+    assert "is not known to the scheduler" in client.why("never-submitted")
+    stuck.cancel()
+
+
 def test_done_callback_and_executor(client):
     hits = []
     f = client.submit(inc, 100)

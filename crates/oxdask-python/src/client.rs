@@ -204,6 +204,7 @@ fn reply_id(reply: &SchedulerToClient) -> u64 {
     match reply {
         SchedulerToClient::WhoHas { id, .. }
         | SchedulerToClient::Info { id, .. }
+        | SchedulerToClient::Why { id, .. }
         | SchedulerToClient::RunResults { id, .. }
         | SchedulerToClient::Done { id } => *id,
         _ => u64::MAX,
@@ -470,6 +471,18 @@ impl ClientConnection {
         match reply {
             SchedulerToClient::Info { json, .. } => Ok(json),
             _ => Err(conn_err("the scheduler answered info with another message")),
+        }
+    }
+
+    /// The scheduler's account of the task for `key`: its state, what it waits for, its
+    /// recent transitions.
+    fn why(&self, py: Python<'_>, key: &Bound<'_, PyAny>, timeout: f64) -> PyResult<String> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let key = key_from_py(key)?;
+        let (reply, _) = self.request(py, id, ClientToScheduler::Why { id, key }, timeout)?;
+        match reply {
+            SchedulerToClient::Why { text, .. } => Ok(text),
+            _ => Err(conn_err("the scheduler answered why with another message")),
         }
     }
 

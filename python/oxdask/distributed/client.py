@@ -552,6 +552,13 @@ class Client:
         raw["workers"] = {w["address"]: w for w in raw["workers"]}
         return raw
 
+    def why(self, future, timeout: float = 10.0) -> str:
+        """Where the task of ``future`` (a Future or a key) is, and why: its state and worker,
+        what it waits for, why it is queued, its recent transitions. For a computation that
+        seems stuck. (An oxdask extension; Dask's nearest is ``Client.story``.)"""
+        self._check_alive()
+        return self._conn.why(getattr(future, "key", future), timeout)
+
     def nthreads(self) -> dict:
         """Threads per worker address."""
         return {a: w["nthreads"] for a, w in self.scheduler_info()["workers"].items()}

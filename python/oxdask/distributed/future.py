@@ -100,7 +100,13 @@ class Future:
 
     def _wait(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        _wait_states(self.client, [self._state], deadline, lambda: f"future {self.key!r}")
+        _wait_states(
+            self.client,
+            [self._state],
+            deadline,
+            lambda: f"future {self.key!r}",
+            lambda: self.client.why(self.key),
+        )
 
     @future_method
     def result(self, timeout: float | None = None) -> Any:
@@ -177,7 +183,7 @@ class Future:
 DoneAndNotDoneFutures = namedtuple("DoneAndNotDoneFutures", ["done", "not_done"])
 
 
-def _wait_states(client, states: list, deadline: float | None, what) -> None:
+def _wait_states(client, states: list, deadline: float | None, what, explain=None) -> None:
     """Block until every state is done.
 
     Waits for one pending state at a time, latest first (results mostly arrive in order, so
@@ -195,11 +201,22 @@ def _wait_states(client, states: list, deadline: float | None, what) -> None:
                 if deadline is not None:
                     wait = min(wait, deadline - time.monotonic())
                     if wait <= 0:
-                        raise TimeoutError(f"{what()} did not finish in time")
+                        raise TimeoutError(_late(what, explain))
                 if client._conn.wait_events(wait):
                     client._pump()
     finally:
         client._conn.waiting(False)
+
+
+def _late(what, explain) -> str:
+    """A timeout's message: what did not finish, and the scheduler's account of it."""
+    text = f"{what()} did not finish in time"
+    if explain is not None:
+        try:
+            text += "; the scheduler says:\n" + explain()
+        except Exception as e:  # the scheduler is gone or slow: the timeout still stands
+            text += f" (the scheduler could not say why: {e})"
+    return text
 
 
 def wait(fs, timeout: float | None = None, return_when: str = "ALL_COMPLETED"):

@@ -79,6 +79,14 @@ pub enum ClientToScheduler {
         /// Request id echoed in the reply.
         id: u64,
     },
+    /// Where the task for `key` is and why (waiting on what, queued because of what, its
+    /// recent transitions), answered by [`SchedulerToClient::Why`].
+    Why {
+        /// Request id echoed in the reply.
+        id: u64,
+        /// The key.
+        key: Key,
+    },
     /// Move data off these workers, then close them.
     RetireWorkers {
         /// Request id echoed in the reply.
@@ -148,6 +156,13 @@ pub enum SchedulerToClient {
         id: u64,
         /// The JSON text.
         json: String,
+    },
+    /// The scheduler's account of a task ([`ClientToScheduler::Why`]).
+    Why {
+        /// The request id.
+        id: u64,
+        /// The explanation, in lines of text.
+        text: String,
     },
     /// Results of [`ClientToScheduler::Run`]: worker address and pickled result.
     RunResults {

@@ -258,6 +258,10 @@ impl Core {
                 let json = translate::snapshot(&self.state, &self.address);
                 self.to_client(client, SchedulerToClient::Info { id, json });
             }
+            ClientToScheduler::Why { id, key } => {
+                let text = self.state.why(&key);
+                self.to_client(client, SchedulerToClient::Why { id, text });
+            }
             ClientToScheduler::RetireWorkers { id, workers } => {
                 let ids = workers
                     .iter()

@@ -267,16 +267,27 @@ impl SchedulerState {
             ));
         }
         if let Some(r) = &c.restrictions {
-            let ids: Vec<String> = r.iter().map(|w| w.0.to_string()).collect();
+            let ids: Vec<String> = r
+                .iter()
+                .map(|w| match self.workers.get(w) {
+                    Some(wk) if wk.is_running() => format!("{} ({})", w.0, wk.address),
+                    Some(wk) => format!("{} ({}, not running)", w.0, wk.address),
+                    None => format!("{} (not connected)", w.0),
+                })
+                .collect();
             let loose = if c.allow_other {
                 " (or any, loosely)"
             } else {
                 ""
             };
-            why.push(format!(
-                "it may only run on workers [{}]{loose}",
-                ids.join(", ")
-            ));
+            why.push(if ids.is_empty() {
+                format!(
+                    "it may only run on workers that are not connected{loose}: none of the \
+                     addresses it names belongs to a worker of this scheduler"
+                )
+            } else {
+                format!("it may only run on workers [{}]{loose}", ids.join(", "))
+            });
         }
         if !c.resources.is_empty() {
             let rs: Vec<String> = c

@@ -197,7 +197,10 @@ fn strict_restrictions_wait_for_an_allowed_worker() {
             env.compute(1, "on3-or-any", &[])
         ]
     );
-    assert!(env.s.why(&k("on3")).contains("may only run on workers [3]"));
+    assert!(env
+        .s
+        .why(&k("on3"))
+        .contains("may only run on workers [3 (not connected)]"));
     assert_eq!(env.worker(3, 1), vec![env.compute(3, "on3", &[])]);
 }
 
