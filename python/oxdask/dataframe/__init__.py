@@ -24,6 +24,7 @@ from oxdask.dataframe.multi import concat, merge
 from oxdask.dataframe.partitionwise import map_partitions
 from oxdask.dataframe.reductions import apply_concat_apply
 from oxdask.dataframe.repartition import repartition
+from oxdask.dataframe.reshape import get_dummies, melt, pivot_table
 from oxdask.dataframe.rolling import map_overlap
 from oxdask.dataframe.utils import assert_eq
 
@@ -41,12 +42,15 @@ __all__ = [
     "from_dict",
     "from_map",
     "from_pandas",
+    "get_dummies",
     "map_overlap",
     "map_partitions",
+    "melt",
     "merge",
     "merge_asof",
     "methods",
     "new_dd_object",
+    "pivot_table",
     "read_csv",
     "read_fwf",
     "read_json",

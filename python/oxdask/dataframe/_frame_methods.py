@@ -527,6 +527,25 @@ class FrameOperations:
 
         return join(self, other, on, how, lsuffix, rsuffix, npartitions, shuffle_method)
 
+    def melt(
+        self, id_vars=None, value_vars=None, var_name=None, value_name="value", col_level=None
+    ):
+        """Unpivot from wide to long format (see :func:`oxdask.dataframe.melt`)."""
+        from oxdask.dataframe.reshape import melt
+
+        if isinstance(self._meta, pd.Series):
+            raise AttributeError("'Series' object has no attribute 'melt'")
+        return melt(self, id_vars, value_vars, var_name, value_name, col_level)
+
+    def pivot_table(self, index, columns, values, aggfunc="mean"):
+        """A pivot table over a categorical ``columns`` (see
+        :func:`oxdask.dataframe.pivot_table`)."""
+        from oxdask.dataframe.reshape import pivot_table
+
+        if isinstance(self._meta, pd.Series):
+            raise AttributeError("'Series' object has no attribute 'pivot_table'")
+        return pivot_table(self, index, columns, values, aggfunc)
+
     def categorize(self, columns=None, index=None, split_every=None, **kwargs):
         """Columns with known categories (computes the distinct values)."""
         from oxdask.dataframe.categorical import categorize
