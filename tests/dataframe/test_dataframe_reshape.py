@@ -195,8 +195,9 @@ def _pandas_pivot(df, values, aggfunc):
 
 @pytest.mark.parametrize("values", ["B", "D", ["D"], ["D", "B"], ["B", "E"]])
 @pytest.mark.parametrize("aggfunc", ["mean", "sum", "count", "first", "last"])
-def test_pivot_table(pair, values, aggfunc):
-    d, df = pair
+@pytest.mark.parametrize("kind", ["empty", "many"])  # every layout: the tests below
+def test_pivot_table(df, kind, values, aggfunc):
+    d = parts(df, kind)
     out = dd.pivot_table(d, index="A", columns="C", values=values, aggfunc=aggfunc)
     assert out.npartitions == 1
     assert any(isinstance(layer, TreeReduceLayer) for layer in out.dask.layers.values())
