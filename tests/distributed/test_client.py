@@ -161,6 +161,25 @@ def test_why_explains_a_waiting_task_and_timeouts_quote_it(client):
     stuck.cancel()
 
 
+@pytest.mark.parametrize("inner_first", [True, False])
+def test_nested_clients_restore_the_default_in_any_closing_order(cluster, inner_first):
+    from oxdask.distributed import client as client_module
+
+    before = oxdask.config.get("scheduler", None)
+    outer = Client(cluster)
+    inner = Client(cluster)
+    assert client_module.default_client() is inner
+    first, second = (inner, outer) if inner_first else (outer, inner)
+    first.close()
+    if inner_first:  # the outer client is the default again, and computes
+        assert client_module.default_client() is outer
+        assert oxdask.config.get("scheduler") == outer.get
+        assert outer.submit(inc, 1).result(timeout=10) == 2
+    second.close()
+    assert client_module._current is None
+    assert oxdask.config.get("scheduler", None) == before
+
+
 def test_done_callback_and_executor(client):
     hits = []
     f = client.submit(inc, 100)

@@ -152,8 +152,10 @@ class Client:
         self._thread = threading.Thread(target=self._listen, name="oxdask-client", daemon=True)
         self._thread.start()
         self._previous_scheduler = None
+        self._previous_client: Client | None = None
         if set_as_default:
             self._previous_scheduler = config.get("scheduler", None)
+            self._previous_client = _current
             config.set(scheduler=self.get)
             _current = self
 
@@ -656,8 +658,13 @@ class Client:
             self._conn.close()
         self._thread.join(timeout)
         if _current is self:
-            _current = None
-            config.set(scheduler=self._previous_scheduler)
+            # The default goes back to the client that was default before, if still open
+            # (clients may close in any order), else to the scheduler setting before them.
+            previous, scheduler = self._previous_client, self._previous_scheduler
+            while previous is not None and previous._closed:
+                previous, scheduler = previous._previous_client, previous._previous_scheduler
+            _current = previous
+            config.set(scheduler=previous.get if previous is not None else scheduler)
         if self._owns_cluster and self.cluster is not None:
             self.cluster.close()
 
