@@ -296,8 +296,9 @@ class ClientConnection:
     def release(self, keys: list[_Key]) -> None: ...
     def cancel(self, keys: list[_Key]) -> None: ...
     def scattered(self, worker: str, keys: list[tuple[_Key, int]]) -> None: ...
-    def wait_events(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds until reports are queued; whether some are."""
+    def wait_events(self, timeout: float, batch: bool = False) -> bool:
+        """Wait up to ``timeout`` seconds until reports are queued; whether some are. With
+        ``batch``, until 64 are queued or 1 ms after the first."""
     def listen_events(self, timeout: float) -> bool:
         """The event thread's ``wait_events``: woken only while no thread is ``waiting``."""
     def waiting(self, start: bool) -> None:

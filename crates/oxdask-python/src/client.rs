@@ -9,7 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use oxdask_comm::{connect, FrameReader, Sender, Tls};
@@ -71,15 +71,26 @@ struct Inbox {
 #[derive(Default)]
 struct Queue {
     events: VecDeque<KeyEvent>,
+    /// Threads between `waiting(True)` and `waiting(False)`.
     waiters: usize,
+    /// Of those, threads in `wait_events` for one result (woken by every report).
+    eager: usize,
 }
+
+/// Reports a thread waiting for many results lets gather (or waits [`LINGER`] for) before
+/// it takes them: fewer, larger bursts to apply.
+const BATCH: usize = 64;
+const LINGER: Duration = Duration::from_millis(1);
 
 impl Inbox {
     fn push(&self, event: KeyEvent) {
         let mut q = self.events.lock();
         q.events.push_back(event);
         if q.waiters > 0 {
-            self.ready.notify_all();
+            let n = q.events.len();
+            if q.eager > 0 || n == 1 || n == BATCH {
+                self.ready.notify_all();
+            }
         } else {
             self.listener.notify_one();
         }
@@ -336,13 +347,35 @@ impl ClientConnection {
 
     /// Waits up to `timeout` seconds until key reports are queued (without taking them);
     /// returns whether some are. A thread between `waiting(True)` and `waiting(False)` is
-    /// woken by every report; the event thread (the others) only while there is none.
-    fn wait_events(&self, py: Python<'_>, timeout: f64) -> bool {
+    /// woken by reports; the event thread (the others) only while there is none. With
+    /// `batch` (waiting for many results), it returns once [`BATCH`] reports are queued or
+    /// [`LINGER`] after the first.
+    #[pyo3(signature = (timeout, batch=false))]
+    fn wait_events(&self, py: Python<'_>, timeout: f64, batch: bool) -> bool {
         py.detach(|| {
+            let deadline = Instant::now() + timeout_secs(timeout);
             let mut q = self.inbox.events.lock();
-            if q.events.is_empty() {
-                self.inbox.ready.wait_for(&mut q, timeout_secs(timeout));
+            q.eager += usize::from(!batch);
+            loop {
+                let n = q.events.len();
+                if n > 0 && (!batch || n >= BATCH) {
+                    break;
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                let until = if n > 0 {
+                    (now + LINGER).min(deadline)
+                } else {
+                    deadline
+                };
+                let timed_out = self.inbox.ready.wait_until(&mut q, until).timed_out();
+                if timed_out && n > 0 {
+                    break; // lingered: take what there is
+                }
             }
+            q.eager -= usize::from(!batch);
             !q.events.is_empty()
         })
     }

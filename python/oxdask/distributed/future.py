@@ -192,6 +192,7 @@ def _wait_states(client, states: list, deadline: float | None, what, explain=Non
     """
     if all(st.status != "pending" for st in states):
         return
+    batch = len(states) > 1  # many results: take their reports in larger bursts
     client._conn.waiting(True)
     try:
         for st in reversed(states):
@@ -202,7 +203,7 @@ def _wait_states(client, states: list, deadline: float | None, what, explain=Non
                     wait = min(wait, deadline - time.monotonic())
                     if wait <= 0:
                         raise TimeoutError(_late(what, explain))
-                if client._conn.wait_events(wait):
+                if client._conn.wait_events(wait, batch):
                     client._pump()
     finally:
         client._conn.waiting(False)
