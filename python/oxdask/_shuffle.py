@@ -185,6 +185,11 @@ def take_all(shuffle: str, j: int, holders) -> list:
             )
         if h.address is not None and h.address != here.address:
             remote.append(h.address)
+    if remote and stores.peers is None:
+        raise RuntimeError(
+            f"shuffle {shuffle}: pieces are on the workers {sorted(set(remote))}, but this "
+            "task does not run on a worker of that cluster"
+        )
     pieces = stores.take(shuffle, j)
     if remote:
         from oxdask.distributed.serialize import loads_value

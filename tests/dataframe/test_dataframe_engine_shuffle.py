@@ -97,6 +97,9 @@ def test_engine_shuffle_split_across_processes_is_an_error_not_a_wrong_answer(df
     other = _shuffle.Holder(None, -1)
     with pytest.raises(RuntimeError, match=r"cut in process -1.*dataframe\.shuffle\.method"):
         _shuffle.take_all("nowhere", 0, [other])
+    remote = _shuffle.Holder("tcp://127.0.0.1:1", -1)
+    with pytest.raises(RuntimeError, match=r"on the workers \['tcp://127.0.0.1:1'\]"):
+        _shuffle.take_all("nowhere", 0, [remote])
 
 
 def test_stores_drop_a_shuffle_once_taken_and_restart_on_a_new_push():
