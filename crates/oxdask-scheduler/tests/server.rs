@@ -174,3 +174,26 @@ async fn http_get(http: &str, request: &str) -> String {
         .unwrap();
     body
 }
+
+#[tokio::test]
+async fn a_stopped_server_releases_its_ports() {
+    let server = serve(config(None)).await.unwrap();
+    let address = server.address.clone();
+    let http = server.http_address.clone().unwrap();
+    server.stop().await;
+    for target in [
+        address.strip_prefix("tcp://").unwrap(),
+        http.strip_prefix("http://").unwrap(),
+    ] {
+        let refused = timeout(LIMIT, async {
+            while tokio::net::TcpStream::connect(target).await.is_ok() {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(
+            refused.is_ok(),
+            "{target} still accepts connections after stop"
+        );
+    }
+}

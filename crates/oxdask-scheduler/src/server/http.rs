@@ -36,6 +36,9 @@ pub(crate) async fn serve(
 ) -> std::io::Result<String> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    // Served until the core stops (its inputs close): then the port is released.
+    let closing = inputs.clone();
+    let stopped = async move { closing.closed().await };
     let app = Router::new()
         .route("/json/state", get(state))
         .route("/health", get(|| async { "ok" }))
@@ -43,8 +46,16 @@ pub(crate) async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     tokio::spawn(async move {
         let served = match tls {
-            None => axum::serve(listener, app).await,
-            Some(tls) => axum::serve(TlsListener { listener, tls }, app).await,
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+            Some(tls) => {
+                axum::serve(TlsListener { listener, tls }, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
         };
         if let Err(e) = served {
             tracing::error!("state endpoint stopped: {e}");

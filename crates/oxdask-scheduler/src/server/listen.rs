@@ -156,7 +156,12 @@ struct Guard {
 
 async fn accept_loop(listener: TcpListener, inputs: mpsc::UnboundedSender<Input>, guard: Guard) {
     loop {
-        let (stream, addr) = match listener.accept().await {
+        // Until the core stops (its inputs close): then the port is released.
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = inputs.closed() => return,
+        };
+        let (stream, addr) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors, typically: back off instead of spinning.
