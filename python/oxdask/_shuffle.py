@@ -161,7 +161,8 @@ def _release(shuffle: str, holders: list[Holder], stores: Stores) -> None:
 def barrier(shuffle: str, holders) -> Holders:
     """The barrier task: every cut done; returns where the pieces are (see the module docs)."""
     out = Holders(dict.fromkeys(holders))
-    weakref.finalize(out, _release, shuffle, list(out), current())
+    release = weakref.finalize(out, _release, shuffle, list(out), current())
+    release.atexit = False  # at exit the stores go with the process
     return out
 
 
