@@ -103,10 +103,15 @@ def dumps_task(task: Any, table: FunctionTable) -> tuple[int | None, bytes]:
         raise TypeError(f"could not serialize the arguments of task {_name(head)}: {e}") from e
 
 
+def loads_body(payload: bytes) -> Any:
+    """The arguments of a task with a head function (or the whole task without one)."""
+    body = memoryview(payload)[1:]
+    return cloudpickle.loads(body) if payload[0] == 67 else pickle.loads(body)  # 67: b"C"
+
+
 def loads_task(fid: int | None, payload: bytes, functions) -> Any:
     """Inverse of :func:`dumps_task`; ``functions(fid)`` returns the (cached) function."""
-    kind, body = payload[:1], memoryview(payload)[1:]
-    value = cloudpickle.loads(body) if kind == b"C" else pickle.loads(body)
+    value = loads_body(payload)
     if fid is None:
         return value
     return (functions(fid), *value)

@@ -21,7 +21,7 @@ from oxdask.distributed.serialize import (
     dumps_error,
     dumps_value,
     execute_task,
-    loads_task,
+    loads_body,
     loads_value,
     sizeof,
 )
@@ -31,6 +31,9 @@ __all__ = ["INLINE_BYTES", "Host", "main", "parse_memory_limit", "parse_resource
 #: Results a client wants that pickle to at most this many bytes go back with the task's
 #: completion message instead of being fetched from the worker afterwards.
 INLINE_BYTES = 16 * 1024
+
+#: Argument types that never hold a task or a key to substitute.
+_PLAIN = frozenset({int, float, complex, str, bytes, bool, type(None)})
 
 
 class Host:
@@ -66,10 +69,17 @@ class Host:
         With ``inline`` (a client wants the result), a result under ``INLINE_BYTES`` is also
         returned pickled: it travels to the client with the task's completion.
         """
-        task = loads_task(fid, payload, lambda f: self._function(f, fblob))
         _shuffle.set_current(self.shuffles)
-        data = dict(zip(dep_keys, values, strict=True)) if dep_keys else {}
-        result = execute_task(task, data)
+        body = loads_body(payload)
+        if fid is None:  # a literal, or a task without a head function
+            result = execute_task(body, dict(zip(dep_keys, values, strict=True)))
+        else:
+            func = self._functions.get(fid) or self._function(fid, fblob)
+            if not dep_keys and all(type(a) in _PLAIN for a in body):
+                result = func(*body)  # nothing to substitute: the common small task
+            else:
+                data = dict(zip(dep_keys, values, strict=True))
+                result = func(*[execute_task(a, data) for a in body])
         nbytes = sizeof(result)
         pickled = None
         if inline and nbytes <= INLINE_BYTES:
