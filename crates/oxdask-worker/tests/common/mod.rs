@@ -251,15 +251,20 @@ impl WorkerLink {
                 }
                 continue;
             }
-            let frame = within(self.reader.next())
-                .await
-                .unwrap()
-                .expect("worker closed");
-            for msg in decode_batch::<WorkerToScheduler>(&frame.payload).unwrap() {
-                self.inbox.push_back((msg, frame.buffers.clone()));
-            }
+            self.read_frame().await;
         }
         panic!("only heartbeats from the worker");
+    }
+
+    /// Queues the messages of the worker's next frame.
+    async fn read_frame(&mut self) {
+        let frame = within(self.reader.next())
+            .await
+            .unwrap()
+            .expect("worker closed");
+        for msg in decode_batch::<WorkerToScheduler>(&frame.payload).unwrap() {
+            self.inbox.push_back((msg, frame.buffers.clone()));
+        }
     }
 
     /// The next heartbeat's `(managed, spilled)` bytes; other messages stay queued.
@@ -280,13 +285,7 @@ impl WorkerLink {
                     return (managed, spilled);
                 }
             }
-            let frame = within(self.reader.next())
-                .await
-                .unwrap()
-                .expect("worker closed");
-            for msg in decode_batch::<WorkerToScheduler>(&frame.payload).unwrap() {
-                self.inbox.push_back((msg, frame.buffers.clone()));
-            }
+            self.read_frame().await;
         }
         panic!("no heartbeat from the worker");
     }
