@@ -192,7 +192,8 @@ def _wait_states(client, states: list, deadline: float | None, what, explain=Non
     """
     if all(st.status != "pending" for st in states):
         return
-    batch = len(states) > 1  # many results: take their reports in larger bursts
+    # Many results (more than a burst): take their reports in bursts (see `wait_events`).
+    batch = len(states) > 64
     client._conn.waiting(True)
     try:
         for st in reversed(states):
