@@ -546,7 +546,7 @@ impl ClientConnection {
         results
             .into_iter()
             .map(|(addr, ix, ok)| {
-                let b = buffers.get(ix.0 as usize).cloned().unwrap_or_default();
+                let b = ix.get(&buffers).unwrap_or_default();
                 Ok((addr, PyBytes::new(py, &b), ok))
             })
             .collect()
@@ -607,9 +607,9 @@ impl ClientConnection {
             )));
         };
         let buf = |ix: BufIx| -> PyResult<Bound<'py, Frame>> {
-            let bytes = buffers.get(ix.0 as usize).cloned().ok_or_else(|| {
-                conn_err(format!("worker {address} referred to a missing buffer"))
-            })?;
+            let bytes = ix
+                .resolve(&buffers, format_args!("worker {address}'s reply"))
+                .map_err(conn_err)?;
             py_from_bytes(py, bytes)
         };
         let mut out = Vec::with_capacity(values.len());

@@ -8,6 +8,26 @@ use serde::{Deserialize, Serialize};
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BufIx(pub u32);
 
+impl BufIx {
+    /// The buffer this index names among a frame's `buffers`, if the frame has it.
+    #[must_use]
+    pub fn get(self, buffers: &[Bytes]) -> Option<Bytes> {
+        buffers.get(self.0 as usize).cloned()
+    }
+
+    /// [`Self::get`], or an error saying that `what` names a buffer the frame lacks.
+    ///
+    /// # Errors
+    ///
+    /// The index is past the frame's buffers.
+    pub fn resolve(self, buffers: &[Bytes], what: impl std::fmt::Display) -> Result<Bytes, String> {
+        self.get(buffers).ok_or_else(|| {
+            let n = buffers.len();
+            format!("{what} names buffer {} of a frame with {n}", self.0)
+        })
+    }
+}
+
 /// A task's exception as the worker caught it: pickled exception and traceback, plus text for
 /// logs and for peers that cannot unpickle (the scheduler never does).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,15 @@ mod tests {
     use crate::{decode_batch, Batch, FrameDecoder};
 
     #[test]
+    fn a_buffer_index_resolves_or_says_what_named_it() {
+        let buffers = [Bytes::from_static(b"a"), Bytes::from_static(b"b")];
+        assert_eq!(BufIx(1).get(&buffers).as_deref(), Some(&b"b"[..]));
+        assert_eq!(BufIx(2).get(&buffers), None);
+        let err = BufIx(5).resolve(&buffers, "value x").unwrap_err();
+        assert_eq!(err, "value x names buffer 5 of a frame with 2");
+    }
+
+    #[test]
     fn batch_of_commands_with_buffers_round_trips() {
         let mut batch = Batch::new();
         let f = batch.push_buffer(Bytes::from_static(b"cloudpickled function"));

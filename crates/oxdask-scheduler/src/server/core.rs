@@ -209,7 +209,7 @@ impl Core {
         match msg {
             ClientToScheduler::Functions { items } => {
                 for (id, ix) in items {
-                    if let Some(b) = buffer(buffers, ix) {
+                    if let Some(b) = ix.get(buffers) {
                         self.functions.insert(id, b);
                     }
                 }
@@ -283,9 +283,7 @@ impl Core {
                 }
                 self.to_client(client, SchedulerToClient::Done { id });
             }
-            ClientToScheduler::Run { id, call } => {
-                self.start_run(client, id, buffer(buffers, call))
-            }
+            ClientToScheduler::Run { id, call } => self.start_run(client, id, call.get(buffers)),
             ClientToScheduler::Close => {
                 if self.clients.remove(&client).is_some() {
                     self.event(EventKind::ClientDisconnected { client });
@@ -385,7 +383,7 @@ impl Core {
             if let Some(run) = self.runs.get_mut(&id) {
                 if run.waiting.remove(&worker) {
                     run.results
-                        .push((address, buffer(buffers, result).unwrap_or_default(), ok));
+                        .push((address, result.get(buffers).unwrap_or_default(), ok));
                 }
             }
             self.finish_runs();
@@ -507,8 +505,4 @@ impl Core {
             w.sender.send(msg);
         }
     }
-}
-
-fn buffer(buffers: &[Bytes], ix: BufIx) -> Option<Bytes> {
-    buffers.get(ix.0 as usize).cloned()
 }

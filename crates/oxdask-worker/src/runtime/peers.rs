@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use oxdask_comm::{connect, FrameReader, Sender, Tls};
 use oxdask_graph::Key;
-use oxdask_protocol::messages::{BufIx, PeerReply, PeerRequest, StoredValue};
+use oxdask_protocol::messages::{PeerReply, PeerRequest, StoredValue};
 use oxdask_protocol::{decode_batch, Hello, Role};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
@@ -92,17 +92,13 @@ impl Peers {
         if let Some(error) = error {
             return Err(format!("{address}: {error}"));
         }
-        let buffer = |ix: BufIx| {
-            buffers.get(ix.0 as usize).cloned().ok_or_else(|| {
-                let n = buffers.len();
-                format!("{address} named buffer {} of a frame with {n}", ix.0)
-            })
-        };
+        let what = format_args!("a shuffle piece from {address}");
         pieces
             .into_iter()
             .map(|p| {
-                let parts = p.buffers.iter().map(|&ix| buffer(ix));
-                Ok((p.input, buffer(p.pickle)?, parts.collect::<Result<_, _>>()?))
+                let parts = p.buffers.iter().map(|ix| ix.resolve(&buffers, what));
+                let pickle = p.pickle.resolve(&buffers, what)?;
+                Ok((p.input, pickle, parts.collect::<Result<_, _>>()?))
             })
             .collect()
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use oxdask_comm::{accept, Sender, Tls};
 use oxdask_graph::Key;
-use oxdask_protocol::messages::{BufIx, PeerReply, PeerRequest, ShufflePiece, StoredValue};
+use oxdask_protocol::messages::{PeerReply, PeerRequest, ShufflePiece, StoredValue};
 use oxdask_protocol::{decode_batch, Frame, Hello, Role};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
@@ -207,19 +207,14 @@ pub(crate) fn deserialize_all<H: Host + ?Sized>(
     values: Vec<StoredValue>,
     buffers: &[Bytes],
 ) -> Result<Vec<(Key, H::Value, u64)>, String> {
-    let buffer = |key: &Key, ix: BufIx| {
-        buffers.get(ix.0 as usize).cloned().ok_or_else(|| {
-            let n = buffers.len();
-            format!("value {key} names buffer {} of a frame with {n}", ix.0)
-        })
-    };
     let mut out = Vec::with_capacity(values.len());
     for v in values {
-        let pickle = buffer(&v.key, v.pickle)?;
+        let what = format_args!("value {}", v.key);
+        let pickle = v.pickle.resolve(buffers, what)?;
         let parts = v
             .buffers
             .iter()
-            .map(|&ix| buffer(&v.key, ix))
+            .map(|ix| ix.resolve(buffers, what))
             .collect::<Result<Vec<_>, _>>()?;
         let (value, nbytes) = host
             .deserialize(pickle, parts)

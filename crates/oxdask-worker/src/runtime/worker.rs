@@ -129,15 +129,15 @@ impl<H: Host> Worker<H> {
                 SchedulerToWorker::Welcome { .. } => continue,
                 SchedulerToWorker::Functions { items } => {
                     for (id, ix) in items {
-                        match buffers.get(ix.0 as usize) {
-                            Some(bytes) => drop(self.functions.insert(id, bytes.clone())),
+                        match ix.get(&buffers) {
+                            Some(bytes) => drop(self.functions.insert(id, bytes)),
                             None => tracing::error!(id, "function names a buffer not in its frame"),
                         }
                     }
                     continue;
                 }
                 SchedulerToWorker::Run { id, call } => {
-                    self.run_call(id, buffers.get(call.0 as usize).cloned());
+                    self.run_call(id, call.get(&buffers));
                     continue;
                 }
                 SchedulerToWorker::Close { reason } => {
