@@ -231,9 +231,12 @@ def graph_tasks(
     keys: Sequence[_Key],
     *,
     layers: Sequence[Blockwise | TreeReduce | Gather] | None = None,
+    external: Sequence[_Key] = ...,
 ) -> list[tuple[_Key, Any, list[_Key]]]:
     """``(key, task, dependency keys)`` of every task needed for ``keys``, compact layers
-    expanded into plain task tuples."""
+    expanded into plain task tuples. Cheap literal values are written into the rebuilt tasks
+    that use them. ``external`` keys stand for data held elsewhere: never returned nor
+    inlined, only depended on."""
 
 @final
 class Scheduler:

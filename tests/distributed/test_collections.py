@@ -83,3 +83,74 @@ def test_graph_tasks_expands_only_what_is_needed():
     assert all(d in task for d in deps)
     with pytest.raises(KeyError, match="9, 9"):
         _core.graph_tasks(plain, [(x.name, 9, 9)], layers=layers)
+
+
+def _block_sum(block, block_id=None):
+    return np.full((1, 1), block.sum() + 1000 * block_id[0] + block_id[1])
+
+
+def test_block_locations_are_written_into_tasks(client, xs):
+    """map_blocks' block_id comes from small location layers: graph_tasks copies those values
+    into each task instead of shipping one task per location (whose tiny result would also
+    pull every block onto the worker that ran it)."""
+    x, xn = xs
+    y = x.map_blocks(_block_sum, chunks=(1, 1), dtype=float)
+    plain, layers = y.__dask_graph__()._engine_parts()
+    keys = list(flatten(y.__dask_keys__()))
+    tasks = _core.graph_tasks(plain, keys, layers=layers)
+    names = {k[0] if isinstance(k, tuple) else k for k, _, _ in tasks}
+    assert not any(n.startswith("loc-") for n in names)
+    assert all(not d[0].startswith("loc-") for _, _, deps in tasks for d in deps)
+    want = np.array([
+        [xn[10 * i : 10 * i + 10, a:b].sum() + 1000 * i + j for j, (a, b) in
+         enumerate([(0, 20), (20, 23), (23, 43)])]
+        for i in range(6)
+    ])  # fmt: skip
+    np.testing.assert_allclose(y.compute(), want)
+
+
+def _literal_blocks(name, values, size=3):
+    """An array whose blocks are literal values of a plain layer (no task computes them)."""
+    from oxdask.array.core import Array
+
+    return Array({(name, i): v for i, v in enumerate(values)}, name, ((size,) * len(values),))
+
+
+def _shipped(*outs):
+    """Keys shipped as tasks, and keys depended on, when ``outs`` go to a cluster."""
+    graph = oxdask.highlevelgraph.HighLevelGraph.merge(*(o.__dask_graph__() for o in outs))
+    plain, layers = graph._engine_parts()
+    keys = [k for o in outs for k in flatten(o.__dask_keys__())]
+    tasks = _core.graph_tasks(plain, keys, layers=layers)
+    return {k for k, _, _ in tasks}, {d for _, _, ds in tasks for d in ds}
+
+
+def test_graph_tasks_inlines_only_cheap_or_single_use_literals():
+    blocks = [np.arange(3.0) + 10 * i for i in range(2)]
+    x = _literal_blocks("lit-big", blocks)
+    # an array used by one task moves into it
+    shipped, deps = _shipped(x + 1)
+    assert ("lit-big", 0) not in shipped | deps
+    # used by two tasks it stays a task of its own, never copied twice
+    shipped, deps = _shipped(x * 2, x * 3)
+    assert ("lit-big", 0) in shipped & deps
+    np.testing.assert_array_equal((x + 1).compute(), np.concatenate(blocks) + 1)
+    a, b = oxdask.compute(x * 2, x * 3)
+    np.testing.assert_array_equal(a, np.concatenate(blocks) * 2)
+    np.testing.assert_array_equal(b, np.concatenate(blocks) * 3)
+    # a number is copied into every user, however many
+    n = _literal_blocks("lit-n", [4, 5])
+    full = n.map_blocks(lambda v: np.full(3, v, dtype=float), dtype=float)
+    shipped, deps = _shipped(full + 1, full * 2)
+    assert not {k for k in shipped | deps if k[0] == "lit-n"}
+    np.testing.assert_array_equal((full * 2).compute(), [8.0] * 3 + [10.0] * 3)
+
+
+def test_graph_tasks_external_keys_are_neither_shipped_nor_inlined():
+    x = _literal_blocks("held", [np.zeros(3), np.ones(3)])
+    y = x + 1
+    plain, layers = y.__dask_graph__()._engine_parts()
+    keys = list(flatten(y.__dask_keys__()))
+    tasks = _core.graph_tasks(plain, keys, layers=layers, external=[("held", 0), ("held", 1)])
+    assert {k for k, _, _ in tasks} == set(keys)
+    assert sorted(d for _, _, ds in tasks for d in ds) == [("held", 0), ("held", 1)]

@@ -11,54 +11,136 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::errors::graph_err;
-use crate::key::key_to_py;
+use crate::key::{key_from_py, key_to_py};
 use crate::layer::Layer;
 use crate::parse::{parse, Parsed};
 use crate::task::{Arg, PyTask};
 
 /// `(key, task, dependency keys)` of every task needed for `keys`; see `_core.pyi`.
 #[pyfunction]
-#[pyo3(signature = (dsk, keys, *, layers=None))]
+#[pyo3(signature = (dsk, keys, *, layers=None, external=Vec::new()))]
 pub(crate) fn graph_tasks<'py>(
     py: Python<'py>,
     dsk: &Bound<'py, PyAny>,
     keys: &Bound<'py, PyAny>,
     layers: Option<Vec<Bound<'py, PyAny>>>,
+    external: Vec<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
     let layers = Layer::extract_all(layers)?;
+    let external: std::collections::HashSet<oxdask_graph::Key> =
+        external.iter().map(key_from_py).collect::<PyResult<_>>()?;
     let Parsed { graph, outputs } = parse(dsk, &layers, Some(keys))?;
-    let (graph, _) = passes::cull(graph, &outputs);
+    let (graph, outputs) = passes::cull(graph, &outputs);
     passes::validate(&graph).map_err(graph_err)?;
-    let out = PyList::empty(py);
     let dict = dsk.cast::<PyDict>().ok();
+    // Tasks of the mapping are sent as written; blocks of compact layers are rebuilt.
+    let mut original = Vec::with_capacity(graph.len());
+    let mut keys = Vec::with_capacity(graph.len());
     for id in graph.ids() {
         let key = key_to_py(py, graph.key(id))?;
-        let deps = graph
-            .deps(id)
-            .iter()
-            .map(|d| key_to_py(py, graph.key(*d)))
-            .collect::<PyResult<Vec<_>>>()?;
-        let original = match &dict {
+        original.push(match &dict {
             Some(d) => d.get_item(&key)?,
             None => None,
+        });
+        keys.push(key);
+    }
+    // Cheap literal values are written into the rebuilt tasks that use them instead of being
+    // shipped as tasks of their own; one stays a task only if it is an output or a task of the
+    // mapping refers to it.
+    let mut inlined: Vec<Option<&Py<PyAny>>> = vec![None; graph.len()];
+    let mut kept = vec![true; graph.len()];
+    let dependents = graph.dependents();
+    let outputs: std::collections::HashSet<_> = outputs.iter().copied().collect();
+    for id in graph.ids() {
+        if external.contains(graph.key(id)) {
+            kept[id.index()] = false;
+            continue;
+        }
+        let PyTask::One(Arg::Lit(v)) = graph.payload(id) else {
+            continue;
         };
-        let task = match original {
-            Some(task) => task,
-            None => match graph.payload(id) {
-                PyTask::One(arg) => Rebuild { py, deps: &deps }.arg(arg)?,
-                PyTask::Chain(_) => unreachable!("graph_tasks does not fuse"),
-            },
+        let users = dependents.get(id);
+        if users.is_empty() || !(users.len() == 1 || cheap(v.bind(py))?) {
+            continue;
+        }
+        inlined[id.index()] = Some(v);
+        kept[id.index()] =
+            outputs.contains(&id) || users.iter().any(|u| original[u.index()].is_some());
+    }
+    let out = PyList::empty(py);
+    for id in graph.ids() {
+        if !kept[id.index()] {
+            continue;
+        }
+        let key = keys[id.index()].clone();
+        let task = match &original[id.index()] {
+            Some(task) => {
+                let deps = graph.deps(id).iter().map(|d| keys[d.index()].clone());
+                out.append((key, task, PyList::new(py, deps)?))?;
+                continue;
+            }
+            None => graph.payload(id),
         };
-        out.append((key, task, PyList::new(py, &deps)?))?;
+        let deps: Vec<Dep<'_, 'py>> = graph
+            .deps(id)
+            .iter()
+            .map(|d| match inlined[d.index()] {
+                Some(v) => Dep::Value(v.bind(py)),
+                None => Dep::Key(&keys[d.index()]),
+            })
+            .collect();
+        let task = match task {
+            PyTask::One(arg) => Rebuild { py, deps: &deps }.arg(arg)?,
+            PyTask::Chain(_) => unreachable!("graph_tasks does not fuse"),
+        };
+        let wire_deps = deps.iter().filter_map(|d| match d {
+            Dep::Key(k) => Some(*k),
+            Dep::Value(_) => None,
+        });
+        out.append((key, task, PyList::new(py, wire_deps)?))?;
     }
     Ok(out)
+}
+
+/// A value worth copying into every task that uses it: a number, `None`, a short string or
+/// bytes, or an instance of a class marked `__oxdask_inline__ = True` (such as the block
+/// locations of arrays).
+fn cheap(v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt};
+    const SHORT: usize = 256;
+    if v.is_none()
+        || v.is_instance_of::<PyInt>()
+        || v.is_instance_of::<PyFloat>()
+        || v.is_instance_of::<PyBool>()
+    {
+        return Ok(true);
+    }
+    if let Ok(s) = v.cast::<PyString>() {
+        return Ok(s.to_str().is_ok_and(|s| s.len() <= SHORT));
+    }
+    if let Ok(b) = v.cast::<PyBytes>() {
+        return Ok(b.as_bytes().len() <= SHORT);
+    }
+    match v
+        .get_type()
+        .getattr(pyo3::intern!(v.py(), "__oxdask_inline__"))
+    {
+        Ok(flag) => flag.is_truthy(),
+        Err(_) => Ok(false),
+    }
+}
+
+/// A rebuilt task's dependency: a key to fetch, or a literal written into the task.
+enum Dep<'a, 'py> {
+    Key(&'a Bound<'py, PyAny>),
+    Value(&'a Bound<'py, PyAny>),
 }
 
 /// Turns a compiled [`Arg`] back into a Dask task expression.
 struct Rebuild<'a, 'py> {
     py: Python<'py>,
-    /// Python keys of the task's dependencies, by position.
-    deps: &'a [Bound<'py, PyAny>],
+    /// The task's dependencies, by position.
+    deps: &'a [Dep<'a, 'py>],
 }
 
 impl<'py> Rebuild<'_, 'py> {
@@ -66,7 +148,10 @@ impl<'py> Rebuild<'_, 'py> {
         let py = self.py;
         Ok(match arg {
             Arg::Lit(v) => self.literal(v.bind(py))?,
-            Arg::Dep(i) => self.deps[*i].clone(),
+            Arg::Dep(i) => match &self.deps[*i] {
+                Dep::Key(k) => (*k).clone(),
+                Dep::Value(v) => self.literal(v)?,
+            },
             Arg::List(items) => PyList::new(py, self.all(items)?)?.into_any(),
             Arg::Tuple(items) => PyTuple::new(py, self.all(items)?)?.into_any(),
             Arg::Dict(items) => {

@@ -18,6 +18,7 @@ class Loc:
     """Where a block sits along one axis: block index ``i`` and elements ``start:stop``."""
 
     __slots__ = ("i", "start", "stop")
+    __oxdask_inline__ = True  # copied into the tasks that use it, not shipped as a task
 
     def __init__(self, i: int, start, stop):
         self.i = i

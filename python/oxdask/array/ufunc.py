@@ -125,10 +125,9 @@ def _array_ufunc(self, uf, method, *inputs, **kwargs):
     return NotImplemented
 
 
-# Generalized ufuncs (matmul, vecdot...) have core dimensions: not elementwise.
-_UFUNCS = [
-    n for n in dir(np) if isinstance(getattr(np, n), np.ufunc) and getattr(np, n).signature is None
-]
+# Generalized ufuncs (matmul, vecdot...) have core dimensions: not elementwise. NumPy's own
+# namespace, not dir(np): getattr on every name imports numpy's lazy submodules (f2py, testing).
+_UFUNCS = sorted(n for n, v in vars(np).items() if isinstance(v, np.ufunc) and v.signature is None)
 for _n in _UFUNCS:
     globals()[_n] = ufunc(getattr(np, _n))
     __all__.append(_n)

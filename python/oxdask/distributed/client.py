@@ -380,8 +380,7 @@ class Client:
         futures = {k for k, v in plain.items() if type(v) is Future}
         for k in futures:
             plain[k] = 0  # placeholder so references resolve; not submitted
-        tasks = _core.graph_tasks(plain, list(keys), layers=layers)
-        return [t for t in tasks if t[0] not in futures] if futures else tasks
+        return _core.graph_tasks(plain, list(keys), layers=layers, external=list(futures))
 
     def get(self, dsk: Mapping, keys, *, sync: bool = True, **kwargs):
         """Run a graph on the cluster (used by ``oxdask.compute`` while this client is default)."""

@@ -418,9 +418,37 @@ fn write_padded(out: &mut impl Write, data: &[u8]) -> std::io::Result<()> {
     out.write_all(&[0u8; ALIGN][..padding(data.len())])
 }
 
+/// Spill files at least this large are mapped rather than read.
+const MAP_FROM: u64 = 1 << 20;
+
+/// A spill file's bytes. Large files are mapped copy-on-write: their pages are the page
+/// cache's own until written, so reading a value back neither zero-fills a new buffer nor
+/// copies it (and the buffers handed to Python stay writable).
+fn load_spilled(path: &std::path::Path) -> std::io::Result<Bytes> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len < MAP_FROM {
+        let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.read_to_end(&mut data)?;
+        return Ok(Bytes::from(data));
+    }
+    map_private(&file)
+}
+
+#[allow(unsafe_code)]
+fn map_private(file: &std::fs::File) -> std::io::Result<Bytes> {
+    // SAFETY: a spill file is written completely before it is read, and never written to or
+    // truncated afterwards; it is only unlinked, which leaves existing mappings valid. The
+    // mapping is private, so writes through it never reach the file. (Not populated: on a
+    // writable private mapping that would copy every page.)
+    let map = unsafe { memmap2::MmapOptions::new().map_copy(file)? };
+    Ok(Bytes::from_owner(map))
+}
+
 /// Reads a spill file back: the pickle stream and buffers, slices of one read.
 fn read_spilled(path: &std::path::Path) -> std::io::Result<(Bytes, Vec<Bytes>)> {
-    let data = Bytes::from(std::fs::read(path)?);
+    let data = load_spilled(path)?;
     let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     let word = |at: usize| -> std::io::Result<u64> {
         let b = data
@@ -472,6 +500,23 @@ mod tests {
         let root = dir.path().expect("created").to_owned();
         drop(dir);
         assert!(!root.exists(), "the spill directory goes with the store");
+    }
+
+    #[test]
+    fn large_spill_files_are_mapped_back_intact() {
+        let dir = SpillDir::new(None);
+        let big: Vec<u8> = (0..3 * MAP_FROM as usize)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let buffers = vec![Bytes::from(big.clone()), Bytes::from(vec![9u8; 10])];
+        let file = dir
+            .write(&Bytes::from_static(b"p"), &buffers)
+            .expect("write");
+        let (p, bs) = read_spilled(&file.path).expect("read");
+        drop(file); // unlinked: the mapping stays valid
+        assert_eq!(p, Bytes::from_static(b"p"));
+        assert_eq!(bs, buffers);
+        assert_eq!(bs[0].as_ptr() as usize % ALIGN, 0, "parts stay aligned");
     }
 
     #[test]
