@@ -15,32 +15,36 @@
 //!   partitions than they can reduce, which bounds memory. The second lets through root
 //!   tasks measured to take microseconds, a few milliseconds' worth at a time, so that a
 //!   stream of tiny tasks keeps workers busy instead of waiting one round trip per task.
-//! * **Preference.** Among eligible workers: the one holding the most bytes of the task's
-//!   dependencies (least data to move); ties go to the lowest load, `occupancy / nthreads`
-//!   where occupancy is the expected seconds of work already sent to it; then the lowest id.
-//!   A task being retried after raising ranks the worker it failed on last.
+//! * **Preference.** Among eligible workers: the one where the task is expected to start
+//!   first (Dask's worker objective), that is the worker's load, `occupancy / nthreads` where
+//!   occupancy is the expected time of the work already sent to it, plus the time to move the
+//!   bytes of the task's dependencies it does not hold (at the configured bandwidth). Ties go
+//!   to the worker holding the most bytes, then the lowest id. So a task follows its large
+//!   inputs, but a few bytes held by a busy worker do not pull work away from an idle one. A
+//!   task being retried after raising ranks the worker it failed on last.
 
 use std::cmp::Ordering;
 
 use super::queue::Constraint;
-use super::worker::{load_cmp, Worker};
+use super::worker::{load, Worker};
 use super::{Priority, SchedulerState, TaskId, TaskState, WorkerId};
 
 /// A worker under consideration for one task.
-struct Candidate<'a> {
+struct Candidate {
     id: WorkerId,
-    worker: &'a Worker,
-    bytes: u64,
     avoid: bool,
+    /// Expected start of the task there, in microseconds: load plus transfers.
+    start: u64,
+    bytes: u64,
 }
 
-impl Candidate<'_> {
+impl Candidate {
     /// Ordering where `Less` is preferred.
     fn cmp(&self, other: &Self) -> Ordering {
         self.avoid
             .cmp(&other.avoid)
+            .then(self.start.cmp(&other.start))
             .then(other.bytes.cmp(&self.bytes))
-            .then_with(|| load_cmp(self.worker, other.worker))
             .then(self.id.cmp(&other.id))
     }
 }
@@ -68,13 +72,18 @@ impl SchedulerState {
         let task = &self.tasks[t];
         let c = self.queues.constraint(task.group);
         let held = self.bytes_held(t);
+        let total = self.dependency_bytes(t);
         let best_of = |ids: &mut dyn Iterator<Item = (WorkerId, &Worker)>| {
             ids.filter(|(_, w)| self.has_room(w, c))
-                .map(|(id, worker)| Candidate {
-                    id,
-                    worker,
-                    bytes: held.iter().find(|(h, _)| *h == id).map_or(0, |&(_, b)| b),
-                    avoid: task.last_failed_on == Some(id),
+                .map(|(id, worker)| {
+                    let bytes = held.iter().find(|(h, _)| *h == id).map_or(0, |&(_, b)| b);
+                    let moved = self.config.transfer_time(total.saturating_sub(bytes));
+                    Candidate {
+                        id,
+                        avoid: task.last_failed_on == Some(id),
+                        start: load(worker).saturating_add(moved),
+                        bytes,
+                    }
                 })
                 .min_by(Candidate::cmp)
                 .map(|c| c.id)
@@ -115,6 +124,18 @@ impl SchedulerState {
             && (!c.slot_limited
                 || w.processing.len() < self.config.slots(w.nthreads)
                 || w.occupancy < u64::from(w.nthreads) * self.config.root_task_horizon.as_micros())
+    }
+
+    /// Bytes of `t`'s dependencies in memory anywhere.
+    fn dependency_bytes(&self, t: TaskId) -> u64 {
+        self.tasks[t]
+            .deps
+            .iter()
+            .map(|&d| match &self.tasks[d].state {
+                TaskState::Memory { nbytes, .. } => *nbytes,
+                _ => 0,
+            })
+            .fold(0, u64::saturating_add)
     }
 
     /// Bytes of `t`'s dependencies held by each worker.

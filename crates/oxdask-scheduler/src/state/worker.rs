@@ -203,11 +203,9 @@ impl Worker {
     }
 }
 
-/// Orders workers by load, `occupancy / nthreads`, exactly (cross-multiplied).
-pub(crate) fn load_cmp(a: &Worker, b: &Worker) -> std::cmp::Ordering {
-    let l = u128::from(a.occupancy) * u128::from(b.nthreads);
-    let r = u128::from(b.occupancy) * u128::from(a.nthreads);
-    l.cmp(&r)
+/// A worker's load: microseconds of expected work per thread, `occupancy / nthreads`.
+pub(crate) fn load(w: &Worker) -> u64 {
+    w.occupancy / u64::from(w.nthreads.max(1))
 }
 
 #[cfg(test)]

@@ -36,6 +36,31 @@ fn fan_in_goes_to_the_worker_holding_most_bytes() {
     );
 }
 
+/// `loc` (a few bytes) and `busy` run on worker 1; `c` reads `loc`. Moving a few bytes costs
+/// microseconds and worker 1 has `busy`'s 0.5 s ahead, so `c` starts first on idle worker 2.
+/// With a 1 GB input (10 s to move at 100 MB/s) it stays with the data and waits.
+#[test]
+fn a_task_follows_its_input_only_when_moving_it_costs_more_than_waiting() {
+    for (nbytes, expected) in [(16, 2), (1_000_000_000, 1)] {
+        let mut env = TestEnv::new();
+        env.worker(1, 1);
+        env.handle(EventKind::DataAdded {
+            worker: WorkerId(1),
+            keys: vec![(k("loc"), nbytes)],
+            client: Some(ClientId(1)),
+        });
+        let out = env.submit(1, vec![TaskBuilder::new("busy")], &["busy"]);
+        assert_eq!(out, vec![env.compute(1, "busy", &[])]);
+        env.worker(2, 1);
+        let out = env.submit(1, vec![TaskBuilder::new("c").deps(&["loc"])], &["c"]);
+        assert_eq!(
+            out,
+            vec![env.compute(expected, "c", &[("loc", &[1])])],
+            "{nbytes} bytes"
+        );
+    }
+}
+
 #[test]
 fn equal_bytes_tie_goes_to_the_less_occupied_worker() {
     let mut env = TestEnv::new();

@@ -2,8 +2,8 @@
 
 use super::*;
 
-/// Worker 1 holds `x` (scattered, `x_bytes`) and gets all four tasks reading it; worker 2 is
-/// idle. Unknown tasks are expected to take 10 s.
+/// Worker 1 holds `x` (scattered, `x_bytes`) and gets all four tasks reading it, being the
+/// only worker; then worker 2 joins, idle. Unknown tasks are expected to take 10 s.
 fn piled_up(x_bytes: u64) -> TestEnv {
     piled_up_with(x_bytes, true)
 }
@@ -16,7 +16,6 @@ fn piled_up_with(x_bytes: u64, work_stealing: bool) -> TestEnv {
     };
     let mut env = TestEnv::with_config(config);
     env.worker(1, 1);
-    env.worker(2, 1);
     env.handle(EventKind::DataAdded {
         worker: WorkerId(1),
         keys: vec![(k("x"), x_bytes)],
@@ -29,6 +28,11 @@ fn piled_up_with(x_bytes: u64, work_stealing: bool) -> TestEnv {
     assert!(
         out.iter().all(|c| c.worker() == Some(WorkerId(1))),
         "{out:?}"
+    );
+    assert_eq!(
+        env.worker(2, 1),
+        vec![],
+        "running tasks stay where they are"
     );
     env
 }
