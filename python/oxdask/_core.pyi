@@ -18,6 +18,10 @@ __all__ = [
     "ShufflePeers",
     "ShuffleStore",
     "TreeReduce",
+    "buffer_pool",
+    "buffer_pool_activate",
+    "buffer_pool_drain",
+    "buffer_pool_stats",
     "check_tls",
     "cull",
     "get",
@@ -185,6 +189,22 @@ class ShufflePeers:
         ``ConnectionError`` names every worker that failed."""
     def drop(self, addresses: list[str], shuffle: str) -> None:
         """Tell every worker in ``addresses`` to forget ``shuffle`` (does not wait)."""
+
+def buffer_pool(limit: int) -> bool:
+    """Let NumPy arrays of 256 KiB and more reuse freed buffers of about their size, keeping
+    at most ``limit`` bytes of them (freed after a second unused). Takes effect in the
+    contexts of threads that call ``buffer_pool_activate`` (a worker's task threads). Returns
+    False where unavailable (NumPy before 1.22, not Linux)."""
+
+def buffer_pool_activate() -> bool:
+    """Allocate NumPy arrays of the calling thread's context through the buffer pool (if
+    installed; returns whether it is)."""
+
+def buffer_pool_drain() -> None:
+    """Free every buffer the pool keeps."""
+
+def buffer_pool_stats() -> dict[str, int]:
+    """``blocks`` and ``bytes`` kept, ``hits`` and ``misses`` of large requests."""
 
 def random_block(
     key: int, starts: Sequence[int], stops: Sequence[int], shape: Sequence[int], uniform: bool

@@ -35,6 +35,12 @@ distributed.worker.memory.target / spill / pause / terminate : 0.6 / 0.7 / 0.8 /
     recently used results to disk when they exceed ``target``; spill by process memory above
     ``spill``; start no task above ``pause``; restart the worker process above ``terminate``.
     False turns one off.
+distributed.worker.memory.buffer-pool : 0.2
+    oxdask only: a worker process keeps freed NumPy buffers of 256 KiB and more, up to this
+    fraction of its memory limit (256 MiB without a limit), and gives them to the next arrays
+    of about their size, which then skip the page faults of fresh memory. Kept buffers are
+    freed after a second unused, when the worker is idle, and when its process memory passes
+    the spill threshold; memory readings leave them out. False turns it off.
 distributed.scheduler.allowed-failures : 3
     How many workers may die while running a task before it fails with ``KilledWorker``.
 """
@@ -91,7 +97,13 @@ _BUILTIN_DEFAULTS: dict = {
     "distributed": {
         "scheduler": {"allowed-failures": 3},
         "worker": {
-            "memory": {"target": 0.6, "spill": 0.7, "pause": 0.8, "terminate": 0.95},
+            "memory": {
+                "target": 0.6,
+                "spill": 0.7,
+                "pause": 0.8,
+                "terminate": 0.95,
+                "buffer-pool": 0.2,
+            },
         },
     },
 }

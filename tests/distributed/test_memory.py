@@ -107,6 +107,43 @@ def test_a_worker_over_its_memory_is_restarted_and_killedworker_says_why():
         assert c.submit(inc, 1).result(timeout=30) == 2
 
 
+def handler_and_sum(i, n):
+    a = np.full(n, float(i))
+    return np._core.multiarray.get_handler_name(a), float(a.sum())
+
+
+def pool_stats():
+    from oxdask import _core
+
+    return _core.buffer_pool_stats()
+
+
+def pool_installed():
+    from oxdask import _core
+
+    return _core.buffer_pool_activate()
+
+
+def test_worker_processes_reuse_freed_numpy_buffers_and_give_them_back_when_idle():
+    n = 1_000_000  # 8 MB arrays, freed as each task ends
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, memory_limit="400MB")
+    with cluster, Client(cluster) as c:
+        # the worker installs the pool beside its start, with NumPy's import
+        assert wait_for(lambda: all(c.run(pool_installed).values()), 20)
+        out = c.gather([c.submit(handler_and_sum, i, n, pure=False) for i in range(10)])
+        assert out == [("oxdask_pool", float(i * n)) for i in range(10)]
+        (stats,) = c.run(pool_stats).values()
+        assert stats["hits"] >= 8, stats
+        # idle task threads free what the pool keeps
+        assert wait_for(lambda: next(iter(c.run(pool_stats).values()))["bytes"] == 0, 10)
+        assert workers(c)  # and the worker serves on
+    with oxdask.config.set({"distributed.worker.memory.buffer-pool": False}):
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, memory_limit="400MB")
+    with cluster, Client(cluster) as c:
+        name, total = c.submit(handler_and_sum, 2, n).result(timeout=30)
+        assert (name, total) == ("default_allocator", 2.0 * n)
+
+
 def test_sizeof_knows_numpy_pandas_containers_and_user_types():
     pd = pytest.importorskip("pandas")
     a = np.ones(1000)

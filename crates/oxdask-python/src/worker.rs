@@ -15,6 +15,7 @@ use pyo3::types::{PyBytes, PyList};
 
 use crate::buffer::{bytes_from_py, py_from_bytes};
 use crate::key::key_to_py;
+use crate::numpy_alloc;
 use crate::peers::ShufflePeers;
 use crate::runtime::runtime;
 use crate::security::{load_tls, TlsArg};
@@ -135,8 +136,10 @@ impl Host for PyHost {
         })
     }
 
-    /// Calls the host's `release_memory` (which trims the C heap), if it has one.
+    /// Frees the buffers kept for NumPy, then calls the host's `release_memory` (which trims
+    /// the C heap), if it has one.
     fn release_memory(&self) {
+        numpy_alloc::drain();
         Python::attach(|py| {
             if let Err(e) = self.host.call_method0(py, "release_memory") {
                 tracing::debug!(error = %e, "release_memory failed");
@@ -184,9 +187,28 @@ impl Host for PyHost {
         });
     }
 
-    /// Holds the GIL across a burst of tasks (nested `Python::attach` calls are then cheap).
+    /// Holds the GIL across a burst of tasks (nested `Python::attach` calls are then cheap),
+    /// with NumPy allocating through the buffer pool when the worker installed it.
     fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        Python::attach(|_py| f())
+        Python::attach(|py| {
+            numpy_alloc::activate(py);
+            f()
+        })
+    }
+
+    fn pooled_bytes(&self) -> u64 {
+        numpy_alloc::pooled_bytes() as u64
+    }
+
+    fn idle(&self) {
+        numpy_alloc::drain();
+    }
+
+    /// Keeps the thread's Python thread state for its whole life, detached between bursts:
+    /// each burst then only takes the GIL, and per-context settings (NumPy's allocator)
+    /// persist.
+    fn task_thread(&self, body: impl FnOnce() + Send) {
+        Python::attach(|py| py.detach(body));
     }
 
     fn run(&self, call: Bytes) -> (Bytes, bool) {

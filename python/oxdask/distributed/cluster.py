@@ -267,9 +267,9 @@ class LocalCluster:
 def _worker_config_env() -> dict[str, str]:
     """This process's worker settings, as environment variables for worker processes."""
     env = {}
-    for name in ("target", "spill", "pause", "terminate"):
+    for name in ("target", "spill", "pause", "terminate", "buffer-pool"):
         value = config.get(f"distributed.worker.memory.{name}", None)
-        env[f"OXDASK_DISTRIBUTED__WORKER__MEMORY__{name.upper()}"] = repr(value)
+        env[f"OXDASK_DISTRIBUTED__WORKER__MEMORY__{name.upper().replace('-', '_')}"] = repr(value)
     tmp = config.get("temporary-directory", None)
     if tmp:
         env["OXDASK_TEMPORARY_DIRECTORY"] = repr(str(tmp))

@@ -11,6 +11,7 @@ import logging
 import os
 import pickle
 import sys
+import threading
 from typing import Any
 
 import cloudpickle
@@ -170,6 +171,37 @@ def parse_memory_limit(text: str | int | None) -> int:
     return int(value * _UNITS[unit])
 
 
+def buffer_pool_bytes(memory_limit: int) -> int:
+    """Bytes of freed NumPy buffers a worker process keeps for reuse
+    (``distributed.worker.memory.buffer-pool``, a fraction of ``memory_limit``)."""
+    from oxdask import config
+
+    value = config.get("distributed.worker.memory.buffer-pool", 0.2)
+    if value is False or value is None:
+        return 0
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "distributed.worker.memory.buffer-pool: expected a fraction of the memory limit "
+            f"or False, got {value!r}"
+        ) from None
+    if not 0 <= fraction < 1:
+        raise ValueError(f"distributed.worker.memory.buffer-pool must be in [0, 1), got {value}")
+    return int(fraction * memory_limit) if memory_limit else 256 << 20 if fraction else 0
+
+
+def _prepare_numpy(pool_bytes: int) -> None:
+    """Import NumPy if it is installed (array tasks then do not wait for it) and let its
+    arrays reuse freed buffers (see ``buffer_pool_bytes``). Runs beside the worker's start."""
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return
+    if pool_bytes:
+        _core.buffer_pool(pool_bytes)
+
+
 def parse_resources(text: str | None) -> list[tuple[str, float]]:
     """``"GPU=2 MEM=10e9"`` or ``"GPU=2,MEM=1"`` -> ``[("GPU", 2.0), ("MEM", 1e10)]``."""
     if not text:
@@ -253,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     _malloc.tune_for_worker()
     try:
+        pool = buffer_pool_bytes(parse_memory_limit(args.memory_limit))
+    except ValueError as e:
+        print(f"oxdask worker: {e}", file=sys.stderr)
+        return 1
+    try:
         tls, token = security.from_cli(args)
     except (OSError, ValueError) as e:
         print(f"oxdask worker: {e}", file=sys.stderr)
@@ -283,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:
                 proc.terminate()
             return 0
+    threading.Thread(target=_prepare_numpy, args=(pool,), daemon=True).start()
     try:
         how, reason = run(
             args.scheduler,

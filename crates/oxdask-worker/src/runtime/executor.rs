@@ -20,7 +20,7 @@ use parking_lot::{Condvar, Mutex};
 use tokio::sync::mpsc;
 
 use super::{Completed, Host, Internal, Store};
-use crate::memory::{self, process_memory, MemoryReading, MemoryThresholds};
+use crate::memory::{self, MemoryReading, MemoryThresholds};
 
 /// A task and its function's bytes, or why they are missing. Its inputs are read from the
 /// store on the task thread (spilled ones are loaded back there, not on the runtime).
@@ -29,15 +29,20 @@ pub(crate) struct Job {
     pub(crate) function: Result<Option<Bytes>, ErrorBlob>,
 }
 
+/// A task thread without work for this long tells the host ([`Host::idle`]).
+const IDLE: std::time::Duration = std::time::Duration::from_millis(200);
+
 struct Queue {
     jobs: Mutex<(VecDeque<Job>, bool)>,
     wake: Condvar,
 }
 
 impl Queue {
-    /// The next job, waiting for one; `None` once the executor is closed.
-    fn wait(&self) -> Option<Job> {
+    /// The next job, waiting for one; `None` once the executor is closed. Calls `idle` (once)
+    /// when nothing came for [`IDLE`].
+    fn wait(&self, idle: impl Fn()) -> Option<Job> {
         let mut guard = self.jobs.lock();
+        let mut told = false;
         loop {
             if guard.1 {
                 return None;
@@ -45,7 +50,12 @@ impl Queue {
             if let Some(job) = guard.0.pop_front() {
                 return Some(job);
             }
-            self.wake.wait(&mut guard);
+            if told {
+                self.wake.wait(&mut guard);
+            } else if self.wake.wait_for(&mut guard, IDLE).timed_out() {
+                told = true;
+                parking_lot::MutexGuard::unlocked(&mut guard, &idle);
+            }
         }
     }
 
@@ -84,7 +94,9 @@ impl Executor {
             let results = results.clone();
             std::thread::Builder::new()
                 .name(format!("oxdask-task-{i}"))
-                .spawn(move || work(&queue, &*host, &store, limits, &results))?;
+                .spawn(move || {
+                    host.task_thread(|| work(&queue, &*host, &store, limits, &results));
+                })?;
         }
         Ok(Self { queue })
     }
@@ -116,7 +128,7 @@ fn work<H: Host>(
         at: Instant::now(),
         managed: 0,
     };
-    while let Some(first) = queue.wait() {
+    while let Some(first) = queue.wait(|| host.idle()) {
         host.enter(|| {
             let mut next = Some(first);
             while let Some(job) = next {
@@ -158,7 +170,7 @@ fn spill_after_task<H: Host>(
     let process = if stale {
         probe.at = Instant::now();
         probe.managed = managed;
-        process_memory()
+        memory::process_reading(host, limit, thresholds)
     } else {
         0 // the target check alone
     };

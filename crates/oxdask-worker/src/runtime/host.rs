@@ -145,8 +145,24 @@ pub trait Host: Send + Sync + 'static {
     fn run(&self, call: Bytes) -> (Bytes, bool);
 
     /// Gives freed memory back to the operating system after values were spilled (Python:
-    /// `malloc_trim`), so process memory reflects what is really held.
+    /// `malloc_trim`, and the freed buffers kept for reuse), so process memory reflects what
+    /// is really held.
     fn release_memory(&self) {}
+
+    /// Bytes of freed memory the host keeps for reuse (resident, but not held by anything):
+    /// memory readings leave them out, and [`Host::release_memory`] gives them back.
+    fn pooled_bytes(&self) -> u64 {
+        0
+    }
+
+    /// Called on a task thread that found no task for a while.
+    fn idle(&self) {}
+
+    /// Runs a task thread's whole life, `body`. A host may set up per-thread state here
+    /// (Python: the thread's interpreter state, kept from one burst of tasks to the next).
+    fn task_thread(&self, body: impl FnOnce() + Send) {
+        body();
+    }
 
     /// Called once, before any task runs, with the worker's address and a handle for asking
     /// other workers for shuffle pieces from inside tasks.

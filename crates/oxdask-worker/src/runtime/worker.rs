@@ -17,7 +17,7 @@ use super::executor::{Executor, Job};
 use super::scheduler::{FromScheduler, Received};
 use super::server::deserialize_all;
 use super::{Host, Internal, Peers, Store, WorkerConfig, WorkerExit};
-use crate::memory::{self, process_memory, MemoryReading, MemoryThresholds};
+use crate::memory::{self, MemoryReading, MemoryThresholds};
 use crate::{Command, Event, EventKind, FetchId, Result, StimulusId, WorkerError, WorkerState};
 
 pub(crate) struct Worker<H: Host> {
@@ -99,9 +99,14 @@ impl<H: Host> Worker<H> {
                 Some(outcome) = internal.recv() => self.on_internal(outcome),
                 _ = heartbeat.tick() => {
                     let (managed, spilled) = self.store.bytes();
+                    let process = memory::process_reading(
+                        &*self.host,
+                        self.memory_limit,
+                        &self.thresholds,
+                    );
                     self.scheduler.send(WorkerToScheduler::Heartbeat {
                         managed,
-                        process: process_memory(),
+                        process,
                         spilled,
                     });
                 }
@@ -205,7 +210,7 @@ impl<H: Host> Worker<H> {
     fn check_memory(&mut self) -> Option<String> {
         let reading = MemoryReading {
             managed: self.store.bytes().0,
-            process: process_memory(),
+            process: memory::process_reading(&*self.host, self.memory_limit, &self.thresholds),
         };
         let action = memory::assess(self.memory_limit, &self.thresholds, reading);
         tracing::trace!(?reading, ?action, "memory");
