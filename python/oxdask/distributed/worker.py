@@ -40,13 +40,17 @@ _PLAIN = frozenset({int, float, complex, str, bytes, bool, type(None)})
 class Host:
     """Runs tasks for the worker runtime (called from Rust, one call per task)."""
 
-    def __init__(self) -> None:
+    def __init__(self, buffer_pool: int = 0) -> None:
         self._functions: dict[int, Any] = {}
         self.shuffles = _shuffle.Stores()
+        self._buffer_pool = buffer_pool
 
     def started(self, peers: _core.ShufflePeers) -> None:
-        """Called by the runtime before any task: shuffle pieces are taken through ``peers``."""
+        """Called by the runtime once registered, before any task: shuffle pieces are taken
+        through ``peers``; NumPy is prepared beside the first tasks (see ``_prepare_numpy``)."""
         self.shuffles.peers = peers
+        if self._buffer_pool:
+            threading.Thread(target=_prepare_numpy, args=(self._buffer_pool,), daemon=True).start()
 
     def take_shuffle(self, shuffle: str, partition: int) -> list:
         """A peer takes this worker's pieces of a shuffle's output ``partition``."""
@@ -193,7 +197,8 @@ def buffer_pool_bytes(memory_limit: int) -> int:
 
 def _prepare_numpy(pool_bytes: int) -> None:
     """Import NumPy if it is installed (array tasks then do not wait for it) and let its
-    arrays reuse freed buffers (see ``buffer_pool_bytes``). Runs beside the worker's start."""
+    arrays reuse freed buffers (see ``buffer_pool_bytes``). Runs once the worker is
+    registered, on a thread of its own."""
     try:
         import numpy  # noqa: F401
     except ImportError:
@@ -229,6 +234,7 @@ def run(
     insecure: bool = False,
     local_directory: str | None = None,
     restartable: bool = False,
+    buffer_pool: int = 0,
 ) -> tuple[str, str]:
     """Run a worker in this process until the scheduler closes it; returns ``(how, why)``,
     ``how`` being ``"closed"``, ``"shutdown"`` or ``"memory"`` (process memory passed the
@@ -238,7 +244,8 @@ def run(
     ``tls`` is ``(ca, cert, key)`` (paths or PEM text). On a non-loopback ``host`` the worker
     refuses to start with neither ``tls`` nor a token, unless ``insecure``. Spilled results go
     to a temporary directory under ``local_directory`` (default: the ``temporary-directory``
-    setting, then the system's), removed when the worker stops.
+    setting, then the system's), removed when the worker stops. With ``buffer_pool`` bytes
+    (worker processes), NumPy arrays reuse freed buffers (see ``buffer_pool_bytes``).
     """
     from oxdask import config
 
@@ -247,7 +254,7 @@ def run(
     security.refuse_open_listener(host, tls is not None or token is not None, insecure, "worker")
     return _core.run_worker_blocking(
         scheduler,
-        Host(),
+        Host(buffer_pool),
         nthreads=nthreads,
         memory_limit=parse_memory_limit(memory_limit),
         memory=memory_thresholds(restartable),
@@ -320,7 +327,6 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:
                 proc.terminate()
             return 0
-    threading.Thread(target=_prepare_numpy, args=(pool,), daemon=True).start()
     try:
         how, reason = run(
             args.scheduler,
@@ -335,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             insecure=args.insecure,
             local_directory=args.local_directory,
             restartable=True,
+            buffer_pool=pool,
         )
     except KeyboardInterrupt:
         return 0
