@@ -17,5 +17,8 @@ fi
 export PATH="$VENV/bin:$PATH"
 build_oxdask() {
     echo "building oxdask (release)..."
-    "$PY" -m pip install --quiet --no-build-isolation -e . 
+    "$PY" -m pip install --quiet --no-build-isolation -e .
+    # Byte-code now, as pip does for a regular install: with PYTHONDONTWRITEBYTECODE set, an
+    # editable install would otherwise compile every module in every worker process it starts.
+    "$PY" -m compileall -q python/oxdask
 }

@@ -61,6 +61,8 @@ impl Host for PyHost {
         inputs: Vec<Arc<Py<PyAny>>>,
     ) -> Result<Executed<Py<PyAny>>, ErrorBlob> {
         Python::attach(|py| {
+            // Per task, not per burst: the pool may be installed in the middle of one.
+            numpy_alloc::activate(py);
             let run = || -> PyResult<Executed<Py<PyAny>>> {
                 let keys = task
                     .deps
@@ -187,13 +189,9 @@ impl Host for PyHost {
         });
     }
 
-    /// Holds the GIL across a burst of tasks (nested `Python::attach` calls are then cheap),
-    /// with NumPy allocating through the buffer pool when the worker installed it.
+    /// Holds the GIL across a burst of tasks (nested `Python::attach` calls are then cheap).
     fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        Python::attach(|py| {
-            numpy_alloc::activate(py);
-            f()
-        })
+        Python::attach(|_py| f())
     }
 
     fn pooled_bytes(&self) -> u64 {
