@@ -279,3 +279,21 @@ def test_unpicklable_argument_is_a_clear_error(client):
 
     with pytest.raises(TypeError, match="could not serialize the arguments of task inc"):
         client.submit(inc, threading.Lock())
+
+
+def _blas_threads():
+    import numpy  # noqa: F401  (loads its BLAS)
+
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threads = None
+    else:
+        threads = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    return os.environ.get("OPENBLAS_NUM_THREADS"), os.environ.get("OMP_NUM_THREADS"), threads
+
+
+def test_worker_processes_give_blas_one_thread(client):
+    for env_blas, env_omp, threads in client.run(_blas_threads).values():
+        assert (env_blas, env_omp) == ("1", "1")
+        assert threads is None or set(threads) <= {1}, threads

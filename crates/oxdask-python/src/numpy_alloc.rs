@@ -65,6 +65,8 @@ unsafe impl Send for Installed {}
 unsafe impl Sync for Installed {}
 
 static POOL: Pool = Pool::new();
+/// The limit given to [`install`]; [`fit`] may lower the pool's below it for a while.
+static CONFIGURED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static INSTALLED: OnceLock<Installed> = OnceLock::new();
 
 /// Our handler, `'static` as NumPy requires (arrays keep pointing at it).
@@ -242,8 +244,17 @@ pub(crate) fn install(py: Python<'_>, limit: usize) -> PyResult<bool> {
         };
         let _ = INSTALLED.set(installed);
     }
+    CONFIGURED.store(limit, std::sync::atomic::Ordering::Relaxed);
     POOL.set_limit(limit, free_block);
     Ok(true)
+}
+
+/// Lets the pool keep at most `headroom` bytes (never more than installed with), freeing
+/// the excess now: the worker passes what is left below its spill threshold, so kept
+/// buffers never push the process over it.
+pub(crate) fn fit(headroom: usize) {
+    let configured = CONFIGURED.load(std::sync::atomic::Ordering::Relaxed);
+    POOL.set_limit(configured.min(headroom), free_block);
 }
 
 /// Sets the pool's handler for NumPy allocations of the calling thread's context, if the

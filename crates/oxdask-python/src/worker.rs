@@ -198,6 +198,10 @@ impl Host for PyHost {
         numpy_alloc::pooled_bytes() as u64
     }
 
+    fn fit_pool(&self, headroom: u64) {
+        numpy_alloc::fit(usize::try_from(headroom).unwrap_or(usize::MAX));
+    }
+
     fn idle(&self) {
         numpy_alloc::drain();
     }

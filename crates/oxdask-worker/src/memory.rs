@@ -113,24 +113,22 @@ pub fn pause_reason(limit: u64, thresholds: &MemoryThresholds, now: MemoryReadin
 }
 
 /// Process memory as the policy reads it: resident memory less the freed buffers the host
-/// keeps for reuse ([`crate::Host::pooled_bytes`]). Once resident memory passes the spill
-/// threshold (or, without one, the pause threshold) the host gives those buffers back first.
+/// keeps for reuse ([`crate::Host::pooled_bytes`]). The host may then keep only what is left
+/// below the spill threshold (or, without one, the pause threshold): kept buffers never push
+/// the process over it, and are given back once the process is there.
 pub(crate) fn process_reading<H: crate::Host>(
     host: &H,
     limit: u64,
     thresholds: &MemoryThresholds,
 ) -> u64 {
     let resident = process_memory();
-    let pooled = host.pooled_bytes();
-    if pooled == 0 {
-        return resident;
+    let held = resident.saturating_sub(host.pooled_bytes());
+    if limit > 0 {
+        if let Some(high) = at(limit, thresholds.spill.or(thresholds.pause)) {
+            host.fit_pool(high.saturating_sub(held));
+        }
     }
-    let high = at(limit, thresholds.spill.or(thresholds.pause));
-    if limit > 0 && high.is_some_and(|h| resident > h) {
-        host.release_memory();
-        return process_memory();
-    }
-    resident.saturating_sub(pooled)
+    held
 }
 
 /// Resident memory of this process in bytes (Linux; 0 elsewhere).

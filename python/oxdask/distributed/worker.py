@@ -267,6 +267,12 @@ def run(
     )
 
 
+#: A worker process runs one task per thread already: its BLAS and OpenMP libraries get one
+#: thread each unless the environment says otherwise (as Dask's nanny sets them), instead of
+#: one per core competing with the other workers' tasks.
+_ONE_THREAD = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 def main(argv: list[str] | None = None) -> int:
     """``oxdask worker ADDRESS [--nthreads --memory-limit --name --resources ...]``."""
     p = argparse.ArgumentParser(prog="oxdask worker", description="Start an oxdask worker.")
@@ -291,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     security.add_cli_arguments(p)
     args = p.parse_args(argv)
     _malloc.tune_for_worker()
+    for var in _ONE_THREAD:  # before NumPy loads its BLAS
+        os.environ.setdefault(var, "1")
     try:
         pool = buffer_pool_bytes(parse_memory_limit(args.memory_limit))
     except ValueError as e:

@@ -155,6 +155,10 @@ pub trait Host: Send + Sync + 'static {
         0
     }
 
+    /// Keep at most `headroom` bytes of freed memory for reuse from now on (what is left
+    /// below the spill threshold at the latest reading), giving back the excess now.
+    fn fit_pool(&self, _headroom: u64) {}
+
     /// Called on a task thread that found no task for a while.
     fn idle(&self) {}
 
