@@ -206,9 +206,11 @@ impl<V> Store<V> {
         freed
     }
 
-    /// Moves least recently used values to disk until at most `target` bytes are in memory,
-    /// or nothing more can be spilled (values with a clean copy on disk are just dropped from
-    /// memory). Returns `(values, bytes)` spilled and the values evicted, which the caller
+    /// Moves values to disk until at most `target` bytes are in memory, or nothing more can
+    /// be spilled: first those with a clean copy on disk (just dropped from memory: nothing to
+    /// write, and reading them back maps the file), least recently used first, then the
+    /// others, least recently used first. So a scan over spilled results does not push the
+    /// results never spilled out to disk in its wake. Returns `(values, bytes)` spilled and the values evicted, which the caller
     /// drops where that is cheap (Python: holding the GIL). Called on a blocking thread; the
     /// host serializes, the file is written without holding anything.
     pub(crate) fn spill_to<H: Host<Value = V>>(
@@ -239,7 +241,7 @@ impl<V> Store<V> {
                     _ => None,
                 })
                 .collect();
-            lru.sort_unstable_by_key(|(used, ..)| *used);
+            lru.sort_unstable_by_key(|&(used, _, _, _, clean)| (!clean, used));
             let mut excess = inner.memory_bytes - target;
             let mut chosen = Vec::new();
             for (_, key, value, nbytes, clean) in lru {
@@ -500,6 +502,73 @@ mod tests {
         let root = dir.path().expect("created").to_owned();
         drop(dir);
         assert!(!root.exists(), "the spill directory goes with the store");
+    }
+
+    /// Values are byte vectors, serialized as themselves.
+    struct Raw;
+
+    impl Host for Raw {
+        type Value = Vec<u8>;
+
+        fn execute(
+            &self,
+            _task: &oxdask_protocol::messages::ComputeTask,
+            _function: Option<Bytes>,
+            _inputs: Vec<Arc<Vec<u8>>>,
+        ) -> Result<super::super::Executed<Vec<u8>>, oxdask_protocol::messages::ErrorBlob> {
+            unreachable!("no tasks here")
+        }
+
+        fn serialize(
+            &self,
+            value: &Vec<u8>,
+        ) -> Result<(Bytes, Vec<Bytes>), oxdask_protocol::messages::ErrorBlob> {
+            Ok((Bytes::new(), vec![Bytes::from(value.clone())]))
+        }
+
+        fn deserialize(
+            &self,
+            _pickle: Bytes,
+            buffers: Vec<Bytes>,
+        ) -> Result<(Vec<u8>, u64), oxdask_protocol::messages::ErrorBlob> {
+            let v = buffers[0].to_vec();
+            let n = v.len() as u64;
+            Ok((v, n))
+        }
+
+        fn run(&self, _call: Bytes) -> (Bytes, bool) {
+            (Bytes::new(), false)
+        }
+    }
+
+    #[test]
+    fn values_with_a_clean_copy_on_disk_are_dropped_before_others_are_written() {
+        let store = Store::new(Some(SpillDir::new(None)));
+        let (a, b, c) = (Key::str("a"), Key::str("b"), Key::str("c"));
+        store.insert_if_absent(a.clone(), vec![1; 100], 100);
+        store.insert_if_absent(b.clone(), vec![2; 100], 100);
+        // a (least recently used) goes to disk, then is read back: in memory with a clean
+        // copy, and now the most recently used.
+        assert_eq!(store.spill_to(100, &Raw).0, (1, 100));
+        assert_eq!(store.bytes(), (100, 100));
+        assert_eq!(*store.load(&a, &Raw).expect("load a"), vec![1; 100]);
+        store.insert_if_absent(c.clone(), vec![3; 100], 100);
+        let dir = store
+            .spill
+            .as_ref()
+            .and_then(|d| d.path().ok())
+            .expect("spill dir");
+        let files = || std::fs::read_dir(dir).expect("list").count();
+        assert_eq!(files(), 1);
+        // Over target again: a leaves (clean, though b was used before it), nothing written.
+        assert_eq!(store.spill_to(200, &Raw).0, (1, 100));
+        assert_eq!(files(), 1, "no new file: a was clean");
+        {
+            let inner = store.inner.read();
+            assert!(inner.slots[&a].value.is_none());
+            assert!(inner.slots[&b].value.is_some() && inner.slots[&c].value.is_some());
+        }
+        assert_eq!(*store.load(&a, &Raw).expect("load a again"), vec![1; 100]);
     }
 
     #[test]
