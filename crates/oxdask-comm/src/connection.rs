@@ -14,12 +14,13 @@
 use std::fmt;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf, BufMut, BytesMut};
 use oxdask_protocol::{Frame, FrameDecoder, Handshake, Hello, ProtocolError, Role};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::recycle;
 use crate::tls::Tls;
 use crate::writer::{spawn_writer, Sender};
 use crate::{CommError, Result};
@@ -76,6 +77,7 @@ impl Connection {
         let reader = FrameReader {
             half: self.reader,
             buf: self.buffered,
+            large: None,
             decoder: FrameDecoder::default(),
             context: format!("peer {}", self.peer.address),
         };
@@ -87,6 +89,9 @@ impl Connection {
 pub struct FrameReader {
     half: BoxedRead,
     buf: BytesMut,
+    /// The body of a large frame being read into a buffer of its own (see [`crate::recycle`]),
+    /// and its length; kept here so that a cancelled `next` loses nothing.
+    large: Option<(Vec<u8>, usize)>,
     decoder: FrameDecoder,
     context: String,
 }
@@ -96,6 +101,10 @@ impl fmt::Debug for FrameReader {
         f.debug_struct("FrameReader")
             .field("context", &self.context)
             .field("buffered", &self.buf.len())
+            .field(
+                "large",
+                &self.large.as_ref().map(|(b, need)| (b.len(), *need)),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +116,12 @@ impl FrameReader {
     /// soon as the header arrives; the connection must then be closed.
     pub async fn next(&mut self) -> Result<Option<Frame>> {
         loop {
+            if self.large.is_some() {
+                if let Some(frame) = self.read_large().await? {
+                    return Ok(Some(frame));
+                }
+                continue;
+            }
             let frame =
                 self.decoder
                     .decode(&mut self.buf)
@@ -122,6 +137,16 @@ impl FrameReader {
             // step copies it at every step. But reserve at most RESERVE_AHEAD beyond what has
             // arrived, so a declared length is never a reason to allocate by itself.
             match self.decoder.body_len() {
+                // A large body goes to a recycled buffer of its own (what already arrived is
+                // copied there once), growing as below when the buffer is new.
+                Some(need) if need >= recycle::RECYCLE_FROM => {
+                    let have = self.buf.len().min(need);
+                    let mut body = recycle::take(need, have.max(RESERVE_AHEAD));
+                    body.extend_from_slice(&self.buf[..have]);
+                    self.buf.advance(have);
+                    self.large = Some((body, need));
+                    continue;
+                }
                 Some(need) => {
                     let have = self.buf.len();
                     let ahead = have.max(RESERVE_AHEAD);
@@ -146,6 +171,45 @@ impl FrameReader {
                 };
             }
         }
+    }
+}
+
+impl FrameReader {
+    /// Reads more of the large body in progress; the frame once it is complete.
+    async fn read_large(&mut self) -> Result<Option<Frame>> {
+        let Some((body, need)) = &mut self.large else {
+            return Ok(None);
+        };
+        let need = *need;
+        if body.len() < need {
+            let have = body.len();
+            let ahead = have.max(RESERVE_AHEAD);
+            let target = recycle::rounded(need.min(have.saturating_add(ahead)));
+            body.reserve(target.saturating_sub(have));
+            let room = (body.capacity() - have).min(need - have);
+            let n = self
+                .half
+                .read_buf(&mut (&mut *body).limit(room))
+                .await
+                .map_err(|source| CommError::Io {
+                    context: self.context.clone(),
+                    source,
+                })?;
+            if n == 0 {
+                return Err(CommError::Closed);
+            }
+            if body.len() < need {
+                return Ok(None);
+            }
+        }
+        let (body, _) = self.large.take().expect("checked above");
+        self.decoder
+            .decode_body(recycle::into_bytes(body))
+            .map(Some)
+            .map_err(|source| CommError::Protocol {
+                context: self.context.clone(),
+                source,
+            })
     }
 }
 

@@ -236,3 +236,53 @@ async fn a_large_declared_frame_cut_short_is_an_error_not_a_wait() {
     let outcome = timeout(LIMIT, server).await.unwrap().unwrap();
     assert!(matches!(outcome, Err(CommError::Closed)), "{outcome:?}");
 }
+
+#[tokio::test]
+async fn large_frames_arrive_whole_and_reuse_the_buffers_of_dropped_ones() {
+    let (server, client) = pair(None, None).await;
+    let (mut reader, _s) = server.unwrap().split();
+    let (_r, sender) = client.unwrap().split();
+    let mut previous: Option<usize> = None;
+    let mut reused = 0;
+    for round in 0..4u8 {
+        // 24 MiB and a little more each time, with small messages around it
+        let big: Vec<u8> = (0..(24 << 20) + usize::from(round))
+            .map(|i| (i % 251) as u8 ^ round)
+            .collect();
+        let data = Bytes::from(big);
+        assert!(sender.send(("before", u32::from(round))));
+        assert!(
+            sender.send_buffers(vec![data.clone(), Bytes::from_static(b"tail")], |ix| (
+                "data", ix
+            ))
+        );
+        assert!(sender.send(("after", u32::from(round))));
+        let mut got: Vec<(String, u32)> = Vec::new();
+        let mut buffers = Vec::new();
+        while got.len() < 3 {
+            let frame = timeout(LIMIT, reader.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            got.extend(decode_batch::<(String, u32)>(&frame.payload).unwrap());
+            buffers.extend(frame.buffers);
+        }
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["before", "data", "after"]);
+        let ix = got[1].1 as usize;
+        assert_eq!(buffers[ix], data, "round {round}");
+        assert_eq!(&buffers[ix + 1][..], b"tail");
+        let at = buffers[ix].as_ptr() as usize;
+        if previous.is_some_and(|p| at.abs_diff(p) < 4096) {
+            reused += 1;
+        }
+        previous = Some(at);
+        drop(buffers); // the frame's buffer goes back to be recycled
+    }
+    assert!(
+        reused >= 2,
+        "later frames reused the first one's buffer ({reused})"
+    );
+    assert!(oxdask_comm::recycled_bytes() >= 24 << 20);
+}

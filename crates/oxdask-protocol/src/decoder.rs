@@ -54,6 +54,20 @@ struct Body {
     body_len: usize,
 }
 
+impl Body {
+    /// The frame whose body is `rest` (exactly `body_len` bytes): its parts are slices of it.
+    fn split(&self, mut rest: bytes::Bytes) -> Frame {
+        let payload = rest.split_to(self.payload_len);
+        let buffers = self
+            .buffer_lens
+            .iter()
+            .map(|&len| rest.split_to(len))
+            .collect();
+        debug_assert!(rest.is_empty(), "buffer lengths sum to the body length");
+        Frame { payload, buffers }
+    }
+}
+
 impl FrameDecoder {
     /// A decoder enforcing `limits`.
     pub fn new(limits: Limits) -> Self {
@@ -101,15 +115,27 @@ impl FrameDecoder {
             self.state = State::Body(body);
             return Ok(None);
         }
-        let mut rest = src.split_to(body.body_len).freeze();
-        let payload = rest.split_to(body.payload_len);
-        let buffers = body
-            .buffer_lens
-            .iter()
-            .map(|&len| rest.split_to(len))
-            .collect();
-        debug_assert!(rest.is_empty(), "buffer lengths sum to the body length");
-        Ok(Some(Frame { payload, buffers }))
+        Ok(Some(body.split(src.split_to(body.body_len).freeze())))
+    }
+
+    /// Completes the pending frame from its whole body, which the IO layer read into a buffer
+    /// of its own (see [`FrameDecoder::body_len`]) instead of into the receive buffer. The
+    /// frame's parts are slices of `body`. An error when no header is pending or `body` is
+    /// not the announced length (the decoder is then back to expecting a header).
+    pub fn decode_body(&mut self, body: bytes::Bytes) -> Result<Frame> {
+        let State::Body(pending) = std::mem::take(&mut self.state) else {
+            return Err(ProtocolError::BodyMismatch {
+                expected: 0,
+                got: as_u64(body.len()),
+            });
+        };
+        if body.len() != pending.body_len {
+            return Err(ProtocolError::BodyMismatch {
+                expected: as_u64(pending.body_len),
+                got: as_u64(body.len()),
+            });
+        }
+        Ok(pending.split(body))
     }
 
     /// Validates as much of the header as `src` holds. `Ok(Ok(body))` when the header was
@@ -242,6 +268,32 @@ mod tests {
         assert_eq!(decoder.decode(&mut src).unwrap(), Some(second));
         assert_eq!(decoder.decode(&mut src).unwrap(), None);
         assert_eq!(&src[..], b"\x05");
+    }
+
+    #[test]
+    fn a_body_read_elsewhere_completes_the_pending_frame() {
+        let whole = encoded(&sample());
+        let header = header_len(3);
+        let mut src = BytesMut::from(&whole[..header + 5]); // header and a little body
+        let mut decoder = FrameDecoder::default();
+        assert_eq!(decoder.decode(&mut src).unwrap(), None);
+        assert_eq!(decoder.body_len(), Some(7 + 12 + 300));
+        let body = Bytes::copy_from_slice(&whole[header..]);
+        let err = decoder.decode_body(body.slice(1..)).unwrap_err();
+        assert!(
+            matches!(err, ProtocolError::BodyMismatch { expected, got } if expected == 319 && got == 318)
+        );
+        assert_eq!(decoder.body_len(), None, "back to expecting a header");
+        let mut src = BytesMut::from(&whole[..header]);
+        assert_eq!(decoder.decode(&mut src).unwrap(), None);
+        let frame = decoder.decode_body(body.clone()).unwrap();
+        assert_eq!(frame, sample());
+        assert_eq!(
+            frame.buffers[0].as_ptr(),
+            body[7..].as_ptr(),
+            "slices of the body"
+        );
+        assert!(decoder.decode_body(body).is_err(), "no header pending");
     }
 
     #[test]

@@ -117,6 +117,15 @@ pub enum ProtocolError {
         source: rmp_serde::decode::Error,
     },
 
+    /// A frame body handed to the decoder does not match the header it read.
+    #[error("frame body of {got} bytes where the header announced {expected}")]
+    BodyMismatch {
+        /// The body length the header announced (0 when no header was pending).
+        expected: u64,
+        /// The length handed over.
+        got: u64,
+    },
+
     /// A payload holds a valid message followed by unexpected bytes.
     #[error("malformed message: expected a single MessagePack {type_name}, found {extra} bytes after it")]
     TrailingBytes {

@@ -112,8 +112,9 @@ pub fn pause_reason(limit: u64, thresholds: &MemoryThresholds, now: MemoryReadin
     )
 }
 
-/// Process memory as the policy reads it: resident memory less the freed buffers the host
-/// keeps for reuse ([`crate::Host::pooled_bytes`]). The host may then keep only what is left
+/// Process memory as the policy reads it: resident memory less the freed buffers kept for
+/// reuse (the host's, [`crate::Host::pooled_bytes`], and large receive buffers,
+/// [`oxdask_comm::recycled_bytes`]). These may then keep only what is left
 /// below the spill threshold (or, without one, the pause threshold): kept buffers never push
 /// the process over it, and are given back once the process is there.
 pub(crate) fn process_reading<H: crate::Host>(
@@ -122,10 +123,14 @@ pub(crate) fn process_reading<H: crate::Host>(
     thresholds: &MemoryThresholds,
 ) -> u64 {
     let resident = process_memory();
-    let held = resident.saturating_sub(host.pooled_bytes());
+    let recycled = oxdask_comm::recycled_bytes() as u64;
+    let held = resident.saturating_sub(host.pooled_bytes() + recycled);
     if limit > 0 {
         if let Some(high) = at(limit, thresholds.spill.or(thresholds.pause)) {
-            host.fit_pool(high.saturating_sub(held));
+            let headroom = high.saturating_sub(held);
+            host.fit_pool(headroom);
+            let left = headroom.saturating_sub(host.pooled_bytes());
+            oxdask_comm::limit_recycled(usize::try_from(left).unwrap_or(usize::MAX));
         }
     }
     held

@@ -11,7 +11,6 @@ import logging
 import os
 import pickle
 import sys
-import threading
 from typing import Any
 
 import cloudpickle
@@ -47,10 +46,10 @@ class Host:
 
     def started(self, peers: _core.ShufflePeers) -> None:
         """Called by the runtime once registered, before any task: shuffle pieces are taken
-        through ``peers``; NumPy is prepared beside the first tasks (see ``_prepare_numpy``)."""
+        through ``peers``; NumPy is prepared (see ``_prepare_numpy``)."""
         self.shuffles.peers = peers
         if self._buffer_pool:
-            threading.Thread(target=_prepare_numpy, args=(self._buffer_pool,), daemon=True).start()
+            _prepare_numpy(self._buffer_pool)
 
     def take_shuffle(self, shuffle: str, partition: int) -> list:
         """A peer takes this worker's pieces of a shuffle's output ``partition``."""
@@ -196,9 +195,10 @@ def buffer_pool_bytes(memory_limit: int) -> int:
 
 
 def _prepare_numpy(pool_bytes: int) -> None:
-    """Import NumPy if it is installed (array tasks then do not wait for it) and let its
-    arrays reuse freed buffers (see ``buffer_pool_bytes``). Runs once the worker is
-    registered, on a thread of its own."""
+    """Import NumPy if it is installed and let its arrays reuse freed buffers (see
+    ``buffer_pool_bytes``). Runs once the worker is registered, before its task threads start:
+    NumPy imported on a thread of its own while a task unpickles an array can fail (a circular
+    import seen half-initialized)."""
     try:
         import numpy  # noqa: F401
     except ImportError:
