@@ -155,14 +155,7 @@ impl FrameReader {
                 }
                 None => self.buf.reserve(64 << 10),
             }
-            let n = self
-                .half
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(|source| CommError::Io {
-                    context: self.context.clone(),
-                    source,
-                })?;
+            let n = read_some(&mut self.half, &mut self.buf, &self.context).await?;
             if n == 0 {
                 return if self.buf.is_empty() {
                     Ok(None)
@@ -172,6 +165,14 @@ impl FrameReader {
             }
         }
     }
+}
+
+/// One read from `half` into `buf`; the number of bytes read (0 at the end of the stream).
+async fn read_some(half: &mut BoxedRead, buf: &mut impl BufMut, context: &str) -> Result<usize> {
+    half.read_buf(buf).await.map_err(|source| CommError::Io {
+        context: context.to_owned(),
+        source,
+    })
 }
 
 impl FrameReader {
@@ -187,14 +188,8 @@ impl FrameReader {
             let target = recycle::rounded(need.min(have.saturating_add(ahead)));
             body.reserve(target.saturating_sub(have));
             let room = (body.capacity() - have).min(need - have);
-            let n = self
-                .half
-                .read_buf(&mut (&mut *body).limit(room))
-                .await
-                .map_err(|source| CommError::Io {
-                    context: self.context.clone(),
-                    source,
-                })?;
+            let mut into = (&mut *body).limit(room);
+            let n = read_some(&mut self.half, &mut into, &self.context).await?;
             if n == 0 {
                 return Err(CommError::Closed);
             }
