@@ -106,13 +106,10 @@ pub(crate) fn graph_tasks<'py>(
 /// bytes, or an instance of a class marked `__oxdask_inline__ = True` (such as the block
 /// locations of arrays).
 fn cheap(v: &Bound<'_, PyAny>) -> PyResult<bool> {
-    use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt};
+    use pyo3::types::{PyBytes, PyFloat, PyInt};
     const SHORT: usize = 256;
-    if v.is_none()
-        || v.is_instance_of::<PyInt>()
-        || v.is_instance_of::<PyFloat>()
-        || v.is_instance_of::<PyBool>()
-    {
+    // (`bool` is an `int`.)
+    if v.is_none() || v.is_instance_of::<PyInt>() || v.is_instance_of::<PyFloat>() {
         return Ok(true);
     }
     if let Ok(s) = v.cast::<PyString>() {

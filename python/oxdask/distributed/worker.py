@@ -125,26 +125,31 @@ class Host:
             return pickle.dumps(dumps_error(e)), False
 
 
+def _memory_fraction(name: str, default=None) -> float | None:
+    """``distributed.worker.memory.<name>`` as a fraction of the memory limit; None when
+    False or None (off)."""
+    from oxdask import config
+
+    value = config.get(f"distributed.worker.memory.{name}", default)
+    if value is False or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"distributed.worker.memory.{name}: expected a fraction of the memory limit "
+            f"or False, got {value!r}"
+        ) from None
+
+
 def memory_thresholds(restartable: bool = True) -> tuple:
     """``(target, spill, pause, terminate)`` from ``distributed.worker.memory.*`` (Dask's
     keys and defaults; False or None turns one off). Without ``restartable`` (a worker thread
     in the client's process) there is no terminate threshold."""
-    from oxdask import config
-
     out = []
     for name in ("target", "spill", "pause", "terminate"):
-        value = config.get(f"distributed.worker.memory.{name}", None)
-        if value is False or value is None or (name == "terminate" and not restartable):
-            out.append(None)
-            continue
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"distributed.worker.memory.{name}: expected a fraction of the memory limit "
-                f"or False, got {value!r}"
-            ) from None
-        if value <= 0:
+        value = None if name == "terminate" and not restartable else _memory_fraction(name)
+        if value is not None and value <= 0:
             raise ValueError(f"distributed.worker.memory.{name} must be positive, got {value}")
         out.append(value)
     return tuple(out)
@@ -177,20 +182,9 @@ def parse_memory_limit(text: str | int | None) -> int:
 def buffer_pool_bytes(memory_limit: int) -> int:
     """Bytes of freed NumPy buffers a worker process keeps for reuse
     (``distributed.worker.memory.buffer-pool``, a fraction of ``memory_limit``)."""
-    from oxdask import config
-
-    value = config.get("distributed.worker.memory.buffer-pool", 0.2)
-    if value is False or value is None:
-        return 0
-    try:
-        fraction = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            "distributed.worker.memory.buffer-pool: expected a fraction of the memory limit "
-            f"or False, got {value!r}"
-        ) from None
+    fraction = _memory_fraction("buffer-pool", 0.2) or 0.0
     if not 0 <= fraction < 1:
-        raise ValueError(f"distributed.worker.memory.buffer-pool must be in [0, 1), got {value}")
+        raise ValueError(f"distributed.worker.memory.buffer-pool must be in [0, 1), got {fraction}")
     return int(fraction * memory_limit) if memory_limit else 256 << 20 if fraction else 0
 
 
