@@ -185,8 +185,7 @@ impl FrameReader {
         if body.len() < need {
             let have = body.len();
             let ahead = have.max(RESERVE_AHEAD);
-            let target = recycle::rounded(need.min(have.saturating_add(ahead)));
-            body.reserve(target.saturating_sub(have));
+            recycle::grow(body, recycle::rounded(need.min(have.saturating_add(ahead))));
             let room = (body.capacity() - have).min(need - have);
             let mut into = (&mut *body).limit(room);
             let n = read_some(&mut self.half, &mut into, &self.context).await?;

@@ -12,6 +12,7 @@
 
 mod connection;
 mod error;
+mod huge;
 mod recycle;
 mod tls;
 mod writer;
@@ -20,6 +21,7 @@ pub use connection::{
     accept, connect, constant_time_eq, Connection, FrameReader, Peer, HANDSHAKE_TIMEOUT,
 };
 pub use error::{CommError, Result};
+pub use huge::{advise_huge, HUGE_FROM};
 pub use recycle::{recycled_bytes, set_limit as limit_recycled};
 pub use tls::{PemSource, ServerTlsStream, TemporaryPki, Tls};
 pub use writer::{Outgoing, Sender};

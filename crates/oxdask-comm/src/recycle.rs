@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use parking_lot::Mutex;
 
+use crate::huge::advise_huge;
+
 /// Frames with bodies at least this large are read into recycled buffers.
 pub(crate) const RECYCLE_FROM: usize = 8 << 20;
 const MAX_KEPT: usize = 2;
@@ -86,8 +88,22 @@ pub(crate) fn take(need: usize, capacity: usize) -> Vec<u8> {
             buf.clear();
             buf
         }
-        None => Vec::with_capacity(rounded(capacity.min(need))),
+        None => {
+            let mut buf = Vec::new();
+            grow(&mut buf, rounded(capacity.min(need)));
+            buf
+        }
     }
+}
+
+/// Makes room in `buf` for `capacity` bytes in all, on huge pages (see [`crate::huge`]):
+/// growing moves the buffer or extends its mapping, so the new range is advised again.
+pub(crate) fn grow(buf: &mut Vec<u8>, capacity: usize) {
+    if capacity <= buf.capacity() {
+        return;
+    }
+    buf.reserve_exact(capacity - buf.len());
+    advise_huge(buf.as_mut_ptr(), buf.capacity());
 }
 
 /// `n` rounded up to whole mebibytes, so that a buffer also fits a slightly larger next frame.

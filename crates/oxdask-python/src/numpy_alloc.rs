@@ -111,7 +111,7 @@ unsafe extern "C" fn pool_malloc(_ctx: *mut c_void, size: usize) -> *mut c_void 
         if let Some(addr) = POOL.take(size) {
             return addr as *mut c_void;
         }
-        return unsafe { libc::malloc(size) };
+        return advised(unsafe { libc::malloc(size) }, size);
     }
     match default() {
         Some(Allocator {
@@ -133,7 +133,7 @@ unsafe extern "C" fn pool_calloc(_ctx: *mut c_void, nelem: usize, elsize: usize)
             unsafe { std::ptr::write_bytes(addr as *mut u8, 0, size) };
             return addr as *mut c_void;
         }
-        return unsafe { libc::calloc(nelem, elsize) };
+        return advised(unsafe { libc::calloc(nelem, elsize) }, size);
     }
     match default() {
         Some(Allocator {
@@ -147,7 +147,14 @@ unsafe extern "C" fn pool_calloc(_ctx: *mut c_void, nelem: usize, elsize: usize)
 
 unsafe extern "C" fn pool_realloc(_ctx: *mut c_void, ptr: *mut c_void, size: usize) -> *mut c_void {
     // Every block, pooled or not, is a C heap block.
-    unsafe { libc::realloc(ptr, size.max(1)) }
+    advised(unsafe { libc::realloc(ptr, size.max(1)) }, size)
+}
+
+/// `block` (of `size` bytes), on huge pages when large, as NumPy's own allocator does for its
+/// arrays: a fresh 256 MiB array fills four times faster.
+fn advised(block: *mut c_void, size: usize) -> *mut c_void {
+    oxdask_comm::advise_huge(block.cast(), size);
+    block
 }
 
 unsafe extern "C" fn pool_free(_ctx: *mut c_void, ptr: *mut c_void, size: usize) {
