@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -54,3 +56,27 @@ def test_dataframe_round_trip(client):
     rows = client.submit(len, df, workers=[b])
     assert rows.result(timeout=60) == 200_000
     pd.testing.assert_frame_equal(df.result(timeout=60), frame(200_000))
+
+
+def _resizable(buf: bytearray) -> bool:
+    """False while some export (a buffer the wire still holds) pins the bytearray."""
+    try:
+        buf.append(0)
+    except BufferError:
+        return False
+    buf.pop()
+    return True
+
+
+def test_scattered_buffers_are_released_once_sent(client):
+    # A large buffer is sent without copying and its export released after the write (off
+    # the IO thread); a small one is copied at once.
+    big = bytearray(b"x" * (4 << 20))
+    small = bytearray(b"y" * 1000)
+    futs = client.scatter([big, small])
+    assert [bytes(v) for v in client.gather(futs)] == [bytes(big), bytes(small)]
+    assert _resizable(small)
+    deadline = time.monotonic() + 10
+    while not _resizable(big):
+        assert time.monotonic() < deadline, "the large buffer's export was never released"
+        time.sleep(0.01)

@@ -9,12 +9,19 @@
 //!   of a received frame is a disjoint slice of the receive memory and is handed to exactly
 //!   one value, so writing to it cannot change what anything else reads.
 //!
+//! Releasing an export needs the GIL. The writer that sent the bytes drops them on an IO
+//! thread, which must never wait for the GIL (a task may hold it for seconds, and a waiting
+//! IO thread stalls every message queued behind it): small buffers are therefore copied at
+//! once, and a large export is released by a releaser thread.
+//!
 //! These are the only `unsafe` blocks of the crate: reading the memory of a Python buffer
 //! export without holding the GIL (the export pins it until released), and exporting the
 //! memory of a frame to Python.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_int, c_void};
+use std::mem::ManuallyDrop;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use pyo3::buffer::PyBuffer;
@@ -22,8 +29,61 @@ use pyo3::exceptions::PyBufferError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
+/// Buffers up to this size are copied rather than shared: a copy costs less than taking the
+/// GIL to release the export.
+const COPY_UP_TO: usize = 64 << 10;
+
 /// A Python buffer export viewed as bytes.
-struct Exported(PyBuffer<u8>);
+struct Exported(ManuallyDrop<PyBuffer<u8>>);
+
+impl Drop for Exported {
+    fn drop(&mut self) {
+        // SAFETY: taken once, here; the field is never used again.
+        release_later(unsafe { ManuallyDrop::take(&mut self.0) });
+    }
+}
+
+/// Exports dropped without the GIL, waiting for the releaser thread.
+struct Releaser {
+    queue: parking_lot::Mutex<Vec<PyBuffer<u8>>>,
+    wake: parking_lot::Condvar,
+}
+
+/// Queues `buffer` for the releaser thread (started on first use), which takes the GIL once
+/// per batch. Without the thread (it could not start), the export is released here.
+fn release_later(buffer: PyBuffer<u8>) {
+    static RELEASER: OnceLock<Option<&'static Releaser>> = OnceLock::new();
+    let releaser = RELEASER.get_or_init(|| {
+        let releaser: &'static Releaser = Box::leak(Box::new(Releaser {
+            queue: parking_lot::Mutex::new(Vec::new()),
+            wake: parking_lot::Condvar::new(),
+        }));
+        std::thread::Builder::new()
+            .name("oxdask-release".into())
+            .spawn(move || loop {
+                let batch = {
+                    let mut queue = releaser.queue.lock();
+                    while queue.is_empty() {
+                        releaser.wake.wait(&mut queue);
+                    }
+                    std::mem::take(&mut *queue)
+                };
+                // At interpreter exit the exports go with the process.
+                if Python::try_attach(|_| drop(batch)).is_none() {
+                    return;
+                }
+            })
+            .ok()
+            .map(|_| releaser)
+    });
+    match releaser {
+        Some(r) => {
+            r.queue.lock().push(buffer);
+            r.wake.notify_one();
+        }
+        None => drop(buffer),
+    }
+}
 
 impl AsRef<[u8]> for Exported {
     fn as_ref(&self) -> &[u8] {
@@ -39,11 +99,12 @@ impl AsRef<[u8]> for Exported {
     }
 }
 
-/// The bytes of a buffer-exporting object, shared without copying when contiguous.
+/// The bytes of a buffer-exporting object: shared without copying when large and contiguous,
+/// else copied (see the module docs).
 pub(crate) fn bytes_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
     let buffer = PyBuffer::<u8>::get(obj)?;
-    if buffer.is_c_contiguous() {
-        Ok(Bytes::from_owner(Exported(buffer)))
+    if buffer.is_c_contiguous() && buffer.len_bytes() > COPY_UP_TO {
+        Ok(Bytes::from_owner(Exported(ManuallyDrop::new(buffer))))
     } else {
         Ok(Bytes::from(buffer.to_vec(obj.py())?))
     }
