@@ -184,8 +184,12 @@ impl FrameReader {
         let need = *need;
         if body.len() < need {
             let have = body.len();
-            let ahead = have.max(RESERVE_AHEAD);
-            recycle::grow(body, recycle::rounded(need.min(have.saturating_add(ahead))));
+            if have == body.capacity() {
+                // Full: at least double (a reallocation copies what arrived, so growing by
+                // what each read brought would copy the body over and over).
+                let ahead = have.max(RESERVE_AHEAD);
+                recycle::grow(body, recycle::rounded(need.min(have.saturating_add(ahead))));
+            }
             let room = (body.capacity() - have).min(need - have);
             let mut into = (&mut *body).limit(room);
             let n = read_some(&mut self.half, &mut into, &self.context).await?;

@@ -19,15 +19,18 @@ pub fn advise_huge(ptr: *mut u8, len: usize) {
     }
     #[cfg(target_os = "linux")]
     {
+        // The whole pages the buffer touches. A large block of the C heap is a mapping of its
+        // own whose first page holds the allocator's header: advising from the buffer's first
+        // whole page would split the mapping in two, and the C library could then no longer
+        // grow it in place (`realloc` would copy the whole block instead of remapping it).
         const PAGE: usize = 4096;
-        let start = (ptr as usize).next_multiple_of(PAGE);
-        let end = (ptr as usize).saturating_add(len);
-        if end > start {
-            // SAFETY: the range lies within the caller's allocation and is page-aligned;
-            // MADV_HUGEPAGE only changes how future faults in it are served.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
+        let start = (ptr as usize) / PAGE * PAGE;
+        let end = (ptr as usize).saturating_add(len).next_multiple_of(PAGE);
+        // SAFETY: the range is page-aligned and covers only pages the buffer lies in, which
+        // are mapped; MADV_HUGEPAGE changes nothing but how later faults in them are served,
+        // so a neighbour sharing the first or last page is unaffected.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
         }
     }
 }

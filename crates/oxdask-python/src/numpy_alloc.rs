@@ -146,8 +146,9 @@ unsafe extern "C" fn pool_calloc(_ctx: *mut c_void, nelem: usize, elsize: usize)
 }
 
 unsafe extern "C" fn pool_realloc(_ctx: *mut c_void, ptr: *mut c_void, size: usize) -> *mut c_void {
-    // Every block, pooled or not, is a C heap block.
-    advised(unsafe { libc::realloc(ptr, size.max(1)) }, size)
+    // Every block, pooled or not, is a C heap block. Not advised again: advice splits the
+    // block's mapping, and the C library can then no longer grow it in place.
+    unsafe { libc::realloc(ptr, size.max(1)) }
 }
 
 /// `block` (of `size` bytes), on huge pages when large, as NumPy's own allocator does for its
