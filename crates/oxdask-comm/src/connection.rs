@@ -18,8 +18,9 @@ use bytes::{Buf, BufMut, BytesMut};
 use oxdask_protocol::{Frame, FrameDecoder, Handshake, Hello, ProtocolError, Role};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 
+use crate::local;
 use crate::recycle;
 use crate::tls::Tls;
 use crate::writer::{spawn_writer, Sender};
@@ -233,6 +234,13 @@ pub async fn connect(
         (true, Some(t)) => Some(t),
         (false, _) => None,
     };
+    if tls.is_none() {
+        if let Some(stream) = local::connect(target) {
+            let (reader, writer) = split_any(stream);
+            let opened = connector_handshake(reader, writer, role, hello, expect, &context);
+            return finish(opened, format!("tcp://{target}"), &context).await;
+        }
+    }
     let stream = tokio::time::timeout(TCP_CONNECT_TIMEOUT, TcpStream::connect(target))
         .await
         .map_err(|_| CommError::Timeout {
@@ -263,10 +271,20 @@ pub async fn connect(
         };
         connector_handshake(reader, writer, role, hello, expect, &context).await
     };
+    finish(opened, address, &context).await
+}
+
+/// The connection once `opened` (the TLS and oxdask handshakes) completes within
+/// [`HANDSHAKE_TIMEOUT`]; `address` is the peer's, as it will be reported.
+async fn finish(
+    opened: impl std::future::Future<Output = Result<Opened>>,
+    address: String,
+    context: &str,
+) -> Result<Connection> {
     let (peer, reader, writer, buffered) = tokio::time::timeout(HANDSHAKE_TIMEOUT, opened)
         .await
         .map_err(|_| CommError::Timeout {
-        context: context.clone(),
+        context: context.to_owned(),
     })??;
     Ok(Connection {
         peer: Peer { address, ..peer },
@@ -274,6 +292,35 @@ pub async fn connect(
         writer,
         buffered,
     })
+}
+
+/// [`accept`] for a connection to the same-machine Unix socket (see [`crate::local`]): no TLS,
+/// and a peer running as another user is refused before any byte is read.
+pub async fn accept_local(
+    stream: UnixStream,
+    role: Role,
+    hello: Hello,
+    allowed: &[Role],
+    token: Option<&str>,
+) -> Result<Connection> {
+    let context = "a peer on this machine".to_owned();
+    if !local::same_user(&stream) {
+        return Err(CommError::Io {
+            context,
+            source: std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "the peer runs as another user",
+            ),
+        });
+    }
+    let check = Check {
+        role,
+        allowed,
+        token,
+    };
+    let (reader, writer) = split_any(stream);
+    let accepted = acceptor_handshake(reader, writer, hello, &check, false, &context);
+    finish(accepted, "local".into(), &context).await
 }
 
 /// Completes the handshakes on an accepted stream: TLS first when `tls` is set, then oxdask's,
@@ -329,17 +376,7 @@ pub async fn accept(
         let (reader, writer) = split_any(tls_stream);
         acceptor_handshake(reader, writer, hello, &check, false, &context).await
     };
-    let (peer, reader, writer, buffered) = tokio::time::timeout(HANDSHAKE_TIMEOUT, accepted)
-        .await
-        .map_err(|_| CommError::Timeout {
-            context: context.clone(),
-        })??;
-    Ok(Connection {
-        peer: Peer { address, ..peer },
-        reader,
-        writer,
-        buffered,
-    })
+    finish(accepted, address, &context).await
 }
 
 /// What an acceptor requires of its peer.

@@ -8,20 +8,26 @@
 //! [`FrameReader`] and a [`Sender`]. The sender hands messages to a writer task that packs
 //! everything queued into one frame ([`oxdask_protocol::Batch`]), so a burst of thousands of
 //! small messages costs one write, and large buffers go out with a vectored write, uncopied.
+//! On one machine, a listener may also take connections on a Unix socket ([`bind_local`],
+//! [`accept_local`]), which [`connect`] prefers for plain TCP addresses: it carries about
+//! twice what loopback TCP does.
 #![warn(missing_docs)]
 
 mod connection;
 mod error;
 mod huge;
+mod local;
 mod recycle;
 mod tls;
 mod writer;
 
 pub use connection::{
-    accept, connect, constant_time_eq, Connection, FrameReader, Peer, HANDSHAKE_TIMEOUT,
+    accept, accept_local, connect, constant_time_eq, Connection, FrameReader, Peer,
+    HANDSHAKE_TIMEOUT,
 };
 pub use error::{CommError, Result};
 pub use huge::{advise_huge, HUGE_FROM};
+pub use local::bind as bind_local;
 pub use recycle::{recycled_bytes, set_limit as limit_recycled};
 pub use tls::{PemSource, ServerTlsStream, TemporaryPki, Tls};
 pub use writer::{Outgoing, Sender};

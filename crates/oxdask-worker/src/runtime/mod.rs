@@ -129,6 +129,10 @@ pub async fn run_worker<H: Host>(
         tls: config.tls.clone(),
         internal: internal_tx.clone(),
     });
+    // Peers on this machine reach the data server through a Unix socket as well (plain TCP
+    // addresses only: with TLS every connection stays encrypted).
+    let local = oxdask_comm::bind_local(&address)
+        .map(|l| tokio::spawn(server::serve_local(l, context.clone())));
     let server = tokio::spawn(server::serve(listener, context));
     let reading = tokio::spawn(scheduler::read_scheduler(reader, sched_tx));
     let peers = Arc::new(Peers::new(
@@ -164,6 +168,9 @@ pub async fn run_worker<H: Host>(
         None => worker.run(shutdown, sched_rx, internal_rx).await,
     };
     server.abort();
+    if let Some(local) = local {
+        local.abort();
+    }
     reading.abort();
     store.remove_spill_dir();
     match &outcome {

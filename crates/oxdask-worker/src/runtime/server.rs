@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use oxdask_comm::{accept, Sender, Tls};
+use oxdask_comm::{accept, accept_local, Connection, Sender, Tls};
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{PeerReply, PeerRequest, ShufflePiece, StoredValue};
 use oxdask_protocol::{decode_batch, Frame, Hello, Role};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{mpsc, oneshot};
 
 use super::store::Serialized;
@@ -25,30 +25,47 @@ pub(crate) struct ServerContext<H: Host> {
     pub(crate) internal: mpsc::UnboundedSender<Internal<H::Value>>,
 }
 
+/// Who may connect to the data server.
+const ALLOWED: [Role; 2] = [Role::Worker, Role::Client];
+
 /// Accepts peers until the task is aborted.
 pub(crate) async fn serve<H: Host>(listener: TcpListener, ctx: Arc<ServerContext<H>>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                tokio::spawn(serve_peer(stream, ctx.clone()));
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    let (hello, token, tls) =
+                        (ctx.hello.clone(), ctx.token.as_deref(), ctx.tls.as_ref());
+                    let conn = accept(stream, Role::Worker, hello, &ALLOWED, token, tls).await;
+                    serve_peer(conn, ctx.clone()).await;
+                });
             }
             Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
         }
     }
 }
 
-async fn serve_peer<H: Host>(stream: TcpStream, ctx: Arc<ServerContext<H>>) {
-    let allowed = [Role::Worker, Role::Client];
-    let conn = match accept(
-        stream,
-        Role::Worker,
-        ctx.hello.clone(),
-        &allowed,
-        ctx.token.as_deref(),
-        ctx.tls.as_ref(),
-    )
-    .await
-    {
+/// Accepts peers of this machine on the data server's Unix socket (see
+/// [`oxdask_comm::bind_local`]) until the task is aborted.
+pub(crate) async fn serve_local<H: Host>(listener: UnixListener, ctx: Arc<ServerContext<H>>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    let (hello, token) = (ctx.hello.clone(), ctx.token.as_deref());
+                    let conn = accept_local(stream, Role::Worker, hello, &ALLOWED, token).await;
+                    serve_peer(conn, ctx.clone()).await;
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
+        }
+    }
+}
+
+async fn serve_peer<H: Host>(conn: oxdask_comm::Result<Connection>, ctx: Arc<ServerContext<H>>) {
+    let conn = match conn {
         Ok(conn) => conn,
         Err(e) => return tracing::warn!(error = %e, "refused a peer"),
     };

@@ -1,0 +1,143 @@
+//! The same-machine shortcut: a listener's Unix socket, preferred by `connect`.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+#![cfg(target_os = "linux")]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use oxdask_comm::{accept_local, bind_local, connect, CommError};
+use oxdask_protocol::{decode_batch, Hello, Role};
+use tokio::net::TcpListener;
+use tokio::time::timeout;
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn hello(token: Option<&str>) -> Hello {
+    Hello {
+        token: token.map(str::to_owned),
+        ..Hello::default()
+    }
+}
+
+/// A TCP listener and the Unix socket beside it; the TCP address.
+async fn listeners() -> (TcpListener, tokio::net::UnixListener, String) {
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = format!("tcp://{}", tcp.local_addr().unwrap());
+    let local = bind_local(&addr).expect("a Unix socket beside the TCP listener");
+    (tcp, local, addr)
+}
+
+#[tokio::test]
+async fn a_tcp_address_is_reached_through_the_unix_socket_beside_it() {
+    let (tcp, local, addr) = listeners().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = local.accept().await.unwrap();
+        accept_local(
+            stream,
+            Role::Worker,
+            hello(None),
+            &[Role::Client],
+            Some("s3cret"),
+        )
+        .await
+    });
+    let client = connect(
+        &addr,
+        Role::Client,
+        hello(Some("s3cret")),
+        Role::Worker,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        client.peer.address, addr,
+        "reported under the address asked for"
+    );
+    let server = timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
+    assert_eq!(server.peer.address, "local");
+    // Nothing came by TCP.
+    assert!(timeout(Duration::from_millis(100), tcp.accept())
+        .await
+        .is_err());
+
+    let (mut reader, _s) = server.split();
+    let (_r, sender) = client.split();
+    let data = Bytes::from(vec![7u8; 20 << 20]);
+    assert!(sender.send_buffers(vec![data.clone()], |ix| ("data", ix)));
+    let frame = timeout(LIMIT, reader.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let msgs: Vec<(String, u32)> = decode_batch(&frame.payload).unwrap();
+    assert_eq!(msgs, vec![("data".to_owned(), 0)]);
+    assert_eq!(frame.buffers[0], data);
+}
+
+#[tokio::test]
+async fn the_token_is_checked_on_the_unix_socket_too() {
+    let (_tcp, local, addr) = listeners().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = local.accept().await.unwrap();
+        accept_local(
+            stream,
+            Role::Worker,
+            hello(None),
+            &[Role::Client],
+            Some("s3cret"),
+        )
+        .await
+    });
+    let client = connect(
+        &addr,
+        Role::Client,
+        hello(Some("wrong")),
+        Role::Worker,
+        None,
+    )
+    .await;
+    assert!(
+        matches!(client, Err(CommError::Refused { .. })),
+        "{client:?}"
+    );
+    let server = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert!(
+        matches!(server, Err(CommError::BadToken { .. })),
+        "{server:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_unix_socket_the_connection_goes_by_tcp() {
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = format!("tcp://{}", tcp.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (stream, _) = tcp.accept().await.unwrap();
+        oxdask_comm::accept(
+            stream,
+            Role::Worker,
+            hello(None),
+            &[Role::Client],
+            None,
+            None,
+        )
+        .await
+    });
+    let client = connect(&addr, Role::Client, hello(None), Role::Worker, None).await;
+    assert!(client.is_ok(), "{client:?}");
+    let server = timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
+    assert!(server.peer.address.starts_with("tcp://127.0.0.1:"));
+}
+
+#[tokio::test]
+async fn a_name_is_free_again_once_its_listener_is_dropped() {
+    let (_tcp, local, addr) = listeners().await;
+    assert!(bind_local(&addr).is_none(), "a name has one listener");
+    drop(local);
+    assert!(bind_local(&addr).is_some());
+    assert!(
+        bind_local("tls://127.0.0.1:1").is_none(),
+        "TLS addresses take no shortcut"
+    );
+}
