@@ -27,20 +27,21 @@ async fn listeners() -> (TcpListener, tokio::net::UnixListener, String) {
     (tcp, local, addr)
 }
 
+/// Accepts one connection on `local` as a worker requiring the token "s3cret".
+fn accept_one(
+    local: tokio::net::UnixListener,
+) -> tokio::task::JoinHandle<Result<oxdask_comm::Connection, CommError>> {
+    tokio::spawn(async move {
+        let (stream, _) = local.accept().await.unwrap();
+        let token = Some("s3cret");
+        accept_local(stream, Role::Worker, hello(None), &[Role::Client], token).await
+    })
+}
+
 #[tokio::test]
 async fn a_tcp_address_is_reached_through_the_unix_socket_beside_it() {
     let (tcp, local, addr) = listeners().await;
-    let server = tokio::spawn(async move {
-        let (stream, _) = local.accept().await.unwrap();
-        accept_local(
-            stream,
-            Role::Worker,
-            hello(None),
-            &[Role::Client],
-            Some("s3cret"),
-        )
-        .await
-    });
+    let server = accept_one(local);
     let client = connect(
         &addr,
         Role::Client,
@@ -78,17 +79,7 @@ async fn a_tcp_address_is_reached_through_the_unix_socket_beside_it() {
 #[tokio::test]
 async fn the_token_is_checked_on_the_unix_socket_too() {
     let (_tcp, local, addr) = listeners().await;
-    let server = tokio::spawn(async move {
-        let (stream, _) = local.accept().await.unwrap();
-        accept_local(
-            stream,
-            Role::Worker,
-            hello(None),
-            &[Role::Client],
-            Some("s3cret"),
-        )
-        .await
-    });
+    let server = accept_one(local);
     let client = connect(
         &addr,
         Role::Client,

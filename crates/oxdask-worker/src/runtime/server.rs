@@ -31,18 +31,21 @@ const ALLOWED: [Role; 2] = [Role::Worker, Role::Client];
 /// Accepts peers until the task is aborted.
 pub(crate) async fn serve<H: Host>(listener: TcpListener, ctx: Arc<ServerContext<H>>) {
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let ctx = ctx.clone();
-                tokio::spawn(async move {
-                    let (hello, token, tls) =
-                        (ctx.hello.clone(), ctx.token.as_deref(), ctx.tls.as_ref());
-                    let conn = accept(stream, Role::Worker, hello, &ALLOWED, token, tls).await;
-                    serve_peer(conn, ctx.clone()).await;
-                });
+        let accepted = listener.accept().await;
+        spawn_peer(accepted.map(|(stream, _)| stream), &ctx, |stream, ctx| {
+            let (hello, token, tls) = (ctx.hello.clone(), ctx.token.clone(), ctx.tls.clone());
+            async move {
+                accept(
+                    stream,
+                    Role::Worker,
+                    hello,
+                    &ALLOWED,
+                    token.as_deref(),
+                    tls.as_ref(),
+                )
+                .await
             }
-            Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
-        }
+        });
     }
 }
 
@@ -50,22 +53,36 @@ pub(crate) async fn serve<H: Host>(listener: TcpListener, ctx: Arc<ServerContext
 /// [`oxdask_comm::bind_local`]) until the task is aborted.
 pub(crate) async fn serve_local<H: Host>(listener: UnixListener, ctx: Arc<ServerContext<H>>) {
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let ctx = ctx.clone();
-                tokio::spawn(async move {
-                    let (hello, token) = (ctx.hello.clone(), ctx.token.as_deref());
-                    let conn = accept_local(stream, Role::Worker, hello, &ALLOWED, token).await;
-                    serve_peer(conn, ctx.clone()).await;
-                });
-            }
-            Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
-        }
+        let accepted = listener.accept().await;
+        spawn_peer(accepted.map(|(stream, _)| stream), &ctx, |stream, ctx| {
+            let (hello, token) = (ctx.hello.clone(), ctx.token.clone());
+            async move { accept_local(stream, Role::Worker, hello, &ALLOWED, token.as_deref()).await }
+        });
     }
 }
 
-async fn serve_peer<H: Host>(conn: oxdask_comm::Result<Connection>, ctx: Arc<ServerContext<H>>) {
-    let conn = match conn {
+/// Serves an accepted stream on a task of its own, once `handshake` has opened it.
+fn spawn_peer<H: Host, S, F>(
+    accepted: std::io::Result<S>,
+    ctx: &Arc<ServerContext<H>>,
+    handshake: impl FnOnce(S, &ServerContext<H>) -> F,
+) where
+    F: std::future::Future<Output = oxdask_comm::Result<Connection>> + Send + 'static,
+{
+    match accepted {
+        Ok(stream) => {
+            let opening = handshake(stream, ctx);
+            tokio::spawn(serve_peer(opening, ctx.clone()));
+        }
+        Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
+    }
+}
+
+async fn serve_peer<H: Host>(
+    opening: impl std::future::Future<Output = oxdask_comm::Result<Connection>>,
+    ctx: Arc<ServerContext<H>>,
+) {
+    let conn = match opening.await {
         Ok(conn) => conn,
         Err(e) => return tracing::warn!(error = %e, "refused a peer"),
     };
