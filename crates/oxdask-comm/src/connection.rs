@@ -12,18 +12,21 @@
 //! peer sends is read as a message (let alone unpickled) before its token has been checked.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use oxdask_protocol::{Frame, FrameDecoder, Handshake, Hello, ProtocolError, Role};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
+use tokio::sync::mpsc::WeakUnboundedSender;
 
+use crate::lend::{Control, Lending};
 use crate::local;
 use crate::recycle;
 use crate::tls::Tls;
-use crate::writer::{spawn_writer, Sender};
+use crate::writer::{spawn_writer, Item, Sender};
 use crate::{CommError, Result};
 
 /// How long a peer has to complete the TLS and oxdask handshakes.
@@ -61,6 +64,8 @@ pub struct Connection {
     reader: BoxedRead,
     writer: BoxedWrite,
     buffered: BytesMut,
+    /// For a connection between processes of one machine (see [`crate::lend`]).
+    lending: Option<Arc<Lending>>,
 }
 
 impl fmt::Debug for Connection {
@@ -75,16 +80,31 @@ impl Connection {
     /// Splits into a frame reader and a batching sender (which spawns its writer task on the
     /// current tokio runtime).
     pub fn split(self) -> (FrameReader, Sender) {
+        let sender = spawn_writer(self.writer, self.lending.clone());
+        if let Some(lending) = &self.lending {
+            if local::can_read(lending.peer) {
+                let _ = sender.tx_control(Control::ReadsLent);
+            }
+        }
         let reader = FrameReader {
             half: self.reader,
             buf: self.buffered,
             large: None,
             decoder: FrameDecoder::default(),
             context: format!("peer {}", self.peer.address),
+            lending: self.lending,
+            control: sender.downgrade(),
+            copying: None,
         };
-        (reader, spawn_writer(self.writer))
+        (reader, sender)
     }
 }
+
+/// A frame whose lent buffers are being copied from the sender, on a blocking thread.
+type Copying = (
+    Frame,
+    tokio::task::JoinHandle<std::io::Result<Vec<(usize, Bytes)>>>,
+);
 
 /// Reads whole frames from a connection.
 pub struct FrameReader {
@@ -95,6 +115,11 @@ pub struct FrameReader {
     large: Option<(Vec<u8>, usize)>,
     decoder: FrameDecoder,
     context: String,
+    lending: Option<Arc<Lending>>,
+    /// The writer of the same connection, for control frames.
+    control: WeakUnboundedSender<Item>,
+    /// Kept here, like `large`, so that a cancelled `next` loses nothing.
+    copying: Option<Copying>,
 }
 
 impl fmt::Debug for FrameReader {
@@ -117,9 +142,14 @@ impl FrameReader {
     /// soon as the header arrives; the connection must then be closed.
     pub async fn next(&mut self) -> Result<Option<Frame>> {
         loop {
+            if self.copying.is_some() {
+                return self.finish_copy().await.map(Some);
+            }
             if self.large.is_some() {
                 if let Some(frame) = self.read_large().await? {
-                    return Ok(Some(frame));
+                    if let Some(frame) = self.received(frame)? {
+                        return Ok(Some(frame));
+                    }
                 }
                 continue;
             }
@@ -131,7 +161,10 @@ impl FrameReader {
                         source,
                     })?;
             if let Some(frame) = frame {
-                return Ok(Some(frame));
+                if let Some(frame) = self.received(frame)? {
+                    return Ok(Some(frame));
+                }
+                continue;
             }
             // Once the header is known (and its lengths checked against the limits), make room
             // for the frame in as few steps as possible: growing a large receive buffer step by
@@ -164,6 +197,64 @@ impl FrameReader {
                     Err(CommError::Closed)
                 };
             }
+        }
+    }
+}
+
+impl FrameReader {
+    /// A decoded frame as the application gets it: `None` for a control frame (applied here),
+    /// or when its lent buffers are still to be copied (started here, see `finish_copy`).
+    fn received(&mut self, mut frame: Frame) -> Result<Option<Frame>> {
+        if let Some(control) = Control::parse(&frame.payload) {
+            let applied = match (control, &self.lending) {
+                (Ok(control), Some(lending)) => lending.apply(control),
+                (Ok(_), None) => Err("a control frame from a peer on another machine".into()),
+                (Err(e), _) => Err(e),
+            };
+            return applied.map(|()| None).map_err(|e| self.broken(e));
+        }
+        if frame.lent.is_empty() {
+            return Ok(Some(frame));
+        }
+        let Some(lending) = &self.lending else {
+            return Err(self.broken("lent buffers from a peer on another machine".into()));
+        };
+        let (pid, lent) = (lending.peer, std::mem::take(&mut frame.lent));
+        let job = tokio::task::spawn_blocking(move || {
+            lent.into_iter()
+                .map(|l| local::read_from(pid, l.addr, l.len).map(|b| (l.index, b)))
+                .collect()
+        });
+        self.copying = Some((frame, job));
+        Ok(None)
+    }
+
+    /// Waits for the copy of the lent buffers of the frame in `copying`, tells the sender it
+    /// may let go of them, and returns the frame.
+    async fn finish_copy(&mut self) -> Result<Frame> {
+        let (_, job) = self
+            .copying
+            .as_mut()
+            .expect("called with a copy in progress");
+        let copied = job.await;
+        let (mut frame, _) = self.copying.take().expect("checked above");
+        let copied = copied
+            .map_err(|e| self.broken(format!("copying lent buffers failed: {e}")))?
+            .map_err(|e| self.broken(format!("could not copy lent buffers: {e}")))?;
+        for (index, bytes) in copied {
+            frame.buffers[index] = bytes;
+        }
+        if let Some(tx) = self.control.upgrade() {
+            let _ = tx.send(Item::Control(Control::Done(1).frame()));
+        }
+        Ok(frame)
+    }
+
+    /// The error for a peer that broke the lending rules.
+    fn broken(&self, why: String) -> CommError {
+        CommError::Io {
+            context: self.context.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, why),
         }
     }
 }
@@ -236,9 +327,11 @@ pub async fn connect(
     };
     if tls.is_none() {
         if let Some(stream) = local::connect(target) {
+            let peer = local::peer_pid(&stream);
             let (reader, writer) = split_any(stream);
             let opened = connector_handshake(reader, writer, role, hello, expect, &context);
-            return finish(opened, format!("tcp://{target}"), &context).await;
+            let conn = finish(opened, format!("tcp://{target}"), &context).await?;
+            return Ok(conn.lending_with(peer));
         }
     }
     let stream = tokio::time::timeout(TCP_CONNECT_TIMEOUT, TcpStream::connect(target))
@@ -291,7 +384,17 @@ async fn finish(
         reader,
         writer,
         buffered,
+        lending: None,
     })
+}
+
+impl Connection {
+    /// This connection, between processes of one machine, with process `peer` at the other
+    /// end (when the kernel said which).
+    fn lending_with(mut self, peer: Option<i32>) -> Self {
+        self.lending = peer.map(|pid| Arc::new(Lending::new(pid)));
+        self
+    }
 }
 
 /// [`accept`] for a connection to the same-machine Unix socket (see [`crate::local`]): no TLS,
@@ -318,9 +421,11 @@ pub async fn accept_local(
         allowed,
         token,
     };
+    let peer = local::peer_pid(&stream);
     let (reader, writer) = split_any(stream);
     let accepted = acceptor_handshake(reader, writer, hello, &check, false, &context);
-    finish(accepted, "local".into(), &context).await
+    let conn = finish(accepted, "local".into(), &context).await?;
+    Ok(conn.lending_with(peer))
 }
 
 /// Completes the handshakes on an accepted stream: TLS first when `tls` is set, then oxdask's,

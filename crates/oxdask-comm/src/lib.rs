@@ -16,6 +16,7 @@
 mod connection;
 mod error;
 mod huge;
+mod lend;
 mod local;
 mod recycle;
 mod tls;

@@ -76,3 +76,73 @@ pub(crate) fn same_user(stream: &UnixStream) -> bool {
     let uid = unsafe { libc::getuid() };
     stream.peer_cred().is_ok_and(|cred| cred.uid() == uid)
 }
+
+/// The process at the other end of `stream`, if the kernel says.
+pub(crate) fn peer_pid(stream: &UnixStream) -> Option<i32> {
+    stream.peer_cred().ok()?.pid()
+}
+
+/// Whether this process may read the memory of process `pid` (the kernel's ptrace access
+/// rules, as for `process_vm_readv`: the same user, and no Yama restriction against it).
+pub(crate) fn can_read(pid: i32) -> bool {
+    cfg!(target_os = "linux") && std::fs::File::open(format!("/proc/{pid}/mem")).is_ok()
+}
+
+/// Copies `len` bytes at `addr` in process `pid` into a new buffer (a recycled one when large).
+pub(crate) fn read_from(pid: i32, addr: u64, len: usize) -> std::io::Result<bytes::Bytes> {
+    let mut buf = if len >= crate::recycle::RECYCLE_FROM {
+        crate::recycle::take(len, len)
+    } else {
+        Vec::with_capacity(len)
+    };
+    let mut done = 0;
+    while done < len {
+        let n = read_into(
+            pid,
+            addr + done as u64,
+            &mut buf.spare_capacity_mut()[..len - done],
+        )?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("process {pid} gave no more of a lent buffer ({done} of {len} bytes)"),
+            ));
+        }
+        // SAFETY: the kernel wrote `n` more bytes after the first `done`.
+        #[allow(unsafe_code)]
+        unsafe {
+            buf.set_len(done + n);
+        }
+        done += n;
+    }
+    Ok(if len >= crate::recycle::RECYCLE_FROM {
+        crate::recycle::into_bytes(buf)
+    } else {
+        bytes::Bytes::from(buf)
+    })
+}
+
+/// One `process_vm_readv` into `dst`: how many bytes it copied.
+#[allow(unsafe_code)]
+fn read_into(pid: i32, addr: u64, dst: &mut [std::mem::MaybeUninit<u8>]) -> std::io::Result<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        let local = libc::iovec {
+            iov_base: dst.as_mut_ptr().cast(),
+            iov_len: dst.len(),
+        };
+        let remote = libc::iovec {
+            iov_base: addr as usize as *mut libc::c_void,
+            iov_len: dst.len(),
+        };
+        // SAFETY: `local` is writable memory of ours of `iov_len` bytes; the kernel checks
+        // the remote range against the other process's mappings (EFAULT if not mapped).
+        let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+        usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (pid, addr, dst);
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    }
+}

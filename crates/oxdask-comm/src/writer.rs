@@ -1,6 +1,8 @@
 //! The batching writer: everything queued while the previous write was in flight goes out as
 //! one frame.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use oxdask_protocol::{Batch, ProtocolError};
 use serde::Serialize;
@@ -8,14 +10,24 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::connection::BoxedWrite;
+use crate::lend::{Lending, LEND_FROM};
 
 /// A message waiting to be written: it adds itself (and its buffers) to the frame being built.
 pub type Outgoing = Box<dyn FnOnce(&mut Batch) -> Result<(), ProtocolError> + Send>;
 
+/// What the writer task is handed.
+pub(crate) enum Item {
+    /// A message, packed with the others queued into one frame.
+    Message(Outgoing),
+    /// A whole control frame of the transport's own (see [`crate::lend`]), written as it is.
+    Control(Bytes),
+}
+
 /// Queues messages for a connection; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Sender {
-    tx: mpsc::UnboundedSender<Outgoing>,
+    tx: mpsc::UnboundedSender<Item>,
+    lending: Option<Arc<Lending>>,
 }
 
 /// Largest payload packed into one frame before it is written.
@@ -33,7 +45,7 @@ impl Sender {
         &self,
         build: impl FnOnce(&mut Batch) -> Result<(), ProtocolError> + Send + 'static,
     ) -> bool {
-        self.tx.send(Box::new(build)).is_ok()
+        self.tx.send(Item::Message(Box::new(build))).is_ok()
     }
 
     /// Queues a message together with buffers it refers to by index: `make(first_index)`.
@@ -61,17 +73,54 @@ impl Sender {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// Queues a control frame (see [`crate::lend`]); false if the connection is closed.
+    pub(crate) fn tx_control(&self, control: crate::lend::Control) -> bool {
+        self.tx.send(Item::Control(control.frame())).is_ok()
+    }
+
+    /// Bytes this end has lent to the peer and not yet got back (0 unless the connection is
+    /// between processes of one machine; see [`crate::lend`]).
+    pub fn lent_bytes(&self) -> usize {
+        self.lending.as_ref().map_or(0, |l| l.lent_bytes())
+    }
+
+    /// A handle that does not keep the writer alive (the frame reader's, for control frames).
+    pub(crate) fn downgrade(&self) -> mpsc::WeakUnboundedSender<Item> {
+        self.tx.downgrade()
+    }
 }
 
-pub(crate) fn spawn_writer(mut half: BoxedWrite) -> Sender {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+/// Starts the writer task of a connection; `lending` for one between processes of one machine.
+pub(crate) fn spawn_writer(mut half: BoxedWrite, lending: Option<Arc<Lending>>) -> Sender {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Item>();
+    let sender = Sender {
+        tx,
+        lending: lending.clone(),
+    };
     tokio::spawn(async move {
-        while let Some(first) = rx.recv().await {
+        let mut next = rx.recv().await;
+        while let Some(item) = next.take() {
+            let first = match item {
+                Item::Control(frame) => {
+                    if write_chunks(&mut half, vec![frame]).await.is_err() {
+                        break;
+                    }
+                    next = rx.recv().await;
+                    continue;
+                }
+                Item::Message(first) => first,
+            };
             let mut batch = Batch::new();
             let mut ok = first(&mut batch).is_ok();
             while ok && batch.payload_len() < MAX_BATCH_PAYLOAD {
                 match rx.try_recv() {
-                    Ok(next) => ok = next(&mut batch).is_ok(),
+                    Ok(Item::Message(more)) => ok = more(&mut batch).is_ok(),
+                    // Written after this batch, in the order queued.
+                    Ok(control) => {
+                        next = Some(control);
+                        break;
+                    }
                     Err(_) => break,
                 }
             }
@@ -79,17 +128,27 @@ pub(crate) fn spawn_writer(mut half: BoxedWrite) -> Sender {
                 tracing::error!("dropping a connection: a message could not be encoded");
                 break;
             }
-            let Ok(chunks) = batch.into_frame().and_then(|f| f.into_chunks()) else {
+            let Ok(chunks) = batch.into_frame().and_then(|frame| match &lending {
+                Some(lending) if lending.may_lend() => {
+                    let (chunks, lent) = frame.into_chunks_lending(LEND_FROM)?;
+                    lending.keep(lent);
+                    Ok(chunks)
+                }
+                _ => frame.into_chunks(),
+            }) else {
                 tracing::error!("dropping a connection: a frame exceeded the protocol limits");
                 break;
             };
             if write_chunks(&mut half, chunks).await.is_err() {
                 break;
             }
+            if next.is_none() {
+                next = rx.recv().await;
+            }
         }
         let _ = half.shutdown().await;
     });
-    Sender { tx }
+    sender
 }
 
 async fn write_chunks(half: &mut BoxedWrite, chunks: Vec<Bytes>) -> std::io::Result<()> {

@@ -132,3 +132,58 @@ async fn a_name_is_free_again_once_its_listener_is_dropped() {
         "TLS addresses take no shortcut"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_buffers_are_lent_and_copied_from_the_senders_memory() {
+    let (_tcp, local, addr) = listeners().await;
+    let server = accept_one(local);
+    let client = connect(
+        &addr,
+        Role::Client,
+        hello(Some("s3cret")),
+        Role::Worker,
+        None,
+    )
+    .await
+    .unwrap();
+    let server = timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
+    let (mut server_reader, server_sender) = server.split();
+    let (mut client_reader, client_sender) = client.split();
+
+    // A first exchange: each side has read the other's offer to read lent buffers by now.
+    assert!(client_sender.send(("hello", 0)));
+    timeout(LIMIT, server_reader.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(server_sender.send(("hi", 0)));
+    timeout(LIMIT, client_reader.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    let big = Bytes::from(
+        (0..24u32 << 20)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let small = Bytes::from_static(b"small");
+    assert!(client_sender.send_buffers(vec![big.clone(), small.clone()], |ix| ("data", ix)));
+    let frame = timeout(LIMIT, server_reader.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(frame.buffers, vec![big.clone(), small]);
+    assert!(frame.lent.is_empty());
+    assert_eq!(
+        client_sender.lent_bytes(),
+        big.len(),
+        "lent until the receiver is done"
+    );
+    // The receiver's "done" reaches the sender's reader, which lets go of the buffer.
+    let _ = timeout(Duration::from_millis(300), client_reader.next()).await;
+    assert_eq!(client_sender.lent_bytes(), 0);
+}

@@ -23,7 +23,9 @@
 use bytes::{Buf, BytesMut};
 
 use crate::error::{ProtocolError, Result};
-use crate::frame::{as_u64, header_len, Frame, Limits, BUFFER_LEN_SIZE, PREFIX_LEN};
+use crate::frame::{
+    as_u64, header_len, Frame, Lent, Limits, BUFFER_LEN_SIZE, LENT, LENT_BODY, PREFIX_LEN,
+};
 
 /// Decodes [`Frame`]s from a growing receive buffer, like tokio-util's `Decoder` without tokio.
 #[derive(Debug, Default)]
@@ -50,7 +52,8 @@ impl Default for State {
 #[derive(Debug)]
 struct Body {
     payload_len: usize,
-    buffer_lens: Vec<usize>,
+    /// Per buffer: its length, and whether it is lent (its body then being its address).
+    buffer_lens: Vec<(usize, bool)>,
     body_len: usize,
 }
 
@@ -58,13 +61,27 @@ impl Body {
     /// The frame whose body is `rest` (exactly `body_len` bytes): its parts are slices of it.
     fn split(&self, mut rest: bytes::Bytes) -> Frame {
         let payload = rest.split_to(self.payload_len);
+        let mut lent = Vec::new();
         let buffers = self
             .buffer_lens
             .iter()
-            .map(|&len| rest.split_to(len))
+            .enumerate()
+            .map(|(index, &(len, is_lent))| {
+                if !is_lent {
+                    return rest.split_to(len);
+                }
+                let addr = rest.split_to(LENT_BODY);
+                let addr = u64::from_le_bytes(addr[..].try_into().expect("8 address bytes"));
+                lent.push(Lent { index, addr, len });
+                bytes::Bytes::new()
+            })
             .collect();
         debug_assert!(rest.is_empty(), "buffer lengths sum to the body length");
-        Frame { payload, buffers }
+        Frame {
+            payload,
+            buffers,
+            lent,
+        }
     }
 }
 
@@ -154,12 +171,14 @@ impl FrameDecoder {
         self.limits.check_prefix(payload_len, count)?;
         let count = usize::try_from(count).expect("u32 fits in usize on supported platforms");
 
+        // A lent buffer counts against the limits at its own length (the receiver will hold
+        // that much), and against the body at the length of its address.
         let present = ((src.len() - PREFIX_LEN) / BUFFER_LEN_SIZE).min(count);
         for index in checked..present {
             let len = read_len(src, index);
             sum = self
                 .limits
-                .check_buffer(as_u64(index), len, payload_len, sum)?;
+                .check_buffer(as_u64(index), len & !LENT, payload_len, sum)?;
         }
         checked = present;
         if checked < count {
@@ -167,16 +186,22 @@ impl FrameDecoder {
         }
 
         let total = sum + u64::from(payload_len);
-        let body_len = usize::try_from(total).map_err(|_| ProtocolError::FrameTooLarge {
+        usize::try_from(total).map_err(|_| ProtocolError::FrameTooLarge {
             total,
             max: as_u64(usize::MAX),
         })?;
-        let buffer_lens = (0..count)
+        let buffer_lens: Vec<(usize, bool)> = (0..count)
             .map(|index| {
-                usize::try_from(read_len(src, index))
-                    .expect("each buffer is at most the body length, which fits in usize")
+                let len = read_len(src, index);
+                let own = usize::try_from(len & !LENT)
+                    .expect("each buffer is at most the frame's total, which fits in usize");
+                (own, len & LENT != 0)
             })
             .collect();
+        let body_len = buffer_lens.iter().fold(
+            usize::try_from(payload_len).expect("u32 fits in usize"),
+            |acc, &(len, is_lent)| acc + if is_lent { LENT_BODY } else { len },
+        );
         src.advance(header_len(count));
         Ok(Ok(Body {
             payload_len: usize::try_from(payload_len).expect("u32 fits in usize"),
@@ -309,6 +334,53 @@ mod tests {
     }
 
     #[test]
+    fn lent_buffers_travel_as_addresses_and_count_at_their_own_length() {
+        let big = Bytes::from(vec![5u8; 4096]);
+        let small = Bytes::from_static(b"tail");
+        let frame = Frame::new(Bytes::from_static(b"msg"), vec![big.clone(), small.clone()]);
+        let (chunks, lent) = frame.into_chunks_lending(1024).unwrap();
+        assert_eq!(
+            lent,
+            vec![big.clone()],
+            "only the large buffer is lent, and kept"
+        );
+        let mut wire = BytesMut::new();
+        for c in &chunks {
+            wire.extend_from_slice(c);
+        }
+        assert_eq!(
+            wire.len(),
+            header_len(2) + 3 + LENT_BODY + 4,
+            "the address, not the bytes"
+        );
+        let got = FrameDecoder::default().decode(&mut wire).unwrap().unwrap();
+        assert_eq!(&got.payload[..], b"msg");
+        assert_eq!(got.buffers[1], small);
+        assert!(got.buffers[0].is_empty());
+        assert_eq!(
+            got.lent,
+            vec![Lent {
+                index: 0,
+                addr: big.as_ptr() as u64,
+                len: 4096
+            }]
+        );
+        // A lent buffer over the limits is refused as a sent one would be.
+        let limits = Limits {
+            max_buffer_len: 1000,
+            ..Limits::default()
+        };
+        let (chunks, _lent) = Frame::new(Bytes::new(), vec![big])
+            .into_chunks_lending(1)
+            .unwrap();
+        let mut wire = BytesMut::from(&chunks[0][..]);
+        assert!(matches!(
+            FrameDecoder::new(limits).decode(&mut wire),
+            Err(ProtocolError::BufferTooLarge { len: 4096, .. })
+        ));
+    }
+
+    #[test]
     fn oversized_payload_prefix_fails_from_eight_bytes() {
         let mut src = BytesMut::new();
         src.put_u32_le(u32::MAX);
@@ -343,14 +415,14 @@ mod tests {
         src.put_u32_le(0);
         src.put_u32_le(1000);
         src.put_u64_le(10);
-        src.put_u64_le(u64::MAX);
+        src.put_u64_le(u64::MAX); // a lent buffer (the top bit) of 2^63 - 1 bytes
         let capacity = src.capacity();
         let err = FrameDecoder::default().decode(&mut src).unwrap_err();
         assert!(matches!(
             err,
             ProtocolError::BufferTooLarge {
                 index: 1,
-                len: u64::MAX,
+                len: 0x7fff_ffff_ffff_ffff,
                 ..
             }
         ));

@@ -18,6 +18,26 @@ pub(crate) const PREFIX_LEN: usize = 8;
 /// Bytes per entry of the buffer-length table (`u64` little-endian).
 pub(crate) const BUFFER_LEN_SIZE: usize = 8;
 
+/// Set in a buffer-length entry, it marks a *lent* buffer: the entry's other bits are the
+/// buffer's length, and its body on the wire is [`LENT_BODY`] bytes, the buffer's address in the
+/// sender's memory (`u64` little-endian), which the receiver reads from there itself. Only
+/// between processes of one machine that agreed to it (see `oxdask_comm`).
+pub const LENT: u64 = 1 << 63;
+/// Bytes on the wire for a lent buffer.
+pub const LENT_BODY: usize = 8;
+
+/// A buffer of a decoded frame that the sender lent instead of sending (see [`LENT`]): its
+/// place in [`Frame::buffers`] holds an empty buffer until the receiver fills it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lent {
+    /// Which buffer of the frame.
+    pub index: usize,
+    /// Its address in the sender's memory.
+    pub addr: u64,
+    /// Its length.
+    pub len: usize,
+}
+
 /// Size in bytes of the frame header for a frame with `nbuffers` buffers.
 pub const fn header_len(nbuffers: usize) -> usize {
     PREFIX_LEN + BUFFER_LEN_SIZE * nbuffers
@@ -141,6 +161,8 @@ pub struct Frame {
     /// Raw buffers sent as-is after the payload, e.g. pickle protocol 5 out-of-band buffers.
     /// Messages refer to them by index.
     pub buffers: Vec<Bytes>,
+    /// Buffers of a decoded frame that still have to be read from the sender's memory.
+    pub lent: Vec<Lent>,
 }
 
 impl Frame {
@@ -149,6 +171,7 @@ impl Frame {
         Self {
             payload: payload.into(),
             buffers,
+            lent: Vec::new(),
         }
     }
 
@@ -180,6 +203,36 @@ impl Frame {
         chunks.push(self.payload);
         chunks.extend(self.buffers);
         Ok(chunks)
+    }
+
+    /// [`Frame::into_chunks`], lending (see [`LENT`]) every buffer of at least `lend_from`
+    /// bytes instead of writing it: those come back as the second value, to be kept alive, at
+    /// the addresses the header names, until the receiver has read them.
+    pub fn into_chunks_lending(self, lend_from: usize) -> Result<(Vec<Bytes>, Vec<Bytes>)> {
+        let lend = |b: &Bytes| b.len() >= lend_from;
+        let lens = self.buffers.iter().map(|b| {
+            if lend(b) {
+                LENT | as_u64(b.len())
+            } else {
+                as_u64(b.len())
+            }
+        });
+        let mut header = BytesMut::with_capacity(header_len(self.buffers.len()));
+        write_header_raw(self.payload.len(), lens, &mut header)?;
+        let mut chunks = Vec::with_capacity(2 + self.buffers.len());
+        chunks.push(header.freeze());
+        chunks.push(self.payload);
+        let mut lent = Vec::new();
+        for buffer in self.buffers {
+            if lend(&buffer) {
+                let addr = as_u64(buffer.as_ptr() as usize);
+                chunks.push(Bytes::copy_from_slice(&addr.to_le_bytes()));
+                lent.push(buffer);
+            } else {
+                chunks.push(buffer);
+            }
+        }
+        Ok((chunks, lent))
     }
 
     /// Appends the whole frame to `dst` as one contiguous byte string.
@@ -219,6 +272,14 @@ fn write_header<I>(payload_len: usize, buffer_lens: I, dst: &mut BytesMut) -> Re
 where
     I: ExactSizeIterator<Item = usize>,
 {
+    write_header_raw(payload_len, buffer_lens.map(as_u64), dst)
+}
+
+/// [`write_header`] with the length entries as written (flags included).
+fn write_header_raw<I>(payload_len: usize, buffer_lens: I, dst: &mut BytesMut) -> Result<()>
+where
+    I: ExactSizeIterator<Item = u64>,
+{
     let payload_len = u32::try_from(payload_len).map_err(|_| ProtocolError::PayloadTooLarge {
         len: as_u64(payload_len),
         max: u64::from(u32::MAX),
@@ -231,7 +292,7 @@ where
     dst.put_u32_le(payload_len);
     dst.put_u32_le(count);
     for len in buffer_lens {
-        dst.put_u64_le(as_u64(len));
+        dst.put_u64_le(len);
     }
     Ok(())
 }

@@ -35,6 +35,12 @@
 //! buffer (`split_to(..).freeze()`). A 64 MiB array is thus never copied into or out of a
 //! serialized message, nor escaped, nor re-parsed. Messages name their buffers by index.
 //!
+//! Between two processes of one machine that agreed to it, a large buffer may instead be
+//! *lent*: its length entry carries the [`LENT`] bit and its body is the 8-byte address of the
+//! buffer in the sender's memory, which the receiver copies from there itself (one copy, at
+//! memory speed, instead of two through a socket). The decoded [`Frame`] lists such buffers in
+//! `lent`; the transport (`oxdask_comm`) fills them and tells the sender when it may let go.
+//!
 //! # Limits
 //!
 //! A receiver enforces [`Limits`] (defaults: 64 MiB payload, 65,536 buffers, 4 GiB per buffer,
@@ -92,9 +98,9 @@ pub mod messages;
 pub use batch::{decode_batch, Batch};
 pub use decoder::FrameDecoder;
 pub use error::{ProtocolError, Result};
-pub use frame::{encode_header, header_len, Frame, Limits};
+pub use frame::{encode_header, header_len, Frame, Lent, Limits, LENT, LENT_BODY};
 pub use handshake::{Handshake, Hello, Role, MAGIC, MAX_HELLO_LEN};
 pub use message::{decode_message, encode_message, encode_message_into};
 
 /// The version of the wire protocol this crate speaks; see "Versioning" above.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
