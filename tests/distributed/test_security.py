@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -253,3 +254,42 @@ def test_state_endpoint_is_https_with_tls_and_wants_the_token(tmp_path):
             urllib.request.urlopen(ask, context=bare, timeout=10)
     finally:
         sched.close()
+
+
+_PROBE = """
+import os, socket, sys
+os.setgid(65534)
+os.setuid(65534)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(2)
+s.connect("\\0" + sys.argv[1])
+try:
+    print("closed" if s.recv(1) == b"" else "answered")
+except ConnectionResetError:
+    print("closed")
+except TimeoutError:
+    print("waited")
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.getuid() != 0, reason="needs root on Linux")
+def test_same_machine_socket_refuses_another_user():
+    # A worker's Unix socket (the same-machine shortcut) is named after its TCP address and
+    # reachable by anyone on the machine, as loopback TCP is; a process of another user is
+    # dropped at once, before the handshake, so it can neither present a token nor read one.
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        with Client(cluster, set_as_default=False) as client:
+            [worker] = client.scheduler_info()["workers"]
+            assert client.submit(add, 1, 2).result(timeout=30) == 3
+        name = "oxdask/" + worker.removeprefix("tcp://")  # abstract: the probe adds the NUL
+        same = subprocess.run(
+            [sys.executable, "-c", _PROBE.replace("os.setgid(65534)\nos.setuid(65534)", ""), name],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert same.stdout.strip() == "waited", same  # our user: the handshake is awaited
+        other = subprocess.run(
+            [sys.executable, "-c", _PROBE, name], capture_output=True, text=True, timeout=30
+        )
+        assert other.stdout.strip() == "closed", other
