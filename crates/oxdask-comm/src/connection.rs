@@ -18,10 +18,11 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use oxdask_protocol::{Frame, FrameDecoder, Handshake, Hello, ProtocolError, Role};
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::mpsc::WeakUnboundedSender;
 
+use crate::inproc;
 use crate::lend::{Control, Lending};
 use crate::local;
 use crate::recycle;
@@ -326,6 +327,11 @@ pub async fn connect(
         (false, _) => None,
     };
     if tls.is_none() {
+        if let Some(stream) = inproc::connect(target) {
+            let (reader, writer) = split_any(stream);
+            let opened = connector_handshake(reader, writer, role, hello, expect, &context);
+            return finish(opened, format!("tcp://{target}"), &context).await;
+        }
         if let Some(stream) = local::connect(target) {
             let peer = local::peer_pid(&stream);
             let (reader, writer) = split_any(stream);
@@ -416,16 +422,45 @@ pub async fn accept_local(
             ),
         });
     }
+    let peer = local::peer_pid(&stream);
+    let conn = accept_plain(stream, role, hello, allowed, token, "local", &context).await?;
+    Ok(conn.lending_with(peer))
+}
+
+/// [`accept`] for a pipe from this process (see [`crate::inproc`]).
+pub async fn accept_inproc(
+    stream: DuplexStream,
+    role: Role,
+    hello: Hello,
+    allowed: &[Role],
+    token: Option<&str>,
+) -> Result<Connection> {
+    let context = "a peer in this process";
+    accept_plain(stream, role, hello, allowed, token, "inproc", context).await
+}
+
+/// The oxdask handshake, within [`HANDSHAKE_TIMEOUT`], on a stream without TLS; the peer is
+/// reported at `address`.
+async fn accept_plain<S>(
+    stream: S,
+    role: Role,
+    hello: Hello,
+    allowed: &[Role],
+    token: Option<&str>,
+    address: &str,
+    context: &str,
+) -> Result<Connection>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let check = Check {
         role,
         allowed,
         token,
     };
-    let peer = local::peer_pid(&stream);
     let (reader, writer) = split_any(stream);
-    let accepted = acceptor_handshake(reader, writer, hello, &check, false, &context);
-    let conn = finish(accepted, "local".into(), &context).await?;
-    Ok(conn.lending_with(peer))
+    let accepted = acceptor_handshake(reader, writer, hello, &check, false, context);
+    finish(accepted, address.into(), context).await
 }
 
 /// Completes the handshakes on an accepted stream: TLS first when `tls` is set, then oxdask's,

@@ -10,12 +10,14 @@
 //! small messages costs one write, and large buffers go out with a vectored write, uncopied.
 //! On one machine, a listener may also take connections on a Unix socket ([`bind_local`],
 //! [`accept_local`]), which [`connect`] prefers for plain TCP addresses: it carries about
-//! twice what loopback TCP does.
+//! twice what loopback TCP does; to a listener of its own process ([`bind_inproc`],
+//! [`accept_inproc`]) it prefers an in-memory pipe.
 #![warn(missing_docs)]
 
 mod connection;
 mod error;
 mod huge;
+mod inproc;
 mod lend;
 mod local;
 mod recycle;
@@ -23,11 +25,12 @@ mod tls;
 mod writer;
 
 pub use connection::{
-    accept, accept_local, connect, constant_time_eq, Connection, FrameReader, Peer,
+    accept, accept_inproc, accept_local, connect, constant_time_eq, Connection, FrameReader, Peer,
     HANDSHAKE_TIMEOUT,
 };
 pub use error::{CommError, Result};
 pub use huge::{advise_huge, HUGE_FROM};
+pub use inproc::{bind as bind_inproc, InprocListener};
 pub use local::bind as bind_local;
 pub use recycle::{recycled_bytes, set_limit as limit_recycled};
 pub use tls::{PemSource, ServerTlsStream, TemporaryPki, Tls};

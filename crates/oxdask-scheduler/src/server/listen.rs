@@ -1,11 +1,15 @@
 //! Binding, accepting and the per-connection reader tasks.
 
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use oxdask_comm::{accept, CommError, FrameReader, Tls};
+use oxdask_comm::{
+    accept, accept_inproc, bind_inproc, CommError, Connection, FrameReader, InprocListener, Tls,
+};
 use oxdask_protocol::messages::{ClientToScheduler, WorkerToScheduler};
 use oxdask_protocol::{decode_batch, Hello, Role};
+use tokio::io::DuplexStream;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
@@ -103,7 +107,13 @@ pub async fn serve(config: ServerConfig) -> std::io::Result<ServerHandle> {
         token: config.token.clone(),
         tls: config.tls.clone(),
     };
-    tokio::spawn(accept_loop(listener, inputs.clone(), guard));
+    // A client in this process (LocalCluster's) talks to the scheduler through a pipe.
+    let inproc = if config.tls.is_none() {
+        bind_inproc(&address)
+    } else {
+        None
+    };
+    tokio::spawn(accept_loop(listener, inproc, inputs.clone(), guard));
     tokio::spawn(ticker(inputs.clone(), config.tick));
     tokio::spawn(async move {
         core.run(rx, stop_rx).await;
@@ -154,53 +164,82 @@ struct Guard {
     tls: Option<Tls>,
 }
 
-async fn accept_loop(listener: TcpListener, inputs: mpsc::UnboundedSender<Input>, guard: Guard) {
+async fn accept_loop(
+    listener: TcpListener,
+    mut inproc: Option<InprocListener>,
+    inputs: mpsc::UnboundedSender<Input>,
+    guard: Guard,
+) {
+    let allowed = [Role::Client, Role::Worker];
     loop {
         // Until the core stops (its inputs close): then the port is released.
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+        let opening: Opening = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => {
+                    let guard = guard.clone();
+                    Box::pin(async move {
+                        let (token, tls) = (guard.token.as_deref(), guard.tls.as_ref());
+                        let hello = Hello::default();
+                        accept(stream, Role::Scheduler, hello, &allowed, token, tls)
+                            .await
+                            .map_err(|e| format!("refused a connection from {addr}: {e}"))
+                    })
+                }
+                Err(e) => {
+                    // Out of file descriptors, typically: back off instead of spinning.
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            Some(pipe) = next_pipe(&mut inproc) => {
+                let token = guard.token.clone();
+                Box::pin(async move {
+                    let hello = Hello::default();
+                    accept_inproc(pipe, Role::Scheduler, hello, &allowed, token.as_deref())
+                        .await
+                        .map_err(|e| format!("refused a connection in this process: {e}"))
+                })
+            }
             () = inputs.closed() => return,
         };
-        let (stream, addr) = match accepted {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Out of file descriptors, typically: back off instead of spinning.
-                tracing::warn!("accepting a connection failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let inputs = inputs.clone();
-        let guard = guard.clone();
-        tokio::spawn(async move {
-            let hello = Hello::default();
-            let allowed = [Role::Client, Role::Worker];
-            let (token, tls) = (guard.token.as_deref(), guard.tls.as_ref());
-            match accept(stream, Role::Scheduler, hello, &allowed, token, tls).await {
-                Ok(conn) => {
-                    let role = conn.peer.role;
-                    let peer = conn.peer.clone();
-                    let (reader, sender) = conn.split();
-                    let (id_tx, id_rx) = oneshot::channel();
-                    if inputs
-                        .send(Input::Connected {
-                            role,
-                            peer,
-                            sender,
-                            id: id_tx,
-                        })
-                        .is_err()
-                    {
-                        return;
-                    }
-                    let Ok(id) = id_rx.await else { return };
-                    read_loop(reader, role, id, inputs).await;
-                }
-                // A refused peer is logged and dropped; everyone else is unaffected.
-                Err(e) => tracing::warn!(peer = %addr, "refused a connection: {e}"),
-            }
-        });
+        tokio::spawn(serve_connection(opening, inputs.clone()));
     }
+}
+
+/// A connection being opened (the handshakes), or why it was refused.
+type Opening = std::pin::Pin<Box<dyn Future<Output = Result<Connection, String>> + Send>>;
+
+/// The next pipe from this process, if the scheduler takes them (else never).
+async fn next_pipe(inproc: &mut Option<InprocListener>) -> Option<DuplexStream> {
+    match inproc {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands an opened connection to the core, then reads it until it ends.
+async fn serve_connection(opening: Opening, inputs: mpsc::UnboundedSender<Input>) {
+    let conn = match opening.await {
+        Ok(conn) => conn,
+        // A refused peer is logged and dropped; everyone else is unaffected.
+        Err(e) => return tracing::warn!("{e}"),
+    };
+    let role = conn.peer.role;
+    let peer = conn.peer.clone();
+    let (reader, sender) = conn.split();
+    let (id_tx, id_rx) = oneshot::channel();
+    let connected = Input::Connected {
+        role,
+        peer,
+        sender,
+        id: id_tx,
+    };
+    if inputs.send(connected).is_err() {
+        return;
+    }
+    let Ok(id) = id_rx.await else { return };
+    read_loop(reader, role, id, inputs).await;
 }
 
 async fn read_loop(
