@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use oxdask_comm::{accept_local, bind_local, connect, CommError};
+use oxdask_comm::{accept_local, bind_local, connect, CommError, Connection};
 use oxdask_protocol::{decode_batch, Hello, Role};
 use tokio::net::TcpListener;
 use tokio::time::timeout;
@@ -30,7 +30,7 @@ async fn listeners() -> (TcpListener, tokio::net::UnixListener, String) {
 /// Accepts one connection on `local` as a worker requiring the token "s3cret".
 fn accept_one(
     local: tokio::net::UnixListener,
-) -> tokio::task::JoinHandle<Result<oxdask_comm::Connection, CommError>> {
+) -> tokio::task::JoinHandle<Result<Connection, CommError>> {
     tokio::spawn(async move {
         let (stream, _) = local.accept().await.unwrap();
         let token = Some("s3cret");
@@ -38,24 +38,32 @@ fn accept_one(
     })
 }
 
-#[tokio::test]
-async fn a_tcp_address_is_reached_through_the_unix_socket_beside_it() {
+/// A worker listening on TCP and on the Unix socket beside it (requiring the token "s3cret"),
+/// and a client connecting to the TCP address with `token`: what each end got, and the TCP
+/// listener (which should have seen nothing).
+async fn pair(
+    token: &str,
+) -> (
+    Result<Connection, CommError>,
+    Result<Connection, CommError>,
+    TcpListener,
+    String,
+) {
     let (tcp, local, addr) = listeners().await;
     let server = accept_one(local);
-    let client = connect(
-        &addr,
-        Role::Client,
-        hello(Some("s3cret")),
-        Role::Worker,
-        None,
-    )
-    .await
-    .unwrap();
+    let client = connect(&addr, Role::Client, hello(Some(token)), Role::Worker, None).await;
+    let server = timeout(LIMIT, server).await.unwrap().unwrap();
+    (server, client, tcp, addr)
+}
+
+#[tokio::test]
+async fn a_tcp_address_is_reached_through_the_unix_socket_beside_it() {
+    let (server, client, tcp, addr) = pair("s3cret").await;
+    let (server, client) = (server.unwrap(), client.unwrap());
     assert_eq!(
         client.peer.address, addr,
         "reported under the address asked for"
     );
-    let server = timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
     assert_eq!(server.peer.address, "local");
     // Nothing came by TCP.
     assert!(timeout(Duration::from_millis(100), tcp.accept())
@@ -78,21 +86,11 @@ async fn a_tcp_address_is_reached_through_the_unix_socket_beside_it() {
 
 #[tokio::test]
 async fn the_token_is_checked_on_the_unix_socket_too() {
-    let (_tcp, local, addr) = listeners().await;
-    let server = accept_one(local);
-    let client = connect(
-        &addr,
-        Role::Client,
-        hello(Some("wrong")),
-        Role::Worker,
-        None,
-    )
-    .await;
+    let (server, client, _tcp, _addr) = pair("wrong").await;
     assert!(
         matches!(client, Err(CommError::Refused { .. })),
         "{client:?}"
     );
-    let server = timeout(LIMIT, server).await.unwrap().unwrap();
     assert!(
         matches!(server, Err(CommError::BadToken { .. })),
         "{server:?}"
@@ -135,20 +133,9 @@ async fn a_name_is_free_again_once_its_listener_is_dropped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_buffers_are_lent_and_copied_from_the_senders_memory() {
-    let (_tcp, local, addr) = listeners().await;
-    let server = accept_one(local);
-    let client = connect(
-        &addr,
-        Role::Client,
-        hello(Some("s3cret")),
-        Role::Worker,
-        None,
-    )
-    .await
-    .unwrap();
-    let server = timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
-    let (mut server_reader, server_sender) = server.split();
-    let (mut client_reader, client_sender) = client.split();
+    let (server, client, _tcp, _addr) = pair("s3cret").await;
+    let (mut server_reader, server_sender) = server.unwrap().split();
+    let (mut client_reader, client_sender) = client.unwrap().split();
 
     // A first exchange: each side has read the other's offer to read lent buffers by now.
     assert!(client_sender.send(("hello", 0)));
