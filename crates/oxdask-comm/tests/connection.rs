@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use oxdask_comm::{accept, connect, CommError, Connection};
-use oxdask_protocol::{decode_batch, Hello, Role};
+use oxdask_protocol::{decode_batch, Frame, Hello, Role};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -235,6 +235,32 @@ async fn a_large_declared_frame_cut_short_is_an_error_not_a_wait() {
     s.shutdown().await.unwrap();
     let outcome = timeout(LIMIT, server).await.unwrap().unwrap();
     assert!(matches!(outcome, Err(CommError::Closed)), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn a_peer_by_tcp_can_neither_lend_buffers_nor_send_control_frames() {
+    // Lent buffers (addresses in the sender's memory) are only for a same-machine peer that
+    // was offered them: from anyone else they are an error, never a read of some memory.
+    let lent = Frame::new(Bytes::from_static(b"x"), vec![Bytes::from(vec![1u8; 64])]);
+    let (lent, _kept) = lent.into_chunks_lending(1).unwrap();
+    let control = vec![Bytes::from_static(&[2, 0, 0, 0, 0, 0, 0, 0, 0xc1, 1])];
+    for chunks in [lent, control] {
+        let (l, addr) = listener().await;
+        let accepted = accept_one(l, Role::Scheduler, None, &[Role::Client], None);
+        let server = tokio::spawn(async move {
+            let (mut reader, _sender) = accepted.await.unwrap().unwrap().split();
+            timeout(LIMIT, reader.next()).await.unwrap()
+        });
+        let mut s = raw_client(&addr).await;
+        for c in &chunks {
+            s.write_all(c).await.unwrap();
+        }
+        let outcome = timeout(LIMIT, server).await.unwrap().unwrap();
+        assert!(
+            matches!(&outcome, Err(CommError::Io { source, .. }) if source.kind() == std::io::ErrorKind::InvalidData),
+            "{outcome:?}"
+        );
+    }
 }
 
 #[tokio::test]
