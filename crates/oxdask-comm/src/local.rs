@@ -82,10 +82,17 @@ pub(crate) fn peer_pid(stream: &UnixStream) -> Option<i32> {
     stream.peer_cred().ok()?.pid()
 }
 
-/// Whether this process may read the memory of process `pid` (the kernel's ptrace access
-/// rules, as for `process_vm_readv`: the same user, and no Yama restriction against it).
+/// Whether this process may read the memory of process `pid`: the call is allowed here (a
+/// seccomp filter, as in some containers, may forbid it; tried on our own memory) and the
+/// kernel's ptrace access rules let us at `pid` (the same user, no Yama restriction against
+/// it; opening its `mem` file asks the same question `process_vm_readv` does).
 pub(crate) fn can_read(pid: i32) -> bool {
-    cfg!(target_os = "linux") && std::fs::File::open(format!("/proc/{pid}/mem")).is_ok()
+    let probe = [0x5au8; 16];
+    // SAFETY: getpid has no preconditions.
+    #[allow(unsafe_code)]
+    let me = unsafe { libc::getpid() };
+    let allowed = read_from(me, probe.as_ptr() as u64, probe.len()).is_ok_and(|b| b[..] == probe);
+    allowed && std::fs::File::open(format!("/proc/{pid}/mem")).is_ok()
 }
 
 /// Copies `len` bytes at `addr` in process `pid` into a new buffer (a recycled one when large).
