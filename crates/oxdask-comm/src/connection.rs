@@ -1,4 +1,6 @@
-//! Opening connections: TCP (optionally TLS on it), then the oxdask handshake.
+//! Opening connections: TCP (optionally TLS on it), a Unix socket on one machine or a pipe in
+//! one process (see the crate docs), then the oxdask handshake; reading frames, with the
+//! lent buffers of a same-machine peer copied in (see [`crate::lend`]).
 //!
 //! ```text
 //!  connect(tls://a)                         accept (endpoint with TLS)

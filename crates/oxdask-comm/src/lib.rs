@@ -8,10 +8,14 @@
 //! [`FrameReader`] and a [`Sender`]. The sender hands messages to a writer task that packs
 //! everything queued into one frame ([`oxdask_protocol::Batch`]), so a burst of thousands of
 //! small messages costs one write, and large buffers go out with a vectored write, uncopied.
-//! On one machine, a listener may also take connections on a Unix socket ([`bind_local`],
-//! [`accept_local`]), which [`connect`] prefers for plain TCP addresses: it carries about
-//! twice what loopback TCP does; to a listener of its own process ([`bind_inproc`],
-//! [`accept_inproc`]) it prefers an in-memory pipe.
+//!
+//! For a plain `tcp://` address, [`connect`] takes the shortest way to the listener:
+//!
+//! | listener | registered with | accepted by | transport |
+//! |---|---|---|---|
+//! | in this process | [`bind_inproc`] | [`accept_inproc`] | an in-memory pipe |
+//! | on this machine | [`bind_local`] | [`accept_local`] | a Unix socket; large buffers lent (`lend`) |
+//! | elsewhere | — | [`accept`] | TCP |
 #![warn(missing_docs)]
 
 mod connection;
