@@ -405,7 +405,7 @@ impl Connection {
     }
 }
 
-/// [`accept`] for a connection to the same-machine Unix socket (see [`crate::local`]): no TLS,
+/// [`accept`] for a connection to the same-machine Unix socket (see [`crate::bind_local`]): no TLS,
 /// and a peer running as another user is refused before any byte is read.
 pub async fn accept_local(
     stream: UnixStream,
@@ -429,7 +429,7 @@ pub async fn accept_local(
     Ok(conn.lending_with(peer))
 }
 
-/// [`accept`] for a pipe from this process (see [`crate::inproc`]).
+/// [`accept`] for a pipe from this process (see [`crate::bind_inproc`]).
 pub async fn accept_inproc(
     stream: DuplexStream,
     role: Role,

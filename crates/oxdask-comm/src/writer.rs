@@ -80,7 +80,7 @@ impl Sender {
     }
 
     /// Bytes this end has lent to the peer and not yet got back (0 unless the connection is
-    /// between processes of one machine; see [`crate::lend`]).
+    /// between processes of one machine; large buffers lent as the crate docs say).
     pub fn lent_bytes(&self) -> usize {
         self.lending.as_ref().map_or(0, |l| l.lent_bytes())
     }
