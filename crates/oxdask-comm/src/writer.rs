@@ -79,8 +79,8 @@ impl Sender {
         self.tx.send(Item::Control(control.frame())).is_ok()
     }
 
-    /// Bytes this end has lent to the peer and not yet got back (0 unless the connection is
-    /// between processes of one machine; large buffers lent as the crate docs say).
+    /// Bytes this end has lent to the peer and not yet got back: buffers of 1 MiB or more, on
+    /// a connection between processes of one machine, until the peer has copied them.
     pub fn lent_bytes(&self) -> usize {
         self.lending.as_ref().map_or(0, |l| l.lent_bytes())
     }
