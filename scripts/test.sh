@@ -2,7 +2,7 @@
 # Runs every test: the Rust workspace, then the Python suite against a release build.
 source "$(dirname "$0")/_env.sh"
 echo "== cargo test"
-cargo test --workspace --exclude oxdask-python --quiet
+cargo test --workspace --quiet
 build_oxdask
 echo "== pytest"
 "$PY" -m pytest "$@"

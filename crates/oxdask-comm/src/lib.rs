@@ -22,6 +22,7 @@ mod connection;
 mod error;
 mod huge;
 mod inproc;
+mod kept;
 mod lend;
 mod local;
 mod recycle;
@@ -35,6 +36,7 @@ pub use connection::{
 pub use error::{CommError, Result};
 pub use huge::{advise_huge, HUGE_FROM};
 pub use inproc::{bind as bind_inproc, InprocListener};
+pub use kept::Kept;
 pub use local::bind as bind_local;
 pub use recycle::{recycled_bytes, set_limit as limit_recycled};
 pub use tls::{PemSource, ServerTlsStream, TemporaryPki, Tls};

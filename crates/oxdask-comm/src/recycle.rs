@@ -18,6 +18,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::huge::advise_huge;
+use crate::kept::Kept;
 
 /// Frames with bodies at least this large are read into recycled buffers.
 pub(crate) const RECYCLE_FROM: usize = 8 << 20;
@@ -26,65 +27,16 @@ const MAX_AGE: Duration = Duration::from_secs(1);
 /// The byte limit until [`set_limit`] says otherwise.
 const DEFAULT_LIMIT: usize = 1 << 30;
 
-struct Kept {
-    buf: Vec<u8>,
-    freed: Instant,
-}
-
-struct Pool {
-    kept: Vec<Kept>,
-    bytes: usize,
-    limit: usize,
-}
-
-static POOL: Mutex<Pool> = Mutex::new(Pool {
-    kept: Vec::new(),
-    bytes: 0,
-    limit: DEFAULT_LIMIT,
-});
+static POOL: Mutex<Kept<Vec<u8>>> = Mutex::new(Kept::new(DEFAULT_LIMIT, MAX_KEPT, MAX_AGE));
 static JANITOR: OnceLock<()> = OnceLock::new();
-
-impl Pool {
-    fn pop(&mut self, i: usize) -> Vec<u8> {
-        let k = self.kept.swap_remove(i);
-        self.bytes -= k.buf.capacity();
-        k.buf
-    }
-
-    /// Frees buffers until at most `limit` bytes are kept (oldest first); returns them so
-    /// that they are freed outside the lock.
-    fn trim(&mut self, limit: usize, now: Instant) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        while let Some(i) = (0..self.kept.len())
-            .find(|&i| now.saturating_duration_since(self.kept[i].freed) > MAX_AGE)
-        {
-            out.push(self.pop(i));
-        }
-        while self.bytes > limit {
-            let oldest = (0..self.kept.len()).min_by_key(|&i| self.kept[i].freed);
-            match oldest {
-                Some(i) => out.push(self.pop(i)),
-                None => break,
-            }
-        }
-        out
-    }
-}
 
 /// An empty buffer able to hold `need` bytes without waste of more than a quarter: a kept one
 /// if any fits, else a new one of `capacity` (at most `need`, rounded up to whole mebibytes;
 /// the caller grows it as bytes arrive).
 pub(crate) fn take(need: usize, capacity: usize) -> Vec<u8> {
-    let found = {
-        let mut pool = POOL.lock();
-        let most = need.saturating_add(need / 4);
-        let best = (0..pool.kept.len())
-            .filter(|&i| (need..=most).contains(&pool.kept[i].buf.capacity()))
-            .min_by_key(|&i| pool.kept[i].buf.capacity());
-        best.map(|i| pool.pop(i))
-    };
+    let found = POOL.lock().take(need);
     match found {
-        Some(mut buf) => {
+        Some((mut buf, _)) => {
             buf.clear();
             buf
         }
@@ -123,26 +75,17 @@ impl AsRef<[u8]> for Recycled {
 impl Drop for Recycled {
     fn drop(&mut self) {
         let buf = std::mem::take(&mut self.0);
-        if buf.capacity() < RECYCLE_FROM {
+        let capacity = buf.capacity();
+        if capacity < RECYCLE_FROM {
             return;
         }
-        let now = Instant::now();
-        let freed = {
-            let mut pool = POOL.lock();
-            if buf.capacity() > pool.limit {
-                return;
-            }
-            let limit = pool.limit - buf.capacity();
-            let mut freed = pool.trim(limit, now);
-            if pool.kept.len() >= MAX_KEPT {
-                let oldest = (0..pool.kept.len()).min_by_key(|&i| pool.kept[i].freed);
-                freed.extend(oldest.map(|i| pool.pop(i)));
-            }
-            pool.bytes += buf.capacity();
-            pool.kept.push(Kept { buf, freed: now });
-            freed
-        };
-        drop(freed);
+        // What leaves the pool is freed outside the lock.
+        let mut freed = Vec::new();
+        let refused = POOL
+            .lock()
+            .keep(buf, capacity, Instant::now(), |b| freed.push(b))
+            .err();
+        drop((freed, refused));
         start_janitor();
     }
 }
@@ -158,7 +101,8 @@ fn start_janitor() {
             .name("oxdask-recycle".into())
             .spawn(|| loop {
                 std::thread::sleep(MAX_AGE / 2);
-                let freed = POOL.lock().trim(usize::MAX, Instant::now());
+                let mut freed = Vec::new();
+                POOL.lock().expire(Instant::now(), |b| freed.push(b));
                 drop(freed);
             });
         if let Err(e) = spawned {
@@ -169,16 +113,13 @@ fn start_janitor() {
 
 /// Bytes of receive buffers kept for reuse.
 pub fn recycled_bytes() -> usize {
-    POOL.lock().bytes
+    POOL.lock().bytes()
 }
 
 /// Keeps at most `limit` bytes of receive buffers from now on, freeing the excess now.
 pub fn set_limit(limit: usize) {
-    let freed = {
-        let mut pool = POOL.lock();
-        pool.limit = limit;
-        pool.trim(limit, Instant::now())
-    };
+    let mut freed = Vec::new();
+    POOL.lock().set_limit(limit, |b| freed.push(b));
     drop(freed);
 }
 

@@ -218,8 +218,9 @@ async fn a_refusal_never_carries_the_acceptors_own_token() {
     assert!(!text.contains("s3cret"), "{text}");
 }
 
-#[tokio::test]
-async fn a_large_declared_frame_cut_short_is_an_error_not_a_wait() {
+/// What a scheduler's frame reader makes of `bytes`, written by a raw client after its
+/// handshake (the client then closes its side).
+async fn read_raw(bytes: &[u8]) -> Result<Option<Frame>, CommError> {
     let (l, addr) = listener().await;
     let accepted = accept_one(l, Role::Scheduler, None, &[Role::Client], None);
     let server = tokio::spawn(async move {
@@ -227,13 +228,18 @@ async fn a_large_declared_frame_cut_short_is_an_error_not_a_wait() {
         timeout(LIMIT, reader.next()).await.unwrap()
     });
     let mut s = raw_client(&addr).await;
+    s.write_all(bytes).await.unwrap();
+    s.shutdown().await.unwrap();
+    timeout(LIMIT, server).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn a_large_declared_frame_cut_short_is_an_error_not_a_wait() {
     let mut out = bytes::BytesMut::new();
     // Within the limits (a 3 GiB buffer), but only 1 MiB of it ever arrives.
     oxdask_protocol::encode_header(0, &[3 << 30], &mut out).unwrap();
     out.extend_from_slice(&vec![0u8; 1 << 20]);
-    s.write_all(&out).await.unwrap();
-    s.shutdown().await.unwrap();
-    let outcome = timeout(LIMIT, server).await.unwrap().unwrap();
+    let outcome = read_raw(&out).await;
     assert!(matches!(outcome, Err(CommError::Closed)), "{outcome:?}");
 }
 
@@ -245,17 +251,7 @@ async fn a_peer_by_tcp_can_neither_lend_buffers_nor_send_control_frames() {
     let (lent, _kept) = lent.into_chunks_lending(1).unwrap();
     let control = vec![Bytes::from_static(&[2, 0, 0, 0, 0, 0, 0, 0, 0xc1, 1])];
     for chunks in [lent, control] {
-        let (l, addr) = listener().await;
-        let accepted = accept_one(l, Role::Scheduler, None, &[Role::Client], None);
-        let server = tokio::spawn(async move {
-            let (mut reader, _sender) = accepted.await.unwrap().unwrap().split();
-            timeout(LIMIT, reader.next()).await.unwrap()
-        });
-        let mut s = raw_client(&addr).await;
-        for c in &chunks {
-            s.write_all(c).await.unwrap();
-        }
-        let outcome = timeout(LIMIT, server).await.unwrap().unwrap();
+        let outcome = read_raw(&chunks.concat()).await;
         assert!(
             matches!(&outcome, Err(CommError::Io { source, .. }) if source.kind() == std::io::ErrorKind::InvalidData),
             "{outcome:?}"

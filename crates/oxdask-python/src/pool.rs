@@ -12,6 +12,7 @@
 
 use std::time::{Duration, Instant};
 
+use oxdask_comm::Kept;
 use parking_lot::Mutex;
 
 /// Blocks smaller than this are left to the C heap.
@@ -20,22 +21,6 @@ pub(crate) const MIN_BLOCK: usize = 256 << 10;
 const MAX_BLOCKS: usize = 32;
 /// A block not reused within this time is freed.
 pub(crate) const MAX_AGE: Duration = Duration::from_secs(1);
-
-#[derive(Clone, Copy, Debug)]
-struct Block {
-    addr: usize,
-    capacity: usize,
-    freed: Instant,
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    blocks: Vec<Block>,
-    bytes: usize,
-    limit: usize,
-    hits: u64,
-    misses: u64,
-}
 
 /// Counters for tests and diagnostics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,32 +31,38 @@ pub(crate) struct Stats {
     pub(crate) misses: u64,
 }
 
-#[derive(Debug, Default)]
+/// Kept block addresses (the policy is [`Kept`]'s) and the hit counters.
+#[derive(Debug)]
 pub(crate) struct Pool {
-    inner: Mutex<Inner>,
+    inner: Mutex<(Kept<usize>, Stats)>,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Pool {
     pub(crate) const fn new() -> Self {
         Self {
-            inner: Mutex::new(Inner {
-                blocks: Vec::new(),
-                bytes: 0,
-                limit: 0,
-                hits: 0,
-                misses: 0,
-            }),
+            inner: Mutex::new((
+                Kept::new(0, MAX_BLOCKS, MAX_AGE),
+                Stats {
+                    blocks: 0,
+                    bytes: 0,
+                    hits: 0,
+                    misses: 0,
+                },
+            )),
         }
     }
 
     /// Keeps at most `limit` bytes from now on; blocks beyond it go to `free`.
     pub(crate) fn set_limit(&self, limit: usize, free: impl Fn(usize)) {
         let mut inner = self.inner.lock();
-        inner.limit = limit;
-        inner.blocks.reserve_exact(MAX_BLOCKS); // pushes never allocate afterwards
-        while inner.bytes > limit {
-            inner.evict_oldest(&free);
-        }
+        inner.0.reserve(); // keeping never allocates afterwards (it runs inside the allocator)
+        inner.0.set_limit(limit, free);
     }
 
     /// A kept block able to hold `size` bytes without wasting more than a quarter of it:
@@ -81,26 +72,13 @@ impl Pool {
             return None;
         }
         let mut inner = self.inner.lock();
-        let most = size.saturating_add(size / 4);
-        let best = inner
-            .blocks
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.capacity >= size && b.capacity <= most)
-            .min_by_key(|(_, b)| b.capacity)
-            .map(|(i, _)| i);
-        match best {
-            Some(i) => {
-                let block = inner.blocks.swap_remove(i);
-                inner.bytes -= block.capacity;
-                inner.hits += 1;
-                Some(block.addr)
-            }
-            None => {
-                inner.misses += 1;
-                None
-            }
+        let found = inner.0.take(size).map(|(addr, _)| addr);
+        if found.is_some() {
+            inner.1.hits += 1;
+        } else {
+            inner.1.misses += 1;
         }
+        found
     }
 
     /// Keeps the freed block `addr` of `capacity` bytes, making room by freeing the oldest
@@ -113,79 +91,25 @@ impl Pool {
         now: Instant,
         free: impl Fn(usize),
     ) -> bool {
-        if capacity < MIN_BLOCK {
-            return false;
-        }
-        let mut inner = self.inner.lock();
-        if capacity > inner.limit {
-            return false;
-        }
-        inner.expire(now, &free);
-        while inner.bytes + capacity > inner.limit || inner.blocks.len() >= MAX_BLOCKS {
-            inner.evict_oldest(&free);
-        }
-        inner.blocks.push(Block {
-            addr,
-            capacity,
-            freed: now,
-        });
-        inner.bytes += capacity;
-        true
+        capacity >= MIN_BLOCK && self.inner.lock().0.keep(addr, capacity, now, free).is_ok()
     }
 
     /// Frees every kept block.
     pub(crate) fn drain(&self, free: impl Fn(usize)) {
-        let mut inner = self.inner.lock();
-        for b in inner.blocks.drain(..) {
-            free(b.addr);
-        }
-        inner.bytes = 0;
+        self.inner.lock().0.drain(free);
     }
 
     /// Bytes kept.
     pub(crate) fn bytes(&self) -> usize {
-        self.inner.lock().bytes
+        self.inner.lock().0.bytes()
     }
 
     pub(crate) fn stats(&self) -> Stats {
         let inner = self.inner.lock();
         Stats {
-            blocks: inner.blocks.len(),
-            bytes: inner.bytes,
-            hits: inner.hits,
-            misses: inner.misses,
-        }
-    }
-}
-
-impl Inner {
-    fn evict_oldest(&mut self, free: &impl Fn(usize)) {
-        let oldest = self
-            .blocks
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, b)| b.freed)
-            .map(|(i, _)| i);
-        if let Some(i) = oldest {
-            let block = self.blocks.swap_remove(i);
-            self.bytes -= block.capacity;
-            free(block.addr);
-        } else {
-            self.bytes = 0; // nothing left: only reached with a zero limit
-        }
-    }
-
-    fn expire(&mut self, now: Instant, free: &impl Fn(usize)) {
-        let mut i = 0;
-        while i < self.blocks.len() {
-            let block = self.blocks[i];
-            if now.saturating_duration_since(block.freed) > MAX_AGE {
-                self.blocks.swap_remove(i);
-                self.bytes -= block.capacity;
-                free(block.addr);
-            } else {
-                i += 1;
-            }
+            blocks: inner.0.len(),
+            bytes: inner.0.bytes(),
+            ..inner.1
         }
     }
 }
