@@ -496,12 +496,11 @@ def _moment_chunk(x, axis, keepdims, nan=False, order=2, dtype=None):
             out=np.zeros(total.shape, dtype=total.dtype if total.dtype.kind in "fc" else float),
             where=n > 0,
         )
-        d = x - mu
+        d = x - mu  # a new array: squared in place, one chunk-sized temporary instead of two
         if nan:
             d = np.where(mask, d, 0)
-        out["M2"] = np.sum(
-            d * np.conj(d) if np.iscomplexobj(d) else d * d, axis=axis, keepdims=True
-        ).real
+        sq = d * np.conj(d) if np.iscomplexobj(d) else np.multiply(d, d, out=d)
+        out["M2"] = np.sum(sq, axis=axis, keepdims=True).real
     return out
 
 
