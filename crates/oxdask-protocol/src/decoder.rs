@@ -283,6 +283,41 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_lending_between_sent_buffers_decodes_byte_by_byte() {
+        let big = Bytes::from(vec![9u8; 5000]);
+        let frame = Frame::new(
+            Bytes::from_static(b"pay"),
+            vec![
+                Bytes::from_static(b"ab"),
+                big.clone(),
+                Bytes::from_static(b"c"),
+            ],
+        );
+        let (chunks, _lent) = frame.into_chunks_lending(100).unwrap();
+        let whole: Vec<u8> = chunks.concat();
+        let mut decoder = FrameDecoder::default();
+        let mut src = BytesMut::new();
+        for &byte in &whole {
+            assert_eq!(decoder.decode(&mut src).unwrap(), None);
+            src.put_u8(byte);
+        }
+        assert_eq!(decoder.body_len(), Some(3 + 2 + LENT_BODY + 1));
+        let got = decoder.decode(&mut src).unwrap().unwrap();
+        assert_eq!(
+            got.buffers,
+            vec![
+                Bytes::from_static(b"ab"),
+                Bytes::new(),
+                Bytes::from_static(b"c")
+            ]
+        );
+        assert_eq!(got.lent.len(), 1);
+        assert_eq!((got.lent[0].index, got.lent[0].len), (1, 5000));
+        assert_eq!(got.lent[0].addr, big.as_ptr() as u64);
+        assert!(src.is_empty());
+    }
+
+    #[test]
     fn two_frames_back_to_back() {
         let second = Frame::new(Bytes::from_static(b"2"), vec![Bytes::from_static(b"xyz")]);
         let mut src = encoded(&sample());
