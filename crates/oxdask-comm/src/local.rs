@@ -104,11 +104,13 @@ pub(crate) fn read_from(pid: i32, addr: u64, len: usize) -> std::io::Result<byte
     };
     let mut done = 0;
     while done < len {
-        let n = read_into(
-            pid,
-            addr + done as u64,
-            &mut buf.spare_capacity_mut()[..len - done],
-        )?;
+        let at = addr.checked_add(done as u64).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a lent buffer past the end of memory",
+            )
+        })?;
+        let n = read_into(pid, at, &mut buf.spare_capacity_mut()[..len - done])?;
         if n == 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
