@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import time
@@ -297,3 +298,19 @@ def test_worker_processes_give_blas_one_thread(client):
     for env_blas, env_omp, threads in client.run(_blas_threads).values():
         assert (env_blas, env_omp) == ("1", "1")
         assert threads is None or set(threads) <= {1}, threads
+
+
+def test_map_of_many_leaves_the_garbage_collector_as_it_found_it(client):
+    # The collector is paused while thousands of futures are built, then restored; a program
+    # that paused it itself keeps it paused.
+    assert gc.isenabled()
+    futures = client.map(inc, range(3000), pure=False)
+    assert gc.isenabled()
+    assert client.gather(futures) == list(range(1, 3001))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert client.gather(client.map(inc, range(1500), pure=False))[-1] == 1500
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

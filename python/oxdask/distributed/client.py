@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import json
 import threading
@@ -72,6 +73,26 @@ def _replace_futures(obj, deps: dict):
     if t is dict:
         return (dict, [[k, _replace_futures(v, deps)] for k, v in obj.items()])
     return obj
+
+
+#: Futures or results in one call from which the cyclic garbage collector is paused.
+_MANY = 1000
+
+
+@contextlib.contextmanager
+def _gc_paused(many: bool):
+    """The cyclic garbage collector paused while a call builds many objects at once (a future
+    and its state per task, a result per key): they are all alive, yet with the collector on,
+    ``map`` of 20,000 tasks spends about a fifth of its time in collections. Nothing changes
+    when ``many`` is false or the program has paused the collector itself."""
+    if not many or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class Client:
@@ -340,6 +361,12 @@ class Client:
         else:
             base = uuid.uuid4().hex
             keys = [f"{name}-{base}-{i}" for i in range(n)]
+        with _gc_paused(n > _MANY):
+            return self._map(func, seqs, n, keys, kwargs, workers, resources, retries, priority,
+                             allow_other_workers)  # fmt: skip
+
+    def _map(self, func, seqs, n, keys, kwargs, workers, resources, retries, priority,
+             allow_other_workers) -> list[Future]:  # fmt: skip
         tasks, wanted, futures = [], [], []
         kw_deps: dict = {}
         kw = _replace_futures(kwargs, kw_deps) if kwargs else None
@@ -457,7 +484,8 @@ class Client:
                 good.append(f.key)
             elif errors == "raise":
                 f._raise_if_failed()
-        values = dict(zip(good, self._gather_keys(good), strict=True)) if good else {}
+        with _gc_paused(len(good) > _MANY):
+            values = dict(zip(good, self._gather_keys(good), strict=True)) if good else {}
         skip = object()
 
         def rebuild(x):
