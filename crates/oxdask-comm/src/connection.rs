@@ -405,8 +405,8 @@ impl Connection {
     }
 }
 
-/// [`accept`] for a connection to the same-machine Unix socket (see [`crate::bind_local`]): no TLS,
-/// and a peer running as another user is refused before any byte is read.
+/// [`accept`] for a connection to the same-machine Unix socket (see [`crate::bind_local`]):
+/// no TLS, and a peer running as another user is refused before any byte is read.
 pub async fn accept_local(
     stream: UnixStream,
     role: Role,
