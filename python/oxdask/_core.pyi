@@ -18,6 +18,7 @@ __all__ = [
     "ShufflePeers",
     "ShuffleStore",
     "TreeReduce",
+    "borrowed_bytes",
     "buffer_pool",
     "buffer_pool_activate",
     "buffer_pool_drain",
@@ -189,6 +190,10 @@ class ShufflePeers:
         ``ConnectionError`` names every worker that failed."""
     def drop(self, addresses: list[str], shuffle: str) -> None:
         """Tell every worker in ``addresses`` to forget ``shuffle`` (does not wait)."""
+
+def borrowed_bytes() -> int:
+    """Bytes this process has copied straight from other processes' memory: the large buffers
+    same-machine peers lent it instead of sending them through a socket."""
 
 def buffer_pool(limit: int) -> bool:
     """Let NumPy arrays of 256 KiB and more reuse freed buffers of about their size, keeping

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -80,3 +81,25 @@ def test_scattered_buffers_are_released_once_sent(client):
     while not _resizable(big):
         assert time.monotonic() < deadline, "the large buffer's export was never released"
         time.sleep(0.01)
+
+
+def _borrowed():
+    from oxdask import _core
+
+    return _core.borrowed_bytes()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="lending is Linux only")
+def test_large_buffers_are_copied_from_the_holders_memory(client):
+    # Between processes of one machine a large buffer is lent: the receiver copies it from
+    # the sender's memory (a worker from another worker, the client from a worker).
+    a, b = client.scheduler_info()["workers"]
+    n = 2_000_000  # 16 MB
+    x = client.submit(make, n, 7, workers=[a], pure=False)
+    before = client.run(_borrowed, workers=[b])[b]
+    y = client.submit(writable_sum, x, workers=[b], pure=False)
+    assert y.result(timeout=60) == pytest.approx(float(make(n, 7).sum()))
+    assert client.run(_borrowed, workers=[b])[b] - before >= 8 * n
+    mine = _borrowed()
+    np.testing.assert_array_equal(x.result(timeout=60), make(n, 7))
+    assert _borrowed() - mine >= 8 * n

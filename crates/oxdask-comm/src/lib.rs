@@ -37,7 +37,7 @@ pub use error::{CommError, Result};
 pub use huge::{advise_huge, HUGE_FROM};
 pub use inproc::{bind as bind_inproc, InprocListener};
 pub use kept::Kept;
-pub use local::bind as bind_local;
+pub use local::{bind as bind_local, borrowed_bytes};
 pub use recycle::{recycled_bytes, set_limit as limit_recycled};
 pub use tls::{PemSource, ServerTlsStream, TemporaryPki, Tls};
 pub use writer::{Outgoing, Sender};

@@ -95,6 +95,15 @@ pub(crate) fn can_read(pid: i32) -> bool {
     allowed && std::fs::File::open(format!("/proc/{pid}/mem")).is_ok()
 }
 
+/// Bytes this process copied from other processes' memory (lent buffers).
+static BORROWED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Bytes this process has copied straight from other processes' memory: the lent buffers of
+/// same-machine peers (see the crate docs).
+pub fn borrowed_bytes() -> u64 {
+    BORROWED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Copies `len` bytes at `addr` in process `pid` into a new buffer (a recycled one when large).
 pub(crate) fn read_from(pid: i32, addr: u64, len: usize) -> std::io::Result<bytes::Bytes> {
     let mut buf = if len >= crate::recycle::RECYCLE_FROM {
@@ -124,6 +133,7 @@ pub(crate) fn read_from(pid: i32, addr: u64, len: usize) -> std::io::Result<byte
         }
         done += n;
     }
+    BORROWED.fetch_add(len as u64, std::sync::atomic::Ordering::Relaxed);
     Ok(if len >= crate::recycle::RECYCLE_FROM {
         crate::recycle::into_bytes(buf)
     } else {

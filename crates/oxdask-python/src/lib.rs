@@ -43,6 +43,12 @@ use crate::run::{Progress, PyRunner};
 /// Counters of one run, returned to Python as a dict.
 type Stats = HashMap<&'static str, usize>;
 
+/// Bytes this process has copied straight from other processes' memory (lent buffers).
+#[pyfunction]
+fn borrowed_bytes() -> u64 {
+    oxdask_comm::borrowed_bytes()
+}
+
 /// Builds, validates, culls, fuses, orders and runs a graph; see `_core.pyi`.
 #[pyfunction]
 #[pyo3(signature = (
@@ -203,6 +209,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(numpy_alloc::buffer_pool_activate, m)?)?;
     m.add_function(wrap_pyfunction!(numpy_alloc::buffer_pool_stats, m)?)?;
     m.add_function(wrap_pyfunction!(numpy_alloc::buffer_pool_drain, m)?)?;
+    m.add_function(wrap_pyfunction!(borrowed_bytes, m)?)?;
     m.add_class::<Progress>()?;
     m.add_class::<buffer::Frame>()?;
     m.add_class::<Blockwise>()?;
