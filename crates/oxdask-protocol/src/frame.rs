@@ -192,17 +192,9 @@ impl Frame {
     ///
     /// Only the header is newly allocated; payload and buffers are moved, never copied.
     pub fn into_chunks(self) -> Result<Vec<Bytes>> {
-        let mut header = BytesMut::with_capacity(header_len(self.buffers.len()));
-        write_header(
-            self.payload.len(),
-            self.buffers.iter().map(Bytes::len),
-            &mut header,
-        )?;
-        let mut chunks = Vec::with_capacity(2 + self.buffers.len());
-        chunks.push(header.freeze());
-        chunks.push(self.payload);
-        chunks.extend(self.buffers);
-        Ok(chunks)
+        // No buffer is as long as the address space: none is lent.
+        self.into_chunks_lending(usize::MAX)
+            .map(|(chunks, _)| chunks)
     }
 
     /// [`Frame::into_chunks`], lending (see [`LENT`]) every buffer of at least `lend_from`
