@@ -329,16 +329,14 @@ pub async fn connect(
         (false, _) => None,
     };
     if tls.is_none() {
-        if let Some(stream) = inproc::connect(target) {
-            let (reader, writer) = split_any(stream);
-            let opened = connector_handshake(reader, writer, role, hello, expect, &context);
-            return finish(opened, format!("tcp://{target}"), &context).await;
+        // The shortcuts (see the crate docs), reported under the address asked for.
+        let asked = || format!("tcp://{target}");
+        if let Some(pipe) = inproc::connect(target) {
+            return connect_plain(pipe, role, hello, expect, asked(), &context).await;
         }
-        if let Some(stream) = local::connect(target) {
-            let peer = local::peer_pid(&stream);
-            let (reader, writer) = split_any(stream);
-            let opened = connector_handshake(reader, writer, role, hello, expect, &context);
-            let conn = finish(opened, format!("tcp://{target}"), &context).await?;
+        if let Some(unix) = local::connect(target) {
+            let peer = local::peer_pid(&unix);
+            let conn = connect_plain(unix, role, hello, expect, asked(), &context).await?;
             return Ok(conn.lending_with(peer));
         }
     }
@@ -373,6 +371,23 @@ pub async fn connect(
         connector_handshake(reader, writer, role, hello, expect, &context).await
     };
     finish(opened, address, &context).await
+}
+
+/// [`connect`]'s oxdask handshake on a stream without TLS; the peer is reported at `address`.
+async fn connect_plain<S>(
+    stream: S,
+    role: Role,
+    hello: Hello,
+    expect: Role,
+    address: String,
+    context: &str,
+) -> Result<Connection>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (reader, writer) = split_any(stream);
+    let opened = connector_handshake(reader, writer, role, hello, expect, context);
+    finish(opened, address, context).await
 }
 
 /// The connection once `opened` (the TLS and oxdask handshakes) completes within

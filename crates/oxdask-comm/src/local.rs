@@ -87,11 +87,16 @@ pub(crate) fn peer_pid(stream: &UnixStream) -> Option<i32> {
 /// kernel's ptrace access rules let us at `pid` (the same user, no Yama restriction against
 /// it; opening its `mem` file asks the same question `process_vm_readv` does).
 pub(crate) fn can_read(pid: i32) -> bool {
-    let probe = [0x5au8; 16];
-    // SAFETY: getpid has no preconditions.
-    #[allow(unsafe_code)]
-    let me = unsafe { libc::getpid() };
-    let allowed = read_from(me, probe.as_ptr() as u64, probe.len()).is_ok_and(|b| b[..] == probe);
+    // Whether the call is allowed does not change: probed once per process.
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let allowed = *ALLOWED.get_or_init(|| {
+        let probe = [0x5au8; 16];
+        let mut copy = [std::mem::MaybeUninit::<u8>::uninit(); 16];
+        // SAFETY: getpid has no preconditions.
+        #[allow(unsafe_code)]
+        let me = unsafe { libc::getpid() };
+        read_into(me, probe.as_ptr() as u64, &mut copy).is_ok_and(|n| n == probe.len())
+    });
     allowed && std::fs::File::open(format!("/proc/{pid}/mem")).is_ok()
 }
 
