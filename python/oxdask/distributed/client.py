@@ -361,40 +361,35 @@ class Client:
         else:
             base = uuid.uuid4().hex
             keys = [f"{name}-{base}-{i}" for i in range(n)]
-        with _gc_paused(n > _MANY):
-            return self._map(func, seqs, n, keys, kwargs, workers, resources, retries, priority,
-                             allow_other_workers)  # fmt: skip
-
-    def _map(self, func, seqs, n, keys, kwargs, workers, resources, retries, priority,
-             allow_other_workers) -> list[Future]:  # fmt: skip
-        tasks, wanted, futures = [], [], []
-        kw_deps: dict = {}
-        kw = _replace_futures(kwargs, kw_deps) if kwargs else None
-        with self._lock:  # one lock for every reference taken
-            for i in range(n):
-                k = keys[i]
-                self._refs[k] += 1
-                st = self._states.get(k)
-                known = st is not None
-                if not known:
-                    st = self._states[k] = _KeyState()
-                futures.append(Future(k, self, _state=st))
-                if known:
-                    continue
-                deps = dict(kw_deps)
-                args = [_replace_futures(s[i], deps) for s in seqs]
-                task = (apply, func, args, kw) if kwargs else (func, *args)
-                tasks.append((k, task, list(deps)))
-                wanted.append(k)
-        if tasks:
-            options = {
-                "workers": workers,
-                "resources": resources,
-                "retries": retries,
-                "priority": priority,
-                "allow_other_workers": allow_other_workers,
-            }
-            self._send(tasks, wanted, options)
+        with _gc_paused(n > _MANY):  # thousands of futures and states, all alive
+            tasks, wanted, futures = [], [], []
+            kw_deps: dict = {}
+            kw = _replace_futures(kwargs, kw_deps) if kwargs else None
+            with self._lock:  # one lock for every reference taken
+                for i in range(n):
+                    k = keys[i]
+                    self._refs[k] += 1
+                    st = self._states.get(k)
+                    known = st is not None
+                    if not known:
+                        st = self._states[k] = _KeyState()
+                    futures.append(Future(k, self, _state=st))
+                    if known:
+                        continue
+                    deps = dict(kw_deps)
+                    args = [_replace_futures(s[i], deps) for s in seqs]
+                    task = (apply, func, args, kw) if kwargs else (func, *args)
+                    tasks.append((k, task, list(deps)))
+                    wanted.append(k)
+            if tasks:
+                options = {
+                    "workers": workers,
+                    "resources": resources,
+                    "retries": retries,
+                    "priority": priority,
+                    "allow_other_workers": allow_other_workers,
+                }
+                self._send(tasks, wanted, options)
         return futures
 
     # -- graphs and collections --------------------------------------------------------------------
