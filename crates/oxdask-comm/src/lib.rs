@@ -16,6 +16,9 @@
 //! | in this process | [`bind_inproc`] | [`accept_inproc`] | an in-memory pipe |
 //! | on this machine | [`bind_local`] | [`accept_local`] | a Unix socket; large buffers lent (`lend`) |
 //! | elsewhere | — | [`accept`] | TCP |
+//!
+//! A server listens with a [`Listener`]: its TCP socket plus the shortcuts it asks for, one
+//! `accept` for all of them, and [`Incoming::open`] running the handshakes each way needs.
 #![warn(missing_docs)]
 
 mod connection;
@@ -24,6 +27,7 @@ mod huge;
 mod inproc;
 mod kept;
 mod lend;
+mod listener;
 mod local;
 mod recycle;
 mod tls;
@@ -37,6 +41,7 @@ pub use error::{CommError, Result};
 pub use huge::{advise_huge, HUGE_FROM};
 pub use inproc::{bind as bind_inproc, InprocListener};
 pub use kept::Kept;
+pub use listener::{Incoming, Listener};
 pub use local::{bind as bind_local, borrowed_bytes};
 pub use recycle::{recycled_bytes, set_limit as limit_recycled};
 pub use tls::{PemSource, ServerTlsStream, TemporaryPki, Tls};

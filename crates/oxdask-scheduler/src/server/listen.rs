@@ -4,12 +4,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use oxdask_comm::{
-    accept, accept_inproc, bind_inproc, CommError, Connection, FrameReader, InprocListener, Tls,
-};
+use oxdask_comm::{CommError, Connection, FrameReader, Listener, Tls};
 use oxdask_protocol::messages::{ClientToScheduler, WorkerToScheduler};
 use oxdask_protocol::{decode_batch, Hello, Role};
-use tokio::io::DuplexStream;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
@@ -88,10 +85,10 @@ pub async fn serve(config: ServerConfig) -> std::io::Result<ServerHandle> {
     for addr in tokio::net::lookup_host(&config.listen).await? {
         check_exposure(addr, &config)?;
     }
-    let listener = TcpListener::bind(&config.listen).await?;
-    let bound = listener.local_addr()?;
-    let scheme = if config.tls.is_some() { "tls" } else { "tcp" };
-    let address = format!("{scheme}://{bound}");
+    // A client in this process (LocalCluster's) talks to the scheduler through a pipe.
+    let listener =
+        Listener::new(TcpListener::bind(&config.listen).await?, config.tls.clone())?.with_pipes();
+    let address = listener.address().to_owned();
     let (inputs, rx) = mpsc::unbounded_channel();
     let http_address = match &config.http {
         Some(addr) => {
@@ -103,17 +100,7 @@ pub async fn serve(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let (stop_tx, stop_rx) = oneshot::channel();
     let (done_tx, done_rx) = oneshot::channel();
     let core = Core::new(config.scheduler.clone(), address.clone());
-    let guard = Guard {
-        token: config.token.clone(),
-        tls: config.tls.clone(),
-    };
-    // A client in this process (LocalCluster's) talks to the scheduler through a pipe.
-    let inproc = if config.tls.is_none() {
-        bind_inproc(&address)
-    } else {
-        None
-    };
-    tokio::spawn(accept_loop(listener, inproc, inputs.clone(), guard));
+    tokio::spawn(accept_loop(listener, inputs.clone(), config.token.clone()));
     tokio::spawn(ticker(inputs.clone(), config.tick));
     tokio::spawn(async move {
         core.run(rx, stop_rx).await;
@@ -157,73 +144,44 @@ fn check_exposure(bound: std::net::SocketAddr, config: &ServerConfig) -> std::io
     ))
 }
 
-/// What each accepted connection must pass.
-#[derive(Clone)]
-struct Guard {
-    token: Option<String>,
-    tls: Option<Tls>,
-}
-
 async fn accept_loop(
-    listener: TcpListener,
-    mut inproc: Option<InprocListener>,
+    mut listener: Listener,
     inputs: mpsc::UnboundedSender<Input>,
-    guard: Guard,
+    token: Option<String>,
 ) {
-    let allowed = [Role::Client, Role::Worker];
+    const ALLOWED: &[Role] = &[Role::Client, Role::Worker];
     loop {
         // Until the core stops (its inputs close): then the port is released.
-        let opening: Opening = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, addr)) => {
-                    let guard = guard.clone();
-                    Box::pin(async move {
-                        let (token, tls) = (guard.token.as_deref(), guard.tls.as_ref());
-                        let hello = Hello::default();
-                        accept(stream, Role::Scheduler, hello, &allowed, token, tls)
-                            .await
-                            .map_err(|e| format!("refused a connection from {addr}: {e}"))
-                    })
-                }
-                Err(e) => {
-                    // Out of file descriptors, typically: back off instead of spinning.
-                    tracing::warn!("accepting a connection failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            Some(pipe) = next_pipe(&mut inproc) => {
-                let token = guard.token.clone();
-                Box::pin(async move {
-                    let hello = Hello::default();
-                    accept_inproc(pipe, Role::Scheduler, hello, &allowed, token.as_deref())
-                        .await
-                        .map_err(|e| format!("refused a connection in this process: {e}"))
-                })
-            }
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             () = inputs.closed() => return,
         };
-        tokio::spawn(serve_connection(opening, inputs.clone()));
-    }
-}
-
-/// A connection being opened (the handshakes), or why it was refused.
-type Opening = std::pin::Pin<Box<dyn Future<Output = Result<Connection, String>> + Send>>;
-
-/// The next pipe from this process, if the scheduler takes them (else never).
-async fn next_pipe(inproc: &mut Option<InprocListener>) -> Option<DuplexStream> {
-    match inproc {
-        Some(listener) => listener.accept().await,
-        None => std::future::pending().await,
+        match accepted {
+            Ok(incoming) => {
+                let origin = incoming.origin();
+                let opening =
+                    incoming.open(Role::Scheduler, Hello::default(), ALLOWED, token.clone());
+                tokio::spawn(serve_connection(opening, origin, inputs.clone()));
+            }
+            Err(e) => {
+                // Out of file descriptors, typically: back off instead of spinning.
+                tracing::warn!("accepting a connection failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 }
 
 /// Hands an opened connection to the core, then reads it until it ends.
-async fn serve_connection(opening: Opening, inputs: mpsc::UnboundedSender<Input>) {
+async fn serve_connection(
+    opening: impl Future<Output = Result<Connection, CommError>>,
+    origin: String,
+    inputs: mpsc::UnboundedSender<Input>,
+) {
     let conn = match opening.await {
         Ok(conn) => conn,
         // A refused peer is logged and dropped; everyone else is unaffected.
-        Err(e) => return tracing::warn!("{e}"),
+        Err(e) => return tracing::warn!(peer = %origin, "refused a connection: {e}"),
     };
     let role = conn.peer.role;
     let peer = conn.peer.clone();

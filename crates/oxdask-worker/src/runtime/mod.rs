@@ -39,6 +39,7 @@ mod worker;
 use std::future::Future;
 use std::sync::Arc;
 
+use oxdask_comm::Listener;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -100,21 +101,19 @@ pub async fn run_worker<H: Host>(
     host: Arc<H>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<WorkerExit> {
-    let listener =
-        TcpListener::bind(&config.listen)
-            .await
-            .map_err(|source| WorkerError::Listen {
-                address: config.listen.clone(),
-                source,
-            })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| WorkerError::Listen {
-            address: config.listen.clone(),
-            source,
-        })?;
-    let scheme = if config.tls.is_some() { "tls" } else { "tcp" };
-    let address = format!("{scheme}://{bound}");
+    let listen_error = |source| WorkerError::Listen {
+        address: config.listen.clone(),
+        source,
+    };
+    let tcp = TcpListener::bind(&config.listen)
+        .await
+        .map_err(listen_error)?;
+    // Peers on this machine reach the data server through a Unix socket as well (plain TCP
+    // addresses only: with TLS every connection stays encrypted).
+    let listener = Listener::new(tcp, config.tls.clone())
+        .map_err(listen_error)?
+        .with_unix_socket();
+    let address = listener.address().to_owned();
     let (reader, scheduler, first) = scheduler::register(&config, &address).await?;
 
     let (internal_tx, internal_rx) = mpsc::unbounded_channel();
@@ -126,13 +125,8 @@ pub async fn run_worker<H: Host>(
         store: store.clone(),
         hello: config.hello(),
         token: config.token.clone(),
-        tls: config.tls.clone(),
         internal: internal_tx.clone(),
     });
-    // Peers on this machine reach the data server through a Unix socket as well (plain TCP
-    // addresses only: with TLS every connection stays encrypted).
-    let local = oxdask_comm::bind_local(&address)
-        .map(|l| tokio::spawn(server::serve_local(l, context.clone())));
     let server = tokio::spawn(server::serve(listener, context));
     let reading = tokio::spawn(scheduler::read_scheduler(reader, sched_tx));
     let peers = Arc::new(Peers::new(
@@ -168,9 +162,6 @@ pub async fn run_worker<H: Host>(
         None => worker.run(shutdown, sched_rx, internal_rx).await,
     };
     server.abort();
-    if let Some(local) = local {
-        local.abort();
-    }
     reading.abort();
     store.remove_spill_dir();
     match &outcome {

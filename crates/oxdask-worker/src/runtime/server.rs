@@ -4,11 +4,10 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use oxdask_comm::{accept, accept_local, Connection, Sender, Tls};
+use oxdask_comm::{Connection, Listener, Sender};
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{PeerReply, PeerRequest, ShufflePiece, StoredValue};
 use oxdask_protocol::{decode_batch, Frame, Hello, Role};
-use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{mpsc, oneshot};
 
 use super::store::Serialized;
@@ -20,61 +19,24 @@ pub(crate) struct ServerContext<H: Host> {
     pub(crate) store: Arc<Store<H::Value>>,
     pub(crate) hello: Hello,
     pub(crate) token: Option<String>,
-    pub(crate) tls: Option<Tls>,
     /// To the state owner, which stores put values.
     pub(crate) internal: mpsc::UnboundedSender<Internal<H::Value>>,
 }
 
 /// Who may connect to the data server.
-const ALLOWED: [Role; 2] = [Role::Worker, Role::Client];
+const ALLOWED: &[Role] = &[Role::Worker, Role::Client];
 
-/// Accepts peers until the task is aborted.
-pub(crate) async fn serve<H: Host>(listener: TcpListener, ctx: Arc<ServerContext<H>>) {
+/// Accepts peers, by whichever way they come, until the task is aborted.
+pub(crate) async fn serve<H: Host>(mut listener: Listener, ctx: Arc<ServerContext<H>>) {
     loop {
-        let accepted = listener.accept().await;
-        spawn_peer(accepted.map(|(stream, _)| stream), &ctx, |stream, ctx| {
-            let (hello, token, tls) = (ctx.hello.clone(), ctx.token.clone(), ctx.tls.clone());
-            async move {
-                accept(
-                    stream,
-                    Role::Worker,
-                    hello,
-                    &ALLOWED,
-                    token.as_deref(),
-                    tls.as_ref(),
-                )
-                .await
+        match listener.accept().await {
+            Ok(incoming) => {
+                let hello = ctx.hello.clone();
+                let opening = incoming.open(Role::Worker, hello, ALLOWED, ctx.token.clone());
+                tokio::spawn(serve_peer(opening, ctx.clone()));
             }
-        });
-    }
-}
-
-/// Accepts peers of this machine on the data server's Unix socket (see
-/// [`oxdask_comm::bind_local`]) until the task is aborted.
-pub(crate) async fn serve_local<H: Host>(listener: UnixListener, ctx: Arc<ServerContext<H>>) {
-    loop {
-        let accepted = listener.accept().await;
-        spawn_peer(accepted.map(|(stream, _)| stream), &ctx, |stream, ctx| {
-            let (hello, token) = (ctx.hello.clone(), ctx.token.clone());
-            async move { accept_local(stream, Role::Worker, hello, &ALLOWED, token.as_deref()).await }
-        });
-    }
-}
-
-/// Serves an accepted stream on a task of its own, once `handshake` has opened it.
-fn spawn_peer<H: Host, S, F>(
-    accepted: std::io::Result<S>,
-    ctx: &Arc<ServerContext<H>>,
-    handshake: impl FnOnce(S, &ServerContext<H>) -> F,
-) where
-    F: std::future::Future<Output = oxdask_comm::Result<Connection>> + Send + 'static,
-{
-    match accepted {
-        Ok(stream) => {
-            let opening = handshake(stream, ctx);
-            tokio::spawn(serve_peer(opening, ctx.clone()));
+            Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
         }
-        Err(e) => tracing::warn!(error = %e, "accepting a peer failed"),
     }
 }
 
