@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use oxdask_comm::{accept_local, bind_local, connect, CommError, Connection};
+use oxdask_comm::{accept_local, bind_local, connect, CommError, Connection, Listener};
 use oxdask_protocol::{decode_batch, Hello, Role};
 use tokio::net::TcpListener;
 use tokio::time::timeout;
@@ -173,4 +173,32 @@ async fn large_buffers_are_lent_and_copied_from_the_senders_memory() {
     // The receiver's "done" reaches the sender's reader, which lets go of the buffer.
     let _ = timeout(Duration::from_millis(300), client_reader.next()).await;
     assert_eq!(client_sender.lent_bytes(), 0);
+}
+
+#[tokio::test]
+async fn a_listener_takes_the_shortest_way_in_it_offers() {
+    for pipes in [false, true] {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut listener = Listener::new(tcp, None).unwrap().with_unix_socket();
+        if pipes {
+            listener = listener.with_pipes();
+        }
+        let addr = listener.address().to_owned();
+        let client = tokio::spawn(async move {
+            connect(&addr, Role::Client, hello(None), Role::Worker, None).await
+        });
+        let incoming = timeout(LIMIT, listener.accept()).await.unwrap().unwrap();
+        let (expected, origin) = if pipes {
+            ("inproc", "this process")
+        } else {
+            ("local", "this machine")
+        };
+        assert_eq!(incoming.origin(), origin);
+        let conn = incoming
+            .open(Role::Worker, hello(None), &[Role::Client], None)
+            .await
+            .unwrap();
+        assert_eq!(conn.peer.address, expected);
+        timeout(LIMIT, client).await.unwrap().unwrap().unwrap();
+    }
 }
