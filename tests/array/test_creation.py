@@ -95,3 +95,35 @@ def test_auto_chunks():
     assert x.chunks == ((30, 30, 30, 10), (100,))
     x = da.ones((10, 5), chunks=(3, -1))
     assert x.chunks == ((3, 3, 3, 1), (5,))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (3, 13.0, 2),
+        (-72057594037927945, -72057594037927938, 1.0),
+        (0, 1, 0.1),
+        (np.float32(0), np.float32(3), np.float32(0.3)),
+        (np.int32(2), np.int32(9)),
+        (2**63, 2**63 + 5),
+        (1, 2**40, 2**37),
+        (5, 2),
+    ],
+)
+def test_arange_dtype_and_values_as_numpy(args):
+    x = da.arange(*args, chunks=3)
+    expected = np.arange(*args)
+    assert x.dtype == expected.dtype
+    assert x.shape == expected.shape
+    assert_eq(x, expected)
+
+
+@pytest.mark.parametrize("dtype", [None, int, "f4"])
+@pytest.mark.parametrize(
+    "args", [(0, 1, 7), (np.float32(0), np.float32(1), 5), (-3, 7, 9), (0, 1, 100_001)]
+)
+def test_linspace_dtype_as_numpy(args, dtype):
+    x = da.linspace(*args, chunks=4000, dtype=dtype)
+    assert_eq(x, np.linspace(*args, dtype=dtype))
+    with pytest.raises(ValueError, match="must be non-negative"):
+        da.linspace(0, 1, -1)

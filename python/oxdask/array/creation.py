@@ -9,6 +9,7 @@ million-block array builds one layer and two small location layers.
 from __future__ import annotations
 
 import math
+import operator
 from numbers import Integral
 
 import numpy as np
@@ -167,6 +168,10 @@ def full_like(a, fill_value, order="C", dtype=None, chunks=None, name=None, shap
 def arange(*args, chunks="auto", like=None, dtype=None, **kwargs):
     """Evenly spaced values ``start, start + step, ...`` below ``stop``.
 
+    Length, dtype and values follow :func:`numpy.arange`: without ``dtype`` the result is at
+    least ``int64`` (``float64`` for floats or integers beyond ``int64``), and each value is
+    ``first + i * (second - first)`` computed in the output dtype.
+
     Parameters
     ----------
     start, stop, step : number
@@ -178,23 +183,27 @@ def arange(*args, chunks="auto", like=None, dtype=None, **kwargs):
     -------
     Array
     """
+    for key in ("start", "stop", "step"):
+        if key in kwargs:
+            raise TypeError(f"arange() got an unexpected keyword argument {key!r}")
     if len(args) == 1:
         start, stop, step = 0, args[0], 1
     elif len(args) == 2:
         start, stop, step = args[0], args[1], 1
     elif len(args) == 3:
         start, stop, step = args
+    elif not args:
+        raise TypeError("arange() requires stop to be specified.")
     else:
         raise TypeError(f"arange() takes 1 to 3 positional arguments ({len(args)} given)")
     if step == 0:
-        raise ValueError("step must not be 0")
-    num = max(math.ceil((stop - start) / step), 0)
+        raise ZeroDivisionError("step must not be 0")
+    n = math.ceil((stop - start) / step)
+    num = max(int(n), 0)
     if dtype is None:
-        dtype = (
-            np.arange(start, start + step, step).dtype
-            if num
-            else np.arange(start, stop, step).dtype
-        )
+        dtype = np.dtype(np.int64)
+        for v in (start, stop, step):
+            dtype = np.promote_types(dtype, np.asarray(v).dtype)
     dtype = np.dtype(dtype)
     chunks = normalize_chunks(chunks, (num,), dtype=dtype)
     name = kwargs.get("name") or "arange-" + tokenize(start, stop, step, chunks, dtype)
@@ -211,9 +220,24 @@ def arange(*args, chunks="auto", like=None, dtype=None, **kwargs):
 
 
 def _arange_block(start, step, dtype, loc):
-    return np.arange(start + loc.start * step, start + loc.stop * step, step, dtype=dtype)[
-        : loc.stop - loc.start
-    ]
+    n = loc.stop - loc.start
+    if dtype.kind == "b" or n == 0:
+        return np.arange(start + loc.start * step, start + loc.stop * step, step, dtype=dtype)[:n]
+    # as NumPy: the first two values are cast to dtype, the others extrapolated from them
+    two = np.empty(2, dtype=dtype)
+    two[0] = start
+    two[1] = start + step
+    first, delta = two[0], two[1] - two[0]
+    idx = np.arange(loc.start, loc.stop)
+    if dtype.kind not in "mM":
+        idx = idx.astype(dtype)
+    out = first + idx * delta
+    out = np.asarray(out, dtype=dtype)
+    if loc.start <= 1 < loc.stop:
+        out[1 - loc.start] = two[1]
+    if loc.start == 0:
+        out[0] = first
+    return out
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, chunks="auto", dtype=None):
@@ -228,13 +252,17 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, chunks="auto", d
         Also return the spacing.
     chunks : int, tuple or "auto"
     dtype : dtype, optional
+        Default: as :func:`numpy.linspace`, ``result_type(start, stop, float(num))``.
 
     Returns
     -------
     Array, or (Array, float)
     """
-    num = int(num)
-    dtype = np.dtype(dtype if dtype is not None else float)
+    num = operator.index(num)
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    work = np.result_type(start, stop, float(num))
+    dtype = np.dtype(dtype if dtype is not None else work)
     div = (num - 1) if endpoint else num
     step = (stop - start) / div if div > 0 else float("nan")
     chunks = normalize_chunks(chunks, (num,), dtype=dtype)
@@ -249,25 +277,25 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, chunks="auto", d
         inline=True,
     )
     out = _new(name, layer, [], chunks, dtype, extra)
-    return (out, step) if retstep else out
+    return (out, work.type(step)) if retstep else out
 
 
 def _linspace_block(start, stop, num, endpoint, dtype, loc):
-    full_ = np.linspace(start, stop, num, endpoint=endpoint, dtype=float)
-    return (
-        full_[loc.start : loc.stop].astype(dtype, copy=False)
-        if num < 1 << 16
-        else (_linspace_slice(start, stop, num, endpoint, loc).astype(dtype, copy=False))
-    )
-
-
-def _linspace_slice(start, stop, num, endpoint, loc):
+    if num < 1 << 16:
+        return np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype)[loc.start : loc.stop]
+    # NumPy's formula on this block only
+    work = np.result_type(start, stop, float(num))
     div = (num - 1) if endpoint else num
-    step = (stop - start) / div
-    out = start + np.arange(loc.start, loc.stop) * step
+    delta = np.asarray(stop, dtype=work) - np.asarray(start, dtype=work)
+    y = np.arange(loc.start, loc.stop, dtype=work)
+    step = delta / div
+    y = y / div * delta if step == 0 else y * step
+    y += start
     if endpoint and loc.stop == num and num > 1:
-        out[-1] = stop
-    return out
+        y[-1] = stop
+    if np.issubdtype(dtype, np.integer):
+        np.floor(y, out=y)
+    return y.astype(dtype, copy=False)
 
 
 def eye(N, chunks="auto", M=None, k=0, dtype=float):
