@@ -155,15 +155,31 @@ def _unpack(expr, deps: list) -> Any:
         items = [[f.name, _unpack(getattr(expr, f.name), deps)] for f in fields]
         if len(deps) == n:
             return expr
-        if any(not f.init for f in fields):
-            raise ValueError(
-                f"Failed to unpack {typ} instance. "
-                "Dataclass fields declared with init=False are not supported."
-            )
+        _check_rebuildable(expr, fields)
         return (_build_dataclass, typ, items)
     if isinstance(expr, (tuple, list, dict)):
         return (literal(expr),)
     return expr
+
+
+def _check_rebuildable(expr, fields) -> None:
+    """Raise unless the dataclass ``expr`` can be rebuilt from its set fields by its ``__init__``.
+
+    A field declared with ``init=False`` that has a value raises ``ValueError``; a custom
+    ``__init__`` that does not take the fields raises ``TypeError``.
+    """
+    try:
+        dataclasses.replace(expr, **{f.name: getattr(expr, f.name) for f in fields})
+    except (TypeError, ValueError) as e:
+        typ = type(expr)
+        if isinstance(e, ValueError) or "init=False" in str(e):
+            raise ValueError(
+                f"Failed to unpack {typ} instance. "
+                "Note that using fields with `init=False` are not supported."
+            ) from e
+        raise TypeError(
+            f"Failed to unpack {typ} instance. Note that using a custom __init__ is not supported."
+        ) from e
 
 
 def unpack_collections(expr):
@@ -186,10 +202,60 @@ def unpack_collections(expr):
 
 
 def to_task_dask(expr):
-    """Legacy helper: ``(task, graph)`` for ``expr``."""
-    task, deps = unpack_collections(expr)
-    dsk, _ = _build_graph(deps)
-    return task, dsk
+    """Legacy helper: the task form of ``expr`` and the graph it needs (a ``dict``).
+
+    Lists stay lists; tuples and sets become ``(type, [items])``, dicts
+    ``(dict, [[key, value], ...])``, named tuples ``(type, *items)``, slices
+    ``(slice, start, stop, step)`` and dataclasses ``(apply, type, (), (dict, [[name, value],
+    ...]))``. A :class:`Delayed` becomes its key; another collection the key of a task that
+    finalizes it. Prefer :func:`unpack_collections`.
+
+    Parameters
+    ----------
+    expr : object
+
+    Returns
+    -------
+    task : object
+    dsk : dict
+    """
+    if isinstance(expr, Delayed):
+        return expr._key, expr.dask
+    if is_dask_collection(expr):
+        finalize_func, extra = expr.__dask_postcompute__()
+        name = f"finalize-{tokenize(expr, finalize_func, *extra)}"
+        dsk = ensure_dict(expr.__dask_graph__(), copy=True)
+        dsk[name] = (finalize_func, expr.__dask_keys__(), *extra)
+        return name, dsk
+    typ = type(expr)
+    if typ in _ITER_TYPES:
+        expr = _ITER_TYPES[typ](expr)
+        typ = type(expr)
+    if typ is dict:
+        args, dsk = to_task_dask([[k, v] for k, v in expr.items()])
+        return (dict, args), dsk
+    if typ is list or typ is tuple or typ is set:
+        args, dsk = [], {}
+        for e in expr:
+            task, d = to_task_dask(e)
+            args.append(task)
+            dsk.update(d)
+        return (args, dsk) if typ is list else ((typ, args), dsk)
+    if dataclasses.is_dataclass(expr) and not isinstance(expr, type):
+        fields = [
+            [f.name, getattr(expr, f.name)]
+            for f in dataclasses.fields(expr)
+            if hasattr(expr, f.name)
+        ]
+        args, dsk = to_task_dask(fields)
+        return (apply, typ, (), (dict, args)), dsk
+    if is_namedtuple_instance(expr):
+        args, dsk = to_task_dask(list(expr))
+        return (typ, *args), dsk
+    if typ is slice:
+        args, dsk = to_task_dask([expr.start, expr.stop, expr.step])
+        return (slice, *args), dsk
+    return expr, {}
 
 
 def _finalize(collection) -> Delayed:
@@ -398,7 +464,7 @@ class Delayed(_DelayedSlots, DaskMethodsMixin):
             raise AttributeError(f"Attribute {attr} not found")
         if attr == "visualise":
             warnings.warn(
-                "Delayed objects have no `visualise` method; did you mean `visualize`?",
+                "oxdask.delayed objects have no `visualise` method. Perhaps you meant `visualize`?",
                 stacklevel=2,
             )
         return _make_attr(self, attr)
@@ -543,7 +609,7 @@ class DelayedAttr(Delayed):
         return _call(methodcaller(self._attr), self._attr, (self._obj, *args), kwargs, None, None)
 
     def __reduce__(self):
-        return (Delayed, (self._key, self.dask, self._length))
+        return (_make_attr, (self._obj, self._attr))
 
 
 _set_attr = DelayedAttr._attr.__set__  # type: ignore[attr-defined]
