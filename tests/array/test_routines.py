@@ -111,3 +111,46 @@ def test_unique_histogram_bincount_percentile(rng):
     assert_eq(da.quantile(y, [0.25, 0.75], axis=0), np.quantile(f, [0.25, 0.75], axis=0))
     f[f < 0.5] = np.nan
     assert_eq(da.nanmedian(da.from_array(f, chunks=4), axis=0), np.nanmedian(f, axis=0))
+
+
+def test_diff_order_zero_and_negative():
+    a = np.arange(6)
+    x = da.from_array(a, chunks=2)
+    assert_eq(da.diff(x, 0, prepend=0), np.diff(a, 0, prepend=0))
+    assert_eq(da.diff(x, 0, append=[1, 2]), np.diff(a, 0, append=[1, 2]))
+    with pytest.raises(ValueError, match="order must be non-negative"):
+        da.diff(x, -1)
+    with pytest.raises(ValueError, match="at least one dimensional"):
+        da.diff(da.from_array(np.array(5)))
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        np.array(["foo", "bar", ""]),
+        np.array([b"a", b"", b"c", b""]),
+        np.array(["a", None, 0, 3], dtype=object),
+        np.array([np.nan, 0.0, -0.0, 2.0]),
+    ],
+)
+def test_count_nonzero_and_nonzero_of_any_dtype(a):
+    x = da.from_array(a, chunks=2)
+    assert int(da.count_nonzero(x).compute()) == np.count_nonzero(a)
+    assert_eq(da.flatnonzero(x), np.flatnonzero(a))
+
+
+def test_piecewise_with_lazy_conditions():
+    a = np.arange(10)
+    x = da.from_array(a, chunks=3)
+    funcs = [lambda v: v, lambda v: v * 2]
+    assert_eq(da.piecewise(x, [x < 5, x >= 5], funcs), np.piecewise(a, [a < 5, a >= 5], funcs))
+    assert_eq(da.piecewise(x, [x < 5], funcs), np.piecewise(a, [a < 5], funcs))
+    assert_eq(
+        da.piecewise(x, [a < 5, x > 7], [1, lambda v: -v, 9]),
+        np.piecewise(a, [a < 5, a > 7], [1, lambda v: -v, 9]),
+    )
+    assert_eq(
+        da.piecewise(x, x < 3, [lambda v: v * 10, 0]), np.piecewise(a, a < 3, [lambda v: v * 10, 0])
+    )
+    with pytest.raises(ValueError, match="functions are expected"):
+        da.piecewise(x, [x < 5], [1, 2, 3])

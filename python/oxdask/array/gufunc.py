@@ -26,6 +26,7 @@ from oxdask.array.blockwise import (
 )
 from oxdask.array.chunk import concatenate_nested, unwrap_nested
 from oxdask.array.core import Array, _new, asarray
+from oxdask.base import is_dask_collection
 from oxdask.tokenize import tokenize
 
 __all__ = ["apply_gufunc", "as_gufunc", "gufunc"]
@@ -41,7 +42,8 @@ def _has_keyword(func, name) -> bool:
 class _MapBlocksCall:
     """Task function of ``map_blocks``: concatenates dropped axes, adds block_info/block_id."""
 
-    def __init__(self, func, concat, nloc, info, want_info, want_id, ndim_out):
+    def __init__(self, func, concat, nloc, info, want_info, want_id, ndim_out, lazy_kw=()):
+        self.lazy_kw = lazy_kw
         self.func = func
         self.concat = concat
         self.nloc = nloc
@@ -54,6 +56,11 @@ class _MapBlocksCall:
         args = list(args)
         locs = args[len(args) - self.nloc :] if self.nloc else []
         args = args[: len(args) - self.nloc]
+        if self.lazy_kw:  # keyword values holding collections arrive computed, last
+            kwargs = dict(
+                kwargs, **dict(zip(self.lazy_kw, args[-len(self.lazy_kw) :], strict=True))
+            )
+            args = args[: -len(self.lazy_kw)]
         for k, axes in enumerate(self.concat):
             if axes is not None:
                 args[k] = concatenate_nested(args[k], axes) if axes else unwrap_nested(args[k])
@@ -114,6 +121,11 @@ def _map_blocks(
     if not callable(func):
         raise TypeError(f"First argument must be callable function, not {type(func).__name__}")
     conv = [asarray(a) if isinstance(a, np.ndarray) and a.ndim > 0 else a for a in args]
+    # collections inside other arguments (lists of arrays, ...) are computed whole, as in Dask
+    holders = {k: _holder(a) for k, a in enumerate(conv) if _has_collection(a)}
+    lazy_kw = tuple(k for k, v in kwargs.items() if _has_collection(v))
+    kw_holders = [_holder(kwargs[k]) for k in lazy_kw]
+    kwargs = {k: v for k, v in kwargs.items() if k not in lazy_kw}
     arrays = [a for a in conv if isinstance(a, Array)]
     if not arrays:  # as in Dask: every output axis is a new axis with the given chunks
         if drop_axis:
@@ -173,12 +185,22 @@ def _map_blocks(
             bargs.append((a, ind))
             pos = [out_labels.index(label) if label in out_labels else None for label in ind]
             inputs_info[k] = (a.shape, a.numblocks, [starts(c) for c in a.chunks], pos)
+        elif k in holders:
+            concat.append(None)
+            bargs.append((holders[k], []))
         else:
             concat.append(None)
             bargs.append((a, None))
+    for h in kw_holders:
+        concat.append(None)
+        bargs.append((h, []))
     out_shape = tuple(sum(c) for c in out_chunks)
     if dtype is None:
-        dtype = meta.dtype if meta is not None else _infer(func, conv, kwargs, want_info, want_id)
+        dtype = (
+            meta.dtype
+            if meta is not None
+            else _infer(func, conv, kwargs, want_info, want_id, bool(holders or lazy_kw))
+        )
     dtype = np.dtype(dtype)
     nloc = len(out_labels) if (want_info or want_id) else 0
     info = (out_shape, tuple(len(c) for c in out_chunks), dtype, inputs_info)
@@ -190,11 +212,16 @@ def _map_blocks(
         want_info,
         want_id,
         len(out_labels) if enforce_ndim else None,
+        lazy_kw,
     )
     if name is None:
         name = f"{token or _funcname(func)}-" + tokenize(
             func,
-            [a.name if isinstance(a, Array) else a for a in conv],
+            [
+                a.name if isinstance(a, Array) else holders[k].name if k in holders else a
+                for k, a in enumerate(conv)
+            ],
+            [h.name for h in kw_holders],
             out_chunks,
             drop,
             new,
@@ -207,10 +234,32 @@ def _map_blocks(
     layer, extra = _blockwise_layer(
         name, wrapped, out_labels, bargs, out_chunks, locs=locs, new_axes=new_counts, kwargs=kwargs
     )
-    return _new(name, layer, arrays, out_chunks, dtype, extra)
+    deps = arrays + list(holders.values()) + kw_holders
+    return _new(name, layer, deps, out_chunks, dtype, extra)
 
 
-def _infer(func, conv, kwargs, want_info, want_id):
+def _has_collection(v) -> bool:
+    if is_dask_collection(v):
+        return not isinstance(v, Array)
+    if isinstance(v, (list, tuple)):
+        return any(isinstance(x, Array) or _has_collection(x) for x in v)
+    if isinstance(v, dict):
+        return any(isinstance(x, Array) or _has_collection(x) for x in v.values())
+    return False
+
+
+def _holder(value) -> Array:
+    """A one-block 0-d array whose block is ``value`` with its collections computed."""
+    from oxdask.array.io import from_delayed
+    from oxdask.delayed import delayed
+
+    return from_delayed(delayed(value), (), dtype=object)
+
+
+def _infer(func, conv, kwargs, want_info, want_id, lazy=False):
+    if lazy:  # calling func on lazy values would build graphs (or compute) at each call
+        dts = [a.dtype for a in conv if isinstance(a, Array)]
+        return np.result_type(*dts) if dts else np.dtype(float)
     samples = [np.ones((1,) * a.ndim, dtype=a.dtype) if isinstance(a, Array) else a for a in conv]
     extra = {}
     if want_info:

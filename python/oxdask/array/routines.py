@@ -268,9 +268,22 @@ def round(a, decimals=0):
     return elemwise(np.round, a, kwargs={"decimals": decimals})
 
 
+def _truth(block):
+    if block.dtype.kind in "US":
+        return block != block.dtype.type()
+    if block.dtype.kind == "O":
+        return np.frompyfunc(bool, 1, 1)(block).astype(bool)
+    return block.astype(bool)
+
+
+def isnonzero(a):
+    """Truth of every element (strings: non-empty; objects: ``bool(x)``), as NumPy counts."""
+    return elemwise(_truth, asarray(a), dtype=bool)
+
+
 def count_nonzero(a, axis=None):
     """Number of non-zero elements along ``axis``."""
-    return (asarray(a) != 0).astype(np.intp).sum(axis=axis)
+    return isnonzero(a).astype(np.intp).sum(axis=axis)
 
 
 def ptp(a, axis=None):
@@ -351,7 +364,13 @@ def roll(array, shift, axis=None):
 def diff(a, n=1, axis=-1, prepend=None, append=None):
     """n-th discrete difference along ``axis``."""
     a = asarray(a)
+    if a.ndim == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n}")
     axis = validate_axis(axis, a.ndim)
+    if n == 0:
+        return a
     parts = []
     if prepend is not None:
         parts.append(_broadcast_edge(prepend, a, axis))
@@ -469,7 +488,7 @@ def argwhere(a):
         a = a[None]
     ind = indices(a.shape, dtype=np.intp, chunks=a.chunks)
     ind = stack([ind[i].ravel() for i in range(a.ndim)], axis=1) if a.ndim > 1 else ind[0][:, None]
-    mask = a.ravel() != 0
+    mask = isnonzero(a.ravel())
     return ind.rechunk({0: mask.chunks[0]})[mask]
 
 
@@ -567,7 +586,37 @@ def select(condlist, choicelist, default=0):
 
 
 def piecewise(x, condlist, funclist, *args, **kw):
-    return asarray(x).map_blocks(np.piecewise, condlist, funclist, *args, **kw)
+    """Evaluate ``funclist[i]`` where ``condlist[i]`` holds (as :func:`numpy.piecewise`).
+
+    The conditions may be arrays (lazy or not) broadcastable to ``x``; they are split into
+    the blocks of ``x``.
+    """
+    x = asarray(x)
+    if isinstance(condlist, (Array, np.ndarray)) or np.isscalar(condlist):
+        conds = [condlist] if getattr(condlist, "ndim", 0) <= x.ndim else list(condlist)
+    else:
+        conds = list(condlist)
+        if conds and not isinstance(conds[0], (list, np.ndarray, Array)) and x.ndim != 0:
+            conds = [conds]
+    conds = [asarray(c) if isinstance(c, Array) else asarray(np.asarray(c)) for c in conds]
+    n = len(conds)
+    if len(funclist) not in (n, n + 1):
+        raise ValueError(f"with {n} condition(s), either {n} or {n + 1} functions are expected")
+    return x.map_blocks(
+        _piecewise_block,
+        *conds,
+        funclist=funclist,
+        func_args=args,
+        func_kw=kw,
+        dtype=x.dtype,
+    )
+
+
+def _piecewise_block(x, *conds, funclist, func_args, func_kw):
+    shape = np.broadcast_shapes(x.shape, *(c.shape for c in conds))
+    x = np.broadcast_to(x, shape)
+    conds = [np.broadcast_to(c, shape) for c in conds]
+    return np.piecewise(x, conds, funclist, *func_args, **func_kw)
 
 
 _ = (is_dask_collection, _name, _blockwise_layer, starts)
