@@ -13,22 +13,34 @@ in Python.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from numbers import Number
 from typing import Any
 
-from oxdask import config
+from oxdask import _collections
+from oxdask._collections import (
+    _GraphDict,
+    _register_fast_collection,  # noqa: F401 (used by oxdask.delayed)
+    clone_key,
+    get_collection_names,
+    get_name_from_key,
+    is_dask_collection,
+    replace_name_in_key,
+    single_key,
+    unpack_collections,
+)
+from oxdask._schedulers import get_scheduler, named_schedulers
 from oxdask.core import flatten, literal
 from oxdask.tokenize import TokenizationError, normalize_token, tokenize
-from oxdask.utils import ensure_dict, is_namedtuple_instance
+from oxdask.utils import ensure_dict
 
 __all__ = [
     "DaskMethodsMixin",
     "TokenizationError",
     "annotate",
+    "clone_key",
     "collections_to_dsk",
     "compute",
     "compute_as_if_collection",
@@ -47,21 +59,6 @@ __all__ = [
     "unpack_collections",
     "visualize",
 ]
-
-
-class _GraphDict(dict):
-    """A plain graph dict that can also carry ``__oxdask_layers__``."""
-
-    __slots__ = ("__oxdask_layers__",)
-
-
-# Collection classes whose graphs oxdask knows how to assemble itself (Delayed).
-_fast_types: tuple[type, ...] = ()
-
-
-def _register_fast_collection(cls: type) -> None:
-    global _fast_types
-    _fast_types = (*_fast_types, cls)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,30 +129,6 @@ def annotate(**annotations: Any) -> Iterator[None]:
 # Collections
 
 
-def is_dask_collection(x) -> bool:
-    """True if ``x`` is a dask collection (has a callable ``__dask_graph__`` returning a graph).
-
-    Parameters
-    ----------
-    x : object
-
-    Returns
-    -------
-    bool
-    """
-    if isinstance(x, _fast_types):
-        return True
-    if isinstance(x, type):
-        return False
-    try:
-        method = x.__dask_graph__
-    except Exception:
-        return False
-    if not callable(method):
-        return False
-    return method() is not None
-
-
 class DaskMethodsMixin:
     """Adds ``compute``, ``persist`` and ``visualize`` methods to a collection class."""
 
@@ -219,115 +192,6 @@ class DaskMethodsMixin:
         raise TypeError("oxdask collections cannot be awaited (no distributed client)")
 
 
-def unpack_collections(*args, traverse: bool = True):
-    """Find the collections in ``args``.
-
-    Parameters
-    ----------
-    *args : object
-    traverse : bool
-        Also look inside lists, tuples, sets, dicts, named tuples and dataclasses.
-
-    Returns
-    -------
-    collections : list
-        The distinct collections found.
-    repack : callable
-        ``repack(results)`` rebuilds ``args`` (as a tuple) with every collection replaced by the
-        matching element of ``results``.
-    """
-    unpacker = _Unpacker(traverse)
-    builders = [unpacker.unpack(a) for a in args]
-    return unpacker.collections, _Repack(builders)
-
-
-class _Unpacker:
-    """Finds collections in nested containers (iterative helper of ``unpack_collections``).
-
-    A builder is an ``int`` (index of a collection's result), a :class:`_Const` (value returned
-    as is), or ``(kind, type, parts)`` for a container to rebuild.
-    """
-
-    __slots__ = ("collections", "index", "traverse")
-
-    def __init__(self, traverse: bool):
-        self.collections: list = []
-        self.index: dict = {}
-        self.traverse = traverse
-
-    def add(self, c) -> int:
-        ident = ("k", c._key) if isinstance(c, _fast_types) else ("i", id(c))
-        i = self.index.get(ident)
-        if i is None:
-            i = self.index[ident] = len(self.collections)
-            self.collections.append(c)
-        return i
-
-    def unpack(self, expr):
-        if isinstance(expr, _fast_types) or is_dask_collection(expr):
-            return self.add(expr)
-        if not self.traverse:
-            return _Const(expr)
-        typ = type(expr)
-        unpack = self.unpack
-        if typ is list or typ is tuple or typ is set or typ is frozenset:
-            parts = [unpack(e) for e in expr]
-            if all(type(p) is _Const for p in parts):
-                return _Const(expr)
-            return ("seq", typ, parts)
-        if typ is dict:
-            items = [(k, unpack(v)) for k, v in expr.items()]
-            if all(type(p) is _Const for _, p in items):
-                return _Const(expr)
-            return ("dict", typ, items)
-        if is_namedtuple_instance(expr):
-            parts = [unpack(e) for e in expr]
-            if all(type(p) is _Const for p in parts):
-                return _Const(expr)
-            return ("namedtuple", typ, parts)
-        if dataclasses.is_dataclass(expr) and not isinstance(expr, type):
-            names = [f.name for f in dataclasses.fields(expr) if hasattr(expr, f.name)]
-            items = [(n, unpack(getattr(expr, n))) for n in names]
-            if all(type(p) is _Const for _, p in items):
-                return _Const(expr)
-            return ("dataclass", type(expr), items)
-        return _Const(expr)
-
-
-class _Repack:
-    """``repack(results)``: the arguments rebuilt with the collections' results."""
-
-    __slots__ = ("builders",)
-
-    def __init__(self, builders: list):
-        self.builders = builders
-
-    def __call__(self, results) -> tuple:
-        return tuple(_build(b, results) for b in self.builders)
-
-
-def _build(b, results):
-    if type(b) is int:
-        return results[b]
-    if type(b) is _Const:
-        return b.value
-    kind, typ, parts = b
-    if kind == "seq":
-        return typ(_build(p, results) for p in parts)
-    if kind == "dict":
-        return {k: _build(p, results) for k, p in parts}
-    if kind == "namedtuple":
-        return typ(*(_build(p, results) for p in parts))
-    return typ(**{n: _build(p, results) for n, p in parts})
-
-
-class _Const:
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-
 def _delayed_optimize_default():
     from oxdask.delayed import Delayed
 
@@ -368,9 +232,10 @@ def _graph_parts(g) -> tuple[dict, list]:
 def _collections_graph(collections, optimize_graph: bool = True, **kwargs) -> tuple[dict, list]:
     fast = []
     groups: dict[Any, list] = {}
-    default_opt = _delayed_optimize_default() if _fast_types else None
+    fast_types = _collections._fast_types
+    default_opt = _delayed_optimize_default() if fast_types else None
     for c in collections:
-        if isinstance(c, _fast_types) and (
+        if isinstance(c, fast_types) and (
             not optimize_graph or type(c).__dask_optimize__ is default_opt
         ):
             fast.append(c)
@@ -458,168 +323,6 @@ def dont_optimize(dsk, keys, **kwargs):
 
 # ---------------------------------------------------------------------------------------------
 # Schedulers
-
-
-def _named(name: str):
-    if name in ("sync", "synchronous", "single-threaded"):
-        from oxdask.local import get_sync
-
-        return get_sync
-    if name in ("threads", "threading"):
-        from oxdask.threaded import get
-
-        return get
-    if name in ("processes", "multiprocessing"):
-        from oxdask.multiprocessing import get
-
-        return get
-    return None
-
-
-class _NamedSchedulers(Mapping):
-    """Read-only mapping of scheduler names to get-functions (imported on first use)."""
-
-    _names = (
-        "sync",
-        "synchronous",
-        "single-threaded",
-        "threads",
-        "threading",
-        "processes",
-        "multiprocessing",
-    )
-
-    def __getitem__(self, name):
-        get = _named(name) if isinstance(name, str) else None
-        if get is None:
-            raise KeyError(name)
-        return get
-
-    def __iter__(self):
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def __contains__(self, name) -> bool:
-        return name in self._names
-
-
-named_schedulers: Mapping[str, Callable] = _NamedSchedulers()
-
-_get_err_msg = """
-The get= keyword has been removed.
-
-Please use the scheduler= keyword instead with the name of
-the desired scheduler like 'threads' or 'processes'
-
-    x.compute(scheduler='single-threaded')
-    x.compute(scheduler='threads')
-    x.compute(scheduler='processes')
-
-or with a function that takes the graph and keys
-
-    x.compute(scheduler=my_scheduler_function)
-
-or with a Dask client
-
-    x.compute(scheduler=client)
-""".strip()
-
-
-def _executor_get(executor):
-    from oxdask.local import _execute_graph
-
-    num_workers = getattr(executor, "_max_workers", None) or config.get("num_workers", None)
-
-    def submit(func, args, kwargs):
-        return executor.submit(func, *args, **(kwargs or {})).result()
-
-    def get(dsk, keys, **kwargs):
-        return _execute_graph(
-            dsk, keys, num_workers=num_workers or _cpu_count(), submit=submit, **kwargs
-        )
-
-    return get
-
-
-def _cpu_count() -> int:
-    import os
-
-    return os.cpu_count() or 1
-
-
-def get_scheduler(get=None, scheduler=None, collections=None, cls=None):
-    """The get-function to run a graph with.
-
-    In order of precedence: ``scheduler=`` (a name, a get-function, an
-    ``concurrent.futures.Executor`` or a client object with a ``get`` method), config
-    ``scheduler``, ``cls.__dask_scheduler__``, the default scheduler of the collections.
-
-    Parameters
-    ----------
-    get : None
-        Removed in Dask; passing it raises ``TypeError``.
-    scheduler : str, callable or Executor, optional
-    collections : list, optional
-    cls : type, optional
-
-    Returns
-    -------
-    callable or None
-    """
-    if get:
-        raise TypeError(_get_err_msg)
-    if scheduler is not None:
-        if callable(scheduler):
-            return scheduler
-        if "Client" in type(scheduler).__name__ and hasattr(scheduler, "get"):
-            return scheduler.get
-        if isinstance(scheduler, str):
-            name = scheduler.lower()
-            found = _named(name)
-            if found is not None:
-                return found
-            if name in ("dask.distributed", "distributed"):
-                raise RuntimeError(f"Requested {scheduler} scheduler but no Client active.")
-            raise ValueError(
-                "Expected one of [distributed, {}]".format(", ".join(sorted(named_schedulers)))
-            )
-        from concurrent.futures import Executor
-
-        if isinstance(scheduler, Executor):
-            return _executor_get(scheduler)
-        raise ValueError(f"Unexpected scheduler: {scheduler!r}")
-    configured = config.get("scheduler", None)
-    if configured:
-        return get_scheduler(scheduler=configured)
-    if config.get("get", None):
-        raise ValueError(_get_err_msg)
-    if cls is not None:
-        return cls.__dask_scheduler__
-    if collections:
-        collections = [c for c in collections if c is not None]
-    if collections:
-        first = _default_scheduler(collections[0])
-        if not all(_default_scheduler(c) == first for c in collections[1:]):
-            raise ValueError(
-                "Compute called on multiple collections with differing default schedulers. "
-                "Please specify a scheduler=` parameter explicitly in compute or globally "
-                "with `oxdask.config.set`."
-            )
-        return first
-    return None
-
-
-def _default_scheduler(collection):
-    get = getattr(type(collection), "__dask_scheduler__", None)
-    if get is None:
-        get = getattr(collection, "__dask_scheduler__", None)
-    if get is None:
-        from oxdask.threaded import get
-    return get
-
-
 # ---------------------------------------------------------------------------------------------
 # compute / persist / optimize / visualize
 
@@ -666,10 +369,19 @@ def compute(*args, traverse=True, optimize_graph=True, scheduler=None, get=None,
     keys = []
     postcomputes = []
     for c in collections:
-        keys.append(c.__dask_keys__())
-        postcomputes.append(c.__dask_postcompute__())
+        c_keys = c.__dask_keys__()
+        post = c.__dask_postcompute__()
+        if post[0] is single_key and not post[1] and type(c_keys) is list and len(c_keys) == 1:
+            # as in Dask, a one-key collection (Delayed) is asked for by its bare key
+            keys.append(c_keys[0])
+            postcomputes.append(None)
+        else:
+            keys.append(c_keys)
+            postcomputes.append(post)
     results = schedule(dsk, keys, **kwargs)
-    return repack([f(r, *a) for r, (f, a) in zip(results, postcomputes, strict=True)])
+    return repack(
+        [r if p is None else p[0](r, *p[1]) for r, p in zip(results, postcomputes, strict=True)]
+    )
 
 
 def _as_data(value):
@@ -831,32 +543,3 @@ def compute_as_if_collection(cls, dsk, keys, scheduler=None, get=None, **kwargs)
     if opt is not None:
         dsk = opt(dsk, keys, **kwargs)
     return schedule(dsk, keys, **kwargs)
-
-
-# ---------------------------------------------------------------------------------------------
-# Key names
-
-
-def get_name_from_key(key) -> str:
-    """The name part of a key: the key itself or the first element of a tuple key."""
-    if isinstance(key, tuple) and key and isinstance(key[0], str):
-        return key[0]
-    if isinstance(key, str):
-        return key
-    raise TypeError(f"Expected str or a tuple starting with str; got {key!r}")
-
-
-def replace_name_in_key(key, rename: Mapping[str, str]):
-    """Rename a key's name part according to ``rename`` (other keys unchanged)."""
-    if isinstance(key, tuple) and key and isinstance(key[0], str):
-        return (rename.get(key[0], key[0]), *key[1:])
-    if isinstance(key, str):
-        return rename.get(key, key)
-    raise TypeError(f"Expected str or a tuple starting with str; got {key!r}")
-
-
-def get_collection_names(collection) -> set[str]:
-    """The names of the output keys of a collection."""
-    if not is_dask_collection(collection):
-        raise TypeError(f"Expected Dask collection; got {type(collection)}")
-    return {get_name_from_key(k) for k in flatten(collection.__dask_keys__())}

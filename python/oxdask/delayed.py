@@ -24,6 +24,7 @@ from oxdask.base import (
     DaskMethodsMixin,
     _register_fast_collection,
     is_dask_collection,
+    single_key,
 )
 from oxdask.core import literal, quote
 from oxdask.tokenize import _md5, tokenize
@@ -344,11 +345,6 @@ def optimize(dsk, keys, **kwargs):
     if layers:
         return dsk
     return _core.cull(ensure_dict(dsk), list(flatten(keys)))
-
-
-def single_key(seq):
-    """The only element of a one-element list of results."""
-    return seq[0]
 
 
 def finalize(collection) -> Delayed:

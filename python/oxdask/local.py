@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Executor, Future
 from contextlib import nullcontext
 from typing import Any
 
@@ -17,7 +18,7 @@ from oxdask.callbacks import local_callbacks, normalize_callback, unpack_callbac
 from oxdask.core import literal
 from oxdask.utils import ensure_dict
 
-__all__ = ["get_sync", "last_run_stats"]
+__all__ = ["SynchronousExecutor", "get_sync", "last_run_stats", "synchronous_executor"]
 
 _local = threading.local()
 
@@ -221,3 +222,24 @@ def get_sync(dsk: Mapping, keys, **kwargs):
 
 def _sync_id() -> int:
     return 0
+
+
+class SynchronousExecutor(Executor):
+    """A ``concurrent.futures.Executor`` that runs each submitted call at once, in the
+    calling thread (``scheduler=synchronous_executor`` computes like ``"sync"``)."""
+
+    _max_workers = 1
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        """Run ``fn(*args, **kwargs)`` now; the returned future holds its result or error."""
+        future: Future = Future()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as e:
+            future.set_exception(e)
+        else:
+            future.set_result(result)
+        return future
+
+
+synchronous_executor = SynchronousExecutor()
