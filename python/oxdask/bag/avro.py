@@ -1,0 +1,122 @@
+"""Avro files as bags of records (needs ``fastavro``): :func:`read_avro`, :func:`to_avro`."""
+
+from __future__ import annotations
+
+from oxdask.bag._parts import Part
+from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph, MaterializedLayer
+from oxdask.tokenize import tokenize
+
+__all__ = ["read_avro", "to_avro"]
+
+
+def _fastavro():
+    try:
+        import fastavro
+    except ImportError as e:
+        raise ImportError(
+            "Reading and writing Avro files needs the fastavro package: pip install fastavro"
+        ) from e
+    return fastavro
+
+
+class _ReadAvro:
+    __slots__ = ("storage_options",)
+
+    def __init__(self, storage_options):
+        self.storage_options = storage_options
+
+    def __reduce__(self):
+        return (_ReadAvro, (self.storage_options,))
+
+    def __call__(self, path):
+        import fsspec
+
+        fastavro = _fastavro()
+        with fsspec.open(path, "rb", **(self.storage_options or {})) as f:
+            yield from fastavro.reader(f)
+
+
+def read_avro(urlpath, blocksize=100000000, storage_options=None, compression=None):
+    """A bag of the records of Avro files (one partition per file)."""
+    from oxdask.bag.core import Bag
+    from oxdask.bag.text import _expand
+    from oxdask.core import quote
+
+    _fastavro()
+    _, paths = _expand(urlpath, storage_options)
+    token = tokenize(paths, blocksize, storage_options)
+    sname, name = f"read-avro-paths-{token}", f"read-avro-{token}"
+    specs = MaterializedLayer({(sname, i): quote(p) for i, p in enumerate(paths)})
+    layer = BlockwiseLayer(
+        name, Part(_ReadAvro(storage_options)), [0], [(sname, [0])], {sname: (len(paths),)}
+    )
+    graph = HighLevelGraph({sname: specs, name: layer}, {sname: set(), name: {sname}})
+    return Bag(graph, name, len(paths))
+
+
+class _WriteAvro:
+    __slots__ = ("codec", "metadata", "schema", "storage_options", "sync_interval")
+
+    def __init__(self, schema, codec, sync_interval, metadata, storage_options):
+        self.schema = schema
+        self.codec = codec
+        self.sync_interval = sync_interval
+        self.metadata = metadata
+        self.storage_options = storage_options
+
+    def __reduce__(self):
+        return (
+            _WriteAvro,
+            (self.schema, self.codec, self.sync_interval, self.metadata, self.storage_options),
+        )
+
+    def __call__(self, part, path):
+        import fsspec
+
+        fastavro = _fastavro()
+        kw = {"codec": self.codec, "sync_interval": self.sync_interval}
+        if self.metadata:
+            kw["metadata"] = self.metadata
+        with fsspec.open(path, "wb", **(self.storage_options or {})) as f:
+            fastavro.writer(f, self.schema, part, **kw)
+        return [path]
+
+
+def to_avro(
+    b,
+    filename,
+    schema,
+    name_function=None,
+    storage_options=None,
+    codec="null",
+    sync_interval=16000,
+    metadata=None,
+    compute=True,
+    **kwargs,
+):
+    """Write a bag of dicts to Avro files, one per partition; the paths (or Delayed)."""
+    from oxdask.bag.core import Bag, _graph
+    from oxdask.core import quote
+    from oxdask.dataframe.io.utils import output_paths
+
+    fastavro = _fastavro()
+    if not isinstance(schema, dict) or "fields" not in schema or "name" not in schema:
+        raise ValueError("Schema must be a dict with 'name' and 'fields' (an Avro record)")
+    fastavro.parse_schema(schema)
+    _, paths = output_paths(filename, b.npartitions, name_function, storage_options, ".avro")
+    name = f"to-avro-{tokenize(b, paths, schema, codec)}"
+    pname = f"{name}-paths"
+    writer = _WriteAvro(schema, codec, sync_interval, metadata, storage_options)
+    layer = BlockwiseLayer(
+        name,
+        Part(writer, False, True),
+        [0],
+        [(b.name, [0]), (pname, [0])],
+        {b.name: (b.npartitions,), pname: (b.npartitions,)},
+    )
+    plist = MaterializedLayer({(pname, i): quote(p) for i, p in enumerate(paths)})
+    out = Bag(_graph(name, layer, [b], {pname: plist}), name, b.npartitions)
+    if compute:
+        out.compute(**kwargs)
+        return list(paths)
+    return out.to_delayed()

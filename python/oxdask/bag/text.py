@@ -1,0 +1,289 @@
+"""Text files as bags of lines: :func:`read_text` and :func:`to_textfiles` (any fsspec URL).
+
+A partition reads its file (or byte block) lazily: the lines stream into the steps fused
+after it (``map``, ``filter``, a reduction...) without being held as a list.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+from oxdask.bag._parts import Part
+from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph, MaterializedLayer
+from oxdask.tokenize import tokenize
+
+__all__ = ["read_text", "to_textfiles"]
+
+_UNIVERSAL = (None, "", "\n", "\r", "\r\n")
+
+
+def _expand(urlpath, storage_options):
+    import fsspec
+
+    from oxdask.dataframe.io.utils import expand_paths
+
+    if isinstance(urlpath, (list, tuple)) and not urlpath:
+        raise ValueError("No files found", urlpath)
+    try:
+        fs, paths = expand_paths(urlpath, storage_options)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"read_text: {urlpath!r} matched no files ({e})") from None
+    if not paths:
+        raise FileNotFoundError(f"read_text: {urlpath!r} matched no files")
+    protocol = fs.protocol[0] if isinstance(fs.protocol, (list, tuple)) else fs.protocol
+    if protocol not in ("file", "local"):
+        paths = [fs.unstrip_protocol(p) for p in paths]
+    _ = fsspec
+    return fs, paths
+
+
+def _compression(path, compression):
+    if compression == "infer":
+        from fsspec.utils import infer_compression
+
+        return infer_compression(path)
+    return compression
+
+
+class _ReadLines:
+    """Task: the lines of the files (or byte blocks) of one partition, as an iterator."""
+
+    __slots__ = ("delimiter", "encoding", "errors", "include_path", "storage_options")
+
+    def __init__(self, encoding, errors, delimiter, include_path, storage_options):
+        self.encoding = encoding
+        self.errors = errors
+        self.delimiter = delimiter
+        self.include_path = include_path
+        self.storage_options = storage_options
+
+    def __reduce__(self):
+        return (
+            _ReadLines,
+            (self.encoding, self.errors, self.delimiter, self.include_path, self.storage_options),
+        )
+
+    def __call__(self, specs):
+        for spec in specs:
+            yield from self._one(*spec)
+
+    def _one(self, path, compression, start, length):
+        lines = (
+            self._whole(path, compression)
+            if start is None
+            else self._block(path, compression, start, length)
+        )
+        if self.include_path:
+            return ((line, path) for line in lines)
+        return lines
+
+    def _whole(self, path, compression):
+        import fsspec
+
+        newline = self.delimiter if self.delimiter in _UNIVERSAL else ""
+        with fsspec.open(
+            path, "rb", compression=compression, **(self.storage_options or {})
+        ) as raw:
+            if self.delimiter not in _UNIVERSAL:
+                text = raw.read().decode(self.encoding, self.errors)
+                yield from _split_keep(text, self.delimiter, True)
+                return
+            f = io.TextIOWrapper(
+                io.BufferedReader(raw, 1 << 20) if not hasattr(raw, "peek") else raw,
+                encoding=self.encoding,
+                errors=self.errors,
+                newline=newline,
+            )
+            try:
+                yield from f
+            finally:
+                f.detach()
+
+    def _block(self, path, compression, start, length):
+        import fsspec
+        from fsspec.utils import read_block
+
+        delim = (self.delimiter or "\n").encode(self.encoding)
+        with fsspec.open(path, "rb", compression=compression, **(self.storage_options or {})) as f:
+            data = read_block(f, start, length, delim)
+        text = data.decode(self.encoding, self.errors)
+        if self.delimiter in _UNIVERSAL:
+            return iter(io.StringIO(text, newline=self.delimiter))
+        return iter(_split_keep(text, self.delimiter, False))
+
+
+def _split_keep(text, delimiter, keep_last):
+    if not text:
+        return []
+    parts = text.split(delimiter)
+    out = [p + delimiter for p in parts[:-1]]
+    if keep_last or not text.endswith(delimiter):
+        out.append(parts[-1])
+    return out
+
+
+def read_text(
+    urlpath,
+    blocksize=None,
+    compression="infer",
+    encoding=None,
+    errors="strict",
+    linedelimiter=None,
+    collection=True,
+    storage_options=None,
+    files_per_partition=None,
+    include_path=False,
+):
+    """A bag of the lines of text files (one partition per file, per ``blocksize`` bytes
+    of an uncompressed file, or per ``files_per_partition`` files).
+
+    Parameters
+    ----------
+    urlpath : str or list
+        Path, glob or list of paths (any fsspec URL).
+    blocksize : int or str, optional
+        Cut uncompressed files into blocks of about this many bytes.
+    compression : str
+        ``"infer"`` (from the extension), ``"gzip"``, ``"bz2"``, ``"xz"``, ``"zstd"`` or None.
+    encoding, errors : str
+        Text decoding (default: the system encoding, as Dask).
+    linedelimiter : str, optional
+        Line separator (default: universal newlines).
+    collection : bool
+        A Bag (default) or a list of Delayed partitions.
+    files_per_partition : int, optional
+        Group files into partitions (not with ``blocksize``).
+    include_path : bool
+        Elements are ``(line, path)``.
+    """
+    import locale
+
+    from oxdask.bag.core import Bag
+    from oxdask.bag.utils import parse_bytes
+
+    if blocksize is not None and files_per_partition is not None:
+        raise ValueError("Only one of blocksize or files_per_partition can be set")
+    if isinstance(blocksize, str):
+        blocksize = parse_bytes(blocksize)
+    encoding = encoding or locale.getpreferredencoding(False) or "utf-8"
+    fs, paths = _expand(urlpath, storage_options)
+    specs = []
+    if blocksize is None:
+        per = int(files_per_partition or 1)
+        for k in range(0, len(paths), per):
+            specs.append(
+                tuple((p, _compression(p, compression), None, None) for p in paths[k : k + per])
+            )
+    else:
+        blocksize = int(blocksize)
+        for p in paths:
+            comp = _compression(p, compression)
+            if comp is not None:
+                raise ValueError(
+                    f"Cannot do chunked reads on compressed files ({p!r} is {comp}); "
+                    "use blocksize=None"
+                )
+            size = fs.size(p)
+            if not size:
+                specs.append(((p, None, 0, 0),))
+            for off in range(0, size, blocksize):
+                specs.append(((p, None, off, blocksize),))
+    if not specs:
+        raise ValueError("No files found", urlpath)
+    token = tokenize(paths, specs, blocksize, encoding, errors, linedelimiter, include_path)
+    sname, name = f"read-text-specs-{token}", f"read-text-{token}"
+    from oxdask.core import quote
+
+    spec_layer = MaterializedLayer({(sname, i): quote(s) for i, s in enumerate(specs)})
+    reader = _ReadLines(encoding, errors, linedelimiter, include_path, storage_options)
+    layer = BlockwiseLayer(name, Part(reader), [0], [(sname, [0])], {sname: (len(specs),)})
+    graph = HighLevelGraph({sname: spec_layer, name: layer}, {sname: set(), name: {sname}})
+    b = Bag(graph, name, len(specs))
+    if collection:
+        return b
+    return b.to_delayed()
+
+
+class _WriteText:
+    __slots__ = ("compression", "encoding", "last_endline", "storage_options")
+
+    def __init__(self, encoding, compression, last_endline, storage_options):
+        self.encoding = encoding
+        self.compression = compression
+        self.last_endline = last_endline
+        self.storage_options = storage_options
+
+    def __reduce__(self):
+        return (
+            _WriteText,
+            (self.encoding, self.compression, self.last_endline, self.storage_options),
+        )
+
+    def __call__(self, part, path):
+        import fsspec
+
+        comp = _compression(path, self.compression)
+        text = self.encoding is not None
+        mode = "wt" if text else "wb"
+        kw = {"encoding": self.encoding} if text else {}
+        with fsspec.open(path, mode, compression=comp, **kw, **(self.storage_options or {})) as f:
+            endline = "\n" if text else b"\n"
+            started = False
+            for d in part:
+                if started:
+                    f.write(endline)
+                else:
+                    started = True
+                if text and isinstance(d, bytes):
+                    d = d.decode(self.encoding)
+                elif not text and isinstance(d, str):
+                    d = d.encode()
+                f.write(d)
+            if self.last_endline:
+                f.write(endline)
+        return [path]
+
+
+def to_textfiles(
+    b,
+    path,
+    name_function=None,
+    compression="infer",
+    encoding="utf-8",
+    compute=True,
+    storage_options=None,
+    last_endline=False,
+    **kwargs,
+):
+    """Write the elements (strings) of ``b``, one line each, to one file per partition:
+    ``path`` with ``*`` replaced by ``name_function(i)``, a directory, or a list of paths.
+    Returns the paths (or a list of Delayed if not ``compute``)."""
+    import fsspec
+
+    from oxdask.bag.core import Bag, _graph
+    from oxdask.dataframe.io.utils import output_paths
+
+    fs, paths = output_paths(path, b.npartitions, name_function, storage_options, ".part")
+    protocol = fs.protocol[0] if isinstance(fs.protocol, (list, tuple)) else fs.protocol
+    if protocol not in ("file", "local"):
+        paths = [fs.unstrip_protocol(p) for p in paths]
+    name = f"to-textfiles-{tokenize(b, paths, compression, encoding, os.urandom(4))}"
+    pname = f"{name}-paths"
+    writer = _WriteText(encoding, compression, last_endline, storage_options)
+    layer = BlockwiseLayer(
+        name,
+        Part(writer, True, True),
+        [0],
+        [(b.name, [0]), (pname, [0])],
+        {b.name: (b.npartitions,), pname: (b.npartitions,)},
+    )
+    from oxdask.core import quote
+
+    plist = MaterializedLayer({(pname, i): quote(p) for i, p in enumerate(paths)})
+    out = Bag(_graph(name, layer, [b], {pname: plist}), name, b.npartitions)
+    _ = fsspec
+    if compute:
+        out.compute(**kwargs)
+        return list(paths)
+    return out.to_delayed()
