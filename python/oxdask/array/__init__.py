@@ -154,6 +154,7 @@ from oxdask.array.routines2 import (
     union1d,
     unravel_index,
 )
+from oxdask.array.routines3 import coarsen, gradient, histogram2d, histogramdd, push, shuffle
 from oxdask.array.ufunc import *  # noqa: F403 - every NumPy ufunc under its name
 from oxdask.array.ufunc import (
     angle,

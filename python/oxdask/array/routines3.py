@@ -1,0 +1,310 @@
+"""Block-structured routines for drop-in compatibility with ``dask.array``: ``gradient``,
+``coarsen``, ``histogramdd``/``histogram2d``, ``push``, ``shuffle``, and the ``Array``
+methods ``choose``, ``shuffle``, ``partitions`` and ``A``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from numbers import Integral
+
+import numpy as np
+
+from oxdask.array.core import Array, asarray
+from oxdask.array.reductions import validate_axis
+
+__all__ = ["coarsen", "gradient", "histogram2d", "histogramdd", "push", "shuffle"]
+
+
+# -- gradient -----------------------------------------------------------------------------------
+
+
+def _gradient_block(block, coord=None, axis=0, locs=None, grad_kwargs=None, block_id=None):
+    if locs is not None:
+        i = block_id[axis]
+        coord = coord[locs[0][i] : locs[1][i]]
+    if block.shape[axis] < 2:
+        return np.zeros_like(block)
+    return np.gradient(block, coord, axis=axis, **grad_kwargs)
+
+
+def gradient(f, *varargs, axis=None, **kwargs):
+    """Gradient by second-order central differences (as :func:`numpy.gradient`).
+
+    Spacing: scalars, or 1-D NumPy coordinates per axis. Every block along a differentiated
+    axis needs more than ``edge_order`` elements.
+    """
+    f = asarray(f)
+    kwargs["edge_order"] = math.ceil(kwargs.get("edge_order", 1))
+    if kwargs["edge_order"] > 2:
+        raise ValueError("edge_order must be less than or equal to 2.")
+    single = isinstance(axis, Integral)
+    if axis is None:
+        axes = tuple(range(f.ndim))
+    else:
+        axes = (axis,) if single else tuple(axis)
+        axes = tuple(validate_axis(a, f.ndim) for a in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError("duplicate axes not allowed")
+    if not varargs:
+        varargs = (1,)
+    if len(varargs) == 1:
+        varargs = varargs * len(axes)
+    if len(varargs) != len(axes):
+        raise TypeError("Spacing must either be a single scalar, or a scalar / 1d-array per axis")
+    if f.dtype.kind in "biu" or (f.dtype.kind == "f" and f.dtype.itemsize < 4):
+        f = f.astype(float)
+    out = []
+    for ax, spacing in zip(axes, varargs, strict=True):
+        smallest = min(f.chunks[ax], default=0)
+        if smallest < kwargs["edge_order"] + 1:
+            raise ValueError(
+                "Chunk size must be larger than edge_order + 1. "
+                f"Minimum chunk for axis {ax} is {smallest}. Rechunk to proceed."
+            )
+        locs = None
+        if isinstance(spacing, Array):
+            raise NotImplementedError("dask array coordinated is not supported.")
+        if np.ndim(spacing):
+            spacing = np.asarray(spacing)
+            if spacing.shape != (f.shape[ax],):
+                raise ValueError(
+                    "when 1d, distances must match the length of the corresponding dimension"
+                )
+            stops = np.cumsum(f.chunks[ax])
+            lo = np.maximum(stops - np.asarray(f.chunks[ax]) - 1, 0)
+            hi = np.minimum(stops + 1, f.shape[ax])
+            locs = (lo.tolist(), hi.tolist())
+        out.append(
+            f.map_overlap(
+                _gradient_block,
+                depth={d: 1 if d == ax else 0 for d in range(f.ndim)},
+                boundary="none",
+                dtype=f.dtype,
+                coord=spacing,
+                axis=ax,
+                locs=locs,
+                grad_kwargs=kwargs,
+            )
+        )
+    return out[0] if single else out
+
+
+# -- coarsen ------------------------------------------------------------------------------------
+
+
+class _Coarsen:
+    def __init__(self, reduction, factors, kwargs):
+        self.reduction = reduction
+        self.factors = factors
+        self.kwargs = kwargs
+
+    def __call__(self, block):
+        shape = []
+        for d, n in enumerate(block.shape):
+            f = self.factors.get(d, 1)
+            shape += [n // f, f]
+        red_axes = tuple(range(1, 2 * block.ndim, 2))
+        return self.reduction(block.reshape(shape), axis=red_axes, **self.kwargs)
+
+
+def coarsen(reduction, x, axes, trim_excess=False, **kwargs):
+    """Reduce every run of ``axes[d]`` neighbouring elements along each axis ``d``.
+
+    ``reduction`` is a NumPy reduction (``np.sum``, ``np.mean``...; oxdask functions are
+    replaced by the NumPy function of the same name).
+    """
+    x = asarray(x)
+    factors = {validate_axis(k, x.ndim): int(v) for k, v in axes.items()}
+    if not trim_excess and any(x.shape[d] % f for d, f in factors.items()):
+        raise ValueError(f"Coarsening factors {axes} do not align with array shape {x.shape}.")
+    if trim_excess:
+        x = x[tuple(slice(0, s - s % factors.get(d, 1)) for d, s in enumerate(x.shape))]
+    mod = getattr(reduction, "__module__", "") or ""
+    if mod.split(".")[0] in ("oxdask", "dask") and hasattr(np, reduction.__name__):
+        reduction = getattr(np, reduction.__name__)
+    target = []
+    for d, c in enumerate(x.chunks):
+        f = factors.get(d, 1)
+        if all(b % f == 0 for b in c):
+            target.append(c)
+            continue
+        step = max(f, (max(c) // f) * f)
+        n = x.shape[d]
+        target.append((step,) * (n // step) + ((n % step,) if n % step else ()))
+    x = x.rechunk(tuple(target))
+    out_chunks = tuple(tuple(b // factors.get(d, 1) for b in c) for d, c in enumerate(x.chunks))
+    fn = _Coarsen(reduction, factors, kwargs)
+    probe = np.ones(tuple(factors.get(d, 1) for d in range(x.ndim)), dtype=x.dtype)
+    dtype = np.asarray(fn(probe)).dtype
+    return x.map_blocks(fn, chunks=out_chunks, dtype=dtype)
+
+
+# -- histograms ---------------------------------------------------------------------------------
+
+
+class _HistBlock:
+    def __init__(self, edges):
+        self.edges = edges
+
+    def __call__(self, sample, weights=None):
+        w = None if weights is None else weights[:, 0]
+        h, _ = np.histogramdd(sample, bins=self.edges, weights=w)
+        return h[None]
+
+
+def histogramdd(sample, bins, range=None, normed=None, weights=None, density=None):
+    """Multidimensional histogram (as :func:`numpy.histogramdd`); returns ``(hist, edges)``.
+
+    The counts are lazy; the edges are NumPy arrays (computed from the data's extremes when
+    ``bins`` has counts and ``range`` is not given).
+    """
+    from oxdask.array.routines import stack
+
+    if normed is not None:
+        if density is not None:
+            raise TypeError("Cannot specify both 'normed' and 'density'")
+        density = normed
+    if isinstance(sample, (list, tuple)):
+        cols = [asarray(s).ravel() for s in sample]
+        stacked = stack(cols, axis=1)
+    else:
+        sample = asarray(sample)
+        stacked = sample[:, None] if sample.ndim == 1 else sample
+        if stacked.ndim != 2:
+            raise ValueError("sample must be a 2-D array of shape (N, D)")
+    D = stacked.shape[1]
+    stacked = stacked.rechunk({1: D})
+    if isinstance(bins, Integral) or (np.ndim(bins) == 0 and not isinstance(bins, Array)):
+        bins = [int(bins)] * D
+    bins = [b.compute() if isinstance(b, Array) else b for b in bins]
+    if len(bins) != D:
+        raise ValueError("The dimension of bins must be equal to the dimension of the sample x.")
+    if range is None and any(np.ndim(b) == 0 for b in bins):
+        lo, hi = stacked.min(axis=0), stacked.max(axis=0)
+        lo, hi = np.asarray(lo.compute()), np.asarray(hi.compute())
+        range = [(lo[d], hi[d]) for d in builtins.range(D)] if stacked.shape[0] else None
+    empty = np.empty((0, D), dtype=stacked.dtype if stacked.dtype.kind != "O" else float)
+    _, edges = np.histogramdd(empty, bins=bins, range=range)
+    nbins = tuple(len(e) - 1 for e in edges)
+    args = [stacked]
+    if weights is not None:
+        weights = asarray(weights)
+        if weights.shape != (stacked.shape[0],):
+            raise ValueError("weights must have the same length as the sample")
+        args.append(weights.rechunk({0: stacked.chunks[0]})[:, None])
+    per_block = Array.map_blocks(
+        args[0],
+        _HistBlock(edges),
+        *args[1:],
+        drop_axis=1,
+        new_axis=list(builtins.range(1, D + 1)),
+        chunks=((1,) * stacked.numblocks[0], *((n,) for n in nbins)),
+        dtype=float,
+    )
+    hist = per_block.sum(axis=0)
+    if density:
+        s = hist.sum()
+        for d in builtins.range(D):
+            shape = [1] * D
+            shape[d] = nbins[d]
+            hist = hist / np.diff(edges[d]).reshape(shape)
+        hist = hist / s
+    return hist, list(edges)
+
+
+def histogram2d(x, y, bins=10, range=None, normed=None, weights=None, density=None):
+    """Two-dimensional histogram (as :func:`numpy.histogram2d`): ``(hist, xedges, yedges)``."""
+    try:
+        n = len(bins)
+    except TypeError:
+        n = 1
+    if n not in (1, 2):
+        bins = [bins, bins]
+    hist, edges = histogramdd(
+        [x, y], bins, range=range, normed=normed, weights=weights, density=density
+    )
+    return hist, edges[0], edges[1]
+
+
+# -- push ---------------------------------------------------------------------------------------
+
+
+def _push_block(a, n, axis):
+    a = np.moveaxis(a, axis, -1)
+    valid = ~np.isnan(a)
+    pos = np.arange(a.shape[-1])
+    idx = np.where(valid, pos, -1)
+    np.maximum.accumulate(idx, axis=-1, out=idx)
+    out = np.take_along_axis(a, np.maximum(idx, 0), axis=-1)
+    gone = idx < 0
+    if n is not None:
+        gone |= (pos - idx > n) & ~valid
+    out[gone] = np.nan
+    return np.moveaxis(out, -1, axis)
+
+
+def push(array, n, axis):
+    """Fill NaNs with the last valid value before them along ``axis``, at most ``n`` in a row
+    (``None``: no limit)."""
+    x = asarray(array)
+    axis = validate_axis(axis, x.ndim)
+    if n is not None and not 0 < n < x.shape[axis] - 1:
+        n = None
+    x = x.rechunk({axis: x.shape[axis]}) if x.numblocks[axis] > 1 else x
+    out = x.map_blocks(_push_block, n, axis, dtype=x.dtype)
+    return out.rechunk({axis: asarray(array).chunks[axis]})
+
+
+# -- shuffle ------------------------------------------------------------------------------------
+
+
+def shuffle(x, indexer, axis, chunks="auto"):
+    """Reorder ``x`` along ``axis`` by the groups of ``indexer`` (lists of positions); a
+    group is never split between blocks."""
+    x = asarray(x)
+    axis = validate_axis(axis, x.ndim)
+    if not isinstance(indexer, (list, tuple)) or not all(
+        isinstance(g, (list, tuple, np.ndarray)) for g in indexer
+    ):
+        raise ValueError("indexer must be a list of lists of positional indices")
+    groups = [np.asarray(g, dtype=np.intp).ravel() for g in indexer]
+    flat = np.concatenate(groups) if groups else np.zeros(0, np.intp)
+    n = x.shape[axis]
+    if flat.size and (flat.max() >= n or flat.min() < -n):
+        raise IndexError(f"index {flat.max()} is out of bounds for axis {axis} with size {n}")
+    target = max(x.chunks[axis], default=1)
+    sizes, cur = [], 0
+    for g in groups:
+        if cur and cur + len(g) > target:
+            sizes.append(cur)
+            cur = 0
+        cur += len(g)
+    if cur or not sizes:
+        sizes.append(cur)
+    idx = [slice(None)] * x.ndim
+    idx[axis] = flat
+    out = x[tuple(idx)]
+    return out.rechunk({axis: tuple(sizes)}) if out.shape[axis] else out
+
+
+# -- Array methods ------------------------------------------------------------------------------
+
+
+def _choose(self, choices):
+    """``choose(self, choices)``."""
+    from oxdask.array.routines import choose
+
+    return choose(self, choices)
+
+
+def _shuffle(self, indexer, axis, chunks="auto"):
+    """``shuffle(self, indexer, axis)``."""
+    return shuffle(self, indexer, axis, chunks)
+
+
+Array.choose = _choose
+Array.shuffle = _shuffle
+Array.partitions = property(lambda self: self.blocks, doc="Same as ``blocks``.")
+Array.A = property(lambda self: self, doc="The array itself (as ``numpy.matrix.A``).")
