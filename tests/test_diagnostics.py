@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import io
+import json
 import re
+import shutil
+import subprocess
+import sys
 import threading
 import time
+import warnings
+from html.parser import HTMLParser
 from operator import add
 
 import pytest
 
 import oxdask
 from oxdask import _core, compute, delayed
-from oxdask.diagnostics import Callback, ProgressBar
+from oxdask.diagnostics import (
+    CacheProfiler,
+    Callback,
+    Profiler,
+    ProgressBar,
+    ResourceProfiler,
+    visualize,
+)
 
 
 def inc(x):
@@ -236,3 +249,197 @@ def test_progress_bar_matches_dask_format():
             mod.delayed(inc)(1).compute(scheduler="sync")
         outs.append(re.sub(r"\d+\.\d+ (s|ms|us)", "T", _lines(out.getvalue())[-1]))
     assert outs[0] == outs[1]
+
+
+# --- visualize (bokeh) ---------------------------------------------------------------------
+
+
+class _Scripts(HTMLParser):
+    """The ``<script>`` elements of an HTML page: (attributes, text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.scripts = []
+        self.tags = []
+        self._current = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "script":
+            self._current = [dict(attrs), ""]
+            self.scripts.append(self._current)
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._current = None
+
+    def handle_data(self, data):
+        if self._current is not None:
+            self._current[1] += data
+
+
+def _data_sources(html_text):
+    """The ``data`` of every ColumnDataSource in a bokeh HTML file, as dicts of lists."""
+    parser = _Scripts()
+    parser.feed(html_text)
+    parser.close()
+    docs = [
+        json.loads(text)
+        for attrs, text in parser.scripts
+        if attrs.get("type") == "application/json"
+    ]
+    assert len(docs) == 1
+    found = []
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            if obj.get("name") == "ColumnDataSource":
+                found.append(dict(obj["attributes"]["data"]["entries"]))
+            for v in obj.values():
+                walk(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v)
+
+    walk(docs)
+    return parser, found
+
+
+def _profiled_run():
+    xs = [delayed(slow_inc)(i, dask_key_name=f"inc-{i}") for i in range(6)]
+    total = delayed(sum)(xs, dask_key_name="total")
+    with Profiler() as prof, ResourceProfiler(dt=0.01) as rprof, CacheProfiler() as cprof:
+        assert total.compute(scheduler="threads", num_workers=2) == sum(range(1, 7))
+    return prof, rprof, cprof
+
+
+def test_visualize_writes_offline_html(tmp_path):
+    pytest.importorskip("bokeh")
+    prof, rprof, cprof = _profiled_run()
+    assert len(prof.results) == 7
+    fn = tmp_path / "profile.html"
+    p = visualize([prof, rprof, cprof], filename=str(fn), show=False)
+    assert len(p.children) == 3
+    text = fn.read_text()
+    parser, sources = _data_sources(text)
+    assert parser.tags[0] == "html"
+    # Offline: bokeh's JavaScript is inlined, nothing is loaded from elsewhere.
+    assert all("src" not in attrs for attrs, _ in parser.scripts)
+    assert "Bokeh" in parser.scripts[0][1]
+    # One rectangle per task, at its time and worker row.
+    (tasks,) = [s for s in sources if "key" in s]
+    assert sorted(tasks["key"]) == sorted(str(r.key) for r in prof.results)
+    assert len(tasks["x"]) == len(tasks["width"]) == len(tasks["y"]) == 7
+    widths = dict(zip(tasks["key"], tasks["width"], strict=True))
+    for r in prof.results:
+        assert widths[r.key] == pytest.approx(r.end_time - r.start_time)
+    assert set(tasks["y"]) <= {1, 2}
+    # CPU and memory lines, one point per sample.
+    lines = [s for s in sources if "label" not in s and "key" not in s]
+    assert any(len(s["x"]) == len(rprof.results) for s in lines)
+    # Cache lines, one per task name.
+    labels = {s["label"][0] for s in sources if "label" in s}
+    assert labels == {"inc", "total"}
+
+
+def test_profiler_plot_options_as_dask():
+    bokeh = pytest.importorskip("bokeh")
+    prof, rprof, cprof = _profiled_run()
+    for profiler in (prof, rprof, cprof):
+        p = profiler.visualize(
+            width=500, height=300, tools="hover", title="Not the default", show=False, save=False
+        )
+        assert (p.width, p.height) == (500, 300)
+        assert len(p.tools) == 1
+        assert isinstance(p.tools[0], bokeh.models.HoverTool)
+        assert p.title.text == "Not the default"
+    assert cprof.visualize(show=False, save=False).axis[1].axis_label == "Cache Size (count)"
+    with pytest.raises(AttributeError, match="foo_bar"):
+        cprof.visualize(foo_bar="fake", show=False, save=False)
+    # Empty profilers plot too, without warnings.
+    for profiler in (prof, rprof, cprof):
+        profiler.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = visualize([prof, rprof, cprof], show=False, save=False)
+    assert p.children[0][0].title.text == "Profile Results"
+    assert p.children[1][0].title is None
+
+
+def test_resource_plot_bounds():
+    pytest.importorskip("bokeh")
+    rprof = ResourceProfiler()
+    for results in [[], [(1.0, 0, 0)]]:
+        rprof.results, rprof.start_time, rprof.end_time = results, 0.0, 1.0
+        p = rprof.visualize(show=False, save=False)
+        assert (p.x_range.start, p.x_range.end) == (0, 1)
+        assert (p.y_range.start, p.y_range.end) == (0, 100)
+        memory = p.extra_y_ranges["memory"]
+        assert (memory.start, memory.end) == (0, 100)
+
+
+def test_visualize_file_path_deprecated(tmp_path):
+    pytest.importorskip("bokeh")
+    prof, _, _ = _profiled_run()
+    fn = tmp_path / "old.html"
+    with pytest.warns(FutureWarning, match="file_path keyword argument is deprecated"):
+        prof.visualize(show=False, file_path=str(fn))
+    assert "<html" in fn.read_text().lower()
+
+
+def test_get_colors_and_unquote():
+    pytest.importorskip("bokeh")
+    from bokeh.palettes import Blues5, Blues256
+
+    from oxdask.diagnostics.profile_visualize import get_colors, unquote
+
+    assert set(get_colors("Blues", list(range(11)))) < set(Blues256)
+    assert len(set(get_colors("Blues", list(range(11))))) == 11
+    assert get_colors("Blues", list(range(5))) == list(Blues5)
+    assert len(set(get_colors("BrBG", [0, 1, 0, 1]))) == 2
+    assert len(set(get_colors("Viridis", list(range(100))))) == 100
+    assert unquote((dict, [["a", 1], ["b", [1, 2]]])) == {"a": 1, "b": [1, 2]}
+    assert unquote((tuple, [1, 2])) == (1, 2)
+    assert unquote([1, 2, 3]) == [1, 2, 3]
+
+
+def test_visualize_without_bokeh(monkeypatch):
+    for name in [m for m in sys.modules if m == "bokeh" or m.startswith("bokeh.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "bokeh", None)
+    prof = Profiler()
+    with prof:
+        delayed(inc)(1).compute()
+    with pytest.raises(ImportError, match="`bokeh`"):
+        prof.visualize(show=False, save=False)
+    with pytest.raises(ImportError, match="pip install bokeh"):
+        visualize([prof], show=False, save=False)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")
+def test_visualize_renders_in_headless_chromium(tmp_path):
+    pytest.importorskip("bokeh")
+    prof, rprof, cprof = _profiled_run()
+    fn = tmp_path / "profile.html"
+    visualize([prof, rprof, cprof], filename=str(fn), show=False)
+    proc = subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            fn.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    assert any("document idle" in line for line in console), proc.stderr[-2000:]
+    assert not [line for line in console if "error" in line.lower()], console
+    # bokeh built the plot's elements
+    assert "bk-GridPlot" in proc.stdout

@@ -133,7 +133,7 @@ def visualize(profilers, filename="profile.html", show=True, save=None, mode=Non
     if show:
         bp.show(p)
     if save:
-        bp.output_file(filename, mode=mode or "inline")
+        bp.output_file(filename, title="Profile Results", mode=mode or "inline")
         bp.save(p)
     return p
 
@@ -323,7 +323,7 @@ def plot_cache(
         tics = sorted({r.cache_time for r in results} | {r.free_time for r in results})
         groups: dict = {}
         for r in results:
-            groups.setdefault(_label(key_split(r.key), label_size), []).append(r)
+            groups.setdefault(key_split(r.key)[:label_size], []).append(r)
         p = bp.figure(x_range=[0, end_time - start_time], **defaults)
         xs = [0] + [t - start_time for t in tics]
         colors = get_colors(palette, list(groups))
