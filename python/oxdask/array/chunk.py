@@ -45,7 +45,15 @@ def concatenate_nested(nested, axes):
     parts = [concatenate_nested(n, axes[1:]) for n in nested]
     if len(parts) == 1:
         return parts[0]
-    return np.concatenate(parts, axis=axes[0])
+    return concatenate(parts, axis=axes[0])
+
+
+def concatenate(parts, axis=0):
+    """``np.concatenate``, or ``np.ma.concatenate`` when a part is masked (keeps masks)."""
+    for p in parts:
+        if isinstance(p, np.ma.MaskedArray):
+            return np.ma.concatenate(parts, axis=axis)
+    return np.concatenate(parts, axis=axis)
 
 
 def unwrap_nested(x):
@@ -214,4 +222,4 @@ def _assemble(blocks, axis_slices, axis, index):
     ]
     if len(parts) == 1:
         return parts[0]
-    return np.concatenate(parts, axis=axis)
+    return concatenate(parts, axis=axis)

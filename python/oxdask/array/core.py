@@ -73,6 +73,8 @@ class Array(DaskMethodsMixin):
         if dtype is None:
             dtype = meta.dtype if meta is not None else np.float64
         self._dtype = np.dtype(dtype)
+        # Blocks are NumPy arrays, or masked arrays (``meta`` a np.ma.MaskedArray).
+        self._masked = isinstance(meta, np.ma.MaskedArray)
 
     # -- collection protocol ------------------------------------------------------------------
     def __dask_graph__(self):
@@ -105,13 +107,13 @@ class Array(DaskMethodsMixin):
         return _finalize, ()
 
     def __dask_postpersist__(self):
-        return Array._rebuild, (self.name, self.chunks, self.dtype)
+        return Array._rebuild, (self.name, self.chunks, self.dtype, self._meta)
 
     @staticmethod
-    def _rebuild(dsk, name, chunks, dtype, rename=None):
+    def _rebuild(dsk, name, chunks, dtype, meta=None, rename=None):
         if rename:
             name = rename.get(name, name)
-        return Array(dsk, name, chunks, dtype)
+        return Array(dsk, name, chunks, dtype, meta=meta)
 
     # -- metadata -----------------------------------------------------------------------------
     @property
@@ -132,7 +134,8 @@ class Array(DaskMethodsMixin):
 
     @property
     def _meta(self):
-        return np.empty((0,) * self.ndim, dtype=self.dtype)
+        empty = np.ma.empty if self._masked else np.empty
+        return empty((0,) * self.ndim, dtype=self.dtype)
 
     @property
     def shape(self) -> tuple:
@@ -190,7 +193,7 @@ class Array(DaskMethodsMixin):
         name = self.name.rsplit("-", 1)[0] if "-" in self.name else self.name
         return (
             f"dask.array<{name}, shape={self.shape}, dtype={self.dtype}, "
-            f"chunksize={self.chunksize}, chunktype=numpy.ndarray>"
+            f"chunksize={self.chunksize}, chunktype={_chunktype(self)}>"
         )
 
     def _repr_html_(self) -> str:
@@ -253,7 +256,12 @@ class Array(DaskMethodsMixin):
         from oxdask.array.slicing import setitem
 
         out = setitem(self, key, value)
+        self._assign(out)
+
+    def _assign(self, out):
+        """Become ``out`` (in-place operations, ``out=`` arguments)."""
         self.dask, self._name, self._chunks, self._dtype = out.dask, out.name, out.chunks, out.dtype
+        self._masked = out._masked
 
     # -- conversions --------------------------------------------------------------------------
     def astype(self, dtype, casting="unsafe", copy=True, **kwargs):
@@ -314,12 +322,16 @@ class Array(DaskMethodsMixin):
         return to_zarr(self, *args, **kwargs)
 
     def copy(self):
-        return Array(self.dask, self.name, self.chunks, self.dtype)
+        return Array(self.dask, self.name, self.chunks, self.dtype, meta=self._meta)
 
     def __deepcopy__(self, memo):
         return self.copy()
 
     # elementwise, reductions and shapes: attached in ``oxdask/array/__init__.py``.
+
+
+def _chunktype(x) -> str:
+    return "numpy.ma.MaskedArray" if x._masked else "numpy.ndarray"
 
 
 def _finalize(results):
@@ -338,11 +350,26 @@ def _concat_nested(results):
         x = x[0] if len(x) else None
     if depth == 1 and len(results) == 1 and np.ndim(results[0]) == 0:
         return results[0]
+    if _any_masked(results):
+        return _ma_concat(results, 0)
     return (
         np.block(_lists(results))
         if depth > 1
         else np.concatenate([np.asarray(r) for r in results], axis=0)
     )
+
+
+def _any_masked(x) -> bool:
+    if isinstance(x, (list, tuple)):
+        return any(_any_masked(y) for y in x)
+    return isinstance(x, np.ma.MaskedArray)
+
+
+def _ma_concat(x, axis):
+    if not isinstance(x, (list, tuple)):
+        return x
+    parts = [_ma_concat(y, axis + 1) for y in x]
+    return parts[0] if len(parts) == 1 else np.ma.concatenate(parts, axis=axis)
 
 
 def _lists(x):
@@ -355,14 +382,18 @@ def _lists(x):
 # Graph building
 
 
-def _new(name, layer, deps, chunks, dtype, extra_layers=None) -> Array:
+def _new(name, layer, deps, chunks, dtype, extra_layers=None, meta=None) -> Array:
+    """An Array of a new layer; its blocks are masked when ``meta`` is a masked array or,
+    without ``meta``, when those of an array in ``deps`` are."""
     graph = HighLevelGraph.from_collections(name, layer, [d for d in deps if is_dask_collection(d)])
     if extra_layers:
         for k, v in extra_layers.items():
             graph.layers.setdefault(k, v)
             graph.dependencies.setdefault(k, set())
             graph.dependencies[name].add(k)
-    return Array(graph, name, chunks, dtype)
+    if meta is None and any(getattr(d, "_masked", False) for d in deps):
+        meta = np.ma.empty((0,), dtype=dtype)
+    return Array(graph, name, chunks, dtype, meta=meta)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,8 +441,18 @@ def from_array(
     shape = tuple(int(s) for s in x.shape)
     dtype = np.dtype(x.dtype)
     chunks = normalize_chunks(chunks, shape, dtype=dtype)
+    masked = isinstance(x, np.ma.MaskedArray)
+    if masked and meta is None:
+        meta = np.ma.empty((0,) * len(shape), dtype=dtype)
+    if asarray is None and masked:
+        asarray = False  # masked blocks keep their mask
     if name in (None, True):
-        token = tokenize(x, chunks) if isinstance(x, np.ndarray) else tokenize(id(x), chunks)
+        if masked:
+            token = tokenize(x.data, np.ma.getmaskarray(x), x.fill_value, chunks)
+        elif isinstance(x, np.ndarray):
+            token = tokenize(x, chunks)
+        else:
+            token = tokenize(id(x), chunks)
         name = f"array-{token}"
     elif name is False:
         name = _name("array")
@@ -427,7 +468,7 @@ def from_array(
         layer = MaterializedLayer(
             {(name,): (np.asarray, x) if not isinstance(x, np.ndarray) else x.copy()}
         )
-        return Array(HighLevelGraph({name: layer}, {name: set()}), name, (), dtype)
+        return Array(HighLevelGraph({name: layer}, {name: set()}), name, (), dtype, meta=meta)
     from oxdask.array.blockwise import _blockwise_layer
 
     layer, extra = _blockwise_layer(
@@ -440,7 +481,7 @@ def from_array(
         kwargs=kwargs,
         inline=isinstance(x, np.ndarray),  # slicing in-memory data is free: no copy
     )
-    return _new(name, layer, [], chunks, dtype, extra)
+    return _new(name, layer, [], chunks, dtype, extra, meta=meta)
 
 
 def asarray(

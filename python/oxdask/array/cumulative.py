@@ -7,7 +7,7 @@ import numpy as np
 
 from oxdask.array.blockwise import elemwise
 from oxdask.array.core import _new, asarray
-from oxdask.array.reductions import validate_axis
+from oxdask.array.reductions import handle_out, validate_axis
 from oxdask.highlevelgraph import MaterializedLayer
 from oxdask.tokenize import tokenize
 
@@ -18,10 +18,25 @@ def _last(x, axis, binop):
     if x.shape[axis] == 0:
         shape = tuple(1 if i == axis else s for i, s in enumerate(x.shape))
         return np.full(shape, 0 if binop is np.add else 1, dtype=x.dtype)
-    return np.take(x, [-1], axis=axis)
+    # the running total, also where the last element is masked (np.ma's cumsum holds it)
+    return np.ma.getdata(np.take(x, [-1], axis=axis))
 
 
-def _cumulative(npfunc, binop, a, axis, dtype, name, nan):
+class _NanTo:
+    """NaN replaced by ``fill`` (a copy; masks kept)."""
+
+    def __init__(self, fill):
+        self.fill = fill
+
+    def __call__(self, x):
+        if x.dtype.kind not in "fc":
+            return x
+        x = x.copy()
+        x[np.isnan(np.ma.getdata(x))] = self.fill
+        return x
+
+
+def _cumulative(npfunc, binop, a, axis, dtype, name, nan, out=None):
 
     a = asarray(a)
     if axis is None:
@@ -29,7 +44,7 @@ def _cumulative(npfunc, binop, a, axis, dtype, name, nan):
         axis = 0
     axis = validate_axis(axis, a.ndim)
     if nan:
-        a = elemwise(np.where, elemwise(np.isnan, a), 0 if binop is np.add else 1, a)
+        a = elemwise(_NanTo(0 if binop is np.add else 1), a, dtype=a.dtype)
     rdtype = npfunc(np.ones((1,), dtype=a.dtype), dtype=dtype).dtype
     part = elemwise(_CumBlock(npfunc, axis, dtype), a, dtype=rdtype)
     token = tokenize(part.name, axis, binop)
@@ -52,7 +67,7 @@ def _cumulative(npfunc, binop, a, axis, dtype, name, nan):
         else:
             layer[(cname, *idx)] = (binop, (cname, *prev), (lname, *prev))
         layer[key] = (binop, (part.name, *idx), (cname, *idx))
-    return _new(oname, MaterializedLayer(layer), [part, last], part.chunks, rdtype)
+    return handle_out(out, _new(oname, MaterializedLayer(layer), [part, last], part.chunks, rdtype))
 
 
 class _CumBlock:
@@ -76,19 +91,19 @@ class _LastOf:
 
 def cumsum(x, axis=None, dtype=None, out=None, method="sequential"):
     """Cumulative sum along ``axis`` (flattened when ``axis`` is None)."""
-    return _cumulative(np.cumsum, np.add, x, axis, dtype, "cumsum", False)
+    return _cumulative(np.cumsum, np.add, x, axis, dtype, "cumsum", False, out)
 
 
 def cumprod(x, axis=None, dtype=None, out=None, method="sequential"):
     """Cumulative product along ``axis`` (flattened when ``axis`` is None)."""
-    return _cumulative(np.cumprod, np.multiply, x, axis, dtype, "cumprod", False)
+    return _cumulative(np.cumprod, np.multiply, x, axis, dtype, "cumprod", False, out)
 
 
 def nancumsum(x, axis, dtype=None, out=None, *, method="sequential"):
     """Cumulative sum treating NaN as zero."""
-    return _cumulative(np.cumsum, np.add, x, axis, dtype, "nancumsum", True)
+    return _cumulative(np.cumsum, np.add, x, axis, dtype, "nancumsum", True, out)
 
 
 def nancumprod(x, axis, dtype=None, out=None, *, method="sequential"):
     """Cumulative product treating NaN as one."""
-    return _cumulative(np.cumprod, np.multiply, x, axis, dtype, "nancumprod", True)
+    return _cumulative(np.cumprod, np.multiply, x, axis, dtype, "nancumprod", True, out)
