@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-import oxdask.array as da
+from oxdask.array.utils import assert_eq as _assert_eq
 
 
 def assert_eq(a, b, check_dtype=True, **kwargs):
-    """Compute ``a`` (and ``b``) and compare with NumPy, including shape and dtype."""
-    if isinstance(a, da.Array):
-        a_shape = a.shape
-        a_dtype = a.dtype
-        a = a.compute()
-        if not any(isinstance(s, float) for s in a_shape):
-            assert tuple(a_shape) == np.shape(a), (a_shape, np.shape(a))
-        if check_dtype:
-            assert a_dtype == np.asarray(a).dtype, (a_dtype, np.asarray(a).dtype)
-    if isinstance(b, da.Array):
-        b = b.compute()
-    a = np.asarray(a)
-    b = np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    if check_dtype:
-        assert a.dtype == b.dtype, (a.dtype, b.dtype)
-    if a.dtype.kind in "fc":
-        np.testing.assert_allclose(a, b, equal_nan=True, **kwargs)
-    else:
-        np.testing.assert_array_equal(a, b)
+    """Compare ``a`` and ``b`` with :func:`oxdask.array.utils.assert_eq` (values, dtype, and
+    the declared metadata of oxdask arrays), on the scheduler of the test."""
+    kwargs.setdefault("scheduler", None)
+    return _assert_eq(a, b, check_dtype=check_dtype, **kwargs)
 
 
 def random_chunks(rng, shape):

@@ -3,10 +3,12 @@ pairs, the index made global with the block's location along the axis."""
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 
 from oxdask.array.core import asarray
-from oxdask.array.reductions import reduction, validate_axis
+from oxdask.array.reductions import handle_out, reduction, validate_axis
 
 __all__ = ["argmax", "argmin", "nanargmax", "nanargmin"]
 
@@ -49,8 +51,12 @@ def _arg_agg(p, axis, keepdims, kind, nan):
 def _arg(kind, nan, a, axis, keepdims, split_every, out):
     a = asarray(a)
     if axis is None:
-        a = a.ravel()
-        axis = 0
+        # over the flattened array; keepdims keeps every axis (length one), as NumPy
+        ndim = a.ndim
+        r = _arg(kind, nan, a.ravel(), 0, False, split_every, None)
+        return handle_out(out, r.reshape((1,) * ndim) if keepdims else r)
+    if not isinstance(axis, Integral):
+        raise TypeError(f"axis must be either `None` or int, got '{axis}'")
     axis = validate_axis(axis, a.ndim)
     if a.shape[axis] == 0:
         raise ValueError(f"attempt to get arg{kind} of an empty sequence")
@@ -65,6 +71,7 @@ def _arg(kind, nan, a, axis, keepdims, split_every, out):
         split_every=split_every,
         combine=_arg_combine,
         out=out,
+        meta=np.empty((0,), np.intp),  # indices: plain arrays, even of masked arrays
         name=f"{'nan' if nan else ''}arg{kind}",
         chunk_kwargs=kw,
         combine_kwargs=kw,

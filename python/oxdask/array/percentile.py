@@ -287,12 +287,18 @@ def _bincount_w(x, w, minlength):
     return np.bincount(x.ravel(), weights=w.ravel(), minlength=minlength)
 
 
-def _bincount_agg(p, axis, keepdims, minlength):
+def _bincount_agg(p, axis, keepdims, minlength, final=False):
     parts = leaves(p)
     n = max(len(q) for q in parts)
     out = np.zeros(n, dtype=np.result_type(*[q.dtype for q in parts]))
     for q in parts:
         out[: len(q)] += q
+    if final and minlength and n > minlength:
+        raise ValueError(
+            f"bincount: values of {n - 1} and above found, but the declared length of the "
+            f"result is minlength={minlength}; pass a larger minlength (or minlength=0 for "
+            "a result of unknown length)"
+        )
     return out
 
 
@@ -319,7 +325,7 @@ def bincount(x, weights=None, minlength=0, split_every=None):
             name="bincount",
             concatenate=False,
             split_every=split_every,
-            aggregate_kwargs={"minlength": minlength},
+            aggregate_kwargs={"minlength": minlength, "final": True},
             combine_kwargs={"minlength": minlength},
         )
     else:
@@ -334,46 +340,75 @@ def bincount(x, weights=None, minlength=0, split_every=None):
             concatenate=False,
             split_every=split_every,
             chunk_kwargs={"minlength": minlength},
-            aggregate_kwargs={"minlength": minlength},
+            aggregate_kwargs={"minlength": minlength, "final": True},
             combine_kwargs={"minlength": minlength},
         )
     name = "bincount-" + tokenize(red.name)
-    return _new(name, MaterializedLayer({(name, 0): (red.name,)}), [red], ((math.nan,),), red.dtype)
+    size = minlength if minlength else math.nan
+    return _new(name, MaterializedLayer({(name, 0): (red.name,)}), [red], ((size,),), red.dtype)
 
 
 def _identity_keep(x, axis, keepdims):
     return x
 
 
-def _along_axis(func, a, q, axis, keepdims, kwargs):
+def _norm_axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, Integral):
+        axis = (axis,)
+    out = tuple(validate_axis(ax, ndim) for ax in axis)
+    if len(set(out)) != len(out):
+        raise ValueError("duplicate value in 'axis'")
+    return out
+
+
+def _weights_like(w, a, axes):
+    """The weights as an Array that broadcasts against ``a`` block by block: of ``a``'s shape
+    and chunks, or 1-D along the one reduced axis (then shaped to broadcast)."""
+    w = asarray(w)
+    if w.shape == a.shape:
+        return w.rechunk(a.chunks)
+    if w.ndim == 1 and len(axes) == 1 and w.shape[0] == a.shape[axes[0]]:
+        index = tuple(slice(None) if i == axes[0] else None for i in range(a.ndim))
+        return w.rechunk(-1)[index]
+    raise ValueError("Shape of weights must be consistent with shape of a along specified axis.")
+
+
+def _along_axis(func, a, q, axis, keepdims, kwargs, weights=None, out=None):
+    from oxdask.array.reductions import handle_out
+
     a = asarray(a)
     q_arr = np.asarray(q)
-    if axis is None:
-        a = a.ravel()
-        axis = 0
-        flat = True
-    else:
-        flat = False
-    axis = validate_axis(axis, a.ndim)
-    a = a.rechunk({axis: -1})
-    out_chunks = list(a.chunks)
-    if keepdims:
-        out_chunks[axis] = (1,)
-        if flat:
-            out_chunks = [(1,)]
-    else:
-        del out_chunks[axis]
-    out_chunks = tuple((q_arr.shape and [(len(q_arr),)]) or []) + tuple(out_chunks)
-    dtype = np.asarray(func(np.ones(2, a.dtype), q_arr, axis=0, keepdims=False, **kwargs)).dtype
-    drop = [] if keepdims else [axis]
-    new = [0] if q_arr.ndim else []
-    return a.map_blocks(
-        _Along(func, q_arr, axis, keepdims, kwargs),
+    axes = _norm_axes(axis, a.ndim)
+    if any(a.numblocks[ax] > 1 for ax in axes):
+        a = a.rechunk({ax: -1 for ax in axes})
+    out_chunks = []
+    for i, c in enumerate(a.chunks):
+        if i not in axes:
+            out_chunks.append(c)
+        elif keepdims:
+            out_chunks.append((1,))
+    out_chunks = tuple((n,) for n in q_arr.shape) + tuple(out_chunks)
+    probe = {}
+    if weights is not None:
+        probe["weights"] = np.ones(2)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sample = func(np.ones(2, a.dtype), q_arr, axis=0, keepdims=False, **kwargs, **probe)
+    dtype = np.asarray(sample).dtype
+    args = [] if weights is None else [_weights_like(weights, a, axes)]
+    result = a.map_blocks(
+        _Along(func, q_arr, axes, keepdims, kwargs),
+        *args,
         chunks=out_chunks,
-        drop_axis=drop,
-        new_axis=new,
+        drop_axis=[] if keepdims else list(axes),
+        new_axis=list(range(q_arr.ndim)),
         dtype=dtype,
     )
+    return handle_out(out, result)
 
 
 class _Along:
@@ -384,12 +419,30 @@ class _Along:
         self.keepdims = keepdims
         self.kwargs = kwargs
 
-    def __call__(self, x):
+    def __call__(self, x, w=None):
         import warnings
 
+        kw = self.kwargs
+        if w is not None:
+            kw = {**kw, "weights": np.broadcast_to(w, x.shape)}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return self.func(x, self.q, axis=self.axis, keepdims=self.keepdims, **self.kwargs)
+            return self.func(x, self.q, axis=self.axis, keepdims=self.keepdims, **kw)
+
+
+def _method(method, interpolation, what):
+    if interpolation is None:
+        return method
+    import warnings
+
+    warnings.warn(
+        f"The `interpolation` argument to {what} was renamed to `method`.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    if method != "linear":
+        raise TypeError("Cannot pass interpolation and method keywords!")
+    return interpolation
 
 
 def percentile(
@@ -400,21 +453,55 @@ def percentile(
     .. note:: oxdask gathers the reduced axis into one block and computes exact
        percentiles; Dask approximates them from per-block percentiles.
     """
-    return _along_axis(np.percentile, a, q, axis, keepdims, {"method": method})
+    weights = kwargs.pop("weights", None)
+    return _along_axis(np.percentile, a, q, axis, keepdims, {"method": method}, weights)
 
 
 def nanpercentile(a, q, method="linear", *, axis=None, keepdims=False, **kwargs):
     """Exact percentiles ignoring NaN (see :func:`percentile`)."""
-    return _along_axis(np.nanpercentile, a, q, axis, keepdims, {"method": method})
+    weights = kwargs.pop("weights", None)
+    return _along_axis(np.nanpercentile, a, q, axis, keepdims, {"method": method}, weights)
 
 
-def quantile(a, q, method="linear", *, axis=None, keepdims=False, **kwargs):
-    """Exact quantiles (``q`` in [0, 1]) along ``axis``."""
-    return _along_axis(np.quantile, a, q, axis, keepdims, {"method": method})
+def quantile(
+    a,
+    q,
+    axis=None,
+    out=None,
+    overwrite_input=False,
+    method="linear",
+    keepdims=False,
+    *,
+    weights=None,
+    interpolation=None,
+):
+    """Exact quantiles (``q`` in [0, 1]) along ``axis``, as :func:`numpy.quantile` (the
+    reduced axes are gathered into one block)."""
+    method = _method(method, interpolation, "quantile")
+    if overwrite_input:
+        raise NotImplementedError("da.quantile does not support overwrite_input=True")
+    kw = {"method": method}
+    return _along_axis(np.quantile, a, q, axis, keepdims, kw, weights, out)
 
 
-def nanquantile(a, q, method="linear", *, axis=None, keepdims=False, **kwargs):
-    return _along_axis(np.nanquantile, a, q, axis, keepdims, {"method": method})
+def nanquantile(
+    a,
+    q,
+    axis=None,
+    out=None,
+    overwrite_input=False,
+    method="linear",
+    keepdims=False,
+    *,
+    weights=None,
+    interpolation=None,
+):
+    """Exact quantiles ignoring NaN, as :func:`numpy.nanquantile`."""
+    method = _method(method, interpolation, "nanquantile")
+    if overwrite_input:
+        raise NotImplementedError("da.nanquantile does not support overwrite_input=True")
+    kw = {"method": method}
+    return _along_axis(np.nanquantile, a, q, axis, keepdims, kw, weights, out)
 
 
 def _median(x, q, axis, keepdims):
@@ -426,13 +513,13 @@ def _nanmedian(x, q, axis, keepdims):
 
 
 def median(a, axis=None, keepdims=False, out=None):
-    """Median along ``axis`` (the reduced axis is gathered into one block)."""
-    return _along_axis(_median, a, None, axis, keepdims, {})
+    """Median along ``axis`` (the reduced axes are gathered into one block)."""
+    return _along_axis(_median, a, None, axis, keepdims, {}, out=out)
 
 
 def nanmedian(a, axis=None, keepdims=False, out=None):
     """Median ignoring NaN (no warning for all-NaN slices: NaN)."""
-    return _along_axis(_nanmedian, a, None, axis, keepdims, {})
+    return _along_axis(_nanmedian, a, None, axis, keepdims, {}, out=out)
 
 
 _ = Array

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -110,13 +111,14 @@ class _Chunk:
         self.kwargs = kwargs
 
     def __call__(self, x, *locs):
-        if self.fast is not None and x.dtype.kind in "biuf" and x.size:
+        if self.fast is not None and type(x) is np.ndarray and x.dtype.kind in "biuf" and x.size:
             if builtins.all(x.shape[a] == 1 for a in self.axes) and _keeps_dtype(
                 self.func, x.dtype, self.kwargs
             ):
                 return x  # reducing axes of length one: the block is its own result
             return self.fast(x, axis=self.axes, keepdims=True, **self.kwargs)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             if locs:
                 return self.func(x, axis=self.axes, keepdims=True, loc=locs[0], **self.kwargs)
             return self.func(x, axis=self.axes, keepdims=True, **self.kwargs)
@@ -138,8 +140,19 @@ class _Level:
             if out is not None:
                 return out
         x = _concat_any(nested, self.axes) if self.concatenate else nested
-        with np.errstate(all="ignore"):
-            return self.func(x, axis=self.axes, keepdims=self.keepdims, **self.kwargs)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out = self.func(x, axis=self.axes, keepdims=self.keepdims, **self.kwargs)
+        return _scalar(out) if not self.keepdims else out
+
+
+def _scalar(x):
+    """A 0-d NumPy array as its scalar (as NumPy's reductions return); others unchanged."""
+    if type(x) is np.ndarray and x.ndim == 0:
+        return x[()]
+    if isinstance(x, np.ma.MaskedArray) and x.ndim == 0:
+        return np.ma.masked if x.mask else x.data[()]
+    return x
 
 
 def leaves(nested, out=None) -> list:
@@ -160,12 +173,12 @@ def _elementwise(func, nested, axes, keepdims, kwargs):
     parts = leaves(nested)
     first = parts[0]
     if not (
-        isinstance(first, np.ndarray)
+        type(first) is np.ndarray
         and first.size >= 4096  # smaller partials: one concatenation costs less than n ufuncs
         and _keeps_dtype(func, first.dtype, kwargs)
         and builtins.all(first.shape[a] == 1 for a in axes)
         and builtins.all(
-            isinstance(p, np.ndarray) and p.shape == first.shape and p.dtype == first.dtype
+            type(p) is np.ndarray and p.shape == first.shape and p.dtype == first.dtype
             for p in parts
         )
     ):
@@ -250,8 +263,6 @@ def reduction(
     -------
     Array
     """
-    if out is not None:
-        raise NotImplementedError("out= is not supported")
     if weights is not None:
         raise NotImplementedError("weights= is not supported")
     x = asarray(x)
@@ -300,7 +311,40 @@ def reduction(
         out_chunks = tuple((1,) if i in axes else ch for i, ch in enumerate(x.chunks))
     else:
         out_chunks = tuple(ch for i, ch in enumerate(x.chunks) if i not in axes)
-    return _new(oname, tree, [c], out_chunks, dtype)
+    if meta is not None and not isinstance(meta, np.ma.MaskedArray):
+        meta = np.empty((0,) * len(out_chunks), dtype=dtype)  # plain blocks, even from masked
+    elif meta is not None:
+        meta = np.ma.empty((0,) * len(out_chunks), dtype=dtype)
+    return handle_out(out, _new(oname, tree, [c], out_chunks, dtype, meta=meta))
+
+
+def normalize_out(out):
+    """``out=`` as one Array or None (a tuple of one Array is that Array)."""
+    if isinstance(out, tuple):
+        if len(out) > 1:
+            raise NotImplementedError("The out parameter is not fully supported")
+        out = out[0] if out else None
+    if out is not None and not isinstance(out, Array):
+        raise NotImplementedError(
+            "The out parameter is not fully supported. "
+            f"Received type {type(out).__name__}, expected Dask Array"
+        )
+    return out
+
+
+def handle_out(out, result):
+    """The ``out=`` argument of Dask: ``out`` (an Array of the result's shape) becomes the
+    result and is returned; without ``out``, ``result``."""
+    out = normalize_out(out)
+    if out is None:
+        return result
+    if out.shape != result.shape:
+        raise ValueError(
+            f"Mismatched shapes between result and out parameter. out={out.shape}, "
+            f"result={result.shape}"
+        )
+    out._assign(result)
+    return out
 
 
 # -- simple reductions ---------------------------------------------------------------------
@@ -309,7 +353,7 @@ def reduction(
 def _dtype_of(func, dt, dtype):
     if dtype is not None:
         return np.dtype(dtype)
-    return func(np.ones((1,), dtype=dt)).dtype
+    return np.dtype(getattr(func(np.ones((1,), dtype=dt)), "dtype", object))
 
 
 def _simple(
@@ -396,10 +440,15 @@ def max(a, axis=None, keepdims=False, split_every=None, out=None):
 
 
 def _fmin(x, axis, keepdims):
+    if type(x) is not np.ndarray or x.dtype.kind not in "biufcmM":
+        # masked and object arrays: ``fmin`` ignores masks and misorders NaN among objects
+        return np.nanmin(x, axis=axis, keepdims=keepdims)
     return np.fmin.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def _fmax(x, axis, keepdims):
+    if type(x) is not np.ndarray or x.dtype.kind not in "biufcmM":
+        return np.nanmax(x, axis=axis, keepdims=keepdims)
     return np.fmax.reduce(x, axis=axis, keepdims=keepdims)
 
 
@@ -476,9 +525,29 @@ def all(a, axis=None, keepdims=False, split_every=None, out=None):
 # -- moments ---------------------------------------------------------------------------------
 
 
-def _moment_chunk(x, axis, keepdims, nan=False, order=2, dtype=None):
+def _valid(x, nan):
+    """Which elements count (not masked; not NaN when ``nan``), or None when all do."""
+    mask = None
+    if isinstance(x, np.ma.MaskedArray):
+        mask = ~np.ma.getmaskarray(x)
     if nan:
-        mask = ~np.isnan(x)
+        notnan = (x == x) if x.dtype == object else ~np.isnan(np.ma.getdata(x))
+        mask = notnan if mask is None else mask & notnan
+    return mask
+
+
+def _div(total, n):
+    """``total / n``, zero where ``n`` is zero."""
+    if total.dtype == object:
+        return np.where(n > 0, total / np.maximum(n, 1), 0)
+    dtype = total.dtype if total.dtype.kind in "fc" else float
+    return np.divide(total, n, out=np.zeros(total.shape, dtype=dtype), where=n > 0)
+
+
+def _moment_chunk(x, axis, keepdims, nan=False, order=2, dtype=None):
+    mask = _valid(x, nan)
+    x = np.ma.getdata(x)
+    if mask is not None:
         n = np.sum(mask, axis=axis, keepdims=True)
         x = np.where(mask, x, 0)
     else:
@@ -490,14 +559,9 @@ def _moment_chunk(x, axis, keepdims, nan=False, order=2, dtype=None):
     total = np.sum(x, axis=axis, keepdims=True, dtype=dtype)
     out = {"n": n, "total": total}
     if order >= 2:
-        mu = np.divide(
-            total,
-            n,
-            out=np.zeros(total.shape, dtype=total.dtype if total.dtype.kind in "fc" else float),
-            where=n > 0,
-        )
+        mu = _div(total, n)
         d = x - mu  # a new array: squared in place, one chunk-sized temporary instead of two
-        if nan:
+        if mask is not None:
             d = np.where(mask, d, 0)
         sq = d * np.conj(d) if np.iscomplexobj(d) else np.multiply(d, d, out=d)
         out["M2"] = np.sum(sq, axis=axis, keepdims=True).real
@@ -509,48 +573,49 @@ def _moment_combine(p, axis, keepdims, order=2, **kwargs):
     total = np.sum(p["total"], axis=axis, keepdims=True)
     out = {"n": n, "total": total}
     if order >= 2:
-        mu = np.divide(
-            total, n, out=np.zeros(total.shape, dtype=np.result_type(total, 1.0)), where=n > 0
-        )
-        mus = np.divide(
-            p["total"],
-            p["n"],
-            out=np.zeros(p["total"].shape, dtype=np.result_type(total, 1.0)),
-            where=p["n"] > 0,
-        )
+        mu = _div(total, n)
+        mus = _div(p["total"], p["n"])
         d = mus - mu
         sq = (d * np.conj(d)).real if np.iscomplexobj(d) else d * d
         out["M2"] = np.sum(p["M2"] + p["n"] * sq, axis=axis, keepdims=True)
     return out
 
 
-def _mean_agg(p, axis, keepdims, dtype=None, **kwargs):
+def _finish(r, n, axis, keepdims, dtype, masked):
+    if dtype is not None:
+        r = r.astype(dtype, copy=False)
+    if masked:  # as np.ma: masked where no element counted
+        r = np.ma.masked_array(r, mask=n == 0)
+    if not keepdims:
+        r = _scalar(np.squeeze(r, axis=axis))
+    return r
+
+
+def _mean_agg(p, axis, keepdims, dtype=None, masked=False, **kwargs):
     c = _moment_combine(p, axis, True, order=1)
     with np.errstate(all="ignore"):
         r = c["total"] / c["n"]
-    if not keepdims:
-        r = np.squeeze(r, axis=axis)
-    return r.astype(dtype, copy=False) if dtype is not None else r
+    return _finish(r, c["n"], axis, keepdims, dtype, masked)
 
 
-def _var_agg(p, axis, keepdims, ddof=0, sqrt=False, dtype=None, **kwargs):
+def _var_agg(p, axis, keepdims, ddof=0, sqrt=False, dtype=None, masked=False, **kwargs):
     c = _moment_combine(p, axis, True, order=2)
     with np.errstate(all="ignore"):
         r = c["M2"] / np.where(c["n"] - ddof > 0, c["n"] - ddof, np.nan)
     if sqrt:
         r = np.sqrt(r)
-    if not keepdims:
-        r = np.squeeze(r, axis=axis)
-    return r.astype(dtype, copy=False) if dtype is not None else r
+    return _finish(r, c["n"], axis, keepdims, dtype, masked)
 
 
 def _mean_dtype(a, dtype):
     if dtype is not None:
         return np.dtype(dtype)
-    return np.mean(np.ones((1,), dtype=a.dtype)).dtype
+    if a.dtype == object:
+        return np.dtype(object)
+    return np.dtype(getattr(np.mean(np.ones((1,), dtype=a.dtype)), "dtype", object))
 
 
-def _moment(name, a, axis, dtype, keepdims, split_every, nan, order, agg, agg_kwargs):
+def _moment(name, a, axis, dtype, keepdims, split_every, nan, order, agg, agg_kwargs, out=None):
     a = asarray(a)
     rdtype = _mean_dtype(a, dtype)
     if order >= 2 and rdtype.kind == "c":
@@ -565,25 +630,28 @@ def _moment(name, a, axis, dtype, keepdims, split_every, nan, order, agg, agg_kw
         split_every=split_every,
         combine=_moment_combine,
         name=name,
+        out=out,
         chunk_kwargs={"nan": nan, "order": order},
         combine_kwargs={"order": order},
-        aggregate_kwargs={**agg_kwargs, "dtype": rdtype},
+        aggregate_kwargs={**agg_kwargs, "dtype": rdtype, "masked": a._masked},
     )
 
 
 def mean(a, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
     """Arithmetic mean over ``axis`` (see :func:`numpy.mean`)."""
-    return _moment("mean", a, axis, dtype, keepdims, split_every, False, 1, _mean_agg, {})
+    return _moment("mean", a, axis, dtype, keepdims, split_every, False, 1, _mean_agg, {}, out)
 
 
 def nanmean(a, axis=None, dtype=None, keepdims=False, split_every=None, out=None):
     """Mean ignoring NaN; NaN (without a warning) for all-NaN slices."""
-    return _moment("nanmean", a, axis, dtype, keepdims, split_every, True, 1, _mean_agg, {})
+    return _moment("nanmean", a, axis, dtype, keepdims, split_every, True, 1, _mean_agg, {}, out)
 
 
 def var(a, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
     """Variance over ``axis`` (see :func:`numpy.var`), combined with Chan's formula."""
-    return _moment("var", a, axis, dtype, keepdims, split_every, False, 2, _var_agg, {"ddof": ddof})
+    return _moment(
+        "var", a, axis, dtype, keepdims, split_every, False, 2, _var_agg, {"ddof": ddof}, out
+    )
 
 
 def nanvar(a, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=None):
@@ -606,6 +674,7 @@ def std(a, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, out=
         2,
         _var_agg,
         {"ddof": ddof, "sqrt": True},
+        out,
     )
 
 
@@ -622,6 +691,7 @@ def nanstd(a, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, o
         2,
         _var_agg,
         {"ddof": ddof, "sqrt": True},
+        out,
     )
 
 

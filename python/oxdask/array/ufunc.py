@@ -72,17 +72,45 @@ class _Pick:
         return t[self.k]
 
 
+class _Where:
+    """``uf(*args, where=where, out=copy of out block)``: the last two block arguments are
+    ``where`` and ``out`` (None: NumPy leaves the elements where ``where`` is false as they
+    are in a new, uninitialized array)."""
+
+    def __init__(self, uf):
+        self.uf = uf
+
+    def __call__(self, *args, **kwargs):
+        *args, where, out = args
+        if out is not None:
+            out = np.array(np.broadcast_to(out, np.broadcast_shapes(*map(np.shape, args))))
+        return self.uf(*args, where=where, out=out, **kwargs)
+
+
 def apply_ufunc(uf, *args, **kwargs):
-    """Apply a NumPy ufunc lazily; multi-output ufuncs return a tuple of arrays."""
-    if kwargs.get("out") is not None:
-        raise NotImplementedError("the out= argument is not supported by oxdask.array ufuncs")
-    kwargs.pop("out", None)
+    """Apply a NumPy ufunc lazily; multi-output ufuncs return a tuple of arrays.
+
+    ``out=`` (an Array) is replaced by the result, as in Dask; ``where=`` keeps the elements
+    of ``out`` where it is false."""
+    from oxdask.array.reductions import handle_out, normalize_out
+
+    out = kwargs.pop("out", None)
     where = kwargs.pop("where", True)
-    if where is not True:
-        raise NotImplementedError("the where= argument is not supported by oxdask.array ufuncs")
     dtype = kwargs.get("dtype")
     if uf.nout == 1:
-        return elemwise(uf, *args, dtype=dtype, kwargs=kwargs)
+        out = normalize_out(out)
+        if where is not True:
+            where = False if where is None else where
+            if dtype is None:
+                dtype = elemwise(uf, *args, kwargs=kwargs).dtype
+            result = elemwise(_Where(uf), *args, where, out, dtype=dtype, kwargs=kwargs)
+        else:
+            result = elemwise(uf, *args, dtype=dtype, kwargs=kwargs)
+        return handle_out(out, result)
+    if out is not None or where is not True:
+        raise NotImplementedError(
+            f"out= and where= are not supported by ufuncs of {uf.nout} outputs"
+        )
     samples = [np.ones((1,) * a.ndim, a.dtype) if isinstance(a, Array) else a for a in args]
     with np.errstate(all="ignore"):
         dts = [np.asarray(r).dtype for r in uf(*samples, **kwargs)]
@@ -95,8 +123,6 @@ def _array_ufunc(self, uf, method, *inputs, **kwargs):
         if is_dask_collection(x) and not isinstance(x, Array):
             return NotImplemented
     if method == "__call__":
-        if kwargs.get("out") is not None:
-            return NotImplemented
         if uf is np.matmul:
             from oxdask.array.linalg import matmul
 
