@@ -131,3 +131,46 @@ def test_custom_scheduler_gets_bare_keys_of_delayed_and_lists_of_others():
     a = delayed(inc)(1)
     assert compute(a, Pair(), scheduler=my_get) == (inc(1), (1, inc(1)))
     assert seen == [[a.key, ["p0", "p1"]]]
+
+
+def test_delayed_optimize_from_config():
+    from oxdask.context import globalmethod
+
+    x = delayed(inc)(1)
+    calls = []
+
+    def double_everything(dsk, keys, **kwargs):
+        calls.append(keys)
+        return {k: (lambda v: v * 2, v) for k, v in dict(dsk).items()}
+
+    with oxdask.config.set(delayed_optimize=double_everything):
+        assert x.compute() == inc(1) * 2
+        assert x.compute(optimize_graph=False) == inc(1)
+    assert len(calls) == 1
+    assert x.compute() == inc(1)
+
+    class Foo:
+        @globalmethod(key="foo_method", falsey=lambda: "falsey")
+        def method():
+            return "default"
+
+    assert Foo.method() == "default"
+    with oxdask.config.set(foo_method=lambda: "configured"):
+        assert Foo.method() == "configured"
+    with oxdask.config.set(foo_method=None):
+        assert Foo.method() == "falsey"
+
+
+def test_compute_without_optimization_runs_every_task():
+    from oxdask.callbacks import Callback
+
+    a = delayed(inc)(1)
+    b = delayed(inc)(a)
+    c = delayed(inc)(b)  # a linear chain the engine fuses when optimizing
+    keys = []
+    with Callback(pretask=lambda key, *args: keys.append(key)):
+        assert c.compute(scheduler="sync", optimize_graph=False) == inc(inc(inc(1)))
+    assert sorted(keys) == sorted([a.key, b.key, c.key])
+    assert c.compute(scheduler="sync") == inc(inc(inc(1)))
+    (p,) = oxdask.persist(c, optimize_graph=False)
+    assert p.compute() == inc(inc(inc(1)))

@@ -14,12 +14,12 @@ in Python.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from numbers import Number
 from typing import Any
 
-from oxdask import _collections
+from oxdask import _collections, config
 from oxdask._collections import (
     _GraphDict,
     _register_fast_collection,  # noqa: F401 (used by oxdask.delayed)
@@ -193,9 +193,9 @@ class DaskMethodsMixin:
 
 
 def _delayed_optimize_default():
-    from oxdask.delayed import Delayed
+    from oxdask.delayed import optimize
 
-    return Delayed.__dask_optimize__
+    return optimize
 
 
 def _collection_graph(collection, optimize_graph: bool = True, **kwargs) -> tuple[dict, list]:
@@ -327,6 +327,14 @@ def dont_optimize(dsk, keys, **kwargs):
 # compute / persist / optimize / visualize
 
 
+def _fusion(optimize_graph: bool):
+    """Context: with ``optimize_graph=False`` the engine runs every task as given (no fusion
+    of linear chains), so that callbacks see each key."""
+    if optimize_graph:
+        return nullcontext()
+    return config.set({"optimization.fuse.active": False})
+
+
 def compute(*args, traverse=True, optimize_graph=True, scheduler=None, get=None, **kwargs):
     """Compute several collections at once, sharing their intermediate results.
 
@@ -378,7 +386,8 @@ def compute(*args, traverse=True, optimize_graph=True, scheduler=None, get=None,
         else:
             keys.append(c_keys)
             postcomputes.append(post)
-    results = schedule(dsk, keys, **kwargs)
+    with _fusion(optimize_graph):
+        results = schedule(dsk, keys, **kwargs)
     return repack(
         [r if p is None else p[0](r, *p[1]) for r, p in zip(results, postcomputes, strict=True)]
     )
@@ -430,7 +439,8 @@ def persist(*args, traverse=True, optimize_graph=True, scheduler=None, **kwargs)
         rebuild, state = c.__dask_postpersist__()
         keys.extend(c_keys)
         postpersists.append((rebuild, c_keys, state))
-    values = schedule(dsk, keys, **kwargs)
+    with _fusion(optimize_graph):
+        values = schedule(dsk, keys, **kwargs)
     by_key = dict(zip(keys, values, strict=True))
     out = [
         rebuild({k: _as_data(by_key[k]) for k in c_keys}, *state)

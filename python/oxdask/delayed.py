@@ -26,6 +26,7 @@ from oxdask.base import (
     is_dask_collection,
     single_key,
 )
+from oxdask.context import globalmethod
 from oxdask.core import literal, quote
 from oxdask.tokenize import _md5, tokenize
 from oxdask.utils import apply, ensure_dict, funcname, is_namedtuple_instance, methodcaller
@@ -427,7 +428,7 @@ class Delayed(_DelayedSlots, DaskMethodsMixin):
         return self._key
 
     __dask_scheduler__ = staticmethod(threaded.get)
-    __dask_optimize__ = staticmethod(optimize)
+    __dask_optimize__ = globalmethod(optimize, key="delayed_optimize")
 
     def __dask_postcompute__(self):
         return single_key, ()
