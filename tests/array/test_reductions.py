@@ -132,3 +132,122 @@ def test_user_defined_reduction(rng):
 
     r = da.reduction(x, chunk, agg, combine=np.sum, axis=0, dtype=float)
     assert_eq(r, np.sqrt((a * a).sum(axis=0)))
+
+
+# -- regressions: silent wrong answers and metadata --------------------------------------------
+
+
+def _nan_object_array():
+    x = np.arange(16, dtype=float).reshape(4, 4)
+    x[[0, 2], 3] = np.nan
+    x[1, 1] = np.nan
+    x[3, 3] = 4.0
+    return x.astype(object)
+
+
+@pytest.mark.parametrize("name", ["nanmin", "nanmax", "nansum", "nanprod", "nanmean", "nanvar"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_nan_reductions_of_object_arrays(name, axis):
+    # nanmin along axis 0 gave 12.0 in the last column where NumPy gives 4.0
+    xo = _nan_object_array()
+    got = getattr(da, name)(da.from_array(xo, chunks=(2, 2)), axis=axis)
+    expect = getattr(np, name)(xo, axis=axis)
+    assert_eq(got, expect, check_dtype=axis is not None)
+
+
+def test_nanmin_object_last_column():
+    got = da.nanmin(da.from_array(_nan_object_array(), chunks=(2, 2)), axis=0).compute()
+    assert got[3] == 4.0
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "std", "min", "nanmean", "prod"])
+def test_full_reductions_compute_numpy_scalars(name):
+    x = da.ones(4, chunks=2)
+    got = getattr(da, name)(x, axis=0).compute()
+    assert type(got) is type(getattr(np, name)(np.ones(4), axis=0)) is np.float64
+
+
+@pytest.mark.parametrize("name", ["argmin", "argmax", "nanargmin", "nanargmax"])
+def test_arg_reductions_keepdims_over_all_axes(name, rng):
+    a = rng.random((3, 4, 5))
+    x = da.from_array(a, chunks=2)
+    got = getattr(da, name)(x, keepdims=True)
+    assert got.shape == (1, 1, 1)
+    assert_eq(got, getattr(np, name)(a, keepdims=True))
+    with pytest.raises(TypeError):
+        getattr(da, name)(x, axis=(0, 1))
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 1)])
+def test_quantile_of_nd_q(axis, keepdims, rng):
+    a = rng.random((5, 8))
+    q = np.array([[0.1, 0.5], [0.2, 0.9]])
+    x = da.from_array(a, chunks=(2, 3))
+    got = da.quantile(x, q, axis=axis, keepdims=keepdims)
+    assert_eq(got, np.quantile(a, q, axis=axis, keepdims=keepdims))
+    assert_eq(
+        da.median(x, axis=axis, keepdims=keepdims), np.median(a, axis=axis, keepdims=keepdims)
+    )
+
+
+@pytest.mark.parametrize("shape", ["full", "1d"])
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("func", ["quantile", "nanquantile"])
+def test_weighted_quantile(shape, lazy, func, rng):
+    # weights used to be ignored: 0.2173 where NumPy gives 0.2136
+    a = rng.random((5, 8))
+    w = rng.random((5, 8) if shape == "full" else 8)
+    # np.nanquantile wants weights of a's shape
+    wn = np.broadcast_to(w, a.shape) if func == "nanquantile" and shape == "1d" else w
+    x = da.from_array(a, chunks=(2, 3))
+    weights = da.from_array(w, chunks=3) if lazy else w
+    got = getattr(da, func)(x, 0.75, axis=-1, weights=weights, method="inverted_cdf")
+    expect = getattr(np, func)(a, 0.75, axis=-1, weights=wn, method="inverted_cdf")
+    assert_eq(got, expect)
+
+
+def test_weighted_quantile_needs_inverted_cdf():
+    x = da.ones((3, 4), chunks=2)
+    with pytest.raises(ValueError, match="inverted_cdf"):
+        da.quantile(x, 0.5, axis=1, weights=np.ones((3, 4)))
+
+
+def test_quantile_positional_axis(rng):
+    a = rng.random((4, 6))
+    x = da.from_array(a, chunks=2)
+    assert_eq(da.quantile(x, 0.3, 1), np.quantile(a, 0.3, 1))
+
+
+def test_bincount_length_from_minlength():
+    d = da.from_array(np.array([2, 1, 5, 2, 1]), chunks=2)
+    got = da.bincount(d, minlength=6)
+    assert got.shape == (6,)
+    assert_eq(got, np.bincount([2, 1, 5, 2, 1], minlength=6))
+    assert np.isnan(da.bincount(d).shape[0])
+    with pytest.raises(ValueError, match="minlength"):
+        da.bincount(d, minlength=3).compute()
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod", "nancumsum", "nancumprod"])
+def test_cumulative_out(name):
+    a = np.arange(1.0, 7.0).reshape(2, 3)
+    x = da.from_array(a, chunks=1)
+    if name.startswith("nan"):
+        assert getattr(da, name)(x, 0, out=x) is x
+    else:
+        assert getattr(np, name)(x, axis=0, out=x) is x  # NumPy protocol: x is replaced
+    assert_eq(x, getattr(np, name)(a, axis=0))
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "std", "max", "nanmin", "argmax", "median"])
+def test_reduction_out(name, rng):
+    a = rng.random((4, 6))
+    x = da.from_array(a, chunks=2)
+    out = da.zeros(6, chunks=3, dtype=getattr(np, name)(a, axis=0).dtype)
+    assert getattr(da, name)(x, axis=0, out=out) is out
+    assert_eq(out, getattr(np, name)(a, axis=0))
+    with pytest.raises(ValueError, match="Mismatched shapes"):
+        getattr(da, name)(x, axis=0, out=da.zeros(5, chunks=5))
+    with pytest.raises(NotImplementedError, match="out parameter"):
+        getattr(da, name)(x, axis=0, out=np.zeros(6))

@@ -134,3 +134,37 @@ def test_complex_parts_and_round(rng):
     assert_eq(da.round(x.real, 2), np.round(a.real, 2))
     assert_eq(da.isclose(x, x), np.ones((4, 4), bool))
     assert bool(da.allclose(x, a).compute())
+
+
+# -- out= and where= (as Dask: ``out`` becomes the result) --------------------------------------
+
+
+def test_ufunc_out_is_replaced():
+    a = np.arange(6.0).reshape(2, 3)
+    out = da.zeros((2, 3), chunks=2)
+    assert np.add(da.from_array(a, chunks=1), 1, out=out) is out
+    assert_eq(out, a + 1)
+    out2 = da.zeros((2, 3), chunks=2)
+    assert da.sin(da.from_array(a, chunks=1), out=(out2,)) is out2
+    assert_eq(out2, np.sin(a))
+
+
+def test_ufunc_where_keeps_out_elsewhere():
+    a = np.arange(6.0).reshape(2, 3)
+    expect = np.full((2, 3), -1.0)
+    np.add(a, 1, out=expect, where=a > 2)
+    out = da.from_array(np.full((2, 3), -1.0), chunks=2)
+    x = da.from_array(a, chunks=1)
+    assert da.add(x, 1, out=out, where=x > 2) is out
+    assert_eq(out, expect)
+    out = da.from_array(np.full((2, 3), -1.0), chunks=2)
+    np.add(x, 1, out=out, where=a > 2)
+    assert_eq(out, expect)
+
+
+def test_ufunc_out_errors():
+    x = da.ones((2, 3), chunks=2)
+    with pytest.raises(NotImplementedError, match="out parameter"):
+        da.add(x, 1, out=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="Mismatched shapes"):
+        da.add(x, 1, out=da.zeros(3, chunks=3))
