@@ -26,8 +26,8 @@ from operator import itemgetter
 
 from oxdask import _shuffle, config
 from oxdask.bag._parts import Part
-from oxdask.bag._reductions import _Aggregate, _keyfunc, no_default
-from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph, MaterializedLayer, TreeReduceLayer
+from oxdask.bag._reductions import _Aggregate, _keyfunc, no_default, tree_layer
+from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph, MaterializedLayer
 from oxdask.tokenize import tokenize
 
 __all__ = ["GroupMethods", "reduceby", "stable_hash"]
@@ -116,42 +116,23 @@ class _FoldFinal:
 def foldby(
     bag, key, binop, initial=no_default, combine=None, combine_initial=no_default, split_every=None
 ):
-    from oxdask.bag.core import Bag, _graph
+    from oxdask.bag.core import _graph
 
     combine = combine or binop
-    if split_every is None:
-        split_every = 8
-    if split_every is False:
-        split_every = bag.npartitions
-    split_every = max(2, int(split_every))
     token = tokenize(bag, key, binop, initial, combine, combine_initial, split_every)
-    a = f"foldby-a-{token}"
-    n = bag.npartitions
-    layer = BlockwiseLayer(
-        a,
-        Part(_FoldPart(key, binop, initial), True, False),
-        [0],
-        [(bag.name, [0])],
-        {bag.name: (n,)},
-    )
-    g = _graph(a, layer, [bag])
-    merge = _FoldMerge(combine, combine_initial)
     e = f"foldby-b-{token}"
-    tree = TreeReduceLayer(
+    merge = _FoldMerge(combine, combine_initial)
+    part = Part(_FoldPart(key, binop, initial), True, False)
+    layer = tree_layer(
         e,
-        a,
-        (n,),
-        [0],
-        [split_every],
+        (e, 0),
+        bag,
+        part,
         _Aggregate(merge, False),
         _Aggregate(_FoldFinal(merge), True),
-        keepdims=True,
+        split_every,
     )
-    layers = dict(g.layers)
-    layers[e] = tree
-    deps = {k: set(v) for k, v in g.dependencies.items()}
-    deps[e] = {a}
-    return type(bag)(HighLevelGraph(layers, deps), e, 1) if isinstance(bag, Bag) else None
+    return type(bag)(_graph(e, layer, [bag]), e, 1)
 
 
 # -- the shuffle ------------------------------------------------------------------------------

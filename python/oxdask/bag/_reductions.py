@@ -7,11 +7,17 @@ import heapq
 import itertools
 import math
 from collections import Counter
+from collections.abc import Mapping
 from functools import reduce
 from operator import add, itemgetter
 
 from oxdask.bag._parts import Part, _missing, no_result
-from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph, TreeReduceLayer
+from oxdask.highlevelgraph import (
+    BlockwiseLayer,
+    HighLevelGraph,
+    MaterializedLayer,
+    TreeReduceLayer,
+)
 from oxdask.tokenize import tokenize
 from oxdask.utils import funcname
 
@@ -62,6 +68,78 @@ class _Aggregate:
         return self.func(parts)
 
 
+class ReductionLayer(Mapping):
+    """One graph layer for a whole reduction (as Dask shows it): the per-partition
+    Blockwise step, the TreeReduce of the partials and the output key ``key`` (the name, or
+    ``(name, 0)`` for a one-partition bag). :func:`split_reductions` makes them three layers
+    before fusion, so that the per-partition step joins the chain before it."""
+
+    def __init__(self, key, part, tree):
+        self.key = key
+        self.part = part
+        self.tree = tree
+
+    @property
+    def __oxdask_layers__(self):
+        return [self.part.to_core(), self.tree.to_core()]
+
+    def _alias(self):
+        return MaterializedLayer({self.key: (self.tree.name, 0)})
+
+    def _all(self) -> dict:
+        out = dict(self.part)
+        out.update(self.tree)
+        out.update(self._alias())
+        return out
+
+    def __getitem__(self, key):
+        if key == self.key:
+            return (self.tree.name, 0)
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self.part) + len(self.tree) + 1
+
+
+def split_reductions(graph):
+    """``graph`` with every :class:`ReductionLayer` as its three layers."""
+    if not any(isinstance(v, ReductionLayer) for v in graph.layers.values()):
+        return graph
+    layers, deps = {}, {}
+    for name, layer in graph.layers.items():
+        d = set(graph.dependencies.get(name, ()))
+        if isinstance(layer, ReductionLayer):
+            layers[layer.part.name] = layer.part
+            deps[layer.part.name] = d
+            layers[layer.tree.name] = layer.tree
+            deps[layer.tree.name] = {layer.part.name}
+            layers[name] = layer._alias()
+            deps[name] = {layer.tree.name}
+        else:
+            layers[name] = layer
+            deps[name] = d
+    return HighLevelGraph(layers, deps)
+
+
+def tree_layer(name, key, bag, part_func, combine, aggregate, split_every):
+    """A :class:`ReductionLayer` named ``name`` on top of ``bag``."""
+    if split_every is None:
+        split_every = 8
+    if split_every is False:
+        split_every = bag.npartitions
+    split_every = max(2, int(split_every))
+    n = bag.npartitions
+    a = f"{name}-part"
+    part = BlockwiseLayer(a, part_func, [0], [(bag.name, [0])], {bag.name: (n,)})
+    tree = TreeReduceLayer(
+        f"{name}-tree", a, (n,), [0], [split_every], combine, aggregate, keepdims=True
+    )
+    return ReductionLayer(key, part, tree)
+
+
 def reduction(
     bag, perpartition, aggregate, split_every=None, out_type=None, name=None, takes_iter=False
 ):
@@ -70,35 +148,16 @@ def reduction(
 
     if out_type is None:
         out_type = Item
-    if split_every is None:
-        split_every = 8
-    if split_every is False:
-        split_every = bag.npartitions
-    split_every = max(2, int(split_every))
     token = tokenize(bag, perpartition, aggregate, split_every)
-    a = f"{name or funcname(perpartition)}-part-{token}"
-    n = bag.npartitions
-    part = Part(_EmptySafe(perpartition, n == 1), takes_iter, False)
-    layer = BlockwiseLayer(a, part, [0], [(bag.name, [0])], {bag.name: (n,)})
-    g = _graph(a, layer, [bag])
     fmt = f"{name or funcname(aggregate)}-aggregate-{token}"
-    tree = TreeReduceLayer(
-        fmt,
-        a,
-        (n,),
-        [0],
-        [split_every],
-        _Aggregate(aggregate, False),
-        _Aggregate(aggregate, True),
-        keepdims=True,
+    key = fmt if out_type is Item else (fmt, 0)
+    part = Part(_EmptySafe(perpartition, bag.npartitions == 1), takes_iter, False)
+    layer = tree_layer(
+        fmt, key, bag, part, _Aggregate(aggregate, False), _Aggregate(aggregate, True), split_every
     )
-    layers = dict(g.layers)
-    layers[fmt] = tree
-    deps = {k: set(v) for k, v in g.dependencies.items()}
-    deps[fmt] = {a}
-    graph = HighLevelGraph(layers, deps)
+    graph = _graph(fmt, layer, [bag])
     if out_type is Item:
-        return Item(graph, (fmt, 0), fmt)
+        return Item(graph, fmt, fmt)
     return Bag(graph, fmt, 1)
 
 

@@ -47,7 +47,10 @@ __all__ = [
 def optimize(dsk, keys, fuse_keys=None, **kwargs):
     """The ``__dask_optimize__`` of bags: Blockwise fusion, then streaming fused chains."""
     from oxdask.array.optimization import optimize as fuse
+    from oxdask.bag._reductions import split_reductions
 
+    if isinstance(dsk, HighLevelGraph):
+        dsk = split_reductions(dsk)
     out = fuse(dsk, keys, **kwargs)
     if isinstance(out, HighLevelGraph):
         out = _parts.streaming(out)
@@ -110,6 +113,10 @@ class Item(_Collection):
             layer = key[0] if isinstance(key, tuple) else key
         if not isinstance(dsk, HighLevelGraph):
             dsk = HighLevelGraph({layer: dsk}, {layer: set()})
+        elif layer not in dsk.layers:
+            raise ValueError(
+                f"Layer {layer} not in the HighLevelGraph's layers: {list(dsk.layers)}"
+            )
         self.dask = dsk
         self.key = key
         self.name = key
@@ -293,6 +300,10 @@ class Bag(_Collection, ReductionMethods, GroupMethods, MoreMethods):
         name = rename.get(self.name, self.name) if rename else self.name
         return type(self)(dsk, name, self.npartitions)
 
+    @property
+    def _args(self):
+        return (self.dask, self.name, self.npartitions)
+
     def __getstate__(self):
         return (self.dask, self.name, self.npartitions)
 
@@ -346,8 +357,9 @@ class Bag(_Collection, ReductionMethods, GroupMethods, MoreMethods):
         return self._step(funcname(func), step, "starmap", kwargs, items=items)
 
     def filter(self, predicate):
-        """The elements for which ``predicate(element)`` is true."""
-        _check_callable(predicate, "filter")
+        """The elements for which ``predicate(element)`` is true (None: the true ones)."""
+        if predicate is not None:
+            _check_callable(predicate, "filter")
         return self._step(f"filter-{funcname(predicate)}", _parts.FilterStep(predicate), "filter")
 
     def remove(self, predicate):
@@ -468,9 +480,10 @@ def bag_map(func, *args, **kwargs):
 def map_partitions(func, *args, **kwargs):
     """``func`` applied to every partition (a list) of the bags among the arguments."""
     _check_callable(func, "map_partitions")
+    prefix = kwargs.pop("token", None) or funcname(func)
     spec, colls = _spec([*args, *kwargs.values()])
     step = _parts.PartitionsStep(func, Args(spec, kwargs))
-    return _mapped(funcname(func), step, colls, (func, "map-partitions", args, kwargs), False)
+    return _mapped(prefix, step, colls, (func, "map-partitions", args, kwargs), False)
 
 
 # -- creation ---------------------------------------------------------------------------------

@@ -18,6 +18,11 @@ __all__ = ["read_text", "to_textfiles"]
 _UNIVERSAL = (None, "", "\n", "\r", "\r\n")
 
 
+class NoFilesError(FileNotFoundError, ValueError):
+    """No file matches the path or glob given (a ``FileNotFoundError``; a ``ValueError``
+    too, which Dask raises)."""
+
+
 def _expand(urlpath, storage_options):
     import fsspec
 
@@ -28,9 +33,9 @@ def _expand(urlpath, storage_options):
     try:
         fs, paths = expand_paths(urlpath, storage_options)
     except FileNotFoundError as e:
-        raise FileNotFoundError(f"read_text: {urlpath!r} matched no files ({e})") from None
+        raise NoFilesError(f"No files found: {urlpath!r} matched no files ({e})") from None
     if not paths:
-        raise FileNotFoundError(f"read_text: {urlpath!r} matched no files")
+        raise NoFilesError(f"No files found: {urlpath!r} matched no files")
     protocol = fs.protocol[0] if isinstance(fs.protocol, (list, tuple)) else fs.protocol
     if protocol not in ("file", "local"):
         paths = [fs.unstrip_protocol(p) for p in paths]
