@@ -127,3 +127,50 @@ def test_linspace_dtype_as_numpy(args, dtype):
     assert_eq(x, np.linspace(*args, dtype=dtype))
     with pytest.raises(ValueError, match="must be non-negative"):
         da.linspace(0, 1, -1)
+
+
+def test_arange_keywords_and_errors():
+    assert_eq(da.arange(stop=10, chunks=3), np.arange(stop=10))
+    assert_eq(da.arange(10, step=2, chunks=3), np.arange(10, step=2))
+    with pytest.raises(TypeError, match="requires stop"):
+        da.arange()
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        da.arange(5, stride=2)
+
+
+def test_linspace_with_lazy_bounds():
+    x = da.from_array(np.array([0.2, 6.4, 3.0, 1.6]), chunks=2)
+    for endpoint in (True, False):
+        got = da.linspace(da.argmin(x), da.argmax(x) + 1, 8, endpoint=endpoint, chunks=3)
+        assert_eq(got, np.linspace(0, 2, 8, endpoint=endpoint))
+
+
+def test_meshgrid_is_a_tuple_and_fromfunction_is_deterministic():
+    a, b = np.arange(3), np.arange(4.0)
+    got = da.meshgrid(da.from_array(a, chunks=2), da.from_array(b, chunks=3))
+    exp = np.meshgrid(a, b)
+    assert type(got) is type(exp)
+    for g, e in zip(got, exp, strict=True):
+        assert_eq(g, e)
+
+    def f(i, j):
+        return i + j
+
+    assert da.fromfunction(f, (4, 4), chunks=2).name == da.fromfunction(f, (4, 4), chunks=2).name
+
+
+@pytest.mark.parametrize("func", ["zeros_like", "ones_like", "empty_like", "full_like"])
+@pytest.mark.parametrize("dtype", [None, "u4", np.float32])
+def test_like_of_unknown_chunk_sizes(func, dtype, rng):
+    a = rng.random((20, 3))
+    x = da.from_array(a, chunks=(7, 3))
+    y = x[x[:, 0] < 0.5]
+    args = (5,) if func == "full_like" else ()
+    got = getattr(da, func)(y, *args, dtype=dtype)
+    exp = getattr(np, func)(a[a[:, 0] < 0.5], *args, dtype=dtype)
+    assert got.chunks[1] == (3,)
+    if func == "empty_like":
+        assert got.compute().shape == exp.shape
+        assert got.dtype == exp.dtype
+    else:
+        assert_eq(got, exp)

@@ -154,3 +154,31 @@ def test_piecewise_with_lazy_conditions():
     )
     with pytest.raises(ValueError, match="functions are expected"):
         da.piecewise(x, [x < 5], [1, 2, 3])
+
+
+@pytest.mark.parametrize("offset", [-1, 0, 2, 9, -9])
+@pytest.mark.parametrize(("axis1", "axis2"), [(0, 1), (2, 0), (1, 2), (-1, 0)])
+def test_diagonal_any_axes(offset, axis1, axis2):
+    v = np.arange(384).reshape((8, 8, 6))
+    x = da.from_array(v, chunks=(4, 4, 2))
+    assert_eq(da.diagonal(x, offset, axis1, axis2), np.diagonal(v, offset, axis1, axis2))
+
+
+def test_diagonal_and_diag_errors():
+    with pytest.raises(ValueError, match="cannot be the same"):
+        da.diagonal(da.ones((3, 3)), 0, 1, 1)
+    with pytest.raises(ValueError, match="at least two dimensions"):
+        da.diagonal(da.ones(3))
+    with pytest.raises(ValueError, match="Array must be 1d or 2d only"):
+        da.diag(da.ones((2, 2, 2)))
+    with pytest.raises(TypeError, match="must be a dask array or numpy array"):
+        da.diag(1)
+    assert_eq(da.diag(da.ones((3, 4), chunks=2), 5), np.diag(np.ones((3, 4)), 5))
+
+
+def test_pad_zero_width_and_constant_chunks():
+    x = da.ones((10, 10), chunks=(1, 1))
+    assert da.pad(x, 0) is x
+    y = da.pad(x, ((0, 6), (0, 0)), mode="constant", constant_values=0)
+    assert tuple(map(max, y.chunks)) == (1, 1)
+    assert_eq(y, np.pad(np.ones((10, 10)), ((0, 6), (0, 0))))

@@ -17,7 +17,7 @@ import numpy as np
 from oxdask.array import chunk as _chunk
 from oxdask.array._chunks import normalize_chunks
 from oxdask.array.blockwise import _blockwise_layer
-from oxdask.array.core import Array, _name, _new, asarray
+from oxdask.array.core import Array, _new, asarray
 from oxdask.tokenize import tokenize
 
 __all__ = [
@@ -141,31 +141,68 @@ def _like(a, dtype, chunks, shape):
     return dtype, chunks, shape
 
 
+class _LikeBlock:
+    """Block of ``*_like`` for arrays of unknown chunk sizes: built from the input block."""
+
+    def __init__(self, npfunc, dtype, fill=None):
+        self.npfunc = npfunc
+        self.dtype = dtype
+        self.fill = fill
+
+    def __call__(self, block):
+        if self.npfunc is np.full_like:
+            return np.full_like(block, self.fill, dtype=self.dtype)
+        return self.npfunc(block, dtype=self.dtype)
+
+
+def _unknown_like(a, shape, chunks):
+    from oxdask.array._chunks import _isnan
+
+    return (
+        shape is None
+        and chunks is None
+        and isinstance(a, Array)
+        and any(_isnan(s) for s in a.shape)
+    )
+
+
 def ones_like(a, dtype=None, order="C", chunks=None, name=None, shape=None):
     """Ones with the shape, dtype and chunks of ``a``."""
+    if _unknown_like(a, shape, chunks):
+        dt = np.dtype(dtype if dtype is not None else a.dtype)
+        return a.map_blocks(_LikeBlock(np.ones_like, dt), dtype=dt)
     dtype, chunks, shape = _like(a, dtype, chunks, shape)
     return ones(shape, dtype=dtype, chunks=chunks, name=name)
 
 
 def zeros_like(a, dtype=None, order="C", chunks=None, name=None, shape=None):
     """Zeros with the shape, dtype and chunks of ``a``."""
+    if _unknown_like(a, shape, chunks):
+        dt = np.dtype(dtype if dtype is not None else a.dtype)
+        return a.map_blocks(_LikeBlock(np.zeros_like, dt), dtype=dt)
     dtype, chunks, shape = _like(a, dtype, chunks, shape)
     return zeros(shape, dtype=dtype, chunks=chunks, name=name)
 
 
 def empty_like(a, dtype=None, order="C", chunks=None, name=None, shape=None):
     """An uninitialized array with the shape, dtype and chunks of ``a``."""
+    if _unknown_like(a, shape, chunks):
+        dt = np.dtype(dtype if dtype is not None else a.dtype)
+        return a.map_blocks(_LikeBlock(np.empty_like, dt), dtype=dt)
     dtype, chunks, shape = _like(a, dtype, chunks, shape)
     return empty(shape, dtype=dtype, chunks=chunks, name=name)
 
 
 def full_like(a, fill_value, order="C", dtype=None, chunks=None, name=None, shape=None):
     """``fill_value`` with the shape, dtype and chunks of ``a``."""
+    if _unknown_like(a, shape, chunks):
+        dt = np.dtype(dtype if dtype is not None else a.dtype)
+        return a.map_blocks(_LikeBlock(np.full_like, dt, fill_value), dtype=dt)
     dtype, chunks, shape = _like(a, dtype, chunks, shape)
     return full(shape, fill_value, dtype=dtype, chunks=chunks, name=name)
 
 
-def arange(*args, chunks="auto", like=None, dtype=None, **kwargs):
+def arange(start=None, /, stop=None, step=None, *, chunks="auto", like=None, dtype=None, **kwargs):
     """Evenly spaced values ``start, start + step, ...`` below ``stop``.
 
     Length, dtype and values follow :func:`numpy.arange`: without ``dtype`` the result is at
@@ -183,19 +220,14 @@ def arange(*args, chunks="auto", like=None, dtype=None, **kwargs):
     -------
     Array
     """
-    for key in ("start", "stop", "step"):
-        if key in kwargs:
-            raise TypeError(f"arange() got an unexpected keyword argument {key!r}")
-    if len(args) == 1:
-        start, stop, step = 0, args[0], 1
-    elif len(args) == 2:
-        start, stop, step = args[0], args[1], 1
-    elif len(args) == 3:
-        start, stop, step = args
-    elif not args:
+    if start is None and stop is None:
         raise TypeError("arange() requires stop to be specified.")
-    else:
-        raise TypeError(f"arange() takes 1 to 3 positional arguments ({len(args)} given)")
+    if stop is None:
+        start, stop = 0, start
+    elif start is None:
+        start = 0
+    if step is None:
+        step = 1
     if step == 0:
         raise ZeroDivisionError("step must not be 0")
     n = math.ceil((stop - start) / step)
@@ -206,6 +238,9 @@ def arange(*args, chunks="auto", like=None, dtype=None, **kwargs):
             dtype = np.promote_types(dtype, np.asarray(v).dtype)
     dtype = np.dtype(dtype)
     chunks = normalize_chunks(chunks, (num,), dtype=dtype)
+    unknown = set(kwargs) - {"name"}
+    if unknown:
+        raise TypeError(f"arange() got an unexpected keyword argument {sorted(unknown)[0]!r}")
     name = kwargs.get("name") or "arange-" + tokenize(start, stop, step, chunks, dtype)
     layer, extra = _blockwise_layer(
         name,
@@ -261,6 +296,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, chunks="auto", d
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    if isinstance(start, Array) or isinstance(stop, Array):
+        return _lazy_linspace(start, stop, num, endpoint, retstep, chunks, dtype)
     work = np.result_type(start, stop, float(num))
     dtype = np.dtype(dtype if dtype is not None else work)
     div = (num - 1) if endpoint else num
@@ -278,6 +315,31 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, chunks="auto", d
     )
     out = _new(name, layer, [], chunks, dtype, extra)
     return (out, work.type(step)) if retstep else out
+
+
+def _lazy_linspace(start, stop, num, endpoint, retstep, chunks, dtype):
+    """``linspace`` between 0-d lazy bounds: blocks of positions mapped with the bounds."""
+    kinds = [b.dtype.type(0) if isinstance(b, Array) else b for b in (start, stop)]
+    work = np.result_type(*kinds, float(num))
+    dtype = np.dtype(dtype if dtype is not None else work)
+    for b in (start, stop):
+        if isinstance(b, Array) and b.ndim:
+            raise ValueError("linspace bounds must be scalars")
+    pos = arange(num, chunks=normalize_chunks(chunks, (num,), dtype=dtype))
+    out = pos.map_blocks(
+        _linspace_positions, start, stop, num=num, endpoint=endpoint, out=dtype, dtype=dtype
+    )
+    if retstep:
+        div = (num - 1) if endpoint else num
+        return out, ((stop - start) / div if div > 0 else float("nan"))
+    return out
+
+
+def _linspace_positions(pos, start, stop, num, endpoint, out):
+    if not len(pos):
+        return np.zeros(0, out)
+    full_ = np.linspace(start[()], stop[()], num, endpoint=endpoint, dtype=out)
+    return full_[pos[0] : pos[-1] + 1]
 
 
 def _linspace_block(start, stop, num, endpoint, dtype, loc):
@@ -344,7 +406,7 @@ def identity(n, dtype=float, chunks="auto"):
     return eye(n, chunks=chunks, dtype=dtype)
 
 
-def tri(N, M=None, k=0, dtype=float, chunks="auto"):
+def tri(N, M=None, k=0, dtype=float, chunks="auto", *, like=None):
     """Ones at and below the ``k``-th diagonal."""
     return _diagonal_band("tri", _tri_block, N, M, k, dtype, chunks)
 
@@ -375,7 +437,7 @@ def fromfunction(function, shape, *, dtype=float, chunks="auto", **kwargs):
     shape = _shape(shape)
     dtype = np.dtype(dtype)
     chunks = normalize_chunks(chunks, shape, dtype=dtype)
-    name = _name("fromfunction")
+    name = "fromfunction-" + tokenize(function, shape, chunks, dtype, kwargs)
     probe = function(*np.zeros((len(shape), *(1,) * len(shape)), dtype=dtype), **kwargs)
     layer, extra = _blockwise_layer(
         name,
@@ -431,4 +493,4 @@ def meshgrid(*xi, sparse=False, indexing="xy", **kwargs):
         grids = [broadcast_to(g, shape, chunks=chunks) for g in grids]
     if indexing == "xy" and len(xi) > 1:
         grids[0], grids[1] = grids[1], grids[0]
-    return grids
+    return tuple(grids)

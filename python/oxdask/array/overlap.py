@@ -239,6 +239,8 @@ def _pad(x, pad_width, mode="constant", **kwargs):
     from oxdask.array.routines import concatenate
 
     widths = _pad_widths(pad_width, x.ndim)
+    if not callable(mode) and not any(a or b for a, b in widths):
+        return x  # as Dask: nothing to pad, the same array
     cv = kwargs.get("constant_values", 0)
     simple = mode in ("constant", "edge", "reflect", "symmetric", "wrap") and np.ndim(cv) == 0
     if not simple or any(
@@ -273,7 +275,8 @@ def _pad(x, pad_width, mode="constant", **kwargs):
                 shape = list(x.shape)
                 shape[d] = w
                 chunks = list(x.chunks)
-                chunks[d] = (w,)
+                step = max(max(x.chunks[d], default=w), 1)
+                chunks[d] = (step,) * (w // step) + ((w % step,) if w % step else ())
                 piece = full(tuple(shape), cv, dtype=x.dtype, chunks=tuple(chunks))
             elif mode == "edge":
                 edge = sl(0, 1) if side == "before" else sl(n - 1, n)

@@ -518,19 +518,26 @@ def triu(m, k=0):
 
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
-    """Diagonal of the last two axes (2-D inputs)."""
+    """Diagonals of the planes ``(axis1, axis2)``, on a new last axis (as NumPy)."""
+    from oxdask.array.creation import zeros
+    from oxdask.array.reshape import moveaxis
+
     a = asarray(a)
-    if a.ndim != 2 or (axis1, axis2) != (0, 1):
-        raise NotImplementedError("diagonal supports 2-D arrays with axis1=0, axis2=1")
-    n = (
-        min(a.shape[0], a.shape[1] - offset)
-        if offset >= 0
-        else min(a.shape[0] + offset, a.shape[1])
-    )
-    n = max(n, 0)
+    if a.ndim < 2:
+        raise ValueError("diag requires an array of at least two dimensions")
+    axis1 = validate_axis(axis1, a.ndim)
+    axis2 = validate_axis(axis2, a.ndim)
+    if axis1 == axis2:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    b = moveaxis(a, (axis1, axis2), (-2, -1))
+    n1, n2 = b.shape[-2:]
+    n = max(min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2), 0)
+    if n == 0:
+        return zeros((*b.shape[:-2], 0), dtype=a.dtype, chunks=(*b.chunks[:-2], (0,)))
     rows = np.arange(n) + max(-offset, 0)
     cols = np.arange(n) + max(offset, 0)
-    return a.vindex[rows, cols]
+    picked = b.vindex[(slice(None),) * (b.ndim - 2) + (rows, cols)]
+    return moveaxis(picked, 0, -1) if b.ndim > 2 else picked
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
@@ -539,11 +546,13 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
 
 def diag(v, k=0):
     """Diagonal of a 2-D array, or a 2-D array with ``v`` on its diagonal."""
+    if not isinstance(v, (Array, np.ndarray)):
+        raise TypeError(f"v must be a dask array or numpy array, got {type(v).__name__}")
     v = asarray(v)
     if v.ndim == 2:
         return diagonal(v, k)
     if v.ndim != 1:
-        raise ValueError("Input must be 1- or 2-d.")
+        raise ValueError("Array must be 1d or 2d only")
     n = v.shape[0] + abs(k)
     from oxdask.array.creation import eye
 
