@@ -289,13 +289,13 @@ def _use_engine() -> bool:
     return config.get("scheduler", None) in _LOCAL
 
 
-def groupby(bag, grouper, npartitions=None):
+def groupby(bag, grouper, npartitions=None, options=()):
     from oxdask.bag.core import _graph
 
     grouper = _keyfunc(grouper)
     n_in = bag.npartitions
     n_out = int(npartitions or n_in)
-    base = tokenize(bag, grouper, n_out)
+    base = tokenize(bag, grouper, n_out, options)
     oname = f"groupby-collect-{base}"
     if _use_engine():
         place = None
@@ -360,7 +360,7 @@ class GroupMethods:
             shuffle = method
         if shuffle not in (None, "disk", "tasks", "engine", "p2p"):
             raise NotImplementedError(f"Unknown shuffle method {shuffle!r}")
-        return groupby(self, grouper, npartitions)
+        return groupby(self, grouper, npartitions, (shuffle, max_branch, blocksize))
 
     def join(self, other, on_self, on_other=None):
         """``(other_element, element)`` for every pair whose keys ``on_self(element)`` and

@@ -7,7 +7,7 @@ import heapq
 import itertools
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import reduce
 from operator import add, itemgetter
 
@@ -37,16 +37,37 @@ class _EmptySafe:
         return (_EmptySafe, (self.func, self.is_last))
 
     def __call__(self, part):
-        it = iter(part)
-        try:
-            first = next(it)
-        except StopIteration:
-            if not self.is_last:
-                return no_result
-            return self.func([] if isinstance(part, list) else iter(()))
-        if isinstance(part, list):
-            return self.func(part)
-        return self.func(itertools.chain((first,), it))
+        if isinstance(part, Iterator):
+            try:
+                first = next(part)
+            except StopIteration:
+                if not self.is_last:
+                    return no_result
+                return self.func(iter(()))
+            return self.func(itertools.chain((first,), part))
+        if not self.is_last and _is_empty(part):
+            return no_result
+        return self.func(part)
+
+
+def _is_empty(obj) -> bool:
+    """Whether a partition (a sequence, an array, a sparse matrix...) has no elements."""
+    try:
+        return len(obj) == 0
+    except Exception:
+        pass
+    nnz = getattr(obj, "nnz", None)
+    if nnz is not None:
+        return nnz == 0
+    shape = getattr(obj, "shape", None)
+    if shape is not None:
+        return any(d == 0 for d in shape)
+    return False
+
+
+def empty_safe_apply(func, part, is_last):
+    """``func(part)``, or ``no_result`` for an empty partition that is not the last one."""
+    return _EmptySafe(func, is_last)(part)
 
 
 class _Aggregate:

@@ -17,10 +17,10 @@ import operator
 from collections.abc import Iterable, Iterator
 
 from oxdask.bag import _parts
-from oxdask.bag._groupby import GroupMethods
-from oxdask.bag._more import MoreMethods
+from oxdask.bag._groupby import GroupMethods, reduceby
+from oxdask.bag._more import MoreMethods, split, total_mem_usage
 from oxdask.bag._parts import Args, Part, no_result, reify
-from oxdask.bag._reductions import ReductionMethods
+from oxdask.bag._reductions import ReductionMethods, empty_safe_apply
 from oxdask.base import DaskMethodsMixin, dont_optimize, replace_name_in_key
 from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph, MaterializedLayer
 from oxdask.tokenize import tokenize
@@ -33,6 +33,7 @@ __all__ = [
     "bag_range",
     "bag_zip",
     "concat",
+    "empty_safe_apply",
     "finalize",
     "from_delayed",
     "from_sequence",
@@ -40,7 +41,10 @@ __all__ = [
     "map_partitions",
     "no_result",
     "optimize",
+    "reduceby",
     "reify",
+    "split",
+    "total_mem_usage",
 ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+from functools import partial
 
 from oxdask.bag._parts import Part
 from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph, MaterializedLayer
@@ -250,6 +251,10 @@ class _WriteText:
         return [path]
 
 
+def _padded(i, width):
+    return str(i).zfill(width)
+
+
 def to_textfiles(
     b,
     path,
@@ -269,6 +274,9 @@ def to_textfiles(
     from oxdask.bag.core import Bag, _graph
     from oxdask.dataframe.io.utils import output_paths
 
+    if name_function is None:
+        width = len(str(max(b.npartitions - 1, 0)))
+        name_function = partial(_padded, width=width)
     fs, paths = output_paths(path, b.npartitions, name_function, storage_options, ".part")
     protocol = fs.protocol[0] if isinstance(fs.protocol, (list, tuple)) else fs.protocol
     if protocol not in ("file", "local"):
