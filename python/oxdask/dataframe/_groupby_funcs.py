@@ -290,6 +290,7 @@ class GroupCall:
         self.group_keys = group_keys
         self.as_index = as_index
         self.sort = sort
+        self.meta = None  # the result of a partition without rows, when set
 
     def __call__(self, df):
         tmp = set(self.tmp)
@@ -310,4 +311,9 @@ class GroupCall:
         )
         if self.selection is not None:
             g = g[self.selection]
+        if len(df) == 0 and self.meta is not None:
+            try:  # user functions often fail on no rows (pandas: "No objects to concatenate")
+                return getattr(g, self.method)(*self.args, **self.kwargs)
+            except Exception:
+                return self.meta
         return getattr(g, self.method)(*self.args, **self.kwargs)

@@ -41,9 +41,32 @@ def _name(prefix: str, *args) -> str:
     return f"{prefix}-{tokenize(prefix, next(_unique), id(_unique))}"
 
 
+def graph_on(name, layer, deps) -> HighLevelGraph:
+    """The graph with the layer ``name`` on top of the graphs of the collections ``deps``.
+
+    A dependency's top layer is its ``__dask_layers__()`` (never its ``name``, which on a
+    DataFrame may be a column).
+    """
+    layers, dependencies, direct = {}, {}, set()
+    for d in deps:
+        if not is_dask_collection(d):
+            continue
+        g = d.__dask_graph__()
+        if not isinstance(g, HighLevelGraph):
+            g = HighLevelGraph({d.__dask_layers__()[0]: g}, {d.__dask_layers__()[0]: set()})
+        layers.update(g.layers)
+        for k, v in g.dependencies.items():
+            dependencies.setdefault(k, set()).update(v)
+        tops = [t for t in d.__dask_layers__() if t in g.layers] or [next(reversed(g.layers))]
+        direct.update(tops)
+    layers[name] = layer
+    dependencies[name] = direct
+    return HighLevelGraph(layers, dependencies)
+
+
 def _new(name, layer, deps, meta, divisions, extra_layers=None):
     """A collection of the type matching ``meta`` on top of the collections ``deps``."""
-    graph = HighLevelGraph.from_collections(name, layer, [d for d in deps if is_dask_collection(d)])
+    graph = graph_on(name, layer, deps)
     if extra_layers:
         for k, v in extra_layers.items():
             graph.layers.setdefault(k, v)
@@ -64,6 +87,8 @@ def new_dd_object(dsk, name, meta, divisions):
     divisions : sequence
         ``npartitions + 1`` values (ignored for scalars).
     """
+    if isinstance(meta, (dict, list, tuple)):  # a meta= description, not a scalar
+        meta = make_meta(meta)
     if isinstance(meta, pd.DataFrame):
         return DataFrame(dsk, name, meta, divisions)
     if isinstance(meta, pd.Series):
@@ -115,10 +140,6 @@ class _Frame(GraphProtocol, FrameMethods, FrameOperations, ReductionMethods):
         return new_dd_object(dsk, name, meta, divisions)
 
     # -- metadata -----------------------------------------------------------------------------
-    @property
-    def name(self):
-        return self._name
-
     @property
     def _meta_nonempty(self):
         return meta_nonempty(self._meta)
@@ -247,6 +268,17 @@ class _Frame(GraphProtocol, FrameMethods, FrameOperations, ReductionMethods):
         )
 
 
+class _SeriesOnly:
+    """A Series attribute hidden on DataFrames, so that a column of that name wins (as in
+    pandas and Dask: ``df.name`` is the column ``name``)."""
+
+    def __set_name__(self, owner, attr):
+        self.attr = attr
+
+    def __get__(self, obj, owner=None):
+        raise AttributeError(f"'DataFrame' object has no attribute {self.attr!r}")
+
+
 class DataFrame(_Frame):
     """A lazy table cut into pandas DataFrames along the index, as ``dask.dataframe.DataFrame``.
 
@@ -263,6 +295,11 @@ class DataFrame(_Frame):
     """
 
     _partition_type = pd.DataFrame
+    name = _SeriesOnly()
+    between = _SeriesOnly()
+    to_frame = _SeriesOnly()
+    unique = _SeriesOnly()
+    value_counts = _SeriesOnly()
 
     @property
     def columns(self) -> pd.Index:

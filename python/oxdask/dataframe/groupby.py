@@ -329,6 +329,7 @@ class _GroupBy:
             self.as_index,
             self.sort if self.sort is not None else True,
         )
+        call.meta = meta if isinstance(meta, (pd.DataFrame, pd.Series)) else None
         name = _name(f"groupby-{method}", shuffled._name, call)
         from oxdask.dataframe.partitionwise import partitionwise
 
@@ -362,15 +363,21 @@ class _GroupBy:
             )
             meta = _meta_of(self._call_meta("apply", func, *args, **kwargs))
         else:
-            from oxdask.dataframe.utils import make_meta
-
-            meta = make_meta(meta)
+            meta = self._given_meta(meta)
         return self._per_group("apply", (func, *args), kwargs, meta)
+
+    def _given_meta(self, meta):
+        """A ``meta=`` argument (pandas object, dict, list of tuples, tuple) as pandas."""
+        from oxdask.dataframe.utils import make_meta
+
+        return make_meta(meta, index=self.obj._meta.index)
 
     def transform(self, func, *args, meta=None, **kwargs):
         """``func`` on every group, shaped like the group (by a hash shuffle)."""
         if meta is None:
             meta = _meta_of(self._call_meta("transform", func, *args, **kwargs))
+        else:
+            meta = self._given_meta(meta)
         return self._per_group("transform", (func, *args), kwargs, meta)
 
     def _cum(self, method, **kwargs):
@@ -399,7 +406,10 @@ class _GroupBy:
 
     def shift(self, periods=1, meta=None, **kwargs):
         """Values shifted within each group."""
-        meta = _meta_of(self._call_meta("shift", periods, **kwargs)) if meta is None else meta
+        if meta is None:
+            meta = _meta_of(self._call_meta("shift", periods, **kwargs))
+        else:
+            meta = self._given_meta(meta)
         return self._per_group("shift", (periods,), kwargs, meta)
 
     def median(self, split_every=None, split_out=1, shuffle_method=None, numeric_only=False):

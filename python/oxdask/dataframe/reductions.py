@@ -165,6 +165,12 @@ def apply_concat_apply(
         meta = aggregate(sample, **(aggregate_kwargs or {}))
         if isinstance(meta, (pd.Series, pd.DataFrame)):
             meta = meta.iloc[:0]
+    elif isinstance(meta, tuple) and len(meta) == 2:
+        # ``(name, dtype)``: Dask's reduction gives a Scalar of that dtype
+        from oxdask.dataframe.utils import make_meta
+
+        dtype = make_meta(meta).dtype
+        meta = dtype.type(0) if dtype.kind in "biufc" else None
     comb = combine or aggregate
     return reduction(
         frame,

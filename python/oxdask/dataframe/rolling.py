@@ -126,6 +126,10 @@ def map_overlap(func, frame, before, after, *args, meta=None, token=None, **kwar
         raise TypeError("time-based overlaps need a DatetimeIndex")
     if meta is None:
         meta = emulate(func, frame, *args, udf=True, **kwargs)
+    else:
+        from oxdask.dataframe.utils import make_meta
+
+        meta = make_meta(meta, index=frame._meta.index)
     token = token or "overlap"
     tname, hname, layers = _chains(frame, before, after, token)
     name = _name(token, frame._name, func, before, after, args, kwargs)

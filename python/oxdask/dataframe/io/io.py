@@ -312,9 +312,9 @@ def to_dask_array(frame, lengths=None):
         layer = MaterializedLayer(
             {(name, i): (methods.values, (frame._name, i)) for i in range(frame.npartitions)}
         )
-    from oxdask.highlevelgraph import HighLevelGraph
+    from oxdask.dataframe.core import graph_on
 
-    graph = HighLevelGraph.from_collections(name, layer, [frame])
+    graph = graph_on(name, layer, [frame])
     return Array(graph, name, chunks, dtype)
 
 
