@@ -72,3 +72,13 @@ def test_squeeze_expand_broadcast(rng):
         da.broadcast_to(y, (3, 3))
     assert_eq(da.atleast_2d(da.ones(3, chunks=2)), np.atleast_2d(np.ones(3)))
     assert_eq(da.atleast_3d(da.ones((2, 3), chunks=2)), np.atleast_3d(np.ones((2, 3))))
+
+
+@pytest.mark.parametrize("func", ["atleast_1d", "atleast_2d", "atleast_3d"])
+def test_atleast_nd_several_arguments_give_a_tuple(func):
+    got = getattr(da, func)(da.ones(3, chunks=2), da.ones((2, 2), chunks=1))
+    exp = getattr(np, func)(np.ones(3), np.ones((2, 2)))
+    assert type(got) is type(exp)
+    for g, e in zip(got, exp, strict=True):
+        assert_eq(g, e)
+    assert getattr(da, func)() == getattr(np, func)()

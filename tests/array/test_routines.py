@@ -182,3 +182,9 @@ def test_pad_zero_width_and_constant_chunks():
     y = da.pad(x, ((0, 6), (0, 0)), mode="constant", constant_values=0)
     assert tuple(map(max, y.chunks)) == (1, 1)
     assert_eq(y, np.pad(np.ones((10, 10)), ((0, 6), (0, 0))))
+
+
+def test_roll_tuple_shift_without_axis_raises():
+    with pytest.raises(TypeError, match="Integral"):
+        da.roll(da.ones((4, 6), chunks=2), (3, 9), None)
+    assert issubclass(da.PerformanceWarning, Warning)

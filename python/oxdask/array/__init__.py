@@ -15,7 +15,15 @@ from oxdask.array import (
 from oxdask.array._chunks import blockdims_from_blockshape, normalize_chunks
 from oxdask.array.argreduce import argmax, argmin, nanargmax, nanargmin
 from oxdask.array.blockwise import blockwise, broadcast_shapes, elemwise
-from oxdask.array.core import Array, asanyarray, asarray, from_array, map_blocks, store
+from oxdask.array.core import (
+    Array,
+    PerformanceWarning,
+    asanyarray,
+    asarray,
+    from_array,
+    map_blocks,
+    store,
+)
 from oxdask.array.creation import (
     arange,
     empty,

@@ -45,6 +45,10 @@ def _loc_layer(chunks_axis) -> tuple[str, dict]:
     return name, layer
 
 
+class PerformanceWarning(Warning):
+    """A warning given when an operation is likely to be slow or to use much memory."""
+
+
 class Array(DaskMethodsMixin):
     """A lazy N-dimensional array cut into NumPy blocks, compatible with ``dask.array.Array``.
 

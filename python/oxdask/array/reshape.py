@@ -374,7 +374,7 @@ class _Broadcast:
 def atleast_1d(*arys):
     """Arrays with at least one dimension."""
     out = [asarray(a) if asarray(a).ndim >= 1 else asarray(a)[None] for a in arys]
-    return out[0] if len(out) == 1 else out
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def atleast_2d(*arys):
@@ -385,7 +385,7 @@ def atleast_2d(*arys):
         while a.ndim < 2:
             a = a[None]
         out.append(a)
-    return out[0] if len(out) == 1 else out
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def atleast_3d(*arys):
@@ -400,7 +400,7 @@ def atleast_3d(*arys):
         elif a.ndim == 2:
             a = a[:, :, None]
         out.append(a)
-    return out[0] if len(out) == 1 else out
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 _ = Array

@@ -340,6 +340,8 @@ def roll(array, shift, axis=None):
     """Roll elements along ``axis`` (flattened when ``axis`` is None)."""
     a = asarray(array)
     if axis is None:
+        if not isinstance(shift, Integral):
+            raise TypeError("Expect `shift` to be an instance of Integral when `axis` is None.")
         return roll(a.ravel(), shift, 0).reshape(a.shape)
     shifts = [shift] if isinstance(shift, Integral) else list(shift)
     axes = [axis] if isinstance(axis, Integral) else list(axis)
