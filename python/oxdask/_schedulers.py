@@ -178,11 +178,11 @@ def get_scheduler(get=None, scheduler=None, collections=None, cls=None):
     if collections:
         first = _default_scheduler(collections[0])
         if not all(_default_scheduler(c) == first for c in collections[1:]):
-            raise ValueError(
-                "Compute called on multiple collections with differing default schedulers. "
-                "Please specify a scheduler=` parameter explicitly in compute or globally "
-                "with `oxdask.config.set`."
-            )
+            # e.g. bags (processes) with arrays (threads): threads run every collection
+            # (Dask raises ValueError here)
+            from oxdask.threaded import get
+
+            return get
         return first
     return None
 

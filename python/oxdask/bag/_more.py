@@ -58,12 +58,16 @@ class _SafeTake:
     def __call__(self, parts):
         out = list(itertools.islice(itertools.chain.from_iterable(parts), self.k))
         if len(out) != self.k and self.warn:
-            warnings.warn(
-                f"Insufficient elements for `take`. {self.k} elements requested, only "
-                f"{len(out)} elements available. Try passing larger `npartitions` to `take`.",
-                stacklevel=2,
-            )
+            _warn_short(self.k, len(out))
         return out
+
+
+def _warn_short(k, n):
+    warnings.warn(
+        f"Insufficient elements for `take`. {k} elements requested, only {n} elements "
+        "available. Try passing larger `npartitions` to `take`.",
+        stacklevel=3,
+    )
 
 
 def _concat(parts):
@@ -91,13 +95,15 @@ def total_mem_usage(partition):
 
 
 def _accumulate_part(binop, seq, initial, is_first=False):
+    """``(running values of this partition, the last one)``; ``initial`` is the previous
+    partition's last value (missing while every partition before was empty)."""
     if initial is _missing:
         res = list(itertools.accumulate(seq, binop))
-    else:
-        res = list(itertools.accumulate(seq, binop, initial=initial))
-    if is_first:
         return res, (res[-1] if res else initial)
-    return res[1:], (res[-1] if res else initial)
+    res = list(itertools.accumulate(seq, binop, initial=initial))
+    if is_first:
+        return res, res[-1]
+    return res[1:], res[-1]
 
 
 class _Sample:
@@ -140,7 +146,7 @@ class MoreMethods:
         name = f"take-{token}"
         layer = {
             (name, 0): (
-                _SafeTake(k, warn),
+                _SafeTake(k, warn and not compute),
                 [(f"take-partial-{token}", i) for i in range(npartitions)],
             )
         }
@@ -148,7 +154,10 @@ class MoreMethods:
             layer[(f"take-partial-{token}", i)] = (_take, k, (self.name, i))
         b = Bag(_graph(name, MaterializedLayer(layer), [self]), name, 1)
         if compute:
-            return tuple(b.compute())
+            out = tuple(b.compute())
+            if warn and len(out) != k:  # here, not in a worker process
+                _warn_short(k, len(out))
+            return out
         return b
 
     def accumulate(self, binop, initial=_missing):
