@@ -60,3 +60,85 @@ def test_masked_all_masked_slice_is_masked():
         got = getattr(da, name)(x, axis=0).compute()
         expect = getattr(np.ma, name)(m, axis=0)
         np.testing.assert_array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(expect))
+
+
+# -- oxdask.array.ma --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data():
+    x = np.arange(24.0).reshape(4, 6)
+    x[1, 2] = np.nan
+    return x
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("masked_equal", (5.0,)),
+        ("masked_not_equal", (5.0,)),
+        ("masked_greater", (5.0,)),
+        ("masked_greater_equal", (5.0,)),
+        ("masked_less", (5.0,)),
+        ("masked_less_equal", (5.0,)),
+        ("masked_inside", (3, 8)),
+        ("masked_outside", (3, 8)),
+        ("masked_values", (7.0,)),
+        ("masked_invalid", ()),
+        ("fix_invalid", ()),
+        ("ones_like", ()),
+        ("zeros_like", ()),
+    ],
+)
+def test_ma_constructors(data, name, args):
+    d = da.from_array(data, chunks=(2, 4))
+    got = getattr(da.ma, name)(d, *args)
+    assert isinstance(got._meta, np.ma.MaskedArray)
+    assert_eq(got, getattr(np.ma, name)(data, *args))
+
+
+def test_ma_masked_where_and_array(data):
+    d = da.from_array(data, chunks=(2, 4))
+    assert_eq(da.ma.masked_where(d > 7, d), np.ma.masked_where(data > 7, data))
+    assert_eq(da.ma.masked_array(d, mask=d > 3), np.ma.masked_array(data, mask=data > 3))
+    assert_eq(da.ma.masked_array(d, fill_value=3.0), np.ma.masked_array(data, fill_value=3.0))
+    with pytest.raises(IndexError, match="Inconsistent shape"):
+        da.ma.masked_where(np.ones(3, bool), d)
+    with pytest.raises(np.ma.MaskError):
+        da.ma.masked_array(d, mask=np.ones((2, 2), bool))
+    with pytest.raises(ValueError, match="array `value`s"):
+        da.ma.masked_equal(d, np.ones(2))
+
+
+def test_ma_take_apart(data):
+    m = np.ma.masked_greater(data, 10.0)
+    d = da.ma.masked_greater(da.from_array(data, chunks=(2, 4)), 10.0)
+    for name in ("getdata", "getmaskarray"):
+        got = getattr(da.ma, name)(d)
+        assert not isinstance(got._meta, np.ma.MaskedArray)
+        assert_eq(got, getattr(np.ma, name)(m))
+    assert_eq(da.ma.filled(d, -1.0), np.ma.filled(m, -1.0))
+    assert_eq(da.ma.count(d, axis=0), np.ma.count(m, axis=0))
+    da.ma.set_fill_value(d, 99)
+    assert d.compute().fill_value == 99
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_ma_average(data, axis):
+    m = np.ma.masked_greater(data, 10.0)
+    d = da.ma.masked_greater(da.from_array(data, chunks=(2, 4)), 10.0)
+    assert_eq(da.ma.average(d, axis=axis), np.ma.average(m, axis=axis))
+    w = np.arange(1.0, 25.0).reshape(4, 6)
+    assert_eq(da.ma.average(d, axis=axis, weights=w), np.ma.average(m, axis=axis, weights=w))
+    if axis is not None:
+        w1 = np.arange(1.0, m.shape[axis] + 1)
+        avg, scl = da.ma.average(d, axis=axis, weights=w1, returned=True)
+        e_avg, e_scl = np.ma.average(m, axis=axis, weights=w1, returned=True)
+        assert_eq(avg, e_avg)
+        assert_eq(scl, e_scl)
+
+
+def test_ma_where(data):
+    m = np.ma.masked_greater(data, 10.0)
+    d = da.ma.masked_greater(da.from_array(data, chunks=(2, 4)), 10.0)
+    assert_eq(da.ma.where(d > 3, d, -d), np.ma.where(m > 3, m, -m))

@@ -9,6 +9,7 @@ for the data model.
 from oxdask.array import (
     _methods,
     linalg,
+    ma,
     overlap,
     random,
 )

@@ -50,9 +50,13 @@ def concatenate_nested(nested, axes):
 
 def concatenate(parts, axis=0):
     """``np.concatenate``, or ``np.ma.concatenate`` when a part is masked (keeps masks)."""
-    for p in parts:
-        if isinstance(p, np.ma.MaskedArray):
-            return np.ma.concatenate(parts, axis=axis)
+    if any(isinstance(p, np.ma.MaskedArray) for p in parts):
+        out = np.ma.concatenate(parts, axis=axis)
+        with contextlib.suppress(TypeError):  # unhashable (structured) fill values
+            fills = {p.fill_value[()] for p in parts if isinstance(p, np.ma.MaskedArray)}
+            if len(fills) == 1:  # the blocks' common fill value (np.ma.concatenate drops it)
+                out.fill_value = fills.pop()
+        return out
     return np.concatenate(parts, axis=axis)
 
 

@@ -373,7 +373,7 @@ def _ma_concat(x, axis):
     if not isinstance(x, (list, tuple)):
         return x
     parts = [_ma_concat(y, axis + 1) for y in x]
-    return parts[0] if len(parts) == 1 else np.ma.concatenate(parts, axis=axis)
+    return parts[0] if len(parts) == 1 else _chunk.concatenate(parts, axis=axis)
 
 
 def _lists(x):
@@ -489,7 +489,14 @@ def from_array(
 
 
 def asarray(
-    a, allow_unknown_chunksizes=False, dtype=None, order=None, *, like=None, inline_array=False
+    a,
+    allow_unknown_chunksizes=False,
+    dtype=None,
+    order=None,
+    *,
+    like=None,
+    inline_array=False,
+    **kwargs,
 ):
     """Convert ``a`` to an :class:`Array` (arrays are returned as they are).
 
@@ -501,6 +508,8 @@ def asarray(
     dtype : dtype, optional
     order, like, inline_array
         Accepted for compatibility.
+    **kwargs
+        Passed to :func:`from_array` (``chunks=``...) for data not yet lazy.
 
     Returns
     -------
@@ -519,7 +528,8 @@ def asarray(
     sliceable = hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "__getitem__")
     if not sliceable or dtype is not None:
         a = np.asarray(a, dtype=dtype)
-    return from_array(a, chunks=a.shape if a.ndim else (), name=None)
+    kwargs.setdefault("chunks", a.shape if a.ndim else ())
+    return from_array(a, **kwargs)
 
 
 asanyarray = asarray

@@ -584,8 +584,13 @@ def _moment_combine(p, axis, keepdims, order=2, **kwargs):
 def _finish(r, n, axis, keepdims, dtype, masked):
     if dtype is not None:
         r = r.astype(dtype, copy=False)
-    if masked:  # as np.ma: masked where no element counted
-        r = np.ma.masked_array(r, mask=n == 0)
+    if masked:
+        # as np.ma: masked where no element counted, and (results along axes: np.ma's
+        # array division) where the result is not finite
+        mask = n == 0
+        if keepdims or r.ndim > len(axis):
+            mask = mask | ~np.isfinite(r)
+        r = np.ma.masked_array(r, mask=mask)
     if not keepdims:
         r = _scalar(np.squeeze(r, axis=axis))
     return r

@@ -31,7 +31,11 @@ def allclose(a, b, equal_nan=False, **kwargs):
     b = _as_array(b)
     if a.dtype != object and b.dtype != object:
         if isinstance(a, np.ma.MaskedArray) or isinstance(b, np.ma.MaskedArray):
-            return bool(np.ma.allclose(a, b, masked_equal=True, **kwargs))
+            # masked elements compare equal; the others as plain arrays
+            a, b = np.broadcast_arrays(a, b, subok=True)
+            mask = np.ma.getmaskarray(a) | np.ma.getmaskarray(b)
+            a = np.where(mask, 0, np.ma.getdata(a))
+            b = np.where(mask, 0, np.ma.getdata(b))
         if a.dtype.kind not in "biufcmM" or b.dtype.kind not in "biufcmM":
             return a.shape == b.shape and bool(np.all(a == b))
         return bool(np.allclose(a, b, equal_nan=equal_nan, **kwargs))
