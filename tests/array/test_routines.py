@@ -188,3 +188,66 @@ def test_roll_tuple_shift_without_axis_raises():
     with pytest.raises(TypeError, match="Integral"):
         da.roll(da.ones((4, 6), chunks=2), (3, 9), None)
     assert issubclass(da.PerformanceWarning, Warning)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize(
+    ("v", "v_chunks"), [([], 1), ([11, 30, -20, 1, -10, 10, 37, 11], 5), ([[7, 0], [-10, 10]], 1)]
+)
+def test_searchsorted_chunked_like_v(side, v, v_chunks):
+    a = np.array([-10, 0, 10, 20, 30])
+    v = np.array(v)
+    vd = da.asarray(v, chunks=v_chunks)
+    out = da.searchsorted(da.asarray(a, chunks=3), vd, side)
+    assert out.chunks == vd.chunks
+    assert_eq(out, np.searchsorted(a, v, side))
+    with pytest.raises(NotImplementedError):
+        da.searchsorted(a, vd, sorter=np.arange(5))
+
+
+def test_compress_with_short_or_lazy_condition():
+    x = np.arange(25).reshape((5, 5))
+    a = da.from_array(x, chunks=2)
+    c1, c2 = np.array([True, False, True, False, True]), np.array([True, False])
+    for c, dc in [(c1, da.from_array(c1, chunks=3)), (c2, da.from_array(c2, chunks=2)), (c2, c2)]:
+        for axis in (None, 0, 1):
+            assert_eq(da.compress(dc, a, axis=axis), np.compress(c, x, axis=axis))
+
+
+def test_flip_bad_axis_and_empty_vindex():
+    with pytest.raises(ValueError, match="out of bounds"):
+        da.flip(da.ones(3), 1)
+    x = da.ones((3, 3), chunks=2)
+    assert_eq(x.vindex[np.array([], int), np.array([], int)], np.ones((3, 3))[[], []])
+    got = da.unravel_index(da.from_array(np.array([], dtype=int), chunks=1), (3, 4))
+    for g, e in zip(got, np.unravel_index(np.array([], dtype=int), (3, 4)), strict=True):
+        assert_eq(g, e)
+
+
+def test_rechunk_one_dimension_by_block_sizes():
+    x = da.arange(48, chunks=5)
+    assert x.rechunk((16, 16, 16)).chunks == ((16, 16, 16),)
+    assert_eq(x.rechunk((16, 16, 16)), np.arange(48))
+
+
+@pytest.mark.parametrize(
+    "subscripts", ["...ij,jk->...ik", "...j,jk", "i...->...", "ijk,kl,jl", "ijk,kl,jl,i->i"]
+)
+def test_einsum_ellipsis_and_broadcasting(subscripts, rng):
+    shapes = {
+        "...ij,jk->...ik": [(3, 4, 5), (5, 6)],
+        "...j,jk": [(3, 4, 5), (5, 6)],
+        "i...->...": [(3, 4, 5)],
+        "ijk,kl,jl": [(1, 5, 4), (4, 6), (5, 6)],
+        "ijk,kl,jl,i->i": [(1, 5, 4), (4, 6), (5, 6), (10,)],
+    }[subscripts]
+    arrays = [rng.random(s) for s in shapes]
+    lazy = [da.from_array(a, chunks=3) for a in arrays]
+    assert_eq(da.einsum(subscripts, *lazy), np.einsum(subscripts, *arrays))
+    a, b = arrays[0], rng.random((shapes[0][-1], 2))
+    assert_eq(
+        da.einsum(lazy[0], list(range(a.ndim)), da.from_array(b, chunks=1), [a.ndim - 1, 9]),
+        np.einsum(a, list(range(a.ndim)), b, [a.ndim - 1, 9]),
+    )
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        da.einsum(subscripts, *lazy, foo=1)

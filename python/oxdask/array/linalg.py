@@ -22,6 +22,7 @@ import numpy as np
 from oxdask.array.blockwise import blockwise
 from oxdask.array.chunk import unwrap_nested
 from oxdask.array.core import Array, _new, asarray
+from oxdask.array.einsumfuncs import einsum
 from oxdask.array.reductions import validate_axis
 from oxdask.highlevelgraph import MaterializedLayer
 from oxdask.tokenize import tokenize
@@ -118,94 +119,6 @@ def tensordot(lhs, rhs, axes=2):
     if multi:
         out = out.sum(axis=tuple(range(len(free), len(out_ind))), dtype=dtype)
     return out
-
-
-def einsum(subscripts, *operands, dtype=None, optimize=False, split_every=None, **kwargs):
-    """Einstein summation (explicit or implicit output; no ellipsis).
-
-    Parameters
-    ----------
-    subscripts : str
-    *operands : array_like
-    dtype : dtype, optional
-    split_every : int, optional
-        For the summation over contracted blocks.
-
-    Returns
-    -------
-    Array
-    """
-    if "..." in subscripts:
-        raise NotImplementedError("einsum with an ellipsis is not supported")
-    subscripts = subscripts.replace(" ", "")
-    ops = [asarray(o) for o in operands]
-    if "->" in subscripts:
-        ins, out = subscripts.split("->")
-    else:
-        ins = subscripts
-        joined = ins.replace(",", "")
-        out = "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
-    ins = ins.split(",")
-    if len(ins) != len(ops):
-        raise ValueError(
-            "more operands provided to einstein sum function than specified in "
-            "the subscripts string"
-            if len(ops) > len(ins)
-            else "fewer operands provided to einstein sum function than specified in "
-            "the subscripts string"
-        )
-    sizes = {}
-    for s, o in zip(ins, ops, strict=True):
-        if len(s) != o.ndim:
-            raise ValueError(
-                f"operand has more dimensions than subscripts given in einstein "
-                f"sum, but no '...' ellipsis provided to broadcast dimensions: {s}"
-            )
-        for c, n in zip(s, o.shape, strict=True):
-            if c in sizes and sizes[c] != n and 1 not in (n, sizes[c]):
-                raise ValueError(
-                    f"operands could not be broadcast together with remapped "
-                    f"shapes; label {c!r} has sizes {sizes[c]} and {n}"
-                )
-            sizes[c] = n
-    contracted = sorted({c for s in ins for c in s} - set(out))
-    multi = [
-        c
-        for c in contracted
-        if max(o.numblocks[s.index(c)] for s, o in zip(ins, ops, strict=True) if c in s) > 1
-    ]
-    dtype = np.dtype(dtype) if dtype is not None else np.result_type(*[o.dtype for o in ops])
-    spec = ",".join(ins) + "->" + out + "".join(multi)
-    block_spec = ",".join(ins) + "->" + out + "".join(multi)
-    args = []
-    for s, o in zip(ins, ops, strict=True):
-        args += [o, s]
-    res = blockwise(
-        _EinsumPartial(block_spec, multi),
-        out + "".join(multi),
-        *args,
-        dtype=dtype,
-        adjust_chunks={c: 1 for c in multi},
-        token="einsum",
-    )
-    if multi:
-        res = res.sum(
-            axis=tuple(range(len(out), len(out) + len(multi))), dtype=dtype, split_every=split_every
-        )
-    _ = spec
-    return res
-
-
-class _EinsumPartial:
-    def __init__(self, spec, multi):
-        ins, out = spec.split("->")
-        self.spec = ins + "->" + out[: len(out) - len(multi)]
-        self.nk = len(multi)
-
-    def __call__(self, *blocks):
-        blocks = [unwrap_nested(b) for b in blocks]
-        out = np.einsum(self.spec, *blocks, optimize=len(blocks) > 1)
-        return out.reshape(np.shape(out) + (1,) * self.nk) if self.nk else out
 
 
 def matmul(a, b):

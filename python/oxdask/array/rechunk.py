@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from itertools import pairwise
+from numbers import Integral
 
 import numpy as np
 
@@ -110,6 +111,14 @@ def rechunk(x, chunks="auto", threshold=None, block_size_limit=None, balance=Fal
         if bad:
             raise ValueError(f"axis {bad[0]} is out of bounds for array of dimension {x.ndim}")
         chunks = tuple(chunks.get(i, x.chunks[i]) for i in range(x.ndim))
+    if (
+        x.ndim == 1
+        and isinstance(chunks, (tuple, list))
+        and len(chunks) > 1
+        and all(isinstance(c, Integral) for c in chunks)
+        and sum(chunks) == x.shape[0]
+    ):  # as Dask: the block sizes of a 1-d array, not one entry per dimension
+        chunks = (tuple(chunks),)
     if isinstance(chunks, (tuple, list)) and len(chunks) != x.ndim:
         raise ValueError(
             f"Chunks and shape must be of the same length/dimension. "

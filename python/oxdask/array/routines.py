@@ -324,7 +324,9 @@ def flip(m, axis=None):
     axes = range(m.ndim) if axis is None else ([axis] if isinstance(axis, Integral) else axis)
     index = [slice(None)] * m.ndim
     for ax in axes:
-        index[validate_axis(ax, m.ndim)] = slice(None, None, -1)
+        if not -m.ndim <= ax < m.ndim:
+            raise ValueError(f"`axis` {ax} is out of bounds for an array of dimension {m.ndim}")
+        index[ax % m.ndim] = slice(None, None, -1)
     return m[tuple(index)]
 
 
@@ -467,8 +469,21 @@ def compress(condition, a, axis=None):
         axis = 0
     axis = validate_axis(axis, a.ndim)
     cond = condition if isinstance(condition, Array) else np.asarray(condition, dtype=bool)
-    if not isinstance(cond, Array) and len(cond) < a.shape[axis]:
-        cond = np.concatenate([cond, np.zeros(a.shape[axis] - len(cond), bool)])
+    if cond.ndim != 1:
+        raise ValueError("Condition must be one dimensional")
+    if len(cond) > a.shape[axis]:
+        raise IndexError(
+            f"index {len(cond)} is out of bounds for axis {axis} with size {a.shape[axis]}"
+        )
+    if len(cond) < a.shape[axis]:
+        from oxdask.array.creation import zeros
+
+        pad_ = zeros(a.shape[axis] - len(cond), dtype=bool)
+        cond = (
+            concatenate([cond.astype(bool), pad_])
+            if isinstance(cond, Array)
+            else np.concatenate([cond, np.zeros(a.shape[axis] - len(cond), bool)])
+        )
     idx = [slice(None)] * a.ndim
     idx[axis] = cond
     return a[tuple(idx)]
@@ -576,9 +591,18 @@ def isin(element, test_elements, assume_unique=False, invert=False):
 
 
 def searchsorted(a, v, side="left", sorter=None):
-    """Insertion points of ``v`` into the sorted 1-D ``a``."""
-    a = np.asarray(a.compute() if isinstance(a, Array) else a)
-    return elemwise(np.searchsorted, a, v, kwargs={"side": side, "sorter": sorter}, dtype=np.intp)
+    """Insertion points of ``v`` into the sorted 1-D ``a`` (chunked like ``v``)."""
+    if sorter is not None:
+        raise NotImplementedError("da.searchsorted with a sorter argument is not supported")
+    if getattr(a, "ndim", np.ndim(a)) != 1:
+        raise ValueError("Input array a must be one dimensional")
+    v = asarray(v)
+    a = a if isinstance(a, Array) else np.asarray(a)
+    return v.map_blocks(_searchsorted_block, [a], side=side, dtype=np.intp)
+
+
+def _searchsorted_block(v, a, side):
+    return np.searchsorted(np.asarray(a[0]), v, side=side)
 
 
 def choose(a, choices):

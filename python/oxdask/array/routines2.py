@@ -242,9 +242,7 @@ def insert(arr, obj, values, axis):
         where = indices
         new_ids = np.arange(n, n + numnew)
     target[axis] = numnew
-    chunks = list(arr.chunks)
-    chunks[axis] = (numnew,)
-    values = broadcast_to(values, tuple(target), chunks=tuple(chunks))
+    values = broadcast_to(values, tuple(target))
     order = np.insert(np.arange(n), where, new_ids)
     return _take(concatenate([arr, values], axis=axis), order, axis)
 

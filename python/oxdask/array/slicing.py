@@ -361,6 +361,14 @@ def _vindex(x, index):
     x = x[tuple(slice(None) if d in arrays else i for d, i in enumerate(index))]
     rest = [d for d in range(x.ndim) if d not in arrays]
     npts = math.prod(bshape)
+    if npts == 0:  # no points: an empty result (no block to pick from)
+        from oxdask.array.creation import empty
+
+        return empty(
+            bshape + tuple(x.shape[d] for d in rest),
+            dtype=x.dtype,
+            chunks=tuple((s,) for s in bshape) + tuple(x.chunks[d] for d in rest),
+        )
     blk = {d: np.searchsorted(starts(x.chunks[d]), p, side="right") - 1 for d, p in pts.items()}
     dims = sorted(arrays)
     combo = np.stack([blk[d] for d in dims], axis=1) if npts else np.zeros((0, len(dims)), int)
