@@ -13,7 +13,7 @@ import pytest
 
 import oxdask
 from oxdask import compute, delayed
-from oxdask.diagnostics import CacheProfiler, Profiler, ResourceProfiler
+from oxdask.diagnostics import CacheProfiler, Callback, Profiler, ResourceProfiler
 from oxdask.diagnostics.profile import CacheData, ResourceData, TaskData
 from oxdask.threaded import get
 
@@ -78,7 +78,7 @@ def test_profiler_keys_match_dask():
     dsk = {"x": 1, "y": (add, "x", 10), "z": (mul, "y", 2), "w": [1, "x"], "v": [1, 2]}
     with DaskProfiler() as dprof:
         expected = dask_get(dsk, ["z", "w", "v"])
-    with oxdask.config.set({"optimization.fuse.active": False}), Profiler() as prof:
+    with Profiler() as prof:
         assert get(dsk, ["z", "w", "v"]) == expected
     assert sorted(r.key for r in prof.results) == sorted(r.key for r in dprof.results)
 
@@ -115,16 +115,49 @@ def test_profiler_threads_records_workers_and_overlap():
         assert r.end_time - r.start_time >= 0.025
 
 
-def test_profiler_fused_chain_is_one_row():
+def test_profilers_see_every_task_of_a_chain():
     a = delayed(slow_inc)(1, dask_key_name="a")
     b = delayed(slow_inc)(a, dask_key_name="b")
+    seen = []
+    with Callback(posttask=lambda key, *args: seen.append(key)):
+        assert b.compute(scheduler="sync") == 3
+    assert seen == ["b"]  # the engine fused the chain
     with Profiler() as prof:
         assert b.compute(scheduler="sync") == 3
-    assert [r.key for r in prof.results] == ["b"]
-    assert prof.results[0].end_time - prof.results[0].start_time >= 0.05
-    with oxdask.config.set({"optimization.fuse.active": False}), Profiler() as prof:
-        assert b.compute(scheduler="sync") == 3
     assert sorted(r.key for r in prof.results) == ["a", "b"]
+    for r in prof.results:
+        assert r.end_time - r.start_time >= 0.025
+    with CacheProfiler() as cprof:
+        assert b.compute(scheduler="sync") == 3
+    rows = {r.key: r for r in cprof.results}
+    assert sorted(rows) == ["a", "b"]
+    assert rows["a"].free_time == rows["b"].cache_time
+
+
+def test_profilers_restore_fusion_setting():
+    key = "optimization.fuse.active"
+    assert oxdask.config.get(key, None) is None
+    with Profiler():
+        assert oxdask.config.get(key) is False
+        with CacheProfiler():
+            assert oxdask.config.get(key) is False
+        assert oxdask.config.get(key) is False
+    assert oxdask.config.get(key, None) is None
+    p, c = Profiler(), CacheProfiler()
+    p.register()
+    c.register()
+    p.register()  # already active: no change
+    try:
+        assert oxdask.config.get(key) is False
+        p.unregister()
+        assert oxdask.config.get(key) is False
+    finally:
+        c.unregister()
+    assert oxdask.config.get(key, None) is None
+    with oxdask.config.set({key: True}):
+        with Profiler():
+            assert oxdask.config.get(key) is False
+        assert oxdask.config.get(key) is True
 
 
 def test_profiler_works_under_error():
@@ -132,11 +165,7 @@ def test_profiler_works_under_error():
         return x / y
 
     dsk = {"x": (div, 1, 1), "y": (div, "x", 2), "z": (div, "y", 0)}
-    with (
-        oxdask.config.set({"optimization.fuse.active": False}),
-        Profiler() as prof,
-        pytest.raises(ZeroDivisionError),
-    ):
+    with Profiler() as prof, pytest.raises(ZeroDivisionError):
         get(dsk, "z")
     assert sorted(r.key for r in prof.results) == ["x", "y"]
     assert all(len(r) == 5 for r in prof.results)
@@ -245,10 +274,7 @@ def test_cache_profiler_matches_dask(scheduler):
         "g": (add, "e", "c"),
     }
     dprof = reference_cache_rows(DaskCacheProfiler, dask_get, dsk, ["f", "g"])
-    with (
-        oxdask.config.set({"optimization.fuse.active": False}),
-        CacheProfiler() as cprof,
-    ):
+    with CacheProfiler() as cprof:
         assert run(scheduler, dsk, ["f", "g"]) == (7, 9)
     rows = {r.key: r for r in cprof.results}
     assert all(isinstance(r, CacheData) for r in cprof.results)
@@ -273,7 +299,7 @@ def test_cache_profiler_metric_and_name():
         return value.nbytes
 
     dsk = {"x": (np.ones, 10), "y": (np.ones, 20), "z": (np.add, "x", 1)}
-    with oxdask.config.set({"optimization.fuse.active": False}), CacheProfiler(nbytes) as cprof:
+    with CacheProfiler(nbytes) as cprof:
         get(dsk, ["y", "z"])
     assert {r.key: r.metric for r in cprof.results} == {"x": 80, "y": 160, "z": 80}
     assert cprof._metric_name == "nbytes"
@@ -287,13 +313,13 @@ def test_cache_profiler_fused_chain_frees_its_input():
     c = delayed(add)(a, b, dask_key_name="c")
     d = delayed(slow_inc)(c, dask_key_name="d")
     e = delayed(slow_inc)(d, dask_key_name="e")
-    with CacheProfiler() as cprof:
+    with CacheProfiler() as cprof, oxdask.config.set({"optimization.fuse.active": True}):
         assert e.compute(scheduler="threads") == 7
     rows = {r.key: r for r in cprof.results}
-    assert {"a", "e"} <= set(rows) <= {"a", "b", "c", "d", "e"}
-    # "a" is freed when "c" (maybe fused into "e") has run, before the end of the run.
-    assert rows["a"].free_time < rows["e"].free_time
-    assert rows["e"].cache_time >= rows["a"].free_time
+    assert sorted(rows) == ["a", "b", "e"]  # "c" and "d" fused into "e"
+    # "a" and "b" are freed when "c" has run (within "e"), before the end of the run.
+    assert rows["a"].free_time == rows["b"].free_time == rows["e"].cache_time
+    assert rows["e"].free_time > rows["e"].cache_time
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,10 @@
 All three are :class:`~oxdask.callbacks.Callback` objects: use them in a ``with`` block (the
 computations inside it are recorded) or with :meth:`~oxdask.callbacks.Callback.register`
 (every computation until ``unregister``; clear old results with ``clear()``). They work with the
-``sync``, ``threads`` and ``processes`` schedulers. Tasks fused into a chain by the engine are
-recorded as one task under the chain's final key.
+``sync``, ``threads`` and ``processes`` schedulers. While a :class:`Profiler` or
+:class:`CacheProfiler` is active, the engine does not fuse linear chains of tasks
+(``optimization.fuse.active`` is ``False``), so that every task of the graph is recorded, as in
+Dask.
 """
 
 from __future__ import annotations
@@ -32,6 +34,56 @@ __all__ = [
 TaskData = namedtuple("TaskData", ("key", "task", "start_time", "end_time", "worker_id"))
 ResourceData = namedtuple("ResourceData", ("time", "mem", "cpu"))
 CacheData = namedtuple("CacheData", ("key", "task", "metric", "cache_time", "free_time"))
+
+
+_unfused_lock = threading.Lock()
+_unfused_users = 0
+_unfused_setting = None
+
+
+def _hold_unfused() -> None:
+    """Turn the engine's task fusion off until the matching :func:`_release_unfused`."""
+    global _unfused_users, _unfused_setting
+    from oxdask import config
+
+    with _unfused_lock:
+        if _unfused_users == 0:
+            _unfused_setting = config.set({"optimization.fuse.active": False})
+        _unfused_users += 1
+
+
+def _release_unfused() -> None:
+    global _unfused_users, _unfused_setting
+    with _unfused_lock:
+        if _unfused_users == 0:
+            return
+        _unfused_users -= 1
+        if _unfused_users == 0:
+            setting, _unfused_setting = _unfused_setting, None
+            setting.__exit__(None, None, None)
+
+
+class _PerTask(Callback):
+    """A callback that needs every task reported on its own (no fused chains)."""
+
+    def __enter__(self):
+        _hold_unfused()
+        return super().__enter__()
+
+    def __exit__(self, *args):
+        _release_unfused()
+        return super().__exit__(*args)
+
+    def register(self) -> None:
+        """Activate for all later computations (turning task fusion off meanwhile)."""
+        if self._callback not in Callback.active:
+            _hold_unfused()
+        super().register()
+
+    def unregister(self) -> None:
+        """Deactivate (after :meth:`register`)."""
+        super().unregister()
+        _release_unfused()
 
 
 def _is_task(key, dsk) -> bool:
@@ -64,7 +116,7 @@ def _graph_tasks(dsk, keys):
     return {key: (task, deps) for key, task, deps in rows}
 
 
-class Profiler(Callback):
+class Profiler(_PerTask):
     """Record the start and end time of every task.
 
     ``results`` is a list of :class:`TaskData` ``(key, task, start_time, end_time,
@@ -387,7 +439,7 @@ def _count(value):
     return 1
 
 
-class CacheProfiler(Callback):
+class CacheProfiler(_PerTask):
     """Record how long each task result is held in memory, and a size metric of it.
 
     ``results`` is a list of :class:`CacheData` ``(key, task, metric, cache_time,
