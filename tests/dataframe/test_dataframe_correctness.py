@@ -99,3 +99,99 @@ def test_series_name_is_the_series_name():
     assert d.name.name == "name"
     assert d["name"].name == "name"
     np.testing.assert_array_equal(d.name.to_dask_array().compute(), pdf["name"].to_numpy())
+
+
+# -- groupby min_count counts values over all partitions ----------------------------------
+@pytest.mark.parametrize("func", ["sum", "prod", "min", "max", "first", "last"])
+@pytest.mark.parametrize("min_count", [1, 2, 3])
+def test_groupby_min_count_across_partitions(func, min_count):
+    pdf = pd.DataFrame(
+        {"g": ["A", "A", "B", "B", "B", "C"], "v": [np.nan, 2.0, 3.0, 1.0, np.nan, np.nan]}
+    )
+    expected = getattr(pdf.groupby("g"), func)(min_count=min_count)
+    for n in (1, 3, 6):
+        d = dd.from_pandas(pdf, npartitions=n)
+        assert_eq(getattr(d.groupby("g"), func)(min_count=min_count), expected)
+        got = getattr(d.groupby("g").v, func)(min_count=min_count)
+        assert_eq(got, getattr(pdf.groupby("g").v, func)(min_count=min_count))
+
+
+def test_groupby_min_count_int_column_and_agg_kwargs():
+    pdf = pd.DataFrame({"g": [1, 2, 2, 3], "v": [1, 2, 3, 4]})
+    d = dd.from_pandas(pdf, npartitions=4)
+    got = d.groupby("g").sum(min_count=2).compute()
+    pd.testing.assert_frame_equal(got, pdf.groupby("g").sum(min_count=2), check_dtype=False)
+    got = d.groupby("g").v.agg("sum", min_count=2).compute()
+    pd.testing.assert_series_equal(got, pdf.groupby("g").v.agg("sum", min_count=2))
+
+
+def test_groupby_first_skipna_false_is_not_ignored():
+    pdf = pd.DataFrame({"g": [1, 1, 2], "v": [np.nan, 2.0, 3.0]})
+    d = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(d.groupby("g").first(skipna=False), pdf.groupby("g").first(skipna=False))
+
+
+# -- groupby observed=False: every combination of categories ---------------------------------
+@pytest.fixture
+def cats():
+    return pd.DataFrame(
+        {
+            "c1": pd.Categorical(["a", "b", "a", "b"], categories=["a", "b", "c"]),
+            "c2": pd.Categorical(["x", "y", "x", "x"], categories=["x", "y", "z"]),
+            "n": [3, 1, 3, 2],
+            "v": [1.0, 2.0, 4.0, 8.0],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "func", ["sum", "count", "size", "mean", "var", "std", "min", "max", "first", "prod", "nunique"]
+)
+def test_groupby_observed_false_two_categoricals(cats, func):
+    pdf = cats[["c1", "c2", "v"]]
+    expected = getattr(pdf.groupby(["c1", "c2"], observed=False), func)()
+    d = dd.from_pandas(pdf, npartitions=2)
+    got = getattr(d.groupby(["c1", "c2"], observed=False), func)()
+    assert len(got.compute()) == 9
+    assert_eq(got, expected, check_dtype=False)
+    got = getattr(d.groupby(["c1", "c2"], observed=False).v, func)()
+    assert_eq(got, getattr(pdf.groupby(["c1", "c2"], observed=False).v, func)(), check_dtype=False)
+
+
+def test_groupby_observed_false_variants(cats):
+    d = dd.from_pandas(cats, npartitions=3)
+    for by in ("c1", ["c1", "n"], ["n", "c2"]):
+        for sort in (True, False):
+            g, pg = (x.groupby(by, observed=False, sort=sort) for x in (d, cats))
+            # sort=False: the order of the groups is not pandas' (it follows the partitions)
+            assert_eq(g.v.sum(), pg.v.sum(), sort=not sort)
+            spec = {"v": ["sum", "mean"]}
+            assert_eq(g.agg(spec), pg.agg(spec), sort=not sort)
+    g = d.groupby("c1", observed=False, as_index=False).v.sum()
+    pg = cats.groupby("c1", observed=False, as_index=False).v.sum()
+    assert_eq(g, pg)
+    assert_eq(d.groupby("c1", observed=True).v.sum(), cats.groupby("c1", observed=True).v.sum())
+
+
+def test_groupby_observed_false_dropna_var():
+    pdf = pd.DataFrame(
+        {"a": [1.0, 2, 3, 4, 5], "b": pd.Categorical([1, 1, None, 1, None], categories=[1, 2])}
+    )
+    d = dd.from_pandas(pdf, npartitions=2)
+    for dropna in (True, False):
+        expected = pdf.groupby("b", observed=False, dropna=dropna).var()
+        got = d.groupby("b", observed=False, dropna=dropna).var()
+        assert_eq(got, expected)
+
+
+# -- resample keeps the index name -----------------------------------------------------------
+@pytest.mark.parametrize("how", ["mean", "sum", "count", "max"])
+def test_resample_keeps_index_name(how):
+    idx = pd.date_range("2000-01-01", periods=48, freq="30min", name="timestamp")
+    pdf = pd.DataFrame({"x": np.arange(48.0)}, index=idx)
+    d = dd.from_pandas(pdf, npartitions=3)
+    expected = getattr(pdf.resample("1h"), how)()
+    got = getattr(d.resample("1h"), how)()
+    assert got.compute().index.name == "timestamp"
+    assert_eq(got, expected)
+    assert_eq(getattr(d.x.resample("1h"), how)(), getattr(pdf.x.resample("1h"), how)())

@@ -29,6 +29,10 @@ PARTIALS = {
     "std": ("count", "pmean", "m2"),
     "nunique": (),
 }
+# functions that take ``min_count`` (NaN below that many values in the group)
+MIN_COUNT = ("sum", "prod", "min", "max", "first", "last")
+# the value of a function on a group without rows (observed=False); NaN otherwise
+_EMPTY_GROUP = {"sum": 0, "count": 0, "size": 0, "nunique": 0, "prod": 1}
 _COMBINE = {
     "sum": "sum",
     "count": "sum",
@@ -173,6 +177,12 @@ class GroupbyAggregate:
         self.as_index = as_index
         self.ddof = ddof
 
+    def _min_count(self, agg, col, func, k):
+        """NaN where a group has fewer than ``min_count`` values (all partitions counted)."""
+        if self.spec.min_count <= 0 or func not in MIN_COUNT:
+            return col
+        return col.where(agg[f"count-{k}"] >= self.spec.min_count)
+
     def _column(self, merged, func, k):
         agg = merged["agg"]
         if func == "size":
@@ -200,7 +210,17 @@ class GroupbyAggregate:
     def finish(self, merged):
         agg = merged["agg"]
         cols = [self._column(merged, func, k) for func, k in self.spec.outputs]
+        outputs = self.spec.outputs
+        cols = [self._min_count(agg, c, f, k) for c, (f, k) in zip(cols, outputs, strict=True)]
         out = pd.concat(cols, axis=1) if cols else pd.DataFrame(index=agg.index)
+        if self.spec.unobserved is not None:
+            # a group without rows: NaN below min_count, else the function's empty value
+            low = self.spec.min_count > 0
+            fills = [
+                np.nan if low and f in MIN_COUNT else _EMPTY_GROUP.get(f, np.nan)
+                for f, _ in outputs
+            ]
+            out = fill_unobserved(out, self.spec.unobserved, fills)
         meta = self.meta
         if self.sort and len(out):
             out = out.sort_index()
@@ -219,6 +239,48 @@ class GroupbyAggregate:
 
     def __call__(self, values):
         return self.finish(combine_partials(values, self.spec.dropna))
+
+
+def fill_unobserved(out, dtypes, fills):
+    """``out`` (indexed by the group keys) with a row for every combination of categories
+    not seen, holding ``fills`` (one per column), after the observed rows (as pandas'
+    ``observed=False``). ``dtypes``: per key level, its CategoricalDtype or None (then the
+    level's observed values are combined)."""
+    idx = out.index
+    levels = []
+    for i, dt in enumerate(dtypes):
+        if dt is not None:
+            levels.append(pd.Categorical(dt.categories, dtype=dt))
+        else:
+            levels.append(idx.get_level_values(i).dropna().unique())
+    if len(levels) == 1:
+        full = pd.CategoricalIndex(levels[0], name=idx.name)
+    else:
+        full = pd.MultiIndex.from_product(levels, names=idx.names)
+    missing = full[~full.isin(idx)]
+    if not len(missing):
+        return out
+    extra = {}
+    for i, fill in enumerate(fills):
+        dtype = out.iloc[:, i].dtype
+        if isinstance(fill, float) and np.isnan(fill) and dtype.kind in "iub":
+            dtype = np.float64
+        extra[i] = pd.Series(fill, index=missing, dtype=dtype)
+    extra = pd.DataFrame(extra, index=missing)
+    extra.columns = out.columns
+    both = pd.concat([out, extra]) if len(out) else extra
+    if len(levels) > 1:  # concat may lose the levels' categorical dtype
+        both.index = _with_level_dtypes(both.index, full)
+    return both
+
+
+def _with_level_dtypes(index, like):
+    arrays = []
+    for i in range(index.nlevels):
+        vals = index.get_level_values(i)
+        dt = like.levels[i].dtype
+        arrays.append(vals.astype(dt) if vals.dtype != dt else vals)
+    return pd.MultiIndex.from_arrays(arrays, names=index.names)
 
 
 def _index_names(meta, spec):

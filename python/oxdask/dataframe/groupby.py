@@ -18,64 +18,21 @@ import numpy as np
 import pandas as pd
 
 from oxdask.dataframe import _groupby_funcs as gf
+from oxdask.dataframe._groupby_spec import (
+    GroupSpec,
+    _column_of,
+    _func_name,
+    _is_column,
+    _level_keys,
+    _meta_of,
+    _sort,
+    _sort_index,
+)
 from oxdask.dataframe.core import DataFrame, Series, _Frame, _name, _new
 from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer, TreeReduceLayer
 from oxdask.tokenize import tokenize
 
 __all__ = ["DataFrameGroupBy", "SeriesGroupBy"]
-
-_NAMED_FUNCS = {
-    np.sum: "sum",
-    np.mean: "mean",
-    np.min: "min",
-    np.max: "max",
-    np.std: "std",
-    np.var: "var",
-    len: "size",
-    sum: "sum",
-    min: "min",
-    max: "max",
-}
-
-
-class GroupSpec:
-    """What the chunk and aggregate functions compute (plain data, sent with the tasks)."""
-
-    def __init__(self, key_cols, key_names, value_cols, outputs, dropna, series_column):
-        self.key_cols = key_cols  # column label, or None for a Series key
-        self.key_names = key_names
-        self.value_cols = value_cols
-        self.outputs = outputs  # [(func, value column position or None)]
-        self.dropna = dropna
-        self.series_column = series_column
-        self.partials: dict[str, list[int]] = {}
-        self.nunique: list[int] = []
-        for func, k in outputs:
-            if func == "nunique":
-                if k not in self.nunique:
-                    self.nunique.append(k)
-                continue
-            for kind in gf.PARTIALS[func]:
-                ks = self.partials.setdefault(kind, [])
-                if k not in ks:
-                    ks.append(k)
-        self.with_size = any(f == "size" for f, _ in outputs) or not self.partials
-
-    def __dask_tokenize__(self):
-        return (
-            self.key_cols,
-            self.key_names,
-            self.value_cols,
-            self.outputs,
-            self.dropna,
-            self.series_column,
-        )
-
-
-def _func_name(f):
-    if isinstance(f, str):
-        return f
-    return _NAMED_FUNCS.get(f, f)
 
 
 class _GroupBy:
@@ -220,17 +177,43 @@ class _GroupBy:
         split_out = self._split_out(split_out)
         meta = _meta_of(self._call_meta("agg", arg, **kwargs))
         outputs = self._outputs(arg, kwargs)
-        if outputs is None or any(
-            not isinstance(f, str) or f not in gf.PARTIALS or (f != "size" and k is None)
-            for f, k in outputs
+        if (
+            outputs is None
+            or (arg is not None and kwargs)  # options of the function: pandas on whole groups
+            or any(
+                not isinstance(f, str) or f not in gf.PARTIALS or (f != "size" and k is None)
+                for f, k in outputs
+            )
         ):
             return self._shuffle_agg(arg, kwargs, meta, split_out)
         return self._reduce_outputs(outputs, meta, split_every, split_out, token, ddof)
 
-    def _reduce_outputs(self, outputs, meta, split_every, split_out, token, ddof=1):
+    def _unobserved(self):
+        """Per key, its CategoricalDtype when unseen categories must be added (None when
+        ``observed`` is not False or no key is categorical with known categories)."""
+        if self.observed is not False:
+            return None
+        dtypes, it = [], iter(self._key_series)
+        for c in self._key_cols:
+            m = self.obj._meta[c] if c is not None else next(it)._meta
+            dt = m.dtype
+            known = isinstance(dt, pd.CategoricalDtype) and dt.categories is not None
+            dtypes.append(dt if known else None)
+        return dtypes if any(d is not None for d in dtypes) else None
+
+    def _reduce_outputs(self, outputs, meta, split_every, split_out, token, ddof=1, min_count=0):
         """The tree reduction computing ``outputs`` (``[(func, value column)]``)."""
         values = self._value_columns()
-        spec = GroupSpec(self._key_cols, self._key_names(), values, outputs, self.dropna, values[0])
+        spec = GroupSpec(
+            self._key_cols,
+            self._key_names(),
+            values,
+            outputs,
+            self.dropna,
+            values[0],
+            min_count,
+            self._unobserved(),
+        )
         sort = _sort(self.sort, split_out)
         final = gf.GroupbyAggregate(spec, meta, bool(sort), self.as_index, ddof)
         return self._tree(spec, final, meta, split_every, split_out or 1, token)
@@ -428,15 +411,29 @@ class _GroupBy:
 
     def _simple(self, func, split_every, split_out, ddof=1, **kwargs):
         split_out = self._split_out(split_out)
-        if kwargs.get("numeric_only"):
-            return self._numeric()._simple(func, split_every, split_out, ddof)
-        meta = _meta_of(self._call_meta(func, **({"ddof": ddof} if func in ("var", "std") else {})))
+        if kwargs.pop("numeric_only", False):
+            return self._numeric()._simple(func, split_every, split_out, ddof, **kwargs)
+        min_count = kwargs.pop("min_count", 0) if func in gf.MIN_COUNT else 0
+        if func in ("first", "last") and kwargs.get("skipna", True):
+            kwargs.pop("skipna", None)
+        if kwargs:  # options the tree reduction does not know: pandas on whole groups
+            meta = _meta_of(self._call_meta(func, min_count=min_count, **kwargs))
+            kw = {"min_count": min_count, **kwargs} if min_count else kwargs
+            sort = self.sort if self.sort is not None else True
+            one = split_out in (None, 1)
+            return self._per_group(func, (), kw, meta, sort_result=sort and one)
+        kw = {"ddof": ddof} if func in ("var", "std") else {}
+        if min_count:
+            kw["min_count"] = min_count
+        meta = _meta_of(self._call_meta(func, **kw))
         outputs = (
             [("size", None)]
             if func == "size"
             else [(func, i) for i in range(len(self._value_columns()))]
         )
-        return self._reduce_outputs(outputs, meta, split_every, split_out, f"groupby-{func}", ddof)
+        return self._reduce_outputs(
+            outputs, meta, split_every, split_out, f"groupby-{func}", ddof, min_count or 0
+        )
 
     def _numeric(self):
         obj = self.obj
@@ -487,6 +484,7 @@ class DataFrameGroupBy(_GroupBy):
             by=self.by,
             sort=self.sort,
             dropna=self.dropna,
+            observed=self.observed,
             group_keys=self.group_keys,
             as_index=self.as_index,
             _selection=key,
@@ -513,48 +511,3 @@ class SeriesGroupBy(_GroupBy):
         """Distinct values of each group (by a hash shuffle)."""
         meta = _meta_of(self._call_meta("unique"))
         return self._per_group("unique", (), {}, meta, sort_result=True)
-
-
-def _sort(sort, split_out) -> bool:
-    """Whether to sort the groups (Dask's default: only with a single output partition)."""
-    one = split_out in (None, 1)
-    if sort and not one:
-        raise NotImplementedError(
-            "Cannot guarantee sorted keys for `split_out>1`. Try using split_out=1, or "
-            "grouping with sort=False."
-        )
-    return one if sort is None else bool(sort)
-
-
-def _sort_index(df):
-    return df.sort_index()
-
-
-def _meta_of(x):
-    return x.iloc[:0] if isinstance(x, (pd.DataFrame, pd.Series)) else x
-
-
-def _is_column(meta, b) -> bool:
-    try:
-        return b in meta.columns
-    except TypeError:
-        return False
-
-
-def _column_of(obj, s):
-    """The column label of ``obj`` that ``s`` is (``df.y`` as a key means column ``y``)."""
-    if not isinstance(obj, DataFrame):
-        return None
-    name = s._meta.name
-    if not _is_column(obj._meta, name):
-        return None
-    expected = _name("getitem", obj._name, name)
-    return name if s._name == expected else None
-
-
-def _level_keys(obj, level):
-    levels = level if isinstance(level, list) else [level]
-    idx_names = list(obj._meta.index.names)
-    if levels not in ([0], [idx_names[0]]) or len(idx_names) != 1:
-        raise NotImplementedError("groupby(level=...) supports the single index level only")
-    return obj.index.to_series()

@@ -29,7 +29,7 @@ class _ResamplePart:
 
     def __call__(self, df, number):
         r = getattr(df.resample(self.rule, **self.kwargs), self.how)(*self.args, **self.agg_kwargs)
-        labels = self.labels[number]
+        labels = self.labels[number].rename(df.index.name)
         if self.fill is None:
             return r.reindex(labels)
         return r.reindex(labels, fill_value=self.fill)
