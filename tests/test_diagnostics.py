@@ -251,6 +251,17 @@ def test_progress_bar_matches_dask_format():
     assert outs[0] == outs[1]
 
 
+def test_progress_format_time_deprecated_as_dask():
+    from oxdask.diagnostics.progress import format_time
+
+    cases = {1.4: " 1.4s", 10.4: "10.4s", 100.4: " 1min 40.4s", 1000.4: "16min 40.4s"}
+    cases[10000.4] = " 2hr 46min 40.4s"
+    for t, text in cases.items():
+        with pytest.warns(FutureWarning, match="dask.utils.format_time"):
+            got = format_time(t)
+        assert got == text
+
+
 # --- visualize (bokeh) ---------------------------------------------------------------------
 
 

@@ -5,12 +5,39 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+import warnings
 from timeit import default_timer
 
 from oxdask.callbacks import Callback
-from oxdask.utils import format_time
+from oxdask.utils import format_time as _format_elapsed
 
 __all__ = ["ProgressBar"]
+
+
+def format_time(t):
+    """Deprecated: ``" 1min 40.4s"``-style duration; use :func:`oxdask.utils.format_time`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     format_time(100.4)
+    ' 1min 40.4s'
+    """
+    warnings.warn(
+        "oxdask.diagnostics.progress.format_time is deprecated; "
+        "use oxdask.utils.format_time (as dask.utils.format_time) instead",
+        FutureWarning,
+        stacklevel=2,
+    )
+    minutes, seconds = divmod(t, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours:2.0f}hr {minutes:2.0f}min {seconds:4.1f}s"
+    if minutes:
+        return f"{minutes:2.0f}min {seconds:4.1f}s"
+    return f"{seconds:4.1f}s"
 
 
 class ProgressBar(Callback):
@@ -105,7 +132,7 @@ class ProgressBar(Callback):
     def _draw_bar(self, frac, elapsed):
         bar = "#" * int(self._width * frac)
         percent = int(100 * frac)
-        msg = f"\r[{bar:<{self._width}}] | {percent}% Completed | {format_time(elapsed)}"
+        msg = f"\r[{bar:<{self._width}}] | {percent}% Completed | {_format_elapsed(elapsed)}"
         if self._file is not None:
             with contextlib.suppress(ValueError):
                 self._file.write(msg)
