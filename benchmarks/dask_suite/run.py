@@ -22,6 +22,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -197,8 +198,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=60, help="seconds per test")
     parser.add_argument("--file-timeout", type=int, default=1800, help="seconds per file")
     parser.add_argument("--check", action="store_true", help="exit 1 below 90%% in any file")
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, default=[])
+    parser.add_argument("--pytest-args", default="", help="more pytest options, e.g. '-k sum'")
     args = parser.parse_args()
+    args.pytest_args = shlex.split(args.pytest_args)
     args.out.mkdir(parents=True, exist_ok=True)
     suite = prepare(args.out, args.files)
     target = "dask" if args.dask else "oxdask"
