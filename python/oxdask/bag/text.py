@@ -6,7 +6,9 @@ after it (``map``, ``filter``, a reduction...) without being held as a list.
 
 from __future__ import annotations
 
+import codecs
 import io
+import itertools
 import os
 from functools import partial
 
@@ -71,8 +73,9 @@ class _ReadLines:
         )
 
     def __call__(self, specs):
-        for spec in specs:
-            yield from self._one(*spec)
+        if len(specs) == 1:
+            return self._one(*specs[0])
+        return itertools.chain.from_iterable(self._one(*spec) for spec in specs)
 
     def _one(self, path, compression, start, length):
         lines = (
@@ -81,30 +84,24 @@ class _ReadLines:
             else self._block(path, compression, start, length)
         )
         if self.include_path:
-            return ((line, path) for line in lines)
+            return zip(lines, itertools.repeat(path))
         return lines
 
     def _whole(self, path, compression):
+        """The lines of a file, read and split in chunks (C-level iteration within each)."""
+        return itertools.chain.from_iterable(self._chunks(path, compression))
+
+    def _chunks(self, path, compression):
         import fsspec
 
-        newline = self.delimiter if self.delimiter in _UNIVERSAL else ""
         with fsspec.open(
             path, "rb", compression=compression, **(self.storage_options or {})
         ) as raw:
             if self.delimiter not in _UNIVERSAL:
                 text = raw.read().decode(self.encoding, self.errors)
-                yield from _split_keep(text, self.delimiter, True)
+                yield _split_keep(text, self.delimiter, True)
                 return
-            f = io.TextIOWrapper(
-                io.BufferedReader(raw, 1 << 20) if not hasattr(raw, "peek") else raw,
-                encoding=self.encoding,
-                errors=self.errors,
-                newline=newline,
-            )
-            try:
-                yield from f
-            finally:
-                f.detach()
+            yield from _line_chunks(raw, self.encoding, self.errors, self.delimiter)
 
     def _block(self, path, compression, start, length):
         import fsspec
@@ -115,8 +112,52 @@ class _ReadLines:
             data = read_block(f, start, length, delim)
         text = data.decode(self.encoding, self.errors)
         if self.delimiter in _UNIVERSAL:
-            return iter(io.StringIO(text, newline=self.delimiter))
+            return iter(_split_lines(text, self.delimiter))
         return iter(_split_keep(text, self.delimiter, False))
+
+
+_CHUNK = 1 << 22
+
+
+def _line_chunks(raw, encoding, errors, newline):
+    """Lists of lines of a binary stream read ``_CHUNK`` bytes at a time, split as a text
+    file opened with ``newline`` splits them (universal newlines for None)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors)
+    carry = ""
+    while True:
+        data = raw.read(_CHUNK)
+        final = not data
+        text = carry + decoder.decode(data, final)
+        if final:
+            if text:
+                yield _split_lines(text, newline)
+            return
+        cut = _last_end(text, newline)
+        if cut < 0:
+            carry = text
+            continue
+        carry = text[cut + 1 :]
+        yield _split_lines(text[: cut + 1], newline)
+
+
+def _split_lines(text, newline) -> list:
+    """Lines of ``text`` as a text file opened with ``newline`` reads them."""
+    if newline in ("\r\n", "\r"):  # a StringIO would translate "\n" on the way in
+        return _split_keep(text, newline, False)
+    return list(io.StringIO(text, newline=newline))
+
+
+def _last_end(text, newline) -> int:
+    """Index of the last character ending a line whose end is certain (a final ``\r`` may
+    be the start of ``\r\n``)."""
+    if newline == "\n":
+        return text.rfind("\n")
+    if newline == "\r\n":
+        return text.rfind("\r\n") + 1 if "\r\n" in text else -1
+    cut = max(text.rfind("\n"), text.rfind("\r"))
+    if cut == len(text) - 1 and text[cut] == "\r":
+        cut = max(text.rfind("\n", 0, cut), text.rfind("\r", 0, cut))
+    return cut
 
 
 def _split_keep(text, delimiter, keep_last):

@@ -1,0 +1,105 @@
+"""read_text / to_textfiles against Python's own file reading."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+
+import pytest
+
+import oxdask.bag as db
+from oxdask.bag import text as textmod
+
+CONTENT = "".join(f"line {i}{' x' * (i % 7)}\n" for i in range(500))
+
+
+def _write(path, data: str, opener=open):
+    with opener(path, "wb") as f:
+        f.write(data.encode())
+    return str(path)
+
+
+def _expect(paths, newline=None):
+    out = []
+    for p in paths:
+        opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(
+            os.path.splitext(p)[1], open
+        )
+        with opener(p, "rt", newline=newline) as f:
+            out.extend(f)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("ext", "opener"), [("", open), (".gz", gzip.open), (".bz2", bz2.open), (".xz", lzma.open)]
+)
+def test_read_text_compressions(tmp_path, ext, opener):
+    paths = [_write(tmp_path / f"f{i}.txt{ext}", CONTENT * (i + 1), opener) for i in range(3)]
+    b = db.read_text(str(tmp_path / f"f*.txt{ext}"))
+    assert b.npartitions == 3
+    assert b.compute(scheduler="sync") == _expect(paths)
+    assert b.count().compute(scheduler="processes") == len(_expect(paths))
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 22])
+@pytest.mark.parametrize("newline", [None, "", "\n", "\r\n"])
+def test_line_chunks_match_python(tmp_path, monkeypatch, chunk, newline):
+    data = "a\r\nb\rc\n\nd\r\n\r\ne" * 50 + "\r"
+    p = _write(tmp_path / "x.txt", data)
+    monkeypatch.setattr(textmod, "_CHUNK", chunk)
+    got = db.read_text(p, linedelimiter=newline).compute(scheduler="sync")
+    assert got == _expect([p], newline)
+
+
+def test_read_text_options(tmp_path):
+    paths = [_write(tmp_path / f"f{i}.log", f"A{i}\nB{i}\nC{i}") for i in range(5)]
+    b = db.read_text(paths, files_per_partition=2)
+    assert b.npartitions == 3
+    assert b.compute(scheduler="sync") == _expect(paths)
+    withp = db.read_text(paths, include_path=True).compute(scheduler="sync")
+    assert withp[0] == ("A0\n", paths[0])
+    assert {p for _, p in withp} == set(paths)
+    custom = db.read_text(paths[0], linedelimiter="B").compute(scheduler="sync")
+    assert custom == ["A0\nB", "0\nC0"]
+
+
+@pytest.mark.parametrize("blocksize", [10, 100, "1kB"])
+def test_read_text_blocksize(tmp_path, blocksize):
+    p = _write(tmp_path / "big.txt", CONTENT)
+    b = db.read_text(p, blocksize=blocksize)
+    assert b.npartitions > 1
+    assert b.compute(scheduler="sync") == _expect([p])
+
+
+def test_read_text_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing-here"):
+        db.read_text(str(tmp_path / "nothing-here-*.txt"))
+    with pytest.raises(ValueError, match="No files"):
+        db.read_text(str(tmp_path / "nothing-here-*.txt"))
+    gz = _write(tmp_path / "a.txt.gz", CONTENT, gzip.open)
+    with pytest.raises(ValueError, match="compressed"):
+        db.read_text(gz, blocksize=100)
+
+
+@pytest.mark.parametrize("compression", ["infer", "gzip", None])
+def test_to_textfiles_roundtrip(tmp_path, compression):
+    seq = [f"row {i}" for i in range(48)]
+    b = db.from_sequence(seq, npartitions=12)
+    ext = ".gz" if compression else ""
+    if compression == "infer":
+        ext = ".gz"
+    paths = b.to_textfiles(str(tmp_path / f"out-*.txt{ext}"), compression=compression)
+    assert len(paths) == 12
+    assert paths == sorted(paths)  # zero-padded names sort in partition order
+    back = db.read_text(str(tmp_path / f"out-*.txt{ext}")).map(str.strip).compute()
+    assert back == seq
+
+
+def test_to_textfiles_directory_and_last_endline(tmp_path):
+    b = db.from_sequence(["a", "b", "c"], npartitions=2)
+    paths = b.to_textfiles(str(tmp_path / "d"), last_endline=True)
+    assert [os.path.basename(p) for p in paths] == ["0.part", "1.part"]
+    with open(paths[0]) as f:
+        assert f.read() == "a\nb\n"
