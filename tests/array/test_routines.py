@@ -251,3 +251,55 @@ def test_einsum_ellipsis_and_broadcasting(subscripts, rng):
     )
     with pytest.raises(TypeError, match="unexpected keyword"):
         da.einsum(subscripts, *lazy, foo=1)
+
+
+def test_empty_arrays_with_empty_chunks():
+    x = np.zeros(0)
+    d = da.from_array(x, chunks=())
+    assert d.chunks == ((0,),)
+    assert int(da.count_nonzero(d).compute()) == 0
+    assert_eq(da.argwhere(d), np.argwhere(x))
+    assert_eq(da.nonzero(d)[0], np.nonzero(x)[0])
+
+
+def test_where_constant_condition_and_stack_unknown():
+    x = da.from_array(np.arange(12).reshape(3, 4), chunks=2)
+    y = da.zeros((3, 4), dtype=int, chunks=2)
+    for c in (True, False, np.True_, 1, 0):
+        assert da.where(c, x, y) is (x if c else y)
+    u = x[x[:, 0] >= 0]  # unknown number of rows
+    with pytest.raises(ValueError, match="unknown"):
+        da.hstack([u, u])
+    assert_eq(da.hstack([u, u], allow_unknown_chunksizes=True), np.hstack([x.compute()] * 2))
+    with pytest.raises(ValueError, match="same number of shifts"):
+        da.roll(x, 3, (0, 1))
+
+
+def test_take_lazy_indices_from_numpy_and_isnull_of_scalar():
+    a = np.arange(5.0) * 2
+    idx = da.from_array(np.array([1, 2, 3, 3, 2, 1]), chunks=3)
+    z = da.take(a, idx)
+    assert z.chunks == idx.chunks
+    assert_eq(z, a[[1, 2, 3, 3, 2, 1]])
+    r = da.isnull(da.from_array(np.arange(3), chunks=-1)[0]).compute()
+    assert type(r) is np.ndarray
+
+
+@pytest.mark.parametrize(
+    ("arr", "dims", "kwargs"),
+    [([[3, 6, 6]], (7,), {}), ([[3, 6, 6], [4, 5, 1]], (7, 6), {"order": "F"})],
+)
+def test_ravel_multi_index_stacked(arr, dims, kwargs):
+    a = np.asarray(arr)
+    assert_eq(
+        da.ravel_multi_index(da.from_array(a, chunks=1), dims, **kwargs),
+        np.ravel_multi_index(a, dims, **kwargs),
+    )
+    with pytest.raises(TypeError, match="only int"):
+        da.ravel_multi_index(da.from_array(a.astype(float)), dims)
+
+
+def test_cov_one_observation_rowvar_false():
+    x = np.array([[1.0, 2.0]])
+    with pytest.warns(RuntimeWarning), np.errstate(all="ignore"):
+        assert_eq(da.cov(da.from_array(x), rowvar=False), np.cov(x, rowvar=False))

@@ -145,6 +145,16 @@ def normalize_chunks(chunks, shape=None, limit=None, dtype=None, previous_chunks
         if shape is None:
             raise ValueError("an integer chunk size needs a shape")
         chunks = (int(chunks),) * len(shape)
+    if shape is not None and isinstance(chunks, tuple):
+        if not chunks and shape and all(s == 0 for s in shape):  # as Dask: () for empty arrays
+            chunks = ((0,),) * len(shape)
+        elif (
+            len(shape) == 1
+            and len(chunks) > 1
+            and all(isinstance(c, Integral) and not isinstance(c, bool) for c in chunks)
+            and sum(chunks) == shape[0]
+        ):  # as Dask: the block sizes of a 1-d array
+            chunks = (chunks,)
     if shape is not None and len(chunks) != len(shape):
         raise ValueError(
             f"Chunks and shape must be of the same length/dimension. "

@@ -118,8 +118,11 @@ def concatenate(seq, axis=0, allow_unknown_chunksizes=False):
             continue
         cs = [a.chunks[d] for a in seq]
         if any(any(_isnan(b) for b in c) for c in cs):
-            if not allow_unknown_chunksizes and len(set(cs)) > 1:
-                raise ValueError("Arrays chunk sizes are unknown: call compute_chunk_sizes() first")
+            if not allow_unknown_chunksizes:
+                raise ValueError(
+                    "Arrays chunk sizes are unknown: call compute_chunk_sizes() first, or "
+                    "pass allow_unknown_chunksizes=True"
+                )
             target.append(cs[0])
         else:
             target.append(common_chunks(*cs))
@@ -238,6 +241,15 @@ def where(condition, x=None, y=None):
     if x is None or y is None:
         raise ValueError("either both or neither of x and y should be given")
     dtype = result_type(x, y)
+    if isinstance(condition, (bool, np.bool_, Integral)) or (
+        isinstance(condition, np.ndarray) and condition.ndim == 0
+    ):  # as Dask: a constant condition picks one side
+        from oxdask.array.reshape import broadcast_to
+
+        shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+        side = asarray(x if condition else y)
+        side = side.astype(dtype) if side.dtype != dtype else side
+        return side if side.shape == shape else broadcast_to(side, shape)
     return elemwise(np.where, condition, x, y, dtype=dtype)
 
 
@@ -347,8 +359,6 @@ def roll(array, shift, axis=None):
         return roll(a.ravel(), shift, 0).reshape(a.shape)
     shifts = [shift] if isinstance(shift, Integral) else list(shift)
     axes = [axis] if isinstance(axis, Integral) else list(axis)
-    if len(shifts) == 1:
-        shifts = shifts * len(axes)
     if len(shifts) != len(axes):
         raise ValueError("Must have the same number of shifts as axes.")
     for s, ax in zip(shifts, axes, strict=True):
@@ -454,11 +464,21 @@ def repeat(a, repeats, axis=None):
 
 def take(a, indices, axis=0):
     """Elements of ``a`` at ``indices`` along ``axis``."""
+    if isinstance(indices, Array) and not isinstance(a, Array):
+        a = np.asarray(a)  # small in-memory data: taken block by block of the indices
+        axis = validate_axis(axis, a.ndim)
+        if a.ndim != 1:
+            raise NotImplementedError("take of in-memory data with lazy indices needs 1-d data")
+        return indices.map_blocks(_take_from, a=a, dtype=a.dtype)
     a = asarray(a)
     axis = validate_axis(axis, a.ndim)
     idx = [slice(None)] * a.ndim
     idx[axis] = np.asarray(indices)
     return a[tuple(idx)]
+
+
+def _take_from(indices, a):
+    return np.take(a, indices)
 
 
 def compress(condition, a, axis=None):

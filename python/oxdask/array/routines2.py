@@ -15,10 +15,11 @@ from numbers import Integral
 
 import numpy as np
 
-from oxdask.array._chunks import common_chunks
+from oxdask.array._chunks import _isnan, common_chunks
 from oxdask.array.blockwise import broadcast_shapes, elemwise, unify_for_broadcast
 from oxdask.array.core import Array, asarray, from_array
 from oxdask.array.reductions import validate_axis
+from oxdask.base import is_dask_collection
 
 __all__ = [
     "apply_along_axis",
@@ -69,13 +70,13 @@ def shape(array):
 def _isnull(block):
     import pandas as pd
 
-    return pd.isnull(block)
+    return np.asarray(pd.isnull(block))
 
 
 def _notnull(block):
     import pandas as pd
 
-    return pd.notnull(block)
+    return np.asarray(pd.notnull(block))
 
 
 def isnull(values):
@@ -106,7 +107,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         if dtype is None:
             dtype = np.result_type(m.dtype, asarray(y).dtype, np.float64)
     X = array(m, ndmin=2, dtype=dtype)
-    if not rowvar and m.ndim != 1 and X.shape[0] != 1:
+    if not rowvar and m.ndim != 1:
         X = X.T
     if X.shape[0] == 0:
         return asarray(np.array([]).reshape(0, 0))
@@ -373,29 +374,40 @@ def apply_over_axes(func, a, axes):
 
 
 class _RavelMultiIndex:
-    def __init__(self, dims, mode, order):
+    def __init__(self, dims, mode, order, stacked=False):
         self.dims = dims
         self.mode = mode
         self.order = order
+        self.stacked = stacked
 
     def __call__(self, *idx):
-        if len(idx) == 1 and idx[0].ndim and idx[0].shape[0] == len(self.dims) != 1:
+        if self.stacked:  # one array whose first axis lists the index arrays
             idx = tuple(idx[0])
         return np.ravel_multi_index(idx, self.dims, mode=self.mode, order=self.order)
 
 
 def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
     """Flat indices of the index arrays ``multi_index`` into an array of shape ``dims``."""
+    if np.isscalar(dims):
+        dims = (dims,)
+    if is_dask_collection(dims) or any(is_dask_collection(d) for d in dims):
+        raise NotImplementedError(f"Dask types are not supported in the `dims` argument: {dims!r}")
     dims = tuple(int(d) for d in dims)
     f = _RavelMultiIndex(dims, mode, order)
-    if isinstance(multi_index, Array):
-        if multi_index.shape[0] != len(dims):
+    if isinstance(multi_index, (Array, np.ndarray)) and multi_index.ndim:
+        multi_index = asarray(multi_index)
+        if multi_index.dtype.kind not in "iu":
+            raise TypeError("only int indices permitted")
+        if not _isnan(multi_index.shape[0]) and multi_index.shape[0] != len(dims):
             raise ValueError(f"parameter multi_index must be a sequence of length {len(dims)}")
-        mi = multi_index.rechunk({0: len(dims)})
+        mi = multi_index.rechunk({0: -1})
+        f = _RavelMultiIndex(dims, mode, order, stacked=True)
         return mi.map_blocks(f, drop_axis=0, dtype=np.intp)
     multi_index = [asarray(i) for i in multi_index]
     if len(multi_index) != len(dims):
         raise ValueError(f"parameter multi_index must be a sequence of length {len(dims)}")
+    if any(i.dtype.kind not in "iu" for i in multi_index):
+        raise TypeError("only int indices permitted")
     return elemwise(f, *multi_index, dtype=np.intp)
 
 
