@@ -569,3 +569,9 @@ class FrameOperations:
         from oxdask.dataframe.io.json import to_json
 
         return to_json(self, url_path, **kwargs)
+
+    def to_bag(self, index=False, format="tuple"):
+        """A :class:`~oxdask.bag.Bag` of the rows (see :func:`oxdask.bag.to_bag`)."""
+        from oxdask.bag._frames import to_bag
+
+        return to_bag(self, index, format)
