@@ -168,3 +168,65 @@ def test_ufunc_out_errors():
         da.add(x, 1, out=np.zeros((2, 3)))
     with pytest.raises(ValueError, match="Mismatched shapes"):
         da.add(x, 1, out=da.zeros(3, chunks=3))
+
+
+def test_ufunc_where_broadcasts_with_out():
+    left, right = np.arange(4), np.arange(4, 8)
+    where = np.array([[0, 1, 1, 0], [1, 0, 0, 1], [0, 1, 0, 1]], dtype=bool)
+    expect = np.add(left, right, where=where, out=np.zeros(where.shape, left.dtype))
+    out = da.zeros(where.shape, dtype=left.dtype, chunks=2)
+    got = da.add(da.from_array(left, chunks=2), right, where=da.from_array(where, 2), out=out)
+    assert got is out
+    assert_eq(out, expect)
+
+
+def test_ufunc_forwards_numpy_attributes():
+    for attr in ("nin", "nargs", "nout", "ntypes", "identity", "signature", "types"):
+        assert getattr(da.log, attr) == getattr(np.log, attr)
+    assert "ntypes" in dir(da.log)
+    with pytest.raises(AttributeError):
+        da.log.not_an_attribute  # noqa: B018
+
+
+@pytest.mark.parametrize("name", ["real", "imag", "iscomplex", "isreal", "angle", "sinc"])
+def test_wrapped_functions_of_numpy_inputs_are_numpy(name):
+    a = np.array([1 + 2j, 3 - 1j])
+    got = getattr(da, name)(a)
+    assert isinstance(got, np.ndarray)
+    np.testing.assert_array_equal(got, getattr(np, name)(a))
+    assert_eq(getattr(da, name)(da.from_array(a, chunks=1)), getattr(np, name)(a))
+
+
+def test_outer_and_two_output_ufuncs():
+    a, b = np.arange(3), np.arange(4.0)
+    assert isinstance(da.add.outer(a, b), np.ndarray)
+    assert_eq(da.add.outer(da.from_array(a, chunks=2), b), np.add.outer(a, b))
+    with pytest.raises(ValueError, match="out"):
+        da.add.outer(da.from_array(a, chunks=2), b, out=a)
+    with pytest.raises(ValueError, match="binary"):
+        da.sin.outer(da.from_array(a, chunks=2), b)
+    m, e = da.frexp(b)  # two outputs: arrays, even of NumPy inputs (as Dask)
+    assert isinstance(m, da.Array)
+    assert_eq(m, np.frexp(b)[0])
+    assert_eq(e, np.frexp(b)[1])
+
+
+def test_ufunc_reduce_is_not_supported():
+    with pytest.raises(TypeError):
+        np.add.reduce(da.arange(10, chunks=5))
+
+
+def test_frompyfunc_pickles_and_refuses_two_outputs():
+    import pickle
+
+    from oxdask.array.ufunc import da_frompyfunc
+
+    f = da_frompyfunc(operator.add, 2, 1)
+    g = pickle.loads(pickle.dumps(f))
+    np.testing.assert_array_equal(g(np.array([1, 2]), 1), [2, 3])
+    assert f.__name__ == "frompyfunc-add"
+    myadd = da.frompyfunc(operator.add, 2, 1)
+    x = np.arange(6.0).reshape(2, 3)
+    assert_eq(myadd(da.from_array(x, chunks=2), x), np.frompyfunc(operator.add, 2, 1)(x, x))
+    with pytest.raises(NotImplementedError):
+        da.frompyfunc(lambda x, y: (x + y, x - y), 2, 2)

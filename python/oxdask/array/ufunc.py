@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from oxdask.array.blockwise import elemwise
-from oxdask.array.core import Array
+from oxdask.array.core import Array, asarray
 from oxdask.base import is_dask_collection
 
 __all__ = ["ufunc"]
@@ -26,38 +26,37 @@ class ufunc:
         self.__name__ = npfunc.__name__
         self.__doc__ = f"Lazy elementwise ``numpy.{npfunc.__name__}`` (see NumPy's docs)."
 
-    @property
-    def nin(self):
-        return self._ufunc.nin
+    def __getattr__(self, name):
+        # the NumPy ufunc's attributes (nin, nout, nargs, ntypes, types, identity, signature)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["_ufunc"], name)
 
-    @property
-    def nout(self):
-        return self._ufunc.nout
-
-    @property
-    def ntypes(self):
-        return self._ufunc.ntypes
-
-    @property
-    def types(self):
-        return self._ufunc.types
-
-    @property
-    def identity(self):
-        return self._ufunc.identity
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(dir(self._ufunc)))
 
     def __repr__(self) -> str:
         return repr(self._ufunc)
 
     def __call__(self, *args, **kwargs):
-        if any(isinstance(a, Array) for a in args):
+        if any(isinstance(a, Array) for a in args) or (
+            self._ufunc.nout > 1 and kwargs.get("out") is None
+        ):
+            # multiple outputs: always arrays, as Dask's
             return apply_ufunc(self._ufunc, *args, **kwargs)
         return self._ufunc(*args, **kwargs)
 
     def outer(self, A, B, **kwargs):
-        """``ufunc.outer``: every pair of elements of ``A`` and ``B``."""
-        from oxdask.array.core import asarray
-
+        """``ufunc.outer``: every pair of elements of ``A`` and ``B`` (NumPy's result when
+        neither is an oxdask Array)."""
+        if self._ufunc.nin != 2:
+            raise ValueError("outer product only supported for binary functions")
+        if self._ufunc.nout != 1:
+            raise ValueError("outer product only supported for ufuncs with 1 output")
+        if "out" in kwargs:
+            raise ValueError("`out` kwarg not supported")
+        if not isinstance(A, Array) and not isinstance(B, Array):
+            return self._ufunc.outer(A, B, **kwargs)
         A = asarray(A)
         B = asarray(B)
         a = A.reshape(A.shape + (1,) * B.ndim) if A.ndim else A
@@ -83,7 +82,8 @@ class _Where:
     def __call__(self, *args, **kwargs):
         *args, where, out = args
         if out is not None:
-            out = np.array(np.broadcast_to(out, np.broadcast_shapes(*map(np.shape, args))))
+            shape = np.broadcast_shapes(*map(np.shape, args), np.shape(where), np.shape(out))
+            out = np.array(np.broadcast_to(out, shape))
         return self.uf(*args, where=where, out=out, **kwargs)
 
 
@@ -111,6 +111,7 @@ def apply_ufunc(uf, *args, **kwargs):
         raise NotImplementedError(
             f"out= and where= are not supported by ufuncs of {uf.nout} outputs"
         )
+    args = [asarray(a) if isinstance(a, np.ndarray) else a for a in args]
     samples = [np.ones((1,) * a.ndim, a.dtype) if isinstance(a, Array) else a for a in args]
     with np.errstate(all="ignore"):
         dts = [np.asarray(r).dtype for r in uf(*samples, **kwargs)]
@@ -134,21 +135,7 @@ def _array_ufunc(self, uf, method, *inputs, **kwargs):
         return apply_ufunc(uf, *inputs, **kwargs)
     if method == "outer":
         return ufunc(uf).outer(*inputs, **kwargs)
-    if method == "reduce":
-        from oxdask.array import reductions
-
-        name = {
-            "add": "sum",
-            "multiply": "prod",
-            "minimum": "min",
-            "maximum": "max",
-            "logical_and": "all",
-            "logical_or": "any",
-        }.get(uf.__name__)
-        if name is not None and kwargs.get("out") is None:
-            kwargs.pop("out", None)
-            return getattr(reductions, name)(*inputs, **kwargs)
-    return NotImplemented
+    return NotImplemented  # reduce, accumulate, at...: not supported (TypeError), as in Dask
 
 
 # Generalized ufuncs (matmul, vecdot...) have core dimensions: not elementwise. NumPy's own
@@ -159,65 +146,111 @@ for _n in _UFUNCS:
     __all__.append(_n)
 
 
+def _wrap(npfunc, x, **kwargs):
+    """``npfunc`` block by block on an oxdask Array; NumPy's result for other inputs."""
+    if not isinstance(x, Array):
+        return npfunc(x, **kwargs)
+    return elemwise(npfunc, x, kwargs=kwargs)
+
+
 def angle(x, deg=False):
     """Angle of complex elements (lazy :func:`numpy.angle`)."""
-    return elemwise(np.angle, x, kwargs={"deg": deg})
+    return _wrap(np.angle, x, deg=deg)
 
 
 def real(x):
     """Real part (lazy :func:`numpy.real`)."""
-    return elemwise(np.real, x)
+    return _wrap(np.real, x)
 
 
 def imag(x):
     """Imaginary part (lazy :func:`numpy.imag`)."""
-    return elemwise(np.imag, x)
+    return _wrap(np.imag, x)
 
 
 def iscomplex(x):
-    return elemwise(np.iscomplex, x)
+    """Whether elements are complex (lazy :func:`numpy.iscomplex`)."""
+    return _wrap(np.iscomplex, x)
 
 
 def isreal(x):
-    return elemwise(np.isreal, x)
+    """Whether elements are real (lazy :func:`numpy.isreal`)."""
+    return _wrap(np.isreal, x)
 
 
 def fix(x):
-    return elemwise(np.fix, x)
+    """Round towards zero (lazy :func:`numpy.fix`)."""
+    return _wrap(np.fix, x)
 
 
 def i0(x):
-    return elemwise(np.i0, x)
+    """Modified Bessel function of order 0 (lazy :func:`numpy.i0`)."""
+    return _wrap(np.i0, x)
 
 
 def sinc(x):
-    return elemwise(np.sinc, x)
+    """Normalized sinc (lazy :func:`numpy.sinc`)."""
+    return _wrap(np.sinc, x)
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """Replace NaN and infinities (lazy :func:`numpy.nan_to_num`)."""
-    return elemwise(np.nan_to_num, x, kwargs={"nan": nan, "posinf": posinf, "neginf": neginf})
+    return _wrap(np.nan_to_num, x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def around(x, decimals=0):
     """Round to ``decimals`` (lazy :func:`numpy.round`)."""
-    return elemwise(np.round, x, kwargs={"decimals": decimals})
+    return _wrap(np.round, x, decimals=decimals)
 
 
 round = around
 
 
 def isneginf(x):
-    return elemwise(np.isneginf, x)
+    """Whether elements are negative infinity (lazy :func:`numpy.isneginf`)."""
+    return _wrap(np.isneginf, x)
 
 
 def isposinf(x):
-    return elemwise(np.isposinf, x)
+    """Whether elements are positive infinity (lazy :func:`numpy.isposinf`)."""
+    return _wrap(np.isposinf, x)
+
+
+class da_frompyfunc:
+    """The ufunc :func:`numpy.frompyfunc` makes from ``func``, in a picklable form (pickled
+    as ``func``, ``nin`` and ``nout``) so that graphs using it can be shipped."""
+
+    def __init__(self, func, nin, nout):
+        self._ufunc = np.frompyfunc(func, nin, nout)
+        self._func = func
+        self.nin = nin
+        self.nout = nout
+        self._name = getattr(func, "__name__", type(func).__name__)
+        self.__name__ = f"frompyfunc-{self._name}"
+
+    def __repr__(self) -> str:
+        return f"da.frompyfunc<{self._name}, {self.nin}, {self.nout}>"
+
+    def __reduce__(self):
+        return (da_frompyfunc, (self._func, self.nin, self.nout))
+
+    def __call__(self, *args, **kwargs):
+        return self._ufunc(*args, **kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["_ufunc"], name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(dir(self._ufunc)))
 
 
 def frompyfunc(func, nin, nout):
-    """A ufunc from a Python function (lazy :func:`numpy.frompyfunc`)."""
-    return ufunc(np.frompyfunc(func, nin, nout))
+    """A ufunc from a Python function (lazy :func:`numpy.frompyfunc`); one output only."""
+    if nout > 1:
+        raise NotImplementedError("frompyfunc with more than one output")
+    return ufunc(da_frompyfunc(func, nin, nout))
 
 
 __all__ += [
