@@ -195,3 +195,37 @@ def test_resample_keeps_index_name(how):
     assert got.compute().index.name == "timestamp"
     assert_eq(got, expected)
     assert_eq(getattr(d.x.resample("1h"), how)(), getattr(pdf.x.resample("1h"), how)())
+
+
+# -- custom groupby aggregations --------------------------------------------------------------
+_custom_mean = dd.Aggregation(
+    "mean",
+    lambda s: (s.count(), s.sum()),
+    lambda n, t: (n.sum(), t.sum()),
+    lambda n, t: t / n,
+)
+_custom_sum = dd.Aggregation("sum", lambda s: s.sum(), lambda s: s.sum())
+
+
+@pytest.mark.parametrize(
+    ("pandas_spec", "spec"),
+    [
+        ({"b": "mean"}, {"b": _custom_mean}),
+        ({"b": "sum"}, {"b": _custom_sum}),
+        (["mean", "sum"], [_custom_mean, _custom_sum]),
+        ({"b": ["mean", "sum"], "c": "var"}, {"b": [_custom_mean, _custom_sum], "c": "var"}),
+    ],
+)
+@pytest.mark.parametrize("npartitions", [1, 2, 5])
+def test_groupby_custom_aggregation(pandas_spec, spec, npartitions):
+    pdf = pd.DataFrame({"g": [0, 0, 1] * 3, "b": [1, 2, 3] * 3, "c": np.arange(9.0) ** 2})
+    d = dd.from_pandas(pdf, npartitions=npartitions)
+    assert_eq(d.groupby("g").agg(spec), pdf.groupby("g").agg(pandas_spec), check_dtype=False)
+    got = d.b.groupby(d.g).agg(_custom_mean)
+    assert_eq(got, pdf.b.groupby(pdf.g).agg("mean"))
+
+
+def test_groupby_custom_aggregation_name_clash():
+    d = dd.from_pandas(pd.DataFrame({"g": [0, 1], "b": [1, 2]}), npartitions=2)
+    with pytest.raises(ValueError, match="unique"):
+        d.groupby("g").agg({"b": [_custom_sum, "sum"]})

@@ -6,6 +6,7 @@ when computing. See :mod:`oxdask.dataframe.core` for the data model.
 """
 
 from oxdask.dataframe import methods
+from oxdask.dataframe._groupby_custom import Aggregation
 from oxdask.dataframe.asof import merge_asof
 from oxdask.dataframe.core import DataFrame, Index, Scalar, Series, new_dd_object
 from oxdask.dataframe.io.csv import read_csv, read_fwf, read_table, to_csv
@@ -29,6 +30,7 @@ from oxdask.dataframe.rolling import map_overlap
 from oxdask.dataframe.utils import assert_eq
 
 __all__ = [
+    "Aggregation",
     "DataFrame",
     "Index",
     "Scalar",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from oxdask.dataframe import _groupby_custom as gc
 from oxdask.dataframe import _groupby_funcs as gf
 from oxdask.dataframe._groupby_spec import (
     GroupSpec,
@@ -32,7 +33,10 @@ from oxdask.dataframe.core import DataFrame, Series, _Frame, _name, _new
 from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer, TreeReduceLayer
 from oxdask.tokenize import tokenize
 
-__all__ = ["DataFrameGroupBy", "SeriesGroupBy"]
+__all__ = ["NUMERIC_ONLY_NOT_IMPLEMENTED", "DataFrameGroupBy", "SeriesGroupBy"]
+
+# aggregations that need numeric_only=True on frames with non-numeric columns (as in Dask)
+NUMERIC_ONLY_NOT_IMPLEMENTED = ["mean", "std", "var"]
 
 
 class _GroupBy:
@@ -152,7 +156,7 @@ class _GroupBy:
                     col, f = spec
                     out.append((_func_name(f), pos.get(col)))
             return out
-        if isinstance(arg, (str,)) or callable(arg):
+        if isinstance(arg, (str, gc.Aggregation)) or callable(arg):
             f = _func_name(arg)
             if f == "size":
                 return [("size", None)]
@@ -175,6 +179,8 @@ class _GroupBy:
 
     def _aggregate(self, arg, kwargs, split_every, split_out, token, ddof=1):
         split_out = self._split_out(split_out)
+        if gc.has_custom(arg, kwargs):
+            return self._custom_agg(arg, kwargs, split_every, split_out, token)
         meta = _meta_of(self._call_meta("agg", arg, **kwargs))
         outputs = self._outputs(arg, kwargs)
         if (
@@ -187,6 +193,34 @@ class _GroupBy:
         ):
             return self._shuffle_agg(arg, kwargs, meta, split_out)
         return self._reduce_outputs(outputs, meta, split_every, split_out, token, ddof)
+
+    def _custom_agg(self, arg, kwargs, split_every, split_out, token):
+        """An aggregation using :class:`~oxdask.dataframe.Aggregation` objects."""
+        if split_out not in (None, 1):
+            raise NotImplementedError("custom dd.Aggregation supports split_out=1 only")
+        arg_, kwargs_ = gc.stand_ins(arg, kwargs)  # same names: pandas gives the layout
+        meta = _meta_of(self._call_meta("agg", arg_, **kwargs_))
+        outputs = self._outputs(arg, kwargs)
+        if any(k is None for _, k in outputs):
+            raise KeyError("groupby aggregation: column not found")
+        seen = set()
+        for f, k in outputs:
+            key = (k, getattr(f, "__name__", f))
+            if key in seen and arg is not None:  # named aggregation names its columns
+                raise ValueError(
+                    f"groupby aggregation: two functions named {key[1]!r} for one column; "
+                    "names must be unique per column"
+                )
+            seen.add(key)
+        values = self._value_columns()
+        keys = self._key_cols, self._key_names()
+        spec = gc.CustomSpec(*keys, values, outputs, self.dropna, values[0])
+        sort = _sort(self.sort, 1)
+        final = gc.CustomAggregate(spec, meta, bool(sort), self.as_index)
+        final.ddof = 1
+        return self._tree(
+            spec, final, meta, split_every, 1, token, gc.CustomChunk(spec), gc.CustomCombine(spec)
+        )
 
     def _unobserved(self):
         """Per key, its CategoricalDtype when unseen categories must be added (None when
@@ -218,7 +252,7 @@ class _GroupBy:
         final = gf.GroupbyAggregate(spec, meta, bool(sort), self.as_index, ddof)
         return self._tree(spec, final, meta, split_every, split_out or 1, token)
 
-    def _tree(self, spec, final, meta, split_every, split_out, token):
+    def _tree(self, spec, final, meta, split_every, split_out, token, chunk=None, combine=None):
         from oxdask.dataframe.partitionwise import align_partitions, partitionwise
         from oxdask.dataframe.reductions import _split_every
 
@@ -242,13 +276,18 @@ class _GroupBy:
             used = [c for c in spec.key_cols if c is not None] + list(spec.value_cols)
             rule = ColumnRule(obj._name, select=used)
         chunked = partitionwise(
-            gf.GroupbyChunk(spec), obj, *keys, meta=obj._meta, name=cname, columns_rule=rule
+            chunk or gf.GroupbyChunk(spec),
+            obj,
+            *keys,
+            meta=obj._meta,
+            name=cname,
+            columns_rule=rule,
         )
         # many groups: merge all partials of a bucket at once (each level re-groups them)
         if split_every is None and split_out > 1:
             split_every = max(obj.npartitions, 2)
         every = _split_every(split_every)
-        combine = gf.GroupbyCombine(spec.dropna)
+        combine = combine or gf.GroupbyCombine(spec.dropna)
         oname = f"{token}-agg-{base}"
         if split_out == 1:
             from oxdask.dataframe.reductions import tree_reduce
