@@ -116,3 +116,28 @@ def test_array_methods():
     assert x.A is x
     y = da.ones((4, 4), chunks=2)
     assert_eq(y.partitions[1, 0], np.ones((2, 2)))
+
+
+def test_histogramdd_chunk_checks_and_edges(rng):
+    s = rng.random((20, 3))
+    with pytest.raises(ValueError, match="only be chunked along the 0th axis"):
+        da.histogramdd(da.from_array(s, chunks=(5, 1)), bins=3, range=((0, 1),) * 3)
+    x, y = da.from_array(s[:, 0], chunks=4), da.from_array(s[:, 1], chunks=5)
+    with pytest.raises(ValueError, match="chunked identically"):
+        da.histogramdd((x, y), bins=3, range=((0, 1),) * 2)
+    with pytest.raises(ValueError, match="same shape and chunk structure"):
+        da.histogramdd((x, x), bins=3, range=((0, 1),) * 2, weights=y)
+    with pytest.raises(ValueError, match="columnar"):
+        da.histogramdd(x, bins=3, range=((0, 1),))
+    with pytest.raises(ValueError, match="one entry, a min max pair"):
+        da.histogramdd(da.from_array(s, chunks=(5, 3)), bins=3, range=((0, 1),) * 2)
+    with pytest.raises(TypeError, match="Cannot specify both"):
+        da.histogramdd(da.from_array(s, chunks=(5, 3)), bins=3, normed=True, density=True)
+    bins = [[0, 0.5, 1], [0, 0.25, 0.85, 1], [0, 0.5, 0.8, 1]]
+    d = da.from_array(s, chunks=(7, 3))
+    h, e = da.histogramdd(d, bins=bins)
+    H, E = np.histogramdd(s, bins=bins)
+    assert_eq(h, H)
+    assert da.histogramdd(d, bins=bins)[0].name == h.name
+    h, _ = da.histogramdd([x, x], bins=[bins[0], bins[1]])
+    assert_eq(h, np.histogramdd([s[:, 0], s[:, 0]], bins=[bins[0], bins[1]])[0])

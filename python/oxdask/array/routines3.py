@@ -148,52 +148,91 @@ class _HistBlock:
     def __init__(self, edges):
         self.edges = edges
 
+    def __dask_tokenize__(self):
+        return ("histogramdd-block", [e.tolist() for e in self.edges])
+
     def __call__(self, sample, weights=None):
         w = None if weights is None else weights[:, 0]
         h, _ = np.histogramdd(sample, bins=self.edges, weights=w)
         return h[None]
 
 
+def _sample(sample, weights):
+    """The sample as one (N, D) array chunked along its rows only, and the weights (N, 1)."""
+    from oxdask.array.routines import stack
+
+    if isinstance(sample, (list, tuple)):
+        cols = [asarray(s) for s in sample]
+        if len({c.chunks for c in cols}) > 1:
+            raise ValueError("All coordinate arrays must be chunked identically.")
+        stacked = stack([c.ravel() for c in cols], axis=1).rechunk({1: len(cols)})
+        if weights is not None:
+            weights = asarray(weights)
+            if weights.chunks[0] != cols[0].chunks[0] or weights.ndim != 1:
+                raise ValueError(
+                    "Input arrays and weights must have the same shape and chunk structure."
+                )
+    else:
+        stacked = asarray(sample)
+        if stacked.ndim != 2:
+            raise ValueError(
+                "Single array input to histogramdd should be columnar (a 2-d array of shape (N, D))"
+            )
+        if stacked.numblocks[1] > 1:
+            raise ValueError("Input array can only be chunked along the 0th axis.")
+        if weights is not None:
+            weights = asarray(weights)
+            if weights.ndim != 1 or weights.chunks[0] != stacked.chunks[0]:
+                raise ValueError(
+                    "Input array and weights must have the same shape and chunk structure "
+                    "along the first dimension."
+                )
+    return stacked, None if weights is None else weights[:, None]
+
+
 def histogramdd(sample, bins, range=None, normed=None, weights=None, density=None):
     """Multidimensional histogram (as :func:`numpy.histogramdd`); returns ``(hist, edges)``.
 
+    ``sample`` is an (N, D) array chunked along its rows only, or D 1-d arrays chunked alike.
     The counts are lazy; the edges are NumPy arrays (computed from the data's extremes when
     ``bins`` has counts and ``range`` is not given).
     """
-    from oxdask.array.routines import stack
-
     if normed is not None:
         if density is not None:
             raise TypeError("Cannot specify both 'normed' and 'density'")
         density = normed
-    if isinstance(sample, (list, tuple)):
-        cols = [asarray(s).ravel() for s in sample]
-        stacked = stack(cols, axis=1)
-    else:
-        sample = asarray(sample)
-        stacked = sample[:, None] if sample.ndim == 1 else sample
-        if stacked.ndim != 2:
-            raise ValueError("sample must be a 2-D array of shape (N, D)")
+    stacked, w = _sample(sample, weights)
     D = stacked.shape[1]
-    stacked = stacked.rechunk({1: D})
-    if isinstance(bins, Integral) or (np.ndim(bins) == 0 and not isinstance(bins, Array)):
+    if isinstance(bins, Integral):
         bins = [int(bins)] * D
     bins = [b.compute() if isinstance(b, Array) else b for b in bins]
     if len(bins) != D:
-        raise ValueError("The dimension of bins must be equal to the dimension of the sample x.")
-    if range is None and any(np.ndim(b) == 0 for b in bins):
-        lo, hi = stacked.min(axis=0), stacked.max(axis=0)
-        lo, hi = np.asarray(lo.compute()), np.asarray(hi.compute())
-        range = [(lo[d], hi[d]) for d in builtins.range(D)] if stacked.shape[0] else None
-    empty = np.empty((0, D), dtype=stacked.dtype if stacked.dtype.kind != "O" else float)
-    _, edges = np.histogramdd(empty, bins=bins, range=range)
+        raise ValueError("The dimension of bins must be equal to the dimension of the sample.")
+    if range is not None:
+        if len(range) != D:
+            raise ValueError("range argument requires one entry, a min max pair, per dimension.")
+        if not all(r is None or (np.ndim(r) == 1 and len(r) == 2) for r in range):
+            raise ValueError("range argument should be a sequence of pairs")
+    counts = [isinstance(b, Integral) for b in bins]
+    if any(counts) and (range is None or any(r is None for r in range)):
+        lo = np.asarray(stacked.min(axis=0).compute()) if stacked.shape[0] else np.zeros(D)
+        hi = np.asarray(stacked.max(axis=0).compute()) if stacked.shape[0] else np.ones(D)
+        given = range if range is not None else [None] * D
+        range = [r if r is not None else (lo[d], hi[d]) for d, r in enumerate(given)]
+    edges = []
+    for d, b in enumerate(bins):
+        if counts[d]:
+            lo_, hi_ = (float(v) for v in range[d])
+            if lo_ == hi_:
+                lo_, hi_ = lo_ - 0.5, hi_ + 0.5
+            edges.append(np.linspace(lo_, hi_, b + 1))
+        else:
+            e = np.asarray(b, dtype=float)
+            if e.ndim != 1 or np.any(np.diff(e) < 0):
+                raise ValueError(f"`bins[{d}]` must be monotonically increasing, when an array")
+            edges.append(e)
     nbins = tuple(len(e) - 1 for e in edges)
-    args = [stacked]
-    if weights is not None:
-        weights = asarray(weights)
-        if weights.shape != (stacked.shape[0],):
-            raise ValueError("weights must have the same length as the sample")
-        args.append(weights.rechunk({0: stacked.chunks[0]})[:, None])
+    args = [stacked] if w is None else [stacked, w]
     per_block = Array.map_blocks(
         args[0],
         _HistBlock(edges),
@@ -211,7 +250,7 @@ def histogramdd(sample, bins, range=None, normed=None, weights=None, density=Non
             shape[d] = nbins[d]
             hist = hist / np.diff(edges[d]).reshape(shape)
         hist = hist / s
-    return hist, list(edges)
+    return hist, edges
 
 
 def histogram2d(x, y, bins=10, range=None, normed=None, weights=None, density=None):
