@@ -135,8 +135,8 @@ def test_histogramdd_chunk_checks_and_edges(rng):
         da.histogramdd(da.from_array(s, chunks=(5, 3)), bins=3, normed=True, density=True)
     bins = [[0, 0.5, 1], [0, 0.25, 0.85, 1], [0, 0.5, 0.8, 1]]
     d = da.from_array(s, chunks=(7, 3))
-    h, e = da.histogramdd(d, bins=bins)
-    H, E = np.histogramdd(s, bins=bins)
+    h, _e = da.histogramdd(d, bins=bins)
+    H, _E = np.histogramdd(s, bins=bins)
     assert_eq(h, H)
     assert da.histogramdd(d, bins=bins)[0].name == h.name
     h, _ = da.histogramdd([x, x], bins=[bins[0], bins[1]])
