@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 import oxdask
-from oxdask.delayed import delayed, to_task_dask
+from oxdask.delayed import Delayed, delayed, to_task_dask
 from oxdask.utils import apply
 
 
@@ -109,3 +109,70 @@ def test_to_task_dask_of_a_collection_holds_its_graph_and_a_finalize_task():
     assert set(darr.dask) <= set(dsk)
     assert set(dsk) - set(darr.dask) == {task}
     assert (oxdask.get(dsk, task) == arr).all()
+
+
+def _inc_mod(x):
+    return x + 1
+
+
+def test_graph_of_calls_is_high_level_with_one_layer_per_call():
+    from oxdask.highlevelgraph import HighLevelGraph
+
+    d1 = delayed(1)
+    assert d1.dask.layers.keys() == {d1.key}
+    assert d1.dask.dependencies == {d1.key: set()}
+    assert d1.__dask_layers__() == (d1.key,)
+    d2 = delayed(_inc_mod)(d1)
+    assert d2.dask.layers.keys() == {d1.key, d2.key}
+    assert d2.dask.dependencies == {d1.key: set(), d2.key: {d1.key}}
+    assert dict(d2.dask) == {d1.key: 1, d2.key: (_inc_mod, d1.key)}
+    assert d2.__dask_layers__() == (d2.key,)
+    d2.dask.validate()
+
+    hlg = HighLevelGraph.from_collections("foo", {"alias": d2.key}, dependencies=[d2])
+    with pytest.raises(ValueError, match="not in"):
+        Delayed("alias", hlg)
+    explicit = Delayed("alias", hlg, layer="foo")
+    assert explicit.__dask_layers__() == ("foo",)
+    explicit.dask.validate()
+    assert explicit.compute() == _inc_mod(1)
+    # a tuple key is found in the layer named after it
+    t = Delayed(("foo-t", 0), HighLevelGraph({"foo-t": {("foo-t", 0): 5}}, {"foo-t": set()}))
+    assert t.__dask_layers__() == ("foo-t",)
+    assert (t + 1).compute() == 6
+
+
+def test_validate_reports_wrong_layer_dependencies():
+    from oxdask.highlevelgraph import HighLevelGraph
+
+    g = HighLevelGraph({"a": {"a": 1}, "b": {"b": (_inc_mod, "a")}}, {"a": set(), "b": set()})
+    with pytest.raises(ValueError, match="incorrect HLG dependencies"):
+        g.validate()
+    with pytest.raises(ValueError, match="not found"):
+        HighLevelGraph({"a": {"a": 1}}, {"a": {"zzz"}}).validate()
+
+
+def test_long_chain_graph_is_cheap_to_read():
+    x = delayed(0)
+    n = 5_000
+    for _ in range(n):
+        x = delayed(_inc_mod)(x)
+    g = x.dask
+    assert len(g.layers) == n + 1
+    flat = dict(g)  # one lookup per key: must not scan every layer
+    assert len(flat) == n + 1
+    assert all(g[k] == v for k, v in list(flat.items())[:100])
+    assert (x + 1).compute(scheduler="sync") == n + 1
+
+
+def test_delayed_of_a_collection_holds_the_collection_graph():
+    np = pytest.importorskip("numpy")
+    da = pytest.importorskip("oxdask.array")
+    x = da.ones(10, chunks=5)
+    v = delayed([x])
+    assert set(x.dask) <= set(v.dask)
+    assert all(key[0].split("-")[0].isalpha() if isinstance(key, tuple) else True for key in v.dask)
+    (out,) = v.compute()
+    np.testing.assert_array_equal(out, np.ones(10))
+    s = delayed(sum)([x, 1])
+    np.testing.assert_array_equal(s.compute(), np.ones(10) + 1)

@@ -244,7 +244,7 @@ def _collections_graph(collections, optimize_graph: bool = True, **kwargs) -> tu
         groups.setdefault(opt, []).append(c)
     parts: list[tuple[dict, list]] = []
     if fast:
-        from oxdask.delayed import _build_graph
+        from oxdask._delayed_graph import _build_graph
 
         parts.append(_build_graph(fast))
     for opt, group in groups.items():

@@ -20,6 +20,13 @@ from typing import Any
 
 from oxdask import config as _config
 from oxdask import threaded
+from oxdask._delayed_graph import (
+    _ITER_TYPES,
+    _build_hlg,
+    _finalize,
+    optimize,
+    to_task_dask,
+)
 from oxdask.base import (
     DaskMethodsMixin,
     _register_fast_collection,
@@ -28,10 +35,11 @@ from oxdask.base import (
 )
 from oxdask.context import globalmethod
 from oxdask.core import literal, quote
+from oxdask.highlevelgraph import HighLevelGraph
 from oxdask.tokenize import _md5, tokenize
-from oxdask.utils import apply, ensure_dict, funcname, is_namedtuple_instance, methodcaller
+from oxdask.utils import apply, funcname, is_namedtuple_instance, methodcaller
 
-__all__ = ["Delayed", "delayed", "optimize", "unpack_collections"]
+__all__ = ["Delayed", "delayed", "optimize", "to_task_dask", "unpack_collections"]
 
 # ---------------------------------------------------------------------------------------------
 # Unique tokens without uuid4: a random per-process prefix (12 hex characters, renewed after
@@ -87,12 +95,6 @@ _ATOMIC = frozenset(
     }
 )
 _FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, partial)
-
-_ITER_TYPES = {
-    type(iter([])): list,
-    type(iter(())): tuple,
-    type(iter(set())): set,
-}
 
 
 def _reconstruct_namedtuple(typ, fields):
@@ -203,151 +205,6 @@ def unpack_collections(expr):
     return task, tuple(deps)
 
 
-def to_task_dask(expr):
-    """Legacy helper: the task form of ``expr`` and the graph it needs (a ``dict``).
-
-    Lists stay lists; tuples and sets become ``(type, [items])``, dicts
-    ``(dict, [[key, value], ...])``, named tuples ``(type, *items)``, slices
-    ``(slice, start, stop, step)`` and dataclasses ``(apply, type, (), (dict, [[name, value],
-    ...]))``. A :class:`Delayed` becomes its key; another collection the key of a task that
-    finalizes it. Prefer :func:`unpack_collections`.
-
-    Parameters
-    ----------
-    expr : object
-
-    Returns
-    -------
-    task : object
-    dsk : dict
-    """
-    if isinstance(expr, Delayed):
-        return expr._key, expr.dask
-    if is_dask_collection(expr):
-        finalize_func, extra = expr.__dask_postcompute__()
-        name = f"finalize-{tokenize(expr, finalize_func, *extra)}"
-        dsk = ensure_dict(expr.__dask_graph__(), copy=True)
-        dsk[name] = (finalize_func, expr.__dask_keys__(), *extra)
-        return name, dsk
-    typ = type(expr)
-    if typ in _ITER_TYPES:
-        expr = _ITER_TYPES[typ](expr)
-        typ = type(expr)
-    if typ is dict:
-        args, dsk = to_task_dask([[k, v] for k, v in expr.items()])
-        return (dict, args), dsk
-    if typ is list or typ is tuple or typ is set:
-        args, dsk = [], {}
-        for e in expr:
-            task, d = to_task_dask(e)
-            args.append(task)
-            dsk.update(d)
-        return (args, dsk) if typ is list else ((typ, args), dsk)
-    if dataclasses.is_dataclass(expr) and not isinstance(expr, type):
-        fields = [
-            [f.name, getattr(expr, f.name)]
-            for f in dataclasses.fields(expr)
-            if hasattr(expr, f.name)
-        ]
-        args, dsk = to_task_dask(fields)
-        return (apply, typ, (), (dict, args)), dsk
-    if is_namedtuple_instance(expr):
-        args, dsk = to_task_dask(list(expr))
-        return (typ, *args), dsk
-    if typ is slice:
-        args, dsk = to_task_dask([expr.start, expr.stop, expr.step])
-        return (slice, *args), dsk
-    return expr, {}
-
-
-def _finalize(collection) -> Delayed:
-    """A :class:`Delayed` computing the finalized result of any dask collection."""
-    from oxdask.base import _collection_graph
-
-    dsk, layers = _collection_graph(collection, optimize_graph=True)
-    finalize_func, extra = collection.__dask_postcompute__()
-    keys = collection.__dask_keys__()
-    key = f"finalize-{tokenize(collection, finalize_func, *extra)}"
-    graph = dict(dsk)
-    graph[key] = (finalize_func, keys, *extra)
-    if layers:
-        from oxdask.base import _GraphDict
-
-        graph = _GraphDict(graph)
-        graph.__oxdask_layers__ = list(layers)
-    return Delayed(key, graph)
-
-
-# ---------------------------------------------------------------------------------------------
-# Graph assembly
-
-
-def _build_graph(roots) -> tuple[dict, list]:
-    """Assemble the graph of the given :class:`Delayed` objects with one iterative walk."""
-    if len(roots) == 1:
-        g = roots[0]._dask
-        if type(g) is dict:
-            return g, []
-    dsk: dict = {}
-    layers: list = []
-    seen_graphs: set[int] = set()
-    stack = list(roots)
-    pop = stack.pop
-    extend = stack.extend
-    while stack:
-        d = pop()
-        g = d._dask
-        if g is not None:
-            if id(g) not in seen_graphs:
-                seen_graphs.add(id(g))
-                _merge_graph(dsk, layers, g)
-            continue
-        k = d._key
-        if k in dsk:
-            continue
-        dsk[k] = d._task
-        deps = d._deps
-        if deps:
-            extend(deps)
-    return dsk, layers
-
-
-def _merge_graph(dsk: dict, layers: list, g) -> None:
-    if getattr(g, "__oxdask_layers__", None) or hasattr(g, "_engine_parts"):
-        from oxdask.base import _graph_parts
-
-        part, extra = _graph_parts(g)
-        dsk.update(part)
-        for layer in extra:
-            if not any(layer is other for other in layers):
-                layers.append(layer)
-    else:
-        dsk.update(ensure_dict(g))
-
-
-def optimize(dsk, keys, **kwargs):
-    """Cull a graph to what ``keys`` need (the ``__dask_optimize__`` of :class:`Delayed`).
-
-    Parameters
-    ----------
-    dsk : Mapping
-    keys : key or list of keys
-
-    Returns
-    -------
-    dict
-    """
-    from oxdask import _core
-    from oxdask.core import flatten
-
-    if not isinstance(keys, (list, set)):
-        keys = [keys]
-    layers = getattr(dsk, "__oxdask_layers__", None)
-    if layers:
-        return dsk
-    return _core.cull(ensure_dict(dsk), list(flatten(keys)))
-
-
 def finalize(collection) -> Delayed:
     """A :class:`Delayed` that computes the finalized value of ``collection``."""
     if isinstance(collection, Delayed):
@@ -383,6 +240,8 @@ class Delayed(_DelayedSlots, DaskMethodsMixin):
     __slots__ = ()
 
     def __init__(self, key, dsk, length=None, layer=None):
+        if layer is None and isinstance(dsk, HighLevelGraph):
+            layer = _default_layer(key, dsk)
         _set_key(self, key)
         _set_dask(self, dsk)
         _set_length(self, length)
@@ -397,18 +256,14 @@ class Delayed(_DelayedSlots, DaskMethodsMixin):
 
     @property
     def dask(self):
-        """The task graph of this value (assembled on first access, then cached)."""
+        """The task graph of this value: the graph it was made with, or for the results of
+        calls a :class:`~oxdask.highlevelgraph.HighLevelGraph` with one layer per call (built
+        on first access, then cached)."""
         g = self._dask
         if g is None:
-            dsk, layers = _build_graph([self])
-            if layers:
-                from oxdask.base import _GraphDict
-
-                dsk = _GraphDict(dsk)
-                dsk.__oxdask_layers__ = layers
-            _set_dask(self, dsk)
+            g = _build_hlg(self)
+            _set_dask(self, g)
             _set_deps(self, ())
-            g = dsk
         return g
 
     def __dask_graph__(self):
@@ -442,7 +297,10 @@ class Delayed(_DelayedSlots, DaskMethodsMixin):
             from oxdask.base import replace_name_in_key
 
             key = replace_name_in_key(key, rename)
-        return Delayed(key, dsk, self._length)
+        layer = None
+        if isinstance(dsk, HighLevelGraph) and _default_layer(key, dsk, strict=False) is None:
+            layer = next(iter(dsk.layers), None)  # an optimized graph: its layer names vary
+        return Delayed(key, dsk, self._length, layer=layer)
 
     def __reduce__(self):
         return (Delayed, (self._key, self.dask, self._length))
@@ -500,6 +358,18 @@ class Delayed(_DelayedSlots, DaskMethodsMixin):
         if instance is None:
             return self
         return types.MethodType(self, instance)
+
+
+def _default_layer(key, dsk: HighLevelGraph, strict: bool = True):
+    """The layer of ``key`` in ``dsk`` when none is given: the key itself, or the name of a
+    tuple key. A string key that is no layer raises ``ValueError`` (as in Dask)."""
+    if key in dsk.layers:
+        return key
+    if type(key) is tuple and key and key[0] in dsk.layers:
+        return key[0]
+    if strict and isinstance(key, str):
+        raise ValueError(f"Layer {key} not in the HighLevelGraph's layers: {list(dsk.layers)}")
+    return None
 
 
 _new = object.__new__

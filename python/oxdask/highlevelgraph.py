@@ -300,6 +300,15 @@ class HighLevelGraph(Mapping):
         self._flat: dict | None = None
 
     @classmethod
+    def _from_parts(cls, layers: dict, dependencies: dict) -> HighLevelGraph:
+        """A graph owning the given dicts (no copies; dependencies already sets)."""
+        g = cls.__new__(cls)
+        g.layers = layers
+        g.dependencies = dependencies
+        g._flat = None
+        return g
+
+    @classmethod
     def from_collections(cls, name: str, layer: Mapping, dependencies=()) -> HighLevelGraph:
         """A graph with the layer ``name`` on top of the graphs of ``dependencies``.
 
@@ -376,13 +385,24 @@ class HighLevelGraph(Mapping):
         return self._flat
 
     def __getitem__(self, key):
-        for layer in self.layers.values():
-            if not isinstance(layer, _COMPACT):
-                try:
-                    return layer[key]
-                except (KeyError, TypeError):
-                    continue
+        try:
+            return self._plain_tasks()[key]
+        except (KeyError, TypeError):
+            pass
         return self._materialize()[key]
+
+    def _plain_tasks(self) -> dict:
+        """The tasks of the non-compact layers in one dict (built once; rebuilt if layers are
+        added or removed), so that a lookup costs O(1) whatever the number of layers."""
+        cached = self.__dict__.get("_plain")
+        layers = self.layers
+        if cached is None or cached[0] is not layers or cached[1] != len(layers):
+            plain: dict = {}
+            for layer in layers.values():
+                if not isinstance(layer, _COMPACT):
+                    plain.update(layer)
+            cached = self._plain = (layers, len(layers), plain)
+        return cached[2]
 
     def __iter__(self) -> Iterator:
         return iter(self._materialize())
@@ -401,11 +421,44 @@ class HighLevelGraph(Mapping):
         flat = self._materialize()
         return {k: get_dependencies(flat, k) for k in flat}
 
+    def validate(self) -> None:
+        """Check that the recorded layer dependencies name existing layers and match the
+        keys that each layer's tasks refer to; raise ``ValueError`` otherwise (expands
+        compact layers in Python)."""
+        from oxdask.core import keys_in_tasks
+
+        for name, deps in self.dependencies.items():
+            if name not in self.layers:
+                raise ValueError(f"dependencies[{name!r}] not found in layers")
+            for dep in deps:
+                if dep not in self.dependencies:
+                    raise ValueError(f"{dep!r} not found in dependencies")
+        owner = {key: name for name, layer in self.layers.items() for key in layer}
+        expected = {
+            name: {owner[k] for k in keys_in_tasks(owner, layer.values()) if owner[k] != name}
+            for name, layer in self.layers.items()
+        }
+        if self.dependencies.keys() != expected.keys():
+            raise ValueError(
+                f"incorrect dependencies keys {set(self.dependencies)!r} expected {set(expected)!r}"
+            )
+        for name, deps in expected.items():
+            if self.dependencies[name] != deps:
+                raise ValueError(
+                    f"incorrect HLG dependencies[{name!r}]: {self.dependencies[name]!r} "
+                    f"expected {deps!r} from task dependencies"
+                )
+
     def __repr__(self) -> str:
         return f"HighLevelGraph with {len(self.layers)} layers"
 
 
 def _top_name(c, g) -> str:
+    layers_of = getattr(type(c), "__dask_layers__", None)
+    if layers_of is not None:
+        names = list(layers_of(c))
+        if len(names) == 1 and (g is None or names[0] in g.layers):
+            return names[0]
     name = getattr(c, "name", None)
     if isinstance(name, str) and (g is None or name in g.layers):
         return name
