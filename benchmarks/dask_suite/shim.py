@@ -53,6 +53,20 @@ def slowinc(x, delay=0.02):
     return x + 1
 
 
+def slowadd(a, b, delay=0.02):
+    import time
+
+    time.sleep(delay)
+    return a + b
+
+
+def slowdec(x, delay=0.02):
+    import time
+
+    time.sleep(delay)
+    return x - 1
+
+
 def import_or_none(name):
     try:
         return __import__(name, fromlist=[""])
@@ -206,6 +220,8 @@ EXTRAS: dict[str, dict[str, object]] = {
         "dec": dec,
         "add": add,
         "slowinc": slowinc,
+        "slowadd": slowadd,
+        "slowdec": slowdec,
         "import_or_none": import_or_none,
         "hlg_layer": hlg_layer,
     },
