@@ -37,7 +37,16 @@ __all__ = [
 ]
 
 _LAZY_SUBMODULES = frozenset(
-    {"callbacks", "diagnostics", "dot", "multiprocessing", "order", "exceptions", "tokenize"}
+    {
+        "callbacks",
+        "datasets",
+        "diagnostics",
+        "dot",
+        "multiprocessing",
+        "order",
+        "exceptions",
+        "tokenize",
+    }
 )
 
 
