@@ -176,3 +176,19 @@ def test_delayed_of_a_collection_holds_the_collection_graph():
     np.testing.assert_array_equal(out, np.ones(10))
     s = delayed(sum)([x, 1])
     np.testing.assert_array_equal(s.compute(), np.ones(10) + 1)
+
+
+def test_delayed_module_is_callable_like_the_function():
+    import sys
+
+    module = sys.modules["oxdask.delayed"]
+    original = oxdask.delayed
+    # what Python does when the submodule is imported again under an alias of oxdask
+    oxdask.delayed = module
+    try:
+        assert oxdask.delayed(_inc_mod)(1).compute() == _inc_mod(1)
+        assert oxdask.delayed(pure=True)(_inc_mod)(1).key == delayed(_inc_mod, pure=True)(1).key
+        assert oxdask.delayed.Delayed is Delayed
+    finally:
+        oxdask.delayed = original
+    assert oxdask.delayed is delayed

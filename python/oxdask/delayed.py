@@ -8,24 +8,32 @@ iterative walk only when it is needed (``.dask``, ``compute``), so building ``n`
 
 from __future__ import annotations
 
-import dataclasses
-import operator
 import os
+import sys
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from itertools import count
 from typing import Any
 
+from oxdask import _delayed_unpack, threaded
 from oxdask import config as _config
-from oxdask import threaded
 from oxdask._delayed_graph import (
-    _ITER_TYPES,
     _build_hlg,
     _finalize,
     optimize,
     to_task_dask,
+)
+from oxdask._delayed_ops import install as _install_operators
+from oxdask._delayed_unpack import (
+    _ATOMIC,
+    _FUNCTIONS,
+    _as_data,
+    _build_dataclass,  # noqa: F401 (tasks made by older versions refer to it here)
+    _reconstruct_namedtuple,  # noqa: F401
+    _unpack,
+    unpack_collections,
 )
 from oxdask.base import (
     DaskMethodsMixin,
@@ -34,10 +42,10 @@ from oxdask.base import (
     single_key,
 )
 from oxdask.context import globalmethod
-from oxdask.core import literal, quote
+from oxdask.core import quote
 from oxdask.highlevelgraph import HighLevelGraph
 from oxdask.tokenize import _md5, tokenize
-from oxdask.utils import apply, funcname, is_namedtuple_instance, methodcaller
+from oxdask.utils import apply, funcname, methodcaller
 
 __all__ = ["Delayed", "delayed", "optimize", "to_task_dask", "unpack_collections"]
 
@@ -76,133 +84,6 @@ def _default_pure() -> bool:
     if value is None:
         value = cfg.get("delayed-pure")
     return bool(value)
-
-
-# Types whose instances are never collections, never contain one, and are never read as tasks.
-_ATOMIC = frozenset(
-    {
-        int,
-        float,
-        str,
-        bytes,
-        bool,
-        complex,
-        type(None),
-        range,
-        type(Ellipsis),
-        type(len),
-        types.FunctionType,
-    }
-)
-_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, partial)
-
-
-def _reconstruct_namedtuple(typ, fields):
-    return typ(*fields)
-
-
-def _build_dataclass(typ, items):
-    return typ(**dict(items))
-
-
-def _as_data(value):
-    """Protect a literal value so that the engine returns it unchanged."""
-    if isinstance(value, (tuple, list, dict)):
-        return (literal(value),)
-    return value
-
-
-def _unpack(expr, deps: list) -> Any:
-    """Task form of ``expr``: collections become keys (appended to ``deps``).
-
-    Builtin containers holding collections are rebuilt by tasks; containers without any
-    collection are quoted, so that the engine neither copies nor misreads them.
-    """
-    if isinstance(expr, Delayed):
-        deps.append(expr)
-        return expr._key
-    typ = type(expr)
-    if typ in _ATOMIC:
-        return expr
-    if is_dask_collection(expr):
-        fin = _finalize(expr)
-        deps.append(fin)
-        return fin._key
-    if typ in _ITER_TYPES:
-        expr = _ITER_TYPES[typ](expr)
-        typ = type(expr)
-    n = len(deps)
-    if typ is list or typ is tuple or typ is set or typ is frozenset:
-        items = [_unpack(e, deps) for e in expr]
-        if len(deps) == n:
-            return _as_data(expr)
-        if typ is list:
-            return items
-        return (typ, items)
-    if typ is dict:
-        items = [[_unpack(k, deps), _unpack(v, deps)] for k, v in expr.items()]
-        if len(deps) == n:
-            return (literal(expr),)
-        return (dict, items)
-    if typ is slice:
-        items = [_unpack(e, deps) for e in (expr.start, expr.stop, expr.step)]
-        if len(deps) == n:
-            return expr
-        return (apply, slice, items)
-    if is_namedtuple_instance(expr):
-        items = [_unpack(e, deps) for e in expr]
-        if len(deps) == n:
-            return (literal(expr),)
-        return (_reconstruct_namedtuple, typ, items)
-    if dataclasses.is_dataclass(expr) and not isinstance(expr, type):
-        fields = [f for f in dataclasses.fields(expr) if hasattr(expr, f.name)]
-        items = [[f.name, _unpack(getattr(expr, f.name), deps)] for f in fields]
-        if len(deps) == n:
-            return expr
-        _check_rebuildable(expr, fields)
-        return (_build_dataclass, typ, items)
-    if isinstance(expr, (tuple, list, dict)):
-        return (literal(expr),)
-    return expr
-
-
-def _check_rebuildable(expr, fields) -> None:
-    """Raise unless the dataclass ``expr`` can be rebuilt from its set fields by its ``__init__``.
-
-    A field declared with ``init=False`` that has a value raises ``ValueError``; a custom
-    ``__init__`` that does not take the fields raises ``TypeError``.
-    """
-    try:
-        dataclasses.replace(expr, **{f.name: getattr(expr, f.name) for f in fields})
-    except (TypeError, ValueError) as e:
-        typ = type(expr)
-        if isinstance(e, ValueError) or "init=False" in str(e):
-            raise ValueError(
-                f"Failed to unpack {typ} instance. "
-                "Note that using fields with `init=False` are not supported."
-            ) from e
-        raise TypeError(
-            f"Failed to unpack {typ} instance. Note that using a custom __init__ is not supported."
-        ) from e
-
-
-def unpack_collections(expr):
-    """Replace the collections inside ``expr`` by their keys.
-
-    Parameters
-    ----------
-    expr : object
-
-    Returns
-    -------
-    task : object
-        The task form of ``expr``.
-    collections : tuple
-        The :class:`Delayed` objects it refers to.
-    """
-    deps: list = []
-    task = _unpack(expr, deps)
-    return task, tuple(deps)
 
 
 def finalize(collection) -> Delayed:
@@ -381,6 +262,7 @@ _set_task = _DelayedSlots._task.__set__  # type: ignore[attr-defined]
 _set_deps = _DelayedSlots._deps.__set__  # type: ignore[attr-defined]
 
 _register_fast_collection(Delayed)
+_delayed_unpack.Delayed = Delayed
 
 
 def _make(key, task, deps: tuple, length=None) -> Delayed:
@@ -631,76 +513,11 @@ def delayed(obj=_NO_OBJ, name=None, pure=None, nout=None, traverse=True):
     return _make(name, task, tuple(deps), nout)
 
 
-# ---------------------------------------------------------------------------------------------
-# Operators (pure: equal expressions share keys)
-
-
-def _swap(method, self, other):
-    return method(other, self)
-
-
 def _op_call(func, *args) -> Delayed:
     return _call(func, func, args, None, True, None)
 
 
-def _unary(op: Callable) -> Callable:
-    def method(self):
-        return _op_call(op, self)
-
-    method.__name__ = f"__{_opname(op)}__"
-    return method
-
-
-def _binary(op: Callable) -> Callable:
-    def method(self, other):
-        return _op_call(op, self, other)
-
-    method.__name__ = f"__{_opname(op)}__"
-    return method
-
-
-def _reflected(op: Callable) -> Callable:
-    swapped = partial(_swap, op)
-
-    def method(self, other):
-        return _op_call(swapped, self, other)
-
-    method.__name__ = f"__r{_opname(op)}__"
-    return method
-
-
-def _opname(op) -> str:
-    name = op.__name__
-    return name[:-1] if name.endswith("_") else name
-
-
-for _op in (operator.abs, operator.neg, operator.pos, operator.invert):
-    setattr(Delayed, f"__{_opname(_op)}__", _unary(_op))
-
-for _op in (operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge):
-    setattr(Delayed, f"__{_opname(_op)}__", _binary(_op))
-
-Delayed.__getitem__ = _binary(operator.getitem)  # type: ignore[method-assign]
-
-for _op in (
-    operator.add,
-    operator.sub,
-    operator.mul,
-    operator.matmul,
-    operator.floordiv,
-    operator.truediv,
-    operator.mod,
-    operator.pow,
-    operator.and_,
-    operator.or_,
-    operator.xor,
-    operator.lshift,
-    operator.rshift,
-):
-    setattr(Delayed, f"__{_opname(_op)}__", _binary(_op))
-    setattr(Delayed, f"__r{_opname(_op)}__", _reflected(_op))
-
-del _op
+_install_operators(Delayed, _op_call)
 
 # ``oxdask.delayed`` is the function (as in Dask); let its attributes reach this module's API.
 for _name in (
@@ -717,3 +534,18 @@ for _name in (
     setattr(delayed, _name, globals()[_name])
 delayed.delayed = delayed  # type: ignore[attr-defined]
 del _name
+
+
+class _DelayedModule(types.ModuleType):
+    """This module, callable like the :func:`delayed` function.
+
+    ``oxdask.delayed`` is the function, but importing the submodule again under another name
+    (``sys.modules["dask"] = oxdask`` and similar aliasing of a drop-in replacement) makes
+    Python set the attribute to the module; calls then still reach the function.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return delayed(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _DelayedModule
