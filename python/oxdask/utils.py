@@ -9,14 +9,19 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from oxdask._units import format_bytes, parse_bytes, parse_timedelta
+
 __all__ = [
     "apply",
     "ensure_dict",
+    "format_bytes",
     "format_time",
     "funcname",
     "import_required",
     "key_split",
     "methodcaller",
+    "parse_bytes",
+    "parse_timedelta",
 ]
 
 
