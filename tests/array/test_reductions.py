@@ -251,3 +251,56 @@ def test_reduction_out(name, rng):
         getattr(da, name)(x, axis=0, out=da.zeros(5, chunks=5))
     with pytest.raises(NotImplementedError, match="out parameter"):
         getattr(da, name)(x, axis=0, out=np.zeros(6))
+
+
+def test_cumprod_is_exact_where_partial_products_overflow():
+    # block-wise partial products overflow to inf; 0 * inf gave NaN where NumPy gives 0
+    a = np.arange(1320.0).reshape(10, 11, 12)
+    d = da.from_array(a, chunks=(4, 5, 6))
+    with np.errstate(over="raise", invalid="raise"):
+        assert_eq(da.cumprod(d, axis=None), np.cumprod(a))
+        assert_eq(da.nancumprod(d, axis=0), np.nancumprod(a, axis=0))
+
+
+@pytest.mark.parametrize("ufunc", [np.add, np.multiply, np.maximum])
+@pytest.mark.parametrize("dtype", [None, int, float])
+def test_cumreduction(ufunc, dtype):
+    a = np.linspace(0, 1, num=10)
+    d = da.from_array(a, chunks=3)
+    got = da.reductions.cumreduction(ufunc.accumulate, ufunc, ufunc.identity, d, dtype=dtype)
+    assert_eq(got, ufunc.accumulate(a, dtype=dtype))
+    with pytest.raises(ValueError, match="Invalid method"):
+        da.reductions.cumreduction(np.cumsum, np.add, 0, d, method="nope")
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [None, (), 0, (0, 2)])
+def test_numel(axis, keepdims):
+    x = np.ones((2, 3, 4))
+    x[0, 1] = np.nan
+    kw = {"axis": axis, "keepdims": keepdims}
+    assert_eq(da.reductions.numel(x, dtype="f4", **kw), np.sum(np.ones_like(x), dtype="f4", **kw))
+    expect = np.sum(~np.isnan(x), dtype="i4", **kw)
+    assert_eq(da.reductions.nannumel(x, dtype="i4", **kw), expect)
+
+
+def test_split_every_forms_give_the_same_graph():
+    d = da.from_array(np.arange(10.0), chunks=2)
+    assert da.sum(d, split_every=2).name == da.sum(d, split_every={0: 2}).name
+
+
+def test_complex_var_with_real_dtype():
+    # NumPy: the mean in the given dtype (imaginary parts dropped), deviations complex
+    x = (np.arange(5) + 1j * np.arange(5)).astype("c8")
+    d = da.from_array(x, chunks=2)
+    with pytest.warns(np.exceptions.ComplexWarning):
+        expect = np.var(x, dtype="f8")
+    with pytest.warns(np.exceptions.ComplexWarning):
+        assert_eq(da.var(d, dtype="f8"), expect)
+
+
+def test_reductions_of_0d_arrays():
+    x = np.int_(3)
+    d = da.from_array(x, chunks=(1,))  # chunks of a 0-d array are ignored, as Dask
+    for name in ("sum", "mean", "var", "std", "min", "nanmax"):
+        assert_eq(getattr(da, name)(d), getattr(np, name)(x))

@@ -48,12 +48,12 @@ for _name in (
 
 def _cumsum(self, axis, dtype=None, out=None, *, method="sequential"):
     """Cumulative sum along ``axis``."""
-    return cumulative.cumsum(self, axis, dtype=dtype, out=out)
+    return cumulative.cumsum(self, axis, dtype=dtype, out=out, method=method)
 
 
 def _cumprod(self, axis, dtype=None, out=None, *, method="sequential"):
     """Cumulative product along ``axis``."""
-    return cumulative.cumprod(self, axis, dtype=dtype, out=out)
+    return cumulative.cumprod(self, axis, dtype=dtype, out=out, method=method)
 
 
 def _reshape(self, *shape, merge_chunks=True, limit=None):

@@ -444,7 +444,7 @@ def from_array(
         raise ValueError("from_array got a dask collection")
     shape = tuple(int(s) for s in x.shape)
     dtype = np.dtype(x.dtype)
-    chunks = normalize_chunks(chunks, shape, dtype=dtype)
+    chunks = normalize_chunks(chunks if shape else (), shape, dtype=dtype)  # 0-d: no chunks
     masked = isinstance(x, np.ma.MaskedArray)
     if masked and meta is None:
         meta = np.ma.empty((0,) * len(shape), dtype=dtype)

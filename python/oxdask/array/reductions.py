@@ -42,10 +42,12 @@ __all__ = [
     "nanmax",
     "nanmean",
     "nanmin",
+    "nannumel",
     "nanprod",
     "nanstd",
     "nansum",
     "nanvar",
+    "numel",
     "prod",
     "reduction",
     "std",
@@ -117,8 +119,7 @@ class _Chunk:
             ):
                 return x  # reducing axes of length one: the block is its own result
             return self.fast(x, axis=self.axes, keepdims=True, **self.kwargs)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with np.errstate(all="ignore"):
             if locs:
                 return self.func(x, axis=self.axes, keepdims=True, loc=locs[0], **self.kwargs)
             return self.func(x, axis=self.axes, keepdims=True, **self.kwargs)
@@ -140,8 +141,7 @@ class _Level:
             if out is not None:
                 return out
         x = _concat_any(nested, self.axes) if self.concatenate else nested
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with np.errstate(all="ignore"):
             out = self.func(x, axis=self.axes, keepdims=self.keepdims, **self.kwargs)
         return _scalar(out) if not self.keepdims else out
 
@@ -272,6 +272,7 @@ def reduction(
     dtype = np.dtype(dtype)
     combine = combine or aggregate
     token = name or "reduce"
+    split_every = _split_every(split_every, axes)
     base = tokenize(
         x.name,
         chunk,
@@ -302,7 +303,7 @@ def reduction(
         cname,
         c.numblocks,
         axes,
-        _split_every(split_every, axes),
+        split_every,
         _Level(combine, axes, True, concatenate, combine_kwargs or {}),
         _Level(aggregate, axes, keepdims, concatenate, aggregate_kwargs or {}),
         keepdims=keepdims,
@@ -345,6 +346,25 @@ def handle_out(out, result):
         )
     out._assign(result)
     return out
+
+
+# -- element counts (chunk functions, on NumPy arrays) -----------------------------------
+
+
+def numel(x, axis=None, keepdims=False, dtype=None):
+    """Number of elements of ``x`` along ``axis``, shaped as ``np.sum(x, axis, ...)``."""
+    axes = tuple(range(x.ndim)) if axis is None else _axes(axis, x.ndim)
+    count = math.prod(x.shape[a] for a in axes)
+    if keepdims:
+        shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    else:
+        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+    return np.full(shape, count, dtype=dtype or np.intp)
+
+
+def nannumel(x, axis=None, keepdims=False, dtype=None):
+    """Number of non-NaN elements of ``x`` along ``axis``."""
+    return np.sum(~np.isnan(x), axis=axis, keepdims=keepdims, dtype=dtype or np.intp)
 
 
 # -- simple reductions ---------------------------------------------------------------------
@@ -439,16 +459,23 @@ def max(a, axis=None, keepdims=False, split_every=None, out=None):
     return _simple(np.max, "max", a, axis, None, keepdims, split_every, out, with_dtype=False)
 
 
+def _quiet_nan(func, x, axis, keepdims):
+    """``func`` (np.nanmin, np.nanmax) without the warning of all-NaN slices (NaN)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "All-NaN", RuntimeWarning)
+        return func(x, axis=axis, keepdims=keepdims)
+
+
 def _fmin(x, axis, keepdims):
     if type(x) is not np.ndarray or x.dtype.kind not in "biufcmM":
         # masked and object arrays: ``fmin`` ignores masks and misorders NaN among objects
-        return np.nanmin(x, axis=axis, keepdims=keepdims)
+        return _quiet_nan(np.nanmin, x, axis, keepdims)
     return np.fmin.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def _fmax(x, axis, keepdims):
     if type(x) is not np.ndarray or x.dtype.kind not in "biufcmM":
-        return np.nanmax(x, axis=axis, keepdims=keepdims)
+        return _quiet_nan(np.nanmax, x, axis, keepdims)
     return np.fmax.reduce(x, axis=axis, keepdims=keepdims)
 
 
@@ -563,7 +590,10 @@ def _moment_chunk(x, axis, keepdims, nan=False, order=2, dtype=None):
         d = x - mu  # a new array: squared in place, one chunk-sized temporary instead of two
         if mask is not None:
             d = np.where(mask, d, 0)
-        sq = d * np.conj(d) if np.iscomplexobj(d) else np.multiply(d, d, out=d)
+        if np.iscomplexobj(d) or not isinstance(d, np.ndarray):
+            sq = d * np.conj(d)
+        else:
+            sq = np.multiply(d, d, out=d)
         out["M2"] = np.sum(sq, axis=axis, keepdims=True).real
     return out
 
@@ -636,7 +666,7 @@ def _moment(name, a, axis, dtype, keepdims, split_every, nan, order, agg, agg_kw
         combine=_moment_combine,
         name=name,
         out=out,
-        chunk_kwargs={"nan": nan, "order": order},
+        chunk_kwargs={"nan": nan, "order": order, "dtype": dtype},
         combine_kwargs={"order": order},
         aggregate_kwargs={**agg_kwargs, "dtype": rdtype, "masked": a._masked},
     )
@@ -701,3 +731,12 @@ def nanstd(a, axis=None, dtype=None, keepdims=False, ddof=0, split_every=None, o
 
 
 _ = Array
+
+
+def __getattr__(name):
+    # ``cumreduction`` lives in oxdask.array.cumulative (which imports this module)
+    if name == "cumreduction":
+        from oxdask.array.cumulative import cumreduction
+
+        return cumreduction
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
