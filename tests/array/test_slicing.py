@@ -134,3 +134,46 @@ def test_basic_slicing_is_one_compact_layer():
         got = small[index]
         assert isinstance(got.dask.layers[got.name], GatherLayer)
         np.testing.assert_array_equal(got.compute(), xn[index])
+
+
+@pytest.mark.parametrize("idx_chunks", [3, 2, 1])
+@pytest.mark.parametrize("x_chunks", [(3, 5), (2, 3), (1, 1)])
+def test_index_with_lazy_integer_array(x_chunks, idx_chunks):
+    a = np.array([[10, 20, 30, 40, 50], [60, 70, 80, 90, 100], [110, 120, 130, 140, 150]])
+    x = da.from_array(a, chunks=x_chunks)
+    idx = np.array([3, 0, -1])
+    d = da.from_array(idx, chunks=idx_chunks)
+    assert_eq(x[:, d], a[:, idx])
+    assert_eq(x.T[d, :], a.T[idx, :])
+    assert x[:, d].chunks[1] == d.chunks[0]
+    assert_eq(x[:, da.from_array(np.array(1), chunks=())], a[:, 1])
+    assert_eq(x[:, d.astype("u1") % 5], a[:, idx.astype("u1") % 5])
+    with pytest.raises(IndexError):
+        x[:, da.from_array(np.array([7]), chunks=1)].compute()
+
+
+def test_index_unknown_sizes_and_masked_take():
+    a = np.arange(20)
+    x = da.from_array(a, chunks=20)
+    nz = x[x % 3 == 0]  # one block of unknown size
+    assert_eq(nz[[0, -1]], a[a % 3 == 0][[0, -1]])
+    m = np.ma.array(range(8), mask=[0, 0, 1, 0, 0, 1, 0, 1])
+    got = da.from_array(m, chunks=4)[[2, 6]].compute()
+    np.testing.assert_array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(m[[2, 6]]))
+
+
+def test_equivalent_slices_share_names_and_full_slices_are_identity():
+    x = da.from_array(np.arange(100).reshape(10, 10), chunks=5)
+    for full in (slice(None), slice(0, None), slice(None, None, 1), slice(-11, 11)):
+        assert x[full] is x
+    assert x[-11:-9].name == x[:1].name
+    assert x[-1].name == x[9].name
+    assert x[0::-1].name == x[0:-11:-1].name
+    assert_eq(x[0::-1], np.arange(100).reshape(10, 10)[0::-1])
+
+
+def test_setitem_with_a_lazy_non_boolean_mask():
+    x = da.zeros(5, chunks=2)
+    mask = da.from_array(np.array([0.0, 1.0, 0.0, 2.0, 0.0]), chunks=3)
+    x[mask] = 1
+    assert_eq(x, np.array([0.0, 1.0, 0.0, 1.0, 0.0]))

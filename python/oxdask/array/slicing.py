@@ -16,8 +16,10 @@ from numbers import Integral
 import numpy as np
 
 from oxdask.array._chunks import _isnan, starts
+from oxdask.array._vindex import VIndex
 from oxdask.array.blockwise import _blockwise_layer, elemwise
 from oxdask.array.chunk import assemble
+from oxdask.array.chunk import concatenate as _chunk_concatenate
 from oxdask.array.core import Array, _name, _new, asarray
 from oxdask.highlevelgraph import GatherLayer, MaterializedLayer
 from oxdask.tokenize import tokenize
@@ -36,8 +38,6 @@ def _normalize_index(index, ndim):
                 i = i.astype(np.intp)
         if isinstance(i, np.ndarray) and i.ndim == 0:
             i = i.item()
-        if isinstance(i, Array) and i.ndim == 0 and i.dtype.kind in "iu":
-            raise NotImplementedError("indexing with a 0-d dask array is not supported")
         out.append(i)
     n_ell = sum(1 for i in out if i is Ellipsis)
     if n_ell > 1:
@@ -97,8 +97,26 @@ def _dim_plan(chunks_d, dim, idx):
     return pieces, tuple(out)
 
 
+def _canonical(i, dim):
+    """A slice covering the whole dimension as ``slice(None)``; other slices and integers in a
+    normal form (so equivalent indices give the same names, as in Dask)."""
+    if _isnan(dim):
+        return i
+    if isinstance(i, slice):
+        start, stop, step = i.indices(dim)
+        if step == 1 and start == 0 and stop == dim:
+            return slice(None)
+        if step < 0 and stop < 0:
+            stop = None
+        return slice(start, stop, step)
+    if isinstance(i, Integral) and -dim <= i < dim:
+        return int(i) % dim
+    return i
+
+
 def _basic(x, index):
     """``x[index]`` for a list of ints and slices (one per dim)."""
+    index = [_canonical(i, s) for i, s in zip(index, x.shape, strict=True)]
     if all(isinstance(i, slice) and i == slice(None) for i in index):
         return x
     for d, (c, i) in enumerate(zip(x.chunks, index, strict=True)):
@@ -148,7 +166,14 @@ def _take(x, axis, idx):
     """``x`` indexed by the integer array ``idx`` along ``axis``."""
     dim = x.shape[axis]
     if _isnan(dim):
-        raise ValueError("Array chunk size or shape is unknown; call compute_chunk_sizes()")
+        if x.numblocks[axis] > 1:
+            raise ValueError("Array chunk size or shape is unknown; call compute_chunk_sizes()")
+        from oxdask.array.core import from_array
+
+        idx = np.asarray(idx)
+        if idx.dtype.kind not in "iu" or idx.ndim != 1:
+            raise IndexError("arrays used as indices must be 1-d and of integer type")
+        return _take_lazy(x, axis, from_array(idx, chunks=-1))  # sizes known once computed
     idx = np.asarray(idx)
     if idx.dtype.kind not in "iu":
         raise IndexError("arrays used as indices must be of integer (or boolean) type")
@@ -188,10 +213,53 @@ def _take(x, axis, idx):
 
 def _take_block(blocks, locals_, order, axis):
     parts = [np.take(b, loc, axis=axis) for b, loc in zip(blocks, locals_, strict=True)]
-    out = np.concatenate(parts, axis=axis) if len(parts) > 1 else parts[0]
+    out = _chunk_concatenate(parts, axis=axis) if len(parts) > 1 else parts[0]
     if len(order) and not np.array_equal(order, np.arange(len(order))):
         out = np.take(out, order, axis=axis)
     return out
+
+
+def _take_lazy(x, axis, idx):
+    """``x`` indexed along ``axis`` by a 1-D lazy integer array: one output block per block
+    of ``idx``, each reading the blocks of ``x`` along ``axis`` (whose sizes may be unknown)."""
+    name = "take-" + tokenize(x.name, axis, idx.name)
+    layer = {}
+    other = [range(n) for d, n in enumerate(x.numblocks) if d != axis]
+    for j in range(idx.numblocks[0]):
+        for rest in product(*other):
+            rest = list(rest)
+            keys = [(x.name, *rest[:axis], b, *rest[axis:]) for b in range(x.numblocks[axis])]
+            layer[(name, *rest[:axis], j, *rest[axis:])] = (
+                _take_lazy_block,
+                (idx.name, j),
+                keys,
+                axis,
+            )
+    chunks = list(x.chunks)
+    chunks[axis] = idx.chunks[0]
+    return _new(name, MaterializedLayer(layer), [x, idx], tuple(chunks), x.dtype)
+
+
+def _take_lazy_block(idx, blocks, axis):
+    sizes = [b.shape[axis] for b in blocks]
+    dim = sum(sizes)
+    idx = np.asarray(idx)
+    if idx.size and (idx.max() >= dim or idx.min() < -dim):
+        bad = idx[(idx >= dim) | (idx < -dim)][0]
+        raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {dim}")
+    idx = idx.astype(np.intp, copy=False)
+    idx = np.where(idx < 0, idx + dim, idx)
+    bounds = np.cumsum([0, *sizes])
+    owner = np.searchsorted(bounds, idx, side="right") - 1
+    used = np.unique(owner)
+    if not len(used):
+        sel = [slice(None)] * blocks[0].ndim
+        sel[axis] = slice(0, 0)
+        return blocks[0][tuple(sel)]
+    parts = [np.take(blocks[b], idx[owner == b] - bounds[b], axis=axis) for b in used]
+    out = _chunk_concatenate(parts, axis=axis) if len(parts) > 1 else parts[0]
+    order = np.argsort(np.concatenate([np.nonzero(owner == b)[0] for b in used]), kind="stable")
+    return np.take(out, order, axis=axis)
 
 
 def _mask_nd(x, mask):
@@ -267,11 +335,16 @@ def getitem(x: Array, index):
         axis = d - sum(1 for i in plain[:d] if isinstance(i, Integral))
         arr = plain[d]
         if isinstance(arr, Array):
-            if arr.dtype != bool:
-                raise NotImplementedError(
-                    "indexing with a dask integer array: use x[idx.compute()]"
-                )
-            out = _mask_axis(out, axis, arr)
+            if arr.dtype == bool:
+                out = _mask_axis(out, axis, arr)
+            elif arr.dtype.kind not in "iu":
+                raise IndexError("arrays used as indices must be of integer (or boolean) type")
+            elif arr.ndim == 0:
+                out = _take_lazy(out, axis, arr[None])[(slice(None),) * axis + (0,)]
+            elif arr.ndim == 1:
+                out = _take_lazy(out, axis, arr)
+            else:
+                raise NotImplementedError("only 1-D integer dask arrays are supported as indices")
         else:
             if arr.dtype == bool:
                 if len(arr) != out.shape[axis]:
@@ -329,102 +402,13 @@ class BlockView:
         return [self[idx] for idx in np.ndindex(*self.shape)]
 
 
-class VIndex:
-    """Point-wise (vectorized) indexing: ``x.vindex[[0, 2], [1, 3]]`` picks two elements."""
-
-    def __init__(self, array: Array):
-        self._array = array
-
-    def __getitem__(self, index):
-        return _vindex(self._array, index)
-
-
-def _vindex(x, index):
-    if not isinstance(index, tuple):
-        index = (index,)
-    index = list(index) + [slice(None)] * (x.ndim - len(index))
-    arrays = {
-        d: np.asarray(i) for d, i in enumerate(index) if isinstance(i, (list, np.ndarray, Integral))
-    }
-    if not any(isinstance(i, (list, np.ndarray)) for i in index):
-        return x[tuple(index)]
-    for d, a in arrays.items():
-        if a.dtype.kind not in "iu":
-            raise IndexError("vindex supports only integer arrays")
-        if a.size and (a.max() >= x.shape[d] or a.min() < -x.shape[d]):
-            raise IndexError(f"Index is out of bounds for axis {d} with size {x.shape[d]}")
-    bshape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
-    pts = {
-        d: np.broadcast_to(np.where(a < 0, a + x.shape[d], a), bshape).ravel()
-        for d, a in arrays.items()
-    }
-    x = x[tuple(slice(None) if d in arrays else i for d, i in enumerate(index))]
-    rest = [d for d in range(x.ndim) if d not in arrays]
-    npts = math.prod(bshape)
-    if npts == 0:  # no points: an empty result (no block to pick from)
-        from oxdask.array.creation import empty
-
-        return empty(
-            bshape + tuple(x.shape[d] for d in rest),
-            dtype=x.dtype,
-            chunks=tuple((s,) for s in bshape) + tuple(x.chunks[d] for d in rest),
-        )
-    blk = {d: np.searchsorted(starts(x.chunks[d]), p, side="right") - 1 for d, p in pts.items()}
-    dims = sorted(arrays)
-    combo = np.stack([blk[d] for d in dims], axis=1) if npts else np.zeros((0, len(dims)), int)
-    groups: dict = {}
-    for k, c in enumerate(map(tuple, combo.tolist())):
-        groups.setdefault(c, []).append(k)
-    name = "vindex-" + tokenize(x.name, dims, [pts[d] for d in dims])
-    layer = {}
-    order = np.concatenate([np.asarray(v) for v in groups.values()]) if groups else np.zeros(0, int)
-    inv = np.argsort(order, kind="stable")
-    st = {d: np.asarray(starts(x.chunks[d])) for d in dims}
-    for rest_idx in product(*(range(x.numblocks[d]) for d in rest)):
-        parts = []
-        for c, members in groups.items():
-            key = [0] * x.ndim
-            for d, b in zip(dims, c, strict=True):
-                key[d] = b
-            for d, b in zip(rest, rest_idx, strict=True):
-                key[d] = b
-            local = tuple(pts[d][members] - st[d][b] for d, b in zip(dims, c, strict=True))
-            parts.append(((x.name, *key), local))
-        layer[(name, *(0,) * len(bshape), *rest_idx)] = (
-            _vindex_block,
-            [p[0] for p in parts],
-            [p[1] for p in parts],
-            dims,
-            inv,
-            bshape,
-            x.ndim,
-        )
-    chunks = tuple((s,) for s in bshape) + tuple(x.chunks[d] for d in rest)
-    return _new(name, MaterializedLayer(layer), [x], chunks, x.dtype)
-
-
-def _vindex_block(blocks, locals_, dims, inv, bshape, ndim):
-    adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
-    parts = []
-    for b, loc in zip(blocks, locals_, strict=True):
-        sel = [slice(None)] * ndim
-        for d, li in zip(dims, loc, strict=True):
-            sel[d] = li
-        v = b[tuple(sel)]
-        if adjacent and dims[0] != 0:  # NumPy keeps adjacent advanced dims in place
-            v = np.moveaxis(v, dims[0], 0)
-        parts.append(v)
-    out = np.concatenate(parts, axis=0)[inv]
-    return out.reshape(bshape + out.shape[1:])
-
-
 # -- assignment, chunk sizes ------------------------------------------------------------------
 
 
 def setitem(x: Array, key, value):
     """The array ``x`` with ``x[key] = value`` applied (returns a new array)."""
-    if isinstance(key, (Array, np.ndarray)) and key.dtype == bool:
-        key = asarray(key)
+    if isinstance(key, Array) or (isinstance(key, np.ndarray) and key.dtype == bool):
+        key = asarray(key)  # a lazy key of any dtype is a mask by truth, as in Dask
         if key.shape != x.shape:
             raise IndexError(
                 f"boolean index did not match indexed array; shape {x.shape} vs mask {key.shape}"
