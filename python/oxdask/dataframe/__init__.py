@@ -10,6 +10,7 @@ from oxdask.dataframe._groupby_custom import Aggregation
 from oxdask.dataframe.asof import merge_asof
 from oxdask.dataframe.core import DataFrame, Index, Scalar, Series, new_dd_object
 from oxdask.dataframe.io.csv import read_csv, read_fwf, read_table, to_csv
+from oxdask.dataframe.io.hdf import read_hdf, to_hdf
 from oxdask.dataframe.io.io import (
     from_array,
     from_dask_array,
@@ -20,7 +21,9 @@ from oxdask.dataframe.io.io import (
     to_dask_array,
 )
 from oxdask.dataframe.io.json import read_json, to_json
+from oxdask.dataframe.io.orc import read_orc, to_orc
 from oxdask.dataframe.io.parquet import read_parquet, to_parquet
+from oxdask.dataframe.io.sql import read_sql, read_sql_query, read_sql_table, to_sql
 from oxdask.dataframe.multi import concat, merge
 from oxdask.dataframe.partitionwise import map_partitions
 from oxdask.dataframe.reductions import apply_concat_apply
@@ -55,16 +58,24 @@ __all__ = [
     "pivot_table",
     "read_csv",
     "read_fwf",
+    "read_hdf",
     "read_json",
+    "read_orc",
     "read_parquet",
+    "read_sql",
+    "read_sql_query",
+    "read_sql_table",
     "read_table",
     "repartition",
     "to_csv",
     "to_dask_array",
     "to_datetime",
+    "to_hdf",
     "to_json",
     "to_numeric",
+    "to_orc",
     "to_parquet",
+    "to_sql",
 ]
 
 

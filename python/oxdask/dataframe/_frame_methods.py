@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from oxdask.dataframe import methods
+from oxdask.dataframe._io_methods import IOMethods
 
 _NO_VALUE = object()  # "not given" (None is a valid replacement value)
 
@@ -39,7 +40,7 @@ def _pw(self, method, *args, token=None, clear_divisions=False, **kwargs):
     )
 
 
-class FrameMethods:
+class FrameMethods(IOMethods):
     """Partition-wise operations shared by DataFrame and Series."""
 
     __slots__ = ()
@@ -551,27 +552,3 @@ class FrameOperations:
         from oxdask.dataframe.categorical import categorize
 
         return categorize(self, columns, index, split_every)
-
-    def to_csv(self, filename, **kwargs):
-        """Write CSV files (see :func:`oxdask.dataframe.io.csv.to_csv`)."""
-        from oxdask.dataframe.io.csv import to_csv
-
-        return to_csv(self, filename, **kwargs)
-
-    def to_parquet(self, path, **kwargs):
-        """Write a Parquet dataset (see :func:`oxdask.dataframe.io.parquet.to_parquet`)."""
-        from oxdask.dataframe.io.parquet import to_parquet
-
-        return to_parquet(self, path, **kwargs)
-
-    def to_json(self, url_path, **kwargs):
-        """Write JSON files (see :func:`oxdask.dataframe.io.json.to_json`)."""
-        from oxdask.dataframe.io.json import to_json
-
-        return to_json(self, url_path, **kwargs)
-
-    def to_bag(self, index=False, format="tuple"):
-        """A :class:`~oxdask.bag.Bag` of the rows (see :func:`oxdask.bag.to_bag`)."""
-        from oxdask.bag._frames import to_bag
-
-        return to_bag(self, index, format)
