@@ -58,3 +58,22 @@ def test_map_overlap_2d_filter(rng):
     assert_eq(got, lap(a))
     two = da.map_overlap(lambda p, q: p + q, x, x, depth=1, boundary="nearest")
     assert_eq(two, 2 * a)
+
+
+@pytest.mark.parametrize("chunks", [((5, 3, 6, 3),), (17,), ((4, 4, 4, 5),)])
+@pytest.mark.parametrize("depth", [(1, 2), (0, 3), (2, 0)])
+def test_map_overlap_asymmetric_depth(chunks, depth, rng):
+    a = rng.random(17)
+    x = da.from_array(a, chunks=chunks)
+    before, after = depth
+
+    def window_sum(b):
+        # sum over [i - before, i + after], clipped at the block's edges
+        c = np.concatenate([[0.0], np.cumsum(b)])
+        i = np.arange(len(b))
+        return c[np.minimum(i + after + 1, len(b))] - c[np.maximum(i - before, 0)]
+
+    got = da.map_overlap(window_sum, x, depth={0: depth}, boundary="none")
+    assert_eq(got, window_sum(a))
+    with pytest.raises(NotImplementedError, match="Asymmetric"):
+        da.map_overlap(window_sum, x, depth={0: (1, 2)}, boundary="reflect")

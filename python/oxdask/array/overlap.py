@@ -25,25 +25,23 @@ __all__ = ["map_overlap", "overlap", "trim_internal", "trim_overlap"]
 _MODES = {"reflect": "symmetric", "periodic": "wrap", "nearest": "edge"}
 
 
-def _depths(depth, ndim) -> dict[int, int]:
+def _depths(depth, ndim) -> dict[int, tuple[int, int]]:
+    """Per axis ``(before, after)`` depths; an int means the same on both sides."""
     if depth is None:
         depth = 0
     if isinstance(depth, Integral):
-        return dict.fromkeys(range(ndim), int(depth))
+        return dict.fromkeys(range(ndim), (int(depth), int(depth)))
     if isinstance(depth, (tuple, list)):
         if len(depth) != ndim:
             raise ValueError(f"depth {depth} must have one entry per dimension ({ndim})")
         depth = dict(enumerate(depth))
     out = {}
     for k, v in depth.items():
-        if isinstance(v, tuple):
-            if v[0] != v[1]:
-                raise NotImplementedError("asymmetric depths are not supported")
-            v = v[0]
-        if v < 0:
+        lo, hi = (v[0], v[1]) if isinstance(v, tuple) else (v, v)
+        if lo < 0 or hi < 0:
             raise ValueError(f"depth must be non-negative, got {v}")
-        out[validate_axis(k, ndim)] = int(v)
-    return {d: out.get(d, 0) for d in range(ndim)}
+        out[validate_axis(k, ndim)] = (int(lo), int(hi))
+    return {d: out.get(d, (0, 0)) for d in range(ndim)}
 
 
 def _boundaries(boundary, ndim) -> dict:
@@ -83,10 +81,16 @@ def overlap(x, depth, boundary=None, *, allow_rechunk=True):
     for d, b in bounds.items():
         if not (b in ("none", "reflect", "periodic", "nearest") or isinstance(b, Number)):
             raise ValueError(f"unknown boundary {b!r} for axis {d}")
-    if not any(depths.values()):
+    for d, (lo, hi) in depths.items():
+        if lo != hi and bounds[d] != "none":
+            raise NotImplementedError(
+                "Asymmetric overlap is currently only implemented for boundary='none', "
+                f"however boundary for dimension {d} is {bounds[d]}"
+            )
+    if not any(lo or hi for lo, hi in depths.values()):
         return x
     padded = x
-    for d, w in depths.items():
+    for d, (w, _) in depths.items():
         b = bounds[d]
         if w == 0 or b == "none":
             continue
@@ -98,15 +102,17 @@ def overlap(x, depth, boundary=None, *, allow_rechunk=True):
             padded = _pad(padded, width, _MODES[b])
     ranges = []
     for d in range(x.ndim):
-        w = depths[d]
+        before, after = depths[d]
         st = starts(x.chunks[d])
         n = x.shape[d]
-        if w == 0:
+        if not before and not after:
             ranges.append(list(itertools.pairwise(st)))
         elif bounds[d] == "none":
-            ranges.append([(max(lo - w, 0), min(hi + w, n)) for lo, hi in itertools.pairwise(st)])
+            ranges.append(
+                [(max(lo - before, 0), min(hi + after, n)) for lo, hi in itertools.pairwise(st)]
+            )
         else:
-            ranges.append([(lo, hi + 2 * w) for lo, hi in itertools.pairwise(st)])
+            ranges.append([(lo, hi + 2 * before) for lo, hi in itertools.pairwise(st)])
     return gather(padded, ranges, "overlap-" + tokenize(x.name, depths, bounds))
 
 
@@ -119,9 +125,9 @@ class _Trim:
     def __call__(self, block, *locs):
         index = []
         for d, loc in enumerate(locs):
-            w = self.depths.get(d, 0)
-            lo = 0 if (d in self.none_axes and loc.i == 0) else w
-            hi = 0 if (d in self.none_axes and loc.i == self.numblocks[d] - 1) else w
+            before, after = self.depths.get(d, (0, 0))
+            lo = 0 if (d in self.none_axes and loc.i == 0) else before
+            hi = 0 if (d in self.none_axes and loc.i == self.numblocks[d] - 1) else after
             index.append(slice(lo, block.shape[d] - hi))
         return block[tuple(index)]
 
@@ -133,12 +139,12 @@ def trim_internal(x, axes, boundary=None):
     none_axes = {d for d, b in bounds.items() if b == "none"}
     chunks = []
     for d, c in enumerate(x.chunks):
-        w = depths[d]
+        before, after = depths[d]
         n = len(c)
         out = []
         for i, b in enumerate(c):
-            lo = 0 if (d in none_axes and i == 0) else w
-            hi = 0 if (d in none_axes and i == n - 1) else w
+            lo = 0 if (d in none_axes and i == 0) else before
+            hi = 0 if (d in none_axes and i == n - 1) else after
             out.append(b - lo - hi)
         chunks.append(tuple(out))
     name = "trim-" + tokenize(x.name, depths, bounds)
