@@ -304,3 +304,56 @@ def test_reductions_of_0d_arrays():
     d = da.from_array(x, chunks=(1,))  # chunks of a 0-d array are ignored, as Dask
     for name in ("sum", "mean", "var", "std", "min", "nanmax"):
         assert_eq(getattr(da, name)(d), getattr(np, name)(x))
+
+
+@pytest.mark.parametrize("name", ["nanargmin", "nanargmax"])
+def test_nanarg_all_nan_slice_raises(name):
+    x = np.random.default_rng(0).random((4, 5))
+    x[1] = np.nan
+    d = da.from_array(x, chunks=(3, 2))
+    assert_eq(getattr(da, name)(d, axis=0), getattr(np, name)(x, axis=0))
+    with pytest.raises(ValueError, match="All-NaN"):
+        getattr(da, name)(d, axis=1).compute()
+
+
+@pytest.mark.parametrize("name", ["min", "max", "nanmin", "nanmax"])
+def test_min_max_skip_empty_blocks(name):
+    x = np.arange(10)
+    d = da.from_array(x, chunks=1)
+    assert_eq(getattr(da, name)(d[d < 2]), getattr(np, name)(x[x < 2]))
+    assert_eq(getattr(da, name)(da.from_array(x, chunks=((5, 0, 5),))), getattr(np, name)(x))
+    with pytest.raises(ValueError, match="zero-size"):
+        getattr(da, name)(d[d < 0]).compute()
+
+
+def test_arg_reductions_refuse_unknown_chunks():
+    x = da.arange(10, chunks=5)
+    with pytest.raises(ValueError, match="unknown chunksize"):
+        da.argmax(x[x > 1])
+    y = da.ones((10, 10), chunks=(5, 5))
+    y = y[y[0, :] > 0, :]
+    with pytest.raises(ValueError, match="unknown chunksize"):
+        da.argmax(y, axis=0)
+    assert_eq(da.argmax(y, axis=1), np.zeros(10, dtype=np.intp), check_shape=False)
+
+
+def test_reduction_weights():
+    def w_sum(x, weights=None, **kwargs):
+        return np.sum(x if weights is None else x * weights, **kwargs)
+
+    a = np.arange(60.0).reshape(6, 10)
+    w = np.linspace(1, 2, 6).reshape(6, 1)
+    d = da.from_array(a, chunks=(4, 5))
+    assert_eq(da.reduction(d, w_sum, np.sum, dtype="f8", weights=w), np.sum(a * w))
+    assert_eq(da.reduction(d, w_sum, np.sum, axis=0, dtype="f8", weights=w), np.sum(a * w, 0))
+    with pytest.raises(ValueError, match="broadcastable"):
+        da.reduction(d, w_sum, np.sum, dtype="f8", weights=np.ones(7))
+
+
+def test_split_every_from_config_dict():
+    import oxdask
+
+    x = da.from_array(np.arange(242).reshape((11, 22)), chunks=(3, 4))
+    with oxdask.config.set(split_every={0: 2, 1: 3}):
+        assert_eq(x.sum(), np.arange(242).sum())
+        assert_eq(x.sum(axis=0), np.arange(242).reshape((11, 22)).sum(axis=0))

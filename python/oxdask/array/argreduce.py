@@ -3,6 +3,7 @@ pairs, the index made global with the block's location along the axis."""
 
 from __future__ import annotations
 
+import math
 from numbers import Integral
 
 import numpy as np
@@ -44,12 +45,23 @@ def _arg_combine(p, axis, keepdims, kind, nan):
 
 
 def _arg_agg(p, axis, keepdims, kind, nan):
-    r = _arg_combine(p, axis, True, kind, nan)["args"]
+    out = _arg_combine(p, axis, True, kind, nan)
+    if nan and np.isnan(np.ma.getdata(out["vals"])).any():
+        raise ValueError("All-NaN slice encountered")  # as np.nanargmin / np.nanargmax
+    r = out["args"]
     return r if keepdims else np.squeeze(r, axis=axis)
 
 
 def _arg(kind, nan, a, axis, keepdims, split_every, out):
     a = asarray(a)
+    for ax in range(a.ndim) if axis is None else [axis]:
+        if isinstance(ax, Integral) and -a.ndim <= ax < a.ndim:
+            c = a.chunks[ax]
+            if len(c) > 1 and any(math.isnan(n) for n in c):
+                raise ValueError(
+                    "Arg-reductions do not work with arrays that have unknown chunksizes; "
+                    "compute them first with x.compute_chunk_sizes()"
+                )
     if axis is None:
         # over the flattened array; keepdims keeps every axis (length one), as NumPy
         ndim = a.ndim

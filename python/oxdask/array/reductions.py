@@ -78,10 +78,10 @@ def _axes(axis, ndim) -> tuple[int, ...]:
 
 
 def _split_every(split_every, axes) -> list[int]:
-    if isinstance(split_every, dict):
-        return [builtins.max(int(split_every.get(a, 2)), 2) for a in axes]
     if split_every is None:
         split_every = config.get("split_every", None) or 32
+    if isinstance(split_every, dict):
+        return [builtins.max(int(split_every.get(a, 2)), 2) for a in axes]
     per = builtins.max(round(split_every ** (1 / builtins.max(len(axes), 1))), 2)
     return [per] * len(axes)
 
@@ -106,13 +106,22 @@ def _keeps_dtype(func, dtype, kwargs) -> bool:
 class _Chunk:
     """Reduce one block, keeping dims; optionally passes the block's Loc along ``axis``."""
 
-    def __init__(self, func, axes, kwargs):
+    def __init__(self, func, axes, kwargs, weighted=False):
         self.fast = _FAST.get(func)
         self.func = func
         self.axes = axes
         self.kwargs = kwargs
+        self.weighted = weighted
 
     def __call__(self, x, *locs):
+        if self.weighted:
+            w, *locs = locs
+            with np.errstate(all="ignore"):
+                return self.func(x, axis=self.axes, keepdims=True, weights=w, **self.kwargs)
+        if self.func in _NO_IDENTITY and 0 in x.shape:
+            # an empty block (of a filtered array) adds nothing: its empty partial result is
+            # concatenated with the others; all empty raises NumPy's error at the end
+            return x
         if self.fast is not None and type(x) is np.ndarray and x.dtype.kind in "biuf" and x.size:
             if builtins.all(x.shape[a] == 1 for a in self.axes) and _keeps_dtype(
                 self.func, x.dtype, self.kwargs
@@ -263,8 +272,6 @@ def reduction(
     -------
     Array
     """
-    if weights is not None:
-        raise NotImplementedError("weights= is not supported")
     x = asarray(x)
     axes = _axes(axis, x.ndim)
     if dtype is None:
@@ -288,15 +295,30 @@ def reduction(
     cname = f"{token}-chunk-{base}"
     chunks_c = tuple((output_size,) * len(c) if i in axes else c for i, c in enumerate(x.chunks))
     locs = [axes[0]] if _loc else []
+    inds = list(range(x.ndim))
+    args = [(x, inds)]
+    if weights is not None:  # broadcast against x and passed to ``chunk`` as weights=
+        from oxdask.array.reshape import broadcast_to
+
+        try:
+            w = broadcast_to(asarray(weights), x.shape)
+        except ValueError as e:
+            raise ValueError(
+                f"Weights with shape {np.shape(weights)} are not broadcastable "
+                f"to x with shape {x.shape}"
+            ) from e
+        args.append((w.rechunk(x.chunks), inds))
+        base = tokenize(base, args[-1][0].name)
+        cname = f"{token}-chunk-{base}"
     layer, extra = _blockwise_layer(
         cname,
-        _Chunk(chunk, axes, chunk_kwargs or {}),
-        list(range(x.ndim)),
-        [(x, list(range(x.ndim)))],
+        _Chunk(chunk, axes, chunk_kwargs or {}, weighted=weights is not None),
+        inds,
+        args,
         x.chunks,
         locs=locs,
     )
-    c = _new(cname, layer, [x], chunks_c, dtype, extra)
+    c = _new(cname, layer, [a for a, _ in args], chunks_c, dtype, extra)
     oname = f"{token}-aggregate-{base}"
     tree = TreeReduceLayer(
         oname,
@@ -477,6 +499,10 @@ def _fmax(x, axis, keepdims):
     if type(x) is not np.ndarray or x.dtype.kind not in "biufcmM":
         return _quiet_nan(np.nanmax, x, axis, keepdims)
     return np.fmax.reduce(x, axis=axis, keepdims=keepdims)
+
+
+# reductions without an identity: empty blocks are skipped (see _Chunk)
+_NO_IDENTITY = (np.min, np.max, _fmin, _fmax)
 
 
 def nanmin(a, axis=None, keepdims=False, split_every=None, out=None):
