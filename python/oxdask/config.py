@@ -54,15 +54,29 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "PATH",
     "canonical_name",
+    "check_deprecations",
+    "collect",
     "collect_env",
+    "collect_yaml",
     "config",
     "config_lock",
     "defaults",
+    "deprecations",
+    "deserialize",
+    "ensure_file",
+    "expand_environment_variables",
     "get",
+    "global_config",
+    "interpret_value",
     "merge",
+    "paths",
+    "paths_containing_key",
     "pop",
     "refresh",
+    "rename",
+    "serialize",
     "set",
     "update",
     "update_defaults",
@@ -468,3 +482,21 @@ def _initialize() -> None:
 
 
 _initialize()
+
+global_config = config  # Dask's alias of the global configuration
+
+from oxdask._config_more import (  # noqa: E402  (they use this module's functions)
+    PATH,
+    check_deprecations,
+    collect,
+    collect_yaml,
+    deprecations,
+    deserialize,
+    ensure_file,
+    expand_environment_variables,
+    interpret_value,
+    paths,
+    paths_containing_key,
+    rename,
+    serialize,
+)
