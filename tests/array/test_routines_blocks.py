@@ -141,3 +141,21 @@ def test_histogramdd_chunk_checks_and_edges(rng):
     assert da.histogramdd(d, bins=bins)[0].name == h.name
     h, _ = da.histogramdd([x, x], bins=[bins[0], bins[1]])
     assert_eq(h, np.histogramdd([s[:, 0], s[:, 0]], bins=[bins[0], bins[1]])[0])
+
+
+@pytest.mark.parametrize(("shape", "chunks"), [((10,), (3,)), ((4, 5), (3, 2)), ((20, 20), (4, 5))])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"return_index": True},
+        {"return_inverse": True},
+        {"return_index": True, "return_inverse": True, "return_counts": True},
+    ],
+)
+def test_unique_index_inverse(shape, chunks, kwargs, rng):
+    a = rng.integers(0, 10, size=shape)
+    got = da.unique(da.from_array(a, chunks=chunks), **kwargs)
+    exp = np.unique(a, **kwargs)
+    assert len(got) == len(exp)
+    for g, e in zip(got, exp, strict=True):
+        assert_eq(g, e)

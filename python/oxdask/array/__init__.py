@@ -59,7 +59,6 @@ from oxdask.array.percentile import (
     percentile,
     quantile,
     topk,
-    unique,
 )
 from oxdask.array.rechunk import rechunk
 from oxdask.array.reductions import (
@@ -163,7 +162,15 @@ from oxdask.array.routines2 import (
     union1d,
     unravel_index,
 )
-from oxdask.array.routines3 import coarsen, gradient, histogram2d, histogramdd, push, shuffle
+from oxdask.array.routines3 import (
+    coarsen,
+    gradient,
+    histogram2d,
+    histogramdd,
+    push,
+    shuffle,
+    unique,
+)
 from oxdask.array.ufunc import *  # noqa: F403 - every NumPy ufunc under its name
 from oxdask.array.ufunc import (
     angle,

@@ -267,6 +267,58 @@ def histogram2d(x, y, bins=10, range=None, normed=None, weights=None, density=No
     return hist, edges[0], edges[1]
 
 
+# -- unique with first indices and inverse -------------------------------------------------------
+
+
+def _unique_block(block, offset):
+    vals, first, counts = np.unique(block.ravel(), return_index=True, return_counts=True)
+    return vals, first + offset, counts
+
+
+def _unique_merge(parts):
+    vals = np.concatenate([p[0] for p in parts])
+    first = np.concatenate([p[1] for p in parts])
+    counts = np.concatenate([p[2] for p in parts])
+    uniq, inv = np.unique(vals, return_inverse=True)
+    total = np.zeros(len(uniq), dtype=np.intp)
+    np.add.at(total, inv, counts)
+    earliest = np.full(len(uniq), np.iinfo(np.intp).max, dtype=np.intp)
+    np.minimum.at(earliest, inv, first)
+    return uniq, earliest, total
+
+
+def _inverse_block(block, merged):
+    return np.searchsorted(merged[0][0], block)
+
+
+def unique(ar, return_index=False, return_inverse=False, return_counts=False):
+    """Sorted unique values (a 1-d array of unknown size), as :func:`numpy.unique`: with the
+    index of each value's first occurrence in the flattened input, the inverse (shaped as
+    the input) and the counts when asked."""
+    from oxdask.array.io import from_delayed
+    from oxdask.array.percentile import unique as _unique_counts
+    from oxdask.delayed import delayed
+
+    if not return_index and not return_inverse:
+        return _unique_counts(ar, return_counts=return_counts)
+    a = asarray(ar)
+    flat = a.ravel()
+    offsets = np.cumsum((0, *flat.chunks[0]))
+    blocks = flat.to_delayed().ravel().tolist()
+    parts = [
+        delayed(_unique_block, pure=True)(b, int(o)) for b, o in zip(blocks, offsets, strict=False)
+    ]
+    merged = delayed(_unique_merge, pure=True)(parts)
+    out = [from_delayed(merged[0], shape=(math.nan,), dtype=a.dtype)]
+    if return_index:
+        out.append(from_delayed(merged[1], shape=(math.nan,), dtype=np.intp))
+    if return_inverse:
+        out.append(a.map_blocks(_inverse_block, [merged], dtype=np.intp))
+    if return_counts:
+        out.append(from_delayed(merged[2], shape=(math.nan,), dtype=np.intp))
+    return tuple(out)
+
+
 # -- push ---------------------------------------------------------------------------------------
 
 
