@@ -7,6 +7,7 @@ graphs can be shipped to worker processes. None of them builds graphs.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 
 import numpy as np
@@ -188,8 +189,15 @@ def keepdims_wrapper(func):
     return func
 
 
-def store_block(block, *locs, target, offset, lock=None):
-    """Write ``block`` into ``target`` at its location; returns nothing."""
+def store_block(block, *locs, target, offset, lock=None, owner=None):
+    """Write ``block`` into ``target`` at its location; returns nothing. ``owner`` is the
+    process that holds an in-memory target: a write anywhere else would be lost."""
+    if owner is not None and owner != os.getpid():
+        raise RuntimeError(
+            "da.store into a NumPy array ran in another process than the one holding the "
+            "array, where the write would be lost: call store(..., compute=True) (it then "
+            "writes the computed values in the calling process) or use threads or sync"
+        )
     index = tuple(
         slice(off + loc.start, off + loc.stop) for loc, off in zip(locs, offset, strict=True)
     )

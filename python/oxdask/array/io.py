@@ -207,6 +207,8 @@ def _store(sources, targets, lock, regions, compute, return_stored, kwargs):
         raise ValueError("Different number of sources and regions")
     if lock is True:
         lock = SerializableLock()
+    if compute and not return_stored and _writes_elsewhere(sources, targets, kwargs):
+        return _store_in_caller(sources, targets, regions, kwargs)
     outs = []
     for src, tgt, region in zip(sources, targets, regions, strict=True):
         src = asarray(src)
@@ -219,6 +221,8 @@ def _store(sources, targets, lock, regions, compute, return_stored, kwargs):
             raise ValueError(f"target shape {tgt.shape} does not match source {src.shape}")
         name = "store-" + tokenize(src.name, id(tgt), region)
         kw = {"target": tgt, "offset": tuple(offset)}
+        if _in_memory(tgt):  # a write from another process would be lost: refuse it there
+            kw["owner"] = os.getpid()
         if lock:
             kw["lock"] = lock
         layer, extra = _blockwise_layer(
@@ -264,4 +268,38 @@ def _store(sources, targets, lock, regions, compute, return_stored, kwargs):
 
 
 def _none(*args, **kwargs):
+    return None
+
+
+def _in_memory(target) -> bool:
+    """A target that lives in this process only: a write in another process is lost."""
+    import numpy as np
+
+    return isinstance(target, np.ndarray)
+
+
+def _writes_elsewhere(sources, targets, kwargs) -> bool:
+    """Whether tasks would write into this process's NumPy targets from other processes
+    (the processes scheduler, a distributed client)."""
+    from oxdask import local, threaded
+    from oxdask._schedulers import get_scheduler
+
+    if not any(_in_memory(t) for t in targets):
+        return False
+    get = get_scheduler(
+        scheduler=kwargs.get("scheduler"), collections=[asarray(s) for s in sources]
+    )
+    return get is not None and get not in (threaded.get, local.get_sync)
+
+
+def _store_in_caller(sources, targets, regions, kwargs):
+    """Compute the sources wherever the scheduler runs them, then write them into the
+    targets here, in the process that holds them."""
+    from oxdask.base import compute as _compute
+
+    values = _compute(*[asarray(s) for s in sources], **kwargs)
+    for value, target, region in zip(values, targets, regions, strict=True):
+        if region is None and tuple(target.shape) != value.shape:
+            raise ValueError(f"target shape {target.shape} does not match source {value.shape}")
+        target[region if region is not None else ...] = value
     return None
