@@ -142,3 +142,19 @@ def test_ma_where(data):
     m = np.ma.masked_greater(data, 10.0)
     d = da.ma.masked_greater(da.from_array(data, chunks=(2, 4)), 10.0)
     assert_eq(da.ma.where(d > 3, d, -d), np.ma.where(m > 3, m, -m))
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_masked_median_and_quantile_skip_masked(masked, axis):
+    x = da.from_array(masked, chunks=(4, 5))
+    assert_eq(da.median(x, axis=axis), np.ma.median(masked, axis=axis))
+    as_nan = masked.astype(float).filled(np.nan)
+    assert_eq(da.quantile(x, [0.2, 0.7], axis=axis), np.nanquantile(as_nan, [0.2, 0.7], axis=axis))
+
+
+def test_masked_topk_is_refused(masked):
+    x = da.from_array(masked, chunks=(4, 5))
+    with pytest.raises(NotImplementedError, match="masked"):
+        da.topk(x, 2)
+    with pytest.raises(NotImplementedError, match="masked"):
+        da.argtopk(x, 2)

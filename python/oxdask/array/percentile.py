@@ -32,6 +32,12 @@ __all__ = [
 ]
 
 
+def _unmasked(a, what):
+    if a._masked:
+        raise NotImplementedError(f"{what} of masked arrays is not supported")
+    return a
+
+
 def _topk_chunk(x, axis, keepdims, k):
     (ax,) = axis
     n = x.shape[ax]
@@ -63,7 +69,7 @@ def topk(a, k, axis=-1, split_every=None):
     -------
     Array
     """
-    a = asarray(a)
+    a = _unmasked(asarray(a), "topk")
     axis = validate_axis(axis, a.ndim)
     kk = min(abs(k), a.shape[axis])
     out = reduction(
@@ -119,7 +125,7 @@ def _argtopk_agg(p, axis, keepdims, k):
 
 def argtopk(a, k, axis=-1, split_every=None):
     """Indices of the ``k`` largest elements along ``axis`` (``k < 0``: the smallest)."""
-    a = asarray(a)
+    a = _unmasked(asarray(a), "argtopk")
     axis = validate_axis(axis, a.ndim)
     kk = min(abs(k), a.shape[axis])
     kw = {"k": k}
@@ -408,6 +414,8 @@ def _along_axis(func, a, q, axis, keepdims, kwargs, weights=None, out=None):
         new_axis=list(range(q_arr.ndim)),
         dtype=dtype,
     )
+    if func is not _median and func is not _nanmedian:
+        result._masked = False  # quantiles of masked arrays: plain arrays
     return handle_out(out, result)
 
 
@@ -423,11 +431,19 @@ class _Along:
         import warnings
 
         kw = self.kwargs
+        func = self.func
+        if isinstance(x, np.ma.MaskedArray):
+            if func is _median or func is _nanmedian:
+                return np.ma.median(x, axis=self.axis, keepdims=self.keepdims)
+            # quantiles of the unmasked values: masked elements become NaN, skipped
+            x = np.ma.filled(x.astype(np.result_type(x.dtype, np.float64)), np.nan)
+            func = _NAN_FORM.get(func, func)
         if w is not None:
             kw = {**kw, "weights": np.broadcast_to(w, x.shape)}
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return self.func(x, self.q, axis=self.axis, keepdims=self.keepdims, **kw)
+            warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+            warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+            return func(x, self.q, axis=self.axis, keepdims=self.keepdims, **kw)
 
 
 def _method(method, interpolation, what):
@@ -502,6 +518,9 @@ def nanquantile(
         raise NotImplementedError("da.nanquantile does not support overwrite_input=True")
     kw = {"method": method}
     return _along_axis(np.nanquantile, a, q, axis, keepdims, kw, weights, out)
+
+
+_NAN_FORM = {np.quantile: np.nanquantile, np.percentile: np.nanpercentile}
 
 
 def _median(x, q, axis, keepdims):
