@@ -45,7 +45,14 @@ from oxdask.array.creation import (
 )
 from oxdask.array.cumulative import cumprod, cumsum, nancumprod, nancumsum
 from oxdask.array.gufunc import apply_gufunc, as_gufunc, gufunc
-from oxdask.array.io import from_delayed, from_npy_stack, from_zarr, to_npy_stack, to_zarr
+from oxdask.array.io import (
+    from_delayed,
+    from_npy_stack,
+    from_zarr,
+    to_hdf5,
+    to_npy_stack,
+    to_zarr,
+)
 from oxdask.array.linalg import dot, einsum, matmul, tensordot, vdot
 from oxdask.array.overlap import map_overlap
 from oxdask.array.percentile import (

@@ -22,6 +22,7 @@ import numpy as np
 
 from oxdask.array import chunk as _chunk
 from oxdask.array._chunks import _isnan, normalize_chunks, shape_of, starts
+from oxdask.array._io_methods import IOMethods
 from oxdask.array.chunk import Loc
 from oxdask.base import DaskMethodsMixin, is_dask_collection
 from oxdask.highlevelgraph import HighLevelGraph, MaterializedLayer
@@ -49,7 +50,7 @@ class PerformanceWarning(Warning):
     """A warning given when an operation is likely to be slow or to use much memory."""
 
 
-class Array(DaskMethodsMixin):
+class Array(DaskMethodsMixin, IOMethods):
     """A lazy N-dimensional array cut into NumPy blocks, compatible with ``dask.array.Array``.
 
     Parameters
@@ -314,16 +315,6 @@ class Array(DaskMethodsMixin):
         from oxdask.array.overlap import map_overlap
 
         return map_overlap(func, self, depth=depth, boundary=boundary, trim=trim, **kwargs)
-
-    def store(self, target, **kwargs):
-        """Store into a sliceable ``target`` (see :func:`oxdask.array.store`)."""
-        return store([self], [target], **kwargs)
-
-    def to_zarr(self, *args, **kwargs):
-        """Write to a zarr array (see :func:`oxdask.array.to_zarr`)."""
-        from oxdask.array.io import to_zarr
-
-        return to_zarr(self, *args, **kwargs)
 
     def copy(self):
         return Array(self.dask, self.name, self.chunks, self.dtype, meta=self._meta)

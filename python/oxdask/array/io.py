@@ -272,10 +272,11 @@ def _none(*args, **kwargs):
 
 
 def _in_memory(target) -> bool:
-    """A target that lives in this process only: a write in another process is lost."""
+    """A target that lives in this process only (a NumPy array, an open h5py dataset): a
+    write in another process is lost, or the target cannot even be sent there."""
     import numpy as np
 
-    return isinstance(target, np.ndarray)
+    return isinstance(target, np.ndarray) or type(target).__module__.startswith("h5py")
 
 
 def _writes_elsewhere(sources, targets, kwargs) -> bool:
@@ -303,3 +304,37 @@ def _store_in_caller(sources, targets, regions, kwargs):
             raise ValueError(f"target shape {target.shape} does not match source {value.shape}")
         target[region if region is not None else ...] = value
     return None
+
+
+def to_hdf5(filename, *args, chunks=True, **kwargs):
+    """Write arrays into datasets of an HDF5 file (h5py).
+
+    ``to_hdf5(filename, "/x", x)`` or ``to_hdf5(filename, {"/x": x, "/y": y})``. Each dataset
+    is created (or reused) with the array's shape and dtype; ``chunks=True`` gives it the
+    array's first chunk shape, and other keywords go to ``h5py.File.require_dataset``
+    (``compression="gzip"``...). ``scheduler=`` picks what computes the blocks; the writes
+    happen in this process.
+    """
+    if len(args) == 1 and isinstance(args[0], dict):
+        data = dict(args[0])
+    elif len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], Array):
+        data = {args[0]: args[1]}
+    else:
+        raise ValueError("Please provide {'/data/path': array} dictionary")
+    try:
+        import h5py
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("to_hdf5 needs h5py: pip install h5py") from e
+    compute_kwargs = {k: kwargs.pop(k) for k in ("scheduler", "num_workers") if k in kwargs}
+    with h5py.File(os.fspath(filename), mode="a") as f:
+        datasets = [
+            f.require_dataset(
+                path,
+                shape=x.shape,
+                dtype=x.dtype,
+                chunks=tuple(c[0] for c in x.chunks) if chunks is True else chunks,
+                **kwargs,
+            )
+            for path, x in data.items()
+        ]
+        _store(list(data.values()), datasets, True, None, True, False, compute_kwargs)
