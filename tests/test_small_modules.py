@@ -50,3 +50,12 @@ def test_typing_protocols():
     assert not isinstance(3, oxtyping.DaskCollection)
     assert repr(oxtyping.no_default) == "<no_default>"
     assert oxdask.is_dask_collection(d)
+
+
+def test_submodules_are_attributes_of_oxdask():
+    import importlib
+
+    for name in ("optimization", "system", "typing", "hashing", "sizeof", "context", "utils"):
+        assert getattr(oxdask, name) is importlib.import_module(f"oxdask.{name}")
+    with pytest.raises(AttributeError, match="no attribute"):
+        oxdask.not_a_module  # noqa: B018

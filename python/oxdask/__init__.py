@@ -42,10 +42,15 @@ _LAZY_SUBMODULES = frozenset(
         "datasets",
         "diagnostics",
         "dot",
-        "multiprocessing",
-        "order",
         "exceptions",
+        "hashing",
+        "multiprocessing",
+        "optimization",
+        "order",
+        "sizeof",
+        "system",
         "tokenize",
+        "typing",
     }
 )
 
