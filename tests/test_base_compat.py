@@ -174,3 +174,29 @@ def test_compute_without_optimization_runs_every_task():
     assert c.compute(scheduler="sync") == inc(inc(inc(1)))
     (p,) = oxdask.persist(c, optimize_graph=False)
     assert p.compute() == inc(inc(inc(1)))
+
+
+def test_wait_optimization_function_visualize_dsk():
+    from oxdask.base import dont_optimize, get_err_msg, optimization_function, visualize_dsk, wait
+
+    x = delayed(inc)(1)
+    assert wait(x) is x
+    assert optimization_function(x) is type(x).__dask_optimize__
+    assert optimization_function(5) is dont_optimize
+    dot = visualize_dsk({"a": 1, "b": (inc, "a")}, filename=None, format="dot")
+    assert "digraph" in dot
+    assert "scheduler=" in get_err_msg
+
+
+def test_get_async_with_executor_submit():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from oxdask.local import get_async
+
+    dsk = {"x": 1, "y": (add, "x", 1), "z": (add, "y", "x")}
+    expected = get_sync(dsk, ["z", ["y"]])
+    assert get_async(synchronous_executor.submit, 1, dsk, ["z", ["y"]]) == expected
+    with ThreadPoolExecutor(2) as pool:
+        assert get_async(pool.submit, 2, dsk, "z") == get_sync(dsk, "z")
+        with pytest.raises(ZeroDivisionError):
+            get_async(pool.submit, 2, {"a": (divmod, 1, 0)}, "a")

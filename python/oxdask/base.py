@@ -31,6 +31,7 @@ from oxdask._collections import (
     single_key,
     unpack_collections,
 )
+from oxdask._schedulers import _get_err_msg as get_err_msg  # noqa: F401 (Dask's name)
 from oxdask._schedulers import get_scheduler, named_schedulers
 from oxdask.core import flatten, literal
 from oxdask.tokenize import TokenizationError, normalize_token, tokenize
@@ -58,6 +59,8 @@ __all__ = [
     "tokenize",
     "unpack_collections",
     "visualize",
+    "visualize_dsk",
+    "wait",
 ]
 
 
@@ -553,3 +556,29 @@ def compute_as_if_collection(cls, dsk, keys, scheduler=None, get=None, **kwargs)
     if opt is not None:
         dsk = opt(dsk, keys, **kwargs)
     return schedule(dsk, keys, **kwargs)
+
+
+def optimization_function(x):
+    """The ``__dask_optimize__`` of ``x``, or :func:`dont_optimize` if it has none."""
+    return getattr(x, "__dask_optimize__", dont_optimize)
+
+
+def visualize_dsk(dsk, filename="mydask", optimize_graph=False, **kwargs):
+    """Draw a raw task graph (see :func:`visualize`; ``format=``, ``rankdir=``...).
+    ``optimize_graph`` is accepted for compatibility (a whole graph has nothing to cull)."""
+    from oxdask.dot import render
+
+    return render(ensure_dict(dsk), filename=filename, **kwargs)
+
+
+def wait(x, timeout=None, return_when="ALL_COMPLETED"):
+    """Wait until the futures in ``x`` have finished (``oxdask.distributed.wait``).
+
+    Collections without futures (computed locally) return ``x`` at once.
+    """
+    import sys
+
+    dist = sys.modules.get("oxdask.distributed")
+    if dist is not None and dist.futures_of(x):
+        return dist.wait(x, timeout=timeout, return_when=return_when)
+    return x

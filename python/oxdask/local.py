@@ -18,7 +18,15 @@ from oxdask.callbacks import local_callbacks, normalize_callback, unpack_callbac
 from oxdask.core import literal
 from oxdask.utils import ensure_dict
 
-__all__ = ["SynchronousExecutor", "get_sync", "last_run_stats", "synchronous_executor"]
+__all__ = [
+    "SynchronousExecutor",
+    "default_get_id",
+    "get_async",
+    "get_sync",
+    "identity",
+    "last_run_stats",
+    "synchronous_executor",
+]
 
 _local = threading.local()
 
@@ -243,3 +251,47 @@ class SynchronousExecutor(Executor):
 
 
 synchronous_executor = SynchronousExecutor()
+
+
+def default_get_id() -> int:
+    """The worker id reported to callbacks by default: ``0``."""
+    return 0
+
+
+def identity(x):
+    """``x`` unchanged (the default ``dumps``/``loads`` of :func:`get_async`)."""
+    return x
+
+
+def get_async(submit, num_workers: int, dsk: Mapping, result, cache=None, get_id=None, **kwargs):
+    """Run a graph with an executor-style ``submit`` (Dask's generic scheduler entry point).
+
+    Parameters
+    ----------
+    submit : callable
+        ``submit(func, *args, **kwargs)`` returning a ``concurrent.futures.Future`` (e.g. an
+        executor's ``submit``); every task is run through it.
+    num_workers : int
+        Tasks run at the same time.
+    dsk : Mapping
+    result : key or list
+        Wanted keys, nested like the result.
+    cache : Mapping, optional
+        Known results.
+    get_id : callable, optional
+        Worker id reported to callbacks.
+    **kwargs
+        ``callbacks=``; Dask's other options (``pack_exception``, ``dumps``...) are
+        accepted and ignored.
+    """
+    for name in ("rerun_exceptions_locally", "pack_exception", "raise_exception", "dumps",
+                 "loads", "chunksize"):  # fmt: skip
+        kwargs.pop(name, None)
+
+    def run(func, args, kw):
+        return submit(func, *args, **(kw or {})).result()
+
+    return _execute_graph(
+        dsk, result, num_workers=max(1, int(num_workers)), submit=run, cache=cache,
+        get_id=get_id, **kwargs,
+    )  # fmt: skip
