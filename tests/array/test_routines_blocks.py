@@ -159,3 +159,23 @@ def test_unique_index_inverse(shape, chunks, kwargs, rng):
     assert len(got) == len(exp)
     for g, e in zip(got, exp, strict=True):
         assert_eq(g, e)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "multiple"),
+    [
+        ((1, 1), 2),
+        ((1, 1, 1), 2),
+        ((10, 1), 10),
+        ((20, 10, 15, 23, 24), 8),
+        ((2, 10, 15, 47, 23, 24), 4),
+    ],
+)
+def test_aligned_coarsen_chunks(chunks, multiple):
+    from oxdask.array.routines3 import aligned_coarsen_chunks
+
+    out = aligned_coarsen_chunks(chunks, multiple)
+    assert sum(out) == sum(chunks)
+    assert all(c > 0 for c in out)
+    assert all(c % multiple == 0 for c in out[:-1])
+    assert len(out) <= len(chunks) + 1

@@ -170,3 +170,12 @@ def test_union1d_isnull_broadcast_unify():
     chunkss, (p2, q2) = da.unify_chunks(p, "ij", q, "ij")
     assert p2.chunks == q2.chunks == (chunkss["i"], chunkss["j"])
     assert_eq(p2 + q2, np.full((6, 4), 2.0))
+
+
+def test_iscomplexobj_and_routines_module_names():
+    import oxdask.array.routines as routines
+
+    assert np.iscomplexobj(da.from_array(np.array([1, 2]), 2)) is False
+    assert np.iscomplexobj(da.from_array(np.array([1, 2 + 0j]), 2)) is True
+    assert routines.cov is da.cov
+    assert routines.aligned_coarsen_chunks((2, 10, 15, 47, 23, 24), 4) == (4, 12, 16, 44, 20, 24, 1)

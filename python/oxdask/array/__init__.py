@@ -155,6 +155,7 @@ from oxdask.array.routines2 import (
     ediff1d,
     extract,
     insert,
+    iscomplexobj,
     isnull,
     ndim,
     notnull,

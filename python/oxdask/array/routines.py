@@ -675,3 +675,13 @@ def _piecewise_block(x, *conds, funclist, func_args, func_kw):
 
 
 _ = (is_dask_collection, _name, _blockwise_layer, starts)
+
+
+def __getattr__(name):
+    # Dask keeps every routine in ``dask.array.routines``; here some live in sibling modules.
+    from oxdask.array import routines2, routines3
+
+    for mod in (routines2, routines3):
+        if name in mod.__all__:
+            return getattr(mod, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

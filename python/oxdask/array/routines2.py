@@ -33,6 +33,7 @@ __all__ = [
     "ediff1d",
     "extract",
     "insert",
+    "iscomplexobj",
     "isnull",
     "ndim",
     "notnull",
@@ -77,6 +78,12 @@ def _notnull(block):
     import pandas as pd
 
     return np.asarray(pd.notnull(block))
+
+
+def iscomplexobj(x):
+    """Whether ``x`` has a complex dtype (without computing it)."""
+    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    return issubclass(dtype.type, np.complexfloating)
 
 
 def isnull(values):

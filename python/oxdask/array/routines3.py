@@ -14,7 +14,15 @@ import numpy as np
 from oxdask.array.core import Array, asarray
 from oxdask.array.reductions import validate_axis
 
-__all__ = ["coarsen", "gradient", "histogram2d", "histogramdd", "push", "shuffle"]
+__all__ = [
+    "aligned_coarsen_chunks",
+    "coarsen",
+    "gradient",
+    "histogram2d",
+    "histogramdd",
+    "push",
+    "shuffle",
+]
 
 
 # -- gradient -----------------------------------------------------------------------------------
@@ -94,6 +102,29 @@ def gradient(f, *varargs, axis=None, **kwargs):
 # -- coarsen ------------------------------------------------------------------------------------
 
 
+def aligned_coarsen_chunks(chunks, multiple):
+    """Block sizes with the same total as ``chunks``, each a multiple of ``multiple`` except
+    possibly an added last one; blocks that already are multiples keep their size and place.
+
+    The remainders of the other blocks are pooled and handed back in whole multiples, first
+    to the smallest of those blocks (so that none becomes empty), the rest at the end.
+    """
+    chunks = [int(c) for c in chunks]
+    base = [c - c % multiple for c in chunks]
+    excess = sum(c % multiple for c in chunks)
+    invalid = sorted((i for i, c in enumerate(chunks) if c % multiple), key=lambda i: base[i])
+    units, leftover = divmod(excess, multiple)
+    k = 0
+    while units and invalid:
+        base[invalid[k % len(invalid)]] += multiple
+        units -= 1
+        k += 1
+    out = [c for c in base if c > 0]
+    if leftover:
+        out.append(leftover)
+    return tuple(out)
+
+
 class _Coarsen:
     def __init__(self, reduction, factors, kwargs):
         self.reduction = reduction
@@ -124,15 +155,7 @@ def coarsen(reduction, x, axes, trim_excess=False, **kwargs):
     mod = getattr(reduction, "__module__", "") or ""
     if mod.split(".")[0] in ("oxdask", "dask") and hasattr(np, reduction.__name__):
         reduction = getattr(np, reduction.__name__)
-    target = []
-    for d, c in enumerate(x.chunks):
-        f = factors.get(d, 1)
-        if all(b % f == 0 for b in c):
-            target.append(c)
-            continue
-        step = max(f, (max(c) // f) * f)
-        n = x.shape[d]
-        target.append((step,) * (n // step) + ((n % step,) if n % step else ()))
+    target = [aligned_coarsen_chunks(c, factors.get(d, 1)) for d, c in enumerate(x.chunks)]
     x = x.rechunk(tuple(target))
     out_chunks = tuple(tuple(b // factors.get(d, 1) for b in c) for d, c in enumerate(x.chunks))
     fn = _Coarsen(reduction, factors, kwargs)
