@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-from oxdask.array.optimization import Fused
 from oxdask.utils import funcname
 
 __all__ = ["Part", "no_result", "reify", "streaming"]
@@ -69,8 +68,35 @@ class Part:
         return f"Part({funcname(self.lazy)})"
 
 
+class Chain:
+    """``outer(*args[:pos], inner(*args[pos:pos + n]), *args[pos + n:])``: two fused steps
+    (the bag counterpart of Blockwise fusion's ``Fused``, without its imports in workers)."""
+
+    __slots__ = ("inner", "n", "outer", "pos")
+
+    def __init__(self, outer, pos, inner, n):
+        self.outer = outer
+        self.pos = pos
+        self.inner = inner
+        self.n = n
+
+    def __reduce__(self):
+        return (Chain, (self.outer, self.pos, self.inner, self.n))
+
+    def __call__(self, *args):
+        p, n = self.pos, self.n
+        if p == 0 and n == len(args):
+            return self.outer(self.inner(*args))
+        return self.outer(*args[:p], self.inner(*args[p : p + n]), *args[p + n :])
+
+    def __repr__(self) -> str:
+        return f"Chain({self.outer!r}, {self.inner!r})"
+
+
 def _stream(func):
     """``func`` with its fused ``Part`` s joined so that iterators flow between them."""
+    from oxdask.array.optimization import Fused
+
     if isinstance(func, Part):
         return func
     if not isinstance(func, Fused) or func.inner_kwargs or func.outer_kwargs:
@@ -81,12 +107,13 @@ def _stream(func):
             return func
         return Fused(outer, None, func.pos, inner, None, func.n_inner)
     inner_call = inner.lazy if outer.takes_iter else inner
-    lazy = Fused(outer.lazy, None, func.pos, inner_call, None, func.n_inner)
+    lazy = Chain(outer.lazy, func.pos, inner_call, func.n_inner)
     return Part(lazy, outer.takes_iter and inner.takes_iter, outer.reify)
 
 
 def streaming(graph):
     """``graph`` (after Blockwise fusion) with every fused bag chain made one streaming pass."""
+    from oxdask.array.optimization import Fused
     from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph
 
     layers = {}
