@@ -120,3 +120,27 @@ def test_memory_no_worse_than_dask():
         ours = peak_memory(dsk, order(dsk))
         theirs = peak_memory(dsk, dask_order.order(dsk))
         assert ours <= theirs + fan_in
+
+
+def test_ndependencies_and_diagnostics():
+    from oxdask.core import get_deps
+    from oxdask.local import get_sync
+    from oxdask.order import Order, OrderInfo, diagnostics, ndependencies, order, sanitize_dsk
+
+    dsk = {"a": 1, "b": (inc, "a"), "c": (inc, "b"), "d": (add, "a", "c"), "x": 3}
+    dependencies, dependents = get_deps(dsk)
+    num, total = ndependencies(dependencies, dependents)
+    assert num == {"a": 0, "b": 1, "c": 1, "d": 2, "x": 0}
+    assert total == {"a": 1, "b": 2, "c": 3, "d": 5, "x": 1}  # a counted on both paths
+    o = order(dsk)
+    info, pressure = diagnostics(dsk, o=o)
+    assert set(info) == set(dsk)
+    assert all(isinstance(v, OrderInfo) for v in info.values())
+    assert [info[k].order for k in sorted(dsk, key=o.__getitem__)] == sorted(o.values())
+    assert len(pressure) == len(dsk)
+    assert info["d"].num_dependencies_freed == 2  # d frees a and c
+    assert max(pressure) <= len(dsk)
+    assert Order(1, 2.0).priority == 1
+    shape = sanitize_dsk(dsk)
+    assert set(shape) == set(dsk)
+    assert get_sync(shape, "d") is None  # runs, with no user function or data
