@@ -179,3 +179,16 @@ def test_import_required():
     assert utils.import_required("json", "x").dumps(1) == "1"
     with pytest.raises(RuntimeError, match="please install"):
         utils.import_required("no_such_module_xyz", "please install")
+
+
+def test_preorder_traversal_reshapelist_lists_to_tuples():
+    from operator import add
+
+    from oxdask.core import lists_to_tuples, preorder_traversal, reshapelist
+
+    task = (add, 1, (add, 2, [3, (add, 4, 5)]), [6])
+    assert list(preorder_traversal(task)) == [add, 1, add, 2, list, 3, add, 4, 5, list, 6]
+    assert reshapelist((2, 3), range(6)) == [[0, 1, 2], [3, 4, 5]]
+    assert reshapelist((2, 3, 1), range(6)) == [[[0], [1], [2]], [[3], [4], [5]]]
+    assert lists_to_tuples([1, [2, 3]], ["a", ["b", "c"]]) == (1, (2, 3))
+    assert lists_to_tuples(5, "a") == 5

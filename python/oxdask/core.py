@@ -23,8 +23,11 @@ __all__ = [
     "iskey",
     "istask",
     "keys_in_tasks",
+    "lists_to_tuples",
     "literal",
+    "preorder_traversal",
     "quote",
+    "reshapelist",
     "reverse_dict",
     "subs",
     "toposort",
@@ -355,3 +358,37 @@ def get(dsk: Mapping, out, cache: Mapping | None = None):
         for k, v in cache.items():
             dsk[k] = (literal(v),)
     return get_sync(dsk, out)
+
+
+def lists_to_tuples(res, keys):
+    """``res`` with the lists that match lists of ``keys`` turned into tuples."""
+    if isinstance(keys, list):
+        return tuple(lists_to_tuples(r, k) for r, k in zip(res, keys, strict=False))
+    return res
+
+
+def preorder_traversal(task):
+    """The elements of a task in pre-order: nested tasks are entered, a nested list yields
+    ``list`` and then its elements."""
+    stack = [iter(task)]
+    while stack:
+        for item in stack[-1]:
+            if istask(item):
+                stack.append(iter(item))
+                break
+            if isinstance(item, list):
+                yield list
+                stack.append(iter(item))
+                break
+            yield item
+        else:
+            stack.pop()
+
+
+def reshapelist(shape: tuple, seq) -> list:
+    """The elements of ``seq`` as nested lists of ``shape`` (``(2, 3)``: 2 lists of 3)."""
+    seq = list(seq)
+    if len(shape) == 1:
+        return seq
+    n = len(seq) // shape[0]
+    return [reshapelist(shape[1:], seq[i * n : (i + 1) * n]) for i in range(shape[0])]
