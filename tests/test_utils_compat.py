@@ -237,3 +237,44 @@ def test_number_and_text_helpers():
         import gc
 
         assert not gc.isenabled()
+
+
+def test_derived_from_copies_docstrings():
+    class Original:
+        def method(self, a, b=1):
+            """Summary line.
+
+            Parameters
+            ----------
+            a : int
+                First.
+            b : int
+                Second.
+
+            Examples
+            --------
+            >>> Original().method(1)
+            """
+
+    class Copy:
+        @utils.derived_from(Original, ua_args=["b"])
+        def method(self, a, b=1):
+            """Only ``a`` is used."""
+            return a
+
+        @utils.derived_from(Original)
+        def missing(self):
+            return 1
+
+    doc = Copy.method.__doc__
+    assert doc.strip().startswith("Summary line.")
+    assert "copied from" in doc
+    assert "Only ``a`` is used." in doc
+    assert "b : int (Not supported in oxdask)" in doc
+    assert "a : int (Not supported" not in doc
+    assert ">>> Original().method(1)  # doctest: +SKIP" in doc
+    assert Copy().method(3) == 3
+    with pytest.raises(NotImplementedError, match="doesn't support 'missing'"):
+        Copy().missing()
+    merged = utils.extra_titles("A\n\nNotes\n-----\nx\n\nNotes\n-----\ny")
+    assert "Extra Notes\n-----------" in merged

@@ -30,6 +30,13 @@ from oxdask._utils_data import (
     system_encoding,
     unzip,
 )
+from oxdask._utils_doc import (
+    derived_from,
+    extra_titles,
+    ignore_warning,
+    skip_doctest,
+    unsupported_arguments,
+)
 from oxdask._utils_more import (
     Dispatch,
     IndexCallable,
@@ -85,12 +92,14 @@ __all__ = [
     "changed_cwd",
     "concrete",
     "deepmap",
+    "derived_from",
     "disable_gc",
     "ensure_bytes",
     "ensure_dict",
     "ensure_not_exists",
     "ensure_set",
     "ensure_unicode",
+    "extra_titles",
     "filetext",
     "filetexts",
     "format_bytes",
@@ -103,6 +112,7 @@ __all__ = [
     "getargspec",
     "has_keyword",
     "homogeneous_deepmap",
+    "ignore_warning",
     "ignoring",
     "import_required",
     "insert",
@@ -127,6 +137,7 @@ __all__ = [
     "partial_by_order",
     "pseudorandom",
     "random_state_data",
+    "skip_doctest",
     "stringify",
     "system_encoding",
     "takes_multiple_arguments",
@@ -134,6 +145,7 @@ __all__ = [
     "tmpdir",
     "tmpfile",
     "typename",
+    "unsupported_arguments",
     "unzip",
 ]
 
