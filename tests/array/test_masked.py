@@ -158,3 +158,19 @@ def test_masked_topk_is_refused(masked):
         da.topk(x, 2)
     with pytest.raises(NotImplementedError, match="masked"):
         da.argtopk(x, 2)
+
+
+def test_arithmetic_with_numpy_masked_arrays_keeps_masks():
+    mask = np.array([[True, False], [True, True], [False, True]])
+    x = np.arange(6).reshape((3, 2))
+    m = np.ma.array(x, mask=mask)
+    d = da.from_array(x, chunks=(2, 2))
+    for got, expect in [(d + m, x + m), (m * d, m * x), (np.add(d, m), np.add(x, m))]:
+        assert isinstance(got._meta, np.ma.MaskedArray)
+        assert_eq(got, expect)
+
+
+def test_ma_masked_array_dtype(data):
+    d = da.from_array(data.astype("f4"), chunks=(3, 4))
+    got = da.ma.masked_array(d, fill_value=0.5, dtype="f8")
+    assert_eq(got, np.ma.masked_array(data.astype("f4"), fill_value=0.5, dtype="f8"))

@@ -161,8 +161,8 @@ def getmaskarray(a):
     return _elementwise(np.ma.getmaskarray, a, dtype=bool, masked=False)
 
 
-def _masked_array(data, mask=np.ma.nomask, **kwargs):
-    return np.ma.masked_array(data, mask=mask, **kwargs)
+def _masked_array(data, mask=np.ma.nomask, masked_dtype=None, **kwargs):
+    return np.ma.masked_array(data, mask=mask, dtype=masked_dtype, **kwargs)
 
 
 def masked_array(data, mask=np.ma.nomask, fill_value=None, **kwargs):
@@ -173,7 +173,8 @@ def masked_array(data, mask=np.ma.nomask, fill_value=None, **kwargs):
     kwargs["fill_value"] = fill_value
     kwargs.pop("chunks", None)
     dtype = np.dtype(kwargs["dtype"]) if kwargs.get("dtype") is not None else data.dtype
-    kwargs["dtype"] = dtype
+    kwargs["masked_dtype"] = kwargs.pop("dtype", None)
+    kwargs["dtype"] = dtype  # declared
     if mask is np.ma.nomask:
         return _elementwise(_masked_array, data, **kwargs)
     mask = asanyarray(mask)

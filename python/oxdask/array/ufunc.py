@@ -87,6 +87,11 @@ class _Where:
         return self.uf(*args, where=where, out=out, **kwargs)
 
 
+def _keep_mask(x):
+    """A NumPy masked array as a one-block Array (that keeps its mask); others unchanged."""
+    return asarray(x) if isinstance(x, np.ma.MaskedArray) else x
+
+
 def apply_ufunc(uf, *args, **kwargs):
     """Apply a NumPy ufunc lazily; multi-output ufuncs return a tuple of arrays.
 
@@ -97,6 +102,7 @@ def apply_ufunc(uf, *args, **kwargs):
     out = kwargs.pop("out", None)
     where = kwargs.pop("where", True)
     dtype = kwargs.get("dtype")
+    args = [_keep_mask(a) for a in args]
     if uf.nout == 1:
         out = normalize_out(out)
         if where is not True:
@@ -303,6 +309,7 @@ def _binary(op, reflected):
     def method(self, other):
         if is_dask_collection(other) and not isinstance(other, Array):
             return NotImplemented
+        other = _keep_mask(other)
         if reflected:
             return elemwise(op, other, self)
         return elemwise(op, self, other)
