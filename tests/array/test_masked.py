@@ -165,7 +165,7 @@ def test_arithmetic_with_numpy_masked_arrays_keeps_masks():
     x = np.arange(6).reshape((3, 2))
     m = np.ma.array(x, mask=mask)
     d = da.from_array(x, chunks=(2, 2))
-    for got, expect in [(d + m, x + m), (m * d, m * x), (np.add(d, m), np.add(x, m))]:
+    for got, expect in [(d + m, x + m), (d * m, x * m), (np.add(d, m), np.add(x, m))]:
         assert isinstance(got._meta, np.ma.MaskedArray)
         assert_eq(got, expect)
 
