@@ -56,3 +56,52 @@ def test_from_collections_and_merge():
     m = HighLevelGraph.merge(g, {"w": 1})
     assert m.to_dict()["w"] == 1
     assert collections_to_dsk([d])
+
+
+def _inc(x):
+    return x + 1
+
+
+def test_layers_cull_and_layer_dependencies():
+    from oxdask.highlevelgraph import (
+        HighLevelGraph,
+        Layer,
+        MaterializedLayer,
+        compute_layer_dependencies,
+    )
+    from oxdask.local import get_sync
+
+    a = MaterializedLayer({"a": 1, "a2": 5}, annotations={"priority": 1})
+    assert dict(a) == {"a": 1, "a2": 5}  # keyword options are not tasks
+    assert isinstance(a, Layer)
+    assert a.annotations == {"priority": 1}
+    g = HighLevelGraph(
+        {"a": a, "b": {"b": (_inc, "a"), "b2": (_inc, "a2")}}, {"a": set(), "b": {"a"}}
+    )
+    culled = g.cull(["b"])
+    assert dict(culled) == {"a": 1, "b": (_inc, "a")}
+    assert culled.layers["a"].annotations == {"priority": 1}
+    assert get_sync(dict(culled), "b") == get_sync(dict(g), "b")
+    assert compute_layer_dependencies(g.layers) == {"a": set(), "b": {"a"}}
+    assert g.dependents == {"a": {"b"}, "b": set()}
+    assert g._toposort_layers() == ["a", "b"]
+    assert g.cull_layers(["a"]).layers.keys() == {"a"}
+    copy = g.copy()
+    copy.layers["c"] = {}
+    assert "c" not in g.layers
+    assert g.get_all_external_keys() == {"a", "a2", "b", "b2"}
+
+
+def test_cull_keeps_compact_layers_whole():
+    np = pytest.importorskip("numpy")
+    da = pytest.importorskip("oxdask.array")
+    from oxdask.highlevelgraph import HighLevelGraph
+    from oxdask.local import get_sync
+
+    x = da.ones(4, chunks=2) + 1
+    y = da.zeros(3, chunks=3)  # not needed by "s"
+    h = HighLevelGraph.from_collections("s", {"s": (sum, [(x.name, 0), (x.name, 1)])}, [x, y])
+    culled = h.cull(["s"])
+    assert y.name not in culled.layers
+    assert x.name in culled.layers
+    np.testing.assert_array_equal(get_sync(dict(culled), "s"), np.ones(2) * 2 + np.ones(2) * 2)

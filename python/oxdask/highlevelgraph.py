@@ -28,16 +28,69 @@ __all__ = [
     "BlockwiseLayer",
     "GatherLayer",
     "HighLevelGraph",
+    "Layer",
     "MaterializedLayer",
     "TreeReduceLayer",
+    "compute_layer_dependencies",
 ]
 
 
-class MaterializedLayer(dict):
+class Layer(Mapping):
+    """Base of the layers of a :class:`HighLevelGraph`: a mapping of keys to tasks, with
+    optional ``annotations`` (``priority``, ``retries``...) for the tasks it holds."""
+
+    annotations: dict | None = None
+    collection_annotations: dict | None = None
+
+    def __init__(self, annotations=None, collection_annotations=None):
+        self.annotations = annotations
+        self.collection_annotations = collection_annotations
+
+    def is_materialized(self) -> bool:
+        """Whether the layer's tasks exist as Python objects."""
+        return True
+
+    def get_output_keys(self):
+        """The keys this layer computes."""
+        return self.keys()
+
+    def get_dependencies(self, key, all_hlg_keys) -> set:
+        """The keys of ``all_hlg_keys`` that the task of ``key`` uses."""
+        from oxdask.core import keys_in_tasks
+
+        return keys_in_tasks(all_hlg_keys, [self[key]])
+
+    def cull(self, keys, all_hlg_keys) -> tuple[Layer, dict]:
+        """The part of the layer that computes ``keys`` (and what it needs inside the
+        layer), and the dependencies of its tasks."""
+        from oxdask.core import keys_in_tasks
+
+        own = self.keys()
+        out: dict = {}
+        deps: dict = {}
+        work = [k for k in keys if k in own]
+        while work:
+            k = work.pop()
+            if k in out:
+                continue
+            out[k] = self[k]
+            deps[k] = keys_in_tasks(all_hlg_keys or own, [out[k]])
+            work.extend(d for d in deps[k] if d in own and d not in out)
+        return MaterializedLayer(out, annotations=self.annotations), deps
+
+
+class MaterializedLayer(dict, Layer):
     """A layer given as a plain ``dict`` of tasks."""
 
+    def __init__(self, mapping=(), annotations=None, collection_annotations=None):
+        dict.__init__(self, mapping)
+        if annotations is not None:
+            self.annotations = annotations
+        if collection_annotations is not None:
+            self.collection_annotations = collection_annotations
 
-class _CompactLayer(Mapping):
+
+class _CompactLayer(Layer):
     """Base of layers expanded by the engine; the Mapping interface expands them in Python."""
 
     _expanded: dict | None = None
@@ -425,29 +478,69 @@ class HighLevelGraph(Mapping):
         """Check that the recorded layer dependencies name existing layers and match the
         keys that each layer's tasks refer to; raise ``ValueError`` otherwise (expands
         compact layers in Python)."""
-        from oxdask.core import keys_in_tasks
+        from oxdask._hlg_ops import validate
 
-        for name, deps in self.dependencies.items():
-            if name not in self.layers:
-                raise ValueError(f"dependencies[{name!r}] not found in layers")
-            for dep in deps:
-                if dep not in self.dependencies:
-                    raise ValueError(f"{dep!r} not found in dependencies")
-        owner = {key: name for name, layer in self.layers.items() for key in layer}
-        expected = {
-            name: {owner[k] for k in keys_in_tasks(owner, layer.values()) if owner[k] != name}
-            for name, layer in self.layers.items()
-        }
-        if self.dependencies.keys() != expected.keys():
-            raise ValueError(
-                f"incorrect dependencies keys {set(self.dependencies)!r} expected {set(expected)!r}"
-            )
-        for name, deps in expected.items():
-            if self.dependencies[name] != deps:
-                raise ValueError(
-                    f"incorrect HLG dependencies[{name!r}]: {self.dependencies[name]!r} "
-                    f"expected {deps!r} from task dependencies"
-                )
+        validate(self)
+
+    @property
+    def dependents(self) -> dict:
+        """Layer name to the names of the layers that depend on it."""
+        out: dict = {k: set() for k in self.dependencies}
+        for k, deps in self.dependencies.items():
+            for d in deps:
+                out.setdefault(d, set()).add(k)
+        return out
+
+    def copy(self) -> HighLevelGraph:
+        """A graph with copies of the layer and dependency dicts (the layers are shared)."""
+        return type(self)(dict(self.layers), {k: set(v) for k, v in self.dependencies.items()})
+
+    def get_all_external_keys(self) -> set:
+        """The output keys of all layers (compact layers' keys are listed by expanding them)."""
+        keys: set = set()
+        for layer in self.layers.values():
+            getter = getattr(layer, "get_output_keys", None)
+            keys.update(getter() if getter is not None else layer.keys())
+        return keys
+
+    def _toposort_layers(self) -> list:
+        """Layer names, each after the layers it depends on."""
+        waiting = {k: len(v) for k, v in self.dependencies.items()}
+        dependents = self.dependents
+        ready = [k for k, n in waiting.items() if n == 0]
+        out = []
+        while ready:
+            name = ready.pop()
+            out.append(name)
+            for child in dependents.get(name, ()):
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        return out
+
+    def cull_layers(self, layers) -> HighLevelGraph:
+        """The graph restricted to ``layers`` and the layers they depend on."""
+        keep: set = set()
+        work = list(layers)
+        while work:
+            name = work.pop()
+            if name not in keep:
+                keep.add(name)
+                work.extend(self.dependencies.get(name, ()))
+        return type(self)(
+            {k: v for k, v in self.layers.items() if k in keep},
+            {k: set(v) & keep for k, v in self.dependencies.items() if k in keep},
+        )
+
+    def cull(self, keys) -> HighLevelGraph:
+        """The graph restricted to what ``keys`` (nested lists allowed) need.
+
+        Materialized layers are culled task by task; compact layers are kept whole, with the
+        layers they depend on.
+        """
+        from oxdask._hlg_ops import cull
+
+        return cull(self, keys)
 
     def __repr__(self) -> str:
         return f"HighLevelGraph with {len(self.layers)} layers"
@@ -466,3 +559,10 @@ def _top_name(c, g) -> str:
         return next(reversed(g.layers))
     key = getattr(c, "key", None)
     return key if isinstance(key, str) else str(id(c))
+
+
+def compute_layer_dependencies(layers: Mapping) -> dict:
+    """Layer name to the names of the other layers whose keys its tasks use."""
+    from oxdask._hlg_ops import compute_layer_dependencies as compute
+
+    return compute(layers)
