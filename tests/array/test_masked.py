@@ -174,3 +174,13 @@ def test_ma_masked_array_dtype(data):
     d = da.from_array(data.astype("f4"), chunks=(3, 4))
     got = da.ma.masked_array(d, fill_value=0.5, dtype="f8")
     assert_eq(got, np.ma.masked_array(data.astype("f4"), fill_value=0.5, dtype="f8"))
+
+
+def test_counting_functions_refuse_masked_arrays(masked):
+    x = da.from_array(masked, chunks=(4, 5))
+    with pytest.raises(NotImplementedError, match="masked"):
+        da.unique(x)
+    with pytest.raises(NotImplementedError, match="masked"):
+        da.histogram(x, bins=3, range=(0, 60))
+    with pytest.raises(NotImplementedError, match="masked"):
+        da.bincount(x.ravel())

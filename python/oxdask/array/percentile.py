@@ -177,7 +177,7 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False):
     """
     if return_index or return_inverse:
         raise NotImplementedError("unique supports return_counts only")
-    a = asarray(ar)
+    a = _unmasked(asarray(ar), "unique")
     kw = {"counts": return_counts}
     agg = {"counts": return_counts, "final": True}
     red = reduction(
@@ -258,7 +258,7 @@ def histogram(a, bins=None, range=None, normed=False, weights=None, density=None
         edges = np.histogram_bin_edges([], bins=bins or 10, range=range)
     else:
         edges = np.asarray(bins)
-    a = asarray(a)
+    a = _unmasked(asarray(a), "histogram")
     kw = {"bins": edges, "range": None}
     red = reduction(
         a,
@@ -311,7 +311,7 @@ def _bincount_agg(p, axis, keepdims, minlength, final=False):
 def bincount(x, weights=None, minlength=0, split_every=None):
     """Counts of each non-negative integer in the 1-D ``x`` (size unknown unless
     ``minlength`` bounds it)."""
-    x = asarray(x)
+    x = _unmasked(asarray(x), "bincount")
     if x.ndim != 1:
         raise ValueError("Input array must be one dimensional. Try using x.ravel()")
     if weights is not None:
