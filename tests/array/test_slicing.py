@@ -177,3 +177,69 @@ def test_setitem_with_a_lazy_non_boolean_mask():
     mask = da.from_array(np.array([0.0, 1.0, 0.0, 2.0, 0.0]), chunks=3)
     x[mask] = 1
     assert_eq(x, np.array([0.0, 1.0, 0.0, 1.0, 0.0]))
+
+
+def test_slicing_helpers():
+    from oxdask.array.slicing import (
+        SlicingNoop,
+        _slice_1d,
+        make_block_sorted_slices,
+        new_blockdim,
+        normalize_index,
+        sanitize_index,
+        shuffle_slice,
+        slice_array,
+    )
+
+    assert _slice_1d(100, [25] * 4, slice(10, 51)) == {
+        0: slice(10, 25, 1),
+        1: slice(None),
+        2: slice(0, 1, 1),
+    }
+    # negative steps: local bounds counted from the block's end
+    assert _slice_1d(100, [20] * 5, slice(20, 0, -1)) == {
+        0: slice(-1, -20, -1),
+        1: slice(-20, -21, -1),
+    }
+    assert _slice_1d(15, [5, 5, 5], 10) == {2: 0}
+    for n, lengths, s in [
+        (100, [20] * 5, slice(None, None, -7)),
+        (104, [20, 23, 27, 13, 21], slice(100, 27, -3)),
+    ]:
+        x = np.arange(n)
+        st = np.cumsum([0, *lengths])
+        got = np.concatenate(
+            [
+                x[st[b] : st[b + 1]][loc]
+                for b, loc in sorted(_slice_1d(n, lengths, s).items(), reverse=True)
+            ]
+        )
+        np.testing.assert_array_equal(got, x[s])
+    assert new_blockdim(20, [5, 5, 5, 5], slice(0, None, 2)) == [3, 2, 3, 2]
+    assert normalize_index((Ellipsis, None), (10,)) == (slice(None), None)
+    assert normalize_index(-5, (np.nan,)) == (-5,)
+    assert normalize_index(slice(-5, -2), (np.nan,)) == (slice(-5, -2),)
+    assert normalize_index([-5, 1], (10,))[0].tolist() == [5, 1]
+    with pytest.raises(TypeError):
+        sanitize_index("Hello!")
+    np.testing.assert_equal(sanitize_index((1, 2, 3)), [1, 2, 3])
+    with pytest.raises(SlicingNoop):
+        slice_array("y", "x", [[100]], (slice(None),))
+    _, chunks = slice_array("y", "x", ([5, 5], [5, 5]), (slice(0, 7), np.array([2, 0, 3])))
+    assert chunks == ((5, 2), (3,))
+    a, b = make_block_sorted_slices(np.array([6, 0, 4, 2, 7, 1, 5, 3]), ((4, 4),))
+    np.testing.assert_array_equal(a, [0, 2, 4, 6, 1, 3, 5, 7])
+    np.testing.assert_array_equal(a[b], [6, 0, 4, 2, 7, 1, 5, 3])
+    x = da.from_array(np.arange(10), chunks=3)
+    idx = np.array([3, 1, 9, 0])
+    assert_eq(shuffle_slice(x, idx), np.arange(10)[idx])
+
+
+def test_vindex_with_lazy_indices_and_rechunk_truncation():
+    a = np.array([0.2, 0.4, 0.6])
+    x = da.from_array(a, chunks=-1)
+    ind = np.array([[0, 2], [1, 1]])
+    assert_eq(x.vindex[da.from_array(ind, chunks=1)], a[ind])
+    assert x.rechunk((1, 1)).chunks == ((1, 1, 1),)  # Dask uses the first entry
+    with pytest.raises(IndexError, match="vindex does not support indexing"):
+        x.rechunk((1, 1)).vindex[da.from_array(ind, chunks=1)]

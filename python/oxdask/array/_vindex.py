@@ -30,6 +30,8 @@ class VIndex:
 def _vindex(x, index):
     if not isinstance(index, tuple):
         index = (index,)
+    if any(isinstance(i, Array) for i in index):
+        return _vindex_lazy(x, index)
     index = list(index) + [slice(None)] * (x.ndim - len(index))
     arrays = {
         d: np.asarray(i) for d, i in enumerate(index) if isinstance(i, (list, np.ndarray, Integral))
@@ -104,3 +106,21 @@ def _vindex_block(blocks, locals_, dims, inv, bshape, ndim):
         parts.append(v)
     out = np.concatenate(parts, axis=0)[inv]
     return out.reshape(bshape + out.shape[1:])
+
+
+def _vindex_lazy(x, index):
+    """``x.vindex[idx]`` with a lazy integer array: only for a 1-d array of one block (as
+    Dask), the result chunked like ``idx``."""
+    if len(index) != 1 or x.ndim != 1 or x.numblocks[0] != 1:
+        raise IndexError(
+            "vindex does not support indexing with dask objects unless the array has one "
+            "dimension and one block; call compute on the indexer first"
+        )
+    idx = index[0]
+    if idx.dtype.kind not in "iu":
+        raise IndexError("vindex supports only integer arrays")
+    return idx.map_blocks(_pick, [x], dtype=x.dtype)
+
+
+def _pick(idx, whole):
+    return np.asarray(whole[0])[idx]

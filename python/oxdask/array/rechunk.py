@@ -116,9 +116,8 @@ def rechunk(x, chunks="auto", threshold=None, block_size_limit=None, balance=Fal
         and isinstance(chunks, (tuple, list))
         and len(chunks) > 1
         and all(isinstance(c, Integral) for c in chunks)
-        and sum(chunks) == x.shape[0]
-    ):  # as Dask: the block sizes of a 1-d array, not one entry per dimension
-        chunks = (tuple(chunks),)
+    ):  # as Dask: the block sizes of a 1-d array, else (Dask zips) the first entry only
+        chunks = (tuple(chunks),) if sum(chunks) == x.shape[0] else (chunks[0],)
     if isinstance(chunks, (tuple, list)) and len(chunks) != x.ndim:
         raise ValueError(
             f"Chunks and shape must be of the same length/dimension. "

@@ -16,6 +16,17 @@ from numbers import Integral
 import numpy as np
 
 from oxdask.array._chunks import _isnan, starts
+from oxdask.array._slicing_helpers import (  # noqa: F401 - Dask's names in this module
+    SlicingNoop,
+    _sanitize_index_element,
+    _slice_1d,
+    make_block_sorted_slices,
+    new_blockdim,
+    normalize_index,
+    sanitize_index,
+    shuffle_slice,
+    slice_array,
+)
 from oxdask.array._vindex import VIndex
 from oxdask.array.blockwise import _blockwise_layer, elemwise
 from oxdask.array.chunk import assemble
