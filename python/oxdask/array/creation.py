@@ -263,11 +263,15 @@ def _arange_block(start, step, dtype, loc):
     two[0] = start
     two[1] = start + step
     first, delta = two[0], two[1] - two[0]
-    idx = np.arange(loc.start, loc.stop)
-    if dtype.kind not in "mM":
-        idx = idx.astype(dtype)
-    out = first + idx * delta
-    out = np.asarray(out, dtype=dtype)
+    if dtype.kind in "mM":
+        out = np.asarray(first + np.arange(loc.start, loc.stop) * delta, dtype=dtype)
+    else:  # in place: one block-sized array (plus the positions for non-integer dtypes)
+        if dtype.kind in "iu":
+            out = np.arange(loc.start, loc.stop, dtype=dtype)
+        else:
+            out = np.arange(loc.start, loc.stop).astype(dtype)
+        out *= delta
+        out += first
     if loc.start <= 1 < loc.stop:
         out[1 - loc.start] = two[1]
     if loc.start == 0:
