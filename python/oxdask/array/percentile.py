@@ -470,6 +470,9 @@ def percentile(
        percentiles; Dask approximates them from per-block percentiles.
     """
     weights = kwargs.pop("weights", None)
+    a = asarray(a)
+    if a.dtype.kind not in "biufc":
+        method = "nearest"  # strings, dates: the nearest element, as Dask
     return _along_axis(np.percentile, a, q, axis, keepdims, {"method": method}, weights)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from oxdask.array.reductions import validate_axis
 from oxdask.base import is_dask_collection
 
-__all__ = ["allclose", "assert_eq", "same_keys", "validate_axis"]
+__all__ = ["allclose", "assert_eq", "meta_from_array", "same_keys", "validate_axis"]
 
 
 def _as_array(x):
@@ -54,6 +54,55 @@ def _isnan(x) -> bool:
         return bool(x != x)
     except Exception:
         return False
+
+
+def meta_from_array(x, ndim=None, dtype=None):
+    """An empty array (no elements) of the type of ``x``, with ``ndim`` dimensions and
+    ``dtype`` (by default those of ``x``).
+
+    ``x`` may be an array (NumPy, masked, an oxdask Array: its meta), an array type, a
+    scalar, or a list/tuple of those (converted item by item). Objects that are not
+    array-like are returned unchanged.
+    """
+    if is_dask_collection(x) and hasattr(x, "_meta"):
+        x = x._meta
+    if x is None:
+        if dtype is None:
+            raise ValueError("You must specify the meta or dtype of the array")
+        x = np.ndarray
+    if np.isscalar(x):
+        x = np.array(x)
+    if isinstance(x, type):
+        shape = (0,) * (ndim or 0)
+        if issubclass(x, np.ma.MaskedArray):
+            return np.ma.empty(shape, dtype=dtype)
+        if issubclass(x, np.ndarray):
+            return np.empty(shape, dtype=dtype)
+        return x(shape=shape, dtype=dtype)
+    if isinstance(x, (list, tuple)):
+        out = [a if np.ndim(a) == 0 else meta_from_array(a, np.ndim(a)) for a in x]
+        return out if isinstance(x, list) else tuple(out)
+    if not (hasattr(x, "shape") and hasattr(x, "dtype") and isinstance(x.shape, tuple)):
+        return x
+    ndim = x.ndim if ndim is None else ndim
+    dtype = x.dtype if dtype is None else np.dtype(dtype)
+    try:
+        meta = x[(slice(0, 0),) * x.ndim]
+        if np.ndim(meta) != ndim:
+            meta = meta.sum() if ndim == 0 else meta.reshape((0,) * ndim)
+    except Exception:
+        empty = np.ma.empty if isinstance(x, np.ma.MaskedArray) else np.empty
+        meta = empty((0,) * ndim, dtype=dtype)
+    if np.isscalar(meta):
+        meta = np.array(meta)
+    if meta.dtype != dtype:
+        try:
+            meta = meta.astype(dtype)
+        except (ValueError, TypeError):
+            if meta.dtype.kind not in "SU":
+                raise
+            meta = np.empty((0,) * ndim, dtype=dtype)  # a text literal of another dtype
+    return meta
 
 
 def same_keys(a, b) -> bool:
