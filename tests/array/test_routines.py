@@ -303,3 +303,14 @@ def test_cov_one_observation_rowvar_false():
     x = np.array([[1.0, 2.0]])
     with pytest.warns(RuntimeWarning), np.errstate(all="ignore"):
         assert_eq(da.cov(da.from_array(x), rowvar=False), np.cov(x, rowvar=False))
+
+
+@pytest.mark.timeout(30)
+def test_diff_of_high_order_and_booleans_is_quick():
+    a = np.arange(6) ** 2
+    x = da.from_array(a, chunks=2)
+    assert da.diff(x, 10**9).shape == (0,)  # no graph of 10**9 steps
+    assert_eq(da.diff(x, 1000), np.diff(a, 1000))
+    b = np.array([True, False, False, True])
+    assert_eq(da.diff(da.from_array(b, chunks=3)), np.diff(b))
+    assert_eq(da.diff(da.from_array(b, chunks=3), 2), np.diff(b, 2))

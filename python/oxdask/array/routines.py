@@ -375,12 +375,14 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
         parts.append(_broadcast_edge(append, a, axis))
     if len(parts) > 1:
         a = concatenate(parts, axis=axis)
-    for _ in range(n):
+    # past the length of the axis every further difference is empty: stop there
+    for _ in range(min(n, a.shape[axis]) if not _isnan(a.shape[axis]) else n):
         hi = [slice(None)] * a.ndim
         lo = [slice(None)] * a.ndim
         hi[axis] = slice(1, None)
         lo[axis] = slice(None, -1)
-        a = a[tuple(hi)] - a[tuple(lo)]
+        # as NumPy: booleans differ by not_equal
+        a = a[tuple(hi)] != a[tuple(lo)] if a.dtype == bool else a[tuple(hi)] - a[tuple(lo)]
     return a
 
 
