@@ -75,11 +75,12 @@ class Array(DaskMethodsMixin, IOMethods):
         self.dask = dask
         self._name = name
         self._chunks = normalize_chunks(chunks, shape, dtype=dtype)
+        meta_type = meta if isinstance(meta, type) else type(meta)
         if dtype is None:
-            dtype = meta.dtype if meta is not None else np.float64
+            dtype = meta.dtype if meta is not None and meta is not meta_type else np.float64
         self._dtype = np.dtype(dtype)
-        # Blocks are NumPy arrays, or masked arrays (``meta`` a np.ma.MaskedArray).
-        self._masked = isinstance(meta, np.ma.MaskedArray)
+        # Blocks are NumPy arrays, or masked arrays (``meta`` a np.ma.MaskedArray or the type).
+        self._masked = issubclass(meta_type, np.ma.MaskedArray)
 
     # -- collection protocol ------------------------------------------------------------------
     def __dask_graph__(self):
