@@ -174,3 +174,9 @@ def test_like_of_unknown_chunk_sizes(func, dtype, rng):
         assert got.dtype == exp.dtype
     else:
         assert_eq(got, exp)
+
+
+def test_asanyarray_is_its_own_function():
+    assert da.asanyarray is not da.asarray
+    assert da.asanyarray.__name__ == "asanyarray"
+    assert_eq(da.asanyarray([1, 2, 3], chunks=2), np.array([1, 2, 3]))

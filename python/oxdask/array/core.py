@@ -524,7 +524,10 @@ def asarray(
     return from_array(a, **kwargs)
 
 
-asanyarray = asarray
+def asanyarray(a, dtype=None, order=None, *, like=None, inline_array=False, **kwargs):
+    """Convert ``a`` to an :class:`Array`, keeping NumPy subclasses in the blocks (as
+    :func:`asarray`)."""
+    return asarray(a, dtype=dtype, order=order, like=like, inline_array=inline_array, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
