@@ -188,7 +188,7 @@ def test_counting_functions_refuse_masked_arrays(masked):
 
 def test_meta_given_as_a_type():
     dsk = {("x", 0, 0): (np.ones, (5, 5))}
-    assert not da.Array(dsk, "x", chunks=(5, 5), meta=np.ndarray, dtype=float)._masked
-    y = da.Array(dsk, "x", chunks=(5, 5), meta=np.ma.MaskedArray, dtype="i4")
+    assert not da.Array(dsk, "x", chunks=((5,), (5,)), meta=np.ndarray, dtype=float)._masked
+    y = da.Array(dsk, "x", chunks=((5,), (5,)), meta=np.ma.MaskedArray, dtype="i4")
     assert isinstance(y._meta, np.ma.MaskedArray)
     assert y.dtype == np.int32
