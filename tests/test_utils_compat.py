@@ -270,11 +270,119 @@ def test_derived_from_copies_docstrings():
     assert doc.strip().startswith("Summary line.")
     assert "copied from" in doc
     assert "Only ``a`` is used." in doc
-    assert "b : int (Not supported in oxdask)" in doc
-    assert "a : int (Not supported" not in doc
+    assert "b : int  (Not supported in oxdask)" in doc
+    assert "a : int  (Not supported" not in doc
     assert ">>> Original().method(1)  # doctest: +SKIP" in doc
     assert Copy().method(3) == 3
     with pytest.raises(NotImplementedError, match="doesn't support 'missing'"):
         Copy().missing()
     merged = utils.extra_titles("A\n\nNotes\n-----\nx\n\nNotes\n-----\ny")
     assert "Extra Notes\n-----------" in merged
+
+
+def test_derived_from_marks_parameters_the_method_lacks_and_works_on_modules():
+    import builtins
+
+    class Foo:
+        def f(a, b):
+            """A super docstring
+
+            Parameters
+            ----------
+            a: int
+                an explanation of a
+            b: float
+                an explanation of b
+            """
+
+    class Bar:
+        @utils.derived_from(Foo)
+        def f(a, c):
+            "extra docstring"
+
+    doc = Bar.f.__doc__
+    (b_line,) = [line for line in doc.split("\n") if "b:" in line]
+    assert "not supported in oxdask" in b_line.lower()
+    (a_line,) = [line for line in doc.split("\n") if "a:" in line]
+    assert "not supported" not in a_line.lower()
+    assert "extra docstring\n\n" in doc
+    assert any("inconsistencies" in line for line in doc.split("\n")[:7])
+
+    @utils.derived_from(builtins)
+    def sum():
+        "extra docstring"
+
+    assert "This docstring was copied from builtins.sum" in sum.__doc__
+    assert "extra docstring\n\n" in sum.__doc__
+
+
+def test_skip_doctest_asciitable_and_deprecated():
+    text = ">>> xxx\n>>>\n>>> # comment\n>>> 1 + 2  # doctest: +ELLIPSIS"
+    expected = (
+        ">>> xxx  # doctest: +SKIP\n>>>\n>>> # comment\n>>> 1 + 2  # doctest: +ELLIPSIS, +SKIP"
+    )
+    assert utils.skip_doctest(text) == expected
+    assert utils.skip_doctest(None) == ""
+    table = utils.asciitable(["fruit", "color"], [("apple", "red"), ("banana", "yellow")])
+    assert table == (
+        "+--------+--------+\n| fruit  | color  |\n+--------+--------+\n"
+        "| apple  | red    |\n| banana | yellow |\n+--------+--------+"
+    )
+
+    @utils._deprecated(after_version="1.2.3", use_instead="bar")
+    def foo():
+        return "baz"
+
+    with pytest.warns(FutureWarning, match="foo was deprecated after version 1.2.3") as rec:
+        assert foo() == "baz"
+    assert "Please use bar instead" in str(rec[0].message)
+
+
+def test_buffers_meta_library_argspec_empty_and_method_cache():
+    import array
+    import functools
+
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    assert utils.ensure_bytes(array.array("B", [49])) == b"1"
+    assert utils.ensure_bytes(np.arange(3, dtype="u1")) == bytes([0, 1, 2])
+    assert utils.ensure_unicode(np.array([49, 50], dtype="u1")) == "12"
+    assert utils.get_meta_library(pd.DataFrame) is pd
+    assert utils.get_meta_library(np.ndarray) is np
+
+    def func(x, y):
+        pass
+
+    def wrapper(*args, **kwargs):
+        pass
+
+    wrapper.__wrapped__ = func
+
+    class MyType:
+        def __init__(self, x, y):
+            pass
+
+    assert utils.getargspec(functools.partial(func, 2)).args == ["x", "y"]
+    assert utils.getargspec(wrapper).args == ["x", "y"]
+    assert utils.getargspec(MyType).args == ["self", "x", "y"]
+
+    class FakeShape:
+        def __init__(self, shape):
+            self.shape = shape
+
+    assert utils.is_empty(FakeShape((0, 5))) is True
+    assert utils.is_empty(FakeShape((3, 5))) is False
+    f = utils.methodcaller("count")
+    assert f is utils.methodcaller("count")
+    assert utils.M.count is f
+    assert pickle.loads(pickle.dumps(f)) is f
+    assert "count" in dir(utils.M)
+    assert f([1, 3, 3], 3) == [1, 3, 3].count(3)
+
+
+def test_parse_timedelta_errors():
+    assert utils.parse_timedelta("1", default="ms") == 0.001
+    with pytest.raises(TypeError):
+        utils.parse_timedelta("1", default=None)
+    with pytest.raises(KeyError, match=r"Invalid time unit: foo\. Valid units are"):
+        utils.parse_timedelta("1 foo")

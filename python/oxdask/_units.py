@@ -79,9 +79,11 @@ def parse_timedelta(s, default: str | bool = "seconds"):
     if not unit:
         if default is False:
             raise ValueError(f"Missing time unit in {s!r}")
-        unit = str(default).lower()
+        if not isinstance(default, str):
+            raise TypeError(f"default must be a time unit such as 'seconds', not {default!r}")
+        unit = default.lower()
     if unit not in _SECONDS:
-        raise KeyError(f"Invalid time unit: {unit!r} in {s!r}")
+        raise KeyError(f"Invalid time unit: {unit}. Valid units are: {', '.join(_SECONDS)}")
     seconds = number * _SECONDS[unit]
     return int(seconds) if seconds == int(seconds) else seconds
 

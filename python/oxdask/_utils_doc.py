@@ -1,4 +1,5 @@
-"""Docstrings borrowed from the libraries oxdask mirrors (``dask.utils.derived_from``).
+"""Docstrings borrowed from the libraries oxdask mirrors (``dask.utils.derived_from``), and
+deprecation and text-table helpers.
 
 Re-exported by :mod:`oxdask.utils`.
 """
@@ -9,16 +10,31 @@ import contextlib
 import functools
 import inspect
 import re
+import warnings
 
 _SECTION = re.compile(r"^\s*-{3,}\s*$")
+_PARAM = re.compile(r"^\s*([A-Za-z_*][\w*]*)\s*:")
 
 
-def skip_doctest(line: str) -> str:
-    """``line`` with ``# doctest: +SKIP`` added if it is a doctest prompt (``>>>``)."""
-    stripped = line.strip()
-    if stripped.startswith(">>>") and "doctest:" not in stripped:
-        return line + "  # doctest: +SKIP"
-    return line
+def skip_doctest(doc: str | None) -> str:
+    """``doc`` with ``# doctest: +SKIP`` on every doctest line that has code (an existing
+    ``# doctest:`` directive gets ``, +SKIP``)."""
+    if doc is None:
+        return ""
+    lines = doc.split("\n")
+    for i, line in enumerate(lines):
+        code = line.strip()
+        if not code.startswith(">>>"):
+            continue
+        body = code[3:].strip()
+        if not body or body.startswith("#"):
+            continue
+        if "# doctest:" in line:
+            if "+SKIP" not in line:
+                lines[i] = line + ", +SKIP"
+        else:
+            lines[i] = line + "  # doctest: +SKIP"
+    return "\n".join(lines)
 
 
 def extra_titles(doc: str) -> str:
@@ -39,31 +55,59 @@ def extra_titles(doc: str) -> str:
 
 def unsupported_arguments(doc: str, args) -> str:
     """Mark the parameters named in ``args`` as "(Not supported in oxdask)" in ``doc``."""
+    args = set(args or ())
     lines = doc.split("\n")
-    for arg in args or ():
-        pattern = re.compile(rf"^(\s*){re.escape(arg)}\s*:")
-        for i, line in enumerate(lines):
-            if pattern.match(line):
-                lines[i] = line + " (Not supported in oxdask)"
-                break
+    for i, line in enumerate(lines):
+        m = _PARAM.match(line)
+        if m and m.group(1).lstrip("*") in args and "Not supported" not in line:
+            lines[i] = line + "  (Not supported in oxdask)"
     return "\n".join(lines)
+
+
+def _documented_params(doc: str) -> list[str]:
+    """Parameter names of the "Parameters" section of a NumPy-style docstring."""
+    lines = doc.split("\n")
+    names: list[str] = []
+    inside = False
+    indent = None
+    for i, line in enumerate(lines):
+        if i + 1 < len(lines) and _SECTION.match(lines[i + 1]):
+            inside = line.strip() == "Parameters"
+            indent = None
+            continue
+        if not inside or _SECTION.match(line) or not line.strip():
+            continue
+        width = len(line) - len(line.lstrip())
+        if indent is None:
+            indent = width
+        m = _PARAM.match(line)
+        if width == indent and m:
+            names.append(m.group(1).lstrip("*"))
+    return names
+
+
+def _origin(original_klass, name: str) -> str:
+    if inspect.ismodule(original_klass):
+        return f"{original_klass.__name__}.{name}"
+    module = (getattr(original_klass, "__module__", None) or "").split(".")[0]
+    return f"{module}.{original_klass.__name__}.{name}" if module else f"{name}"
 
 
 def ignore_warning(doc: str, cls, name: str, extra: str = "", skipblocks: int = 0,
                    inconsistencies=None) -> str:  # fmt: skip
-    """``doc`` of ``cls.name`` with a note that it was copied, ``extra`` text, and
-    ``skipblocks`` leading paragraphs dropped."""
+    """``doc`` of ``cls.name`` with a note that it was copied (and where), ``extra`` text
+    and ``skipblocks`` leading paragraphs dropped."""
     paragraphs = doc.split("\n\n")
     if skipblocks:
         paragraphs = paragraphs[skipblocks:]
     head, rest = (paragraphs[0], paragraphs[1:]) if paragraphs else ("", [])
-    origin = f"{cls.__module__.split('.')[0]}.{cls.__name__}.{name}"
-    indent = re.match(r"\s*", head.split("\n")[-1] if head else "").group(0) or "    "
-    note = [
-        f"{indent}This docstring was copied from {origin}.",
+    last = head.split("\n")[-1] if head else ""
+    indent = last[: len(last) - len(last.lstrip())]
+    note = [f"{indent}This docstring was copied from {_origin(cls, name)}."]
+    note.append(
         f"{indent}Some inconsistencies with the oxdask version may exist."
-        + (f" {inconsistencies}" if inconsistencies else ""),
-    ]
+        + (f" {inconsistencies}" if inconsistencies else "")
+    )
     if extra:
         note.append(indent + inspect.cleandoc(extra).replace("\n", "\n" + indent))
     return "\n\n".join([head, *note, *rest])
@@ -71,10 +115,11 @@ def ignore_warning(doc: str, cls, name: str, extra: str = "", skipblocks: int = 
 
 def derived_from(original_klass, version=None, ua_args=None, skipblocks: int = 0,
                  inconsistencies=None):  # fmt: skip
-    """Decorator: give a method the docstring of the method of the same name of
-    ``original_klass`` (pandas, NumPy...), noting where it was copied from; the method's own
-    docstring is added to it, parameters in ``ua_args`` are marked unsupported and doctests
-    skipped. If ``original_klass`` has no such method, calling the method raises
+    """Decorator: give a method (or function) the docstring of the attribute of the same
+    name of ``original_klass`` (a class or a module), noting where it was copied from; the
+    method's own docstring is added to it, documented parameters that the method does not
+    take (and those in ``ua_args``) are marked unsupported, and doctests are skipped. If
+    ``original_klass`` has no such attribute, calling the method raises
     ``NotImplementedError``."""
 
     def wrapper(method):
@@ -90,14 +135,68 @@ def derived_from(original_klass, version=None, ua_args=None, skipblocks: int = 0
             return unsupported
         doc = getattr(original, "__doc__", None) or ""
         if doc:
+            try:
+                own = set(inspect.signature(method).parameters)
+            except (TypeError, ValueError):
+                own = None
+            missing = set(ua_args or ())
+            if own is not None and not any(
+                p.kind is p.VAR_KEYWORD for p in inspect.signature(method).parameters.values()
+            ):
+                missing |= {p for p in _documented_params(doc) if p not in own}
             doc = ignore_warning(
                 doc, original_klass, name, extra=method.__doc__ or "", skipblocks=skipblocks,
                 inconsistencies=inconsistencies,
             )  # fmt: skip
-            doc = unsupported_arguments(doc, ua_args)
-            doc = extra_titles("\n".join(skip_doctest(line) for line in doc.split("\n")))
+            doc = extra_titles(skip_doctest(unsupported_arguments(doc, missing)))
             with contextlib.suppress(AttributeError):  # read-only docstrings stay
                 method.__doc__ = doc
         return method
 
     return wrapper
+
+
+def _deprecated(*, version=None, after_version=None, message=None, use_instead=None,
+                category=FutureWarning):  # fmt: skip
+    """Decorator: calling the function warns (``category``) that it is deprecated.
+
+    The message says since which version (``version``/``after_version``), what to use
+    instead, and that it will be removed; ``message`` replaces it.
+    """
+
+    def decorator(func):
+        if message is not None:
+            text = message
+        else:
+            text = f"{func.__name__} "
+            if after_version is not None:
+                text += f"was deprecated after version {after_version} "
+            elif version is not None:
+                text += f"was deprecated in version {version} "
+            else:
+                text += "is deprecated "
+            text += "and will be removed in a future release."
+            if use_instead is not None:
+                text += f" Please use {use_instead} instead."
+
+        @functools.wraps(func)
+        def wrapped(*args, **kwargs):
+            warnings.warn(text, category=category, stacklevel=2)
+            return func(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def asciitable(columns, rows) -> str:
+    """A text table of ``rows`` (sequences) under the ``columns`` titles."""
+    rows = [[str(x) for x in row] for row in rows]
+    columns = [str(c) for c in columns]
+    widths = [max(len(x) for x in col) for col in zip(columns, *rows, strict=True)]
+    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+
+    def line(cells) -> str:
+        return "|" + "|".join(f" {c:<{w}} " for c, w in zip(cells, widths, strict=True)) + "|"
+
+    return "\n".join([rule, line(columns), rule, *(line(r) for r in rows), rule])

@@ -140,8 +140,13 @@ def ensure_bytes(s) -> bytes:
         return s
     if isinstance(s, str):
         return s.encode()
-    if isinstance(s, (bytearray, memoryview)) or hasattr(s, "__buffer__"):
-        return bytes(s)
+    try:
+        return bytes(memoryview(s).cast("B"))  # any buffer: bytearray, array, ndarray...
+    except TypeError:
+        pass
+    to_bytes = getattr(s, "to_pybytes", None)  # pyarrow buffers
+    if to_bytes is not None:
+        return to_bytes()
     raise TypeError(f"Object {s!r} is neither a bytes object nor can be encoded to bytes")
 
 
@@ -149,9 +154,10 @@ def ensure_unicode(s) -> str:
     """``s`` as ``str`` (bytes-like are UTF-8 decoded); raises ``TypeError`` otherwise."""
     if isinstance(s, str):
         return s
-    if isinstance(s, (bytes, bytearray, memoryview)):
-        return bytes(s).decode()
-    raise TypeError(f"Object {s!r} is neither a str object nor can be decoded to str")
+    try:
+        return ensure_bytes(s).decode()
+    except TypeError:
+        raise TypeError(f"Object {s!r} is neither a str object nor can be decoded to str") from None
 
 
 def ensure_set(s, *, copy: bool = False) -> set:
@@ -227,11 +233,15 @@ def is_empty(obj) -> bool:
     """True if ``obj`` has no element (works for sized objects and sparse matrices)."""
     try:
         return len(obj) == 0
-    except TypeError:
-        nnz = getattr(obj, "nnz", None)
-        if nnz is not None:
-            return nnz == 0
-        return not bool(obj)
+    except (TypeError, NotImplementedError):
+        pass
+    nnz = getattr(obj, "nnz", None)
+    if nnz is not None:
+        return nnz == 0
+    shape = getattr(obj, "shape", None)
+    if isinstance(shape, tuple):
+        return 0 in shape
+    return not bool(obj)
 
 
 def get_meta_library(like) -> Any:
@@ -239,7 +249,8 @@ def get_meta_library(like) -> Any:
     import importlib
 
     like = getattr(like, "_meta", like)
-    return importlib.import_module(type(like).__module__.split(".")[0])
+    typ = like if isinstance(like, type) else type(like)
+    return importlib.import_module(typ.__module__.split(".")[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,10 +294,17 @@ def takes_multiple_arguments(func, varargs: bool = True) -> bool:
 
 
 def getargspec(func):
-    """``inspect.getfullargspec`` of ``func``, or of its ``__init__`` for a class."""
+    """``inspect.getfullargspec`` of ``func``: of its ``__init__`` for a class, of the
+    wrapped function for partials and decorated functions (``__wrapped__``)."""
     if isinstance(func, type):
         return inspect.getfullargspec(func.__init__)
-    return inspect.getfullargspec(func)
+    while True:
+        if isinstance(func, functools.partial):
+            func = func.func
+        elif hasattr(func, "__wrapped__"):
+            func = func.__wrapped__
+        else:
+            return inspect.getfullargspec(func)
 
 
 def partial_by_order(*args, **kwargs):
@@ -333,6 +351,11 @@ class MethodCache:
         if name.startswith("__"):
             raise AttributeError(name)
         return methodcaller(name)
+
+    def __dir__(self):
+        from oxdask.utils import _method_cache
+
+        return list(_method_cache)
 
 
 M = MethodCache()

@@ -31,6 +31,8 @@ from oxdask._utils_data import (
     unzip,
 )
 from oxdask._utils_doc import (
+    _deprecated,  # noqa: F401 (Dask's private decorator, used by libraries)
+    asciitable,
     derived_from,
     extra_titles,
     ignore_warning,
@@ -85,6 +87,7 @@ __all__ = [
     "OperatorMethodMixin",
     "SerializableLock",
     "apply",
+    "asciitable",
     "byte_sizes",
     "cached_cumsum",
     "cached_max",
@@ -390,8 +393,15 @@ class methodcaller:
 
     __slots__ = ("method",)
 
-    def __init__(self, method: str):
-        self.method = method
+    def __new__(cls, method: str):
+        # one instance per name (as Dask): ``methodcaller("f") is methodcaller("f")``
+        try:
+            return _method_cache[method]
+        except KeyError:
+            obj = object.__new__(cls)
+            obj.method = method
+            _method_cache[method] = obj
+            return obj
 
     @property
     def func(self) -> str:
@@ -414,3 +424,6 @@ class methodcaller:
 
     def __repr__(self) -> str:
         return f"<methodcaller: {self.method}>"
+
+
+_method_cache: dict[str, methodcaller] = {}
