@@ -40,6 +40,7 @@ __all__ = [
     "Series",
     "apply_concat_apply",
     "assert_eq",
+    "compute",
     "concat",
     "from_array",
     "from_dask_array",
@@ -48,6 +49,7 @@ __all__ = [
     "from_map",
     "from_pandas",
     "get_dummies",
+    "isna",
     "map_overlap",
     "map_partitions",
     "melt",
@@ -67,6 +69,7 @@ __all__ = [
     "read_sql_table",
     "read_table",
     "repartition",
+    "to_bag",
     "to_csv",
     "to_dask_array",
     "to_datetime",
@@ -75,7 +78,9 @@ __all__ = [
     "to_numeric",
     "to_orc",
     "to_parquet",
+    "to_records",
     "to_sql",
+    "to_timedelta",
 ]
 
 
@@ -116,3 +121,38 @@ def _to_datetime(x, **kwargs):
     import pandas as pd
 
     return pd.to_datetime(x, **kwargs)
+
+
+def compute(*args, **kwargs):
+    """Compute several collections at once (``oxdask.compute``)."""
+    from oxdask.base import compute as _compute
+
+    return _compute(*args, **kwargs)
+
+
+def isna(obj):
+    """``pandas.isna`` of a collection (partition by partition) or of anything else."""
+    import pandas as pd
+
+    if isinstance(obj, (DataFrame, Series, Index)):
+        return obj.isna()
+    return pd.isna(obj)
+
+
+def to_timedelta(arg, unit=None, errors="raise"):
+    """``pandas.to_timedelta`` partition by partition."""
+    import pandas as pd
+
+    meta = pd.Series([pd.Timedelta(1, unit="ns")])
+    kwargs = {"errors": errors} if unit is None else {"unit": unit, "errors": errors}
+    return map_partitions(pd.to_timedelta, arg, meta=meta, token="to_timedelta", **kwargs)
+
+
+def to_records(df):
+    """The rows as a record array (see ``DataFrame.to_records``)."""
+    return df.to_records()
+
+
+def to_bag(df, index=False, format="tuple"):
+    """The rows as an ``oxdask.bag.Bag`` (see ``DataFrame.to_bag``)."""
+    return df.to_bag(index=index, format=format)

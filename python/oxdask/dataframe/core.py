@@ -22,6 +22,7 @@ import pandas as pd
 
 from oxdask.base import is_dask_collection
 from oxdask.dataframe import methods
+from oxdask.dataframe._extra_methods import ExtraMethods
 from oxdask.dataframe._frame_methods import FrameMethods, FrameOperations
 from oxdask.dataframe._ops import bind_operators
 from oxdask.dataframe._reductions import ReductionMethods
@@ -102,7 +103,7 @@ def _finalize(results, meta):
     return methods.concat(list(results), meta)
 
 
-class _Frame(GraphProtocol, FrameMethods, FrameOperations, ReductionMethods):
+class _Frame(GraphProtocol, FrameMethods, FrameOperations, ReductionMethods, ExtraMethods):
     """Behaviour shared by DataFrame, Series and Index (not public)."""
 
     _partition_type: type = object

@@ -188,11 +188,24 @@ def elemwise(op, *args, meta=no_default, name=None, **kwargs):
         [a._name if isinstance(a, (_Frame, Scalar)) else a for a in args],
         kwargs,
     )
+    if isinstance(meta, np.ndarray) and any(isinstance(a, _Frame) for a in args):
+        # e.g. comparisons of an Index give NumPy arrays: an Array of unknown chunks, as Dask
+        shaped = pd.Series([], dtype=meta.dtype)
+        parts = partitionwise(op, *args, meta=shaped, name=name, kwargs=kwargs or None)
+        return _as_array(parts, meta.dtype)
     if any(isinstance(a, _Frame) for a in args) and not isinstance(
         meta, (pd.DataFrame, pd.Series, pd.Index)
     ):
         meta = pd.Series([meta]).iloc[:0]
     return partitionwise(op, *args, meta=meta, name=name, kwargs=kwargs or None)
+
+
+def _as_array(frame, dtype):
+    """The partitions of ``frame`` (each a 1-d NumPy array) as an oxdask Array."""
+    from oxdask.array.core import Array
+
+    chunks = ((np.nan,) * frame.npartitions,)
+    return Array(frame.__dask_graph__(), frame._name, chunks, dtype)
 
 
 def map_partitions(
