@@ -357,3 +357,12 @@ def test_split_every_from_config_dict():
     with oxdask.config.set(split_every={0: 2, 1: 3}):
         assert_eq(x.sum(), np.arange(242).sum())
         assert_eq(x.sum(axis=0), np.arange(242).reshape((11, 22)).sum(axis=0))
+
+
+@pytest.mark.parametrize("name", ["nanargmin", "nanargmax", "argmin", "argmax"])
+@pytest.mark.parametrize("dtype", ["M8[s]", "m8[s]", "i4"])
+def test_nanarg_reductions_of_non_float_dtypes(name, dtype):
+    a = np.random.default_rng(1).integers(0, 100, (5, 4)).astype(dtype)
+    d = da.from_array(a, chunks=(2, 3))
+    for axis in (None, 0, 1):
+        assert_eq(getattr(da, name)(d, axis=axis), getattr(np, name)(a, axis=axis))

@@ -17,7 +17,7 @@ __all__ = ["argmax", "argmin", "nanargmax", "nanargmin"]
 def _arg_chunk(x, axis, keepdims, loc, kind, nan):
     (ax,) = axis
     v = x
-    if nan:
+    if nan and x.dtype.kind in "fc":
         fill = np.inf if kind == "min" else -np.inf
         v = np.where(np.isnan(x), fill, x)
     if x.shape[ax] == 0:
@@ -33,7 +33,7 @@ def _arg_combine(p, axis, keepdims, kind, nan):
     (ax,) = axis
     vals = p["vals"]
     v = vals
-    if nan:
+    if nan and vals.dtype.kind in "fc":
         v = np.where(np.isnan(vals), np.inf if kind == "min" else -np.inf, vals)
     idx = np.argmin(v, axis=ax) if kind == "min" else np.argmax(v, axis=ax)
     idx = np.expand_dims(idx, ax)
@@ -46,7 +46,7 @@ def _arg_combine(p, axis, keepdims, kind, nan):
 
 def _arg_agg(p, axis, keepdims, kind, nan):
     out = _arg_combine(p, axis, True, kind, nan)
-    if nan and np.isnan(np.ma.getdata(out["vals"])).any():
+    if nan and out["vals"].dtype.kind in "fc" and np.isnan(np.ma.getdata(out["vals"])).any():
         raise ValueError("All-NaN slice encountered")  # as np.nanargmin / np.nanargmax
     r = out["args"]
     return r if keepdims else np.squeeze(r, axis=axis)
