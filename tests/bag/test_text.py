@@ -103,3 +103,13 @@ def test_to_textfiles_directory_and_last_endline(tmp_path):
     assert [os.path.basename(p) for p in paths] == ["0.part", "1.part"]
     with open(paths[0]) as f:
         assert f.read() == "a\nb\n"
+
+
+@pytest.mark.parametrize("fmt", [None, "gzip", "bz2", "xz", "zip"])
+def test_read_text_every_compression_of_bytes_utils(tmp_path, fmt):
+    from oxdask.bytes.utils import compress
+
+    for i in range(2):
+        (tmp_path / f"c{i}.txt").write_bytes(compress[fmt]((CONTENT * (i + 1)).encode()))
+    got = db.read_text(str(tmp_path / "c*.txt"), compression=fmt).compute(scheduler="sync")
+    assert "".join(got) == CONTENT + CONTENT * 2

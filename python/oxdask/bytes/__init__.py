@@ -1,0 +1,1 @@
+"""Byte-level helpers of the file readers (``dask.bytes``)."""
