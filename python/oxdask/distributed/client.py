@@ -33,6 +33,7 @@ from oxdask.distributed.serialize import (
 )
 from oxdask.tokenize import tokenize
 from oxdask.utils import apply, funcname
+from oxdask.utils import parse_timedelta as _seconds
 
 __all__ = ["Client", "default_client", "get_client"]
 
@@ -52,11 +53,11 @@ def default_client(c: Client | None = None) -> Client:
     return _current
 
 
-def get_client(address: str | None = None, timeout: float = 10.0) -> Client:
+def get_client(address: str | None = None, timeout: float | str = 10.0) -> Client:
     """The current client, or a new one connected to ``address``."""
     if address is None or (_current is not None and _current.scheduler_address == address):
         return default_client()
-    return Client(address, timeout=timeout)
+    return Client(address, timeout=_seconds(timeout))
 
 
 def _replace_futures(obj, deps: dict):
@@ -103,8 +104,8 @@ class Client:
     address : str or LocalCluster, optional
         ``tcp://host:port`` of a scheduler, or a cluster object. None starts a local cluster
         (remaining keyword arguments go to :class:`LocalCluster`).
-    timeout : float
-        Seconds to wait for the connection.
+    timeout : float or str
+        How long to wait for the connection: seconds, or a duration such as ``"2s"``.
     set_as_default : bool
         Make ``oxdask.compute`` and ``.compute()`` run on this client while it is open.
     token : str, optional
@@ -118,7 +119,7 @@ class Client:
         self,
         address=None,
         *,
-        timeout: float = 10.0,
+        timeout: float | str = 10.0,
         set_as_default: bool = True,
         asynchronous: bool = False,
         token: str | None = None,
@@ -157,7 +158,7 @@ class Client:
         self._counter = itertools.count()
         self.security = security
         tls = security._tls("client") if security is not None else None
-        self._conn = _core.ClientConnection(address, token, timeout, tls)
+        self._conn = _core.ClientConnection(address, token, _seconds(timeout), tls)
         self._lock = threading.RLock()
         # Notified (under _lock) whenever key reports arrive; futures wait on it.
         self._cond = threading.Condition(self._lock)
@@ -498,9 +499,9 @@ class Client:
     #: ``gather`` that blocks even on an asynchronous client (for ``get`` and executors)
     _gather_now = gather.__wrapped__
 
-    def _gather_keys(self, keys: list, timeout: float | None = None, attempts: int = 5) -> list:
+    def _gather_keys(self, keys: list, timeout=None, attempts: int = 5) -> list:
         """Fetch values from the workers holding them (asking the scheduler where they are)."""
-        wait_s = 30.0 if timeout is None else timeout
+        wait_s = 30.0 if timeout is None else _seconds(timeout)
         found: dict = {}
         todo = []
         for key in dict.fromkeys(keys):
@@ -576,16 +577,37 @@ class Client:
         raw["workers"] = {w["address"]: w for w in raw["workers"]}
         return raw
 
-    def why(self, future, timeout: float = 10.0) -> str:
+    def why(self, future, timeout: float | str = 10.0) -> str:
         """Where the task of ``future`` (a Future or a key) is, and why: its state and worker,
         what it waits for, why it is queued, its recent transitions. For a computation that
         seems stuck. (An oxdask extension; Dask's nearest is ``Client.story``.)"""
         self._check_alive()
-        return self._conn.why(getattr(future, "key", future), timeout)
+        return self._conn.why(getattr(future, "key", future), _seconds(timeout))
 
     def nthreads(self) -> dict:
         """Threads per worker address."""
         return {a: w["nthreads"] for a, w in self.scheduler_info()["workers"].items()}
+
+    ncores = nthreads
+
+    @client_method
+    def wait_for_workers(self, n_workers: int, timeout: float | str | None = None) -> None:
+        """Block until at least ``n_workers`` workers are connected to the scheduler;
+        ``TimeoutError`` (saying how many came) after ``timeout``."""
+        if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 0:
+            raise ValueError(f"n_workers must be a non-negative integer, not {n_workers!r}")
+        seconds = _seconds(timeout)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while True:
+            count = len(self.scheduler_info()["workers"])
+            if count >= n_workers:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"only {count} of {n_workers} workers connected to "
+                    f"{self.scheduler_address} within {timeout}"
+                )
+            time.sleep(0.05)
 
     @client_method
     def run(self, function, *args, workers=None, **kwargs) -> dict:
@@ -615,7 +637,7 @@ class Client:
         self._conn.retire_workers(list(workers), 30.0)
 
     @client_method
-    def restart(self, timeout: float = 60.0, wait_for_workers: bool = True) -> None:
+    def restart(self, timeout: float | str = 60.0, wait_for_workers: bool = True) -> None:
         """Forget every computation and replace the workers with fresh ones.
 
         Every future of this client is cancelled (``FutureCancelledError`` naming the restart)
@@ -624,6 +646,7 @@ class Client:
         runs with ``--no-nanny``, when it just exits).
         """
         self._check_alive()
+        timeout = _seconds(timeout)
         cluster = self.cluster
         callbacks: list = []
         with self._cond:
@@ -666,9 +689,9 @@ class Client:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @client_method
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float | str = 10.0) -> None:
         """Disconnect (and stop the local cluster this client started)."""
-        self._close(timeout)
+        self._close(_seconds(timeout))
 
     def _close(self, timeout: float = 10.0) -> None:
         global _current

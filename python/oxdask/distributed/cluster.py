@@ -18,6 +18,7 @@ from oxdask.distributed.security import (
     _token,
     _worker_cli_args,
 )
+from oxdask.utils import parse_timedelta
 
 __all__ = ["LocalCluster"]
 
@@ -69,7 +70,7 @@ class LocalCluster:
         dashboard_address: str | None = ":0",
         host: str = "127.0.0.1",
         resources: dict | None = None,
-        timeout: float = 30.0,
+        timeout: float | str = 30.0,
         token: str | None = None,
         security: Security | bool | None = None,
         insecure: bool = False,
@@ -105,6 +106,10 @@ class LocalCluster:
             from oxdask.distributed.worker import parse_memory_limit
 
             memory_limit = parse_memory_limit("auto") // max(n_workers, 1)
+        elif isinstance(memory_limit, str):
+            from oxdask.distributed.worker import parse_memory_limit
+
+            memory_limit = parse_memory_limit(memory_limit)  # "2GiB", "0.5": errors here
         self._memory_limit = memory_limit
         self._host = host
         self._resources = " ".join(f"{k}={v}" for k, v in (resources or {}).items()) or None
@@ -112,7 +117,7 @@ class LocalCluster:
         self._threads: list[threading.Thread] = []
         self._closed = False
         try:
-            self.scale(n_workers, timeout=timeout)
+            self.scale(n_workers, timeout=parse_timedelta(timeout))
         except BaseException:
             self.close()
             raise
@@ -168,14 +173,15 @@ class LocalCluster:
             t.start()
             self._threads.append(t)
 
-    def scale(self, n: int, timeout: float = 30.0) -> None:
+    def scale(self, n: int, timeout: float | str = 30.0) -> None:
         """Start workers until ``n`` are registered (this cluster only grows)."""
         for _ in range(max(0, n - len(self.workers_info()))):
             self._start_worker()
-        self.wait_for_workers(n, timeout)
+        self.wait_for_workers(n, parse_timedelta(timeout))
 
-    def restart_workers(self, timeout: float = 60.0, wait: bool = True) -> None:
+    def restart_workers(self, timeout: float | str = 60.0, wait: bool = True) -> None:
         """Retire every worker (they close once their data is gone) and start as many new."""
+        timeout = parse_timedelta(timeout)
         addresses = [w["address"] for w in self.workers_info()]
         n = len(addresses)
         if addresses:
@@ -207,8 +213,9 @@ class LocalCluster:
         finally:
             conn.close()
 
-    def wait_for_workers(self, n: int, timeout: float = 30.0) -> None:
+    def wait_for_workers(self, n: int, timeout: float | str = 30.0) -> None:
         """Block until ``n`` workers have registered; the error says how many did."""
+        timeout = parse_timedelta(timeout)
         deadline = time.monotonic() + timeout
         while True:
             count = len(self.workers_info())
@@ -232,13 +239,13 @@ class LocalCluster:
         return self.security._tls("client") or self.security._tls("scheduler")
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float | str = 10.0) -> None:
         """Stop the scheduler (which closes the workers) and reap worker processes."""
         if self._closed:
             return
         self._closed = True
         self.scheduler.close()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + parse_timedelta(timeout)
         for p in self._procs:
             try:
                 p.wait(max(0.1, deadline - time.monotonic()))

@@ -11,6 +11,7 @@ from concurrent.futures import CancelledError, TimeoutError
 from typing import Any
 
 from oxdask.distributed._async import future_method
+from oxdask.utils import parse_timedelta
 
 __all__ = [
     "Future",
@@ -98,7 +99,8 @@ class Future:
     def cancelled(self) -> bool:
         return self._state.status == "cancelled"
 
-    def _wait(self, timeout: float | None) -> None:
+    def _wait(self, timeout) -> None:
+        timeout = parse_timedelta(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         _wait_states(
             self.client,
@@ -109,7 +111,7 @@ class Future:
         )
 
     @future_method
-    def result(self, timeout: float | None = None) -> Any:
+    def result(self, timeout: float | str | None = None) -> Any:
         """Wait for the result and bring it to this process; raises the task's exception."""
         self._wait(timeout)
         self._raise_if_failed()
@@ -123,13 +125,13 @@ class Future:
             raise FutureCancelledError(f"{self.key!r} cancelled: {st.reason}")
 
     @future_method
-    def exception(self, timeout: float | None = None) -> BaseException | None:
+    def exception(self, timeout: float | str | None = None) -> BaseException | None:
         """The task's exception, or None if it succeeded."""
         self._wait(timeout)
         return self._state.exception
 
     @future_method
-    def traceback(self, timeout: float | None = None):
+    def traceback(self, timeout: float | str | None = None):
         """The task's traceback (the remote frames are in the exception's notes)."""
         self._wait(timeout)
         exc = self._state.exception
@@ -221,7 +223,7 @@ def _late(what, explain) -> str:
     return text
 
 
-def wait(fs, timeout: float | None = None, return_when: str = "ALL_COMPLETED"):
+def wait(fs, timeout: float | str | None = None, return_when: str = "ALL_COMPLETED"):
     """Wait until all (or the first, ``return_when="FIRST_COMPLETED"``) futures finish.
 
     ``fs`` may be a future, a collection of futures, or a persisted collection (as Dask, its
@@ -235,7 +237,8 @@ def wait(fs, timeout: float | None = None, return_when: str = "ALL_COMPLETED"):
     return _wait(fs, timeout, return_when)
 
 
-def _wait(fs: list, timeout: float | None, return_when: str):
+def _wait(fs: list, timeout, return_when: str):
+    timeout = parse_timedelta(timeout)
     deadline = None if timeout is None else time.monotonic() + timeout
     if fs and return_when == "FIRST_COMPLETED":
         client = fs[0].client

@@ -25,6 +25,7 @@ from oxdask.distributed.serialize import (
     loads_value,
     sizeof,
 )
+from oxdask.utils import parse_bytes
 
 __all__ = ["INLINE_BYTES", "Host", "main", "parse_memory_limit", "parse_resources"]
 
@@ -155,10 +156,6 @@ def memory_thresholds(restartable: bool = True) -> tuple:
     return tuple(out)
 
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
-_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
-
-
 def parse_memory_limit(text: str | int | None) -> int:
     """Bytes from ``"4GB"``, ``"512MiB"``, ``"0.5"`` (fraction of RAM), ``"auto"`` or a number."""
     if text in (None, 0, "0", "", "none", "None"):
@@ -169,14 +166,16 @@ def parse_memory_limit(text: str | int | None) -> int:
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if s == "auto":
         return total
-    num = s.rstrip("kmgtib")
-    unit = s[len(num) :]
-    if unit not in _UNITS:
-        raise ValueError(f"memory limit {text!r}: unknown unit {unit!r} (use e.g. 4GB, 512MiB)")
-    value = float(num)
-    if unit == "" and value <= 1:
-        return int(value * total)
-    return int(value * _UNITS[unit])
+    try:
+        value = float(s)
+    except ValueError:
+        try:
+            return parse_bytes(s)
+        except ValueError:
+            raise ValueError(
+                f"memory limit {text!r}: unknown unit (use e.g. 4GB, 512MiB, or a fraction)"
+            ) from None
+    return int(value * total) if value <= 1 else int(value)
 
 
 def buffer_pool_bytes(memory_limit: int) -> int:
