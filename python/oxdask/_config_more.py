@@ -6,12 +6,8 @@ Re-exported by :mod:`oxdask.config`. :func:`collect` reads YAML files like Dask'
 
 from __future__ import annotations
 
-import base64
 import builtins
-import json
 import os
-import pathlib
-import shutil
 import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,20 +20,26 @@ def _config_module():
     return config
 
 
-def _default_paths() -> list[str]:
+def _get_paths() -> list[str]:
+    """Where YAML configuration files are searched, lowest priority first:
+    ``DASK_ROOT_CONFIG`` (default ``/etc/dask``), ``<prefix>/etc/dask`` of this Python and
+    of ``site.PREFIXES``, ``~/.config/dask``, then ``DASK_CONFIG`` if set (a path listed
+    twice keeps its last place)."""
+    import site
+
     found = [
         os.getenv("DASK_ROOT_CONFIG", "/etc/dask"),
         os.path.join(sys.prefix, "etc", "dask"),
+        *[os.path.join(prefix, "etc", "dask") for prefix in site.PREFIXES],
         os.path.join(os.path.expanduser("~"), ".config", "dask"),
     ]
     if "DASK_CONFIG" in os.environ:
         found.append(os.environ["DASK_CONFIG"])
-    return list(dict.fromkeys(found))
+    return list(reversed(dict.fromkeys(reversed(found))))
 
 
-paths: list[str] = _default_paths()
-"""Directories searched for YAML configuration files by :func:`collect`, lowest priority
-first."""
+paths: list[str] = _get_paths()
+"""Directories searched for YAML configuration files, lowest priority first."""
 
 PATH: str = os.environ.get("DASK_CONFIG") or os.path.join(
     os.path.expanduser("~"), ".config", "dask"
@@ -87,11 +89,17 @@ def expand_environment_variables(config: Any) -> Any:
 
 def serialize(data: Any) -> str:
     """JSON-serializable ``data`` as a URL-safe base64 string (for environment variables)."""
+    import base64
+    import json
+
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
 
 
 def deserialize(data: str) -> Any:
     """The inverse of :func:`serialize`."""
+    import base64
+    import json
+
     return json.loads(base64.urlsafe_b64decode(data.encode()).decode())
 
 
@@ -134,16 +142,42 @@ def rename(
             continue
         found[old] = new
         if new:
-            cfg.set({new: value}, config=config)
+            cfg.set({new: value}, config=config, _check=False)
     return found
 
 
-def collect_yaml(paths: Sequence[str] = paths, *, return_paths: bool = False) -> Iterator:
-    """The configurations in the YAML files of ``paths`` (directories are searched for
-    ``*.yaml``/``*.yml``/``*.json`` files, in name order), or ``(path, config)`` pairs with
-    ``return_paths``. Needs PyYAML."""
+def _load_file(path: str) -> dict | None:
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:  # unreadable: ignored
+        return None
     import yaml
 
+    try:
+        data = yaml.safe_load(text)
+    except Exception as e:
+        raise ValueError(
+            f"A Dask config file at {path!r} is malformed, original error message:\n\n{e}"
+        ) from None
+    if data is not None and not isinstance(data, dict):
+        raise ValueError(
+            f"A Dask config file at {path!r} is malformed - config files must have a dict "
+            f"as the top level object, got a {type(data).__name__} instead"
+        )
+    return data
+
+
+def collect_yaml(paths: Sequence[str] = paths, *, return_paths: bool = False) -> Iterator:
+    """The configurations in the YAML (or JSON) files of ``paths``: directories are searched
+    for ``*.yaml``/``*.yml``/``*.json`` files in name order; unreadable files and
+    directories are skipped. With ``return_paths``, ``(path, config)`` pairs.
+
+    Raises
+    ------
+    ValueError
+        For a file that is not valid YAML or whose top level is not a mapping.
+    """
     files: list[str] = []
     for path in paths:
         if os.path.isdir(path):
@@ -159,38 +193,50 @@ def collect_yaml(paths: Sequence[str] = paths, *, return_paths: bool = False) ->
         elif os.path.exists(path):
             files.append(path)
     for path in files:
-        try:
-            with open(path) as f:
-                data = yaml.safe_load(f.read()) or {}
-        except OSError:
+        data = _load_file(path)
+        if data is None:
             continue
-        except Exception as e:
-            raise ValueError(f"A Dask config file at {path!r} is malformed: {e}") from e
-        if not isinstance(data, dict):
-            raise ValueError(f"A Dask config file at {path!r} is malformed: not a mapping")
         data = expand_environment_variables(data)
-        yield (pathlib.Path(path), data) if return_paths else data
+        if return_paths:
+            import pathlib
+
+            yield pathlib.Path(path), data
+        else:
+            yield data
 
 
 def collect(paths: Sequence[str] = paths, env: Mapping[str, str] | None = None) -> dict:
     """The configuration from the YAML files of ``paths`` and the environment (higher
-    priority), with renamed keys moved to their new names (``FutureWarning``)."""
+    priority). Renamed keys are moved to their new names with a ``FutureWarning`` (once per
+    key), unless a higher-priority source already sets the new key (or
+    ``ignore-deprecated.<old key>`` for a removed key)."""
     cfg = _config_module()
     configs = [*collect_yaml(paths=paths), cfg.collect_env(env=env)]
     result: dict = {}
-    for config in reversed(configs):
+    warned: builtins.set = builtins.set()
+    missing = object()
+    for config in reversed(configs):  # highest priority first
         for old, new in rename(config=config).items():
-            warnings.warn(
-                f"Dask configuration key {old!r} has been "
-                + (f"deprecated; please use {new!r} instead" if new else "removed"),
-                FutureWarning,
-                stacklevel=2,
-            )
+            if old in warned:
+                continue
+            warned.add(old)
+            if cfg.get(new or f"ignore-deprecated.{old}", missing, config=result) is not missing:
+                continue
+            if new:
+                text = f"Dask configuration key {old!r} has been deprecated; please use {new!r}"
+                text += " instead"
+            else:
+                text = (
+                    f"Dask configuration key {old!r} has been removed; you may suppress this "
+                    f"warning by setting 'ignore-deprecated.{old}' in a higher-priority "
+                    "configuration file or in the environment variables"
+                )
+            warnings.warn(text, FutureWarning, stacklevel=2)
         cfg.update(result, config, priority="old")
     return result
 
 
-def paths_containing_key(key: str, paths: Sequence[str] = paths) -> Iterator[pathlib.Path]:
+def paths_containing_key(key: str, paths: Sequence[str] = paths) -> Iterator:
     """The YAML files of ``paths`` that set ``key``."""
     cfg = _config_module()
     missing = object()
@@ -204,7 +250,9 @@ def ensure_file(source: str, destination: str | None = None, comment: bool = Tru
     unless a file of that name is already there; with ``comment`` every line of the copy
     is commented out. Errors (read-only home...) are ignored."""
     if destination is None:
-        destination = PATH
+        destination = _config_module().PATH  # read at call time: it may be reassigned
+    destination = os.fspath(destination)
+    source = os.fspath(source)
     if not os.path.splitext(destination)[1].strip("."):
         destination = os.path.join(destination, os.path.basename(source))
     try:
@@ -218,6 +266,8 @@ def ensure_file(source: str, destination: str | None = None, comment: bool = Tru
             with open(tmp, "w") as f:
                 f.writelines(lines)
         else:
+            import shutil
+
             shutil.copyfile(source, tmp)
         try:
             os.rename(tmp, destination)

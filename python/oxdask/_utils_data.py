@@ -9,9 +9,11 @@ import itertools
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # ---------------------------------------------------------------------------------------------
 # Nested data
@@ -184,6 +186,8 @@ def maybe_pluralize(count, noun: str, plural_form: str | None = None) -> str:
 
 def format_time_ago(n: datetime) -> str:
     """``"Just now"``, ``"5 minutes ago"``, ``"1 day ago"``... for a past datetime."""
+    from datetime import datetime
+
     seconds = (datetime.now() - n).total_seconds()
     for unit, length in (
         ("year", 365 * 86400),

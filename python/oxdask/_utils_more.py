@@ -10,10 +10,7 @@ import functools
 import gc
 import inspect
 import os
-import shutil
-import tempfile
 import threading
-import uuid
 import weakref
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any, ClassVar
@@ -33,6 +30,8 @@ def tmpfile(extension: str = "", dir: str | None = None) -> Iterator[str]:
     dir : str, optional
         Where the name is made (the temporary directory by default).
     """
+    import tempfile
+
     extension = extension.lstrip(".")
     if extension:
         extension = "." + extension
@@ -48,6 +47,8 @@ def tmpfile(extension: str = "", dir: str | None = None) -> Iterator[str]:
 @contextlib.contextmanager
 def tmpdir(dir: str | None = None) -> Iterator[str]:
     """Context: the name of a new empty directory, removed with its content after."""
+    import tempfile
+
     name = tempfile.mkdtemp(dir=dir)
     try:
         yield name
@@ -56,6 +57,8 @@ def tmpdir(dir: str | None = None) -> Iterator[str]:
 
 
 def _remove(name: str) -> None:
+    import shutil
+
     if os.path.isdir(name):
         shutil.rmtree(name, ignore_errors=True)
     elif os.path.exists(name):
@@ -466,6 +469,8 @@ class SerializableLock:
     _locks: ClassVar[weakref.WeakValueDictionary] = weakref.WeakValueDictionary()
 
     def __init__(self, token: Hashable | None = None):
+        import uuid
+
         self.token = token or str(uuid.uuid4())
         lock = SerializableLock._locks.get(self.token)
         if lock is None:

@@ -47,7 +47,6 @@ distributed.scheduler.allowed-failures : 3
 
 from __future__ import annotations
 
-import ast
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -212,19 +211,6 @@ def merge(*dicts: Mapping) -> dict:
     return result
 
 
-def _interpret(value: str) -> Any:
-    try:
-        return ast.literal_eval(value)
-    except (SyntaxError, ValueError):
-        pass
-    low = value.lower()
-    if low == "none":
-        return None
-    if low in ("true", "false"):
-        return low == "true"
-    return value
-
-
 def _expand_dotted(flat: Mapping[str, Any]) -> dict:
     result: dict = {}
     for key, value in flat.items():
@@ -254,18 +240,24 @@ def collect_env(env: Mapping[str, str] | None = None) -> dict:
     if env is None:
         env = os.environ
     flat: dict = {}
+    if "DASK_INTERNAL_INHERIT_CONFIG" in env:
+        inherited = deserialize(env["DASK_INTERNAL_INHERIT_CONFIG"])
+        flat.update(inherited)
     for prefix in ("DASK_", "OXDASK_"):
         for name, value in env.items():
+            if name == "DASK_INTERNAL_INHERIT_CONFIG":
+                continue
             if name.startswith(prefix) and len(name) > len(prefix):
                 key = name[len(prefix) :].lower().replace("__", ".")
-                flat[key] = _interpret(value)
+                flat[key] = interpret_value(value)
     return _expand_dotted(flat)
 
 
 def refresh(
     config: dict | None = None, defaults: Sequence[Mapping] | None = None, **kwargs
 ) -> None:
-    """Reset the configuration to the defaults plus the environment.
+    """Reset the configuration to the defaults, then the YAML files of :data:`paths`, then
+    the environment (highest priority).
 
     Parameters
     ----------
@@ -274,7 +266,7 @@ def refresh(
     defaults : sequence of Mapping, optional
         The defaults to apply (the module's :data:`defaults` by default).
     **kwargs
-        Passed to :func:`collect_env` (``env=``).
+        Passed to :func:`collect` (``paths=``, ``env=``).
     """
     if config is None:
         config = globals()["config"]
@@ -283,7 +275,7 @@ def refresh(
     config.clear()
     for d in defaults:
         update(config, d, priority="old")
-    update(config, collect_env(**kwargs))
+    update(config, collect(**kwargs))
 
 
 def _split(key: str) -> list[str]:
@@ -402,18 +394,21 @@ class set:
         arg: Mapping | None = None,
         config: dict | None = None,
         lock: threading.Lock = config_lock,
+        _check: bool = True,
         **kwargs,
     ):
         if config is None:
             config = globals()["config"]
         self.config = config
         self._record: list[tuple[str, tuple, Any]] = []
+        items = list(arg.items()) if arg is not None else []
+        items += [(key.replace("__", "."), value) for key, value in kwargs.items()]
+        if _check and deprecations:
+            # renamed keys warn and go to their new name; removed keys raise ValueError
+            items = [(check_deprecations(k) if isinstance(k, str) else k, v) for k, v in items]
         with lock:
-            if arg is not None:
-                for key, value in arg.items():
-                    self._assign(_split(key), value, config)
-            for key, value in kwargs.items():
-                self._assign(_split(key.replace("__", ".")), value, config)
+            for key, value in items:
+                self._assign(_split(key), value, config)
 
     def __enter__(self) -> dict:
         return self.config
@@ -476,17 +471,11 @@ def update_defaults(new: Mapping, config: dict | None = None, defaults: list | N
     update(config, new, priority="new-defaults", defaults=current)
 
 
-def _initialize() -> None:
-    defaults.append(_BUILTIN_DEFAULTS)
-    refresh()
-
-
-_initialize()
-
 global_config = config  # Dask's alias of the global configuration
 
 from oxdask._config_more import (  # noqa: E402  (they use this module's functions)
     PATH,
+    _get_paths,  # noqa: F401 (used by tests of the search path)
     check_deprecations,
     collect,
     collect_yaml,
@@ -500,3 +489,11 @@ from oxdask._config_more import (  # noqa: E402  (they use this module's functio
     rename,
     serialize,
 )
+
+
+def _initialize() -> None:
+    defaults.append(_BUILTIN_DEFAULTS)
+    refresh()
+
+
+_initialize()
