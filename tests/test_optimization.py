@@ -107,3 +107,33 @@ def test_fuse_long_chain(n):
     dsk = {"k-0": 0, **{f"k-{i}": (inc, f"k-{i - 1}") for i in range(1, n + 1)}}
     fused, _ = fuse(dsk, keys=[f"k-{n}"])
     assert get_sync(fused, f"k-{n}") == n
+
+
+def test_fuse_does_not_substitute_a_task_used_twice():
+    calls = []
+
+    def once(x):
+        calls.append(x)
+        return x + 1
+
+    dsk = {"A": 42, "B": (once, "A"), "C": (add, "B", "B"), "D": (inc, "C")}
+    for f in (fuse, fuse_linear):
+        calls.clear()
+        fused, _ = f(dsk, keys=["D"])
+        assert get_sync(fused, "D") == inc(add(once(42), 42 + 1))
+        assert len(calls) == 2  # once by the fused graph, once in the expected value above
+
+
+def test_fuse_keeps_data_and_obeys_config():
+    np = pytest.importorskip("numpy")
+    from oxdask import config
+
+    dsk = {"x": np.arange(5), "y": (inc, "x")}
+    assert fuse(dsk, "y")[0] == dsk
+    d = {"a": 1, "b": (inc, "a")}
+    deps = {"b": ("a",)}
+    with config.set({"optimization.fuse.active": False}):
+        assert fuse(d, "b", dependencies=deps) == (d, deps)
+    fused, _ = fuse(d, "b")
+    assert fused["b"] == "a-b"
+    assert get_sync(fused, "b") == inc(1)

@@ -99,7 +99,19 @@ def default_fused_keys_renamer(keys: list, max_fused_key_length: int | None = 12
     return (name, *tail) if tail else name
 
 
-def _chains(dsk, protected: set, deps: dict) -> list[list]:
+def _fusable(dsk, parent, child, keep_data: bool) -> bool:
+    """Whether ``parent`` may be substituted into ``child``: it is used there once (twice
+    would compute it twice), and with ``keep_data`` it is a task or a hashable value (data
+    such as arrays stays a key of its own)."""
+    from oxdask.core import keys_in_tasks
+
+    if len(keys_in_tasks({parent}, [dsk[child]], as_list=True)) != 1:
+        return False
+    value = dsk[parent]
+    return not keep_data or istask(value) or ishashable(value)
+
+
+def _chains(dsk, protected: set, deps: dict, keep_data: bool = False) -> list[list]:
     """Linear chains (each task the only dependency of the next, which is its only
     dependent), listed from the output task back to the first one."""
     dependents = reverse_dict(deps)
@@ -117,6 +129,8 @@ def _chains(dsk, protected: set, deps: dict) -> list[list]:
             (child,) = users
             if len(deps.get(child, ())) != 1 or child in done:
                 break
+            if not _fusable(dsk, top, child, keep_data):
+                break
             top = child
         chain = [top]
         done.add(top)
@@ -124,6 +138,8 @@ def _chains(dsk, protected: set, deps: dict) -> list[list]:
         while len(deps.get(cur, ())) == 1:
             (parent,) = deps[cur]
             if parent in protected or parent in done or len(dependents.get(parent, ())) != 1:
+                break
+            if not _fusable(dsk, parent, cur, keep_data):
                 break
             chain.append(parent)
             done.add(parent)
@@ -139,7 +155,7 @@ def _fuse(dsk, keys, dependencies, rename_keys, renamer: Callable, redirect: boo
     rv = dict(dsk)
     out_deps = {k: set(v) for k, v in deps.items()}
     renames: dict = {}
-    for chain in _chains(dsk, protected, deps):
+    for chain in _chains(dsk, protected, deps, keep_data=not redirect):
         out_key = chain[0]
         task = dsk[chain[-1]]
         for parent, child in zip(reversed(chain), reversed(chain[:-1]), strict=False):
@@ -212,7 +228,9 @@ def fuse(
     fuse_subgraphs: Any = None,
 ):
     """Fuse linear chains of tasks (the width options of Dask's ``fuse`` are accepted and
-    ignored: oxdask fuses chains only, never fan-ins).
+    ignored: oxdask fuses chains only, never fan-ins). Data that is not hashable (arrays,
+    lists) stays a key of its own; with config ``optimization.fuse.active`` false the graph
+    is returned unchanged.
 
     Parameters
     ----------
@@ -229,6 +247,10 @@ def fuse(
     dsk : dict
     dependencies : dict
     """
+    from oxdask import config
+
+    if config.get("optimization.fuse.active", None) is False:
+        return dsk, dependencies
     return _fuse(dsk, keys, dependencies, rename_keys, default_fused_keys_renamer, redirect=False)
 
 
