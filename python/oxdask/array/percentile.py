@@ -13,6 +13,7 @@ from numbers import Integral
 import numpy as np
 
 from oxdask.array.core import Array, _new, asarray
+from oxdask.array.histogram import _unmasked, bincount, histogram
 from oxdask.array.reductions import leaves, reduction, validate_axis
 from oxdask.highlevelgraph import MaterializedLayer
 from oxdask.tokenize import tokenize
@@ -30,12 +31,6 @@ __all__ = [
     "topk",
     "unique",
 ]
-
-
-def _unmasked(a, what):
-    if a._masked:
-        raise NotImplementedError(f"{what} of masked arrays is not supported")
-    return a
 
 
 def _topk_chunk(x, axis, keepdims, k):
@@ -217,145 +212,6 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False):
 
 def _item(t, i):
     return t[i]
-
-
-def _hist_chunk(x, axis, keepdims, bins, range, weights=None):
-    h, _ = np.histogram(x, bins=bins, range=range)
-    return h.reshape((1,) * (x.ndim - 1) + (-1,)) if x.ndim else h
-
-
-def _hist_agg(p, axis, keepdims, final=False):
-    return np.sum([q.ravel() for q in leaves(p)], axis=0)
-
-
-def histogram(a, bins=None, range=None, normed=False, weights=None, density=None):
-    """Histogram with known bins (lazy counts, concrete bin edges).
-
-    Parameters
-    ----------
-    a : Array
-    bins : int or sequence
-        A number of bins (then ``range`` is required) or the bin edges.
-    range : (float, float), optional
-    weights : Array, optional
-        Not supported.
-    density : bool, optional
-
-    Returns
-    -------
-    (Array, ndarray)
-    """
-    if weights is not None:
-        raise NotImplementedError("weights are not supported")
-    if normed:
-        raise ValueError("The normed argument is deprecated; use density")
-    if isinstance(bins, Integral) or bins is None:
-        if range is None:
-            raise ValueError(
-                "dask.array.histogram requires either specifying bins as an iterable or "
-                "specifying both a range and the number of bins"
-            )
-        edges = np.histogram_bin_edges([], bins=bins or 10, range=range)
-    else:
-        edges = np.asarray(bins)
-    a = _unmasked(asarray(a), "histogram")
-    kw = {"bins": edges, "range": None}
-    red = reduction(
-        a,
-        _hist_chunk_flat,
-        _hist_agg,
-        axis=None,
-        dtype=np.intp,
-        name="histogram",
-        concatenate=False,
-        chunk_kwargs=kw,
-    )
-    name = "histogram-counts-" + tokenize(red.name)
-    h = _new(
-        name, MaterializedLayer({(name, 0): (red.name,)}), [red], ((len(edges) - 1,),), np.intp
-    )
-    if density:
-        widths = np.diff(edges)
-        h = h / widths / h.sum()
-    return h, edges
-
-
-def _hist_chunk_flat(x, axis, keepdims, bins, range):
-    h, _ = np.histogram(x, bins=bins, range=range)
-    return h
-
-
-def _bincount_chunk(x, axis, keepdims, minlength, weights=None):
-    return np.bincount(x.ravel(), minlength=minlength)
-
-
-def _bincount_w(x, w, minlength):
-    return np.bincount(x.ravel(), weights=w.ravel(), minlength=minlength)
-
-
-def _bincount_agg(p, axis, keepdims, minlength, final=False):
-    parts = leaves(p)
-    n = max(len(q) for q in parts)
-    out = np.zeros(n, dtype=np.result_type(*[q.dtype for q in parts]))
-    for q in parts:
-        out[: len(q)] += q
-    if final and minlength and n > minlength:
-        raise ValueError(
-            f"bincount: values of {n - 1} and above found, but the declared length of the "
-            f"result is minlength={minlength}; pass a larger minlength (or minlength=0 for "
-            "a result of unknown length)"
-        )
-    return out
-
-
-def bincount(x, weights=None, minlength=0, split_every=None):
-    """Counts of each non-negative integer in the 1-D ``x`` (size unknown unless
-    ``minlength`` bounds it)."""
-    x = _unmasked(asarray(x), "bincount")
-    if x.ndim != 1:
-        raise ValueError("Input array must be one dimensional. Try using x.ravel()")
-    if weights is not None:
-        from oxdask.array.blockwise import elemwise
-
-        w = asarray(weights)
-        if w.chunks != x.chunks:
-            w = w.rechunk(x.chunks)
-        dtype = np.bincount(np.zeros(1, int), weights=np.ones(1, w.dtype)).dtype
-        part = elemwise(_bincount_w, x, w, minlength, dtype=dtype)
-        red = reduction(
-            part,
-            _identity_keep,
-            _bincount_agg,
-            axis=0,
-            dtype=dtype,
-            name="bincount",
-            concatenate=False,
-            split_every=split_every,
-            aggregate_kwargs={"minlength": minlength, "final": True},
-            combine_kwargs={"minlength": minlength},
-        )
-    else:
-        dtype = np.intp
-        red = reduction(
-            x,
-            _bincount_chunk,
-            _bincount_agg,
-            axis=0,
-            dtype=dtype,
-            name="bincount",
-            concatenate=False,
-            split_every=split_every,
-            chunk_kwargs={"minlength": minlength},
-            aggregate_kwargs={"minlength": minlength, "final": True},
-            combine_kwargs={"minlength": minlength},
-        )
-    name = "bincount-" + tokenize(red.name)
-    size = minlength if minlength else math.nan
-    return _new(name, MaterializedLayer({(name, 0): (red.name,)}), [red], ((size,),), red.dtype)
-
-
-def _identity_keep(x, axis, keepdims):
-    return x
 
 
 def _norm_axes(axis, ndim):
