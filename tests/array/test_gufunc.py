@@ -29,6 +29,9 @@ def test_apply_gufunc_reduce_core(rng):
 def test_apply_gufunc_two_inputs_and_outputs(rng):
     a, b = rng.random((5, 3)), rng.random((5, 3))
     x, y = da.from_array(a, chunks=(2, 3)), da.from_array(b, chunks=(3, 3))
+    with pytest.raises(ValueError, match="different chunksize"):  # as Dask
+        da.apply_gufunc(lambda p, q: p, "(i),(i)->()", x, y, output_dtypes=float)
+    y = y.rechunk(x.chunks)
     inner = da.apply_gufunc(
         lambda p, q: np.einsum("...i,...i->...", p, q), "(i),(i)->()", x, y, output_dtypes=float
     )

@@ -10,17 +10,20 @@ dictionaries as Dask.
 from __future__ import annotations
 
 import inspect
-import re
 from numbers import Integral
 
 import numpy as np
 
 from oxdask.array._chunks import normalize_chunks, starts
+from oxdask.array._gufunc_apply import (  # noqa: F401 - Dask has them in this module
+    _parse_gufunc_signature,
+    _validate_normalize_axes,
+    apply_gufunc,
+)
 from oxdask.array.blockwise import (
     _blockwise_layer,
     _broadcast_chunks,
     _funcname,
-    blockwise,
     broadcast_shapes,
     unify_for_broadcast,
 )
@@ -277,142 +280,6 @@ def _infer(func, conv, kwargs, want_info, want_id, lazy=False):
 
 # ---------------------------------------------------------------------------------------------
 # Generalized ufuncs
-
-_DIMS = r"\((\w*(?:,\s*\w+)*)\)"
-
-
-def _parse_signature(signature: str):
-    signature = signature.replace(" ", "")
-    if not re.match(rf"^{_DIMS}(,{_DIMS})*->{_DIMS}(,{_DIMS})*$", signature):
-        raise ValueError(f"Not a valid gufunc signature: {signature}")
-    ins, outs = signature.split("->")
-
-    def parse(s):
-        return [tuple(d for d in g.split(",") if d) for g in re.findall(_DIMS, s)]
-
-    return parse(ins), parse(outs), outs.count("(") > 1 or outs.startswith("((")
-
-
-def apply_gufunc(
-    func,
-    signature,
-    *args,
-    axes=None,
-    axis=None,
-    keepdims=False,
-    output_dtypes=None,
-    output_sizes=None,
-    vectorize=None,
-    allow_rechunk=False,
-    meta=None,
-    **kwargs,
-):
-    """Apply a generalized ufunc ``func`` with ``signature`` (e.g. ``"(i),(i)->()"``).
-
-    Loop dimensions are broadcast and stay chunked; core dimensions must have one block
-    (unless ``allow_rechunk``, which merges them).
-
-    Parameters
-    ----------
-    func : callable
-    signature : str
-    *args : array_like
-    axes, axis, keepdims
-        ``axis`` selects the core axis when every input has one core dimension; ``axes``
-        is not supported beyond that.
-    output_dtypes : dtype or list, optional
-    output_sizes : dict, optional
-        Sizes of core dimensions found only in the outputs.
-    vectorize : bool, optional
-        Wrap ``func`` with :class:`numpy.vectorize`.
-    allow_rechunk : bool
-    **kwargs
-        Passed to ``func``.
-
-    Returns
-    -------
-    Array or tuple of Array
-    """
-    ins, outs, _ = _parse_signature(signature)
-    multi = (
-        "->(" in signature.replace(" ", "")
-        and signature.replace(" ", "").split("->")[1].count("(") > 1
-    )
-    if len(args) != len(ins):
-        raise ValueError(
-            f"According to `signature`, `func` requires {len(ins)} arguments, but {len(args)} given"
-        )
-    if vectorize:
-        func = np.vectorize(
-            func,
-            signature=signature,
-            otypes=None if output_dtypes is None else list(np.atleast_1d(output_dtypes)),
-        )
-    arrays = [asarray(a) for a in args]
-    if axis is not None:
-        arrays = [np.moveaxis(a, axis, -1) if len(ins[k]) == 1 else a for k, a in enumerate(arrays)]
-    loop_nd = max(a.ndim - len(core) for a, core in zip(arrays, ins, strict=True))
-    loop = [f"_L{i}" for i in range(loop_nd)]
-    args2 = []
-    sizes = dict(output_sizes or {})
-    for a, core in zip(arrays, ins, strict=True):
-        nloop = a.ndim - len(core)
-        if nloop < 0:
-            raise ValueError(
-                f"array with {a.ndim} dimensions has fewer than the core dimensions {core}"
-            )
-        for d, name in zip(a.shape[nloop:], core, strict=True):
-            if name in sizes and sizes[name] != d:
-                raise ValueError(f"Dimension `'{name}'` with different lengthes in arrays")
-            sizes[name] = d
-        if any(len(c) > 1 for c in a.chunks[nloop:]):
-            if not allow_rechunk:
-                raise ValueError(
-                    f"Core dimension `'{core}'` consists of multiple chunks. To fix, rechunk "
-                    "into a single chunk along this dimension or set `allow_rechunk=True`, "
-                    "but beware that this may increase memory usage significantly."
-                )
-            a = a.rechunk({i: -1 for i in range(nloop, a.ndim)})
-        args2 += [a, tuple(loop[loop_nd - nloop :]) + core]
-    if output_dtypes is None:
-        output_dtypes = [np.result_type(*[a.dtype for a in arrays])] * len(outs)
-    elif not isinstance(output_dtypes, (list, tuple)):
-        output_dtypes = [output_dtypes]
-    results = []
-    for k, ocore in enumerate(outs):
-        new_axes = {}
-        for name in ocore:
-            if name not in sizes:
-                raise ValueError(f"Dimension `'{name}'` must be given in `output_sizes`")
-            if not any(name in core for core in ins):
-                new_axes[name] = sizes[name]
-        f = func if not multi else _Pick(func, k)
-        out = blockwise(
-            f,
-            tuple(loop) + ocore,
-            *args2,
-            dtype=output_dtypes[k],
-            new_axes=new_axes,
-            concatenate=True,
-            **kwargs,
-        )
-        if keepdims and not ocore:
-            out = out[..., None]
-        if axis is not None and len(ocore) == 1:
-            out = np.moveaxis(out, -1, axis)
-        results.append(out)
-    if multi or len(outs) > 1:
-        return tuple(results)
-    return results[0]
-
-
-class _Pick:
-    def __init__(self, func, k):
-        self.func = func
-        self.k = k
-
-    def __call__(self, *args, **kwargs):
-        return self.func(*args, **kwargs)[self.k]
 
 
 class gufunc:
