@@ -2,10 +2,10 @@
 
 Every partition-wise layer of a bag calls a :class:`Part`: ``lazy(*inputs)`` builds the
 partition, possibly as an iterator, and ``Part`` turns an iterator into a list (``reify``) so
-that a stored partition can be read by several consumers. When Blockwise fusion merges a chain
-of such layers into one task (:func:`streaming`), the inner steps hand their iterators to the
-outer ones directly: ``read_text -> map -> filter -> pluck -> frequencies`` is one pass over the
-lines, with no list in between.
+that a stored partition can be read by several consumers. When fusion merges a chain of such
+layers into one task (:mod:`oxdask.bag.optimization`), the inner steps hand their iterators
+to the outer ones directly: ``read_text -> map -> filter -> pluck -> frequencies`` is one pass
+over the lines, with no list in between.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from oxdask.utils import funcname
 
-__all__ = ["Part", "no_result", "reify", "streaming"]
+__all__ = ["Chain", "Part", "no_result", "reify"]
 
 
 class _NoResult:
@@ -70,7 +70,7 @@ class Part:
 
 class Chain:
     """``outer(*args[:pos], inner(*args[pos:pos + n]), *args[pos + n:])``: two fused steps
-    (the bag counterpart of Blockwise fusion's ``Fused``, without its imports in workers)."""
+    (see :mod:`oxdask.bag.optimization`)."""
 
     __slots__ = ("inner", "n", "outer", "pos")
 
@@ -91,51 +91,6 @@ class Chain:
 
     def __repr__(self) -> str:
         return f"Chain({self.outer!r}, {self.inner!r})"
-
-
-def _stream(func):
-    """``func`` with its fused ``Part`` s joined so that iterators flow between them."""
-    from oxdask.array.optimization import Fused
-
-    if isinstance(func, Part):
-        return func
-    if not isinstance(func, Fused) or func.inner_kwargs or func.outer_kwargs:
-        return func
-    outer, inner = _stream(func.outer), _stream(func.inner)
-    if not isinstance(outer, Part) or not isinstance(inner, Part):
-        if outer is func.outer and inner is func.inner:
-            return func
-        return Fused(outer, None, func.pos, inner, None, func.n_inner)
-    inner_call = inner.lazy if outer.takes_iter else inner
-    lazy = Chain(outer.lazy, func.pos, inner_call, func.n_inner)
-    return Part(lazy, outer.takes_iter and inner.takes_iter, outer.reify)
-
-
-def streaming(graph):
-    """``graph`` (after Blockwise fusion) with every fused bag chain made one streaming pass."""
-    from oxdask.array.optimization import Fused
-    from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph
-
-    layers = {}
-    changed = False
-    for name, layer in graph.layers.items():
-        if isinstance(layer, BlockwiseLayer) and isinstance(layer.func, Fused):
-            func = _stream(layer.func)
-            if func is not layer.func:
-                layer = BlockwiseLayer(
-                    layer.name,
-                    func,
-                    layer.out_ind,
-                    layer.args,
-                    layer.numblocks,
-                    layer.kwargs,
-                    layer.new_axes,
-                )
-                changed = True
-        layers[name] = layer
-    if not changed:
-        return graph
-    return HighLevelGraph(layers, graph.dependencies)
 
 
 # -- partition steps ------------------------------------------------------------------------

@@ -28,12 +28,20 @@ class _ReadAvro:
     def __reduce__(self):
         return (_ReadAvro, (self.storage_options,))
 
-    def __call__(self, path):
+    def __call__(self, spec):
         import fsspec
 
         fastavro = _fastavro()
-        with fsspec.open(path, "rb", **(self.storage_options or {})) as f:
-            yield from fastavro.reader(f)
+        path, compression, start, stop = spec
+        with fsspec.open(path, "rb", compression=compression, **(self.storage_options or {})) as f:
+            if start is None:
+                yield from fastavro.reader(f)
+                return
+            for block in fastavro.block_reader(f):
+                if block.offset >= stop:
+                    break
+                if block.offset >= start:
+                    yield from block
 
 
 def read_avro(urlpath, blocksize=100000000, storage_options=None, compression=None):
@@ -43,15 +51,29 @@ def read_avro(urlpath, blocksize=100000000, storage_options=None, compression=No
     from oxdask.core import quote
 
     _fastavro()
-    _, paths = _expand(urlpath, storage_options)
-    token = tokenize(paths, blocksize, storage_options)
+    fs, paths = _expand(urlpath, storage_options)
+    if isinstance(blocksize, str):
+        from oxdask.bag.utils import parse_bytes
+
+        blocksize = parse_bytes(blocksize)
+    specs = []
+    for p in paths:
+        if blocksize is None:
+            specs.append((p, compression, None, None))
+            continue
+        if compression is not None:
+            raise ValueError("read_avro: blocksize needs uncompressed files (blocksize=None)")
+        size = fs.size(p)
+        for off in range(0, max(size, 1), int(blocksize)):
+            specs.append((p, None, off, off + int(blocksize)))
+    token = tokenize(paths, blocksize, storage_options, compression)
     sname, name = f"read-avro-paths-{token}", f"read-avro-{token}"
-    specs = MaterializedLayer({(sname, i): quote(p) for i, p in enumerate(paths)})
+    spec_layer = MaterializedLayer({(sname, i): quote(s) for i, s in enumerate(specs)})
     layer = BlockwiseLayer(
-        name, Part(_ReadAvro(storage_options)), [0], [(sname, [0])], {sname: (len(paths),)}
+        name, Part(_ReadAvro(storage_options)), [0], [(sname, [0])], {sname: (len(specs),)}
     )
-    graph = HighLevelGraph({sname: specs, name: layer}, {sname: set(), name: {sname}})
-    return Bag(graph, name, len(paths))
+    graph = HighLevelGraph({sname: spec_layer, name: layer}, {sname: set(), name: {sname}})
+    return Bag(graph, name, len(specs))
 
 
 class _WriteAvro:
@@ -82,6 +104,25 @@ class _WriteAvro:
         return [path]
 
 
+class InvalidSchema(AssertionError, ValueError):
+    """The schema given to ``to_avro`` is not an Avro record schema (an ``AssertionError``
+    as in Dask, and a ``ValueError``)."""
+
+
+def _check_schema(schema):
+    def need(cond, what):
+        if not cond:
+            raise InvalidSchema(f"to_avro: invalid schema {schema!r}: {what}")
+
+    need(isinstance(schema, dict), "must be a dict")
+    need("name" in schema, "needs a 'name'")
+    need(schema.get("type") == "record", "'type' must be 'record'")
+    fields = schema.get("fields")
+    need(isinstance(fields, list) and fields, "needs a non-empty list of 'fields'")
+    for f in fields:
+        need(isinstance(f, dict) and "name" in f and "type" in f, f"field {f!r}")
+
+
 def to_avro(
     b,
     filename,
@@ -100,8 +141,7 @@ def to_avro(
     from oxdask.dataframe.io.utils import output_paths
 
     fastavro = _fastavro()
-    if not isinstance(schema, dict) or "fields" not in schema or "name" not in schema:
-        raise ValueError("Schema must be a dict with 'name' and 'fields' (an Avro record)")
+    _check_schema(schema)
     fastavro.parse_schema(schema)
     _, paths = output_paths(filename, b.npartitions, name_function, storage_options, ".avro")
     name = f"to-avro-{tokenize(b, paths, schema, codec)}"

@@ -21,6 +21,7 @@ from oxdask.bag._groupby import GroupMethods, reduceby
 from oxdask.bag._more import MoreMethods, split, total_mem_usage
 from oxdask.bag._parts import Args, Part, no_result, reify
 from oxdask.bag._reductions import ReductionMethods, empty_safe_apply
+from oxdask.bag.optimization import optimize
 from oxdask.base import DaskMethodsMixin, dont_optimize, replace_name_in_key
 from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph, MaterializedLayer
 from oxdask.tokenize import tokenize
@@ -46,19 +47,6 @@ __all__ = [
     "split",
     "total_mem_usage",
 ]
-
-
-def optimize(dsk, keys, fuse_keys=None, **kwargs):
-    """The ``__dask_optimize__`` of bags: Blockwise fusion, then streaming fused chains."""
-    from oxdask.array.optimization import optimize as fuse
-    from oxdask.bag._reductions import split_reductions
-
-    if isinstance(dsk, HighLevelGraph):
-        dsk = split_reductions(dsk)
-    out = fuse(dsk, keys, **kwargs)
-    if isinstance(out, HighLevelGraph):
-        out = _parts.streaming(out)
-    return out
 
 
 def _default_get(dsk, keys, **kwargs):
