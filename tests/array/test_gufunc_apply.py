@@ -26,7 +26,7 @@ def test_normalize_axes():
     )
     assert _validate_normalize_axes(None, 0, True, [("i",), ("i",)], ()) == ([(0,), (0,)], [(0,)])
     for args in ([(1, 0)], None, False), ([0, 0], None, False), (None, (0,), False):
-        with pytest.raises(ValueError, match="axes|axis"):
+        with pytest.raises(ValueError, match=r"axes|axis"):
             _validate_normalize_axes(*args, [("i", "j")], ("j",))
 
 
