@@ -165,11 +165,9 @@ def test_groupby_apply_transform_cumulative(pair):
         out = d.groupby("g").x.apply(lambda s: s.sum() * 2)
     assert_eq(out, df.groupby("g").x.apply(lambda s: s.sum() * 2), sort=True)
     assert_eq(d.groupby("g").z.transform("mean"), df.groupby("g").z.transform("mean"), sort=True)
-    assert_eq(
-        d.groupby("g").x.transform(lambda s: s - s.min()),
-        df.groupby("g").x.transform(lambda s: s - s.min()),
-        sort=True,
-    )
+    with pytest.warns(UserWarning, match="meta"):  # as Dask: a user function's type is a guess
+        out = d.groupby("g").x.transform(lambda s: s - s.min())
+    assert_eq(out, df.groupby("g").x.transform(lambda s: s - s.min()), sort=True)
     assert_eq(d.groupby("g").x.cumsum(), df.groupby("g").x.cumsum(), sort=True)
     assert_eq(d.groupby("g").cumcount(), df.groupby("g").cumcount(), sort=True)
     assert_eq(

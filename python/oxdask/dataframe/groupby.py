@@ -19,6 +19,7 @@ import pandas as pd
 
 from oxdask.dataframe import _groupby_custom as gc
 from oxdask.dataframe import _groupby_funcs as gf
+from oxdask.dataframe._groupby_more import GroupByShuffled, _warn_meta
 from oxdask.dataframe._groupby_spec import (
     GroupSpec,
     _column_of,
@@ -29,7 +30,7 @@ from oxdask.dataframe._groupby_spec import (
     _sort,
     _sort_index,
 )
-from oxdask.dataframe.core import DataFrame, Series, _Frame, _name, _new
+from oxdask.dataframe.core import DataFrame, Index, Series, _Frame, _name, _new
 from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer, TreeReduceLayer
 from oxdask.tokenize import tokenize
 
@@ -39,7 +40,16 @@ __all__ = ["NUMERIC_ONLY_NOT_IMPLEMENTED", "DataFrameGroupBy", "SeriesGroupBy"]
 NUMERIC_ONLY_NOT_IMPLEMENTED = ["mean", "std", "var"]
 
 
-class _GroupBy:
+def _is_index_name(obj, b) -> bool:
+    if isinstance(obj, DataFrame) and _is_column(obj._meta, b):
+        return False
+    try:
+        return b is not None and b in obj._meta.index.names
+    except TypeError:
+        return False
+
+
+class _GroupBy(GroupByShuffled):
     def __init__(
         self,
         obj,
@@ -67,6 +77,8 @@ class _GroupBy:
         self.as_index = as_index
         self._selection = _selection
         self.by = by if isinstance(by, list) else [by]
+        if not self.by:
+            raise ValueError("No group keys passed!")
         self._key_cols, self._key_series = self._split_keys()
         self._meta = self._pandas_groupby(self.obj._meta_nonempty, nonempty=True)
 
@@ -75,9 +87,19 @@ class _GroupBy:
         obj = self.obj
         cols, series = [], []
         for b in self.by:
+            if isinstance(b, Index):
+                b = b.to_series()
+            elif not isinstance(b, _Frame) and _is_index_name(obj, b):
+                b = obj.index.to_series()  # pandas: a key may name the index
             if isinstance(b, _Frame):
                 if not isinstance(b, Series):
                     raise TypeError("groupby keys must be column labels or Series")
+                if b.npartitions != obj.npartitions or (
+                    b.known_divisions and obj.known_divisions and b.divisions != obj.divisions
+                ):
+                    raise NotImplementedError(
+                        "The grouped object and 'by' of the groupby must have the same divisions."
+                    )
                 col = _column_of(obj, b)
                 if col is not None:
                     cols.append(col)
@@ -375,14 +397,7 @@ class _GroupBy:
     def apply(self, func, *args, meta=None, **kwargs):
         """``func`` on every group (groups gathered by a hash shuffle; row order changes)."""
         if meta is None:
-            import warnings
-
-            warnings.warn(
-                "`meta` is not specified, inferred from partial data. Please provide `meta` "
-                "if the result is unexpected.",
-                UserWarning,
-                stacklevel=2,
-            )
+            _warn_meta()
             meta = _meta_of(self._call_meta("apply", func, *args, **kwargs))
         else:
             meta = self._given_meta(meta)
@@ -397,6 +412,8 @@ class _GroupBy:
     def transform(self, func, *args, meta=None, **kwargs):
         """``func`` on every group, shaped like the group (by a hash shuffle)."""
         if meta is None:
+            if not isinstance(func, str):  # a user function: its output type is a guess
+                _warn_meta()
             meta = _meta_of(self._call_meta("transform", func, *args, **kwargs))
         else:
             meta = self._given_meta(meta)
@@ -442,8 +459,16 @@ class _GroupBy:
         return self._per_group("median", (), kw, meta, sort_result=sort and split_out in (None, 1))
 
     # -- aggregation methods ------------------------------------------------------------------
+    def compute(self, **kwargs):
+        raise NotImplementedError(
+            f"{type(self).__name__} does not allow compute method."
+            "Please chain it with an aggregation method (like ``.mean()``) or get a "
+            "specific group using ``.get_group()`` before calling ``compute()``"
+        )
+
     def aggregate(self, arg=None, split_every=None, split_out=None, shuffle_method=None, **kwargs):
         """Aggregate with a function name, a list, a dict, or named aggregation."""
+        kwargs.pop("shuffle_backend", None)  # Dask's older name of shuffle_method
         return self._aggregate(arg, kwargs, split_every, split_out, "aggregate")
 
     agg = aggregate
@@ -528,6 +553,10 @@ class DataFrameGroupBy(_GroupBy):
             as_index=self.as_index,
             _selection=key,
         )
+
+    def __dir__(self):
+        cols = [c for c in self.obj._meta.columns if isinstance(c, str) and c.isidentifier()]
+        return sorted({*super().__dir__(), *cols})
 
     def __getattr__(self, key):
         if key.startswith("_"):

@@ -196,6 +196,11 @@ def repartition(frame, divisions=None, npartitions=None, partition_size=None, fo
     force : bool
         Allow ``divisions`` that do not cover the current ones.
     """
+    if isinstance(frame, (pd.DataFrame, pd.Series)):  # pandas data: cut at ``divisions``
+        from oxdask.dataframe.io.io import from_pandas
+
+        frame = from_pandas(frame, npartitions=1)
+        force = True
     given = [x is not None for x in (divisions, npartitions, partition_size)]
     if sum(given) != 1:
         raise ValueError(

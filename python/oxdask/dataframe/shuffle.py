@@ -177,7 +177,12 @@ def using(method):
     return config.set({"dataframe.shuffle.method": _checked(method, "shuffle_method")})
 
 
+# Dask's other methods: "disk" (partd files) and "p2p" (distributed) run as "tasks" here
+_ALIASES = {"disk": "tasks", "p2p": "tasks"}
+
+
 def _checked(method, what: str) -> str:
+    method = _ALIASES.get(method, method)
     if method not in _METHODS:
         raise ValueError(f"{what} must be one of {_METHODS} (or None), not {method!r}")
     return method

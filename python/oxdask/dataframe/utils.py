@@ -235,7 +235,17 @@ def _table(rows, header=("Column", "Found", "Expected")) -> str:
     return "\n".join(out)
 
 
-def assert_eq(a, b, check_names=True, check_dtype=True, check_divisions=True, **kwargs):
+def assert_eq(
+    a,
+    b,
+    check_names=True,
+    check_dtype=True,
+    check_divisions=True,
+    check_index=True,
+    sort_results=True,
+    scheduler="sync",
+    **kwargs,
+):
     """Compare two collections or pandas objects (computing collections), like Dask's.
 
     Parameters
@@ -244,6 +254,13 @@ def assert_eq(a, b, check_names=True, check_dtype=True, check_divisions=True, **
     check_names, check_dtype : bool
     check_divisions : bool
         Check that each partition of a collection lies within its divisions.
+    check_index : bool
+        Compare the index too (else only the values, in order).
+    sort_results : bool
+        Order both sides by their values, then by index, before comparing (the row order
+        of many operations differs from pandas').
+    scheduler : str
+        Scheduler used to compute collections.
     **kwargs
         Passed to :mod:`pandas.testing`.
     """
@@ -252,13 +269,17 @@ def assert_eq(a, b, check_names=True, check_dtype=True, check_divisions=True, **
     def value(x):
         if isinstance(x, _Frame):
             if check_divisions and x.known_divisions:
-                _check_divisions(x)
-            return x.compute()
+                _check_divisions(x, scheduler)
+            return x.compute(scheduler=scheduler)
         if hasattr(x, "__dask_graph__"):
-            return x.compute()
+            return x.compute(scheduler=scheduler)
         return x
 
     a, b = value(a), value(b)
+    if isinstance(a, (pd.DataFrame, pd.Series)) and sort_results:
+        a, b = _ordered(a, check_index), _ordered(b, check_index)
+    if not check_index and isinstance(a, (pd.DataFrame, pd.Series)):
+        a, b = a.reset_index(drop=True), b.reset_index(drop=True)
     if isinstance(a, pd.DataFrame):
         pd.testing.assert_frame_equal(
             a, b, check_names=check_names, check_dtype=check_dtype, **kwargs
@@ -268,7 +289,7 @@ def assert_eq(a, b, check_names=True, check_dtype=True, check_divisions=True, **
             a, b, check_names=check_names, check_dtype=check_dtype, **kwargs
         )
     elif isinstance(a, pd.Index):
-        pd.testing.assert_index_equal(a, b, check_names=check_names, **kwargs)
+        pd.testing.assert_index_equal(a, b, exact=check_dtype, **kwargs)
     elif isinstance(a, float) and np.isnan(a):
         assert np.isnan(b)
     else:
@@ -276,11 +297,31 @@ def assert_eq(a, b, check_names=True, check_dtype=True, check_divisions=True, **
     return True
 
 
-def _check_divisions(x):
+def _ordered(x, check_index):
+    """``x`` sorted by its values (stable), then by its index when ``check_index``."""
+    try:
+        if isinstance(x, pd.DataFrame):
+            if set(x.index.names) & set(x.columns):  # sort_values would see the level
+                x = x.copy()
+                x.index.names = [f"__level_{i}__" for i in range(x.index.nlevels)]
+            x = x.sort_values(by=list(x.columns), kind="mergesort")
+        else:
+            x = x.sort_values(kind="mergesort")
+    except (TypeError, IndexError, ValueError):
+        pass
+    if check_index:
+        try:
+            return x.sort_index(kind="mergesort")
+        except TypeError:
+            return x
+    return x
+
+
+def _check_divisions(x, scheduler=None):
     parts = x.to_delayed()
     from oxdask.base import compute
 
-    values = compute(*parts)
+    values = compute(*parts, scheduler=scheduler)
     div = x.divisions
     for i, p in enumerate(values):
         idx = p if isinstance(p, pd.Index) else p.index

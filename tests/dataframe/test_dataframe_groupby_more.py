@@ -1,0 +1,120 @@
+"""groupby: keys naming the index, per-group methods run after a shuffle (ffill, head, cov,
+idxmin...), get_group, errors; assert_eq's ordering; Dask's shuffle method names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from dataframe_helpers import assert_eq
+
+import oxdask
+import oxdask.dataframe as dd
+
+
+@pytest.fixture
+def pdf():
+    rng = np.random.default_rng(5)
+    return pd.DataFrame(
+        {
+            "A": [1, 2, 3, 4] * 5,
+            "B": rng.normal(size=20),
+            "C": np.where(rng.random(20) < 0.3, np.nan, rng.normal(size=20)),
+        }
+    )
+
+
+@pytest.mark.parametrize("method", ["ffill", "bfill"])
+@pytest.mark.parametrize("limit", [None, 1])
+def test_groupby_fill(pdf, method, limit):
+    d = dd.from_pandas(pdf, npartitions=3)
+    got = getattr(d.groupby("A"), method)(limit=limit)
+    assert_eq(got.compute().sort_index(), getattr(pdf.groupby("A"), method)(limit=limit))
+    got = getattr(d.groupby("A").C, method)(limit=limit)
+    assert_eq(got.compute().sort_index(), getattr(pdf.groupby("A").C, method)(limit=limit))
+
+
+@pytest.mark.parametrize("method", ["head", "tail"])
+def test_groupby_head_tail(pdf, method):
+    d = dd.from_pandas(pdf, npartitions=3)
+    got = getattr(d.groupby("A"), method)(2).compute().sort_index()
+    assert_eq(got, getattr(pdf.groupby("A"), method)(2).sort_index())
+    got = getattr(d.groupby("A").B, method)(1).compute().sort_index()
+    assert_eq(got, getattr(pdf.groupby("A").B, method)(1).sort_index())
+
+
+@pytest.mark.parametrize("method", ["cov", "corr", "idxmin", "idxmax"])
+def test_groupby_whole_group_statistics(pdf, method):
+    d = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(getattr(d.groupby("A"), method)(), getattr(pdf.groupby("A"), method)())
+
+
+def test_groupby_get_group(pdf):
+    d = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(d.groupby("A").get_group(2), pdf.groupby("A").get_group(2))
+    assert_eq(d.groupby(d.A).B.get_group(3), pdf.groupby(pdf.A).B.get_group(3))
+    got = d.groupby(["A", d.A > 2]).get_group((4, True))
+    assert_eq(got, pdf.groupby(["A", pdf.A > 2]).get_group((4, True)))
+
+
+def test_groupby_key_naming_the_index():
+    pdf = pd.DataFrame({"x": [1, 2, 3, 4, 5, 6, 7], "y": [8, 9, 6, 2, 3, 5, 6]}).set_index("x")
+    d = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(d["y"].groupby("x").sum(), pdf["y"].groupby("x").sum())
+    assert_eq(d["y"].groupby("x").cumsum().compute().sort_index(), pdf["y"].groupby("x").cumsum())
+    assert_eq(d.groupby(d.index).y.mean(), pdf.groupby(pdf.index).y.mean())
+    assert_eq(d.groupby("x").agg({"y": "mean"}), pdf.groupby("x").agg({"y": "mean"}))
+
+
+def test_groupby_key_errors():
+    s = pd.Series([1, 2, 2, 1, 1])
+    ss = dd.from_pandas(s, npartitions=2)
+    with pytest.raises(ValueError, match="No group keys passed!"):
+        ss.groupby([])
+    with pytest.raises(NotImplementedError, match="same divisions"):
+        ss.groupby(dd.from_pandas(s, npartitions=5))
+    with pytest.raises(KeyError):
+        ss.groupby("x")
+    with pytest.raises(NotImplementedError, match="does not allow compute"):
+        dd.from_pandas(s.to_frame("a"), npartitions=2).groupby("a").compute()
+
+
+def test_groupby_dir_lists_columns(pdf):
+    g = dd.from_pandas(pdf, npartitions=2).groupby("A")
+    assert {"B", "C"} <= set(dir(g))
+
+
+def test_groupby_transform_without_meta_warns(pdf):
+    d = dd.from_pandas(pdf, npartitions=3)
+    with pytest.warns(UserWarning, match="`meta` is not specified"):
+        d.groupby("A").B.transform(lambda s: s - s.mean())
+
+
+def test_repartition_pandas_data():
+    pdf = pd.DataFrame({"a": range(9)}, index=[0, 1, 3, 5, 6, 8, 9, 9, 9])
+    d = dd.repartition(pdf, divisions=[0, 4, 9, 9])
+    assert d.divisions == (0, 4, 9, 9)
+    assert d.npartitions == 3
+    assert_eq(d, pdf)
+
+
+@pytest.mark.parametrize("method", ["disk", "p2p", "tasks"])
+def test_dask_shuffle_method_names(pdf, method):
+    d = dd.from_pandas(pdf, npartitions=3)
+    with oxdask.config.set({"dataframe.shuffle.method": method}):
+        got = d.groupby("A").B.transform(lambda s: s - s.mean(), meta=("B", "f8"))
+        assert_eq(got.compute().sort_index(), pdf.groupby("A").B.transform(lambda s: s - s.mean()))
+    bad = oxdask.config.set({"dataframe.shuffle.method": "nope"})
+    with pytest.raises(ValueError, match="shuffle"), bad:
+        d.shuffle("A").compute()
+
+
+def test_assert_eq_orders_rows_as_dask():
+    a = pd.DataFrame({"x": [3, 1, 2]}, index=[2, 0, 1])
+    b = pd.DataFrame({"x": [1, 2, 3]}, index=[0, 1, 2])
+    assert dd.assert_eq(a, b)
+    with pytest.raises(AssertionError):
+        dd.assert_eq(a, b, sort_results=False)
+    assert dd.assert_eq(a.x, pd.Series([1, 2, 3], name="x"), check_index=False)
+    with pytest.raises(AssertionError):
+        dd.assert_eq(a, b.assign(x=[1, 2, 4]))
