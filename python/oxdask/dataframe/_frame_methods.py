@@ -473,11 +473,12 @@ class FrameOperations:
             **kwargs,
         )
 
-    def sort_index(self, ascending=True, **kwargs):
-        """Rows sorted by the index (partition-wise when divisions are known)."""
-        if self.known_divisions and ascending:
-            return _pw(self, "sort_index")
-        raise NotImplementedError("sort_index needs known divisions; use set_index")
+    def sort_index(self, ascending=True, na_position="last", npartitions=None, **kwargs):
+        """Rows sorted by the index: partition-wise when the divisions are known (or there
+        is one partition), otherwise sorted across partitions as ``sort_values``."""
+        from oxdask.dataframe._sorting import sort_index
+
+        return sort_index(self, ascending, na_position, npartitions, kwargs)
 
     def merge(
         self,
