@@ -77,3 +77,84 @@ def test_map_overlap_asymmetric_depth(chunks, depth, rng):
     assert_eq(got, window_sum(a))
     with pytest.raises(NotImplementedError, match="Asymmetric"):
         da.map_overlap(window_sum, x, depth={0: (1, 2)}, boundary="reflect")
+
+
+def test_boundary_helpers():
+    from oxdask.array.overlap import (
+        boundaries,
+        constant,
+        ensure_minimum_chunksize,
+        nearest,
+        overlap_internal,
+        periodic,
+        reflect,
+    )
+
+    a = np.arange(10)
+    x = da.from_array(a, chunks=5)
+    assert_eq(reflect(x, 0, 2), np.pad(a, 2, mode="symmetric"))
+    assert_eq(nearest(x, 0, 2), np.pad(a, 2, mode="edge"))
+    assert_eq(periodic(x, 0, 2), np.pad(a, 2, mode="wrap"))
+    assert_eq(constant(x, 0, 2, 7), np.pad(a, 2, constant_values=7))
+    b = np.arange(16).reshape(4, 4)
+    y = da.from_array(b, chunks=2)
+    assert_eq(boundaries(y, 2, {0: "none", 1: 33}), np.pad(b, ((0, 0), (2, 2)), constant_values=33))
+    assert overlap_internal(da.ones((8, 8), chunks=4), {0: 2, 1: 1}).chunks == ((6, 6), (5, 5))
+    assert ensure_minimum_chunksize(10, (2, 20, 2, 20)) == (14, 10, 20)
+    assert ensure_minimum_chunksize(10, (20, 20, 20, 1)) == (20, 20, 11, 10)
+    with pytest.raises(ValueError, match="overlapping depth 10 is larger"):
+        ensure_minimum_chunksize(10, (5, 2, 1, 1))
+    with pytest.raises(ValueError, match="overlapping depth 13 is larger"):
+        da.overlap.overlap(da.ones((12, 12), chunks=(3, 5)), depth={0: 13, 1: 4}, boundary=1)
+
+
+@pytest.mark.parametrize("drop_axis", [0, 1, (1, 2), -1])
+def test_map_overlap_trims_the_remaining_axes_after_drop_axis(drop_axis, rng):
+    a = rng.standard_normal((5, 10, 8))
+    x = da.from_array(a, chunks=(2, 5, 4))
+    drop = [d % 3 for d in np.atleast_1d(drop_axis)]
+    depth = tuple(0 if i in drop else d for i, d in enumerate((1, 3, 2)))
+    y = da.map_overlap(
+        lambda b: b.mean(axis=drop_axis),
+        x,
+        depth=depth,
+        boundary=(0, "reflect", "nearest"),
+        drop_axis=drop_axis,
+        dtype=float,
+    )
+    assert_eq(y, a.mean(axis=drop_axis))
+
+
+def test_map_overlap_depth_per_array():
+    x, y = da.ones(5, dtype=int, chunks=5), da.ones(5, dtype=int, chunks=5)
+    for depth, total in (([0, 0], 10), ([1, 1], 14), ([2, 2], 18)):
+        got = da.map_overlap(
+            lambda p, q: np.array([p.sum() + q.sum()]),
+            x,
+            y,
+            depth=depth,
+            chunks=(1,),
+            trim=False,
+            boundary="reflect",
+        )
+        assert int(got.compute()[0]) == total
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunks", "window", "axis"),
+    [
+        ((6, 7, 8), (6, (2, 2, 2, 1), 4), (3, 2), (1, 2)),
+        ((21,), 3, (7,), (0,)),
+        ((9,), 3, 3, -1),
+        ((10, 8), (3, 3), (2, 3), None),
+        ((50,), 25, 30, 0),
+    ],
+)
+def test_sliding_window_view(shape, chunks, window, axis):
+    from oxdask.array.lib.stride_tricks import sliding_window_view
+
+    a = np.arange(np.prod(shape)).reshape(shape)
+    got = sliding_window_view(da.from_array(a, chunks=chunks), window, axis)
+    assert_eq(got, np.lib.stride_tricks.sliding_window_view(a, window, axis))
+    with pytest.raises(ValueError, match="larger than input"):
+        sliding_window_view(da.zeros((4, 3)), 10, 0)

@@ -8,6 +8,7 @@ for the data model.
 
 from oxdask.array import (
     _methods,
+    lib,
     linalg,
     ma,
     overlap,

@@ -20,7 +20,20 @@ from oxdask.array.core import Array, _new, asarray, map_blocks
 from oxdask.array.reductions import validate_axis
 from oxdask.tokenize import tokenize
 
-__all__ = ["map_overlap", "overlap", "trim_internal", "trim_overlap"]
+__all__ = [
+    "boundaries",
+    "constant",
+    "ensure_minimum_chunksize",
+    "map_overlap",
+    "nearest",
+    "overlap",
+    "overlap_internal",
+    "periodic",
+    "push",
+    "reflect",
+    "trim_internal",
+    "trim_overlap",
+]
 
 _MODES = {"reflect": "symmetric", "periodic": "wrap", "nearest": "edge"}
 
@@ -86,6 +99,11 @@ def overlap(x, depth, boundary=None, *, allow_rechunk=True):
             raise NotImplementedError(
                 "Asymmetric overlap is currently only implemented for boundary='none', "
                 f"however boundary for dimension {d} is {bounds[d]}"
+            )
+    for d, (lo, hi) in depths.items():
+        if max(lo, hi) > x.shape[d]:
+            raise ValueError(
+                f"The overlapping depth {max(lo, hi)} is larger than your array {x.shape[d]}."
             )
     if not any(lo or hi for lo, hi in depths.values()):
         return x
@@ -205,24 +223,44 @@ def map_overlap(
         unified = iter(unify_for_broadcast(dask_arrays, shape))
         arrays = [next(unified) if isinstance(a, Array) else a for a in arrays]
     ndim = max(a.ndim for a in arrays if isinstance(a, Array))
-    depths = _depths(depth, ndim)
-    bounds = _boundaries(boundary, ndim)
+    n_arr = sum(isinstance(a, Array) for a in arrays)
+    # a list gives one depth (boundary) per array, as in Dask; other forms apply to all
+    depth_list = depth if isinstance(depth, list) else [depth] * n_arr
+    bound_list = boundary if isinstance(boundary, list) else [boundary] * n_arr
+    if len(depth_list) != n_arr or len(bound_list) != n_arr:
+        raise ValueError("a list of depths or boundaries needs one entry per array")
     g = []
+    per_array = iter(zip(depth_list, bound_list, strict=True))
+    first = None
     for a in arrays:
         if isinstance(a, Array):
-            off = ndim - a.ndim
-            g.append(
-                overlap(
-                    a,
-                    {d - off: depths[d] for d in range(off, ndim)},
-                    {d - off: bounds[d] for d in range(off, ndim)},
-                )
-            )
+            dep, bnd = next(per_array)
+            dd, bb = _depths(dep, a.ndim), _boundaries(bnd, a.ndim)
+            if first is None:
+                first = (a.ndim, dd, bb)
+            g.append(overlap(a, dd, bb))
         else:
             g.append(a)
     out = map_blocks(func, *g, **kwargs)
     if trim:
-        out = trim_internal(out, depths, bounds)
+        nd, dd, bb = first
+        off = ndim - nd  # the first array's axes are the trailing ones of the loop
+        d_list = [(0, 0)] * off + [dd[d] for d in range(nd)]
+        b_list = ["none"] * off + [bb[d] for d in range(nd)]
+        drop = kwargs.get("drop_axis")
+        if drop is not None:
+            drop = {d % ndim for d in ([drop] if isinstance(drop, Integral) else drop)}
+            d_list = [v for i, v in enumerate(d_list) if i not in drop]
+            b_list = [v for i, v in enumerate(b_list) if i not in drop]
+        new = kwargs.get("new_axis")
+        if new is not None:
+            new = [new] if isinstance(new, Integral) else list(new)
+            n_out = len(d_list) + len(new)
+            for pos in sorted(p % n_out for p in new):
+                d_list.insert(pos, (0, 0))
+                b_list.insert(pos, "none")
+        if len(d_list) == out.ndim:
+            out = trim_internal(out, dict(enumerate(d_list)), dict(enumerate(b_list)))
     return out
 
 
@@ -301,3 +339,87 @@ def _pad(x, pad_width, mode="constant", **kwargs):
         seq = [p for p in (parts[0], x, parts[1]) if p is not None]
         x = concatenate(seq, axis=d)
     return x
+
+
+# -- Dask's helpers of this module -------------------------------------------------------------
+
+
+def _pad_axis(x, axis, depth, mode, **kwargs):
+    width = [(0, 0)] * x.ndim
+    width[validate_axis(axis, x.ndim)] = (depth, depth)
+    return _pad(x, width, mode, **kwargs)
+
+
+def periodic(x, axis, depth):
+    """``x`` extended by ``depth`` elements wrapped around from the other end of ``axis``."""
+    return _pad_axis(x, axis, depth, "wrap")
+
+
+def reflect(x, axis, depth):
+    """``x`` extended by its ``depth`` edge elements mirrored (edge included) along ``axis``."""
+    return _pad_axis(x, axis, depth, "symmetric")
+
+
+def nearest(x, axis, depth):
+    """``x`` extended by ``depth`` copies of its edge elements along ``axis``."""
+    return _pad_axis(x, axis, depth, "edge")
+
+
+def constant(x, axis, depth, value):
+    """``x`` extended by ``depth`` elements equal to ``value`` at both ends of ``axis``."""
+    return _pad_axis(x, axis, depth, "constant", constant_values=value)
+
+
+def boundaries(x, depth=None, kind=None):
+    """``x`` padded at its outer edges: per axis ``depth[axis]`` elements of the boundary
+    ``kind[axis]`` (``"periodic"``, ``"reflect"``, ``"nearest"``, ``"none"`` or a value)."""
+    depths = _depths(depth, x.ndim)
+    kinds = _boundaries(kind, x.ndim)
+    for d in range(x.ndim):
+        w = depths[d][0]
+        b = kinds[d]
+        if not w or b == "none":
+            continue
+        if isinstance(b, Number):
+            x = constant(x, d, w, b)
+        else:
+            x = {"periodic": periodic, "reflect": reflect, "nearest": nearest}[b](x, d, w)
+    return x
+
+
+def overlap_internal(x, axes):
+    """Blocks extended by ``axes[d]`` elements of their neighbours (no outer padding)."""
+    return overlap(x, axes, boundary="none")
+
+
+def ensure_minimum_chunksize(size, chunks):
+    """Block sizes with the same total as ``chunks``, each at least ``size``: a short block
+    takes what it lacks from its left neighbour when that one can spare it, else merges
+    with it (the first block merges with the next)."""
+    chunks = [int(c) for c in chunks]
+    if sum(chunks) < size:
+        raise ValueError(f"The overlapping depth {size} is larger than your array {sum(chunks)}.")
+    i = len(chunks) - 1
+    while i >= 0:
+        if chunks[i] >= size or len(chunks) == 1:
+            i -= 1
+            continue
+        if i == 0:
+            chunks[0:2] = [chunks[0] + chunks[1]]
+            continue
+        need = size - chunks[i]
+        if chunks[i - 1] - need >= size:
+            chunks[i - 1] -= need
+            chunks[i] = size
+            i -= 1
+        else:
+            chunks[i - 1 : i + 1] = [chunks[i - 1] + chunks[i]]
+            i -= 1
+    return tuple(chunks)
+
+
+def push(array, n, axis):
+    """Forward fill (see :func:`oxdask.array.push`)."""
+    from oxdask.array.routines3 import push as _push
+
+    return _push(array, n, axis)
