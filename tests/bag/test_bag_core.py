@@ -316,3 +316,18 @@ def test_to_dataframe():
 def test_fold_matches_reduce():
     b = db.from_sequence(DATA, npartitions=5)
     assert b.fold(max).compute(scheduler="sync") == reduce(max, DATA)
+
+
+def test_groupby_partitions_like_dask():
+    dask_bag = pytest.importorskip("dask.bag")
+    seq = [f"w{i % 17}" for i in range(200)] + list(range(30))
+    ours = db.from_sequence(seq, npartitions=5).groupby(str, npartitions=4)
+    theirs = dask_bag.from_sequence(seq, npartitions=5).groupby(str, npartitions=4)
+    ours_parts = oxdask.compute(*ours.to_delayed(), scheduler="sync")
+    theirs_parts = theirs.to_delayed()
+    theirs_parts = [d.compute(scheduler="sync") for d in theirs_parts]
+    # the same keys in the same output partitions (the order inside one may differ)
+    assert [sorted(k for k, _ in p) for p in ours_parts] == [
+        sorted(k for k, _ in p) for p in theirs_parts
+    ]
+    assert sorted(ours.compute(scheduler="sync")) == sorted(theirs.compute(scheduler="sync"))

@@ -9,8 +9,9 @@
   directory: each cut task writes one pickled piece per output, each output task reads and
   deletes its pieces (the same ``n_in + 1 + n_out`` tasks).
 
-The hash of a key does not depend on the process (no ``PYTHONHASHSEED``), so that cut tasks
-running in different processes agree.
+A key goes to the partition Dask would send it to (its token modulo the number of
+partitions) when it is a string, number or tuple of them; other keys use a hash that does not
+depend on the process (no ``PYTHONHASHSEED``), so that cut tasks in different processes agree.
 """
 
 from __future__ import annotations
@@ -172,10 +173,35 @@ def _mix(h: int) -> int:
     return h ^ (h >> 31)
 
 
+_PLAIN = (str, bytes, int, float, bool, type(None))
+
+
+def _plain(k) -> bool:
+    if isinstance(k, _PLAIN):
+        return True
+    return isinstance(k, tuple) and all(_plain(e) for e in k)
+
+
+def _dest(k, n: int) -> int:
+    """The output partition of key ``k``: as Dask's (its token) for plain keys (strings,
+    numbers, tuples of them), a process-independent hash otherwise."""
+    if _plain(k):
+        return int(tokenize(k), 16) % n
+    return _mix(stable_hash(k)) % n
+
+
 def _split(part, grouper, n):
-    pieces = [[] for _ in range(n)]
+    groups: dict = {}
     for x in part:
-        pieces[_mix(stable_hash(grouper(x))) % n].append(x)
+        k = grouper(x)
+        g = groups.get(k)
+        if g is None:
+            groups[k] = [x]
+        else:
+            g.append(x)
+    pieces = [[] for _ in range(n)]
+    for k, members in groups.items():
+        pieces[_dest(k, n)].extend(members)
     return pieces
 
 
