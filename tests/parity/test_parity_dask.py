@@ -63,6 +63,8 @@ def _compute(lib, value):
 def _plain_strings(obj):
     """Dask stores strings as ``string[pyarrow]`` (``na_value=NA``); oxdask keeps pandas'
     default ``str`` dtype (``na_value=nan``), as pandas itself: compare the values."""
+    if isinstance(obj, pd.Series | pd.DataFrame) and isinstance(obj.index.dtype, pd.StringDtype):
+        obj = obj.set_axis(obj.index.astype(object))
     if isinstance(obj, pd.Series) and isinstance(obj.dtype, pd.StringDtype):
         return obj.astype(object)
     if isinstance(obj, pd.DataFrame):
