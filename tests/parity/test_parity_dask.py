@@ -67,6 +67,8 @@ def _plain_strings(obj):
         obj = obj.set_axis(obj.index.astype(object))
     if isinstance(obj, pd.Series) and isinstance(obj.dtype, pd.StringDtype):
         return obj.astype(object)
+    if isinstance(obj, pd.Series) and isinstance(obj.dtype, pd.ArrowDtype):
+        return obj.astype(obj.dtype.numpy_dtype)  # counts of Dask's arrow strings
     if isinstance(obj, pd.DataFrame):
         return obj.apply(_plain_strings)
     return obj
