@@ -59,7 +59,15 @@ def test_rechunk_errors_and_noop():
     with pytest.raises(ValueError, match="out of bounds"):
         x.rechunk({3: 2})
     assert x.rechunk((4, 6), balance=True).chunks == ((4,), (6,))
-    assert da.ones(10, chunks=3).rechunk(4, balance=True).chunks == ((4, 3, 3),)
+    assert da.ones(10, chunks=3).rechunk(4, balance=True).chunks == ((5, 5),)  # as Dask
+    assert da.ones(13, chunks=13).rechunk(4, balance=True).chunks == ((5, 5, 3),)
+    with pytest.warns(UserWarning, match="Try increasing the chunk size"):
+        assert da.ones(100, chunks=100).rechunk(9, balance=True).chunks[0][-1] == 1
+    y = da.ones((24, 24), chunks=(4, 8))
+    assert y.rechunk({0: None, 1: "auto"}).chunks == ((4,) * 6, (24,))  # None keeps
+    assert y.rechunk((None, 4)).chunks == ((4,) * 6, (4,) * 6)
+    with pytest.raises(TypeError, match="blah"):
+        y.rechunk({"blah": 4})
 
 
 def test_unknown_chunks_rechunk():

@@ -14,6 +14,7 @@ running task, whatever the shapes.
 from __future__ import annotations
 
 import math
+import warnings
 from itertools import pairwise
 from numbers import Integral
 
@@ -88,8 +89,8 @@ def rechunk(x, chunks="auto", threshold=None, block_size_limit=None, balance=Fal
     ----------
     x : Array
     chunks : int, tuple, dict or "auto"
-        As :func:`normalize_chunks`; ``-1``/``None`` keeps a dimension whole, a dict leaves
-        the axes it does not name unchanged.
+        As :func:`normalize_chunks`; ``-1`` makes a dimension one block, ``None`` (and a
+        dict's missing axes) keeps its chunks.
     threshold : int, optional
         Largest product of per-axis fan-ins done in one stage (default 64).
     block_size_limit : int, optional
@@ -106,6 +107,9 @@ def rechunk(x, chunks="auto", threshold=None, block_size_limit=None, balance=Fal
     if not isinstance(x, Array):
         raise TypeError(f"rechunk expects a dask Array, got {type(x).__name__}")
     if isinstance(chunks, dict):
+        for k in chunks:
+            if not isinstance(k, Integral):
+                raise TypeError(f"rechunk keys must be integer axes, got {k!r}")
         chunks = {k % x.ndim if -x.ndim <= k < x.ndim else k: v for k, v in chunks.items()}
         bad = [k for k in chunks if not 0 <= k < x.ndim]
         if bad:
@@ -118,6 +122,9 @@ def rechunk(x, chunks="auto", threshold=None, block_size_limit=None, balance=Fal
         and all(isinstance(c, Integral) for c in chunks)
     ):  # as Dask: the block sizes of a 1-d array, else (Dask zips) the first entry only
         chunks = (tuple(chunks),) if sum(chunks) == x.shape[0] else (chunks[0],)
+    if isinstance(chunks, (tuple, list)) and len(chunks) == x.ndim:
+        # as Dask: None keeps an axis' chunks (-1 makes it one block)
+        chunks = tuple(x.chunks[i] if c is None else c for i, c in enumerate(chunks))
     if isinstance(chunks, (tuple, list)) and len(chunks) != x.ndim:
         raise ValueError(
             f"Chunks and shape must be of the same length/dimension. "
@@ -184,9 +191,22 @@ def rechunk(x, chunks="auto", threshold=None, block_size_limit=None, balance=Fal
 
 
 def _balance(c):
+    """Blocks of one length (the last one shorter) whose count is that of ``c``, less one
+    when ``c`` ends with a block of at most half the largest (as Dask); unchanged, with a
+    warning, when no length gives that count."""
     n = len(c)
     total = sum(c)
-    if n == 0 or _isnan(total):
+    if n <= 1 or _isnan(total):
         return c
-    base, extra = divmod(total, n)
-    return tuple(base + (1 if i < extra else 0) for i in range(n))
+    if min(c) <= max(c) / 2:
+        n -= 1
+    length = -(-total // n)
+    if -(-total // length) != n:
+        warnings.warn(
+            "Chunk size balancing is not possible with the given chunks. Try increasing the "
+            "chunk size.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return c
+    return (length,) * (n - 1) + (total - length * (n - 1),)
