@@ -64,8 +64,12 @@ class Part:
         out = self.lazy(*args)
         return reify(out) if self.reify else out
 
+    @property
+    def __name__(self) -> str:
+        return _name(self.lazy)
+
     def __repr__(self) -> str:
-        return f"Part({funcname(self.lazy)})"
+        return f"Part({_name(self.lazy)})"
 
 
 class Chain:
@@ -89,8 +93,25 @@ class Chain:
             return self.outer(self.inner(*args))
         return self.outer(*args[:p], self.inner(*args[p : p + n]), *args[p + n :])
 
+    @property
+    def __name__(self) -> str:
+        return f"{_name(self.inner)} -> {_name(self.outer)}"
+
     def __repr__(self) -> str:
-        return f"Chain({self.outer!r}, {self.inner!r})"
+        return f"Chain({self.__name__})"
+
+
+def _name(func) -> str:
+    """A readable name of a step: ``map(loads)``, ``filter(lambda)``, ``a -> b`` for chains."""
+    if isinstance(func, (Part, Chain)):
+        return func.__name__
+    step = getattr(type(func), "_step", None)
+    inner = getattr(func, "func", None) or getattr(func, "pred", None)
+    if step and inner is not None:
+        return f"{step}({funcname(inner)})"
+    if step:
+        return step
+    return funcname(func)
 
 
 # -- partition steps ------------------------------------------------------------------------
@@ -129,6 +150,8 @@ class Args:
 
 class MapStep:
     """``func`` applied element by element across the bag inputs (zipped, equal lengths)."""
+
+    _step = "map"
 
     __slots__ = ("args", "func")
 
@@ -173,6 +196,7 @@ def _zipped(func, pos, kw, bags):
 
 
 class StarmapStep:
+    _step = "starmap"
     __slots__ = ("func", "kwargs")
 
     def __init__(self, func, kwargs: Args):
@@ -193,6 +217,8 @@ class StarmapStep:
 class PartitionsStep:
     """A user function applied to whole partitions (lists), with bag/item/constant args."""
 
+    _step = "map_partitions"
+
     __slots__ = ("args", "func")
 
     def __init__(self, func, args: Args):
@@ -208,6 +234,7 @@ class PartitionsStep:
 
 
 class FilterStep:
+    _step = "filter"
     __slots__ = ("keep", "pred")
 
     def __init__(self, pred, keep: bool = True):
@@ -238,6 +265,7 @@ class _Bound:
 
 
 class PluckStep:
+    _step = "pluck"
     __slots__ = ("default", "key")
 
     def __init__(self, key, default):
