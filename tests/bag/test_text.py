@@ -113,3 +113,17 @@ def test_read_text_every_compression_of_bytes_utils(tmp_path, fmt):
         (tmp_path / f"c{i}.txt").write_bytes(compress[fmt]((CONTENT * (i + 1)).encode()))
     got = db.read_text(str(tmp_path / "c*.txt"), compression=fmt).compute(scheduler="sync")
     assert "".join(got) == CONTENT + CONTENT * 2
+
+
+def test_read_map_filter_pluck_is_one_task_per_file(tmp_path):
+    import json
+
+    from oxdask.local import last_run_stats
+
+    for i in range(4):
+        rows = [json.dumps({"k": j % 3, "v": j}) for j in range(50)]
+        (tmp_path / f"r{i}.json").write_text("\n".join(rows) + "\n")
+    b = db.read_text(str(tmp_path / "r*.json")).map(json.loads)
+    got = b.filter(lambda r: r["k"] == 1).pluck("v").compute(scheduler="sync")
+    assert got == [j for j in range(50) if j % 3 == 1] * 4
+    assert last_run_stats()["tasks"] == 4  # one task per file, nothing else
