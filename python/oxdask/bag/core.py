@@ -243,15 +243,6 @@ for _name in ("neg", "pos", "abs", "invert"):
 Item.__hash__ = object.__hash__
 
 
-def _item_getattr(self, attr):
-    if attr.startswith("_"):
-        raise AttributeError(attr)
-    return _item_op(getattr)(self, attr)
-
-
-Item.__getattr__ = _item_getattr
-
-
 # -- Bag --------------------------------------------------------------------------------------
 
 
