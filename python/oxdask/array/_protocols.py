@@ -62,7 +62,21 @@ def _html(x) -> str:
         f"{len(x.dask.layers)} graph layers </td></tr>"
     )
     body += f'<tr><th> Data type </th><td colspan="2"> {x.dtype} numpy.ndarray </td></tr>'
-    return (
+    table = (
         "<table><thead><tr><td> </td><th> Array </th><th> Chunk </th></tr></thead>"
         f"<tbody>{body}</tbody></table>"
     )
+    try:
+        picture = x.to_svg(size=120)
+    except NotImplementedError:  # unknown chunk sizes, 0-d arrays: the table alone
+        return table
+    return (
+        f'<table><tr><td style="vertical-align: top">{table}</td>'
+        f'<td style="vertical-align: top">{picture}</td></tr></table>'
+    )
+
+
+def _inline(x, max_width: int) -> str:
+    """One line for xarray's text repr: the chunk shape and the chunk type."""
+    text = f"dask.array<chunksize={x.chunksize}, meta=np.ndarray>"
+    return text if len(text) <= max_width else text[: max(max_width - 3, 0)] + "..."

@@ -207,6 +207,11 @@ class Array(DaskMethodsMixin, IOMethods):
 
         return _html(self)
 
+    def _repr_inline_(self, max_width: int = 80) -> str:
+        from oxdask.array._protocols import _inline
+
+        return _inline(self, max_width)
+
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]

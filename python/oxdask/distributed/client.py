@@ -741,6 +741,21 @@ class Client:
         state = "closed" if self._closed else "connected"
         return f"<Client: {self.scheduler_address!r} {state}>"
 
+    @property
+    def dashboard_link(self) -> str | None:
+        """The scheduler's web address (from its cluster), or None."""
+        return getattr(self.cluster, "dashboard_link", None)
+
+    def _repr_html_(self) -> str:
+        from oxdask.distributed._repr import card
+
+        info = None
+        if not self._closed:
+            with contextlib.suppress(Exception):
+                info = self.scheduler_info()
+        state = "closed" if self._closed else "connected"
+        return card("Client", self.scheduler_address, self.dashboard_link, info, state)
+
 
 class ClientExecutor:
     """A ``concurrent.futures.Executor`` over a :class:`Client`."""

@@ -270,6 +270,16 @@ class LocalCluster:
         mode = "processes" if self.processes else "threads"
         return f"LocalCluster({self.scheduler_address!r}, {mode}, closed={self._closed})"
 
+    def _repr_html_(self) -> str:
+        from oxdask.distributed._repr import card
+
+        info = None
+        if not self._closed:
+            with contextlib.suppress(Exception):
+                info = {"workers": {w["address"]: w for w in self.workers_info()}}
+        state = "closed" if self._closed else ("processes" if self.processes else "threads")
+        return card("LocalCluster", self.scheduler_address, self.dashboard_link, info, state)
+
 
 def _worker_config_env() -> dict[str, str]:
     """This process's worker settings, as environment variables for worker processes."""
