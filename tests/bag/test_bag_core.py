@@ -331,3 +331,28 @@ def test_groupby_partitions_like_dask():
         sorted(k for k, _ in p) for p in theirs_parts
     ]
     assert sorted(ours.compute(scheduler="sync")) == sorted(theirs.compute(scheduler="sync"))
+
+
+JSON_CASES = [
+    '{"a": 1}',
+    ' {"a": 1}',
+    '{"a": 1}\n',
+    '{"a": {"b": [1, 2.5, null, true]}}  \t\r\n',
+    '{"a": 1, "a": 2}',
+    "1e400",
+    "NaN",
+    b'{"a": 1}',
+]
+JSON_ERRORS = ['{"a": 1} x', "", "\ufeff{}", "[1, 2"]
+
+
+def test_map_json_loads_same_values_and_errors():
+    b = db.from_sequence(JSON_CASES, npartitions=3)
+    assert b.map(json.loads).compute(scheduler="sync") == [json.loads(c) for c in JSON_CASES]
+    for bad in JSON_ERRORS:
+        with pytest.raises(json.JSONDecodeError) as got:
+            db.from_sequence([bad]).map(json.loads).compute(scheduler="sync")
+        with pytest.raises(json.JSONDecodeError) as want:
+            json.loads(bad)
+        assert got.value.msg == want.value.msg
+        assert got.value.pos == want.value.pos
