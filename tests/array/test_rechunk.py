@@ -103,3 +103,14 @@ def test_gather_layer_names_a_bad_source():
         _core.Gather("g", "x", [3], [[[0], [1]]], lambda b, s: b, [[None]])
     with pytest.raises(TypeError, match="not callable"):
         _core.Gather("g", "x", [3], [[[0]]], 3, [[None]])
+
+
+def test_unknown_sizes_compare_equal_and_must_be_unchanged():
+    x = da.from_array(np.arange(20).reshape(10, 2), chunks=(5, 2))
+    y = x[x[:, 0] >= 0]  # unknown sizes along axis 0
+    assert y.chunks == ((np.nan, np.nan), (2,))  # the same NaN object as NumPy's
+    assert y.rechunk(((np.nan, np.nan), (2,))) is y
+    assert_eq(y.rechunk(((float("nan"), float("nan")), (1, 1))), x.compute())
+    for bad in (((np.nan,) * 3, (2,)), ((5, 5), (2,))):
+        with pytest.raises(ValueError, match="Chunks must be unchanging"):
+            y.rechunk(bad)

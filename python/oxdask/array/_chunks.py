@@ -13,6 +13,10 @@ import numpy as np
 
 from oxdask import config
 
+#: the one NaN object of unknown sizes: NumPy's, so that chunks compare equal (``==`` on
+#: tuples checks identity first) with chunks written with ``np.nan`` as in Dask
+_NAN = np.nan
+
 __all__ = ["blockdims_from_blockshape", "normalize_chunks"]
 
 _AUTO_BYTES = 128 * 2**20
@@ -52,7 +56,7 @@ def blockdims_from_blockshape(shape, chunks) -> tuple[tuple[int, ...], ...]:
     out = []
     for d, c in zip(shape, chunks, strict=True):
         if d is None or (isinstance(d, float) and math.isnan(d)):
-            out.append((math.nan,))
+            out.append((_NAN,))
             continue
         d = int(d)
         c = max(int(c), 1)
@@ -123,7 +127,7 @@ def normalize_chunks(chunks, shape=None, limit=None, dtype=None, previous_chunks
     if isinstance(chunks, list):
         chunks = tuple(chunks)
     if shape is not None:
-        shape = tuple(int(s) if not _isnan(s) else math.nan for s in shape)
+        shape = tuple(int(s) if not _isnan(s) else _NAN for s in shape)
     if chunks is None:
         raise ValueError("chunks must be given (got None); use 'auto' for automatic chunks")
     if isinstance(chunks, dict):
@@ -167,16 +171,16 @@ def normalize_chunks(chunks, shape=None, limit=None, dtype=None, previous_chunks
         )
         chunks = tuple(_auto(shape, chunks, _limit_bytes(limit), dtype))
     if all(isinstance(c, tuple) for c in chunks):
-        out = tuple(tuple(int(b) if not _isnan(b) else math.nan for b in c) for c in chunks)
+        out = tuple(tuple(int(b) if not _isnan(b) else _NAN for b in c) for c in chunks)
     else:
         if shape is None:
             raise ValueError(f"chunks {chunks} need a shape")
         out = []
         for c, s in zip(chunks, shape, strict=True):
             if isinstance(c, tuple):
-                out.append(tuple(int(b) if not _isnan(b) else math.nan for b in c))
+                out.append(tuple(int(b) if not _isnan(b) else _NAN for b in c))
             elif _isnan(s):
-                out.append((math.nan,))
+                out.append((_NAN,))
             else:
                 out.extend(blockdims_from_blockshape((s,), (c,)))
         out = tuple(out)
@@ -196,7 +200,7 @@ def _isnan(x) -> bool:
 
 
 def shape_of(chunks) -> tuple:
-    return tuple(sum(c) if not any(_isnan(b) for b in c) else math.nan for c in chunks)
+    return tuple(sum(c) if not any(_isnan(b) for b in c) else _NAN for c in chunks)
 
 
 def common_chunks(*chunkings: tuple) -> tuple:

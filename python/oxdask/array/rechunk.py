@@ -146,9 +146,14 @@ def rechunk(x, chunks="auto", threshold=None, block_size_limit=None, balance=Fal
     if unknown:
         want = list(chunks) if isinstance(chunks, tuple) else [chunks] * x.ndim
         for i in unknown:
-            if want[i] not in (x.chunks[i], -1, None) and not (
-                isinstance(want[i], tuple) and all(_isnan(b) for b in want[i])
-            ):
+            w = want[i]
+            if isinstance(w, (tuple, list)):
+                if not _same_blocks(w, x.chunks[i]):
+                    raise ValueError(
+                        "Chunks must be unchanging along dimensions with missing values "
+                        f"(axis {i}: {x.chunks[i]} to {tuple(w)})"
+                    )
+            elif w not in (-1, None):
                 raise ValueError(
                     "Chunks do not add up to shape / unknown chunk sizes along axis "
                     f"{i}: call compute_chunk_sizes() first"
@@ -188,6 +193,13 @@ def rechunk(x, chunks="auto", threshold=None, block_size_limit=None, balance=Fal
         return _one_stage(x, chunks, name)
     y = _one_stage(x, mid, "rechunk-split-" + tokenize(x.name, mid))
     return _one_stage(y, chunks, name)
+
+
+def _same_blocks(a, b) -> bool:
+    """Whether two block-size tuples agree, unknown (NaN) sizes matching unknown ones."""
+    return len(a) == len(b) and all(
+        (_isnan(p) and _isnan(q)) or p == q for p, q in zip(a, b, strict=True)
+    )
 
 
 def _balance(c):
