@@ -34,25 +34,27 @@ from oxdask.tokenize import tokenize
 __all__ = ["GroupMethods", "reduceby", "stable_hash"]
 
 
+_NONE = object()
+
+
 def reduceby(key, binop, seq, init=no_default):
     """``{key(x): reduce(binop, group of x[, init])}``; ``init`` may be a factory."""
     key = _keyfunc(key)
     out: dict = {}
+    get = out.get
     if init is no_default:
         for x in seq:
             k = key(x)
-            if k in out:
-                out[k] = binop(out[k], x)
-            else:
-                out[k] = x
+            acc = get(k, _NONE)
+            out[k] = x if acc is _NONE else binop(acc, x)
         return out
     factory = init if callable(init) else None
     for x in seq:
         k = key(x)
-        if k in out:
-            out[k] = binop(out[k], x)
-        else:
-            out[k] = binop(factory() if factory else init, x)
+        acc = get(k, _NONE)
+        if acc is _NONE:
+            acc = factory() if factory else init
+        out[k] = binop(acc, x)
     return out
 
 
