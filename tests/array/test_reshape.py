@@ -82,3 +82,12 @@ def test_atleast_nd_several_arguments_give_a_tuple(func):
     for g, e in zip(got, exp, strict=True):
         assert_eq(g, e)
     assert getattr(da, func)() == getattr(np, func)()
+
+
+def test_swapaxes_names_follow_arguments():
+    a = np.arange(24).reshape(2, 3, 4)
+    x = da.from_array(a, chunks=2)
+    assert x.swapaxes(0, 1).name == x.swapaxes(0, 1).name
+    assert x.swapaxes(0, 1).name != x.swapaxes(1, 0).name
+    assert_eq(x.swapaxes(1, 0), a.swapaxes(1, 0))
+    assert x.swapaxes(2, 2) is x

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-def transpose(a, axes=None):
+def transpose(a, axes=None, _name=None):
     """Permute the dimensions (reverse them by default)."""
     a = asarray(a)
     if axes is None:
@@ -47,7 +47,7 @@ def transpose(a, axes=None):
         raise ValueError("axes don't match array")
     if axes == tuple(range(a.ndim)):
         return a
-    name = "transpose-" + tokenize(a.name, axes)
+    name = _name or "transpose-" + tokenize(a.name, axes)
     layer, extra = _blockwise_layer(name, _Transpose(axes), list(axes), [(a, list(range(a.ndim)))])
     return _new(name, layer, [a], tuple(a.chunks[i] for i in axes), a.dtype, extra)
 
@@ -66,7 +66,8 @@ def swapaxes(a, axis1, axis2):
     axis1, axis2 = validate_axis(axis1, a.ndim), validate_axis(axis2, a.ndim)
     axes = list(range(a.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return transpose(a, axes)
+    # named by its arguments, as Dask: swapaxes(a, 0, 1) and (a, 1, 0) differ by name
+    return transpose(a, axes, _name="swapaxes-" + tokenize(a.name, axis1, axis2))
 
 
 def moveaxis(a, source, destination):
