@@ -38,7 +38,7 @@ def from_zarr(
     component : str, optional
         Path of the array inside a group.
     storage_options : dict, optional
-        Accepted for compatibility.
+        Options of the fsspec filesystem of a URL (``s3://...`` credentials, endpoint).
     chunks : tuple, optional
         Default: the zarr chunks.
     name : str, optional
@@ -51,6 +51,8 @@ def from_zarr(
         z = url
     else:
         zarr = _zarr()
+        if storage_options:
+            kwargs["storage_options"] = storage_options
         z = (
             zarr.open(url, mode="r", path=component, **kwargs)
             if component
@@ -86,6 +88,8 @@ def to_zarr(
         z = url
     else:
         zarr = _zarr()
+        if storage_options:
+            kwargs["storage_options"] = storage_options
         mode = "w" if overwrite else "w-"
         chunks = tuple(c[0] for c in arr.chunks)
         z = (
