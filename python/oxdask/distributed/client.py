@@ -54,10 +54,47 @@ def default_client(c: Client | None = None) -> Client:
 
 
 def get_client(address: str | None = None, timeout: float | str = 10.0) -> Client:
-    """The current client, or a new one connected to ``address``."""
+    """The current client, or a new one connected to ``address``. Inside a task on a worker
+    process: a client of the worker's scheduler, shared by the tasks of that process, so a
+    task can submit tasks and wait for them (give workers more than one thread then)."""
+    if address is None and (_current is None or _current._closed):
+        worker = _worker_client(timeout)
+        if worker is not None:
+            return worker
     if address is None or (_current is not None and _current.scheduler_address == address):
         return default_client()
     return Client(address, timeout=_seconds(timeout))
+
+
+_worker_client_lock = threading.Lock()
+_worker_clients: dict = {}
+
+
+def _worker_client(timeout) -> Client | None:
+    """The client of this worker process's tasks (None outside a worker)."""
+    from oxdask.distributed._context import worker as _worker_context
+
+    if not _worker_context:
+        return None
+    with _worker_client_lock:
+        client = _worker_clients.get("client")
+        if client is None or client._closed:
+            sec = None
+            tls = _worker_context.get("tls")
+            if tls is not None:
+                ca, cert, key = tls
+                sec = _security.Security(
+                    tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key or cert
+                )
+            client = Client(
+                _worker_context["scheduler"],
+                timeout=_seconds(timeout),
+                set_as_default=False,
+                token=_worker_context.get("token"),
+                security=sec,
+            )
+            _worker_clients["client"] = client
+        return client
 
 
 def _replace_futures(obj, deps: dict):
@@ -136,6 +173,8 @@ class Client:
         security = _security._resolve(security)
         if security is None and hasattr(address, "scheduler_address"):
             security = getattr(address, "security", None)
+        if token is None and hasattr(address, "scheduler_address"):
+            token = getattr(address, "_token", None)  # a cluster object knows its token
         token = _security._token(token, security)
         if address is None:
             from oxdask.distributed.cluster import LocalCluster

@@ -16,7 +16,7 @@ from typing import Any
 import cloudpickle
 
 from oxdask import _core, _malloc, _shuffle
-from oxdask.distributed import security
+from oxdask.distributed import _context, security
 from oxdask.distributed.serialize import (
     dumps_error,
     dumps_value,
@@ -245,6 +245,8 @@ def run(
     res = parse_resources(resources) if isinstance(resources, str | None) else list(resources)
     token = token if token is not None else os.environ.get("OXDASK_TOKEN") or None
     security.refuse_open_listener(host, tls is not None or token is not None, insecure, "worker")
+    # what get_client() inside a task needs to reach this worker's scheduler
+    _context.worker.update(scheduler=scheduler, token=token, tls=tls, name=name)
     return _core.run_worker_blocking(
         scheduler,
         Host(buffer_pool),
