@@ -19,6 +19,7 @@ from numbers import Integral
 
 import numpy as np
 
+from oxdask.array._chunks import _isnan
 from oxdask.array.blockwise import blockwise
 from oxdask.array.chunk import unwrap_nested
 from oxdask.array.core import Array, _new, asarray
@@ -36,6 +37,7 @@ __all__ = [
     "matmul",
     "norm",
     "qr",
+    "sfqr",
     "solve",
     "svd",
     "tensordot",
@@ -87,7 +89,7 @@ def tensordot(lhs, rhs, axes=2):
     if len(ax_a) != len(ax_b):
         raise ValueError("shape-mismatch for sum")
     for i, j in zip(ax_a, ax_b, strict=True):
-        if a.shape[i] != b.shape[j]:
+        if a.shape[i] != b.shape[j] and not (_isnan(a.shape[i]) or _isnan(b.shape[j])):
             raise ValueError("shape-mismatch for sum")
     letters = _letters(a.ndim + b.ndim)
     ia = letters[: a.ndim]
@@ -132,7 +134,7 @@ def matmul(a, b):
         a = a[None, :]
     if sb:
         b = b[:, None]
-    if a.shape[-1] != b.shape[-2]:
+    if a.shape[-1] != b.shape[-2] and not (_isnan(a.shape[-1]) or _isnan(b.shape[-2])):
         raise ValueError(
             f"matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
             f"signature (n?,k),(k,m?)->(n?,m?) (size {b.shape[-2]} is different from "
@@ -231,14 +233,35 @@ def _r_of(stacked):
 def tsqr(data, compute_svd=False, _max_vchunk_size=None):
     """QR (or SVD) of a tall-and-skinny matrix: one column block.
 
-    Returns ``(Q, R)``, or ``(U, S, Vh)`` with ``compute_svd=True``.
+    Returns ``(Q, R)``, or ``(U, S, Vh)`` with ``compute_svd=True`` (``Vh`` square).
     """
     a = asarray(data)
-    if a.ndim != 2:
+    if a.ndim != 2 or a.numblocks[1] != 1:
         raise ValueError(
-            f"Input must have the following properties:\n  1. Have two "
-            f"dimensions\n  2. Have only one column of blocks\nGot {a.ndim} dims"
+            "Input must have the following properties:\n  1. Have two dimensions\n  "
+            f"2. Have only one column of blocks\nGot shape {a.shape}, chunks {a.chunks}"
         )
+    return _tsqr(a, compute_svd)
+
+
+def sfqr(data, name=None):
+    """QR of a short-and-fat matrix (one row block): ``Q`` from the first ``min(m, n)``
+    columns, ``R = Q^H A``."""
+    a = asarray(data)
+    if a.ndim != 2 or a.numblocks[0] != 1:
+        raise ValueError(
+            "Input must have the following properties:\n  1. Have two dimensions\n  "
+            f"2. Have only one row of blocks\nGot shape {a.shape}, chunks {a.chunks}"
+        )
+    k = min(a.shape)
+    q, _ = _tsqr(a[:, :k].rechunk({1: -1}))
+    return q, q.T.conj() @ a
+
+
+def _tsqr(data, compute_svd=False):
+    a = asarray(data)
+    if a.ndim != 2:
+        raise ValueError(f"Input must have two dimensions, got {a.ndim}")
     if a.numblocks[1] != 1:
         a = a.rechunk({1: -1})
     m, n = a.shape
@@ -259,7 +282,7 @@ def tsqr(data, compute_svd=False, _max_vchunk_size=None):
         ((1,), (1,)),
         object,
     )
-    k = min(m, n)
+    k = n if _isnan(m) else min(m, n)  # unknown rows: taken as tall-and-skinny
     qname = f"qr-q-{token}"
     q_layer = {
         (qname, i, 0): (_q_block, (qrn, i, 0), (sname, 0, 0), i) for i in range(a.numblocks[0])
@@ -276,18 +299,18 @@ def tsqr(data, compute_svd=False, _max_vchunk_size=None):
     )
     if not compute_svd:
         return Q, R
-    ur, s, vh = _svd_small(R)
+    ur, s, vh = _svd_small(R, full=k < n)
     return Q @ ur, s, vh
 
 
-def _svd_small(R):
-    token = tokenize(R.name)
+def _svd_small(R, full=False):
+    token = tokenize(R.name, full)
     n = R.shape[1]
     k = R.shape[0]
     kk = min(k, n)
     parts = _new(
         f"svd-{token}",
-        MaterializedLayer({(f"svd-{token}", 0, 0): (_svd, (R.name, 0, 0))}),
+        MaterializedLayer({(f"svd-{token}", 0, 0): (_svd_full if full else _svd, (R.name, 0, 0))}),
         [R],
         R.chunks,
         object,
@@ -312,7 +335,7 @@ def _svd_small(R):
         f"svd-v-{token}",
         MaterializedLayer({(f"svd-v-{token}", 0, 0): (_item, (parts.name, 0, 0), 2)}),
         [parts],
-        ((kk,), (n,)),
+        ((n if full else kk,), (n,)),
         dtype,
     )
     return u, s, v
@@ -320,6 +343,10 @@ def _svd_small(R):
 
 def _svd(x):
     return np.linalg.svd(x, full_matrices=False)
+
+
+def _svd_full(x):
+    return np.linalg.svd(x, full_matrices=True)
 
 
 def _item(t, i):
@@ -340,7 +367,9 @@ def qr(a):
         raise NotImplementedError(
             "qr is implemented for tall-and-skinny arrays (one block of columns) only"
         )
-    return tsqr(a)
+    if a.numblocks[1] > 1:
+        return sfqr(a)
+    return _tsqr(a)
 
 
 def svd(a, coerce_signs=True):
@@ -351,10 +380,10 @@ def svd(a, coerce_signs=True):
     if a.numblocks[0] > 1 and a.numblocks[1] > 1:
         raise NotImplementedError("Array must be chunked in one dimension only.")
     if a.numblocks[1] > 1 or (a.shape[1] > a.shape[0] and a.numblocks[0] == 1):
-        u, s, v = tsqr(a.T, compute_svd=True)
+        u, s, v = _tsqr(a.T, compute_svd=True)
         u, v = v.T, u.T
     else:
-        u, s, v = tsqr(a, compute_svd=True)
+        u, s, v = _tsqr(a, compute_svd=True)
     if coerce_signs:
         # make the largest component of every row of v positive (deterministic signs)
         sign = _sign_rows(v)
@@ -426,7 +455,8 @@ def cholesky(a, lower=False):
     """
     a = _square(a)
     fn = _chol_lower if lower else _chol_upper
-    return _single(a).map_blocks(fn, dtype=a.dtype)
+    dtype = np.linalg.cholesky(np.eye(1, dtype=a.dtype)).dtype  # integers factor as floats
+    return _single(a).map_blocks(fn, dtype=dtype)
 
 
 def _chol_lower(x):
@@ -440,11 +470,13 @@ def _chol_upper(x):
 def lstsq(a, b, rcond=-1):
     """Least squares via TSQR: ``(x, residuals, rank, s)``."""
     a, b = asarray(a), asarray(b)
-    q, r = tsqr(a)
+    q, r = _tsqr(a)
     qtb = q.T.conj() @ b.rechunk({0: q.chunks[0]})
     x = solve(r, qtb)
     res = b - a @ x
     residuals = (abs(res) ** 2).sum(axis=0)
+    if b.ndim == 1:  # as NumPy: one residual in a 1-d array
+        residuals = residuals[None]
     rank = _new(*_rank(r))
     s = _svd_small(r)[1]
     return x, residuals, rank, s

@@ -1,0 +1,68 @@
+"""tsqr/sfqr/qr shapes and checks, cholesky of integers, lstsq residuals, unknown sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from array_helpers import assert_eq
+
+import oxdask.array as da
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "chunks"),
+    [(20, 10, 10), (40, 10, ((15, 5, 5, 8, 7), 10)), (5, 10, 10), (10, 10, 10)],
+)
+def test_tsqr_and_its_svd(m, n, chunks, rng):
+    a = rng.random((m, n))
+    x = da.from_array(a, chunks=chunks)
+    q, r = da.linalg.tsqr(x)
+    assert_eq(da.dot(q, r), a)
+    u, s, vh = da.linalg.tsqr(x, compute_svd=True)
+    k = min(m, n)
+    assert vh.shape == (n, n)  # square, as Dask
+    assert_eq(s, np.linalg.svd(a)[1])
+    assert_eq(da.dot(da.dot(u, da.diag(s)), vh[:k]), a)
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "chunks"), [(10, 40, (10, 10)), (10, 40, (10, (15, 5, 5, 8, 7))), (5, 10, 10)]
+)
+def test_sfqr_and_qr_of_short_fat(m, n, chunks, rng):
+    a = rng.random((m, n))
+    x = da.from_array(a, chunks=chunks)
+    q, r = da.linalg.sfqr(x)
+    assert q.shape == (m, min(m, n))
+    assert_eq(da.dot(q, r), a)
+    assert_eq(da.dot(q.T, q), np.eye(min(m, n)))
+    assert_eq(r, np.triu(r.compute()))
+    q2, r2 = da.linalg.qr(x)
+    assert_eq(da.dot(q2, r2), a)
+    with pytest.raises(ValueError, match="one column of blocks"):
+        da.linalg.tsqr(x.rechunk((m, 10)) if n > 10 else da.ones((4, 4), chunks=2))
+    with pytest.raises(ValueError, match="one row of blocks"):
+        da.linalg.sfqr(da.ones((20, 20), chunks=10))
+
+
+def test_cholesky_of_integers_and_lstsq_residuals(rng):
+    a = np.array([[4, 2], [2, 3]])
+    c = da.linalg.cholesky(da.from_array(a, chunks=2))
+    assert c.dtype == np.float64
+    assert_eq(c, np.linalg.cholesky(a).T)
+    A = rng.integers(1, 20, (20, 5))
+    b = rng.integers(1, 20, 20)
+    x, res, rank, s = da.linalg.lstsq(da.from_array(A, (5, 5)), da.from_array(b, 5))
+    ex, eres, erank, es = np.linalg.lstsq(A, b, rcond=-1)
+    assert_eq(x, ex)
+    assert_eq(s, es)
+    assert res.shape == eres.shape == (1,)
+    assert_eq(res, eres)
+    assert int(rank.compute()) == erank
+
+
+def test_tsqr_with_unknown_row_sizes(rng):
+    a = rng.random((20, 3))
+    x = da.from_array(a, chunks=(5, 3))
+    y = x[x[:, 0] >= 0]  # the same rows, sizes unknown
+    q, r = da.linalg.tsqr(y)
+    assert_eq(da.dot(q, r), a)
