@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -25,6 +26,9 @@ def scheduler_main(argv: list[str]) -> int:
     p.add_argument("--port", type=int, default=8786)
     p.add_argument("--dashboard-port", type=int, default=8787)
     p.add_argument("--no-dashboard", action="store_true", help="no HTTP state endpoint")
+    p.add_argument(
+        "--scheduler-file", default=None, help="write the address to this JSON file (for clients)"
+    )
     security.add_cli_arguments(p)
     args = p.parse_args(argv)
     dash = None if args.no_dashboard else args.dashboard_port
@@ -43,6 +47,13 @@ def scheduler_main(argv: list[str]) -> int:
         print(f"oxdask scheduler: {e}", file=sys.stderr)
         return 1
     print(f"Scheduler at: {sched.address}", flush=True)
+    if args.scheduler_file:
+        import json
+
+        tmp = args.scheduler_file + ".tmp"
+        with open(tmp, "w") as f:  # written whole, then renamed: readers never see half
+            json.dump({"address": sched.address, "type": "Scheduler"}, f)
+        os.replace(tmp, args.scheduler_file)
     if sched.http_address:
         print(f"State endpoint at: {sched.http_address}/json/state", flush=True)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)

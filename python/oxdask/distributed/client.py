@@ -22,6 +22,7 @@ from typing import Any
 from oxdask import _core, config
 from oxdask.distributed import security as _security
 from oxdask.distributed._async import client_method
+from oxdask.distributed._client_more import ClientExtras
 from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
 from oxdask.distributed.serialize import (
     FunctionTable,
@@ -64,6 +65,21 @@ def get_client(address: str | None = None, timeout: float | str = 10.0) -> Clien
     if address is None or (_current is not None and _current.scheduler_address == address):
         return default_client()
     return Client(address, timeout=_seconds(timeout))
+
+
+def _read_scheduler_file(path: str, timeout: float) -> str:
+    """The address in a scheduler file, waiting up to ``timeout`` for it to appear."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(path) as f:
+                return json.load(f)["address"]
+        except (FileNotFoundError, json.JSONDecodeError):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"no readable scheduler file at {path} within {timeout}s"
+                ) from None
+            time.sleep(0.05)
 
 
 _worker_client_lock = threading.Lock()
@@ -133,7 +149,7 @@ def _gc_paused(many: bool):
         gc.enable()
 
 
-class Client:
+class Client(ClientExtras):
     """Connect to a scheduler (or start a :class:`LocalCluster`) and submit work.
 
     Parameters
@@ -150,6 +166,9 @@ class Client:
     security : Security or True, optional
         TLS settings (the client's certificate) and token; a cluster's own when ``address`` is
         a cluster. With a client certificate, an address without a scheme is ``tls://``.
+    scheduler_file : str, optional
+        A JSON file holding the scheduler's address (``oxdask scheduler --scheduler-file``,
+        ``Client.write_scheduler_file``); waited for up to ``timeout``.
     """
 
     def __init__(
@@ -162,6 +181,7 @@ class Client:
         token: str | None = None,
         name: str | None = None,
         security=None,
+        scheduler_file: str | None = None,
         **cluster_kwargs,
     ) -> None:
         global _current
@@ -170,6 +190,10 @@ class Client:
         self._closed = True
         self.cluster = None
         self._owns_cluster = False
+        if scheduler_file is not None:
+            if address is not None:
+                raise ValueError("give either an address or a scheduler_file, not both")
+            address = _read_scheduler_file(scheduler_file, _seconds(timeout))
         security = _security._resolve(security)
         if security is None and hasattr(address, "scheduler_address"):
             security = getattr(address, "security", None)
