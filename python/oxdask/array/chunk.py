@@ -100,8 +100,11 @@ def getter(a, *locs, asarray=True, lock=None):
     """``a[block]`` for the block at ``locs`` (one :class:`Loc` per axis)."""
     index = tuple(slice(loc.start, loc.stop) for loc in locs)
     if lock is not None:
-        with lock:
+        lock.acquire()  # the lock's own acquire (subclasses may refuse), as Dask's getter
+        try:
             c = a[index]
+        finally:
+            lock.release()
     else:
         c = a[index]
     if asarray:
@@ -202,8 +205,11 @@ def store_block(block, *locs, target, offset, lock=None, owner=None):
         slice(off + loc.start, off + loc.stop) for loc, off in zip(locs, offset, strict=True)
     )
     if lock is not None:
-        with lock:
+        lock.acquire()
+        try:
             target[index] = block
+        finally:
+            lock.release()
     else:
         target[index] = block
     return None
