@@ -117,3 +117,13 @@ def test_restart_chosen_workers_then_shutdown():
     assert cluster._closed
     with pytest.raises(RuntimeError, match="closed"):
         client.submit(sum, [1]).result(timeout=1)
+
+
+def test_exception_classes_are_dasks():
+    import concurrent.futures
+
+    from oxdask.distributed import CancelledError, FutureCancelledError, TimeoutError
+
+    assert CancelledError is concurrent.futures.CancelledError
+    assert TimeoutError is concurrent.futures.TimeoutError
+    assert issubclass(FutureCancelledError, CancelledError)

@@ -4,6 +4,8 @@
 scheduler started with ``oxdask scheduler`` and workers started with ``oxdask worker``.
 """
 
+from concurrent.futures import CancelledError, TimeoutError  # noqa: A004 - Dask's names
+
 from oxdask.distributed.client import Client, default_client, get_client
 from oxdask.distributed.cluster import LocalCluster
 from oxdask.distributed.future import (
@@ -19,12 +21,14 @@ from oxdask.distributed.security import Security
 from oxdask.distributed.serialize import KilledWorker
 
 __all__ = [
+    "CancelledError",
     "Client",
     "Future",
     "FutureCancelledError",
     "KilledWorker",
     "LocalCluster",
     "Security",
+    "TimeoutError",
     "as_completed",
     "default_client",
     "fire_and_forget",
