@@ -4,7 +4,7 @@
 scheduler started with ``oxdask scheduler`` and workers started with ``oxdask worker``.
 """
 
-from concurrent.futures import CancelledError, TimeoutError  # noqa: A004 - Dask's names
+from concurrent.futures import CancelledError, TimeoutError
 
 from oxdask.distributed.client import Client, default_client, get_client
 from oxdask.distributed.cluster import LocalCluster
