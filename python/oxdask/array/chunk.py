@@ -118,6 +118,15 @@ class SerializableLock:
     def __init__(self):
         self.lock = threading.Lock()
 
+    def acquire(self, *args, **kwargs):
+        return self.lock.acquire(*args, **kwargs)
+
+    def release(self):
+        self.lock.release()
+
+    def locked(self) -> bool:
+        return self.lock.locked()
+
     def __enter__(self):
         self.lock.acquire()
         return self
