@@ -35,6 +35,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE / "dask_passing.json"
+KNOWN = HERE / "KNOWN_FAILURES.md"
 DEFAULT_FILES = [
     "tests/test_delayed.py",
     "tests/test_base.py",
@@ -189,6 +190,80 @@ def report(results: list[dict], baseline: dict[str, list[str]], out: Path) -> bo
     return all_met
 
 
+def _group_key(message: str) -> str:
+    """A failure's message with the specifics (numbers, quoted names) blurred, so that
+    failures of one cause group together."""
+    import re
+
+    text = re.sub(r"(?<![\w.])/[\w./-]+", "…", message)  # file paths
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text)
+    text = re.sub(r"\b0x[0-9a-f]+\b|\b\d+(\.\d+)?\b", "N", text)
+    return text[:160] or "(no message)"
+
+
+def write_known(results: list[dict], baseline: dict, path: Path, reasons: dict) -> None:
+    """The failing tests of each file, grouped by cause, with the reason recorded for a
+    group in ``reasons`` (``{group text: reason}``, kept from the previous file)."""
+    lines = [
+        "# Dask's tests that fail on oxdask",
+        "",
+        "Written by `python benchmarks/dask_suite/run.py --write-known`. Each group is one",
+        "cause (the failure messages with numbers and quoted names blurred); the reason says",
+        "whether it is a deliberate difference (see the README's Differences from Dask), a",
+        "test of Dask internals, or not done yet.",
+        "",
+    ]
+    sections = _old_sections(path)
+    for r in results:
+        got = r["outcomes"]
+        section: list[str] = []
+        failing = sorted(
+            t for t in baseline.get(r["file"], []) if got.get(t, ("missing",))[0] not in PASSING
+        )
+        section += [f"## {r['file']} ({len(failing)} failing)", ""]
+        groups: dict[str, list[str]] = {}
+        for t in failing:
+            groups.setdefault(_group_key(got.get(t, ("not run", "not run"))[1]), []).append(t)
+        for key, tests in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            reason = reasons.get(key, "not yet examined")
+            shown = ", ".join(f"`{t}`" for t in tests[:4]) + (" ..." if len(tests) > 4 else "")
+            section += [f"- {len(tests)} x `{key}`", f"  - reason: {reason}", f"  - e.g. {shown}"]
+        sections[r["file"]] = [*section, ""]
+    for name in sorted(sections, key=_file_order):
+        lines += sections[name]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _file_order(name: str) -> int:
+    return DEFAULT_FILES.index(name) if name in DEFAULT_FILES else len(DEFAULT_FILES)
+
+
+def _old_sections(path: Path) -> dict[str, list[str]]:
+    """The sections of files not run this time, kept as they were."""
+    sections: dict[str, list[str]] = {}
+    current = None
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.startswith("## "):
+                current = line[3:].split(" (", 1)[0]
+                sections[current] = []
+            if current is not None:
+                sections[current].append(line)
+    return sections
+
+
+def read_reasons(path: Path) -> dict:
+    reasons, key = {}, None
+    if not path.exists():
+        return reasons
+    for line in path.read_text().splitlines():
+        if line.startswith("- ") and " x `" in line:
+            key = line.split(" x `", 1)[1].rstrip("`")
+        elif line.strip().startswith("- reason: ") and key is not None:
+            reasons[key] = line.split("- reason: ", 1)[1]
+    return reasons
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", default=DEFAULT_FILES)
@@ -198,6 +273,11 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=60, help="seconds per test")
     parser.add_argument("--file-timeout", type=int, default=1800, help="seconds per file")
     parser.add_argument("--check", action="store_true", help="exit 1 below 90%% in any file")
+    parser.add_argument(
+        "--write-known",
+        action="store_true",
+        help=f"write the failing tests, grouped by cause, to {KNOWN.name} (reasons kept)",
+    )
     parser.add_argument("--pytest-args", default="", help="more pytest options, e.g. '-k sum'")
     args = parser.parse_args()
     args.pytest_args = shlex.split(args.pytest_args)
@@ -215,6 +295,8 @@ def main() -> int:
         BASELINE.write_text(json.dumps(baseline, indent=0, sort_keys=True) + "\n")
         return 0
     met = report(results, baseline, args.out)
+    if args.write_known:
+        write_known(results, baseline, KNOWN, read_reasons(KNOWN))
     return 1 if args.check and not met else 0
 
 
