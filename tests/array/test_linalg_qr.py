@@ -66,3 +66,12 @@ def test_tsqr_with_unknown_row_sizes(rng):
     y = x[x[:, 0] >= 0]  # the same rows, sizes unknown
     q, r = da.linalg.tsqr(y)
     assert_eq(da.dot(q, r), a)
+
+
+@pytest.mark.parametrize("ord_", [2, -2, "nuc"])
+def test_norm_by_singular_values_of_short_fat(ord_, rng):
+    a = rng.random((5, 6))
+    x = da.from_array(a, chunks=2)
+    assert_eq(da.linalg.norm(x, ord=ord_), np.linalg.norm(a, ord=ord_))
+    u, s, v = da.linalg.svd(da.from_array(a, chunks=(5, 6)))
+    assert v.shape == (5, 6)  # thin, unlike tsqr's square Vh

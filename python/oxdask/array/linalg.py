@@ -241,7 +241,7 @@ def tsqr(data, compute_svd=False, _max_vchunk_size=None):
             "Input must have the following properties:\n  1. Have two dimensions\n  "
             f"2. Have only one column of blocks\nGot shape {a.shape}, chunks {a.chunks}"
         )
-    return _tsqr(a, compute_svd)
+    return _tsqr(a, compute_svd, square_vh=True)
 
 
 def sfqr(data, name=None):
@@ -258,7 +258,7 @@ def sfqr(data, name=None):
     return q, q.T.conj() @ a
 
 
-def _tsqr(data, compute_svd=False):
+def _tsqr(data, compute_svd=False, square_vh=False):
     a = asarray(data)
     if a.ndim != 2:
         raise ValueError(f"Input must have two dimensions, got {a.ndim}")
@@ -299,7 +299,7 @@ def _tsqr(data, compute_svd=False):
     )
     if not compute_svd:
         return Q, R
-    ur, s, vh = _svd_small(R, full=k < n)
+    ur, s, vh = _svd_small(R, full=square_vh and k < n)
     return Q @ ur, s, vh
 
 
