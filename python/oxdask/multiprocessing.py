@@ -128,6 +128,10 @@ def _make_submit(pool, dumps: Callable, loads: Callable | None) -> Callable:
     is_executor = isinstance(pool, Executor)
 
     def submit(func, args, kwargs):
+        if getattr(func, "_oxdask_in_caller", False):
+            # a cheap step on results already here (e.g. a bag reduction's aggregation):
+            # shipping its inputs to a worker and back would cost more than running it
+            return func(*args, **kwargs) if kwargs else func(*args)
         try:
             payload = dumps((func, args, kwargs))
         except Exception as exc:

@@ -356,3 +356,23 @@ def test_map_json_loads_same_values_and_errors():
             json.loads(bad)
         assert got.value.msg == want.value.msg
         assert got.value.pos == want.value.pos
+
+
+def _pid(*_):
+    import os
+
+    return os.getpid()
+
+
+def test_processes_aggregate_in_the_calling_process():
+    import os
+
+    b = db.from_sequence(DATA, npartitions=4)
+    # the per-partition step runs in a worker, the aggregation where the partials are
+    assert b.reduction(_pid, _pid).compute(scheduler="processes") == os.getpid()
+    workers = b.map_partitions(lambda p: [os.getpid()]).compute(scheduler="processes")
+    assert os.getpid() not in workers
+    # a step on a reduction's result (one partition) runs there too
+    after = b.distinct().map_partitions(_pid).compute(scheduler="processes")
+    assert after == [os.getpid()]
+    assert b.distinct().count().compute(scheduler="processes") == len(set(DATA))

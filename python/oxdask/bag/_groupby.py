@@ -135,7 +135,9 @@ def foldby(
         _Aggregate(_FoldFinal(merge), True),
         split_every,
     )
-    return type(bag)(_graph(e, layer, [bag]), e, 1)
+    out = type(bag)(_graph(e, layer, [bag]), e, 1)
+    out._small = True
+    return out
 
 
 # -- the shuffle ------------------------------------------------------------------------------

@@ -51,15 +51,18 @@ class Part:
     receive lists); ``reify`` whether the output is a partition (made a list) or a value.
     """
 
-    __slots__ = ("lazy", "reify", "takes_iter")
+    __slots__ = ("_oxdask_in_caller", "lazy", "reify", "takes_iter")
 
-    def __init__(self, lazy, takes_iter: bool = True, reify: bool = True):
+    def __init__(self, lazy, takes_iter: bool = True, reify: bool = True, in_caller=False):
         self.lazy = lazy
         self.takes_iter = takes_iter
         self.reify = reify
+        #: runs in the scheduling process under the processes scheduler (its input, one
+        #: reduced partition, is there already)
+        self._oxdask_in_caller = in_caller
 
     def __reduce__(self):
-        return (Part, (self.lazy, self.takes_iter, self.reify))
+        return (Part, (self.lazy, self.takes_iter, self.reify, self._oxdask_in_caller))
 
     def __call__(self, *args):
         out = self.lazy(*args)

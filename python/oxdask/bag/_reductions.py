@@ -71,9 +71,11 @@ def empty_safe_apply(func, part, is_last):
 
 
 class _Aggregate:
-    """``func`` of the partials that are not ``no_result`` (a list)."""
+    """``func`` of the partials that are not ``no_result`` (a list). Runs in the scheduling
+    process under the processes scheduler, where the partials are."""
 
     __slots__ = ("func", "is_last")
+    _oxdask_in_caller = True
 
     def __init__(self, func, is_last):
         self.func = func
@@ -172,14 +174,17 @@ def reduction(
     token = tokenize(bag, perpartition, aggregate, split_every)
     fmt = f"{name or funcname(aggregate)}-aggregate-{token}"
     key = fmt if out_type is Item else (fmt, 0)
-    part = Part(_EmptySafe(perpartition, bag.npartitions == 1), takes_iter, False)
+    small = getattr(bag, "_small", False)
+    part = Part(_EmptySafe(perpartition, bag.npartitions == 1), takes_iter, False, small)
     layer = tree_layer(
         fmt, key, bag, part, _Aggregate(aggregate, False), _Aggregate(aggregate, True), split_every
     )
     graph = _graph(fmt, layer, [bag])
     if out_type is Item:
         return Item(graph, fmt, fmt)
-    return Bag(graph, fmt, 1)
+    out = Bag(graph, fmt, 1)
+    out._small = True
+    return out
 
 
 # -- per-partition functions (they accept iterators) ---------------------------------------

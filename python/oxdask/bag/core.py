@@ -257,6 +257,10 @@ class Bag(_Collection, ReductionMethods, GroupMethods, MoreMethods):
     npartitions : int
     """
 
+    #: one partition holding a reduction's result (steps on it run in the scheduling process
+    #: under the processes scheduler)
+    _small = False
+
     def __init__(self, dsk, name, npartitions):
         if not isinstance(dsk, HighLevelGraph):
             dsk = HighLevelGraph.from_collections(name, dsk, dependencies=())
@@ -312,7 +316,8 @@ class Bag(_Collection, ReductionMethods, GroupMethods, MoreMethods):
     def _step(self, prefix, func, *token, items=(), takes_iter=True, reify_out=True, cls=None):
         """A Blockwise layer ``func(partition, *item values)`` on top of this bag."""
         name = f"{prefix}-{tokenize(self, func, *token)}"
-        part = Part(func, takes_iter, reify_out)
+        small = getattr(self, "_small", False)
+        part = Part(func, takes_iter, reify_out, small)
         args = [(self.name, [0])]
         numblocks = {self.name: (self.npartitions,)}
         extra = {}
@@ -324,7 +329,9 @@ class Bag(_Collection, ReductionMethods, GroupMethods, MoreMethods):
                 extra[iname] = layer
         layer = BlockwiseLayer(name, part, [0], args, numblocks)
         graph = _graph(name, layer, [self, *items], extra)
-        return (cls or type(self))(graph, name, self.npartitions)
+        out = (cls or type(self))(graph, name, self.npartitions)
+        out._small = small
+        return out
 
     # -- element-wise -------------------------------------------------------------------------
     def map(self, func, *args, **kwargs):
@@ -445,10 +452,13 @@ def _mapped(prefix, step, colls, token, takes_iter):
     if len(npart) > 1:
         raise ValueError("All bags must have the same number of partitions.")
     name = f"{prefix}-{tokenize(*token)}"
-    layer = BlockwiseLayer(name, Part(step, takes_iter), [0], args, numblocks)
+    small = all(getattr(b, "_small", False) for b in bags)
+    layer = BlockwiseLayer(name, Part(step, takes_iter, True, small), [0], args, numblocks)
     types = {type(b) for b in bags}
     cls = types.pop() if len(types) == 1 else Bag
-    return cls(_graph(name, layer, colls, extra), name, npart.pop())
+    out = cls(_graph(name, layer, colls, extra), name, npart.pop())
+    out._small = small
+    return out
 
 
 def bag_map(func, *args, **kwargs):

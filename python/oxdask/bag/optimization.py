@@ -77,7 +77,8 @@ def _join(outer, pos, inner, n):
     if isinstance(outer, Part) and isinstance(inner, Part):
         inner_call = inner.lazy if outer.takes_iter else inner
         lazy = Chain(outer.lazy, pos, inner_call, n)
-        return Part(lazy, outer.takes_iter and inner.takes_iter, outer.reify)
+        local = outer._oxdask_in_caller and inner._oxdask_in_caller
+        return Part(lazy, outer.takes_iter and inner.takes_iter, outer.reify, local)
     return Chain(outer, pos, inner, n)
 
 
