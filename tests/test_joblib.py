@@ -1,0 +1,132 @@
+"""The joblib backend "oxdask": joblib's batches as tasks of an oxdask cluster."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+joblib = pytest.importorskip("joblib")
+
+from joblib import Parallel, delayed, parallel_config  # noqa: E402
+
+import oxdask.joblib  # noqa: E402, F401 (registers the backend)
+from oxdask.distributed import Client, LocalCluster  # noqa: E402
+from oxdask.joblib import OxdaskBackend  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as c:
+        yield c
+
+
+def _where(x):
+    from oxdask.distributed import _context
+
+    return x * 2, os.getpid(), bool(_context.worker)
+
+
+def _total(x, big):
+    return x + float(big.sum())
+
+
+def _inner(i):
+    # a nested Parallel call inside a batch running on a worker
+    return sum(Parallel(n_jobs=2)(delayed(abs)(-j) for j in range(i + 1)))
+
+
+def test_parallel_runs_on_workers(client):
+    with parallel_config(backend="oxdask"):
+        out = Parallel(n_jobs=-1)(delayed(_where)(i) for i in range(40))
+    assert [r[0] for r in out] == [2 * i for i in range(40)]
+    assert all(r[2] for r in out)  # every call ran inside a worker
+    assert os.getpid() not in {r[1] for r in out}
+
+
+def test_effective_n_jobs_is_the_cluster_threads(client):
+    backend = OxdaskBackend()
+    assert backend.client is client
+    assert backend.effective_n_jobs(-1) == sum(client.nthreads().values()) == 2
+
+
+def test_large_arguments_scattered_once(client, monkeypatch):
+    big = np.arange(50_000.0)
+    calls = []
+    original = type(client).scatter
+
+    def spy(self, data, *args, **kwargs):
+        calls.append(data)
+        return original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(type(client), "scatter", spy)
+    with parallel_config(backend="oxdask"):
+        out = Parallel(n_jobs=-1, batch_size=1)(delayed(_total)(i, big) for i in range(12))
+    assert out == [i + float(big.sum()) for i in range(12)]
+    assert len(calls) == 1
+    assert calls[0] is big
+    # small arguments travel inside the task
+    calls.clear()
+    with parallel_config(backend="oxdask"):
+        Parallel(n_jobs=-1)(delayed(_total)(i, np.ones(3)) for i in range(4))
+    assert calls == []
+
+
+def test_scatter_option(client, monkeypatch):
+    big = np.arange(20_000.0)
+    with parallel_config(backend="oxdask", scatter=[big]):
+        calls = []
+        monkeypatch.setattr(type(client), "scatter", lambda *a, **k: calls.append(a))
+        out = Parallel(n_jobs=-1)(delayed(_total)(i, big) for i in range(6))
+    assert out == [i + float(big.sum()) for i in range(6)]
+    assert calls == []  # sent to every worker up front, not per call
+    with pytest.raises(TypeError, match="scatter must be a list/tuple"):
+        OxdaskBackend(scatter=big)
+
+
+def test_errors_propagate(client):
+    with parallel_config(backend="oxdask"), pytest.raises(ZeroDivisionError):
+        Parallel(n_jobs=-1)(delayed(divmod)(1, i) for i in range(3))
+
+
+def test_nested_parallel(client):
+    with parallel_config(backend="oxdask"):
+        out = Parallel(n_jobs=-1)(delayed(_inner)(i) for i in range(6))
+    assert out == [sum(range(i + 1)) for i in range(6)]
+
+
+def test_grid_search_on_workers(client, tmp_path):
+    sklearn = pytest.importorskip("sklearn")  # noqa: F841
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.svm import SVC
+
+    record = tmp_path / "fits"
+    record.mkdir()
+
+    class RecordingSVC(SVC):  # a local class: sent to the workers by value
+        def fit(self, X, y, sample_weight=None):
+            import uuid
+
+            from oxdask.distributed import _context
+
+            (record / uuid.uuid4().hex).write_text(f"{os.getpid()} {int(bool(_context.worker))}")
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    X, y = load_iris(return_X_y=True)
+    grid = {"C": [0.1, 1, 10], "gamma": [0.01, 0.1, 1]}
+    serial = GridSearchCV(SVC(), grid, cv=3, n_jobs=1).fit(X, y)
+    search = GridSearchCV(RecordingSVC(), grid, cv=3, n_jobs=-1)
+    with parallel_config(backend="oxdask"):
+        search.fit(X, y)
+    assert search.best_params_ == serial.best_params_
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
+    fits = [p.read_text().split() for p in record.iterdir()]
+    # 27 cross-validation fits on the workers, the final refit in this process
+    on_workers = [f for f in fits if f[1] == "1"]
+    assert len(on_workers) == 27
+    assert all(int(pid) != os.getpid() for pid, _ in on_workers)
+    assert [f for f in fits if f[1] == "0"] == [[str(os.getpid()), "0"]]
