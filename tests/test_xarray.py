@@ -248,9 +248,32 @@ def test_entry_point_declared():
         assert installed["oxdask"].load() is OxdaskManager
 
 
+def test_as_collection_compute_and_persist(manager):
+    ds = _dataset()
+    chunked = ds.chunk({"t": 5}, chunked_array_type="oxdask")
+    mean, anom = oxdask.compute(
+        oxr.as_collection(chunked.mean("t")), oxr.as_collection(chunked.a - chunked.a.mean())
+    )
+    assert isinstance(mean, xr.Dataset)
+    assert all(isinstance(v.data, np.ndarray) for v in mean.variables.values())
+    xr.testing.assert_allclose(mean, ds.mean("t"))
+    assert isinstance(anom, xr.DataArray)
+    assert isinstance(anom.coords["season"].data, np.ndarray)  # chunked coordinates too
+    xr.testing.assert_allclose(anom, ds.a - ds.a.mean())
+    (persisted,) = oxdask.persist(oxr.as_collection(chunked))
+    assert _lazy(persisted)
+    xr.testing.assert_allclose(persisted.compute(), ds)
+    assert _lazy(chunked)  # the original stays lazy
+    (var,) = oxdask.compute(oxr.as_collection(chunked.b.variable))
+    np.testing.assert_allclose(var.data, ds.b.values)
+    with pytest.raises(TypeError, match="expected an xarray"):
+        oxr.as_collection([1])
+
+
 @pytest.mark.xfail(
     reason="oxdask.compute reads __dask_scheduler__ from the class (xarray makes it a "
-    "property) and xarray's graph methods import dask; needs support in oxdask.base",
+    "property) and xarray's graph methods import dask; oxdask.base has to unpack xarray "
+    "objects with oxdask.xarray.as_collection",
     strict=True,
 )
 def test_oxdask_compute_of_xarray_objects(manager):

@@ -27,7 +27,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "oxdask.xarray needs xarray; install it with `pip install oxdask[xarray]`"
     ) from e
 
-__all__ = ["OxdaskManager", "register"]
+__all__ = ["OxdaskManager", "as_collection", "register"]
 
 
 def _load_array_module():
@@ -319,6 +319,116 @@ class _ArrayNamespace:
 
     def __repr__(self) -> str:
         return f"<array namespace {self._module.__name__}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# xarray objects as oxdask collections
+
+
+def _variables(obj) -> dict:
+    """Name -> Variable of a Dataset, DataArray (its data under ``None``) or Variable."""
+    import xarray as xr
+
+    if isinstance(obj, xr.Dataset):
+        return dict(obj.variables)
+    if isinstance(obj, xr.DataArray):
+        out = {None: obj.variable}
+        out.update((name, c.variable) for name, c in obj.coords.items())
+        return out
+    if isinstance(obj, xr.Variable):
+        return {None: obj}
+    raise TypeError(f"expected an xarray Dataset, DataArray or Variable, got {type(obj)}")
+
+
+def _replaced(obj, values: dict):
+    """``obj`` with the data of the named variables replaced (a shallow copy)."""
+    import xarray as xr
+
+    new = obj.copy(deep=False)
+    if isinstance(new, xr.Dataset):
+        for name, value in values.items():
+            new.variables[name].data = value
+        return new
+    if isinstance(new, xr.DataArray):
+        for name, value in values.items():
+            var = new.variable if name is None else new.coords[name].variable
+            var.data = value
+        return new
+    new.data = values[None]
+    return new
+
+
+class _XarrayCollection:
+    """An xarray object whose oxdask-backed variables form one oxdask collection."""
+
+    def __init__(self, obj):
+        self.obj = obj
+        self.names = []
+        self.arrays = []
+        for name, var in _variables(obj).items():
+            data = var._data if hasattr(var, "_data") else var.data
+            if _is_oxdask_array(data):
+                self.names.append(name)
+                self.arrays.append(data)
+
+    def __dask_graph__(self):
+        if not self.arrays:
+            return None
+        from oxdask.highlevelgraph import HighLevelGraph
+
+        return HighLevelGraph.merge(*(a.__dask_graph__() for a in self.arrays))
+
+    def __dask_keys__(self):
+        return [a.__dask_keys__() for a in self.arrays]
+
+    def __dask_layers__(self):
+        return tuple(a.name for a in self.arrays)
+
+    def __dask_tokenize__(self):
+        return ("xarray", type(self.obj).__name__, tuple(a.name for a in self.arrays))
+
+    @staticmethod
+    def __dask_optimize__(dsk, keys, **kwargs):
+        from oxdask.array.optimization import optimize
+
+        return optimize(dsk, keys, **kwargs)
+
+    def __dask_postcompute__(self):
+        return _finish_compute, (self.obj, tuple(self.names), tuple(self.arrays))
+
+    def __dask_postpersist__(self):
+        return _finish_persist, (self.obj, tuple(self.names), tuple(self.arrays))
+
+
+def _finish_compute(results, obj, names, arrays):
+    values = {}
+    for name, array, result in zip(names, arrays, results, strict=True):
+        func, args = array.__dask_postcompute__()
+        values[name] = func(result, *args)
+    return _replaced(obj, values)
+
+
+def _finish_persist(dsk, obj, names, arrays, rename=None):
+    values = {}
+    for name, array in zip(names, arrays, strict=True):
+        func, args = array.__dask_postpersist__()
+        values[name] = func(dsk, *args, rename=rename) if rename else func(dsk, *args)
+    return _replaced(obj, values)
+
+
+def _is_oxdask_array(x) -> bool:
+    module = type(x).__module__ or ""
+    return module.startswith("oxdask.array")
+
+
+def as_collection(obj):
+    """An oxdask collection computing to ``obj`` with its oxdask-chunked data loaded.
+
+    ``oxdask.compute(as_collection(ds))`` computes all the variables of ``ds`` in one graph
+    and returns a Dataset of NumPy arrays; ``oxdask.persist`` returns one whose arrays hold
+    their blocks in memory.
+    """
+    return _XarrayCollection(obj)
 
 
 # ---------------------------------------------------------------------------------------------
