@@ -79,3 +79,22 @@ def test_norm_by_singular_values_of_short_fat(ord_, rng):
     )
     _, _, v = da.linalg.svd(da.from_array(a, chunks=(5, 6)))
     assert v.shape == (5, 6)  # thin, unlike tsqr's square Vh
+
+
+@pytest.mark.parametrize("iterator", ["power", "QR"])
+@pytest.mark.parametrize(("m", "n", "chunks"), [(60, 40, (20, 40)), (15, 20, (5, 10)), (30, 25, 5)])
+def test_svd_compressed(iterator, m, n, chunks, rng):
+    u0 = np.linalg.qr(rng.standard_normal((m, 4)))[0]
+    v0 = np.linalg.qr(rng.standard_normal((n, 4)))[0]
+    a = (u0 * [9.0, 5.0, 3.0, 2.0]) @ v0.T  # rank 4
+    x = da.from_array(a, chunks=chunks)
+    u, s, v = da.linalg.svd_compressed(x, 4, iterator=iterator, n_power_iter=1, seed=3)
+    assert (u.shape, s.shape, v.shape) == ((m, 4), (4,), (4, n))
+    assert_eq(s, np.array([9.0, 5.0, 3.0, 2.0]))
+    assert_eq((u * s) @ v, a)
+    u2, s2, v2 = da.linalg.svd_compressed(x, 4, iterator=iterator, n_power_iter=1, seed=3)
+    assert_eq(u2, u)
+    assert_eq(s2, s)
+    assert_eq(v2, v)
+    f32 = da.linalg.svd_compressed(x.astype("f4"), 2, seed=1)
+    assert all(r.dtype == np.float32 for r in f32)

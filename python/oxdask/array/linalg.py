@@ -40,6 +40,7 @@ __all__ = [
     "sfqr",
     "solve",
     "svd",
+    "svd_compressed",
     "tensordot",
     "tsqr",
     "vdot",
@@ -559,3 +560,6 @@ def _sqrt_sumsq(x, axis, keepdims):
 
 
 _ = (math, Array)
+
+
+from oxdask.array._svd_compressed import svd_compressed  # noqa: E402 - uses this module
