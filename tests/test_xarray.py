@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -314,14 +315,64 @@ NO_DASK_SCRIPT = textwrap.dedent(
         out = op(c)
         assert isinstance(out.a.data, da.Array), name
         xr.testing.assert_allclose(out.compute(), op(ds))
+    path = sys.argv[1]
+    (c.a * 2).to_dataset().to_zarr(path, consolidated=False)
+    back = xr.open_zarr(path, chunks={"t": 5}, consolidated=False)
+    assert isinstance(back.a.data, da.Array)
+    xr.testing.assert_allclose(back.a.compute(), ds.a * 2)
     print("ok")
     """
 )
 
 
-def test_without_dask_installed():
+def test_without_dask_installed(tmp_path):
+    pytest.importorskip("zarr")
     proc = subprocess.run(
-        [sys.executable, "-c", NO_DASK_SCRIPT], capture_output=True, text=True, timeout=100
+        [sys.executable, "-c", NO_DASK_SCRIPT, str(tmp_path / "out.zarr")],
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("ok")
+
+
+ENTRY_POINT_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np
+    import xarray as xr
+    import oxdask.array as da
+    from xarray.namedarray.parallelcompat import get_chunked_array_type, list_chunkmanagers
+
+    manager = list_chunkmanagers()["oxdask"]  # found through the entry point alone
+    assert type(manager).__name__ == "OxdaskManager"
+    ds = xr.Dataset({"a": (("t",), np.arange(10.0))})
+    c = ds.chunk({"t": 3}, chunked_array_type="oxdask")
+    assert isinstance(c.a.data, da.Array)
+    assert get_chunked_array_type(c.a.data) is manager  # Dask's manager does not claim it
+    xr.testing.assert_allclose(c.cumsum().compute(), ds.cumsum())
+    print("ok")
+    """
+)
+
+
+def test_entry_point_of_an_installed_oxdask(tmp_path):
+    """The entry point as an installed oxdask declares it (a distribution on the path)."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    target = meta["project"]["entry-points"]["xarray.chunkmanagers"]["oxdask"]
+    dist = tmp_path / "oxdask_entry_point-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: oxdask-entry-point\nVersion: 1.0\n"
+    )
+    (dist / "entry_points.txt").write_text(f"[xarray.chunkmanagers]\noxdask = {target}\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    proc = subprocess.run(
+        [sys.executable, "-c", ENTRY_POINT_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().endswith("ok")
