@@ -98,3 +98,23 @@ def test_svd_compressed(iterator, m, n, chunks, rng):
     assert_eq(v2, v)
     f32 = da.linalg.svd_compressed(x.astype("f4"), 2, seed=1)
     assert all(r.dtype == np.float32 for r in f32)
+
+
+@pytest.mark.parametrize(("size", "chunk"), [(10, 5), (20, 10), (7, 7)])
+def test_lu_and_solve_triangular(size, chunk, rng):
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    a = rng.integers(0, 10, (size, size)) + np.eye(size, dtype=int) * 20
+    x = da.from_array(a, chunks=chunk)
+    p, lo, up = da.linalg.lu(x)
+    assert lo.chunks == x.chunks
+    assert_eq(p @ lo @ up, a.astype(float))
+    assert_eq(lo, np.tril(lo.compute()))
+    b = rng.integers(1, 10, size)
+    db = da.from_array(b, chunks=chunk)
+    for lower, tri in ((False, np.triu(a)), (True, np.tril(a))):
+        got = da.linalg.solve_triangular(da.from_array(tri, chunks=chunk), db, lower=lower)
+        assert_eq(got, scipy_linalg.solve_triangular(tri, b, lower=lower))
+    with pytest.raises(ValueError, match="square"):
+        da.linalg.lu(da.ones((20, 20), chunks=(5, 4)))
+    with pytest.raises(ValueError, match="chunks"):
+        da.linalg.solve_triangular(da.ones((10, 10), chunks=3), da.ones(10, chunks=5))

@@ -34,11 +34,13 @@ __all__ = [
     "einsum",
     "inv",
     "lstsq",
+    "lu",
     "matmul",
     "norm",
     "qr",
     "sfqr",
     "solve",
+    "solve_triangular",
     "svd",
     "svd_compressed",
     "tensordot",
@@ -562,4 +564,5 @@ def _sqrt_sumsq(x, axis, keepdims):
 _ = (math, Array)
 
 
+from oxdask.array._linalg_scipy import lu, solve_triangular  # noqa: E402
 from oxdask.array._svd_compressed import svd_compressed  # noqa: E402 - uses this module
