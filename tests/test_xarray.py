@@ -99,6 +99,50 @@ def test_operations_stay_lazy_and_equal_numpy(manager, op):
     xr.testing.assert_allclose(out.compute(), expected)
 
 
+def _time_dataset():
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    a = rng.random((24, 6))
+    a[3, 2] = np.nan
+    return xr.Dataset(
+        {"a": (("time", "x"), a), "w": (("x",), rng.random(6))},
+        coords={"time": pd.date_range("2000-01-01", periods=24, freq="D"), "x": np.arange(6.0)},
+    )
+
+
+MORE_OPS = {
+    "quantile": lambda d: d.a.quantile(0.3, dim="time"),
+    "median": lambda d: d.a.median("time"),
+    "argmin": lambda d: d.a.argmin("time"),
+    "idxmax": lambda d: d.a.idxmax("time"),
+    "diff-shift-roll": lambda d: d.a.diff("time") + d.a.shift(time=2) + d.a.roll(time=1),
+    "pad": lambda d: d.a.pad(time=(1, 2)),
+    "concat": lambda d: xr.concat([d.a, d.a], "time"),
+    "fillna-isnull": lambda d: d.a.fillna(0) + d.a.isnull(),
+    "weighted": lambda d: d.a.weighted(d.w).mean("x"),
+    "resample": lambda d: d.a.resample(time="7D").mean(),
+    "dt-accessor": lambda d: d.time.dt.dayofyear + d.a,
+    "polyfit": lambda d: d.a.polyfit("time", 1).polyfit_coefficients,
+    "dot": lambda d: xr.dot(d.a, d.w),
+    "count-any": lambda d: d.a.count("time") + (d.a > 0.9).any("time"),
+    "stack": lambda d: d.a.stack(z=("time", "x")),
+    "reindex": lambda d: d.a.reindex(x=[0.0, 2.0, 7.0]),
+    "rolling-construct": lambda d: d.a.rolling(time=3).construct("win"),
+    "sortby": lambda d: d.a.sortby("x", ascending=False),
+    "cumulative": lambda d: d.a.cumulative("time").sum(),
+}
+
+
+@pytest.mark.parametrize("op", sorted(MORE_OPS))
+def test_more_operations_stay_lazy(manager, op):
+    ds = _time_dataset()
+    chunked = ds.chunk({"time": 7, "x": 3}, chunked_array_type="oxdask")
+    out = MORE_OPS[op](chunked)
+    assert isinstance(out.data, da.Array), f"{op} computed eagerly"
+    xr.testing.assert_allclose(out.compute(), MORE_OPS[op](ds))
+
+
 def test_manager_instance_without_registration():
     ds = _dataset()
     chunked = ds.chunk({"t": 4}, chunked_array_type=OxdaskManager())

@@ -13,6 +13,15 @@ Without an installed entry point (an editable checkout that was not reinstalled)
 
 When real Dask is installed as well, xarray's Dask manager would also claim oxdask arrays (both
 implement the collection protocol); importing this module teaches it to leave them to oxdask.
+
+Lazy with oxdask: reductions (also quantile, median, argmin/idxmax), rolling and coarsen,
+groupby and resample (with ``xr.set_options(use_flox=False)``: flox is written for Dask; a
+chunked group coordinate needs flox, with Dask too), ``apply_ufunc(dask="parallelized")``,
+weighted, polyfit, cumulative operations, ``open_zarr``/``open_dataset(chunks=...)`` and
+``to_zarr``. Still Dask-only in xarray (it imports ``dask`` there): ``xr.map_blocks``,
+``interp`` of chunked data, ``to_zarr``/``to_netcdf(compute=False)`` (a ``dask.delayed``),
+``open_mfdataset(parallel=True)``; ``ffill``/``bfill``/``rank`` need bottleneck or numbagg.
+``oxdask.compute(ds)`` of an xarray object goes through :func:`as_collection`.
 """
 
 from __future__ import annotations
