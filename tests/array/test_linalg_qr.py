@@ -118,3 +118,13 @@ def test_lu_and_solve_triangular(size, chunk, rng):
         da.linalg.lu(da.ones((20, 20), chunks=(5, 4)))
     with pytest.raises(ValueError, match="chunks"):
         da.linalg.solve_triangular(da.ones((10, 10), chunks=3), da.ones(10, chunks=5))
+
+
+def test_svd_full_matrices_keyword(rng):
+    a = rng.random((10, 20))
+    x = da.from_array(a, chunks=-1)
+    with pytest.raises(NotImplementedError, match="full_matrices"):
+        da.linalg.svd(x, full_matrices=True)
+    _, s, v = da.linalg.svd(x, full_matrices=False)
+    assert v.shape == (10, 20)
+    assert_eq(s, np.linalg.svd(a, compute_uv=False))

@@ -375,8 +375,13 @@ def qr(a):
     return _tsqr(a)
 
 
-def svd(a, coerce_signs=True):
-    """Thin SVD of a tall-and-skinny (or short-and-fat) matrix: ``(u, s, v)``."""
+def svd(a, coerce_signs=True, full_matrices=False):
+    """Thin SVD of a tall-and-skinny (or short-and-fat) matrix: ``(u, s, v)``.
+
+    ``full_matrices=True`` is not supported (as in Dask).
+    """
+    if full_matrices:
+        raise NotImplementedError("full_matrices=True is not supported; the SVD is thin")
     a = asarray(a)
     if a.ndim != 2:
         raise ValueError("Array must be 2D.")
