@@ -269,6 +269,36 @@ def test_manager_array_functions():
     assert m.array_api.ones is da.ones
 
 
+def _ffill_block(a, axis, dtype=None):
+    # xarray's push without bottleneck: forward fill along ``axis`` (``axis`` required)
+    import pandas as pd
+
+    moved = np.moveaxis(a, axis, 0)
+    filled = pd.DataFrame(moved.reshape(moved.shape[0], -1)).ffill().to_numpy()
+    return np.moveaxis(filled.reshape(moved.shape), 0, axis)
+
+
+def test_scan_as_xarray_push_uses_it():
+    # the scan xarray's ffill/bfill run (push): a block function that needs ``axis``, the
+    # blelloch method and a ``preop``
+    import pandas as pd
+
+    m = OxdaskManager()
+    data = np.array([[1.0, np.nan, np.nan, 4.0, np.nan, np.nan, np.nan, 8.0, np.nan]] * 2).T
+    x = da.from_array(data, chunks=(2, 1))
+    out = m.scan(
+        func=_ffill_block,
+        binop=lambda a, b: np.where(np.isnan(b), a, b),
+        ident=np.nan,
+        arr=x,
+        axis=0,
+        dtype=x.dtype,
+        method="blelloch",
+        preop=np.nanmax,
+    )
+    np.testing.assert_array_equal(out.compute(), pd.DataFrame(data).ffill().to_numpy())
+
+
 def test_unavailable_array_module_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(
         oxr, "_load_array_module", lambda: (None, ImportError("No module named 'numpy'"))

@@ -180,9 +180,18 @@ class OxdaskManager(ChunkManagerEntrypoint):
         dtype: Any = None,
         **kwargs: Any,
     ) -> Any:
+        import operator
+
+        import numpy as np
+
         from oxdask.array.reductions import cumreduction
 
         self.da  # noqa: B018
+        if kwargs.get("method") == "blelloch" and binop not in (np.add, operator.add):
+            # oxdask's parallel scan applies ``binop(block, carry)``, the reverse of Dask's
+            # ``binop(carry, block)``: right for sums only. Others (ffill's "last valid value")
+            # run the sequential scan, which seeds each block with the previous one's last.
+            kwargs["method"] = "sequential"
         # oxdask's scan probes the block function without ``axis`` to learn the result dtype;
         # xarray's functions (ffill's push) require it
         return cumreduction(_AxisDefault(func), binop, ident, arr, axis=axis, dtype=dtype, **kwargs)
