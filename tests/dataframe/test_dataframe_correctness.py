@@ -229,3 +229,22 @@ def test_groupby_custom_aggregation_name_clash():
     d = dd.from_pandas(pd.DataFrame({"g": [0, 1], "b": [1, 2]}), npartitions=2)
     with pytest.raises(ValueError, match="unique"):
         d.groupby("g").agg({"b": [_custom_sum, "sum"]})
+
+
+def test_groupby_observed_false_unknown_categories():
+    pdf = pd.DataFrame(
+        {
+            "c1": pd.Categorical(list("AB"), categories=list("ABCDE")),
+            "c2": pd.Categorical([1, 2], categories=[1, 2, 3]),
+            "v": [0.5, 0.25],
+        }
+    )
+    d = dd.from_pandas(pdf, npartitions=2)
+    d["c1"] = d["c1"].cat.as_unknown()
+    d["c2"] = d["c2"].cat.as_unknown()
+    for by in ("c1", ["c1", "c2"]):
+        expected = pdf.groupby(by, observed=False).v.sum()
+        assert_eq(d.groupby(by, observed=False).v.sum(), expected)
+    # a categorical value column keeps the categories of the data
+    expected = pdf.groupby("c1", observed=True).first()
+    assert_eq(d.groupby("c1", observed=True).first(), expected)

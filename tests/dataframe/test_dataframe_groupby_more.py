@@ -118,3 +118,28 @@ def test_assert_eq_orders_rows_as_dask():
     assert dd.assert_eq(a.x, pd.Series([1, 2, 3], name="x"), check_index=False)
     with pytest.raises(AssertionError):
         dd.assert_eq(a, b.assign(x=[1, 2, 4]))
+
+
+@pytest.mark.parametrize("key", [3, "value", ["value"], ("value",), pd.Index(["value"])])
+def test_groupby_select_like_a_list(key):
+    pdf = pd.DataFrame({"k": ["a", "b", "a"], "value": [1, 2, 3], 3: [1, 2, 3]})
+    d = dd.from_pandas(pdf, npartitions=3)
+    expected = pdf.groupby("k")[list(key) if isinstance(key, (tuple, pd.Index)) else key].count()
+    assert_eq(d.groupby("k")[key].count(), expected)
+
+
+def test_groupby_by_normalizes_columns():
+    d = dd.from_pandas(pd.DataFrame({"a": [1, 2], "b": [3, 4]}), npartitions=2)
+    assert d.groupby("a").by == ["a"]
+    assert d.groupby(d["a"]).by == ["a"]
+    assert d.groupby([d["a"], "b"]).by == ["a", "b"]
+
+
+@pytest.mark.parametrize("func", ["mean", "std", "var"])
+def test_groupby_non_numeric_columns_need_numeric_only(func):
+    pdf = pd.DataFrame({"A": [1, 1, 2], "B": [3, 4, 3], "C": ["a", "b", "c"]})
+    d = dd.from_pandas(pdf, npartitions=3)
+    with pytest.raises(NotImplementedError, match="numeric_only=False"):
+        getattr(d.groupby("A"), func)()
+    got = getattr(d.groupby("A"), func)(numeric_only=True)
+    assert_eq(got, getattr(pdf.groupby("A"), func)(numeric_only=True))

@@ -106,7 +106,7 @@ class GroupbyChunk:
 def _keys_frame(df, keys):
     cols = {}
     for i, k in enumerate(keys):
-        cols[f"key{i}"] = (k if isinstance(k, pd.Series) else df[k]).to_numpy()
+        cols[f"key{i}"] = (k if isinstance(k, pd.Series) else df[k]).array  # keeps dtypes
     return pd.DataFrame(cols)
 
 
@@ -202,7 +202,8 @@ class GroupbyAggregate:
         if func == "nunique":
             frame = merged[f"nunique-{k}"]
             keys = list(frame.columns[:-1])
-            counts = frame.groupby(keys, sort=False, dropna=self.spec.dropna)["v"].nunique()
+            g = frame.groupby(keys, sort=False, observed=True, dropna=self.spec.dropna)
+            counts = g["v"].nunique()
             counts.index.names = agg.index.names
             return counts.reindex(agg.index, fill_value=0)
         raise ValueError(f"unsupported aggregation {func!r}")
@@ -241,15 +242,16 @@ class GroupbyAggregate:
         return self.finish(combine_partials(values, self.spec.dropna))
 
 
-def fill_unobserved(out, dtypes, fills):
+def fill_unobserved(out, categorical, fills):
     """``out`` (indexed by the group keys) with a row for every combination of categories
     not seen, holding ``fills`` (one per column), after the observed rows (as pandas'
-    ``observed=False``). ``dtypes``: per key level, its CategoricalDtype or None (then the
-    level's observed values are combined)."""
+    ``observed=False``). ``categorical``: per key level, whether its categories (read from
+    the level's dtype) are combined, else the level's observed values are."""
     idx = out.index
     levels = []
-    for i, dt in enumerate(dtypes):
-        if dt is not None:
+    for i, cat in enumerate(categorical):
+        dt = idx.get_level_values(i).dtype
+        if cat and isinstance(dt, pd.CategoricalDtype):
             levels.append(pd.Categorical(dt.categories, dtype=dt))
         else:
             levels.append(idx.get_level_values(i).dropna().unique())
@@ -287,11 +289,19 @@ def _index_names(meta, spec):
     return spec.key_names
 
 
+def _differs(have, want) -> bool:
+    """Whether a result column of dtype ``have`` must be cast to ``want`` (categoricals keep
+    the categories the data has: the metadata's may be unknown)."""
+    if isinstance(have, pd.CategoricalDtype) and isinstance(want, pd.CategoricalDtype):
+        return False
+    return have != want
+
+
 def _cast(out, meta):
     try:
         if isinstance(meta, pd.Series):
-            return out.astype(meta.dtype) if out.dtype != meta.dtype else out
-        diff = {c: t for c, t in meta.dtypes.items() if out[c].dtype != t}
+            return out.astype(meta.dtype) if _differs(out.dtype, meta.dtype) else out
+        diff = {c: t for c, t in meta.dtypes.items() if _differs(out[c].dtype, t)}
         return out.astype(diff) if diff else out
     except (TypeError, ValueError):
         return out

@@ -76,8 +76,8 @@ class _GroupBy(GroupByShuffled):
         self.group_keys = group_keys
         self.as_index = as_index
         self._selection = _selection
-        self.by = by if isinstance(by, list) else [by]
-        if not self.by:
+        self._by = by if isinstance(by, list) else [by]
+        if not self._by:
             raise ValueError("No group keys passed!")
         self._key_cols, self._key_series = self._split_keys()
         self._meta = self._pandas_groupby(self.obj._meta_nonempty, nonempty=True)
@@ -86,7 +86,7 @@ class _GroupBy(GroupByShuffled):
     def _split_keys(self):
         obj = self.obj
         cols, series = [], []
-        for b in self.by:
+        for b in self._by:
             if isinstance(b, Index):
                 b = b.to_series()
             elif not isinstance(b, _Frame) and _is_index_name(obj, b):
@@ -119,6 +119,12 @@ class _GroupBy(GroupByShuffled):
                     else f"groupby: key {b!r} not found"
                 )
         return cols, series
+
+    @property
+    def by(self):
+        """The keys: column labels, and Series that are not columns of the frame."""
+        it = iter(self._key_series)
+        return [c if c is not None else next(it) for c in self._key_cols]
 
     def _key_names(self):
         names, it = [], iter(self._key_series)
@@ -245,17 +251,16 @@ class _GroupBy(GroupByShuffled):
         )
 
     def _unobserved(self):
-        """Per key, its CategoricalDtype when unseen categories must be added (None when
-        ``observed`` is not False or no key is categorical with known categories)."""
+        """Per key, whether it is categorical, when unseen categories must be added (None
+        when ``observed`` is not False or no key is categorical). The categories are read
+        from the data, so that unknown categories in the metadata work too."""
         if self.observed is not False:
             return None
-        dtypes, it = [], iter(self._key_series)
+        flags, it = [], iter(self._key_series)
         for c in self._key_cols:
             m = self.obj._meta[c] if c is not None else next(it)._meta
-            dt = m.dtype
-            known = isinstance(dt, pd.CategoricalDtype) and dt.categories is not None
-            dtypes.append(dt if known else None)
-        return dtypes if any(d is not None for d in dtypes) else None
+            flags.append(isinstance(m.dtype, pd.CategoricalDtype))
+        return flags if any(flags) else None
 
     def _reduce_outputs(self, outputs, meta, split_every, split_out, token, ddof=1, min_count=0):
         """The tree reduction computing ``outputs`` (``[(func, value column)]``)."""
@@ -486,6 +491,13 @@ class _GroupBy(GroupByShuffled):
             sort = self.sort if self.sort is not None else True
             one = split_out in (None, 1)
             return self._per_group(func, (), kw, meta, sort_result=sort and one)
+        if func in NUMERIC_ONLY_NOT_IMPLEMENTED and isinstance(self.obj, DataFrame):
+            obj = self.obj._meta
+            if any(not pd.api.types.is_numeric_dtype(obj[c]) for c in self._value_columns()):
+                raise NotImplementedError(
+                    "'numeric_only=False' is not implemented in Dask. Pass numeric_only=True "
+                    f"or select the numeric columns to compute {func}."
+                )
         kw = {"ddof": ddof} if func in ("var", "std") else {}
         if min_count:
             kw["min_count"] = min_count
@@ -541,11 +553,13 @@ class DataFrameGroupBy(_GroupBy):
     """``DataFrame.groupby(...)``: select columns with ``[...]`` then aggregate."""
 
     def __getitem__(self, key):
+        if isinstance(key, (tuple, pd.Index, pd.Series, np.ndarray)):
+            key = list(key)  # pandas selects these like a list
         self._meta[key]  # validates the columns (raises KeyError naming them)
         cls = DataFrameGroupBy if isinstance(key, list) else SeriesGroupBy
         return cls(
             self.obj,
-            by=self.by,
+            by=self._by,
             sort=self.sort,
             dropna=self.dropna,
             observed=self.observed,
