@@ -85,9 +85,29 @@ def test_scatter_option(client, monkeypatch):
         OxdaskBackend(scatter=big)
 
 
-def test_errors_propagate(client):
+def _fail_at_3(i):
+    if i == 3:
+        raise ValueError("boom at 3")
+    return i
+
+
+def test_errors_propagate_and_the_backend_is_reusable(client):
     with parallel_config(backend="oxdask"), pytest.raises(ZeroDivisionError):
         Parallel(n_jobs=-1)(delayed(divmod)(1, i) for i in range(3))
+    with parallel_config(backend="oxdask"):
+        with pytest.raises(ValueError, match="boom at 3"):
+            Parallel(n_jobs=-1, batch_size=1)(delayed(_fail_at_3)(i) for i in range(30))
+        assert Parallel(n_jobs=-1)(delayed(abs)(-i) for i in range(5)) == [0, 1, 2, 3, 4]
+
+
+def test_generators(client):
+    with parallel_config(backend="oxdask"):
+        ordered = Parallel(n_jobs=-1, return_as="generator")(delayed(abs)(-i) for i in range(9))
+        assert list(ordered) == list(range(9))
+        unordered = Parallel(n_jobs=-1, return_as="generator_unordered")(
+            delayed(abs)(-i) for i in range(9)
+        )
+        assert sorted(unordered) == list(range(9))
 
 
 def test_nested_parallel(client):
