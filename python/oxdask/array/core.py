@@ -14,6 +14,7 @@ axis), never O(number of blocks).
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from itertools import count
@@ -435,8 +436,8 @@ def from_array(
     """
     if isinstance(x, Array):
         raise ValueError("Array is already a dask array; use rechunk or asarray")
-    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-        x = np.asarray(x)
+    if not hasattr(x, "shape") or not hasattr(x, "dtype") or isinstance(x, np.generic):
+        x = np.asarray(x)  # NumPy scalars too: the graph holds a 0-d array
     if hasattr(x, "__dask_graph__") and is_dask_collection(x):
         raise ValueError("from_array got a dask collection")
     shape = tuple(int(s) for s in x.shape)
@@ -466,9 +467,11 @@ def from_array(
         kwargs["asarray"] = False
     ndim = len(shape)
     if ndim == 0:
-        layer = MaterializedLayer(
-            {(name,): (np.asarray, x) if not isinstance(x, np.ndarray) else x.copy()}
-        )
+        if isinstance(x, np.ndarray):
+            task = x.copy()
+        else:  # read through the getter, as blocks of other dimensions
+            task = (functools.partial(_chunk.getter, **kwargs), x)
+        layer = MaterializedLayer({(name,): task})
         return Array(HighLevelGraph({name: layer}, {name: set()}), name, (), dtype, meta=meta)
     from oxdask.array.blockwise import _blockwise_layer
 
