@@ -158,3 +158,21 @@ def test_sliding_window_view(shape, chunks, window, axis):
     assert_eq(got, np.lib.stride_tricks.sliding_window_view(a, window, axis))
     with pytest.raises(ValueError, match="larger than input"):
         sliding_window_view(da.zeros((4, 3)), 10, 0)
+
+
+def test_map_overlap_old_signature_and_allow_rechunk():
+    x = da.ones(3, chunks=3)
+
+    def total(b):
+        return np.array(b.sum())
+
+    with pytest.warns(FutureWarning, match="deprecated"):
+        y = da.map_overlap(x, total, 1, "reflect", True)
+    assert float(y.compute()) == 5.0
+    z = da.arange(6, chunks=5)
+    with pytest.raises(ValueError, match="smallest chunk"):
+        da.overlap.overlap(z, 2, "reflect", allow_rechunk=False)
+    g = da.overlap.overlap(z, 2, "reflect", allow_rechunk=True)
+    assert_eq(da.overlap.trim_internal(g, {0: 2}, "reflect"), np.arange(6))
+    w = z.map_overlap(lambda b: b + 1, depth=0, boundary="none")
+    assert_eq(w, np.arange(6) + 1)

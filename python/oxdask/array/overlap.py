@@ -10,6 +10,7 @@ neighbouring block sizes.
 from __future__ import annotations
 
 import itertools
+import warnings
 from numbers import Integral, Number
 
 import numpy as np
@@ -101,6 +102,11 @@ def overlap(x, depth, boundary=None, *, allow_rechunk=True):
                 f"however boundary for dimension {d} is {bounds[d]}"
             )
     for d, (lo, hi) in depths.items():
+        if (lo or hi) and not allow_rechunk and min(x.chunks[d], default=0) < max(lo, hi):
+            raise ValueError(
+                f"The overlapping depth {max(lo, hi)} is larger than your smallest chunk "
+                f"size {min(x.chunks[d])} along axis {d}; rechunk, or allow_rechunk=True"
+            )
         if max(lo, hi) > x.shape[d]:
             raise ValueError(
                 f"The overlapping depth {max(lo, hi)} is larger than your array {x.shape[d]}."
@@ -141,6 +147,8 @@ class _Trim:
         self.numblocks = numblocks
 
     def __call__(self, block, *locs):
+        if np.ndim(block) != len(locs):  # func reduced its block: nothing of it to trim
+            return block
         index = []
         for d, loc in enumerate(locs):
             before, after = self.depths.get(d, (0, 0))
@@ -212,8 +220,24 @@ def map_overlap(
     -------
     Array
     """
-    if isinstance(func, Array) and callable(args[0]):  # old order: map_overlap(x, func, ...)
-        func, args = args[0], (func, *args[1:])
+    if isinstance(func, Array) and callable(args[0]):
+        # Dask's old order map_overlap(x, func, depth, boundary, trim), deprecated there too
+        warnings.warn(
+            "The use of map_overlap(array, func, **kwargs) is deprecated since dask 2.17.0 "
+            "and will be an error in a future release. To silence this warning, use the "
+            "syntax map_overlap(func, array0,[ array1, ...,] **kwargs) instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        old = list(args[1:])
+        x, func = func, args[0]
+        if old:
+            depth = old.pop(0)
+        if old:
+            boundary = old.pop(0)
+        if old:
+            trim = old.pop(0)
+        args = (x, *old)
     arrays = [asarray(a) if isinstance(a, (Array, np.ndarray)) else a for a in args]
     dask_arrays = [a for a in arrays if isinstance(a, Array)]
     if len(dask_arrays) > 1 and align_arrays:
@@ -238,10 +262,12 @@ def map_overlap(
             dd, bb = _depths(dep, a.ndim), _boundaries(bnd, a.ndim)
             if first is None:
                 first = (a.ndim, dd, bb)
-            g.append(overlap(a, dd, bb))
+            g.append(overlap(a, dd, bb, allow_rechunk=allow_rechunk))
         else:
             g.append(a)
     out = map_blocks(func, *g, **kwargs)
+    if first is not None and not any(lo or hi for lo, hi in first[1].values()):
+        return out  # no overlap: a plain map_blocks
     if trim:
         nd, dd, bb = first
         off = ndim - nd  # the first array's axes are the trailing ones of the loop
