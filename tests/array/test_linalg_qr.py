@@ -128,3 +128,23 @@ def test_svd_full_matrices_keyword(rng):
     _, s, v = da.linalg.svd(x, full_matrices=False)
     assert v.shape == (10, 20)
     assert_eq(s, np.linalg.svd(a, compute_uv=False))
+
+
+@pytest.mark.parametrize("dtype", ["f2", "f4", "f8", "c8", "c16"])
+@pytest.mark.parametrize("u_based", [True, False])
+def test_svd_flip(dtype, u_based, rng):
+    from oxdask.array.linalg import svd_flip
+
+    x = np.array([[1, -1, 1, -1], [1, -1, 1, -1], [-1, 1, 1, -1], [-1, 1, 1, -1]], dtype=dtype)
+    expected = x.copy()
+    expected[:, -1] *= -1
+    u, v = svd_flip(x, x.T, u_based_decision=u_based)
+    assert u.dtype == v.dtype == x.dtype
+    np.testing.assert_array_equal(u, expected)
+    du, dv = svd_flip(da.from_array(x, chunks=2), da.from_array(x.T, chunks=3), u_based)
+    assert_eq(du, expected)
+    assert_eq(dv, expected.T)
+    a = rng.random((8, 5))
+    uu, ss, vv = da.linalg.svd(da.from_array(a, chunks=(4, 5)))
+    fu, fv = svd_flip(uu, vv)
+    assert_eq((fu * ss) @ fv, a)

@@ -43,6 +43,7 @@ __all__ = [
     "solve_triangular",
     "svd",
     "svd_compressed",
+    "svd_flip",
     "tensordot",
     "tsqr",
     "vdot",
@@ -567,6 +568,19 @@ def _sqrt_sumsq(x, axis, keepdims):
 
 
 _ = (math, Array)
+
+
+def svd_flip(u, v, u_based_decision=False):
+    """Signs of SVD factors made deterministic: each singular vector (a column of ``u`` when
+    ``u_based_decision``, else a row of ``v``) flipped so that its sum is not negative;
+    ``u`` and ``v`` flip together, so ``u * s @ v`` is unchanged. NumPy or lazy arrays."""
+    if u_based_decision:
+        total = u.sum(axis=0, keepdims=True)
+        signs = ((total.real >= 0) * 2 - 1).astype(u.dtype)
+        return u * signs, v * signs.T.astype(v.dtype)
+    total = v.sum(axis=1, keepdims=True)
+    signs = ((total.real >= 0) * 2 - 1).astype(v.dtype)
+    return u * signs.T.astype(u.dtype), v * signs
 
 
 from oxdask.array._linalg_scipy import lu, solve_triangular  # noqa: E402
