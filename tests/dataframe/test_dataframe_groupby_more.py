@@ -143,3 +143,23 @@ def test_groupby_non_numeric_columns_need_numeric_only(func):
         getattr(d.groupby("A"), func)()
     got = getattr(d.groupby("A"), func)(numeric_only=True)
     assert_eq(got, getattr(pdf.groupby("A"), func)(numeric_only=True))
+
+
+@pytest.mark.parametrize("on", ["A", ["A", "B"], pd.Series(["A", "B"])])
+def test_shuffle_on_a_frame_of_keys_matches_columns(pdf, on):
+    d = dd.from_pandas(pdf, npartitions=3)
+    keys = d[[on]] if isinstance(on, str) else d[on]
+    a = d.shuffle(on, npartitions=4)
+    b = d.shuffle(keys, npartitions=4)
+    for i in range(4):
+        pd.testing.assert_frame_equal(a.partitions[i].compute(), b.partitions[i].compute())
+    assert_eq(b.compute().sort_index(), pdf)
+
+
+def test_shuffle_ignore_index(pdf):
+    d = dd.from_pandas(pdf.set_index(pdf.index * 10), npartitions=3)
+    out = d.shuffle("A", ignore_index=True).compute()
+    assert out.index.tolist() != sorted(out.index.tolist()) or len(out) == 20
+    assert set(out.index) <= set(range(20))
+    kept = d.shuffle("A", ignore_index=True, shuffle_method="disk").compute()
+    assert set(kept.index) == set(pdf.index * 10)

@@ -46,7 +46,7 @@ def getitem(frame, key):
     if isinstance(frame, Series):
         return frame.loc[key]
     meta = frame._meta
-    if isinstance(key, (list, pd.Index, np.ndarray)):
+    if isinstance(key, (list, pd.Index, np.ndarray, pd.Series)):  # labels (pandas Series too)
         keys = list(key)
         if keys and all(isinstance(k, (bool, np.bool_)) for k in keys):
             raise NotImplementedError("boolean lists cannot select rows of a DataFrame")

@@ -355,12 +355,30 @@ def shuffle(frame, on=None, npartitions=None, ignore_index=False, **kwargs):
         Accepted for compatibility.
     """
     n = npartitions or frame.npartitions
+    out = _shuffle_on(frame, on, n)
+    # Dask's task shuffle drops the index with ignore_index (its disk shuffle keeps it)
+    if ignore_index and kwargs.get("shuffle_method") != "disk":
+        out = out.map_partitions(_drop_index, token="reset-index")
+    return out
+
+
+def _drop_index(df):
+    return df.reset_index(drop=True)
+
+
+def _shuffle_on(frame, on, n):
+    if isinstance(on, (pd.Series, pd.Index, np.ndarray)):
+        on = list(on)  # labels of columns
     if isinstance(on, _Frame):
-        tmp = "_shuffle_key"
         framed = frame.to_frame() if frame.ndim == 1 else frame
-        tagged = framed.assign(**{tmp: on})
-        out = rearrange(tagged, HashPartitioner([tmp], n), n)
-        out = out.drop(columns=[tmp])
+        if on.ndim == 2:  # a frame of keys: hashed as the same columns of ``frame`` would be
+            tmp = [f"_shuffle_key_{i}" for i in range(len(on.columns))]
+            tagged = framed.assign(**{t: on[c] for t, c in zip(tmp, on.columns, strict=True)})
+        else:
+            tmp = ["_shuffle_key"]
+            tagged = framed.assign(**{tmp[0]: on})
+        out = rearrange(tagged, HashPartitioner(tmp, n), n)
+        out = out.drop(columns=tmp)
         return out[frame._meta.name] if frame.ndim == 1 else out
     if on == "index":
         on = None
