@@ -230,3 +230,17 @@ def test_frompyfunc_pickles_and_refuses_two_outputs():
     assert_eq(myadd(da.from_array(x, chunks=2), x), np.frompyfunc(operator.add, 2, 1)(x, x))
     with pytest.raises(NotImplementedError):
         da.frompyfunc(lambda x, y: (x + y, x - y), 2, 2)
+
+
+def test_python_integer_out_of_range_overflows_as_numpy():
+    x = da.ones(2, dtype=np.int8, chunks=1)
+    with pytest.raises(OverflowError, match="out of bounds for int8"):
+        x * 128
+    with pytest.raises(OverflowError, match="out of bounds for int8"):
+        128 + x
+    assert_eq(x * 3, np.ones(2, np.int8) * 3)
+
+
+def test_astype_refuses_unknown_keywords():
+    with pytest.raises(TypeError, match="not_a_real_kwarg"):
+        da.ones(2, chunks=1).astype("i8", not_a_real_kwarg="foo")

@@ -278,6 +278,10 @@ class Array(DaskMethodsMixin, IOMethods):
     # -- conversions --------------------------------------------------------------------------
     def astype(self, dtype, casting="unsafe", copy=True, **kwargs):
         """Cast every block to ``dtype`` (see :meth:`numpy.ndarray.astype`)."""
+        if kwargs:
+            raise TypeError(
+                f"astype does not take the following keyword arguments: {sorted(kwargs)}"
+            )
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
             return self

@@ -310,11 +310,26 @@ def _binary(op, reflected):
         if is_dask_collection(other) and not isinstance(other, Array):
             return NotImplemented
         other = _keep_mask(other)
+        if type(other) is int and self.dtype.kind in "iu":
+            _check_overflow(op, other, self.dtype, reflected)
         if reflected:
             return elemwise(op, other, self)
         return elemwise(op, self, other)
 
     return method
+
+
+def _check_overflow(op, value, dtype, reflected):
+    """NumPy's OverflowError for a Python integer out of the range of ``dtype``, raised now
+    (other errors of the operation surface when computing, as before)."""
+    sample = np.ones((), dtype)
+    try:
+        with np.errstate(all="ignore"):
+            op(value, sample) if reflected else op(sample, value)
+    except OverflowError:
+        raise
+    except Exception:
+        pass
 
 
 def _divmod(self, other):
