@@ -7,14 +7,14 @@ groups of at most ``split_every`` blocks per axis, level after level, and calls 
 front of the chunk layer runs in the same task per block (the engine fuses linear chains).
 
 Arg reductions live in :mod:`oxdask.array.argreduce`, cumulative ones in
-:mod:`oxdask.array.cumulative`.
-
-Intermediate values of moment-based reductions (``mean``, ``var``...) are dicts of arrays
-whose fields are concatenated field by field.
+:mod:`oxdask.array.cumulative`, moments (``mean``, ``var``, ``std``) in
+:mod:`oxdask.array.moments`; intermediate values may be dicts of arrays, concatenated field by
+field.
 
 NaN-aware min/max use ``np.fmin``/``np.fmax`` reductions, which return NaN for all-NaN slices
-without warnings; other NumPy warnings of empty or all-NaN slices are silenced in the same way
-as Dask's results (NaN, no warning).
+without warnings (masked and object blocks use ``np.nanmin``/``np.nanmax``). Blocks of masked
+arrays are reduced with NumPy's masked-array methods, so masked elements are skipped; full
+reductions to 0-d give NumPy scalars, as NumPy does.
 """
 
 from __future__ import annotations
