@@ -192,3 +192,16 @@ def test_preorder_traversal_reshapelist_lists_to_tuples():
     assert reshapelist((2, 3, 1), range(6)) == [[[0], [1], [2]], [[3], [4], [5]]]
     assert lists_to_tuples([1, [2, 3]], ["a", ["b", "c"]]) == (1, (2, 3))
     assert lists_to_tuples(5, "a") == 5
+
+
+def test_validate_key_messages():
+    import pytest
+
+    from oxdask.core import validate_key
+
+    validate_key(1)
+    validate_key(("x", 1))
+    with pytest.raises(TypeError, match="Unexpected key type.*list"):
+        validate_key(["x", 1])
+    with pytest.raises(TypeError, match="unexpected key type at index=1"):
+        validate_key((2, int))

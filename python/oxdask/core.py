@@ -88,12 +88,14 @@ def validate_key(key) -> None:
         return
     typ = type(key)
     if typ is tuple:
-        for i, part in enumerate(key):
+        for index, part in enumerate(key):
             try:
                 validate_key(part)
             except TypeError as e:
-                raise TypeError(f"Composite key contains unexpected key type at {i=} ({e})") from e
-    raise TypeError(f"Unexpected key type {typ} (value: {key!r})")
+                raise TypeError(
+                    f"Composite key contains unexpected key type at {index=} ({key=!r})"
+                ) from e
+    raise TypeError(f"Unexpected key type {typ} ({key=!r})")
 
 
 def _is_ref(x, keys) -> bool:
