@@ -201,7 +201,7 @@ def test_validate_key_messages():
 
     validate_key(1)
     validate_key(("x", 1))
-    with pytest.raises(TypeError, match="Unexpected key type.*list"):
+    with pytest.raises(TypeError, match=r"Unexpected key type.*list"):
         validate_key(["x", 1])
     with pytest.raises(TypeError, match="unexpected key type at index=1"):
         validate_key((2, int))
