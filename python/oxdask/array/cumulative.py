@@ -82,7 +82,7 @@ def _cumulative(npfunc, binop, ident, a, axis, dtype, name, nan, out=None, metho
     axis = validate_axis(axis, a.ndim)
     if nan:
         a = elemwise(_NanTo(ident), a, dtype=a.dtype)
-    rdtype = npfunc(np.ones((1,), dtype=a.dtype), dtype=dtype).dtype
+    rdtype = npfunc(np.ones((1,), dtype=a.dtype), axis=0, dtype=dtype).dtype
     scan = _CumBlock(npfunc, axis, dtype)
     token = tokenize(a.name, npfunc, binop, ident, axis, dtype)
     lname = f"{name}-last-{token}"
@@ -102,7 +102,7 @@ def _cumulative(npfunc, binop, ident, a, axis, dtype, name, nan, out=None, metho
                 layer[(cname, *idx)] = (lname, *prev)
             else:
                 layer[(cname, *idx)] = (binop, (cname, *prev), (lname, *prev))
-            layer[key] = (binop, (part.name, *idx), (cname, *idx))
+            layer[key] = (binop, (cname, *idx), (part.name, *idx))  # earlier values first
         deps = [part, last]
     else:
         seeded = _Seeded(scan)
