@@ -200,3 +200,14 @@ def test_get_async_with_executor_submit():
         assert get_async(pool.submit, 2, dsk, "z") == get_sync(dsk, "z")
         with pytest.raises(ZeroDivisionError):
             get_async(pool.submit, 2, {"a": (divmod, 1, 0)}, "a")
+
+
+def test_local_helpers():
+    from oxdask.local import nested_get, reraise, sortkey
+
+    keys = ["x", ("x", 1), ("z", 0), ("x", 0)]
+    assert sorted(keys, key=sortkey) == ["x", ("x", 0), ("x", 1), ("z", 0)]
+    assert nested_get(1, "abc") == "b"
+    assert nested_get([[1, 0], [0, 1]], "abc") == (("b", "a"), ("a", "b"))
+    with pytest.raises(KeyError, match="boom"):
+        reraise(KeyError("boom"))

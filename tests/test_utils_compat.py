@@ -386,3 +386,19 @@ def test_parse_timedelta_errors():
         utils.parse_timedelta("1", default=None)
     with pytest.raises(KeyError, match=r"Invalid time unit: foo\. Valid units are"):
         utils.parse_timedelta("1 foo")
+
+
+def test_put_lines_show_versions_and_time_units(capsys):
+    import io
+    import json
+
+    buf = io.StringIO()
+    utils.put_lines(buf, [1, "a"])
+    assert buf.getvalue() == "1\na"
+    utils.show_versions()
+    info = json.loads(capsys.readouterr().out)
+    assert info["oxdask"]
+    assert info["Python"].count(".") == 2
+    assert utils.timedelta_sizes["ms"] == 1e-3
+    assert utils.timedelta_sizes["HOURS"] == 3600
+    assert utils.tds2["weeks"] == 7 * 86400

@@ -200,3 +200,31 @@ def asciitable(columns, rows) -> str:
         return "|" + "|".join(f" {c:<{w}} " for c, w in zip(cells, widths, strict=True)) + "|"
 
     return "\n".join([rule, line(columns), rule, *(line(r) for r in rows), rule])
+
+
+def put_lines(buf, lines) -> None:
+    """Write ``lines`` (converted to ``str``) to the text stream ``buf``, one per line."""
+    buf.write("\n".join(str(x) for x in lines))
+
+
+def show_versions() -> None:
+    """Print, as JSON, the versions of Python, the platform, oxdask and its main optional
+    dependencies (for bug reports)."""
+    import json
+    import platform
+    import sys
+    from importlib import metadata
+
+    from oxdask import __version__
+
+    found: dict = {
+        "Python": ".".join(str(i) for i in sys.version_info[:3]),
+        "Platform": platform.uname().system,
+        "oxdask": __version__,
+    }
+    for name in ("numpy", "pandas", "cloudpickle", "fsspec", "bokeh", "pyarrow", "zarr"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    sys.stdout.write(json.dumps(found, indent=4) + "\n")

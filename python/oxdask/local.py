@@ -25,6 +25,9 @@ __all__ = [
     "get_sync",
     "identity",
     "last_run_stats",
+    "nested_get",
+    "reraise",
+    "sortkey",
     "synchronous_executor",
 ]
 
@@ -295,3 +298,26 @@ def get_async(submit, num_workers: int, dsk: Mapping, result, cache=None, get_id
         dsk, result, num_workers=max(1, int(num_workers)), submit=run, cache=cache,
         get_id=get_id, **kwargs,
     )  # fmt: skip
+
+
+def nested_get(ind, coll):
+    """``coll[ind]``, or for a (nested) list of indices the (nested) tuple of the elements.
+
+    >>> nested_get([1, [0, 2]], "abc")
+    ('b', ('a', 'c'))
+    """
+    if isinstance(ind, list):
+        return tuple(nested_get(i, coll) for i in ind)
+    return coll[ind]
+
+
+def reraise(exc, tb=None):
+    """Raise ``exc`` with the traceback ``tb``."""
+    if exc.__traceback__ is not tb:
+        raise exc.with_traceback(tb)
+    raise exc
+
+
+def sortkey(item):
+    """A sort key under which keys of different types compare: ``(type name, item)``."""
+    return (type(item).__name__, item)

@@ -36,6 +36,8 @@ from oxdask._utils_doc import (
     derived_from,
     extra_titles,
     ignore_warning,
+    put_lines,
+    show_versions,
     skip_doctest,
     unsupported_arguments,
 )
@@ -78,6 +80,25 @@ from oxdask._utils_more import (
 )
 
 byte_sizes = dict(_BYTE_UNITS)
+"""Byte unit names (``"kb"``, ``"kib"``, ``"mb"``...) to their sizes."""
+
+tds2 = {
+    f"{unit}{plural}": seconds
+    for unit, seconds in (
+        ("second", 1), ("minute", 60), ("hour", 3600), ("day", 86400), ("week", 604800),
+        ("millisecond", 1e-3), ("microsecond", 1e-6), ("nanosecond", 1e-9),
+    )
+    for plural in ("", "s")
+}  # fmt: skip
+"""Long time unit names, singular and plural, to seconds."""
+
+timedelta_sizes = {
+    **{k: v for k, v in zip(("s", "ms", "us", "ns", "m", "h", "d", "w"),
+                            (1, 1e-3, 1e-6, 1e-9, 60, 3600, 86400, 604800), strict=True)},
+    **tds2,
+}  # fmt: skip
+timedelta_sizes.update({k.upper(): v for k, v in list(timedelta_sizes.items())})
+"""Time unit names (short, long, upper case) to seconds."""
 
 __all__ = [
     "Dispatch",
@@ -139,11 +160,15 @@ __all__ = [
     "parse_timedelta",
     "partial_by_order",
     "pseudorandom",
+    "put_lines",
     "random_state_data",
+    "show_versions",
     "skip_doctest",
     "stringify",
     "system_encoding",
     "takes_multiple_arguments",
+    "tds2",
+    "timedelta_sizes",
     "tmp_cwd",
     "tmpdir",
     "tmpfile",
