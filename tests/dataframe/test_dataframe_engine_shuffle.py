@@ -82,8 +82,10 @@ def test_default_method_follows_the_scheduler():
     assert shuffle_method() == "engine"
     with oxdask.config.set(scheduler="processes"):
         assert shuffle_method() == "tasks"
+    with oxdask.config.set({"dataframe.shuffle.method": "p2p"}):  # Dask's names run as tasks
+        assert shuffle_method() == "tasks"
     with (
-        oxdask.config.set({"dataframe.shuffle.method": "p2p"}),
+        oxdask.config.set({"dataframe.shuffle.method": "nope"}),
         pytest.raises(ValueError, match=r"dataframe\.shuffle\.method"),
     ):
         shuffle_method()
