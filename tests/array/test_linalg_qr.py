@@ -148,3 +148,10 @@ def test_svd_flip(dtype, u_based, rng):
     uu, ss, vv = da.linalg.svd(da.from_array(a, chunks=(4, 5)))
     fu, fv = svd_flip(uu, vv)
     assert_eq((fu * ss) @ fv, a)
+
+
+def test_tensordot_of_more_dimensions_than_letters():
+    x = np.broadcast_to(1, [2] * 27)
+    d = da.from_array(x, chunks=-1)
+    assert_eq(da.tensordot(d, d, 27), np.array(2**27))
+    assert_eq(da.tensordot(d, d, 26), np.tensordot(x, x, 26))

@@ -11,7 +11,7 @@ import numpy as np
 
 from oxdask.array.core import asarray, from_array
 
-__all__ = ["svd_compressed"]
+__all__ = ["svd_compressed", "svd_flip"]
 
 
 def _sign_by_u(u, v):
@@ -85,3 +85,16 @@ def svd_compressed(
     if coerce_signs:
         u, v = _sign_by_u(u, v)
     return u, s, v
+
+
+def svd_flip(u, v, u_based_decision=False):
+    """Signs of SVD factors made deterministic: each singular vector (a column of ``u`` when
+    ``u_based_decision``, else a row of ``v``) flipped so that its sum is not negative;
+    ``u`` and ``v`` flip together, so ``u * s @ v`` is unchanged. NumPy or lazy arrays."""
+    if u_based_decision:
+        total = u.sum(axis=0, keepdims=True)
+        signs = ((total.real >= 0) * 2 - 1).astype(u.dtype)
+        return u * signs, v * signs.T.astype(v.dtype)
+    total = v.sum(axis=1, keepdims=True)
+    signs = ((total.real >= 0) * 2 - 1).astype(v.dtype)
+    return u * signs.T.astype(u.dtype), v * signs

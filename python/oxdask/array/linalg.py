@@ -78,6 +78,19 @@ def _letters(n, skip=""):
     return pool[:n]
 
 
+def _tensordot_whole(a, b, ax_a, ax_b):
+    from oxdask.array.io import from_delayed
+    from oxdask.delayed import delayed
+
+    shape = tuple(n for i, n in enumerate(a.shape) if i not in ax_a) + tuple(
+        n for i, n in enumerate(b.shape) if i not in ax_b
+    )
+    block_a = a.rechunk(-1).to_delayed().ravel()[0]
+    block_b = b.rechunk(-1).to_delayed().ravel()[0]
+    value = delayed(np.tensordot, pure=True)(block_a, block_b, axes=(ax_a, ax_b))
+    return from_delayed(value, shape, dtype=np.result_type(a.dtype, b.dtype))
+
+
 def tensordot(lhs, rhs, axes=2):
     """Sum products over the given axes (see :func:`numpy.tensordot`)."""
     a, b = asarray(lhs), asarray(rhs)
@@ -95,6 +108,8 @@ def tensordot(lhs, rhs, axes=2):
     for i, j in zip(ax_a, ax_b, strict=True):
         if a.shape[i] != b.shape[j] and not (_isnan(a.shape[i]) or _isnan(b.shape[j])):
             raise ValueError("shape-mismatch for sum")
+    if a.ndim + b.ndim > len(string.ascii_letters):  # beyond einsum's labels: one block
+        return _tensordot_whole(a, b, ax_a, ax_b)
     letters = _letters(a.ndim + b.ndim)
     ia = letters[: a.ndim]
     ib = letters[a.ndim :]
@@ -570,18 +585,5 @@ def _sqrt_sumsq(x, axis, keepdims):
 _ = (math, Array)
 
 
-def svd_flip(u, v, u_based_decision=False):
-    """Signs of SVD factors made deterministic: each singular vector (a column of ``u`` when
-    ``u_based_decision``, else a row of ``v``) flipped so that its sum is not negative;
-    ``u`` and ``v`` flip together, so ``u * s @ v`` is unchanged. NumPy or lazy arrays."""
-    if u_based_decision:
-        total = u.sum(axis=0, keepdims=True)
-        signs = ((total.real >= 0) * 2 - 1).astype(u.dtype)
-        return u * signs, v * signs.T.astype(v.dtype)
-    total = v.sum(axis=1, keepdims=True)
-    signs = ((total.real >= 0) * 2 - 1).astype(v.dtype)
-    return u * signs.T.astype(u.dtype), v * signs
-
-
 from oxdask.array._linalg_scipy import lu, solve_triangular  # noqa: E402
-from oxdask.array._svd_compressed import svd_compressed  # noqa: E402 - uses this module
+from oxdask.array._svd_compressed import svd_compressed, svd_flip  # noqa: E402
