@@ -345,18 +345,17 @@ def test_as_collection_compute_and_persist(manager):
         oxr.as_collection([1])
 
 
-@pytest.mark.xfail(
-    reason="oxdask.compute reads __dask_scheduler__ from the class (xarray makes it a "
-    "property) and xarray's graph methods import dask; oxdask.base has to unpack xarray "
-    "objects with oxdask.xarray.as_collection",
-    strict=True,
-)
 def test_oxdask_compute_of_xarray_objects(manager):
     ds = _dataset()
     chunked = ds.chunk({"t": 5}, chunked_array_type="oxdask")
     (out,) = oxdask.compute(chunked.mean("t"))
     assert isinstance(out.a.data, np.ndarray)
     xr.testing.assert_allclose(out, ds.mean("t"))
+    # a DataArray and a plain value alongside, on the threads and sync schedulers
+    for scheduler in ("threads", "sync"):
+        arr, three = oxdask.compute(chunked.a.sum("x"), 3, scheduler=scheduler)
+        assert three == 3
+        xr.testing.assert_allclose(arr, ds.a.sum("x"))
 
 
 # Without Dask xarray reaches oxdask arrays through NumPy's __array_function__ only; rolling

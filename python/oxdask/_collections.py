@@ -80,6 +80,28 @@ def unpack_collections(*args, traverse: bool = True):
     return unpacker.collections, _Repack(builders)
 
 
+def _xarray_collection(obj):
+    """An xarray Dataset/DataArray/Variable holding oxdask arrays, as one oxdask collection
+    (xarray's own graph methods speak to Dask only); None for anything else."""
+    if not type(obj).__module__.startswith("xarray."):
+        return None
+    variables = getattr(obj, "variables", None)
+    if variables is None:
+        variable = getattr(obj, "variable", obj)
+        coords = getattr(getattr(obj, "coords", None), "variables", {})
+        variables = {None: variable, **coords}
+    from oxdask.array.core import Array
+
+    try:
+        if not any(isinstance(getattr(v, "_data", None), Array) for v in variables.values()):
+            return None
+    except Exception:
+        return None
+    from oxdask.xarray import as_collection
+
+    return as_collection(obj)
+
+
 class _Unpacker:
     """Finds collections in nested containers (iterative helper of ``unpack_collections``).
 
@@ -103,7 +125,12 @@ class _Unpacker:
         return i
 
     def unpack(self, expr):
-        if isinstance(expr, _fast_types) or is_dask_collection(expr):
+        if isinstance(expr, _fast_types):
+            return self.add(expr)
+        wrapped = _xarray_collection(expr)  # before xarray's own graph methods (Dask's)
+        if wrapped is not None:
+            return self.add(wrapped)
+        if is_dask_collection(expr):
             return self.add(expr)
         if not self.traverse:
             return _Const(expr)

@@ -189,6 +189,8 @@ def get_scheduler(get=None, scheduler=None, collections=None, cls=None):
 
 def _default_scheduler(collection):
     get = getattr(type(collection), "__dask_scheduler__", None)
+    if get is not None and not callable(get):  # a property (xarray's): ask the instance
+        get = getattr(collection, "__dask_scheduler__", None)
     if get is None:
         get = getattr(collection, "__dask_scheduler__", None)
     if get is None:
