@@ -163,7 +163,7 @@ def test_shuffle_method_argument_picks_the_method(df):
         check_index=False,
     )
     with pytest.raises(ValueError, match="shuffle_method must be one of"):
-        d.set_index("k", shuffle_method="p2p")
+        d.set_index("k", shuffle_method="nope")
 
 
 @pytest.mark.parametrize("scheduler", ["threads", "sync"])
