@@ -376,3 +376,11 @@ def test_processes_aggregate_in_the_calling_process():
     after = b.distinct().map_partitions(_pid).compute(scheduler="processes")
     assert after == [os.getpid()]
     assert b.distinct().count().compute(scheduler="processes") == len(set(DATA))
+
+
+def test_groupby_files_are_removed(tmp_path):
+    b = db.from_sequence([f"k{i % 5}" for i in range(100)], npartitions=4)
+    with oxdask.config.set({"temporary-directory": str(tmp_path)}):
+        groups = b.groupby(lambda x: x).compute(scheduler="processes")
+    assert sorted((k, len(v)) for k, v in groups) == [(f"k{i}", 20) for i in range(5)]
+    assert list(tmp_path.iterdir()) == []

@@ -331,7 +331,7 @@ def groupby(bag, grouper, npartitions=None, options=()):
         place = None
     else:
         root = config.get("temporary-directory", None) or tempfile.gettempdir()
-        place = os.path.join(root, f"oxdask-bag-{oname}")
+        place = os.path.join(root, f"oxdask-bag-{oname}-{os.urandom(4).hex()}")
     cname, bname = f"groupby-partition-{base}", f"groupby-barrier-{base}"
     iname, jname = "in-number-" + tokenize(n_in), "out-number-" + tokenize(n_out)
     cut = BlockwiseLayer(
