@@ -205,3 +205,23 @@ def test_pandas_objects():
     assert tokenize(df["a"]) == tokenize(df["a"].copy())
     assert tokenize(df["a"]) != tokenize(df["a"].rename("z"))
     assert tokenize(df.index) == tokenize(pd.RangeIndex(3))
+
+
+def test_public_normalizer_names_match_normalize_token():
+    from collections import OrderedDict
+    from functools import partial
+
+    from oxdask import tokenize as tk
+
+    cases = [
+        (tk.normalize_seq, [1, "a", (2,)]),
+        (tk.normalize_dict, {"a": 1, "b": [2]}),
+        (tk.normalize_ordered_dict, OrderedDict(a=1)),
+        (tk.normalize_set, {3, 1, 2}),
+        (tk.normalize_partial, partial(max, 1)),
+        (tk.normalize_function, len),
+    ]
+    for func, value in cases:
+        assert func(value) == tk.normalize_token(value)
+    assert callable(tk.register_numpy)
+    assert callable(tk.register_pandas)

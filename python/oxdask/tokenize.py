@@ -28,7 +28,18 @@ from typing import Any
 
 from oxdask import config
 
-__all__ = ["Dispatch", "TokenizationError", "normalize_token", "tokenize"]
+__all__ = [
+    "Dispatch",
+    "TokenizationError",
+    "normalize_dict",
+    "normalize_function",
+    "normalize_object",
+    "normalize_ordered_dict",
+    "normalize_seq",
+    "normalize_set",
+    "normalize_token",
+    "tokenize",
+]
 
 
 class TokenizationError(RuntimeError):
@@ -447,3 +458,15 @@ def _register_pandas():
             normalize_token(df.index),
             _hashed(df, index=False),
         )
+
+
+# Dask's public names of the normalizers (the registered implementations above)
+normalize_seq = _normalize_seq
+normalize_dict = _normalize_dict
+normalize_ordered_dict = _normalize_ordered_dict
+normalize_set = _normalize_set
+normalize_object = _normalize_object
+normalize_partial = normalize_bound_method = normalize_function
+normalize_builtin_function_or_method = normalize_function
+register_numpy = _register_numpy
+register_pandas = _register_pandas
