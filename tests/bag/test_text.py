@@ -127,3 +127,12 @@ def test_read_map_filter_pluck_is_one_task_per_file(tmp_path):
     got = b.filter(lambda r: r["k"] == 1).pluck("v").compute(scheduler="sync")
     assert got == [j for j in range(50) if j % 3 == 1] * 4
     assert last_run_stats()["tasks"] == 4  # one task per file, nothing else
+
+
+@pytest.mark.parametrize("newline", [None, "", "\n"])
+def test_blocks_split_in_chunks_match_python(tmp_path, monkeypatch, newline):
+    data = "a\r\nbb\rc\n\nd\r\n\r\ne\n" * 40
+    p = _write(tmp_path / "x.txt", data)
+    monkeypatch.setattr(textmod, "_CHUNK", 5)
+    got = db.read_text(p, blocksize=37, linedelimiter=newline).compute(scheduler="sync")
+    assert got == _expect([p], newline)

@@ -110,9 +110,10 @@ class _ReadLines:
         delim = (self.delimiter or "\n").encode(self.encoding)
         with fsspec.open(path, "rb", compression=compression, **(self.storage_options or {})) as f:
             data = read_block(f, start, length, delim)
+        if self.delimiter in _UNIVERSAL:  # split a chunk at a time, as whole files
+            chunks = _line_chunks(io.BytesIO(data), self.encoding, self.errors, self.delimiter)
+            return itertools.chain.from_iterable(chunks)
         text = data.decode(self.encoding, self.errors)
-        if self.delimiter in _UNIVERSAL:
-            return iter(_split_lines(text, self.delimiter))
         return iter(_split_keep(text, self.delimiter, False))
 
 
