@@ -93,7 +93,8 @@ def _worker_client(timeout) -> Client | None:
     if not _worker_context:
         return None
     with _worker_client_lock:
-        client = _worker_clients.get("client")
+        address = _worker_context["scheduler"]
+        client = _worker_clients.get(address)
         if client is None or client._closed:
             sec = None
             tls = _worker_context.get("tls")
@@ -109,7 +110,7 @@ def _worker_client(timeout) -> Client | None:
                 token=_worker_context.get("token"),
                 security=sec,
             )
-            _worker_clients["client"] = client
+            _worker_clients[address] = client
         return client
 
 

@@ -247,19 +247,22 @@ def run(
     security.refuse_open_listener(host, tls is not None or token is not None, insecure, "worker")
     # what get_client() inside a task needs to reach this worker's scheduler
     _context.worker.update(scheduler=scheduler, token=token, tls=tls, name=name)
-    return _core.run_worker_blocking(
-        scheduler,
-        Host(buffer_pool),
-        nthreads=nthreads,
-        memory_limit=parse_memory_limit(memory_limit),
-        memory=memory_thresholds(restartable),
-        local_directory=local_directory or config.get("temporary-directory", None),
-        name=name,
-        resources=res,
-        listen=f"{host}:{port}",
-        token=token,
-        tls=tls,
-    )
+    try:
+        return _core.run_worker_blocking(
+            scheduler,
+            Host(buffer_pool),
+            nthreads=nthreads,
+            memory_limit=parse_memory_limit(memory_limit),
+            memory=memory_thresholds(restartable),
+            local_directory=local_directory or config.get("temporary-directory", None),
+            name=name,
+            resources=res,
+            listen=f"{host}:{port}",
+            token=token,
+            tls=tls,
+        )
+    finally:
+        _context.worker.clear()  # get_client() in this process no longer means this worker
 
 
 #: A worker process runs one task per thread already: its BLAS and OpenMP libraries get one
