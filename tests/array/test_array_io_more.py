@@ -71,3 +71,23 @@ def test_to_dask_dataframe_and_backend():
     assert a.to_backend("numpy") is a
     with pytest.raises(ValueError, match="backend"):
         a.to_backend("cupy")
+
+
+def test_from_func_one_block():
+    from oxdask.array.core import from_func
+
+    a = from_func(np.arange, (3,), dtype="i8", args=(3,))
+    assert a.chunks == ((3,),)
+    np.testing.assert_array_equal(a.compute(), np.arange(3))
+    stacked = da.stack([from_func(np.array, (), dtype="i8", args=(n,)) for n in range(5)])
+    np.testing.assert_array_equal(stacked.compute(), np.arange(5))
+    calls = []
+
+    def once():
+        calls.append(1)
+        return np.ones((4, 4))
+
+    x = from_func(once, (4, 4), dtype=float)
+    total = (x + 1).sum() + (x + 2).sum()
+    assert total.compute() == 16 * 2 + 16 * 3
+    assert len(calls) == 1  # both uses share the one block

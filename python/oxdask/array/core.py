@@ -596,6 +596,13 @@ def map_blocks(
 # store
 
 
+def from_func(func, shape, dtype=None, name=None, args=(), kwargs=None):
+    """An array of one block, ``func(*args, **kwargs)`` (a NumPy array of ``shape``)."""
+    from oxdask.array.io import _from_func
+
+    return _from_func(func, shape, dtype, name, args, kwargs)
+
+
 def store(sources, targets, lock=True, regions=None, compute=True, return_stored=False, **kwargs):
     """Write arrays into sliceable targets (NumPy arrays, zarr or h5py datasets, ...).
 

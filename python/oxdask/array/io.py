@@ -342,3 +342,15 @@ def to_hdf5(filename, *args, chunks=True, **kwargs):
             for path, x in data.items()
         ]
         _store(list(data.values()), datasets, True, None, True, False, compute_kwargs)
+
+
+def _from_func(func, shape, dtype, name, args, kwargs):
+    import functools
+
+    kwargs = kwargs or {}
+    shape = tuple(int(s) for s in shape)
+    name = name or "from_func-" + tokenize(func, shape, dtype, args, kwargs)
+    call = functools.partial(func, *args, **kwargs) if args or kwargs else func
+    layer = MaterializedLayer({(name, *(0,) * len(shape)): (call,)})
+    graph = HighLevelGraph.from_collections(name, layer, [])
+    return Array(graph, name, tuple((n,) for n in shape), np.dtype(dtype) if dtype else None)
