@@ -163,3 +163,46 @@ def test_shuffle_ignore_index(pdf):
     assert set(out.index) <= set(range(20))
     kept = d.shuffle("A", ignore_index=True, shuffle_method="disk").compute()
     assert set(kept.index) == set(pdf.index * 10)
+
+
+@pytest.mark.parametrize(("n", "dtype"), [(127, "i1"), (128, "i2"), (32768, "i4")])
+def test_partitioning_index_small_dtype(n, dtype):
+    from oxdask.dataframe.shuffle import partitioning_index
+
+    out = partitioning_index(pd.Series([1, 1, 2]), n)
+    assert out.dtype == dtype
+    assert out[0] == out[1]
+    assert out.min() >= 0
+    assert out.max() < n
+    assert len(partitioning_index(pd.RangeIndex(5), 3)) == 5
+
+
+def test_sort_values_custom_sort_function():
+    pdf = pd.DataFrame({"a": [1, 2, 3] * 20, "b": [4, 5, 6, 7] * 15})
+    d = dd.from_pandas(pdf, npartitions=10)
+
+    def f(part, by_columns, ascending, na_position, **kwargs):
+        return part.sort_values(by_columns, ascending=ascending, na_position=na_position)
+
+    got = d.sort_values(by="b", sort_function=f, sort_function_kwargs={"by_columns": ["b", "a"]})
+    dd.assert_eq(got, pdf.sort_values(["b", "a"]), check_index=False, sort_results=False)
+
+
+def test_set_index_on_no_rows_and_append():
+    pdf = pd.DataFrame({"x": [1, 2, 3, 4], "y": [4, 3, 2, 1]})
+    d = dd.from_pandas(pdf, npartitions=4)
+    empty = d[d.y > 10].set_index("x")
+    assert empty.npartitions == 1
+    assert empty.divisions == (None, None)
+    assert_eq(empty.compute(), pdf[pdf.y > 10].set_index("x"))
+    got = d.set_index("x", sort=False, append=True)
+    assert_eq(got.compute(), pdf.set_index("x", append=True))
+
+
+def test_assert_eq_strings_alike():
+    a = pd.DataFrame({"s": np.array(["a", "b"], dtype=object)}, index=pd.Index(["x", "y"]))
+    b = a.astype({"s": "str"})
+    b.index = b.index.astype("str")
+    assert dd.assert_eq(a, b)
+    with pytest.raises(AssertionError):
+        dd.assert_eq(a, b.assign(s=["a", "c"]))

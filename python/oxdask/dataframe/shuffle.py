@@ -307,7 +307,9 @@ def partitioning_index(df, npartitions: int, cast=None) -> np.ndarray:
     ``cast`` gives dtypes to convert key columns to first (so that keys of different
     dtypes on the two sides of a merge hash alike).
     """
-    if isinstance(df, pd.Series):
+    if isinstance(df, pd.Index):
+        df = df.to_frame(index=False)
+    elif isinstance(df, pd.Series):
         df = df.to_frame()
     h = None
     with np.errstate(over="ignore"):
@@ -316,9 +318,18 @@ def partitioning_index(df, npartitions: int, cast=None) -> np.ndarray:
                 col = col.astype(cast[i])
             hc = _hash_column(col)
             h = hc if h is None else _mix(h * _MULT + hc)
+    dtype = _small_int(npartitions)
     if h is None:
-        return np.zeros(len(df), dtype=np.intp)
-    return (h % np.uint64(npartitions)).astype(np.intp)
+        return np.zeros(len(df), dtype=dtype)
+    return (h % np.uint64(npartitions)).astype(dtype)
+
+
+def _small_int(n):
+    """The smallest signed integer dtype holding ``n`` (as Dask)."""
+    for dt in (np.int8, np.int16, np.int32):
+        if n <= np.iinfo(dt).max:
+            return np.dtype(dt)
+    return np.dtype(np.int64)
 
 
 class HashPartitioner:
@@ -495,14 +506,18 @@ def _boundaries(divisions):
 
 
 class _SetIndexPost:
-    def __init__(self, column, drop, name=None, sort=True):
+    def __init__(self, column, drop, name=None, sort=True, append=False):
         self.column = column
         self.drop = drop
         self.name = name
         self.sort = sort
+        self.append = append
 
     def __call__(self, df):
-        out = df.set_index(self.column, drop=self.drop or self.column != self.name)
+        drop = self.drop or self.column != self.name
+        if self.append:  # pandas' append=True: a MultiIndex, kept as pandas names it
+            return df.set_index(self.column, drop=drop, append=True)
+        out = df.set_index(self.column, drop=drop)
         out.index.name = self.name
         return out.sort_index() if self.sort else out
 
@@ -533,7 +548,10 @@ def set_index(
         if other not in frame._meta.columns:
             raise KeyError(f"set_index: column {other!r} not found in {list(frame._meta.columns)}")
         column = other
-    local = _SetIndexPost(column, drop, index_name, sort=False)
+    append = bool(kwargs.pop("append", False))
+    if append and sort and not sorted:
+        raise NotImplementedError("set_index(append=True) needs sort=False")
+    local = _SetIndexPost(column, drop, index_name, sort=False, append=append)
     if sorted or not sort:
         out = frame.map_partitions(
             local, token="set-index", meta=local(frame._meta), clear_divisions=True
@@ -544,10 +562,8 @@ def set_index(
     n = npartitions or frame.npartitions
     if divisions is None:
         divisions = quantile_divisions(frame[column], n)
-        if divisions is None:  # no values at all
-            return frame.map_partitions(
-                local, token="set-index", meta=local(frame._meta), clear_divisions=True
-            )
+        if divisions is None:  # no values at all: one partition, unknown divisions (as Dask)
+            return rearrange(frame, _Zero(), 1, post=local, token="set-index")
     bounds = _boundaries(divisions)
     post = _SetIndexPost(column, drop, index_name)
     return rearrange(
@@ -620,6 +636,15 @@ def _fix_ties(frame, mins, maxes):
     return _new(name, MaterializedLayer(layer), [frame], frame._meta, divisions)
 
 
+class _CustomSort:
+    def __init__(self, func, kwargs):
+        self.func = func
+        self.kwargs = kwargs
+
+    def __call__(self, df):
+        return self.func(df, **self.kwargs)
+
+
 class _SortPost:
     def __init__(self, by, ascending, na_position, kwargs):
         self.by = by
@@ -669,8 +694,9 @@ def sort_values(
     n = npartitions or frame.npartitions
     divisions = quantile_divisions(key, n)
     post = _SortPost(by_list, ascending, na_position, sort_function_kwargs or {})
-    if sort_function is not None:
-        post = sort_function
+    if sort_function is not None:  # called as Dask does: by/ascending/na_position and kwargs
+        kw = {"by": by, "ascending": ascending, "na_position": na_position}
+        post = _CustomSort(sort_function, {**kw, **(sort_function_kwargs or {})})
     if divisions is None:
         return rearrange(frame, _Zero(), 1, post=post, token="sort")
     part = RangePartitioner(first, _boundaries(divisions), asc, na_position == "last")

@@ -275,7 +275,7 @@ def assert_eq(
             return x.compute(scheduler=scheduler)
         return x
 
-    a, b = value(a), value(b)
+    a, b = _as_strings(value(a)), _as_strings(value(b))
     if isinstance(a, (pd.DataFrame, pd.Series)) and sort_results:
         a, b = _ordered(a, check_index), _ordered(b, check_index)
     if not check_index and isinstance(a, (pd.DataFrame, pd.Series)):
@@ -295,6 +295,40 @@ def assert_eq(
     else:
         assert a == b or np.allclose(a, b), (a, b)
     return True
+
+
+def _text(values):
+    """``values`` (a Series or Index) with the ``str`` dtype when they hold only strings
+    (object or any string dtype), else unchanged."""
+    dt = values.dtype
+    if isinstance(dt, pd.StringDtype) or (
+        pd.api.types.is_object_dtype(dt)
+        and pd.api.types.infer_dtype(values, skipna=True) == "string"
+    ):
+        try:
+            return values.astype(pd.StringDtype(na_value=np.nan))
+        except (TypeError, ValueError):
+            return values
+    return values
+
+
+def _as_strings(x):
+    """Strings in object columns and in string dtypes compared alike (as Dask's assert_eq
+    converts both sides to one string dtype)."""
+    if isinstance(x, pd.DataFrame):
+        x = x.copy(deep=False)
+        for i in range(x.shape[1]):
+            col = x.iloc[:, i]
+            new = _text(col)
+            if new is not col:
+                x.isetitem(i, new)
+    elif isinstance(x, pd.Series):
+        x = _text(x.copy(deep=False))
+    elif isinstance(x, pd.Index) and not isinstance(x, pd.MultiIndex):
+        return _text(x)
+    if isinstance(x, (pd.DataFrame, pd.Series)) and not isinstance(x.index, pd.MultiIndex):
+        x.index = _text(x.index)
+    return x
 
 
 def _ordered(x, check_index):
