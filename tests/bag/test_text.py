@@ -136,3 +136,11 @@ def test_blocks_split_in_chunks_match_python(tmp_path, monkeypatch, newline):
     monkeypatch.setattr(textmod, "_CHUNK", 5)
     got = db.read_text(p, blocksize=37, linedelimiter=newline).compute(scheduler="sync")
     assert got == _expect([p], newline)
+
+
+def test_from_url_reads_lines_as_bytes(tmp_path):
+    p = tmp_path / "page.txt"
+    p.write_bytes(b"first\nsecond\n")
+    b = db.from_url([p.as_uri(), p.as_uri()])
+    assert b.npartitions == 2
+    assert b.compute(scheduler="sync") == [b"first\n", b"second\n"] * 2
