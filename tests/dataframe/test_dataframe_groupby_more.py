@@ -206,3 +206,19 @@ def test_assert_eq_strings_alike():
     assert dd.assert_eq(a, b)
     with pytest.raises(AssertionError):
         dd.assert_eq(a, b.assign(s=["a", "c"]))
+
+
+@pytest.mark.parametrize("by", ["idx", ["idx", "a"], ["a", "idx"]])
+def test_groupby_on_the_index_with_known_divisions_needs_no_shuffle(by):
+    pdf = pd.DataFrame(
+        {"idx": [1, 1, 1, 2, 2, 2, 3], "a": [1, 2, 1, 2, 1, 2, 1], "b": np.arange(7.0)}
+    ).set_index("idx")
+    d = dd.from_pandas(pdf, npartitions=3)
+    out = d.groupby(by).apply(lambda g: g.b.max() - g.b.min(), meta=(None, "f8"))
+    assert out.divisions == d.divisions
+    assert not any("shuffle" in name for name in out.dask.layers)
+    expected = pdf.groupby(by).apply(lambda g: g.b.max() - g.b.min())
+    assert_eq(out.compute().sort_index(), expected.sort_index(), check_names=False)
+    unknown = d.clear_divisions().groupby(by).apply(lambda g: g.b.sum(), meta=(None, "f8"))
+    assert any("shuffle" in name for name in unknown.dask.layers)
+    assert_eq(unknown.compute().sort_index(), pdf.groupby(by).apply(lambda g: g.b.sum()))

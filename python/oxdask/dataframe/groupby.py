@@ -86,10 +86,16 @@ class _GroupBy(GroupByShuffled):
     def _split_keys(self):
         obj = self.obj
         cols, series = [], []
+        self._index_keys = set()  # positions of keys that are the (named) index of obj
+        named = obj._meta.index.name is not None
         for b in self._by:
             if isinstance(b, Index):
+                if named and b._name == obj.index._name:
+                    self._index_keys.add(len(cols))
                 b = b.to_series()
             elif not isinstance(b, _Frame) and _is_index_name(obj, b):
+                if named:
+                    self._index_keys.add(len(cols))
                 b = obj.index.to_series()  # pandas: a key may name the index
             if isinstance(b, _Frame):
                 if not isinstance(b, Series):
@@ -362,8 +368,23 @@ class _GroupBy(GroupByShuffled):
         cols = [c if c is not None else next(it) for c in self._key_cols]
         return shuffle(frame, cols, npartitions=npartitions), cols, tmp
 
+    def _in_place(self):
+        """Whether groups already sit in one partition each: a key is the index, known
+        divisions, and every other key is a column."""
+        it = [i for i, c in enumerate(self._key_cols) if c is None]
+        return bool(self._index_keys and self.obj.known_divisions and set(it) <= self._index_keys)
+
     def _per_group(self, method, args, kwargs, meta, npartitions=None, sort_result=False):
-        shuffled, cols, tmp = self._shuffled(npartitions)
+        if not sort_result and npartitions is None and self._in_place():
+            # no shuffle: pandas resolves the index name inside each partition
+            obj = self.obj
+            shuffled = obj.to_frame() if isinstance(obj, Series) else obj
+            iname = obj._meta.index.name
+            cols, tmp = [c if c is not None else iname for c in self._key_cols], []
+            divisions = obj.divisions
+        else:
+            shuffled, cols, tmp = self._shuffled(npartitions)
+            divisions = (None,) * (shuffled.npartitions + 1)
         call = gf.GroupCall(
             method,
             args,
@@ -382,9 +403,7 @@ class _GroupBy(GroupByShuffled):
         name = _name(f"groupby-{method}", shuffled._name, call)
         from oxdask.dataframe.partitionwise import partitionwise
 
-        out = partitionwise(
-            call, shuffled, meta=meta, name=name, divisions=(None,) * (shuffled.npartitions + 1)
-        )
+        out = partitionwise(call, shuffled, meta=meta, name=name, divisions=divisions)
         if sort_result:
             from oxdask.dataframe.repartition import repartition_npartitions
 

@@ -361,6 +361,8 @@ def _check_divisions(x, scheduler=None):
         idx = p if isinstance(p, pd.Index) else p.index
         if len(idx) == 0:
             continue
+        if isinstance(idx, pd.MultiIndex) and not isinstance(div[i], tuple):
+            idx = idx.get_level_values(0)  # divisions of the first level
         lo, hi = idx.min(), idx.max()
         last = i == len(values) - 1
         assert lo >= div[i], f"partition {i} starts at {lo!r} before its division {div[i]!r}"
