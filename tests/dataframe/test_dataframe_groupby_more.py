@@ -222,3 +222,15 @@ def test_groupby_on_the_index_with_known_divisions_needs_no_shuffle(by):
     unknown = d.clear_divisions().groupby(by).apply(lambda g: g.b.sum(), meta=(None, "f8"))
     assert any("shuffle" in name for name in unknown.dask.layers)
     assert_eq(unknown.compute().sort_index(), pdf.groupby(by).apply(lambda g: g.b.sum()))
+
+
+@pytest.mark.parametrize("tz", [None, "US/Central"])
+def test_set_index_and_sort_on_timestamps(tz):
+    pdf = pd.DataFrame({"A": pd.date_range("2000", periods=12, tz=tz)[::-1], "B": range(12)})
+    d = dd.from_pandas(pdf, npartitions=3)
+    got = d.set_index("A")
+    assert got.known_divisions
+    assert got.divisions[0] == pdf.A.min()
+    assert got.divisions[-1] == pdf.A.max()
+    assert_eq(got.compute(), pdf.set_index("A").sort_index(), check_freq=False)
+    assert_eq(d.sort_values("A").compute(), pdf.sort_values("A"))

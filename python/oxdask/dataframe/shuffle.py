@@ -460,13 +460,16 @@ def quantile_divisions(series, npartitions):
         out.append(out[0])
     dtype = series._meta.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        out = [
-            pd.Timestamp(d).tz_localize(getattr(dtype, "tz", None))
-            if getattr(dtype, "tz", None)
-            else pd.Timestamp(d)
-            for d in out
-        ]
+        out = [_timestamp(d, getattr(dtype, "tz", None)) for d in out]
     return out
+
+
+def _timestamp(d, tz):
+    """A division of a datetime column: ``d`` (an aware Timestamp, or a UTC datetime64)."""
+    t = pd.Timestamp(d)
+    if tz is None or t.tz is not None:
+        return t
+    return t.tz_localize("UTC").tz_convert(tz)
 
 
 class RangePartitioner:
