@@ -136,14 +136,16 @@ def to_avro(
     **kwargs,
 ):
     """Write a bag of dicts to Avro files, one per partition; the paths (or Delayed)."""
+    from oxdask.bag._paths import outputs
     from oxdask.bag.core import Bag, _graph
     from oxdask.core import quote
-    from oxdask.dataframe.io.utils import output_paths
 
     fastavro = _fastavro()
     _check_schema(schema)
     fastavro.parse_schema(schema)
-    _, paths = output_paths(filename, b.npartitions, name_function, storage_options, ".avro")
+    if name_function is None:
+        name_function = str
+    _, paths = outputs(filename, b.npartitions, name_function, storage_options, ".avro")
     name = f"to-avro-{tokenize(b, paths, schema, codec)}"
     pname = f"{name}-paths"
     writer = _WriteAvro(schema, codec, sync_interval, metadata, storage_options)

@@ -27,23 +27,14 @@ class NoFilesError(FileNotFoundError, ValueError):
 
 
 def _expand(urlpath, storage_options):
-    import fsspec
-
-    from oxdask.dataframe.io.utils import expand_paths
+    from oxdask.bag._paths import expand
 
     if isinstance(urlpath, (list, tuple)) and not urlpath:
         raise ValueError("No files found", urlpath)
     try:
-        fs, paths = expand_paths(urlpath, storage_options)
+        return expand(urlpath, storage_options)
     except FileNotFoundError as e:
         raise NoFilesError(f"No files found: {urlpath!r} matched no files ({e})") from None
-    if not paths:
-        raise NoFilesError(f"No files found: {urlpath!r} matched no files")
-    protocol = fs.protocol[0] if isinstance(fs.protocol, (list, tuple)) else fs.protocol
-    if protocol not in ("file", "local"):
-        paths = [fs.unstrip_protocol(p) for p in paths]
-    _ = fsspec
-    return fs, paths
 
 
 def _compression(path, compression):
@@ -311,18 +302,14 @@ def to_textfiles(
     """Write the elements (strings) of ``b``, one line each, to one file per partition:
     ``path`` with ``*`` replaced by ``name_function(i)``, a directory, or a list of paths.
     Returns the paths (or a list of Delayed if not ``compute``)."""
-    import fsspec
 
+    from oxdask.bag._paths import outputs
     from oxdask.bag.core import Bag, _graph
-    from oxdask.dataframe.io.utils import output_paths
 
     if name_function is None:
         width = len(str(max(b.npartitions - 1, 0)))
         name_function = partial(_padded, width=width)
-    fs, paths = output_paths(path, b.npartitions, name_function, storage_options, ".part")
-    protocol = fs.protocol[0] if isinstance(fs.protocol, (list, tuple)) else fs.protocol
-    if protocol not in ("file", "local"):
-        paths = [fs.unstrip_protocol(p) for p in paths]
+    _, paths = outputs(path, b.npartitions, name_function, storage_options, ".part")
     name = f"to-textfiles-{tokenize(b, paths, compression, encoding, os.urandom(4))}"
     pname = f"{name}-paths"
     writer = _WriteText(encoding, compression, last_endline, storage_options)
@@ -337,7 +324,6 @@ def to_textfiles(
 
     plist = MaterializedLayer({(pname, i): quote(p) for i, p in enumerate(paths)})
     out = Bag(_graph(name, layer, [b], {pname: plist}), name, b.npartitions)
-    _ = fsspec
     if compute:
         out.compute(**kwargs)
         return list(paths)
