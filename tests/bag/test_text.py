@@ -144,3 +144,17 @@ def test_from_url_reads_lines_as_bytes(tmp_path):
     b = db.from_url([p.as_uri(), p.as_uri()])
     assert b.npartitions == 2
     assert b.compute(scheduler="sync") == [b"first\n", b"second\n"] * 2
+
+
+def test_bags_need_neither_numpy_nor_pandas(tmp_path):
+    import subprocess
+    import sys
+
+    p = _write(tmp_path / "a.txt", "x\ny\n")
+    code = (
+        "import sys, oxdask.bag as db\n"
+        f"b = db.read_text({p!r}).map(str.strip).filter(None)\n"
+        "assert b.frequencies().compute(scheduler='sync') == [('x', 1), ('y', 1)]\n"
+        "assert 'numpy' not in sys.modules and 'pandas' not in sys.modules, 'imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
