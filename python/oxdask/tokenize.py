@@ -405,6 +405,16 @@ def _register_numpy():
             digest = _md5(data.tobytes())
         return ("ndarray", str(x.dtype), x.shape, digest)
 
+    @normalize_token.register(np.ma.MaskedArray)
+    def _normalize_masked(x):
+        # the mask and fill value are part of the value: equal data, other masks, other token
+        return (
+            "masked-array",
+            _normalize_ndarray(np.ma.getdata(x)),
+            _normalize_ndarray(np.ma.getmaskarray(x)),
+            normalize_token(x.fill_value),
+        )
+
     @normalize_token.register(np.generic)
     def _normalize_np_scalar(x):
         if x.dtype.hasobject:

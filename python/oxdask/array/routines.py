@@ -490,7 +490,8 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
-    return diagonal(a, offset, axis1, axis2).sum(dtype=dtype)
+    """Sums along diagonals (the diagonal is the last axis of ``diagonal``'s result)."""
+    return diagonal(a, offset, axis1, axis2).sum(axis=-1, dtype=dtype)
 
 
 def diag(v, k=0):
