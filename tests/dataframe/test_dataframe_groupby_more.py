@@ -234,3 +234,15 @@ def test_set_index_and_sort_on_timestamps(tz):
     assert got.divisions[-1] == pdf.A.max()
     assert_eq(got.compute(), pdf.set_index("A").sort_index(), check_freq=False)
     assert_eq(d.sort_values("A").compute(), pdf.sort_values("A"))
+
+
+def test_set_index_argument_checks():
+    pdf = pd.DataFrame({"x": [4, 1, 2, 5], "y": [1, 2, 3, 4]}, index=[10, 20, 30, 40])
+    d = dd.from_pandas(pdf, npartitions=2)
+    assert d.set_index(d.index) is d
+    with pytest.raises(ValueError, match="sorted"):
+        d.set_index("x", divisions=[3, 1, 5])
+    for bad in (["x", "y"], [["x", "y"]], [["x"]]):
+        with pytest.raises(NotImplementedError, match="multi-indexes"):
+            d.set_index(bad)
+    assert_eq(d.set_index("x", divisions=[1, 3, 5]), pdf.set_index("x").sort_index())

@@ -33,6 +33,7 @@ import functools
 import inspect
 import sys
 from contextlib import nullcontext
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -535,8 +536,12 @@ def set_index(
     called (as in Dask), unless ``divisions`` are given; ``sorted=True`` trusts that the
     column is already sorted across partitions and only computes each partition's bounds.
     """
+    if isinstance(other, _Frame) and other._name == frame.index._name:
+        return frame  # already its index
+    if divisions is not None and any(b < a for a, b in pairwise(divisions)):
+        raise ValueError(f"divisions must be sorted, got {list(divisions)}")
     if isinstance(other, list):
-        if len(other) != 1:
+        if len(other) != 1 or isinstance(other[0], list):
             raise NotImplementedError(
                 "Dask dataframe does not yet support multi-indexes.\nYou tried to index with "
                 f"this index: {other}\nIndexes must be single columns only."
