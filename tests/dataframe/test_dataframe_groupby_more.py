@@ -246,3 +246,12 @@ def test_set_index_argument_checks():
         with pytest.raises(NotImplementedError, match="multi-indexes"):
             d.set_index(bad)
     assert_eq(d.set_index("x", divisions=[1, 3, 5]), pdf.set_index("x").sort_index())
+
+
+def test_dt_accessor_of_a_datetime_index():
+    pdf = pd.DataFrame({"x": range(6)}, index=pd.date_range("2000", periods=6, freq="7h"))
+    d = dd.from_pandas(pdf, npartitions=2)
+    assert_eq(d.index.dt.floor("D").compute(), pdf.index.floor("D"))
+    assert_eq(d.index.dt.hour.compute(), pdf.index.hour)
+    with pytest.raises(AttributeError, match="datetimelike"):
+        _ = dd.from_pandas(pd.DataFrame({"x": [1]}), npartitions=1).index.dt

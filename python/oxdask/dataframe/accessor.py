@@ -20,7 +20,7 @@ class _Accessor:
     def __init__(self, series):
         meta = series._meta
         try:
-            getattr(meta, self._accessor)
+            methods.accessor_of(meta, self._accessor)
         except AttributeError as e:
             raise AttributeError(
                 f"Can only use .{self._accessor} accessor with {self._kind} values "
@@ -34,7 +34,8 @@ class _Accessor:
 
     def __dir__(self):
         return sorted(
-            set(dir(getattr(self._series._meta, self._accessor))) | set(super().__dir__())
+            set(dir(methods.accessor_of(self._series._meta, self._accessor)))
+            | set(super().__dir__())
         )
 
     def __getattr__(self, key):
@@ -43,7 +44,7 @@ class _Accessor:
         if key in self._not_partitionwise:
             raise NotImplementedError(f".{self._accessor}.{key} is not supported")
         s = self._series
-        target = getattr(getattr(s._meta_nonempty, self._accessor), key)
+        target = getattr(methods.accessor_of(s._meta_nonempty, self._accessor), key)
         if callable(target):
             return _Method(s, self._accessor, key)
         from oxdask.dataframe.partitionwise import emulate, map_partitions

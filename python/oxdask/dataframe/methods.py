@@ -58,14 +58,23 @@ def call_method(obj, _name, *args, **kwargs):
     return getattr(obj, _name)(*args, **kwargs)
 
 
+def accessor_of(obj, accessor):
+    """``obj.<accessor>``; a DatetimeIndex (or other Index) has the ``dt`` ones itself."""
+    if accessor == "dt" and isinstance(obj, pd.Index):
+        if not hasattr(obj, "floor") and not hasattr(obj, "days"):
+            raise AttributeError("Can only use .dt accessor with datetimelike values")
+        return obj
+    return getattr(obj, accessor)
+
+
 def call_accessor(obj, _accessor, _name, *args, **kwargs):
     """``getattr(obj._accessor, _name)(*args, **kwargs)``."""
-    return getattr(getattr(obj, _accessor), _name)(*args, **kwargs)
+    return getattr(accessor_of(obj, _accessor), _name)(*args, **kwargs)
 
 
 def accessor_property(obj, _accessor, _name):
     """``getattr(obj._accessor, _name)``."""
-    return getattr(getattr(obj, _accessor), _name)
+    return getattr(accessor_of(obj, _accessor), _name)
 
 
 def getitem(obj, key):
