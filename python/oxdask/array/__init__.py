@@ -15,6 +15,7 @@ from oxdask.array import (
     random,
 )
 from oxdask.array._chunks import blockdims_from_blockshape, normalize_chunks
+from oxdask.array._names import *  # noqa: F403 - dtype aliases, moment, atop, optimize...
 from oxdask.array.argreduce import argmax, argmin, nanargmax, nanargmin
 from oxdask.array.blockwise import blockwise, broadcast_shapes, elemwise
 from oxdask.array.core import (

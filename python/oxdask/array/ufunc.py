@@ -11,6 +11,7 @@ import operator
 
 import numpy as np
 
+from oxdask.array._chunk_types import defers_to
 from oxdask.array.blockwise import elemwise
 from oxdask.array.core import Array, asarray
 from oxdask.base import is_dask_collection
@@ -128,6 +129,8 @@ def apply_ufunc(uf, *args, **kwargs):
 def _array_ufunc(self, uf, method, *inputs, **kwargs):
     for x in (*inputs, *(kwargs.get("out") or ())):
         if is_dask_collection(x) and not isinstance(x, Array):
+            return NotImplemented
+        if defers_to(x):
             return NotImplemented
     if method == "__call__":
         if uf is np.matmul:
@@ -308,6 +311,8 @@ _UNARY = {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs, "invert
 def _binary(op, reflected):
     def method(self, other):
         if is_dask_collection(other) and not isinstance(other, Array):
+            return NotImplemented
+        if defers_to(other):
             return NotImplemented
         other = _keep_mask(other)
         if type(other) is int and self.dtype.kind in "iu":
