@@ -85,20 +85,40 @@ def merge_asof(
 
     Both sides must be sorted by the key: by the index (``left_index``/``right_index``, with
     known divisions) or by the column ``on`` (divisions are computed, as with
-    ``set_index(sorted=True)``). ``left_on``/``right_on`` with different names, and
-    ``left_by``/``right_by``, are not supported.
+    ``set_index(sorted=True)``), or ``left_on``/``right_on``; ``left_by``/``right_by`` match
+    rows of groups named differently on each side.
     """
     from oxdask.dataframe.multi import _to_dask
     from oxdask.dataframe.repartition import repartition_divisions
 
     if direction not in ("backward", "forward", "nearest"):
         raise ValueError(f"direction invalid: {direction!r}")
-    if left_on is not None or right_on is not None:
-        if left_on != right_on or on is not None:
-            raise NotImplementedError("merge_asof with different left_on/right_on")
-        on = left_on
-    if left_by is not None or right_by is not None:
-        raise NotImplementedError("merge_asof with left_by/right_by; use by=")
+    if (left_on is None) != (right_on is None):
+        raise ValueError("merge_asof needs both left_on and right_on, or neither")
+    if (left_by is None) != (right_by is None):
+        raise ValueError("merge_asof needs both left_by and right_by, or neither")
+    if on is not None and left_on is not None:
+        raise ValueError('Can only pass argument "on" OR "left_on" and "right_on", not both')
+    if left_on is not None and left_on == right_on:
+        on, left_on, right_on = left_on, None, None
+    if left_on is not None or left_by is not None:
+        keys = {
+            "on": on,
+            "left_on": left_on,
+            "right_on": right_on,
+            "left_index": left_index,
+            "right_index": right_index,
+            "by": by,
+            "left_by": left_by,
+            "right_by": right_by,
+        }
+        options = {
+            "suffixes": suffixes,
+            "tolerance": tolerance,
+            "allow_exact_matches": allow_exact_matches,
+            "direction": direction,
+        }
+        return _merge_asof_renamed(_to_dask(left), _to_dask(right), keys, options)
     left, right = _to_dask(left), _to_dask(right)
     kwargs = {
         "by": by,
@@ -148,3 +168,39 @@ def merge_asof(
         out.dask.dependencies[k] = {rhs._name}
         out.dask.dependencies[name].add(k)
     return out
+
+
+_ON = "__oxdask_asof_on__"
+
+
+def _merge_asof_renamed(left, right, keys: dict, options: dict):
+    """``left_on``/``right_on`` and ``left_by``/``right_by``: the keys are copied into columns
+    of one name on both sides, joined by those, and dropped again, leaving the columns pandas
+    gives."""
+    expected = pd.merge_asof(left._meta_nonempty, right._meta_nonempty, **keys, **options)
+    on, by = keys["on"], keys["by"]
+    left_on, right_on = keys["left_on"], keys["right_on"]
+    left_by, right_by = keys["left_by"], keys["right_by"]
+    extra_left, extra_right = {}, {}
+    if left_on is not None:
+        extra_left[_ON] = left[left_on]
+        extra_right[_ON] = right[right_on]
+        on = _ON
+    if left_by is not None:
+        lby = [left_by] if isinstance(left_by, str) else list(left_by)
+        rby = [right_by] if isinstance(right_by, str) else list(right_by)
+        if len(lby) != len(rby):
+            raise ValueError("left_by and right_by must be the same length")
+        by = [f"__oxdask_asof_by_{i}__" for i in range(len(lby))]
+        extra_left.update({b: left[c] for b, c in zip(by, lby, strict=True)})
+        extra_right.update({b: right[c] for b, c in zip(by, rby, strict=True)})
+    joined = merge_asof(
+        left.assign(**extra_left),
+        right.assign(**extra_right),
+        on=on,
+        left_index=keys["left_index"],
+        right_index=keys["right_index"],
+        by=by,
+        **options,
+    )
+    return joined[list(expected.columns)]
