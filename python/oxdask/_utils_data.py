@@ -168,6 +168,17 @@ def natural_sort_key(s: str) -> list:
     return [int(part) if part.isdigit() else part for part in _DIGITS.split(s)]
 
 
+def build_name_function(max_int: int):
+    """Names ``0 .. max_int`` padded with zeros to one width, so they sort as numbers
+    (``build_name_function(12)(3) == "03"``): the default file names of the writers."""
+    width = len(str(max(int(max_int), 0)))
+
+    def name_function(i: int) -> str:
+        return str(i).zfill(width)
+
+    return name_function
+
+
 def memory_repr(num) -> str:
     """``1536`` -> ``"1.5 KB"`` (powers of 1024)."""
     for unit in ("bytes", "KB", "MB", "GB", "TB"):

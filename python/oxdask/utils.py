@@ -11,6 +11,7 @@ from typing import Any
 
 from oxdask._units import _BYTE_UNITS, format_bytes, parse_bytes, parse_timedelta
 from oxdask._utils_data import (
+    build_name_function,
     cached_cumsum,
     cached_max,
     concrete,
@@ -109,6 +110,7 @@ __all__ = [
     "SerializableLock",
     "apply",
     "asciitable",
+    "build_name_function",
     "byte_sizes",
     "cached_cumsum",
     "cached_max",

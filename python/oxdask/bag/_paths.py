@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from oxdask.utils import build_name_function, natural_sort_key
+
 __all__ = ["expand", "outputs"]
 
 
@@ -37,12 +39,15 @@ def expand(urlpath, storage_options=None):
     for u in urls:
         p = fs._strip_protocol(u)
         if any(ch in p for ch in "*?["):
-            found = sorted(fs.glob(p))
+            found = sorted(fs.glob(p), key=natural_sort_key)
             if not found:
                 raise FileNotFoundError(f"{u!r} matched no files")
             out += found
         elif fs.isdir(p):
-            out += sorted(f for f in fs.find(p) if not os.path.basename(f).startswith((".", "_")))
+            out += sorted(
+                (f for f in fs.find(p) if not os.path.basename(f).startswith((".", "_"))),
+                key=natural_sort_key,
+            )
         elif fs.exists(p):
             out.append(p)
         else:
@@ -70,6 +75,7 @@ def outputs(urlpath, n, name_function, storage_options=None, suffix=""):
         parent = os.path.dirname(path)
         if parent:
             fs.makedirs(parent, exist_ok=True)
+    name_function = name_function or build_name_function(n - 1)
     names = [name_function(i) for i in range(n)]
     if names != sorted(names):
         warnings.warn(

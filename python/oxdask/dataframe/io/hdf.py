@@ -14,6 +14,7 @@ import threading
 import pandas as pd
 
 from oxdask.tokenize import tokenize
+from oxdask.utils import build_name_function, natural_sort_key
 
 __all__ = ["read_hdf", "to_hdf"]
 
@@ -58,7 +59,7 @@ def _expand(pattern) -> list[str]:
         raise ValueError("No files provided")
     paths = []
     for p in patterns:
-        found = sorted(glob.glob(os.fspath(p)))
+        found = sorted(glob.glob(os.fspath(p)), key=natural_sort_key)
         if not found:
             raise OSError(f"File(s) not found: {os.fspath(p)}")
         paths.extend(found)
@@ -180,9 +181,9 @@ def to_hdf(
     """Write to HDF5 in pandas' ``table`` format.
 
     ``*`` in ``path`` writes one file per partition, ``*`` in ``key`` one key per partition
-    (``name_function(i)`` replaces it; default ``str``); otherwise the partitions are appended
-    one after another to one key. Returns the file names written, or a Delayed of them with
-    ``compute=False``.
+    (``name_function(i)`` replaces it; default: numbers padded to one width); otherwise the
+    partitions are appended one after another to one key. Returns the file names written, or
+    a Delayed of them with ``compute=False``.
     """
     from oxdask.delayed import delayed
 
@@ -193,7 +194,7 @@ def to_hdf(
         raise ValueError("Dask only support 'table' format in hdf files.")
     if mode not in ("a", "w", "r+"):
         raise ValueError("Mode must be one of 'a', 'w' or 'r+'")
-    name_function = name_function or str
+    name_function = name_function or build_name_function(df.npartitions - 1)
     names = [name_function(i) for i in range(df.npartitions)]
     if any(not isinstance(n, str) for n in names):
         raise ValueError("name_function must return strings")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from oxdask.utils import build_name_function, natural_sort_key
+
 __all__ = ["expand_paths", "output_paths"]
 
 
@@ -24,12 +26,12 @@ def expand_paths(urlpath, storage_options=None):
     for u in urls:
         p = fs._strip_protocol(u)
         if any(ch in p for ch in "*?["):
-            found = sorted(fs.glob(p))
+            found = sorted(fs.glob(p), key=natural_sort_key)
             if not found:
                 raise FileNotFoundError(f"{u!r} resolved to no files")
             out += found
         elif fs.isdir(p):
-            out += sorted(f for f in fs.find(p) if not _hidden(f))
+            out += sorted((f for f in fs.find(p) if not _hidden(f)), key=natural_sort_key)
         elif fs.exists(p):
             out.append(p)
         else:
@@ -53,7 +55,7 @@ def output_paths(urlpath, n, name_function=None, storage_options=None, suffix=""
         fs, _ = fsspec.core.url_to_fs(os.fspath(urlpath[0]), **(storage_options or {}))
         return fs, [fs._strip_protocol(os.fspath(p)) for p in urlpath]
     fs, path = fsspec.core.url_to_fs(os.fspath(urlpath), **(storage_options or {}))
-    name_function = name_function or str
+    name_function = name_function or build_name_function(n - 1)
     if "*" not in path:
         fs.makedirs(path, exist_ok=True)
         path = f"{path.rstrip('/')}/*{suffix}"
