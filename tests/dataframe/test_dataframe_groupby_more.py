@@ -255,3 +255,42 @@ def test_dt_accessor_of_a_datetime_index():
     assert_eq(d.index.dt.hour.compute(), pdf.index.hour)
     with pytest.raises(AttributeError, match="datetimelike"):
         _ = dd.from_pandas(pd.DataFrame({"x": [1]}), npartitions=1).index.dt
+
+
+def test_groupby_argument_errors_as_dask():
+    d = dd.from_pandas(pd.DataFrame({"A": [1, 1, 2, 2], "B": [1, 2, 3, 4]}), npartitions=2)
+    for kw in ({"axis": 1}, {"level": 1}, {"squeeze": True}, {"split_out": 2}):
+        with pytest.raises(TypeError):
+            d.groupby("A", **kw)
+    with pytest.raises(ValueError, match="column labels or Series"):
+        d.B.groupby(d)
+
+
+def test_groupby_named_agg_objects(pdf):
+    from functools import partial
+
+    d = dd.from_pandas(pdf, npartitions=3)
+    spec = {"x": pd.NamedAgg("B", "sum"), "y": pd.NamedAgg("C", partial(np.std, ddof=1))}
+    assert_eq(d.groupby("A").agg(**spec), pdf.groupby("A").agg(**spec))
+
+
+def test_groupby_shift_without_meta_warns(pdf):
+    d = dd.from_pandas(pdf, npartitions=3)
+    with pytest.warns(UserWarning, match="`meta` is not specified"):
+        out = d.groupby("A").B.shift(1)
+    assert_eq(out.compute().sort_index(), pdf.groupby("A").B.shift(1))
+
+
+@pytest.mark.parametrize("by", ["a", ["a", "b"]])
+def test_groupby_sorted_over_several_partitions(by):
+    pdf = pd.DataFrame(
+        {"a": [1, 2, 3, 1, 1, 2, 4, 3, 7] * 10, "b": [4, 2, 7, 3, 3, 1, 1, 1, 2] * 10}
+    )
+    pdf["c"] = np.arange(len(pdf))
+    d = dd.from_pandas(pdf, npartitions=10)
+    got = d.groupby(by, sort=True).agg({"c": ["min", "max"]}, split_out=2, shuffle_method=True)
+    assert got.npartitions == 2
+    expected = pdf.groupby(by, sort=True).agg({"c": ["min", "max"]})
+    dd.assert_eq(got, expected, sort_results=False)
+    with pytest.raises(NotImplementedError, match="split_out"):
+        d.groupby(by, sort=True).c.sum(split_out=2)

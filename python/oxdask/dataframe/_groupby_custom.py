@@ -232,3 +232,34 @@ class CustomAggregate:
         if self.as_index:
             out.index.names = meta.index.names
         return out
+
+
+def custom_agg(gb, arg, kwargs, split_every, split_out, token):
+    """The tree reduction of a groupby ``agg`` using :class:`Aggregation` objects."""
+    from oxdask.dataframe._groupby_spec import _meta_of, _sort
+
+    if split_out not in (None, 1):
+        raise NotImplementedError("custom dd.Aggregation supports split_out=1 only")
+    arg_, kwargs_ = stand_ins(arg, kwargs)  # same names: pandas gives the layout
+    meta = _meta_of(gb._call_meta("agg", arg_, **kwargs_))
+    outputs = gb._outputs(arg, kwargs)
+    if any(k is None for _, k in outputs):
+        raise KeyError("groupby aggregation: column not found")
+    seen = set()
+    for f, k in outputs:
+        key = (k, getattr(f, "__name__", f))
+        if key in seen and arg is not None:  # named aggregation names its columns
+            raise ValueError(
+                f"groupby aggregation: two functions named {key[1]!r} for one column; "
+                "names must be unique per column"
+            )
+        seen.add(key)
+    values = gb._value_columns()
+    keys = gb._key_cols, gb._key_names()
+    spec = CustomSpec(*keys, values, outputs, gb.dropna, values[0])
+    sort = _sort(gb.sort, 1)
+    final = CustomAggregate(spec, meta, bool(sort), gb.as_index)
+    final.ddof = 1
+    return gb._tree(
+        spec, final, meta, split_every, 1, token, CustomChunk(spec), CustomCombine(spec)
+    )

@@ -22,6 +22,13 @@ class GroupByShuffled:
 
     __slots__ = ()
 
+    def compute(self, **kwargs):
+        raise NotImplementedError(
+            f"{type(self).__name__} does not allow compute method."
+            "Please chain it with an aggregation method (like ``.mean()``) or get a "
+            "specific group using ``.get_group()`` before calling ``compute()``"
+        )
+
     def _whole(self, method, *args, sort_result=False, **kwargs):
         meta = _meta_of(self._call_meta(method, *args, **kwargs))
         return self._per_group(method, args, kwargs, meta, sort_result=sort_result)

@@ -63,9 +63,11 @@ class _GroupBy(GroupByShuffled):
         _selection=None,
         **kwargs,
     ):
+        if kwargs:
+            raise TypeError(f"groupby() got unexpected keyword arguments {sorted(kwargs)}")
         if level is not None:
             if by is not None:
-                raise ValueError("groupby: pass either by= or level=, not both")
+                raise TypeError("groupby: pass either by= or level=, not both")
             by = _level_keys(obj, level)
         if by is None:
             raise TypeError("You have to supply one of 'by' and 'level'")
@@ -98,8 +100,8 @@ class _GroupBy(GroupByShuffled):
                     self._index_keys.add(len(cols))
                 b = obj.index.to_series()  # pandas: a key may name the index
             if isinstance(b, _Frame):
-                if not isinstance(b, Series):
-                    raise TypeError("groupby keys must be column labels or Series")
+                if not isinstance(b, Series):  # Dask's error type
+                    raise ValueError("groupby keys must be column labels or Series")
                 if b.npartitions != obj.npartitions or (
                     b.known_divisions and obj.known_divisions and b.divisions != obj.divisions
                 ):
@@ -187,7 +189,12 @@ class _GroupBy(GroupByShuffled):
                 if series_like:
                     out.append((_func_name(spec), 0))
                 else:
-                    col, f = spec
+                    if hasattr(spec, "aggfunc"):  # pandas NamedAgg
+                        if getattr(spec, "args", ()) or getattr(spec, "kwargs", {}):
+                            return None  # function options: pandas on whole groups
+                        col, f = spec.column, spec.aggfunc
+                    else:
+                        col, f = spec
                     out.append((_func_name(f), pos.get(col)))
             return out
         if isinstance(arg, (str, gc.Aggregation)) or callable(arg):
@@ -230,31 +237,7 @@ class _GroupBy(GroupByShuffled):
 
     def _custom_agg(self, arg, kwargs, split_every, split_out, token):
         """An aggregation using :class:`~oxdask.dataframe.Aggregation` objects."""
-        if split_out not in (None, 1):
-            raise NotImplementedError("custom dd.Aggregation supports split_out=1 only")
-        arg_, kwargs_ = gc.stand_ins(arg, kwargs)  # same names: pandas gives the layout
-        meta = _meta_of(self._call_meta("agg", arg_, **kwargs_))
-        outputs = self._outputs(arg, kwargs)
-        if any(k is None for _, k in outputs):
-            raise KeyError("groupby aggregation: column not found")
-        seen = set()
-        for f, k in outputs:
-            key = (k, getattr(f, "__name__", f))
-            if key in seen and arg is not None:  # named aggregation names its columns
-                raise ValueError(
-                    f"groupby aggregation: two functions named {key[1]!r} for one column; "
-                    "names must be unique per column"
-                )
-            seen.add(key)
-        values = self._value_columns()
-        keys = self._key_cols, self._key_names()
-        spec = gc.CustomSpec(*keys, values, outputs, self.dropna, values[0])
-        sort = _sort(self.sort, 1)
-        final = gc.CustomAggregate(spec, meta, bool(sort), self.as_index)
-        final.ddof = 1
-        return self._tree(
-            spec, final, meta, split_every, 1, token, gc.CustomChunk(spec), gc.CustomCombine(spec)
-        )
+        return gc.custom_agg(self, arg, kwargs, split_every, split_out, token)
 
     def _unobserved(self):
         """Per key, whether it is categorical, when unseen categories must be added (None
@@ -470,6 +453,7 @@ class _GroupBy(GroupByShuffled):
     def shift(self, periods=1, meta=None, **kwargs):
         """Values shifted within each group."""
         if meta is None:
+            _warn_meta()  # as Dask
             meta = _meta_of(self._call_meta("shift", periods, **kwargs))
         else:
             meta = self._given_meta(meta)
@@ -483,16 +467,16 @@ class _GroupBy(GroupByShuffled):
         return self._per_group("median", (), kw, meta, sort_result=sort and split_out in (None, 1))
 
     # -- aggregation methods ------------------------------------------------------------------
-    def compute(self, **kwargs):
-        raise NotImplementedError(
-            f"{type(self).__name__} does not allow compute method."
-            "Please chain it with an aggregation method (like ``.mean()``) or get a "
-            "specific group using ``.get_group()`` before calling ``compute()``"
-        )
-
     def aggregate(self, arg=None, split_every=None, split_out=None, shuffle_method=None, **kwargs):
         """Aggregate with a function name, a list, a dict, or named aggregation."""
-        kwargs.pop("shuffle_backend", None)  # Dask's older name of shuffle_method
+        shuffle_method = kwargs.pop("shuffle_backend", shuffle_method)  # Dask's older name
+        n = self._split_out(split_out)
+        if self.sort and n not in (None, 1) and shuffle_method:
+            # sorted groups over several partitions: aggregate, sort, cut by position
+            from oxdask.dataframe.repartition import repartition_npartitions
+
+            one = self._aggregate(arg, kwargs, split_every, 1, "aggregate")
+            return repartition_npartitions(one, n)
         return self._aggregate(arg, kwargs, split_every, split_out, "aggregate")
 
     agg = aggregate
