@@ -374,6 +374,10 @@ def to_parquet(
     compression : str
     write_index : bool
         Store the index as a column (restored by :func:`read_parquet`).
+    append : bool
+        Add files to an existing dataset (numbered after its files; the columns and dtypes
+        must match, and with known divisions the new index must start after the old one
+        unless ``ignore_divisions=True``).
     overwrite : bool
         Remove the directory first.
     partition_on : list of str, optional
@@ -390,8 +394,9 @@ def to_parquet(
     from oxdask.base import compute as compute_all
     from oxdask.delayed import Delayed
 
-    if append:
-        raise NotImplementedError("to_parquet(append=True) is not supported")
+    if append and overwrite:
+        raise ValueError("Cannot use both `overwrite=True` and `append=True`!")
+    ignore_divisions = kwargs.pop("ignore_divisions", False)
     pa, _, _ = _pa()
     if isinstance(df._meta, pd.Series):
         df = df.to_frame()
@@ -410,10 +415,19 @@ def to_parquet(
     arrow_schema = (
         pa.Schema.from_pandas(df._meta, preserve_index=preserve) if schema == "infer" else schema
     )
+    offset = 0
+    if append:
+        from oxdask.dataframe.io.parquet_append import check_append
+
+        offset, arrow_schema = check_append(fs, root, df, arrow_schema, ignore_divisions)
     kw = {"compression": compression, **kwargs}
     writer = _WritePart(fs, root, arrow_schema, preserve, partition_on, kw)
-    name = "to-parquet-" + tokenize(df._name, path, write_index, partition_on, kwargs)
-    fname = name_function or (lambda i: f"part.{i}.parquet")
+    name = "to-parquet-" + tokenize(df._name, path, write_index, partition_on, kwargs, offset)
+    given = name_function or (lambda i: f"part.{i}.parquet")
+
+    def fname(i):
+        return given(i + offset)
+
     layer = {(name, i): (writer, (df._name, i), fname(i)) for i in range(df.npartitions)}
     layer[(name + "-done", 0)] = (_done, *[(name, i) for i in range(df.npartitions)])
     graph = _new(name, MaterializedLayer(layer), [df], df._meta, (None,) * (df.npartitions + 1))
