@@ -45,3 +45,9 @@ def test_default_names_are_padded_as_dasks(tmp_path, pdf):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names[:2] == ["out-00.csv", "out-01.csv"]
     assert names[-1] == "out-12.csv"
+
+
+def test_header_list_is_dasks_type_error(tmp_path):
+    (tmp_path / "a.csv").write_text("a,b\nc,d\n1,2\n")
+    with pytest.raises(TypeError, match="List of header rows not supported for dd.read_csv"):
+        dd.read_csv(tmp_path / "a.csv", header=[0, 1])

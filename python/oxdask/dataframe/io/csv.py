@@ -240,8 +240,8 @@ def read_pandas(
     for k in _UNSUPPORTED:
         if kwargs.get(k) is not None and kwargs.get(k) is not False:
             raise ValueError(f"{reader.__name__} does not support the {k!r} keyword")
-    if isinstance(kwargs.get("header"), list):
-        raise NotImplementedError("List of header rows not supported")
+    if isinstance(kwargs.get("header"), list):  # Dask's type and message
+        raise TypeError(f"List of header rows not supported for dd.{reader.__name__}")
     lineterminator = (lineterminator or "\n").encode()
     if lineterminator != b"\n":
         kwargs["lineterminator"] = lineterminator.decode()
