@@ -367,8 +367,8 @@ class Rolling:
         on=None,
         closed=None,
     ):
-        if on is not None:
-            raise NotImplementedError("rolling(on=...) is not supported; set the index first")
+        if on is not None:  # Dask's type: its rolling takes no on=
+            raise TypeError("rolling() got an unexpected keyword argument 'on': set_index first")
         if isinstance(window, int) and window < 0:
             raise ValueError("window must be non-negative")
         self.obj = obj

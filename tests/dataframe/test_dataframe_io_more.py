@@ -1,4 +1,5 @@
-"""Files written as part.0 ... part.11 are read back in partition order (names sorted as
+"""Reading files in partition order (part.10 after part.9), default file names, and Dask's
+exception types for arguments it refuses (header lists, rolling on=)."""
 numbers, not as text: part.10 after part.9), for Parquet, CSV, JSON and text."""
 
 import pandas as pd
@@ -51,3 +52,9 @@ def test_header_list_is_dasks_type_error(tmp_path):
     (tmp_path / "a.csv").write_text("a,b\nc,d\n1,2\n")
     with pytest.raises(TypeError, match="List of header rows not supported for dd.read_csv"):
         dd.read_csv(tmp_path / "a.csv", header=[0, 1])
+
+
+def test_rolling_on_is_dasks_type_error():
+    ddf = dd.from_pandas(pd.DataFrame({"t": range(4), "v": range(4)}), npartitions=2)
+    with pytest.raises(TypeError, match="'on'"):
+        ddf.rolling(2, on="t")
