@@ -1,6 +1,5 @@
 """Reading files in partition order (part.10 after part.9), default file names, and Dask's
 exception types for arguments it refuses (header lists, rolling on=)."""
-numbers, not as text: part.10 after part.9), for Parquet, CSV, JSON and text."""
 
 import pandas as pd
 import pytest
