@@ -49,7 +49,7 @@ def test_default_names_are_padded_as_dasks(tmp_path, pdf):
 
 def test_header_list_is_dasks_type_error(tmp_path):
     (tmp_path / "a.csv").write_text("a,b\nc,d\n1,2\n")
-    with pytest.raises(TypeError, match="List of header rows not supported for dd.read_csv"):
+    with pytest.raises(TypeError, match=r"List of header rows not supported for dd\.read_csv"):
         dd.read_csv(tmp_path / "a.csv", header=[0, 1])
 
 
