@@ -294,3 +294,19 @@ def test_groupby_sorted_over_several_partitions(by):
     dd.assert_eq(got, expected, sort_results=False)
     with pytest.raises(NotImplementedError, match="split_out"):
         d.groupby(by, sort=True).c.sum(split_out=2)
+
+
+def test_groups_stay_whole_when_missing_values_change_key_dtypes():
+    left = pd.DataFrame({"A": [True, False] * 50, "B": range(100)})
+    right = pd.DataFrame({"B": [2, 109, 345, 50, 95], "C": [3, 2, 3, 7, 1]})
+    merged = dd.merge(
+        dd.from_pandas(left, npartitions=10), dd.from_pandas(right, npartitions=1), "outer", on="B"
+    )
+    meta = pd.Series(dtype=int, index=pd.Index([], dtype=bool, name="A"), name="A")
+    got = merged.groupby("A").apply(len, meta=meta, include_groups=False).compute()
+    expected = pd.merge(left, right, how="outer", on="B").groupby("A").apply(len)
+    assert_eq(got.sort_index(), expected, check_names=False)
+    from oxdask.dataframe.shuffle import partitioning_index
+
+    same = [pd.Series([1, 2]), pd.Series([1.0, 2.0]), pd.Series([1, 2, None], dtype=object)]
+    assert len({tuple(partitioning_index(s, 16)[:2]) for s in same}) == 1

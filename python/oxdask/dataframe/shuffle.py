@@ -291,15 +291,24 @@ def _mix(h):
 def _hash_column(col) -> np.ndarray:
     """64-bit hashes of a column's values; equal values hash equally."""
     dt = col.dtype
-    if isinstance(dt, np.dtype) and dt.kind in "biuMm":
+    if isinstance(dt, np.dtype) and dt.kind in "Mm":
         return _mix(col.to_numpy().astype(np.int64).view(np.uint64))
-    if isinstance(dt, np.dtype) and dt.kind == "f":
+    if isinstance(dt, np.dtype) and dt.kind == "O" and _holds_numbers(col):
+        dt = np.dtype(np.float64)  # True/1/1.0 in an object column (a NaN introduced)
+    if isinstance(dt, np.dtype) and dt.kind in "biuf":
+        # numbers hash by value, whatever their dtype: a partition where missing values
+        # turned ints or bools into floats or objects hashes its keys as the others do
         v = col.to_numpy().astype(np.float64)
         v = np.where(v == 0, 0.0, v)  # -0.0 == 0.0
         v[np.isnan(v)] = np.nan  # one NaN payload
         return _mix(v.view(np.uint64))
     values = np.asarray(col.astype(object)) if isinstance(dt, pd.CategoricalDtype) else col
     return pd.util.hash_array(np.asarray(values, dtype=object), categorize=True)
+
+
+def _holds_numbers(col) -> bool:
+    kind = pd.api.types.infer_dtype(col, skipna=True)
+    return kind in ("boolean", "integer", "floating", "mixed-integer-float", "decimal")
 
 
 def partitioning_index(df, npartitions: int, cast=None) -> np.ndarray:
