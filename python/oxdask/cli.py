@@ -1,4 +1,5 @@
-"""The ``oxdask`` command line: ``oxdask scheduler`` and ``oxdask worker ADDRESS``."""
+"""The ``oxdask`` command line: ``oxdask scheduler``, ``oxdask worker ADDRESS`` and
+``oxdask config``."""
 
 from __future__ import annotations
 
@@ -71,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``oxdask`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: oxdask {scheduler,worker} [options]   (oxdask COMMAND --help for details)")
+        print(
+            "usage: oxdask {scheduler,worker,config} [options]   "
+            "(oxdask COMMAND --help for details)"
+        )
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "scheduler":
@@ -81,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
 
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
         return worker_main(rest)
-    expected = "expected 'scheduler' or 'worker'"
+    if command == "config":
+        from oxdask._config_cli import main as config_main
+
+        return config_main(rest)
+    expected = "expected 'scheduler', 'worker' or 'config'"
     print(f"oxdask: unknown command {command!r} ({expected})", file=sys.stderr)
     return 2
 

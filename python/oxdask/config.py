@@ -28,6 +28,8 @@ dataframe.shuffle.memory-limit : None
 local.limit-blas-threads : True
     oxdask only: while array or dataframe graphs run on several threads, BLAS libraries use
     ``cpu_count // num_workers`` threads each (see ``oxdask._blas``).
+array.chunk-size : "128MiB"
+    The size of a block that ``chunks="auto"`` aims at.
 tokenize.ensure-deterministic : False
     Raise instead of falling back to a random token for objects that cannot be hashed.
 distributed.worker.memory.target / spill / pause / terminate : 0.6 / 0.7 / 0.8 / 0.95
@@ -106,6 +108,7 @@ _BUILTIN_DEFAULTS: dict = {
     "multiprocessing": {"context": "spawn"},
     "local": {"tune-malloc": True, "limit-blas-threads": True},
     "dataframe": {"shuffle": {"method": None, "memory-limit": None}},
+    "array": {"chunk-size": "128MiB"},
     "visualization": {"engine": None},
     "distributed": {
         "scheduler": {"allowed-failures": 3},
