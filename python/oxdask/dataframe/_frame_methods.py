@@ -429,11 +429,13 @@ class FrameOperations:
 
         return Resampler(self, rule, closed=closed, label=label, **kwargs)
 
-    def repartition(self, divisions=None, npartitions=None, partition_size=None, force=False):
+    def repartition(
+        self, divisions=None, npartitions=None, partition_size=None, freq=None, force=False
+    ):
         """Change the partitioning (see :func:`oxdask.dataframe.repartition.repartition`)."""
         from oxdask.dataframe.repartition import repartition
 
-        return repartition(self, divisions, npartitions, partition_size, force)
+        return repartition(self, divisions, npartitions, partition_size, freq, force)
 
     def shuffle(self, on=None, npartitions=None, ignore_index=False, **kwargs):
         """Gather rows with equal ``on`` values into the same partition (a hash shuffle)."""

@@ -182,7 +182,39 @@ def _interpolate_divisions(old, npartitions, dtype):
     return out
 
 
-def repartition(frame, divisions=None, npartitions=None, partition_size=None, force=False):
+_PERIOD_START = {
+    pd.offsets.MonthEnd: pd.offsets.MonthBegin,
+    pd.offsets.QuarterEnd: pd.offsets.QuarterBegin,
+    pd.offsets.YearEnd: pd.offsets.YearBegin,
+}
+
+
+def _freq_divisions(frame, freq):
+    """Divisions at every ``freq`` step (``"1D"``, ``"ME"``: months start their periods)
+    from the first whole step after the first division, plus the first and last divisions,
+    as Dask's."""
+    first, last = frame.divisions[0], frame.divisions[-1]
+    if not (frame.known_divisions and isinstance(first, pd.Timestamp)):
+        raise TypeError("Can only repartition on frequency for timeseries")
+    offset = pd.tseries.frequencies.to_offset(freq)
+    begin = _PERIOD_START.get(type(offset))
+    if begin is not None:
+        offset = begin(offset.n)
+    try:
+        start = first.ceil(offset)
+    except ValueError:  # not a fixed frequency (weeks, months)
+        start = first
+    steps = list(pd.date_range(start, last, freq=offset))
+    if not steps:
+        return [first, last]
+    if steps[-1] != last:
+        steps.append(last)
+    return steps if steps[0] == first else [first, *steps]
+
+
+def repartition(
+    frame, divisions=None, npartitions=None, partition_size=None, freq=None, force=False
+):
     """``frame`` repartitioned by ``divisions``, ``npartitions`` or ``partition_size``.
 
     Parameters
@@ -193,6 +225,8 @@ def repartition(frame, divisions=None, npartitions=None, partition_size=None, fo
     npartitions : int, optional
     partition_size : int or str, optional
         Target bytes per partition (``"100MB"``); computes the memory use of the partitions.
+    freq : str or DateOffset, optional
+        One partition per period (``"1D"``) of a datetime index with known divisions.
     force : bool
         Allow ``divisions`` that do not cover the current ones.
     """
@@ -201,12 +235,14 @@ def repartition(frame, divisions=None, npartitions=None, partition_size=None, fo
 
         frame = from_pandas(frame, npartitions=1)
         force = True
-    given = [x is not None for x in (divisions, npartitions, partition_size)]
+    given = [x is not None for x in (divisions, npartitions, partition_size, freq)]
     if sum(given) != 1:
         raise ValueError(
-            "Please provide exactly one of the ``npartitions=``, ``divisions=``, or "
-            "``partition_size=`` keyword arguments"
+            "Please provide exactly one of the ``npartitions=``, ``divisions=``, "
+            "``partition_size=`` or ``freq=`` keyword arguments"
         )
+    if freq is not None:
+        divisions = _freq_divisions(frame, freq)
     if divisions is not None:
         return repartition_divisions(frame, divisions, force=force)
     if npartitions is not None:
