@@ -8,6 +8,7 @@ for the data model.
 
 from oxdask.array import (
     _methods,
+    fft,
     lib,
     linalg,
     ma,
