@@ -310,3 +310,25 @@ def test_groups_stay_whole_when_missing_values_change_key_dtypes():
 
     same = [pd.Series([1, 2]), pd.Series([1.0, 2.0]), pd.Series([1, 2, None], dtype=object)]
     assert len({tuple(partitioning_index(s, 16)[:2]) for s in same}) == 1
+
+
+def test_set_index_of_sorted_data_needs_no_shuffle():
+    pdf = pd.DataFrame({"x": range(100), "y": range(100)})
+    d = dd.from_pandas(pdf, npartitions=10, sort=False)
+    got = d.set_index("x")
+    assert not any("shuffle" in n or "set-index-split" in n for n in got.dask.layers)
+    assert got.divisions == (0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 99)
+    assert_eq(got, pdf.set_index("x"))
+    unsorted = pd.DataFrame({"x": [3, 1, 2, 5, 4, 0], "y": range(6)})
+    got = dd.from_pandas(unsorted, npartitions=2, sort=False).set_index("x")
+    assert_eq(got, unsorted.set_index("x").sort_index())
+
+
+def test_set_index_to_an_index_collection():
+    values = {"x": [1, 2, 3, 4] * 3, "y": [10, 20, 30] * 4}
+    idx = pd.date_range("2022-02-22", freq="16h", periods=12) - pd.Timedelta(seconds=30)
+    pdf = pd.DataFrame(values, index=idx)
+    d = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(d.set_index(d.index.dt.floor("D")), pd.DataFrame(values, index=idx.floor("D")))
+    other = dd.from_pandas(pd.DataFrame(values), npartitions=3)
+    assert_eq(d.set_index(other.index), pd.DataFrame(values))
