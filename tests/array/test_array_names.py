@@ -93,3 +93,21 @@ def test_register_chunk_type_stops_deferring():
         from oxdask.array import _chunk_types
 
         _chunk_types._CHUNK_TYPES.remove(_Wrapper)
+
+
+def test_array_optimize_is_a_config_key():
+    import oxdask
+
+    x = da.ones(10, chunks=5)
+    seen = []
+
+    def watch(dsk, keys, **kwargs):
+        seen.append(sorted(map(str, keys)))
+        return dsk
+
+    with oxdask.config.set(array_optimize=watch):
+        assert (x + 1).sum().compute() == 20
+    assert len(seen) == 1
+    with oxdask.config.set(array_optimize=None):  # falsey: no optimization at all
+        assert (x + 1).sum().compute() == 20
+    assert (x + 1).sum().compute() == 20

@@ -26,6 +26,7 @@ from oxdask.array._chunks import _isnan, normalize_chunks, shape_of, starts
 from oxdask.array._io_methods import IOMethods
 from oxdask.array.chunk import Loc
 from oxdask.base import DaskMethodsMixin, is_dask_collection
+from oxdask.context import globalmethod
 from oxdask.highlevelgraph import HighLevelGraph, MaterializedLayer
 from oxdask.tokenize import tokenize
 
@@ -49,6 +50,16 @@ def _loc_layer(chunks_axis) -> tuple[str, dict]:
 
 class PerformanceWarning(Warning):
     """A warning given when an operation is likely to be slow or to use much memory."""
+
+
+def _optimize(dsk, keys, **kwargs):
+    from oxdask.array.optimization import optimize
+
+    return optimize(dsk, keys, **kwargs)
+
+
+def _dont_optimize(dsk, keys, **kwargs):
+    return dsk
 
 
 class Array(DaskMethodsMixin, IOMethods):
@@ -104,11 +115,9 @@ class Array(DaskMethodsMixin, IOMethods):
     def __dask_tokenize__(self):
         return self.name
 
-    @staticmethod
-    def __dask_optimize__(dsk, keys, **kwargs):
-        from oxdask.array.optimization import optimize
-
-        return optimize(dsk, keys, **kwargs)
+    __dask_optimize__ = globalmethod(
+        _optimize, key="array_optimize", falsey=_dont_optimize
+    )  # config.set(array_optimize=f) replaces it, as in Dask
 
     def __dask_postcompute__(self):
         return _finalize, ()
