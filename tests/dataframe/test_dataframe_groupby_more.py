@@ -332,3 +332,18 @@ def test_set_index_to_an_index_collection():
     assert_eq(d.set_index(d.index.dt.floor("D")), pd.DataFrame(values, index=idx.floor("D")))
     other = dd.from_pandas(pd.DataFrame(values), npartitions=3)
     assert_eq(d.set_index(other.index), pd.DataFrame(values))
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_set_index_categorical_follows_category_order(ordered):
+    rng = np.random.default_rng(3)
+    cats = list("zyxwvutsrqponmlkjihgfedcba")
+    values = rng.permutation(cats * 2)
+    dtype = pd.CategoricalDtype(cats, ordered=ordered)
+    pdf = pd.DataFrame({"A": pd.Categorical(values, dtype=dtype), "B": range(52)})
+    got = dd.from_pandas(pdf, npartitions=3).set_index("A", npartitions=4)
+    divisions = pd.Categorical(got.divisions, dtype=dtype)
+    assert (divisions.codes[:-1] <= divisions.codes[1:]).all()
+    out = got.compute()
+    assert out.index.tolist() == pdf.set_index("A").sort_index().index.tolist()
+    assert sorted(out.B) == list(range(52))

@@ -18,12 +18,15 @@ class _SortedSample:
     """Sorted non-missing values of a column (a random sample of large partitions, thinned,
     with weights: how many values each kept value stands for)."""
 
+    def __init__(self, codes=False):
+        self.codes = codes  # categoricals: sample the codes (the categories' order)
+
     def __call__(self, s):
         from oxdask.dataframe._describe import SAMPLE, _thin
 
         v = s.dropna()
         if isinstance(v.dtype, pd.CategoricalDtype):
-            v = v.astype(v.cat.categories.dtype)
+            v = v.cat.codes if self.codes else v.astype(v.cat.categories.dtype)
         v = v.to_numpy()
         n = len(v)
         k = 20 * SAMPLE
@@ -56,7 +59,10 @@ def quantile_divisions(series, npartitions, bounds=False):
     from oxdask.base import compute
     from oxdask.dataframe.reductions import reduction
 
-    sample = reduction(series, _SortedSample(), _merge_samples, meta=None, token="divisions")
+    cats = _known_categories(series._meta.dtype)
+    sample = reduction(
+        series, _SortedSample(cats is not None), _merge_samples, meta=None, token="divisions"
+    )
     if bounds:
         parts = series.map_partitions(_ValueBounds(), meta=("bounds", object))
         (values, weights), *per = compute(sample, *parts.to_delayed())
@@ -91,6 +97,15 @@ def sorted_divisions(per):
     return (*[b[0] for b in per], per[-1][1])
 
 
+def _known_categories(dtype):
+    """The categories of a categorical dtype when known (divisions follow their order)."""
+    if not isinstance(dtype, pd.CategoricalDtype) or dtype.categories is None:
+        return None
+    from oxdask.dataframe.categorical import UNKNOWN_CATEGORIES
+
+    return None if UNKNOWN_CATEGORIES in dtype.categories else dtype.categories
+
+
 def _typed(divisions, series):
     """Divisions as plain Python scalars (Timestamps for datetimes), as the quantiles are."""
     out = [
@@ -120,6 +135,9 @@ def _from_sample(values, weights, npartitions, series):
     if len(out) == 1:
         out.append(out[0])
     dtype = series._meta.dtype
+    cats = _known_categories(dtype)
+    if cats is not None:  # sampled codes: divisions are the categories at those codes
+        return [cats[int(c)] for c in out]
     if pd.api.types.is_datetime64_any_dtype(dtype):
         out = [_timestamp(d, getattr(dtype, "tz", None)) for d in out]
     return out
@@ -148,15 +166,22 @@ class RangePartitioner:
         else:
             s = df.index.to_series() if self.column is None else df[self.column]
         n = len(self.boundaries) + 1
+        bounds = self.boundaries
+        if isinstance(s.dtype, pd.CategoricalDtype) and len(bounds):
+            # boundaries are categories: compare positions in the categories' order
+            codes = s.cat.categories.get_indexer(pd.Index(bounds, dtype=object))
+            if (codes >= 0).all():
+                bounds = codes
+                s = s.cat.codes.where(s.notna())
         values = s.to_numpy()
         na = np.asarray(s.isna())
         if na.any():
             filled = s[~na]
             dest = np.empty(len(s), dtype=np.intp)
-            dest[~na] = np.searchsorted(self.boundaries, filled.to_numpy(), side="right")
+            dest[~na] = np.searchsorted(bounds, filled.to_numpy(), side="right")
             dest[na] = n - 1 if self.na_last == self.ascending else 0
         else:
-            dest = np.searchsorted(self.boundaries, values, side="right")
+            dest = np.searchsorted(bounds, values, side="right")
         return dest if self.ascending else (n - 1) - dest
 
 
@@ -238,7 +263,8 @@ def set_index(
     n = npartitions or frame.npartitions
     if divisions is None:
         divisions, per = quantile_divisions(frame[column], n, bounds=True)
-        found = sorted_divisions(per) if npartitions is None else None
+        cat = isinstance(frame[column]._meta.dtype, pd.CategoricalDtype)  # order by codes
+        found = sorted_divisions(per) if npartitions is None and not cat else None
         if found is not None:  # already sorted: index each partition in place (as Dask)
             out = frame.map_partitions(
                 local, token="set-index", meta=local(frame._meta), clear_divisions=True
