@@ -347,3 +347,14 @@ def test_set_index_categorical_follows_category_order(ordered):
     out = got.compute()
     assert out.index.tolist() == pdf.set_index("A").sort_index().index.tolist()
     assert sorted(out.B) == list(range(52))
+
+
+def test_set_index_pyarrow_dates_keep_date_divisions():
+    pa = pytest.importorskip("pyarrow")
+    dates = pd.Series(pd.date_range("2023-01-01", periods=6).date).astype(
+        pd.ArrowDtype(pa.date32())
+    )
+    pdf = pd.DataFrame({"d": dates[::-1].reset_index(drop=True), "v": range(6)})
+    got = dd.from_pandas(pdf, npartitions=2).set_index("d")
+    assert not isinstance(got.divisions[0], pd.Timestamp)
+    assert_eq(got, pdf.set_index("d").sort_index())

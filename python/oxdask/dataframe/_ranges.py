@@ -113,7 +113,7 @@ def _typed(divisions, series):
         for d in divisions
     ]
     dtype = series._meta.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype):
+    if _timestamps(dtype):
         out = [_timestamp(d, getattr(dtype, "tz", None)) for d in out]
     return tuple(out)
 
@@ -138,9 +138,18 @@ def _from_sample(values, weights, npartitions, series):
     cats = _known_categories(dtype)
     if cats is not None:  # sampled codes: divisions are the categories at those codes
         return [cats[int(c)] for c in out]
-    if pd.api.types.is_datetime64_any_dtype(dtype):
+    if _timestamps(dtype):
         out = [_timestamp(d, getattr(dtype, "tz", None)) for d in out]
     return out
+
+
+def _timestamps(dtype) -> bool:
+    """Whether values of ``dtype`` are Timestamps (not pyarrow dates, which stay dates)."""
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return pa.types.is_timestamp(dtype.pyarrow_dtype)
+    return pd.api.types.is_datetime64_any_dtype(dtype)
 
 
 def _timestamp(d, tz):
