@@ -245,8 +245,10 @@ def test_descriptions(pdf):
     assert "<table" in ddf.to_html()
     assert ddf.compute_current_divisions() == (0, 40, 80, 119)
     assert ddf.compute_current_divisions("k") == (0, 40, 80, 119)
-    with pytest.raises(ValueError, match="not sorted"):
+    with pytest.warns(UserWarning, match="overlapping"):  # every partition holds 0 to 4
         ddf.compute_current_divisions("c")
+    with pytest.raises(ValueError, match="not sorted"):
+        ddf.assign(r=-ddf.k).compute_current_divisions("r")  # descending
 
 
 def test_module_level_names(pdf):
@@ -277,3 +279,26 @@ def test_index_comparison_is_an_array_as_in_dask():
     assert mask.dtype == bool
     np.testing.assert_array_equal(mask.compute(), np.arange(10) < 5)
     pd.testing.assert_index_equal((ddf.index + 1).compute(), pd.RangeIndex(1, 11))
+
+
+def test_compute_current_divisions_as_dask():
+    import warnings
+
+    df = pd.DataFrame({"x": [1, 2, 3, 4]}, index=[1, 3, 10, 20])
+    a = dd.from_pandas(df, npartitions=2, sort=False).clear_divisions()
+    b = a.compute_current_divisions(set_divisions=True)
+    assert b.known_divisions
+    assert b.divisions == (1, 10, 20)
+    pd.testing.assert_frame_equal(b.compute(), df)
+    overlapping = pd.DataFrame({"key": [1, 2, 3, 4, 4, 5, 6, 7]})
+    with pytest.warns(UserWarning, match="Partitions have overlapping values"):
+        assert dd.from_pandas(overlapping, npartitions=2).compute_current_divisions("key") == (
+            1,
+            4,
+            7,
+        )
+    # an empty partition takes the next one's minimum
+    frame = dd.from_pandas(pd.DataFrame({"a": range(12)}), npartitions=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert frame[frame.a >= 5].compute_current_divisions("a") == (5, 5, 8, 11)

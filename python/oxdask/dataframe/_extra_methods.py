@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,19 @@ def _case_when(series, *flat):
 
 
 def _bounds(s):
-    return (s.min(), s.max()) if len(s) else None
+    if not len(s):
+        return None
+    low, high = s.min(), s.max()  # NumPy scalars as Python ones, as pandas' tolist
+    return tuple(v.item() if isinstance(v, np.generic) else v for v in (low, high))
+
+
+def _backfill(values: list) -> list:
+    """``None`` entries take the next value (empty partitions take their neighbour's)."""
+    out, last = [], None
+    for v in reversed(values):
+        last = v if v is not None else last
+        out.append(last)
+    return out[::-1]
 
 
 def _records(df, index):
@@ -424,19 +437,41 @@ class ExtraMethods:
 
         return from_dict(data, npartitions, orient=orient, dtype=dtype, columns=columns)
 
-    def compute_current_divisions(self, col=None):
-        """The divisions the index (or column ``col``) has now, computed from each
-        partition's minimum and maximum; raises if they are not sorted."""
+    def compute_current_divisions(self, col=None, set_divisions=False):
+        """The divisions the index (or column ``col``) has now: each partition's minimum
+        (empty partitions take the next one's) and the last maximum. ``ValueError`` when
+        the partitions are not sorted; a ``UserWarning`` when neighbours overlap. With
+        ``set_divisions=True``, a copy of this collection with those divisions."""
         from oxdask.base import compute
         from oxdask.delayed import delayed
 
         target = self.index if col is None else self[col]
-        bounds = compute(*[delayed(_bounds)(d) for d in target.to_delayed()])
-        if any(b is None for b in bounds):
-            raise ValueError("compute_current_divisions needs partitions that are not empty")
-        if any(b[0] < a[1] for a, b in itertools.pairwise(bounds)):
-            raise ValueError("the partitions are not sorted: divisions do not exist")
-        return (*[b[0] for b in bounds], bounds[-1][1])
+        stats = compute(*[delayed(_bounds)(d) for d in target.to_delayed()])
+        mins = _backfill([s[0] if s else None for s in stats])
+        maxes = _backfill([s[1] if s else None for s in stats])
+        full = [s for s in stats if s]
+        lows, highs = [s[0] for s in full], [s[1] for s in full]
+        if lows != sorted(lows) or highs != sorted(highs):
+            raise ValueError(
+                f"Partitions are not sorted by {col or 'the index'}: divisions do not exist "
+                "(sort first, e.g. with set_index or sort_values)"
+            )
+        if any(nxt[0] <= prev[1] for prev, nxt in itertools.pairwise(full)):
+            warnings.warn(
+                "Partitions have overlapping values, so divisions are non-unique. Use "
+                "`set_index(sorted=True)` with no `divisions` to allow oxdask to fix the "
+                "overlap.",
+                UserWarning,
+                stacklevel=2,
+            )
+        divisions = (*mins, maxes[-1])
+        if not set_divisions:
+            return divisions
+        if col is not None:
+            raise ValueError("set_divisions=True sets the divisions of the index: give no col")
+        out = self.copy()
+        out.divisions = divisions
+        return out
 
     # -- sampling ------------------------------------------------------------------------------
     def random_split(self, frac, random_state=None, shuffle=False):
