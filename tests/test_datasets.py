@@ -260,3 +260,18 @@ def test_make_people_bad_input():
     with pytest.raises(ValueError, match="records_per_partition"):
         datasets.make_people(records_per_partition=-1)
     assert datasets.make_people(npartitions=2, records_per_partition=0).compute() == []
+
+
+def test_demo_make_timeseries_is_dasks_signature():
+    import oxdask.dataframe as dd
+
+    df = dd.demo.make_timeseries(
+        "2000", "2001", {"value": float, "name": str, "id": int}, freq="12h", seed=3
+    )
+    assert list(df.columns) == ["value", "name", "id"]
+    assert df.npartitions == 11  # month ends of 2000 (the last partial month is left out)
+    assert len(df) == len(df.compute())
+    again = dd.demo.make_timeseries(
+        "2000", "2001", {"value": float, "name": str, "id": int}, freq="12h", seed=3
+    )
+    pd.testing.assert_frame_equal(df.compute(), again.compute())

@@ -5,7 +5,7 @@ described by compact graph layers (Blockwise, TreeReduce) that the Rust engine e
 when computing. See :mod:`oxdask.dataframe.core` for the data model.
 """
 
-from oxdask.dataframe import methods
+from oxdask.dataframe import demo, methods
 from oxdask.dataframe._groupby_custom import Aggregation
 from oxdask.dataframe.asof import merge_asof
 from oxdask.dataframe.core import DataFrame, Index, Scalar, Series, new_dd_object
