@@ -76,6 +76,22 @@ def _pandas_compat():
             yield
 
     out["check_observed_deprecation"] = check_observed_deprecation
+
+    def make_data_frame():  # 30 rows of random numbers, letters as the index
+        import string
+
+        import numpy as np
+
+        index = list(string.ascii_letters[:30])
+        return pd.DataFrame(np.random.randn(30, 4), index=index, columns=list("ABCD"))
+
+    def make_time_data_frame():  # the same on business days from 2000
+        frame = make_data_frame()
+        frame.index = pd.date_range("2000", periods=30, freq="B")
+        return frame
+
+    out["makeDataFrame"] = make_data_frame
+    out["makeTimeDataFrame"] = make_time_data_frame
     return out
 
 
