@@ -42,6 +42,7 @@ __all__ = [
     "assert_eq",
     "compute",
     "concat",
+    "demo",
     "from_array",
     "from_dask_array",
     "from_delayed",
