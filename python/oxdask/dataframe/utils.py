@@ -264,7 +264,13 @@ def assert_eq(
     **kwargs
         Passed to :mod:`pandas.testing`.
     """
+    import sys
+
     from oxdask.dataframe.core import _Frame
+
+    client = sys.modules.get("oxdask.distributed.client")
+    if client is not None and client._current is not None:
+        scheduler = None  # persisted data lives on the cluster: compute there
 
     def value(x):
         if isinstance(x, _Frame):
