@@ -358,3 +358,11 @@ def test_set_index_pyarrow_dates_keep_date_divisions():
     got = dd.from_pandas(pdf, npartitions=2).set_index("d")
     assert not isinstance(got.divisions[0], pd.Timestamp)
     assert_eq(got, pdf.set_index("d").sort_index())
+
+
+def test_groupby_pandas_grouper_is_not_supported():
+    d = dd.from_pandas(pd.DataFrame({"k": ["a", "b", "a"], "v": [1, 2, 3]}), npartitions=3)
+    with pytest.raises(NotImplementedError, match="Grouper"):
+        d.groupby(pd.Grouper(key="k"))
+    with pytest.raises(NotImplementedError, match="Grouper"):
+        d.groupby(["v", pd.Grouper(key="k")])

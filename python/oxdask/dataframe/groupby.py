@@ -91,6 +91,8 @@ class _GroupBy(GroupByShuffled):
         self._index_keys = set()  # positions of keys that are the (named) index of obj
         named = obj._meta.index.name is not None
         for b in self._by:
+            if isinstance(b, pd.Grouper):
+                raise NotImplementedError("groupby by a pandas Grouper is not supported")
             if isinstance(b, Index):
                 if named and b._name == obj.index._name:
                     self._index_keys.add(len(cols))
