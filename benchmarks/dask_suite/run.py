@@ -205,7 +205,7 @@ def _group_key(message: str) -> str:
 
 def write_known(results: list[dict], baseline: dict, path: Path, reasons: dict) -> None:
     """The failing tests of each file, grouped by cause, with the reason recorded for a
-    group in ``reasons`` (``{group text: reason}``, kept from the previous file)."""
+    group in ``reasons`` (``{(file, group text): reason}``, kept from the previous file)."""
     lines = [
         "# Dask's tests that fail on oxdask",
         "",
@@ -227,7 +227,7 @@ def write_known(results: list[dict], baseline: dict, path: Path, reasons: dict) 
         for t in failing:
             groups.setdefault(_group_key(got.get(t, ("not run", "not run"))[1]), []).append(t)
         for key, tests in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-            reason = reasons.get(key, "not yet examined")
+            reason = reasons.get((r["file"], key), "not yet examined")
             shown = ", ".join(f"`{t}`" for t in tests[:4]) + (" ..." if len(tests) > 4 else "")
             section += [f"- {len(tests)} x `{key}`", f"  - reason: {reason}", f"  - e.g. {shown}"]
         sections[r["file"]] = [*section, ""]
@@ -255,14 +255,17 @@ def _old_sections(path: Path) -> dict[str, list[str]]:
 
 
 def read_reasons(path: Path) -> dict:
-    reasons, key = {}, None
+    """``{(file, group): reason}`` recorded in the file."""
+    reasons, key, file = {}, None, None
     if not path.exists():
         return reasons
     for line in path.read_text().splitlines():
-        if line.startswith("- ") and " x `" in line:
+        if line.startswith("## "):
+            file = line[3:].split(" (", 1)[0]
+        elif line.startswith("- ") and " x `" in line:
             key = line.split(" x `", 1)[1].rstrip("`")
         elif line.strip().startswith("- reason: ") and key is not None:
-            reasons[key] = line.split("- reason: ", 1)[1]
+            reasons[(file, key)] = line.split("- reason: ", 1)[1]
     return reasons
 
 
