@@ -302,3 +302,19 @@ def test_compute_current_divisions_as_dask():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert frame[frame.a >= 5].compute_current_divisions("a") == (5, 5, 8, 11)
+
+
+def test_groupby_by_an_index_derived_from_the_index():
+    pdf = pd.DataFrame(
+        {"v": np.arange(40.0), "w": np.arange(40) % 3},
+        index=pd.date_range("2000", periods=40, freq="9D", name="t"),
+    )
+    ddf = dd.from_pandas(pdf, npartitions=4)
+    pd.testing.assert_index_equal(ddf.index.month.compute(), pdf.index.month)
+    for by in (ddf.index.month, ddf.index.dt.month):
+        got = ddf.groupby(by).v.sum().compute().sort_index()
+        pd.testing.assert_series_equal(got, pdf.groupby(pdf.index.month).v.sum())
+    got = ddf.groupby(ddf.index.year).w.nunique().compute().sort_index()
+    pd.testing.assert_series_equal(got, pdf.groupby(pdf.index.year).w.nunique())
+    with pytest.raises(AttributeError, match="nope"):
+        _ = ddf.index.nope

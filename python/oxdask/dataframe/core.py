@@ -469,6 +469,16 @@ class Index(Series):
     def index(self):
         raise AttributeError("'Index' object has no attribute 'index'")
 
+    def __getattr__(self, key):
+        # a DatetimeIndex's own fields (ddf.index.month), as pandas and Dask
+        meta = self.__dict__.get("_meta")
+        kinds = pd.DatetimeIndex | pd.TimedeltaIndex | pd.PeriodIndex
+        if not key.startswith("_") and isinstance(meta, kinds) and hasattr(type(meta), key):
+            return getattr(self.dt, key)
+        if isinstance(getattr(type(self), key, None), property):
+            return object.__getattribute__(self, key)  # the property's own error
+        raise AttributeError(f"'Index' object has no attribute {key!r}")
+
     def to_series(self):
         """A Series with this index as both index and values."""
         from oxdask.dataframe.partitionwise import map_partitions

@@ -96,7 +96,9 @@ class _GroupBy(GroupByShuffled):
             if isinstance(b, Index):
                 if named and b._name == obj.index._name:
                     self._index_keys.add(len(cols))
-                b = b.to_series()
+                    b = b.to_series()
+                else:  # an Index derived from the index (ddf.index.month): by position
+                    b = _positional(obj, b)
             elif not isinstance(b, _Frame) and _is_index_name(obj, b):
                 if named:
                     self._index_keys.add(len(cols))
@@ -598,3 +600,15 @@ class SeriesGroupBy(_GroupBy):
         """Distinct values of each group (by a hash shuffle)."""
         meta = _meta_of(self._call_meta("unique"))
         return self._per_group("unique", (), {}, meta, sort_result=True)
+
+
+def _values_on(frame, index):
+    return pd.Series(index.to_numpy(), index=frame.index, name=index.name)
+
+
+def _positional(obj, index):
+    """An Index collection as a Series on the rows of ``obj`` (partition by partition)."""
+    from oxdask.dataframe.partitionwise import map_partitions
+
+    meta = _values_on(obj._meta, index._meta)
+    return map_partitions(_values_on, obj, index, meta=meta, align_dataframes=False)
