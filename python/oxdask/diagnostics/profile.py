@@ -62,15 +62,22 @@ def _release_unfused() -> None:
 
 
 class _PerTask(Callback):
-    """A callback that needs every task reported on its own (no fused chains)."""
+    """A callback that needs every task reported on its own (no fused chains); it records
+    the graphs it sees and when its ``with`` block starts and ends."""
 
     def __enter__(self):
+        self.clear()
+        self.start_time = default_timer()
         _hold_unfused()
         return super().__enter__()
 
     def __exit__(self, *args):
+        self.end_time = default_timer()
         _release_unfused()
         return super().__exit__(*args)
+
+    def _start(self, dsk):
+        self._dsk.update(dsk)
 
     def register(self) -> None:
         """Activate for all later computations (turning task fusion off meanwhile)."""
@@ -141,18 +148,6 @@ class Profiler(_PerTask):
         self._keys = []
         self.start_time = None
         self.end_time = None
-
-    def __enter__(self):
-        self.clear()
-        self.start_time = default_timer()
-        return super().__enter__()
-
-    def __exit__(self, *args):
-        self.end_time = default_timer()
-        return super().__exit__(*args)
-
-    def _start(self, dsk):
-        self._dsk.update(dsk)
 
     def _start_state(self, dsk, state):
         self._keys = state.get("keys", [])
@@ -338,18 +333,6 @@ class CacheProfiler(_PerTask):
             self._metric_name = getattr(metric, "__name__", type(metric).__name__)
         else:
             self._metric_name = "count"
-
-    def __enter__(self):
-        self.clear()
-        self.start_time = default_timer()
-        return super().__enter__()
-
-    def __exit__(self, *args):
-        self.end_time = default_timer()
-        return super().__exit__(*args)
-
-    def _start(self, dsk):
-        self._dsk.update(dsk)
 
     def _start_state(self, dsk, state):
         graph = _graph_tasks(dsk, state.get("keys", []))
