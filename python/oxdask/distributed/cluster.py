@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import threading
 import time
 
 from oxdask import _core, config
+from oxdask.distributed._cluster_base import Cluster
 from oxdask.distributed.security import (
     Security,
     _PemFiles,
@@ -23,7 +23,7 @@ from oxdask.utils import parse_timedelta
 __all__ = ["LocalCluster"]
 
 
-class LocalCluster:
+class LocalCluster(Cluster):
     """A scheduler and workers on this machine.
 
     Parameters
@@ -185,13 +185,7 @@ class LocalCluster:
         addresses = [w["address"] for w in self.workers_info()]
         n = len(addresses)
         if addresses:
-            conn = _core.ClientConnection(
-                self.scheduler_address, self._token, 10.0, self._own_tls()
-            )
-            try:
-                conn.retire_workers(addresses, timeout)
-            finally:
-                conn.close()
+            self.retire_workers(addresses, timeout)
         deadline = time.monotonic() + timeout
         while self.workers_info() and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -205,38 +199,13 @@ class LocalCluster:
         if wait:
             self.wait_for_workers(n, max(1.0, deadline - time.monotonic()))
 
-    def workers_info(self) -> list[dict]:
-        """The scheduler's view of each worker."""
-        conn = _core.ClientConnection(self.scheduler_address, self._token, 10.0, self._own_tls())
-        try:
-            return json.loads(conn.info(10.0))["workers"]
-        finally:
-            conn.close()
-
-    def wait_for_workers(self, n: int, timeout: float | str = 30.0) -> None:
-        """Block until ``n`` workers have registered; the error says how many did."""
-        timeout = parse_timedelta(timeout)
-        deadline = time.monotonic() + timeout
-        while True:
-            count = len(self.workers_info())
-            if count >= n:
-                return
-            dead = [p for p in self._procs if p.poll() is not None]
-            if dead:
-                raise RuntimeError(
-                    f"{len(dead)} worker process(es) exited with code {dead[0].returncode} "
-                    f"before registering with {self.scheduler_address}"
-                )
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {count} of {n} workers registered within {timeout}s")
-            time.sleep(0.05)
-
-    def _own_tls(self):
-        """TLS settings for this process's own connections: the client's certificate, or the
-        scheduler's (any certificate of the CA will do)."""
-        if self.security is None:
-            return None
-        return self.security._tls("client") or self.security._tls("scheduler")
+    def _check_launch(self) -> None:
+        dead = [p for p in self._procs if p.poll() is not None]
+        if dead:
+            raise RuntimeError(
+                f"{len(dead)} worker process(es) exited with code {dead[0].returncode} "
+                f"before registering with {self.scheduler_address}"
+            )
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self, timeout: float | str = 10.0) -> None:
@@ -255,16 +224,6 @@ class LocalCluster:
         for t in self._threads:
             t.join(max(0.1, deadline - time.monotonic()))
         self._pem_files.cleanup()
-
-    def __enter__(self) -> LocalCluster:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close(timeout=2.0)
 
     def __repr__(self) -> str:
         mode = "processes" if self.processes else "threads"
