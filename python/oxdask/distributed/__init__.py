@@ -6,6 +6,9 @@ scheduler started with ``oxdask scheduler`` and workers started with ``oxdask wo
 
 from concurrent.futures import CancelledError, TimeoutError
 
+from oxdask.distributed._client_query import get_task_metadata
+from oxdask.distributed._executor import CompatibleExecutor
+from oxdask.distributed._worker_api import get_worker, print, warn, worker_client
 from oxdask.distributed.client import Client, default_client, get_client
 from oxdask.distributed.cluster import LocalCluster
 from oxdask.distributed.future import (
@@ -23,6 +26,7 @@ from oxdask.distributed.serialize import KilledWorker
 __all__ = [
     "CancelledError",
     "Client",
+    "CompatibleExecutor",
     "Future",
     "FutureCancelledError",
     "KilledWorker",
@@ -34,6 +38,11 @@ __all__ = [
     "fire_and_forget",
     "futures_of",
     "get_client",
+    "get_task_metadata",
+    "get_worker",
+    "print",
     "progress",
     "wait",
+    "warn",
+    "worker_client",
 ]

@@ -10,18 +10,71 @@ import sys
 
 from oxdask.utils import parse_timedelta
 
+#: Packages whose versions must agree across a cluster: a mismatch is an error (oxdask's
+#: wire format, pickled functions). Others differing only warn (results may differ).
+REQUIRED = ("oxdask", "cloudpickle")
+OPTIONAL = ("numpy", "pandas", "pyarrow")
 
-def _versions() -> dict:
-    """Versions of Python and the packages that must agree across a cluster."""
+
+def _versions(packages=()) -> dict:
+    """This process's system and package versions (Dask's ``{"host", "packages"}`` shape;
+    ``packages["python"]`` is ``major.minor.micro``)."""
     import importlib.metadata as md
+    import platform
 
-    packages = {}
-    for name in ("oxdask", "cloudpickle", "numpy", "pandas", "pyarrow"):
+    uname = platform.uname()
+    host = {
+        "python": "%d.%d.%d.%s.%s" % sys.version_info,  # noqa: UP031
+        "python-bits": 64 if sys.maxsize > 2**32 else 32,
+        "OS": uname.system,
+        "OS-release": uname.release,
+        "machine": uname.machine,
+        "processor": uname.processor,
+        "byteorder": sys.byteorder,
+        "LC_ALL": os.environ.get("LC_ALL", "None"),
+        "LANG": os.environ.get("LANG", "None"),
+    }
+    found = {"python": ".".join(map(str, sys.version_info[:3]))}
+    for name in (*REQUIRED, *OPTIONAL, *packages):
         try:
-            packages[name] = md.version(name)
+            found[name] = md.version(name)
         except md.PackageNotFoundError:
-            packages[name] = None
-    return {"python": ".".join(map(str, sys.version_info[:3])), "packages": packages}
+            found[name] = None
+    return {"host": host, "packages": found}
+
+
+def _mismatches(client: dict, scheduler: dict | None, workers: dict) -> list[tuple]:
+    """``(package, client's, scheduler's, workers' versions)`` for every package whose
+    version differs somewhere (Python by major.minor only)."""
+
+    def norm(pkg, v):
+        return ".".join(str(v).split(".")[:2]) if pkg == "python" and v else v
+
+    names = set(client["packages"])
+    for w in workers.values():
+        names |= set(w["packages"])
+    rows = []
+    for pkg in sorted(names):
+        mine = client["packages"].get(pkg, "MISSING")
+        theirs = {a: w["packages"].get(pkg, "MISSING") for a, w in workers.items()}
+        sched = scheduler["packages"].get(pkg, "MISSING") if scheduler else None
+        seen = {norm(pkg, mine), *(norm(pkg, v) for v in theirs.values())}
+        if scheduler:
+            seen.add(norm(pkg, sched))
+        if len(seen) > 1:
+            rows.append((pkg, mine, sched, theirs))
+    return rows
+
+
+def _table(rows: list[tuple]) -> str:
+    lines = [f"{'package':14} {'client':14} {'scheduler':14} workers"]
+    for pkg, mine, sched, theirs in rows:
+        distinct = sorted({str(v) for v in theirs.values()})
+        shown = (
+            distinct[0] if len(distinct) == 1 else ", ".join(f"{a}: {v}" for a, v in theirs.items())
+        )
+        lines.append(f"{pkg:14} {mine!s:14} {sched or '-'!s:14} {shown}")
+    return "\n".join(lines)
 
 
 def _write_file(name: str, data: bytes, load: bool) -> str:
@@ -82,24 +135,34 @@ class ClientExtras:
         return futures_of(obj)
 
     def get_versions(self, check: bool = False, packages=None) -> dict:
-        """Versions of Python and key packages on this client and every worker; with
-        ``check``, a mismatch raises ``ValueError`` naming the package and who differs."""
-        client = _versions()
-        workers = self.run(_versions)
+        """Versions on this client, the scheduler and every worker: ``{"client", "scheduler",
+        "workers": {address: ...}}``, each ``{"host": {...}, "packages": {...}}`` (also the
+        ``packages`` named). The scheduler's is known when it runs in this process (a
+        ``LocalCluster``), else None.
+
+        With ``check``: a mismatch of Python (major.minor), oxdask or cloudpickle raises
+        ``ValueError`` (they break the wire format or pickled functions), of another package
+        warns (``UserWarning``), each with a table of who has which version.
+        """
+        import warnings
+
+        if packages is not None and (
+            isinstance(packages, str) or not all(isinstance(p, str) for p in packages)
+        ):
+            raise TypeError(f"packages must be a list of package names, not {packages!r}")
+        extra = tuple(packages or ())
+        client = _versions(extra)
+        workers = self.run(_versions, extra)
+        local = getattr(getattr(self.cluster, "scheduler", None), "address", None)
+        scheduler = client if local == self.scheduler_address else None
         if check:
-            for address, theirs in workers.items():
-                for name, version in client["packages"].items():
-                    if theirs["packages"].get(name) != version:
-                        raise ValueError(
-                            f"version mismatch: {name} is {version} on the client and "
-                            f"{theirs['packages'].get(name)} on worker {address}"
-                        )
-                if theirs["python"].rsplit(".", 1)[0] != client["python"].rsplit(".", 1)[0]:
-                    raise ValueError(
-                        f"version mismatch: Python {client['python']} on the client and "
-                        f"{theirs['python']} on worker {address}"
-                    )
-        return {"client": client, "workers": workers}
+            rows = _mismatches(client, scheduler, workers)
+            fatal = [r for r in rows if r[0] in ("python", *REQUIRED)]
+            if fatal:
+                raise ValueError("Mismatched versions found\n\n" + _table(fatal))
+            if rows:
+                warnings.warn("Mismatched versions found\n\n" + _table(rows), stacklevel=2)
+        return {"scheduler": scheduler, "workers": workers, "client": client}
 
     def upload_file(self, filename: str, load: bool = True) -> dict:
         """Send a ``.py``, ``.zip`` or ``.egg`` file to every connected worker, where it

@@ -23,6 +23,7 @@ from oxdask import _core, config
 from oxdask.distributed import security as _security
 from oxdask.distributed._async import client_method
 from oxdask.distributed._client_more import ClientExtras
+from oxdask.distributed._client_query import ClientQueries
 from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
 from oxdask.distributed.serialize import (
     FunctionTable,
@@ -150,7 +151,7 @@ def _gc_paused(many: bool):
         gc.enable()
 
 
-class Client(ClientExtras):
+class Client(ClientExtras, ClientQueries):
     """Connect to a scheduler (or start a :class:`LocalCluster`) and submit work.
 
     Parameters
