@@ -26,6 +26,10 @@ The local schedulers call, for every run:
 Per-task callbacks cost a Python call per task, so the engine only receives them when some
 active callback defines ``pretask`` or ``posttask``. Tasks fused into a chain by the engine are
 reported as one task under the chain's final key.
+
+Callbacks of the real ``dask.callbacks`` module (``tqdm.dask.TqdmCallback``,
+``dask.diagnostics.ProgressBar``), when Dask is installed too, run as well: see
+:mod:`oxdask._dask_callbacks` for the state they see.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ClassVar
+
+from oxdask import _dask_callbacks
 
 __all__ = ["Callback", "add_callbacks", "local_callbacks", "normalize_callback", "unpack_callbacks"]
 
@@ -109,6 +115,8 @@ def normalize_callback(cb) -> tuple:
         return cb._callback
     if isinstance(cb, tuple):
         return cb
+    if _dask_callbacks.is_dask_callback(cb):
+        return _dask_callbacks.adapt(cb._callback)
     raise TypeError("Callbacks must be either `Callback` or `tuple`")
 
 
@@ -127,13 +135,19 @@ def local_callbacks(callbacks=None) -> Iterator:
     that computations started by tasks do not report to them); otherwise only the given ones.
     """
     use_global = callbacks is None
+    restore = None
+    run = callbacks
     if use_global:
         callbacks, Callback.active = Callback.active, set()
+        foreign, restore = _dask_callbacks.take_active()
+        run = [*callbacks, *map(_dask_callbacks.adapt, foreign)] if foreign else callbacks
     try:
-        yield callbacks or ()
+        yield run or ()
     finally:
         if use_global:
             Callback.active = callbacks
+            if restore is not None:
+                restore()
 
 
 class add_callbacks:

@@ -4,6 +4,7 @@ from oxdask.callbacks import Callback
 from oxdask.diagnostics.profile import CacheProfiler, Profiler, ResourceProfiler
 from oxdask.diagnostics.profile_visualize import visualize
 from oxdask.diagnostics.progress import ProgressBar
+from oxdask.diagnostics.tqdm_callback import TqdmCallback
 
 __all__ = [
     "CacheProfiler",
@@ -11,5 +12,6 @@ __all__ = [
     "Profiler",
     "ProgressBar",
     "ResourceProfiler",
+    "TqdmCallback",
     "visualize",
 ]
