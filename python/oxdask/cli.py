@@ -20,23 +20,27 @@ def scheduler_main(argv: list[str]) -> int:
     """``oxdask scheduler [--host --port --dashboard-port --tls-* ...]``: print the address,
     serve."""
     from oxdask import _core, config
-    from oxdask.distributed import security
+    from oxdask.distributed import _deploy_flags, security
 
     p = argparse.ArgumentParser(prog="oxdask scheduler", description="Start an oxdask scheduler.")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default=None, help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=int, default=8786)
     p.add_argument("--dashboard-port", type=int, default=8787)
     p.add_argument("--no-dashboard", action="store_true", help="no HTTP state endpoint")
     p.add_argument(
         "--scheduler-file", default=None, help="write the address to this JSON file (for clients)"
     )
+    _deploy_flags.add_scheduler(p)
     security.add_cli_arguments(p)
     args = p.parse_args(argv)
     dash = None if args.no_dashboard else args.dashboard_port
     try:
         tls, token = security.from_cli(args)
+        _deploy_flags.check_protocol(args.protocol, tls is not None)
+        host = _deploy_flags.listen_host(args, "127.0.0.1")
+        idle_timeout = _deploy_flags.duration(args.idle_timeout, "--idle-timeout")
         sched = _core.Scheduler(
-            args.host,
+            host,
             args.port,
             dash,
             token,
@@ -57,10 +61,16 @@ def scheduler_main(argv: list[str]) -> int:
         os.replace(tmp, args.scheduler_file)
     if sched.http_address:
         print(f"State endpoint at: {sched.http_address}/json/state", flush=True)
+    idle = None
+    if idle_timeout is not None:
+        idle = _deploy_flags.IdleWatch(idle_timeout, sched.address, token, tls)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         while True:
             time.sleep(0.2)
+            if idle is not None and idle.expired():
+                print(f"Scheduler closing after being idle for {args.idle_timeout}", flush=True)
+                break
     except KeyboardInterrupt:
         pass
     finally:

@@ -16,7 +16,7 @@ from typing import Any
 import cloudpickle
 
 from oxdask import _core, _malloc, _shuffle
-from oxdask.distributed import _context, security
+from oxdask.distributed import _context, _deploy_flags, security
 from oxdask.distributed.serialize import (
     dumps_error,
     dumps_value,
@@ -40,10 +40,11 @@ _PLAIN = frozenset({int, float, complex, str, bytes, bool, type(None)})
 class Host:
     """Runs tasks for the worker runtime (called from Rust, one call per task)."""
 
-    def __init__(self, buffer_pool: int = 0) -> None:
+    def __init__(self, buffer_pool: int = 0, on_started=None) -> None:
         self._functions: dict[int, Any] = {}
         self.shuffles = _shuffle.Stores()
         self._buffer_pool = buffer_pool
+        self._on_started = on_started
 
     def started(self, peers: _core.ShufflePeers) -> None:
         """Called by the runtime once registered, before any task: shuffle pieces are taken
@@ -51,6 +52,8 @@ class Host:
         self.shuffles.peers = peers
         if self._buffer_pool:
             _prepare_numpy(self._buffer_pool)
+        if self._on_started is not None:  # e.g. the --lifetime timer
+            self._on_started(peers.address)
 
     def take_shuffle(self, shuffle: str, partition: int) -> list:
         """A peer takes this worker's pieces of a shuffle's output ``partition``."""
@@ -228,6 +231,7 @@ def run(
     local_directory: str | None = None,
     restartable: bool = False,
     buffer_pool: int = 0,
+    on_started=None,
 ) -> tuple[str, str]:
     """Run a worker in this process until the scheduler closes it; returns ``(how, why)``,
     ``how`` being ``"closed"``, ``"shutdown"`` or ``"memory"`` (process memory passed the
@@ -239,6 +243,7 @@ def run(
     to a temporary directory under ``local_directory`` (default: the ``temporary-directory``
     setting, then the system's), removed when the worker stops. With ``buffer_pool`` bytes
     (worker processes), NumPy arrays reuse freed buffers (see ``buffer_pool_bytes``).
+    ``on_started(address)`` is called once the worker registered with the scheduler.
     """
     from oxdask import config
 
@@ -250,7 +255,7 @@ def run(
     try:
         return _core.run_worker_blocking(
             scheduler,
-            Host(buffer_pool),
+            Host(buffer_pool, on_started),
             nthreads=nthreads,
             memory_limit=parse_memory_limit(memory_limit),
             memory=memory_thresholds(restartable),
@@ -274,13 +279,15 @@ _ONE_THREAD = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 def main(argv: list[str] | None = None) -> int:
     """``oxdask worker ADDRESS [--nthreads --memory-limit --name --resources ...]``."""
     p = argparse.ArgumentParser(prog="oxdask worker", description="Start an oxdask worker.")
-    p.add_argument("scheduler", help="scheduler address, e.g. tcp://127.0.0.1:8786")
+    p.add_argument(
+        "scheduler", nargs="?", default=None, help="scheduler address, e.g. tcp://127.0.0.1:8786"
+    )
     p.add_argument("--nthreads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--nworkers", type=int, default=1, help="worker processes to start")
     p.add_argument("--memory-limit", default="auto")
     p.add_argument("--name", default=None)
     p.add_argument("--resources", default=None, help='e.g. "GPU=2 MEM=10e9"')
-    p.add_argument("--host", default="127.0.0.1", help="interface the data server listens on")
+    p.add_argument("--host", default=None, help="address the data server listens on (127.0.0.1)")
     p.add_argument("--port", type=int, default=0)
     p.add_argument(
         "--local-directory", default=None, help="where spilled results go (a temporary dir)"
@@ -292,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         help="restart this worker's process when its memory passes the terminate threshold "
         "(default); with --no-nanny it exits instead",
     )
+    _deploy_flags.add_worker(p)
     security.add_cli_arguments(p)
     args = p.parse_args(argv)
     _malloc.tune_for_worker()
@@ -304,18 +312,27 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         tls, token = security.from_cli(args)
+        _deploy_flags.check_protocol(args.protocol, tls is not None)
+        host = _deploy_flags.listen_host(args, "127.0.0.1")
+        if args.scheduler is None and args.scheduler_file is None:
+            raise ValueError("give the scheduler's address or --scheduler-file")
+        if args.nworkers <= 1:
+            args.scheduler = _deploy_flags.scheduler_address(args)
+        lifecycle = _deploy_flags.Lifecycle(args, args.scheduler, token, tls)
     except (OSError, ValueError) as e:
         print(f"oxdask worker: {e}", file=sys.stderr)
         return 1
     if args.nworkers > 1:
         import subprocess
 
-        child = [args.scheduler, "--nthreads", str(args.nthreads)]
+        child = [args.scheduler] if args.scheduler else ["--scheduler-file", args.scheduler_file]
+        child += ["--nthreads", str(args.nthreads), *_deploy_flags.child_args(args)]
         child += ["--insecure"] if args.insecure else []
         for flag in ("tls_ca_file", "tls_cert", "tls_key", "token_file"):
             if getattr(args, flag) is not None:
                 child += ["--" + flag.replace("_", "-"), getattr(args, flag)]
-        child += ["--memory-limit", str(args.memory_limit), "--host", args.host]
+        child += ["--memory-limit", str(args.memory_limit)]
+        child += ["--host", args.host] if args.host else []
         child += ["--local-directory", args.local_directory] if args.local_directory else []
         child += [] if args.nanny else ["--no-nanny"]
         if args.resources:
@@ -334,20 +351,23 @@ def main(argv: list[str] | None = None) -> int:
                 proc.terminate()
             return 0
     try:
-        how, reason = run(
-            args.scheduler,
-            nthreads=args.nthreads,
-            memory_limit=args.memory_limit,
-            name=args.name,
-            resources=args.resources,
-            host=args.host,
-            port=args.port,
-            token=token,
-            tls=tls,
-            insecure=args.insecure,
-            local_directory=args.local_directory,
-            restartable=True,
-            buffer_pool=pool,
+        how, reason = lifecycle.run(
+            lambda: run(
+                args.scheduler,
+                nthreads=args.nthreads,
+                memory_limit=args.memory_limit,
+                name=args.name,
+                resources=args.resources,
+                host=host,
+                port=args.port,
+                token=token,
+                tls=tls,
+                insecure=args.insecure,
+                local_directory=args.local_directory,
+                restartable=True,
+                buffer_pool=pool,
+                on_started=lifecycle.started,
+            )
         )
     except KeyboardInterrupt:
         return 0
@@ -356,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     log = logging.getLogger("oxdask.worker")
     restart = how == "memory" or (how == "closed" and reason == "restart")
+    restart = restart or (lifecycle.expired and lifecycle.restart)
     if restart:
         if not args.nanny:
             print(f"oxdask worker: exiting: {reason}", file=sys.stderr)
