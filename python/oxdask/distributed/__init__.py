@@ -22,6 +22,7 @@ from oxdask.distributed.future import (
 from oxdask.distributed.progress import progress
 from oxdask.distributed.security import Security
 from oxdask.distributed.serialize import KilledWorker
+from oxdask.distributed.ssh import SSHCluster
 
 __all__ = [
     "CancelledError",
@@ -31,6 +32,7 @@ __all__ = [
     "FutureCancelledError",
     "KilledWorker",
     "LocalCluster",
+    "SSHCluster",
     "Security",
     "TimeoutError",
     "as_completed",

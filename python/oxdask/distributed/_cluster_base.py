@@ -53,6 +53,17 @@ class Cluster:
         info["workers"] = {w["address"]: w for w in info["workers"]}
         return info
 
+    def worker_names(self) -> dict[str, str | None]:
+        """Each worker's name (``oxdask worker --name``), by address."""
+        import cloudpickle
+
+        conn = self._connection()
+        try:
+            replies = conn.run(cloudpickle.dumps((_worker_name, (), {})), 10.0)
+        finally:
+            conn.close()
+        return {address: cloudpickle.loads(blob) for address, blob, ok in replies if ok}
+
     def retire_workers(self, addresses: list[str], timeout: float | str = 30.0) -> None:
         """Close workers gracefully: their unique results move to other workers first."""
         if not addresses:
@@ -94,3 +105,10 @@ class Cluster:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close(timeout=2.0)
+
+
+def _worker_name():
+    """Run on a worker: its name."""
+    from oxdask.distributed import _context
+
+    return _context.worker.get("name")
