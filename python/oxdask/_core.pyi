@@ -1,7 +1,7 @@
 """Native engine of oxdask (Rust). Keep this surface small: one call per graph, not per task."""
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, Protocol, Self, TypeAlias, final
+from typing import Any, Literal, Protocol, Self, TypeAlias, final
 
 from typing_extensions import Buffer
 
@@ -13,6 +13,7 @@ __all__ = [
     "CycleError",
     "Frame",
     "Gather",
+    "KeyEvent",
     "Progress",
     "Scheduler",
     "ShufflePeers",
@@ -277,6 +278,7 @@ class Scheduler:
         tls: _Tls | None = None,
         insecure: bool = False,
         allowed_failures: int = 3,
+        extension: _SchedulerExtension | None = None,
     ) -> Self: ...
     @property
     def address(self) -> str:
@@ -303,6 +305,25 @@ _WireTask: TypeAlias = tuple[
 ]
 
 @final
+class KeyEvent:
+    """A report about a key (or the connection)."""
+
+    @property
+    def kind(self) -> Literal["memory", "erred", "cancelled", "lost", "closed"]: ...
+    @property
+    def key(self) -> _Key | None: ...
+    @property
+    def nbytes(self) -> int | None: ...
+    @property
+    def type_name(self) -> str | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    def exception(self) -> BaseException | None:
+        """The exception an erred key raises."""
+
+@final
 class ClientConnection:
     """A client's connection to a scheduler (and, for data, to workers)."""
 
@@ -324,23 +345,22 @@ class ClientConnection:
     def release(self, keys: list[_Key]) -> None: ...
     def cancel(self, keys: list[_Key]) -> None: ...
     def scattered(self, worker: str, keys: list[tuple[_Key, int]]) -> None: ...
-    def wait_events(self, timeout: float, batch: bool = False) -> bool:
-        """Wait up to ``timeout`` seconds until reports are queued; whether some are. With
-        ``batch``, until 64 are queued or 1 ms after the first."""
+    def wait_events(self, timeout: float, pending: int = 1) -> bool:
+        """Wait up to ``timeout`` seconds until reports are queued; whether some are. A thread
+        waiting for many (``pending``) results takes them in bursts."""
     def listen_events(self, timeout: float) -> bool:
         """The event thread's ``wait_events``: woken only while no thread is ``waiting``."""
     def waiting(self, start: bool) -> None:
         """A thread starts or stops waiting for futures (it takes reports itself)."""
-    def next_events(self, timeout: float) -> list[tuple[Any, ...]]:
-        """Key reports received within ``timeout`` seconds: ``("memory", key, nbytes, type,
-        pickle or None)``,
-        ``("erred", key, from, exception, traceback, text)``, ``("cancelled", key, reason)``,
-        ``("closed", reason)``."""
+    def next_events(self, timeout: float) -> list[KeyEvent]:
+        """Key reports received within ``timeout`` seconds."""
     def who_has(self, keys: list[_Key], timeout: float) -> list[tuple[_Key, list[str]]]: ...
     def info(self, timeout: float) -> str: ...
     def why(self, key: _Key, timeout: float) -> str:
         """The scheduler's account of the task for ``key``."""
     def run(self, call: bytes, timeout: float) -> list[tuple[str, bytes, bool]]: ...
+    def call(self, call: bytes, timeout: float) -> tuple[bytes, bool]:
+        """Run a pickled call in the scheduler's process: ``(pickled result or error, ok)``."""
     def retire_workers(self, workers: list[str], timeout: float) -> None: ...
     def restart_workers(self, workers: list[str], timeout: float) -> None: ...
     def get_data(
@@ -353,6 +373,10 @@ class ClientConnection:
         timeout: float,
     ) -> None: ...
     def close(self) -> None: ...
+
+class _SchedulerExtension(Protocol):
+    def call(self, client: int, data: bytes) -> tuple[bytes, bool]: ...
+    def client_left(self, client: int) -> None: ...
 
 class _WorkerHost(Protocol):
     def execute(

@@ -21,6 +21,7 @@ def scheduler_main(argv: list[str]) -> int:
     serve."""
     from oxdask import _core, config
     from oxdask.distributed import _deploy_flags, security
+    from oxdask.distributed._scheduler_ext import SchedulerExtension
 
     p = argparse.ArgumentParser(prog="oxdask scheduler", description="Start an oxdask scheduler.")
     p.add_argument("--host", default=None, help="address to listen on (127.0.0.1)")
@@ -47,6 +48,7 @@ def scheduler_main(argv: list[str]) -> int:
             tls=tls,
             insecure=args.insecure,
             allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
+            extension=SchedulerExtension(),
         )
     except (OSError, ValueError) as e:
         print(f"oxdask scheduler: {e}", file=sys.stderr)

@@ -1,14 +1,47 @@
 //! Starting the distributed scheduler from Python (`LocalCluster`, `oxdask scheduler`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use oxdask_scheduler::server::{serve, ServerConfig, ServerHandle};
+use bytes::Bytes;
+use oxdask_scheduler::server::{serve, Extension, SchedulerExtension, ServerConfig, ServerHandle};
 use parking_lot::Mutex;
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 
 use crate::runtime::runtime;
 use crate::security::{load_tls, TlsArg};
+
+/// Clients' calls run by a Python object: `call(client, data) -> (bytes, ok)` and
+/// `client_left(client)` (see `oxdask.distributed._scheduler_ext`).
+struct PyExtension(Py<PyAny>);
+
+impl SchedulerExtension for PyExtension {
+    fn call(&self, client: u32, call: Bytes) -> (Bytes, bool) {
+        Python::attach(|py| {
+            let data = pyo3::types::PyBytes::new(py, &call);
+            let answer = self
+                .0
+                .call_method1(py, "call", (client, data))
+                .and_then(|r| r.extract::<(Vec<u8>, bool)>(py));
+            match answer {
+                Ok((result, ok)) => (Bytes::from(result), ok),
+                Err(e) => {
+                    tracing::error!(error = %e, "the scheduler extension failed");
+                    (Bytes::new(), false)
+                }
+            }
+        })
+    }
+
+    fn client_left(&self, client: u32) {
+        Python::attach(|py| {
+            if let Err(e) = self.0.call_method1(py, "client_left", (client,)) {
+                tracing::error!(error = %e, "the scheduler extension failed");
+            }
+        });
+    }
+}
 
 /// A scheduler running on this process's IO threads.
 #[pyclass(module = "oxdask._core", frozen)]
@@ -27,7 +60,7 @@ impl Scheduler {
     /// On a non-loopback host it refuses to start with neither `tls` nor `token`, unless
     /// `insecure` is true.
     #[new]
-    #[pyo3(signature = (host="127.0.0.1", port=0, dashboard_port=None, token=None, worker_saturation=1.1, tls=None, insecure=false, allowed_failures=3))]
+    #[pyo3(signature = (host="127.0.0.1", port=0, dashboard_port=None, token=None, worker_saturation=1.1, tls=None, insecure=false, allowed_failures=3, extension=None))]
     #[allow(clippy::too_many_arguments)] // mirrors the keyword arguments of the Python signature
     fn new(
         py: Python<'_>,
@@ -39,6 +72,7 @@ impl Scheduler {
         tls: TlsArg,
         insecure: bool,
         allowed_failures: u32,
+        extension: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let mut config = ServerConfig {
             listen: format!("{host}:{port}"),
@@ -47,6 +81,7 @@ impl Scheduler {
             tls: load_tls(tls)?,
             allow_insecure: insecure,
             tick: Duration::from_millis(200),
+            extension: extension.map(|e| Extension(Arc::new(PyExtension(e)))),
             ..ServerConfig::default()
         };
         config.scheduler.worker_saturation = worker_saturation;

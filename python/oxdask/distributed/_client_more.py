@@ -196,3 +196,35 @@ class ClientExtras:
         self.close()
         if cluster is not None:
             cluster.close()
+
+
+class SchedulerCalls:
+    """Calls run in the scheduler's process (mixed into ``Client``)."""
+
+    def _call_scheduler(self, func, *args, _context: bool = False, _timeout=60.0, **kwargs):
+        """Run ``func(*args, **kwargs)`` in the scheduler's process (with ``_context``, its
+        first argument is a ``SchedulerContext``); returns its result or raises its error."""
+        from oxdask.distributed._scheduler_ext import call_on_scheduler
+
+        self._check_alive()
+        timeout = parse_timedelta(_timeout)
+        return call_on_scheduler(self._conn, func, args, kwargs, _context, timeout)
+
+    def run_on_scheduler(self, function, *args, **kwargs):
+        """Run ``function(*args, **kwargs)`` in the scheduler's process and return its result.
+
+        As in Dask, a function with a ``dask_scheduler`` parameter receives the scheduler; here
+        that is a ``SchedulerContext`` (the caller's client id and the extensions' state), not
+        Dask's ``Scheduler`` object.
+        """
+        from oxdask.distributed._scheduler_ext import takes_scheduler_keyword
+
+        if not callable(function):
+            raise TypeError(f"run_on_scheduler needs a callable, got {function!r}")
+        if takes_scheduler_keyword(function):
+            return self._call_scheduler(_with_scheduler, function, args, kwargs, _context=True)
+        return self._call_scheduler(function, *args, **kwargs)
+
+
+def _with_scheduler(ctx, function, args, kwargs):
+    return function(*args, dask_scheduler=ctx, **kwargs)

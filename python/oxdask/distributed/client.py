@@ -22,7 +22,7 @@ from typing import Any
 from oxdask import _core, config
 from oxdask.distributed import security as _security
 from oxdask.distributed._async import client_method
-from oxdask.distributed._client_more import ClientExtras
+from oxdask.distributed._client_more import ClientExtras, SchedulerCalls
 from oxdask.distributed._client_query import ClientQueries
 from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
 from oxdask.distributed.serialize import (
@@ -151,7 +151,7 @@ def _gc_paused(many: bool):
         gc.enable()
 
 
-class Client(ClientExtras, ClientQueries):
+class Client(SchedulerCalls, ClientExtras, ClientQueries):
     """Connect to a scheduler (or start a :class:`LocalCluster`) and submit work.
 
     Parameters
@@ -276,23 +276,24 @@ class Client(ClientExtras, ClientQueries):
         callbacks: list = []
         with self._cond:
             for ev in events:
-                kind = ev[0]
+                kind = ev.kind
                 if kind == "closed":
-                    self._lost = ev[1]
+                    self._lost = ev.reason
                     for st in self._states.values():
                         if not st.done:
-                            callbacks += st.finish("lost", reason=ev[1])
+                            callbacks += st.finish("lost", reason=ev.reason)
                     continue
-                st = self._states.get(ev[1])
+                st = self._states.get(ev.key)
                 if st is None or st.done:
                     continue
                 if kind == "memory":
-                    callbacks += st.finish("finished", nbytes=ev[2], type=ev[3], pickled=ev[4])
+                    callbacks += st.finish(
+                        "finished", nbytes=ev.nbytes, type=ev.type_name, pickled=ev.value
+                    )
                 elif kind == "erred":
-                    exc = loads_error(ev[3], ev[4], ev[5])
-                    callbacks += st.finish("error", exception=exc)
-                else:
-                    callbacks += st.finish("cancelled", reason=ev[2])
+                    callbacks += st.finish("error", exception=ev.exception())
+                else:  # cancelled, or scattered data lost with its worker
+                    callbacks += st.finish(kind, reason=ev.reason)
             self._cond.notify_all()
         return callbacks
 

@@ -11,6 +11,7 @@ import time
 
 from oxdask import _core, config
 from oxdask.distributed._cluster_base import Cluster
+from oxdask.distributed._scheduler_ext import SchedulerExtension
 from oxdask.distributed.security import (
     Security,
     _PemFiles,
@@ -97,6 +98,7 @@ class LocalCluster(Cluster):
             tls=sec._tls("scheduler") if sec is not None else None,
             insecure=insecure,
             allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
+            extension=SchedulerExtension(),
         )
         self.scheduler_address = self.scheduler.address
         self.dashboard_link = self.scheduler.http_address

@@ -194,8 +194,8 @@ def _wait_states(client, states: list, deadline: float | None, what, explain=Non
     """
     if all(st.status != "pending" for st in states):
         return
-    # Many results (more than a burst): take their reports in bursts (see `wait_events`).
-    batch = len(states) > 64
+    # Many results: their reports are taken in bursts (see `wait_events`).
+    pending = len(states)
     client._conn.waiting(True)
     try:
         for st in reversed(states):
@@ -206,7 +206,7 @@ def _wait_states(client, states: list, deadline: float | None, what, explain=Non
                     wait = min(wait, deadline - time.monotonic())
                     if wait <= 0:
                         raise TimeoutError(_late(what, explain))
-                if client._conn.wait_events(wait, batch):
+                if client._conn.wait_events(wait, pending):
                     client._pump()
     finally:
         client._conn.waiting(False)

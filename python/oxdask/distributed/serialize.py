@@ -175,23 +175,21 @@ def dumps_error(exc: BaseException) -> tuple[bytes, bytes, str]:
 
 class KilledWorker(Exception):
     """A task was running on too many workers that died (``distributed.scheduler.
-    allowed-failures``); the message names the last worker and, when it said so before
-    exiting, why it died (for example its memory limit)."""
+    allowed-failures``); the message names the last worker and, when known, why it died
+    (a signal, an exit code, its memory limit). Attributes: ``task`` (the key),
+    ``last_worker`` (its address), ``deaths`` and ``last_reason``."""
 
-
-def _scheduler_error(text: str) -> BaseException:
-    """An error the scheduler raised itself (no pickled exception)."""
-    prefix = "KilledWorker: "
-    if text.startswith(prefix):
-        return KilledWorker(text[len(prefix) :])
-    return RuntimeError(text)
+    task = None
+    last_worker = None
+    deaths = 0
+    last_reason = None
 
 
 def loads_error(blob: bytes, tb: bytes, text: str) -> BaseException:
     """Rebuild the remote exception; the remote traceback becomes a note on it."""
     exc: BaseException
     try:
-        exc = pickle.loads(blob) if blob else _scheduler_error(text)
+        exc = pickle.loads(blob) if blob else RuntimeError(text)
     except Exception:
         exc = RuntimeError(text)
     if tb:

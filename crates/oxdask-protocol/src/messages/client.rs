@@ -35,6 +35,65 @@ pub struct WireTask {
     pub retries: u32,
 }
 
+/// Why a task failed, as a client receives it: structured, so the client raises the matching
+/// exception without parsing text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Failure {
+    /// The task raised; the exception as the worker caught it.
+    Raised(ErrorBlob),
+    /// The task was running on more workers that died than allowed (Dask's `KilledWorker`).
+    KilledWorker {
+        /// The task.
+        key: Key,
+        /// How many workers died running it.
+        deaths: u32,
+        /// Address of the last of them.
+        last_worker: String,
+        /// Why the last of them died, when known (signal, exit code, memory).
+        last_reason: Option<String>,
+    },
+    /// Scattered data the task needs is gone and cannot be recomputed.
+    Lost {
+        /// The key that was lost.
+        key: Key,
+        /// The worker it was lost with; `None` if it was freed.
+        worker: Option<String>,
+    },
+    /// The scheduler cannot run the task (missing dependency, unknown key, invalid graph).
+    Invalid {
+        /// What is wrong, naming the keys.
+        text: String,
+    },
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Raised(blob) => f.write_str(&blob.text),
+            Self::KilledWorker {
+                key,
+                deaths,
+                last_worker,
+                last_reason,
+            } => {
+                write!(
+                    f,
+                    "task {key} was running on {deaths} workers that died (last: {last_worker}"
+                )?;
+                if let Some(reason) = last_reason {
+                    write!(f, ", which exited because {reason}")?;
+                }
+                f.write_str(")")
+            }
+            Self::Lost { key, worker } => match worker {
+                Some(w) => write!(f, "key {key} was lost with {w} and cannot be recomputed: it was scattered"),
+                None => write!(f, "key {key} was freed when no client wanted it any more and cannot be recomputed: it was scattered"),
+            },
+            Self::Invalid { text } => f.write_str(text),
+        }
+    }
+}
+
 /// Requests of a client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ClientToScheduler {
@@ -109,6 +168,14 @@ pub enum ClientToScheduler {
         /// Pickled `(function, args, kwargs)`.
         call: BufIx,
     },
+    /// Run a pickled call in the scheduler's process (coordination primitives, published
+    /// datasets, `run_on_scheduler`); answered by [`SchedulerToClient::CallResult`].
+    Call {
+        /// Request id echoed in the reply.
+        id: u64,
+        /// The pickled call, opaque to the scheduler.
+        call: BufIx,
+    },
     /// The client is leaving.
     Close,
 }
@@ -133,8 +200,14 @@ pub enum SchedulerToClient {
         key: Key,
         /// The failing task's key (equal to `key` unless a dependency failed).
         from: Key,
-        /// The original exception.
-        error: ErrorBlob,
+        /// What went wrong.
+        error: Failure,
+    },
+    /// A wanted key's data (scattered, so without lineage) was lost with the worker that
+    /// held it.
+    Lost {
+        /// The key.
+        key: Key,
     },
     /// A wanted key will not be computed; `reason` says why (never a bare "cancelled").
     Cancelled {
@@ -170,6 +243,16 @@ pub enum SchedulerToClient {
         id: u64,
         /// `(worker address, pickled result or pickled exception, ok)`.
         results: Vec<(String, BufIx, bool)>,
+    },
+    /// Result of [`ClientToScheduler::Call`].
+    CallResult {
+        /// The request id.
+        id: u64,
+        /// The pickled result, or the pickled exception when `ok` is false (empty when the
+        /// scheduler runs no calls).
+        result: BufIx,
+        /// Whether the call returned.
+        ok: bool,
     },
     /// Acknowledges a request that has no other answer (retire).
     Done {

@@ -13,7 +13,7 @@ use oxdask_protocol::messages::{
 use oxdask_protocol::Role;
 use tokio::sync::{mpsc, oneshot};
 
-use super::translate;
+use super::{translate, Extension};
 use crate::{
     ClientId, Command, Event, EventKind, LeaveReason, SchedulerConfig, SchedulerState, StimulusId,
     Time, WorkerId,
@@ -74,6 +74,7 @@ pub(crate) struct Core {
     /// The small result that came with the `TaskFinished` being handled, for the clients'
     /// reports (kept for that one event only: the state machine never holds values).
     finished_value: Option<(Key, Bytes)>,
+    extension: Option<Extension>,
 }
 
 struct RunRequest {
@@ -83,7 +84,11 @@ struct RunRequest {
 }
 
 impl Core {
-    pub(crate) fn new(config: SchedulerConfig, address: String) -> Self {
+    pub(crate) fn new(
+        config: SchedulerConfig,
+        address: String,
+        extension: Option<Extension>,
+    ) -> Self {
         Self {
             state: SchedulerState::new(config),
             started: Instant::now(),
@@ -96,6 +101,7 @@ impl Core {
             by_address: HashMap::new(),
             functions: HashMap::new(),
             runs: HashMap::new(),
+            extension,
             finished_value: None,
         }
     }
@@ -184,11 +190,7 @@ impl Core {
 
     fn disconnected(&mut self, conn: u32, role: Role) {
         if role != Role::Worker {
-            if self.clients.remove(&ClientId(conn)).is_some() {
-                self.event(EventKind::ClientDisconnected {
-                    client: ClientId(conn),
-                });
-            }
+            self.client_left(ClientId(conn));
             return;
         }
         self.unregistered.remove(&conn);
@@ -284,11 +286,44 @@ impl Core {
                 self.to_client(client, SchedulerToClient::Done { id });
             }
             ClientToScheduler::Run { id, call } => self.start_run(client, id, call.get(buffers)),
-            ClientToScheduler::Close => {
-                if self.clients.remove(&client).is_some() {
-                    self.event(EventKind::ClientDisconnected { client });
-                }
+            ClientToScheduler::Call { id, call } => self.call(client, id, call.get(buffers)),
+            ClientToScheduler::Close => self.client_left(client),
+        }
+    }
+
+    fn client_left(&mut self, client: ClientId) {
+        if self.clients.remove(&client).is_none() {
+            return;
+        }
+        self.event(EventKind::ClientDisconnected { client });
+        if let Some(ext) = &self.extension {
+            let ext = ext.0.clone();
+            tokio::task::spawn_blocking(move || ext.client_left(client.0));
+        }
+    }
+
+    /// Runs a client's call on the blocking pool; the answer goes straight to the client.
+    fn call(&mut self, client: ClientId, id: u64, call: Option<Bytes>) {
+        let Some(sender) = self.clients.get(&client).cloned() else {
+            return;
+        };
+        let reply = move |result: Bytes, ok: bool| {
+            sender.send_buffers(vec![result], move |ix| SchedulerToClient::CallResult {
+                id,
+                result: BufIx(ix),
+                ok,
+            });
+        };
+        match (call, &self.extension) {
+            (Some(call), Some(ext)) => {
+                let ext = ext.0.clone();
+                tokio::spawn(async move {
+                    let done = tokio::task::spawn_blocking(move || ext.call(client.0, call)).await;
+                    let (result, ok) = done.unwrap_or_else(|_| (Bytes::new(), false));
+                    reply(result, ok);
+                });
             }
+            _ => reply(Bytes::new(), false),
         }
     }
 

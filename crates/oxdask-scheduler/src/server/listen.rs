@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use super::core::{Core, Input};
+use super::Extension;
 use crate::SchedulerConfig;
 
 /// How the server listens and decides.
@@ -32,6 +33,8 @@ pub struct ServerConfig {
     pub tick: Duration,
     /// The decision policies.
     pub scheduler: SchedulerConfig,
+    /// What runs clients' [`ClientToScheduler::Call`]s, if anything.
+    pub extension: Option<Extension>,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +47,7 @@ impl Default for ServerConfig {
             allow_insecure: false,
             tick: Duration::from_millis(200),
             scheduler: SchedulerConfig::default(),
+            extension: None,
         }
     }
 }
@@ -99,7 +103,11 @@ pub async fn serve(config: ServerConfig) -> std::io::Result<ServerHandle> {
     };
     let (stop_tx, stop_rx) = oneshot::channel();
     let (done_tx, done_rx) = oneshot::channel();
-    let core = Core::new(config.scheduler.clone(), address.clone());
+    let core = Core::new(
+        config.scheduler.clone(),
+        address.clone(),
+        config.extension.clone(),
+    );
     tokio::spawn(accept_loop(listener, inputs.clone(), config.token.clone()));
     tokio::spawn(ticker(inputs.clone(), config.tick));
     tokio::spawn(async move {

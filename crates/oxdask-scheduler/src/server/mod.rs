@@ -12,8 +12,10 @@
 //! forward them; everything the scheduler decides is in the pure state machine.
 
 mod core;
+mod extension;
 mod http;
 mod listen;
 mod translate;
 
+pub use extension::{Extension, SchedulerExtension};
 pub use listen::{serve, ServerConfig, ServerHandle};

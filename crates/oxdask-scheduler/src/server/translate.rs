@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{
-    ComputeTask, ErrorBlob, SchedulerToClient, WireTask, WorkerToScheduler,
+    ComputeTask, ErrorBlob, Failure, SchedulerToClient, WireTask, WorkerToScheduler,
 };
 use serde_json::json;
 
@@ -124,16 +124,30 @@ pub(crate) fn compute(task: ComputeSpec, deps: Vec<(Key, Vec<String>)>) -> Compu
     }
 }
 
-fn error_blob(error: &TaskError) -> ErrorBlob {
+/// A task's failure as a client receives it.
+fn failure(error: &TaskError) -> Failure {
     match error {
-        TaskError::Raised(blob) => ErrorBlob {
+        TaskError::Raised(blob) => Failure::Raised(ErrorBlob {
             exception: blob.exception.clone(),
             traceback: blob.traceback.clone(),
             text: blob.text.clone(),
+        }),
+        TaskError::KilledWorker {
+            key,
+            deaths,
+            last_worker,
+            last_reason,
+        } => Failure::KilledWorker {
+            key: key.clone(),
+            deaths: *deaths,
+            last_worker: last_worker.clone(),
+            last_reason: last_reason.clone(),
         },
-        other => ErrorBlob {
-            exception: Default::default(),
-            traceback: Default::default(),
+        TaskError::Lost { key, worker } => Failure::Lost {
+            key: key.clone(),
+            worker: worker.clone(),
+        },
+        other => Failure::Invalid {
             text: other.to_string(),
         },
     }
@@ -156,15 +170,12 @@ pub(crate) fn client_report(command: Command, value: Option<Bytes>) -> Option<Sc
         Command::ReportErred { key, error, .. } => SchedulerToClient::Erred {
             from: key.clone(),
             key,
-            error: error_blob(&error),
+            error: failure(&error),
         },
         Command::ReportCancelled { key, reason, .. } => {
             SchedulerToClient::Cancelled { key, reason }
         }
-        Command::ReportLost { key, .. } => SchedulerToClient::Cancelled {
-            reason: format!("key {key} was lost with the worker that held it"),
-            key,
-        },
+        Command::ReportLost { key, .. } => SchedulerToClient::Lost { key },
         _ => return None,
     })
 }

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use oxdask_protocol::messages::{ComputeTask, ErrorBlob, PeerRequest};
 use tokio::runtime::Handle;
 
-use super::peers::Peers;
-pub use super::peers::Pieces;
+use oxdask_comm::PeerPool as Peers;
+pub use oxdask_comm::Pieces;
 
 /// What a host's tasks may ask of other workers (see [`Host::started`]).
 #[derive(Clone, Debug)]
@@ -61,8 +61,10 @@ impl PeerHandle {
             .map(|address| {
                 let peers = self.peers.clone();
                 let (address, shuffle) = (address.clone(), shuffle.to_owned());
-                self.runtime
-                    .spawn(async move { peers.take_shuffle(&address, shuffle, partition).await })
+                self.runtime.spawn(async move {
+                    let taken = peers.take_shuffle(&address, shuffle, partition).await;
+                    taken.map_err(|e| e.to_string())
+                })
             })
             .collect();
         Ok(self.runtime.block_on(async move {

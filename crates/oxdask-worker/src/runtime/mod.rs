@@ -30,7 +30,6 @@
 mod config;
 mod executor;
 mod host;
-mod peers;
 mod scheduler;
 mod server;
 mod store;
@@ -46,9 +45,9 @@ use tokio::sync::mpsc;
 pub use config::{WorkerConfig, WorkerExit};
 pub use host::{Executed, Host, PeerHandle, Pieces};
 
+use oxdask_comm::PeerPool as Peers;
 use oxdask_graph::Key;
 use oxdask_protocol::messages::ErrorBlob;
-use peers::Peers;
 use server::ServerContext;
 use store::{SpillDir, Store};
 use worker::Worker;
@@ -130,6 +129,7 @@ pub async fn run_worker<H: Host>(
     let server = tokio::spawn(server::serve(listener, context));
     let reading = tokio::spawn(scheduler::read_scheduler(reader, sched_tx));
     let peers = Arc::new(Peers::new(
+        oxdask_protocol::Role::Worker,
         config.hello(),
         config.fetch_timeout,
         config.tls.clone(),

@@ -342,7 +342,7 @@ impl<H: Host> Worker<H> {
         let host = self.host.clone();
         let tx = self.internal.clone();
         tokio::spawn(async move {
-            let outcome = match peers.get_data(&from, keys).await {
+            let outcome = match peers.get_data(&from, keys, None).await {
                 Ok(reply) => {
                     let decoded = tokio::task::spawn_blocking(move || {
                         deserialize_all(&*host, reply.values, &reply.buffers)
@@ -360,7 +360,10 @@ impl<H: Host> Worker<H> {
                         },
                     }
                 }
-                Err(error) => Internal::FetchFailed { id, error },
+                Err(error) => Internal::FetchFailed {
+                    id,
+                    error: error.to_string(),
+                },
             };
             let _ = tx.send(outcome);
         });

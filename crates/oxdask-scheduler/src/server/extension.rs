@@ -1,0 +1,27 @@
+//! Calls a client runs in the scheduler's process: what the embedding program (Python) builds
+//! on the scheduler — coordination primitives, published datasets, `run_on_scheduler`. The
+//! core never waits for them: each runs on the blocking pool and answers its client itself.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// Runs clients' calls. Both methods may block (they run on the blocking pool).
+pub trait SchedulerExtension: Send + Sync {
+    /// Runs the pickled call of `client`; returns the pickled result (or exception, with
+    /// `false`).
+    fn call(&self, client: u32, call: Bytes) -> (Bytes, bool);
+    /// `client` left (closed or lost its connection): what it held can be released.
+    fn client_left(&self, client: u32);
+}
+
+/// A shared [`SchedulerExtension`], as [`super::ServerConfig`] holds it.
+#[derive(Clone)]
+pub struct Extension(pub Arc<dyn SchedulerExtension>);
+
+impl fmt::Debug for Extension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Extension(..)")
+    }
+}
