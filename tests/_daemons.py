@@ -106,3 +106,106 @@ class SSHServer:
 
 def start_sshd(tmp_path_factory) -> SSHServer:
     return SSHServer(tmp_path_factory.mktemp("sshd"))
+
+
+def _which(name: str) -> str | None:
+    return shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None
+    )
+
+
+class Slurm:
+    """A one-node SLURM cluster (munged, slurmctld, slurmd) whose node is this machine, with
+    oversubscription so that a 2-core machine runs several worker jobs. Sets ``SLURM_CONF``
+    in this process's environment while it runs (``sbatch`` and friends read it)."""
+
+    def __init__(self, root) -> None:
+        self.root = root
+        progs = {p: _which(p) for p in ("munged", "slurmctld", "slurmd", "sbatch", "squeue")}
+        absent = [k for k, v in progs.items() if not v]
+        if absent:
+            missing(f"SLURM or munge is not installed (missing: {absent})")
+        self.procs: list[subprocess.Popen] = []
+        self._logs: list = []
+        key = root / "munge.key"
+        try:
+            shutil.copyfile("/etc/munge/munge.key", key)
+        except OSError:
+            key.write_bytes(os.urandom(1024))
+        os.chmod(key, 0o600)
+        self.socket = str(root / "munge.sock")
+        self._start(
+            [progs["munged"], "-F", "-f", f"--socket={self.socket}", f"--key-file={key}",
+             f"--pid-file={root}/munged.pid", f"--seed-file={root}/munged.seed",
+             f"--log-file={root}/munged.log"],
+            "munged",
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.socket) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for d in ("state", "spool"):
+            (root / d).mkdir()
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20 - 512
+        self.ctld_port, self.d_port = free_port(), free_port()
+        user = getpass.getuser()
+        self.conf = root / "slurm.conf"
+        self.conf.write_text(
+            f"ClusterName=oxdask\nSlurmctldHost=localhost\nSlurmUser={user}\nSlurmdUser={user}\n"
+            f"SlurmctldPort={self.ctld_port}\nSlurmdPort={self.d_port}\n"
+            f"AuthType=auth/munge\nAuthInfo=socket={self.socket}\nCredType=cred/munge\n"
+            f"StateSaveLocation={root}/state\nSlurmdSpoolDir={root}/spool\n"
+            f"SlurmctldPidFile={root}/slurmctld.pid\nSlurmdPidFile={root}/slurmd.pid\n"
+            f"SlurmctldLogFile={root}/slurmctld.log\nSlurmdLogFile={root}/slurmd.log\n"
+            "ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\n"
+            "SchedulerType=sched/builtin\nSelectType=select/cons_tres\n"
+            "SelectTypeParameters=CR_Core\nReturnToService=2\nMpiDefault=none\n"
+            "JobAcctGatherType=jobacct_gather/none\nAccountingStorageType=accounting_storage/none\n"
+            "SchedulerParameters=sched_interval=1\nMessageTimeout=10\nKillWait=2\n"
+            f"NodeName=localhost CPUs={os.cpu_count()} RealMemory={mem} State=UNKNOWN\n"
+            "PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP "
+            "OverSubscribe=FORCE:16\n"
+        )
+        self._old_conf = os.environ.get("SLURM_CONF")
+        os.environ["SLURM_CONF"] = str(self.conf)
+        self._start([progs["slurmctld"], "-D", "-i"], "slurmctld")
+        self._start([progs["slurmd"], "-D", "-N", "localhost"], "slurmd")
+        deadline = time.monotonic() + 30
+        state = ""
+        while time.monotonic() < deadline:
+            out = subprocess.run(
+                ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, check=False
+            )
+            state = out.stdout.strip() + out.stderr.strip()
+            if state == "idle":
+                return
+            time.sleep(0.2)
+        self.close()
+        missing(f"the SLURM node did not become idle (state {state!r}); logs in {root}")
+
+    def _start(self, cmd: list[str], name: str) -> None:
+        log = open(self.root / f"{name}.out", "w")  # noqa: SIM115 (open while it runs)
+        self._logs.append(log)
+        self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+
+    def jobs(self) -> list[str]:
+        out = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True)
+        return out.stdout.split()
+
+    def close(self) -> None:
+        subprocess.run(["scancel", "-u", getpass.getuser()], capture_output=True, check=False)
+        deadline = time.monotonic() + 15
+        while self.jobs() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for p in reversed(self.procs):
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        for log in self._logs:
+            log.close()
+        if self._old_conf is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = self._old_conf

@@ -113,6 +113,26 @@ def listen_host(args, default: str) -> str:
     return interface_address(args.interface)
 
 
+def default_host(scheduler: str | None, protected: bool) -> str:
+    """Where a worker listens without ``--host``: loopback, unless the scheduler is on another
+    machine and the worker is protected (TLS or a token): then the local address that routes
+    to the scheduler, so that the scheduler and the other workers can reach it."""
+    if not scheduler or not protected:
+        return "127.0.0.1"
+    rest = scheduler.partition("://")[2] or scheduler
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if host in ("127.0.0.1", "localhost", "::1", ""):
+        return "127.0.0.1"
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect((host, int(port or 8786)))  # no packet is sent: picks the route
+            return s.getsockname()[0]
+    except (OSError, ValueError):
+        return "127.0.0.1"
+
+
 def check_protocol(protocol: str | None, has_tls: bool) -> None:
     """``--protocol`` must agree with the TLS settings."""
     if protocol is None:

@@ -313,11 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tls, token = security.from_cli(args)
         _deploy_flags.check_protocol(args.protocol, tls is not None)
-        host = _deploy_flags.listen_host(args, "127.0.0.1")
         if args.scheduler is None and args.scheduler_file is None:
             raise ValueError("give the scheduler's address or --scheduler-file")
         if args.nworkers <= 1:
             args.scheduler = _deploy_flags.scheduler_address(args)
+        protected = tls is not None or token is not None or args.insecure
+        host = _deploy_flags.listen_host(
+            args, _deploy_flags.default_host(args.scheduler, protected)
+        )
         lifecycle = _deploy_flags.Lifecycle(args, args.scheduler, token, tls)
     except (OSError, ValueError) as e:
         print(f"oxdask worker: {e}", file=sys.stderr)

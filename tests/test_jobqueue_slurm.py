@@ -1,0 +1,113 @@
+"""``oxdask.jobqueue.SLURMCluster`` on a real one-node SLURM cluster (started by the fixture:
+munged, slurmctld and slurmd on this machine, no accounting, oversubscribed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from _daemons import Slurm
+from oxdask.distributed import Client
+from oxdask.jobqueue import SLURMCluster
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    cluster = Slurm(tmp_path_factory.mktemp("slurm"))
+    yield cluster
+    cluster.close()
+
+
+def _cluster(tmp_path, **kwargs) -> SLURMCluster:
+    options = {"cores": 1, "memory": "1GB", "processes": 1, "walltime": "00:10:00"}
+    options.update(kwargs)
+    return SLURMCluster(
+        log_directory=str(tmp_path / "logs"),
+        shared_temp_directory=str(tmp_path / "shared"),
+        **options,
+    )
+
+
+def _wait_gone(slurm, job_ids, timeout=20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while set(job_ids) & set(slurm.jobs()):
+        assert time.monotonic() < deadline, f"jobs {job_ids} still listed: {slurm.jobs()}"
+        time.sleep(0.2)
+
+
+def test_scale_compute_and_close(slurm, tmp_path):
+    with _cluster(tmp_path, processes=2, cores=2) as cluster:
+        assert "#SBATCH --cpus-per-task=2" in cluster.job_script()
+        cluster.scale(jobs=2)
+        ids = [job.job_id for job in cluster.jobs.values()]
+        assert len(ids) == 2
+        assert set(ids) <= set(slurm.jobs())
+        cluster.wait_for_workers(4, timeout=60)
+        names = sorted(cluster.worker_names().values())
+        assert names == [
+            "SLURMCluster-0-0",
+            "SLURMCluster-0-1",
+            "SLURMCluster-1-0",
+            "SLURMCluster-1-1",
+        ]
+        with Client(cluster, set_as_default=False) as client:
+            futures = client.map(lambda x: x * x, range(50))
+            assert client.submit(sum, futures).result(timeout=30) == sum(i * i for i in range(50))
+        cluster.scale(2)  # one job (of two processes) leaves: its workers retire first
+        assert list(cluster.jobs) == ["SLURMCluster-0"]
+        _wait_gone(slurm, ids[1:])
+    _wait_gone(slurm, ids[:1])  # close() cancelled the rest
+
+
+def test_cancelled_job_mid_run_results_are_recomputed(slurm, tmp_path):
+    with _cluster(tmp_path) as cluster:
+        cluster.scale(jobs=2)
+        cluster.wait_for_workers(2, timeout=60)
+        with Client(cluster, set_as_default=False) as client:
+
+            def slow_square(x):
+                import time
+
+                time.sleep(0.15)
+                return x * x
+
+            futures = client.map(slow_square, range(24))
+            total = client.submit(sum, futures)
+            time.sleep(1.0)
+            victim = cluster.jobs["SLURMCluster-0"].job_id
+            subprocess.run(["scancel", victim], check=True)
+            assert total.result(timeout=60) == sum(i * i for i in range(24))
+            assert client.gather(futures) == [i * i for i in range(24)]
+            _wait_gone(slurm, [victim])
+            cluster.scale(jobs=2)  # the ended job is replaced
+            assert "SLURMCluster-0" not in cluster.jobs
+            cluster.wait_for_workers(2, timeout=60)
+            assert client.submit(slow_square, 7).result(timeout=30) == 49
+
+
+def test_rejected_sbatch_names_the_script_and_the_error(slurm, tmp_path):
+    with _cluster(tmp_path, queue="nosuchpartition") as cluster:
+        with pytest.raises(RuntimeError, match=r"(?s)sbatch.*job script: .*Invalid partition") as e:
+            cluster.scale(1)
+        script = str(e.value).split("job script: ", 1)[1].split()[0]
+        assert os.path.exists(script)
+        with open(script) as f:
+            assert "#SBATCH -p nosuchpartition" in f.read()
+        os.unlink(script)
+
+
+def test_job_dying_before_registering_names_the_job_and_its_log(slurm, tmp_path):
+    with _cluster(tmp_path, python="/nonexistent/python3") as cluster:
+        cluster.scale(1)
+        job_id = cluster.jobs["SLURMCluster-0"].job_id
+        t0 = time.monotonic()
+        with pytest.raises(RuntimeError, match=rf"job {job_id} .*ended before its workers") as e:
+            cluster.wait_for_workers(1, timeout=60)
+        assert time.monotonic() - t0 < 30
+        log = str(tmp_path / "logs" / f"dask-worker-{job_id}.err")
+        assert log in str(e.value)
+        with open(log) as f:
+            assert "/nonexistent/python3" in f.read()
