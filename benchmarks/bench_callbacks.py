@@ -26,6 +26,7 @@ their ratio to ``none``:
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -90,8 +91,13 @@ def main() -> None:
         if args.only:
             variants = {k: v for k, v in variants.items() if k in args.only.split(",")}
         times: dict[str, list[float]] = {k: [] for k in variants}
-        for _ in range(args.repeat):
-            for name, make in variants.items():
+        names = list(variants)
+        for r in range(args.repeat):
+            # a different order each round, and garbage collected before each run, so that
+            # neither falls on one variant more than on another
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                make = variants[name]
+                gc.collect()
                 t0 = time.perf_counter()
                 if make is None:
                     (result,), _stats = _core.get(dsk, [key], num_workers=workers)

@@ -46,8 +46,9 @@ def progress(*futures, notebook=None, multi=True, complete=True, group_by="prefi
     ----------
     *futures : Future, collections of futures, or persisted collections
     notebook : bool, optional
-        Draw an ipywidgets bar (default: when running in a Jupyter kernel). The widget is
-        returned at once; the call must be the last expression of its cell to be shown.
+        Draw an ipywidgets bar (default: when running in a Jupyter kernel and ipywidgets is
+        installed, else the text bar). The widget is returned at once; the call must be the
+        last expression of its cell to be shown (or pass the widget to ``display``).
     multi : bool
         In a notebook, one bar per group of keys (their prefix, e.g. ``inc``).
     complete : bool
