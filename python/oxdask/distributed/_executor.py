@@ -85,22 +85,26 @@ class CompatibleExecutor(cf.Executor):
             raise RuntimeError("cannot schedule new futures after shutdown")
         timeout = parse_timedelta(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
-        futures = iter(self._client.map(fn, *iterables, **self._kwargs))
+        futures = self._client.map(fn, *iterables, **self._kwargs)
 
         def results():
             from oxdask.distributed.future import Future
 
+            rest = list(futures)
+            self._futures.update(rest)
+            rest.reverse()
             try:
-                for future in futures:
-                    self._futures.add(future)
+                while rest:
+                    future = rest[-1]
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
                         raise cf.TimeoutError(f"map did not finish within {timeout}s")
                     yield Future.result.__wrapped__(future, left)
-            finally:
-                rest = list(futures)
-                if rest:
-                    self._client.cancel(rest)
+                    rest.pop()
+            finally:  # as concurrent.futures: what was not consumed is cancelled
+                pending = [f for f in rest if not f.done()]
+                if pending:
+                    self._client.cancel(pending)
 
         return results()
 

@@ -1,0 +1,273 @@
+"""The Client's questions about its cluster, on a real LocalCluster of processes: where data
+is, what runs (stacks, profiles), logs, forwarded logs/prints/warnings, versions, hardware
+figures and cluster dumps."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import warnings
+
+import pytest
+
+from oxdask.distributed import Client, LocalCluster
+from oxdask.distributed import print as remote_print
+from oxdask.distributed import warn as remote_warn
+from oxdask.distributed.serialize import sizeof
+from oxdask.utils import key_split
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=2, dashboard_address=None) as cluster,
+        Client(cluster, set_as_default=False) as c,
+    ):
+        yield c
+
+
+def workers_of(client) -> list[str]:
+    return sorted(client.scheduler_info()["workers"])
+
+
+def eventually(check, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def wait_for_file(path: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(path)
+        time.sleep(0.01)
+    return path
+
+
+def spin_until(path: str) -> int:
+    """Busy (so the profiler sees it) until ``path`` exists."""
+    n = 0
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        n += sum(range(100))
+    return n
+
+
+def test_who_has_has_what_nbytes(client):
+    a, b = workers_of(client)
+    data = {"x-1": bytes(1000), "y-1": list(range(100))}
+    on_a = client.scatter({"x-1": data["x-1"]}, workers=[a])
+    on_b = client.scatter({"y-1": data["y-1"]}, workers=[b])
+    computed = client.submit(len, on_b["y-1"], workers=[a], pure=False)
+    assert computed.result() == 100
+    futures = [on_a["x-1"], on_b["y-1"], computed]
+
+    who = client.who_has(futures)
+    assert set(who) == {"x-1", "y-1", computed.key}
+    assert who["x-1"] == [a] and who[computed.key] == [a]
+    assert set(who["y-1"]) in ({b}, {a, b})  # a copy may stay where len ran
+    assert client.who_has(on_a["x-1"]) == {"x-1": [a]}
+    assert {k: v for k, v in client.who_has().items() if k in who} == who
+
+    has = client.has_what()
+    assert set(has) == {a, b}
+    assert {"x-1", computed.key} <= set(has[a]) and "y-1" in has[b]
+    assert ("y-1" in has[a]) == (a in who["y-1"])
+    assert client.has_what(workers=[b]) == {b: has[b]}
+    with pytest.raises(ValueError, match="not workers"):
+        client.has_what(workers=["tcp://127.0.0.1:1"])
+
+    sizes = client.nbytes(futures, summary=False)
+    assert sizes == {"x-1": sizeof(data["x-1"]), "y-1": sizeof(data["y-1"]), computed.key: 28}
+    summary = client.nbytes(futures)
+    assert summary == {"x": sizes["x-1"], "y": sizes["y-1"], key_split(computed.key): 28}
+
+
+def test_processing_call_stack_and_profile(client, tmp_path):
+    flag = str(tmp_path / "go")
+    client.profile()  # starts the samplers
+    started = time.time()
+    futures = [client.submit(spin_until, flag, pure=False) for _ in range(2)]
+    try:
+        keys = {f.key for f in futures}
+        running = eventually(
+            lambda: {k for ks in client.processing().values() for k in ks} >= keys or None
+        )
+        assert running, client.processing()
+        assert set(client.processing()) == set(workers_of(client))
+
+        def in_spin():
+            stacks = client.call_stack(futures)
+            lines = [ls for per in stacks.values() for ls in per.values()]
+            return stacks if len(lines) == 2 and all("spin_until" in ls[0] for ls in lines) else {}
+
+        stacks = eventually(in_spin)
+        found = {k for per_worker in stacks.values() for k in per_worker}
+        assert found == keys
+        for per_worker in stacks.values():
+            for lines in per_worker.values():
+                assert "spin_until" in lines[0]
+        assert client.call_stack(keys=[futures[0].key]) in (
+            {w: {futures[0].key: s[futures[0].key]}}
+            for w, s in stacks.items()
+            if futures[0].key in s
+        )
+        time.sleep(0.3)
+        tree = client.profile(key="spin_until", start=started)
+        assert tree["count"] > 0
+        assert any(c.startswith("spin_until;") for c in tree["children"])
+        assert client.profile(key="no-such-task")["count"] == 0
+        assert client.profile(start=time.time() + 3600)["count"] == 0
+        per_worker = client.profile(merge_workers=False)
+        assert set(per_worker) == set(workers_of(client))
+    finally:
+        open(flag, "w").close()
+    assert sum(client.gather(futures)) > 0
+    assert eventually(lambda: not any(client.processing().values()))
+    with pytest.raises(TypeError, match="start must be a time"):
+        client.profile(start="yesterday")
+    with pytest.raises(NotImplementedError):
+        client.profile(plot=True)
+
+
+def log_marker(text):
+    logging.getLogger("oxdask.test_api").warning(text)
+    return text
+
+
+def test_worker_and_scheduler_logs(client):
+    a, _ = workers_of(client)
+    client.submit(log_marker, "first-marker", workers=[a], pure=False).result()
+    client.submit(log_marker, "second-marker", workers=[a], pure=False).result()
+    logs = client.get_worker_logs()
+    assert set(logs) == set(workers_of(client))
+    messages = [m for _, m in logs[a]]
+    first = next(i for i, m in enumerate(messages) if "first-marker" in m)
+    second = next(i for i, m in enumerate(messages) if "second-marker" in m)
+    assert second < first  # newest first
+    assert logs[a][second][0] == "WARNING"
+    assert len(client.get_worker_logs(n=1, workers=[a])[a]) == 1
+    with pytest.raises(ValueError, match="n must be"):
+        client.get_worker_logs(n=-1)
+    with pytest.raises(NotImplementedError):
+        client.get_worker_logs(nanny=True)
+
+    logging.getLogger("oxdask.test_api").warning("scheduler-side-marker")
+    assert "scheduler-side-marker" in client.get_scheduler_logs(n=5)[0][1]
+    with Client(client.scheduler_address, set_as_default=False) as remote:
+        with pytest.raises(NotImplementedError, match="another process"):
+            remote.get_scheduler_logs()
+
+
+def chatty(n):
+    remote_print("printed", n, sep="-")
+    remote_warn(f"warned {n}", RuntimeWarning)
+    logging.getLogger("user.forwarded").error("logged %d", n)
+    return n
+
+
+def test_forward_logging_prints_and_warnings(client, capsys, caplog):
+    client.forward_logging("user.forwarded")
+    try:
+        with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.ERROR):
+            warnings.simplefilter("always")
+            assert client.submit(chatty, 7, pure=False).result() == 7
+            assert eventually(lambda: any("logged 7" in r.getMessage() for r in caplog.records))
+            assert eventually(lambda: any("warned 7" in str(w.message) for w in caught))
+            out = eventually(lambda: capsys.readouterr().out.count("printed-7"))
+        assert out >= 1  # the forwarded line (the worker's own stdout is not captured)
+        record = next(r for r in caplog.records if "logged 7" in r.getMessage())
+        assert record.name == "user.forwarded" and record.levelname == "ERROR"
+        warning = next(w for w in caught if "warned 7" in str(w.message))
+        assert warning.category is RuntimeWarning
+    finally:
+        client.unforward_logging("user.forwarded")
+    assert getattr(client, "_forwarder", None) is None
+    with pytest.raises(TypeError, match="logger_name"):
+        client.forward_logging(3)
+
+
+def fake_versions(names):
+    import importlib.metadata as md
+
+    real = getattr(md, "_oxdask_real_version", md.version)
+    md._oxdask_real_version = real
+    md.version = lambda name: "0.0.1" if name in names else real(name)
+
+
+def restore_version():
+    import importlib.metadata as md
+
+    md.version = md._oxdask_real_version
+
+
+def test_get_versions(client):
+    versions = client.get_versions(check=True, packages=["msgpack"])
+    assert set(versions) == {"scheduler", "workers", "client"}
+    assert versions["scheduler"] == versions["client"]  # the scheduler runs in this process
+    assert set(versions["workers"]) == set(workers_of(client))
+    mine = versions["client"]
+    assert mine["packages"]["oxdask"] and "msgpack" in mine["packages"]
+    assert mine["host"]["OS"] and mine["packages"]["python"].count(".") == 2
+    for theirs in versions["workers"].values():
+        assert theirs == mine
+    with pytest.raises(TypeError, match="packages"):
+        client.get_versions(packages="numpy")
+
+    import oxdask.distributed._client_more as more
+
+    try:
+        client.run(fake_versions, ["numpy"])  # an optional package differs: a warning
+        with pytest.warns(UserWarning, match="Mismatched versions") as record:
+            client.get_versions(check=True)
+        text = str(record[0].message)
+        assert "numpy" in text and "0.0.1" in text and "oxdask" not in text
+        client.run(fake_versions, ["numpy", "cloudpickle"])  # a required one: an error
+        with pytest.raises(ValueError, match="cloudpickle") as err:
+            client.get_versions(check=True)
+        assert "0.0.1" in str(err.value) and "numpy" not in str(err.value)
+        plain = client.get_versions()
+        rows = more._mismatches(plain["client"], None, plain["workers"])
+        assert {r[0] for r in rows} == {"numpy", "cloudpickle"}
+    finally:
+        client.run(restore_version)
+    client.get_versions(check=True)  # agrees again
+
+
+def test_benchmark_hardware(client, monkeypatch):
+    import oxdask.distributed._client_query as query
+
+    monkeypatch.setattr(query, "BENCHMARK_SECONDS", {"memory": 0.01, "disk": 0.01, "network": 0.01})
+    sizes = {"memory": ("2 kiB", "1 MiB"), "disk": ("1 kiB",), "network": ("1 kiB", "1 MiB")}
+    monkeypatch.setattr(query, "BENCHMARK_SIZES", sizes)
+    result = client.benchmark_hardware()
+    assert set(result) == {"disk", "memory", "network"}
+    for name, figures in result.items():
+        assert list(figures) == list(sizes[name])
+        assert all(v > 0 for v in figures.values())
+
+
+def test_dump_cluster_state(client, tmp_path):
+    from oxdask.distributed._dump import load_cluster_dump
+
+    future = client.submit(sum, [1, 2, 3])
+    assert future.result() == 6
+    path = client.dump_cluster_state(str(tmp_path / "dump"))
+    assert path.endswith(".msgpack.gz")
+    state = load_cluster_dump(path)
+    assert set(state["workers"]) == set(workers_of(client))
+    assert state["scheduler"]["address"] == client.scheduler_address
+    assert state["client"]["futures"][future.key]["status"] == "finished"
+    for worker in state["workers"].values():
+        assert worker["pid"] != os.getpid() and worker["versions"]["packages"]["oxdask"]
+    as_yaml = load_cluster_dump(client.dump_cluster_state(tmp_path / "dump", format="yaml"))
+    assert set(as_yaml["workers"]) == set(state["workers"])
+    trimmed = load_cluster_dump(client.dump_cluster_state(tmp_path / "t", exclude=["workers"]))
+    assert "workers" not in trimmed
+    with pytest.raises(ValueError, match="Unsupported format"):
+        client.dump_cluster_state(tmp_path / "x", format="json")

@@ -1,0 +1,127 @@
+"""What tasks can do on a real LocalCluster of processes (``get_worker``, ``print``/``warn``
+outside forwarding, ``worker_client``), ``get_task_metadata`` and ``CompatibleExecutor``."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import time
+
+import pytest
+
+from oxdask.distributed import (
+    Client,
+    CompatibleExecutor,
+    LocalCluster,
+    get_task_metadata,
+    get_worker,
+    worker_client,
+)
+from oxdask.distributed import print as remote_print
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=2, dashboard_address=None) as cluster,
+        Client(cluster, set_as_default=False) as c,
+    ):
+        yield c
+
+
+def describe():
+    w = get_worker()
+    return {
+        "address": w.address,
+        "name": w.name,
+        "nthreads": w.nthreads,
+        "key": w.get_current_task(),
+        "pid": w.pid,
+    }
+
+
+def inc(x):
+    return x + 1
+
+
+def submit_inside(n):
+    with worker_client() as c:
+        return sum(c.gather(c.map(inc, range(n))))
+
+
+def fail(x):
+    raise ZeroDivisionError(f"bad {x}")
+
+
+def test_get_worker_in_tasks_and_run(client):
+    workers = client.scheduler_info()["workers"]
+    for address in workers:
+        future = client.submit(describe, workers=[address], pure=False)
+        seen = future.result()
+        assert seen["address"] == address == seen["name"]
+        assert seen["nthreads"] == workers[address]["nthreads"] == 2
+        assert seen["key"] == future.key
+        assert seen["pid"] != os.getpid()
+    assert client.run(lambda: get_worker().address) == {a: a for a in workers}
+    with pytest.raises(ValueError, match="No worker found"):
+        get_worker()
+
+
+def test_worker_client_and_print_outside_workers(client, capsys):
+    assert client.submit(submit_inside, 10, pure=False).result(timeout=60) == sum(range(1, 11))
+    with pytest.raises(ValueError, match="inside a task"):
+        with worker_client():
+            pass
+    remote_print("a", 1, sep="+", end="!\n")  # outside workers: the builtin print
+    assert capsys.readouterr().out == "a+1!\n"
+    with pytest.raises(TypeError, match="file must be"):
+        remote_print("x", file=open(os.devnull, "w"))  # noqa: SIM115
+    with pytest.raises(TypeError, match="sep must be"):
+        remote_print("x", sep=3)
+
+
+def test_get_task_metadata(client):
+    with client.as_current():
+        with get_task_metadata() as tasks:
+            good = client.submit(inc, 1, pure=False)
+            bad = client.submit(fail, 1, pure=False)
+            assert good.result() == 2
+            with pytest.raises(ZeroDivisionError):
+                bad.result()
+            key = good.key
+            del good  # the block keeps what it saw
+    assert tasks.state == {key: "memory", bad.key: "erred"}
+    assert tasks.metadata == {key: {}, bad.key: {}}
+    assert "_send" not in vars(client)
+
+
+def slow_identity(x, seconds=0.0):
+    time.sleep(seconds)
+    return x
+
+
+def test_compatible_executor(client):
+    with CompatibleExecutor(client) as ex:
+        assert isinstance(ex, cf.Executor)
+        assert list(ex.map(inc, range(10))) == list(map(inc, range(10)))
+        assert list(ex.map(pow, [2, 3], [5, 2])) == [32, 9]
+        futures = [ex.submit(inc, i) for i in range(5)]
+        done, not_done = cf.wait(futures, timeout=30)
+        assert not not_done and sorted(f.result() for f in done) == [1, 2, 3, 4, 5]
+        assert sorted(f.result() for f in cf.as_completed(futures)) == [1, 2, 3, 4, 5]
+        erred = ex.submit(fail, 3)
+        with pytest.raises(ZeroDivisionError, match="bad 3"):
+            erred.result(timeout=30)
+        assert isinstance(erred.exception(), ZeroDivisionError)
+        slow = ex.submit(slow_identity, 1, 2, pure=False)
+        assert slow.cancel() or slow.done()
+        with pytest.raises(TimeoutError):
+            list(ex.map(slow_identity, [1], [2], timeout=0.2))
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        ex.submit(inc, 1)
+    with pytest.raises(TypeError, match="unsupported arguments"):
+        CompatibleExecutor(client, bogus=1)
+    with CompatibleExecutor(client, pure=False) as ex:
+        ran = ex.submit(slow_identity, 5, 0.2)
+        ex.shutdown(wait=True)
+        assert ran.done() and ran.result() == 5
