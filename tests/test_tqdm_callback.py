@@ -239,3 +239,12 @@ def test_dask_callback_errored(dask_callbacks):
     with pytest.raises(ValueError, match="no"), cb:
         delayed(boom)().compute()
     assert finished == [True]
+
+
+def test_without_tqdm(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with pytest.raises(ImportError, match="pip install tqdm"):
+        TqdmCallback()
+    TqdmCallback(tqdm_class=Recorder)  # a class of one's own needs no tqdm

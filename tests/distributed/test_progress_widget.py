@@ -100,3 +100,15 @@ def test_text_bar_outside_a_kernel(client):
     assert progress(fs, file=out, interval=0.01) is None  # notebook guessed False
     assert "100% Completed" in out.getvalue()
     assert all(f.done() for f in fs)
+
+
+def test_notebook_without_ipywidgets(client, monkeypatch):
+    import sys
+
+    fs = client.map(double, range(2))
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    with pytest.raises(ImportError, match="pip install ipywidgets"):
+        progress(fs, notebook=True)
+    out = io.StringIO()
+    progress(fs, file=out)  # guessed: text
+    assert "100% Completed" in out.getvalue()
