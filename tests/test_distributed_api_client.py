@@ -69,14 +69,16 @@ def test_who_has_has_what_nbytes(client):
 
     who = client.who_has(futures)
     assert set(who) == {"x-1", "y-1", computed.key}
-    assert who["x-1"] == [a] and who[computed.key] == [a]
+    assert who["x-1"] == [a]
+    assert who[computed.key] == [a]
     assert set(who["y-1"]) in ({b}, {a, b})  # a copy may stay where len ran
     assert client.who_has(on_a["x-1"]) == {"x-1": [a]}
     assert {k: v for k, v in client.who_has().items() if k in who} == who
 
     has = client.has_what()
     assert set(has) == {a, b}
-    assert {"x-1", computed.key} <= set(has[a]) and "y-1" in has[b]
+    assert {"x-1", computed.key} <= set(has[a])
+    assert "y-1" in has[b]
     assert ("y-1" in has[a]) == (a in who["y-1"])
     assert client.has_what(workers=[b]) == {b: has[b]}
     with pytest.raises(ValueError, match="not workers"):
@@ -159,9 +161,11 @@ def test_worker_and_scheduler_logs(client):
 
     logging.getLogger("oxdask.test_api").warning("scheduler-side-marker")
     assert "scheduler-side-marker" in client.get_scheduler_logs(n=5)[0][1]
-    with Client(client.scheduler_address, set_as_default=False) as remote:
-        with pytest.raises(NotImplementedError, match="another process"):
-            remote.get_scheduler_logs()
+    with (
+        Client(client.scheduler_address, set_as_default=False) as remote,
+        pytest.raises(NotImplementedError, match="another process"),
+    ):
+        remote.get_scheduler_logs()
 
 
 def chatty(n):
@@ -182,7 +186,8 @@ def test_forward_logging_prints_and_warnings(client, capsys, caplog):
             out = eventually(lambda: capsys.readouterr().out.count("printed-7"))
         assert out >= 1  # the forwarded line (the worker's own stdout is not captured)
         record = next(r for r in caplog.records if "logged 7" in r.getMessage())
-        assert record.name == "user.forwarded" and record.levelname == "ERROR"
+        assert record.name == "user.forwarded"
+        assert record.levelname == "ERROR"
         warning = next(w for w in caught if "warned 7" in str(w.message))
         assert warning.category is RuntimeWarning
     finally:
@@ -212,8 +217,10 @@ def test_get_versions(client):
     assert versions["scheduler"] == versions["client"]  # the scheduler runs in this process
     assert set(versions["workers"]) == set(workers_of(client))
     mine = versions["client"]
-    assert mine["packages"]["oxdask"] and "msgpack" in mine["packages"]
-    assert mine["host"]["OS"] and mine["packages"]["python"].count(".") == 2
+    assert mine["packages"]["oxdask"]
+    assert "msgpack" in mine["packages"]
+    assert mine["host"]["OS"]
+    assert mine["packages"]["python"].count(".") == 2
     for theirs in versions["workers"].values():
         assert theirs == mine
     with pytest.raises(TypeError, match="packages"):
@@ -226,11 +233,14 @@ def test_get_versions(client):
         with pytest.warns(UserWarning, match="Mismatched versions") as record:
             client.get_versions(check=True)
         text = str(record[0].message)
-        assert "numpy" in text and "0.0.1" in text and "oxdask" not in text
+        assert "numpy" in text
+        assert "0.0.1" in text
+        assert "oxdask" not in text
         client.run(fake_versions, ["numpy", "cloudpickle"])  # a required one: an error
         with pytest.raises(ValueError, match="cloudpickle") as err:
             client.get_versions(check=True)
-        assert "0.0.1" in str(err.value) and "numpy" not in str(err.value)
+        assert "0.0.1" in str(err.value)
+        assert "numpy" not in str(err.value)
         plain = client.get_versions()
         rows = more._mismatches(plain["client"], None, plain["workers"])
         assert {r[0] for r in rows} == {"numpy", "cloudpickle"}
@@ -264,7 +274,8 @@ def test_dump_cluster_state(client, tmp_path):
     assert state["scheduler"]["address"] == client.scheduler_address
     assert state["client"]["futures"][future.key]["status"] == "finished"
     for worker in state["workers"].values():
-        assert worker["pid"] != os.getpid() and worker["versions"]["packages"]["oxdask"]
+        assert worker["pid"] != os.getpid()
+        assert worker["versions"]["packages"]["oxdask"]
     as_yaml = load_cluster_dump(client.dump_cluster_state(tmp_path / "dump", format="yaml"))
     assert set(as_yaml["workers"]) == set(state["workers"])
     trimmed = load_cluster_dump(client.dump_cluster_state(tmp_path / "t", exclude=["workers"]))

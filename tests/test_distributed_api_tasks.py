@@ -69,9 +69,8 @@ def test_get_worker_in_tasks_and_run(client):
 
 def test_worker_client_and_print_outside_workers(client, capsys):
     assert client.submit(submit_inside, 10, pure=False).result(timeout=60) == sum(range(1, 11))
-    with pytest.raises(ValueError, match="inside a task"):
-        with worker_client():
-            pass
+    with pytest.raises(ValueError, match="inside a task"), worker_client():
+        pass
     remote_print("a", 1, sep="+", end="!\n")  # outside workers: the builtin print
     assert capsys.readouterr().out == "a+1!\n"
     with pytest.raises(TypeError, match="file must be"):
@@ -81,15 +80,14 @@ def test_worker_client_and_print_outside_workers(client, capsys):
 
 
 def test_get_task_metadata(client):
-    with client.as_current():
-        with get_task_metadata() as tasks:
-            good = client.submit(inc, 1, pure=False)
-            bad = client.submit(fail, 1, pure=False)
-            assert good.result() == 2
-            with pytest.raises(ZeroDivisionError):
-                bad.result()
-            key = good.key
-            del good  # the block keeps what it saw
+    with client.as_current(), get_task_metadata() as tasks:
+        good = client.submit(inc, 1, pure=False)
+        bad = client.submit(fail, 1, pure=False)
+        assert good.result() == 2
+        with pytest.raises(ZeroDivisionError):
+            bad.result()
+        key = good.key
+        del good  # the block keeps what it saw
     assert tasks.state == {key: "memory", bad.key: "erred"}
     assert tasks.metadata == {key: {}, bad.key: {}}
     assert "_send" not in vars(client)
@@ -107,7 +105,8 @@ def test_compatible_executor(client):
         assert list(ex.map(pow, [2, 3], [5, 2])) == [32, 9]
         futures = [ex.submit(inc, i) for i in range(5)]
         done, not_done = cf.wait(futures, timeout=30)
-        assert not not_done and sorted(f.result() for f in done) == [1, 2, 3, 4, 5]
+        assert not not_done
+        assert sorted(f.result() for f in done) == [1, 2, 3, 4, 5]
         assert sorted(f.result() for f in cf.as_completed(futures)) == [1, 2, 3, 4, 5]
         erred = ex.submit(fail, 3)
         with pytest.raises(ZeroDivisionError, match="bad 3"):
@@ -124,4 +123,5 @@ def test_compatible_executor(client):
     with CompatibleExecutor(client, pure=False) as ex:
         ran = ex.submit(slow_identity, 5, 0.2)
         ex.shutdown(wait=True)
-        assert ran.done() and ran.result() == 5
+        assert ran.done()
+        assert ran.result() == 5
