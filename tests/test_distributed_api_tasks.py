@@ -73,8 +73,8 @@ def test_worker_client_and_print_outside_workers(client, capsys):
         pass
     remote_print("a", 1, sep="+", end="!\n")  # outside workers: the builtin print
     assert capsys.readouterr().out == "a+1!\n"
-    with pytest.raises(TypeError, match="file must be"):
-        remote_print("x", file=open(os.devnull, "w"))  # noqa: SIM115
+    with open(os.devnull, "w") as other, pytest.raises(TypeError, match="file must be"):
+        remote_print("x", file=other)
     with pytest.raises(TypeError, match="sep must be"):
         remote_print("x", sep=3)
 
