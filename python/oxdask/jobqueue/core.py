@@ -306,7 +306,13 @@ class JobQueueCluster(Cluster):
     @property
     def _dummy_job(self) -> Job:
         address = getattr(self, "scheduler_address", "") or "tcp://<scheduler-address>:8786"
-        job = self._new_job("dummy-name", address)
+        try:
+            job = self._new_job("dummy-name", address)
+        except TypeError as e:  # as dask-jobqueue: a ValueError naming the keywords
+            raise ValueError(
+                f"Got {e}. Very likely this unexpected parameter was passed in the "
+                f"{type(self).__name__} constructor: job_kwargs={self._job_kwargs}"
+            ) from e
         job.token_file = getattr(self, "_token_file", None)
         return job
 
