@@ -248,3 +248,20 @@ def test_without_tqdm(monkeypatch):
     with pytest.raises(ImportError, match="pip install tqdm"):
         TqdmCallback()
     TqdmCallback(tqdm_class=Recorder)  # a class of one's own needs no tqdm
+
+
+def test_dask_profilers_on_oxdask_arrays(dask_callbacks):
+    np = pytest.importorskip("numpy")
+    da = pytest.importorskip("oxdask.array")
+    from dask.diagnostics import CacheProfiler, Profiler
+
+    x = da.arange(64, chunks=8).reshape((8, 8)).rechunk(4)
+    y = (x + 1).sum(axis=0)
+    with Profiler() as prof, CacheProfiler() as cprof:
+        result = y.compute()
+    np.testing.assert_array_equal(result, (np.arange(64).reshape(8, 8) + 1).sum(axis=0))
+    keys = [r.key for r in prof.results]
+    # the tasks of compact layers are looked up too (they are not in the graph's dict)
+    assert {(y.name, 0), (y.name, 1)} <= set(keys)
+    assert all(r.task is not None for r in prof.results)
+    assert sorted(map(str, keys)) == sorted(str(r.key) for r in cprof.results)

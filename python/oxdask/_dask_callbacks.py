@@ -5,13 +5,16 @@ Dask's scheduler state: the sizes of ``state["ready"]``, ``["waiting"]``, ``["ru
 ``["finished"]``. They get a copy of oxdask's state where these four are live counters over the
 engine's progress (their length is right; they hold no keys), plus an empty ``"released"``
 set and ``"cache"`` dict. As the engine counts the tasks once it has optimized the graph,
-their ``start_state`` runs just before the first task (or at the end when no task ran).
+their ``start_state`` runs just before the first task (or at the end when no task ran). The
+graph they receive also answers for the tasks of compact (Blockwise...) layers, which the
+graph's dict does not hold.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Mapping
 
 __all__ = ["adapt", "take_active"]
 
@@ -48,6 +51,57 @@ class _Count:
         return f"<{self._what}: {len(self)} tasks>"
 
 
+class _GraphView(Mapping):
+    """The graph's dict, plus the tasks of its compact layers once one is asked for."""
+
+    def __init__(self, dsk):
+        self._dsk = dsk
+        self._keys = None
+        self._more = None
+        self._lock = threading.Lock()
+
+    def _expanded(self) -> dict:
+        if self._more is None:
+            with self._lock:
+                if self._more is None:
+                    from oxdask import _core
+
+                    layers = tuple(getattr(self._dsk, "__oxdask_layers__", None) or ())
+                    more = {}
+                    if layers and self._keys:
+                        try:
+                            rows = _core.graph_tasks(self._dsk, list(self._keys), layers=layers)
+                        except Exception:  # the run itself reports a bad graph
+                            rows = ()
+                        more = {k: task for k, task, _ in rows if k not in self._dsk}
+                    self._more = more
+        return self._more
+
+    def __getitem__(self, key):
+        try:
+            return self._dsk[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable key
+            raise KeyError(key) from None
+        return self._expanded()[key]
+
+    def __contains__(self, key) -> bool:
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self):
+        yield from self._dsk
+        if self._more:
+            yield from self._more
+
+    def __len__(self) -> int:
+        return len(self._dsk) + len(self._more or ())
+
+
 def _dask_state(state: dict) -> dict:
     progress = state.get("progress")
     out = dict(state)
@@ -60,14 +114,25 @@ def _dask_state(state: dict) -> dict:
 
 class _Adapter:
     def __init__(self, cb: tuple):
-        self.start, self.start_state, self.pretask, self.posttask, self.finish = cb
+        self.start_, self.start_state, self.pretask, self.posttask, self.finish = cb
         self._lock = threading.Lock()
         self._dsk = None
         self._state = None
         self._dstate = None
 
+    def _view(self, dsk) -> _GraphView:
+        if self._dsk is None or self._dsk._dsk is not dsk:
+            self._dsk = _GraphView(dsk)
+        return self._dsk
+
+    def _start(self, dsk):
+        self._dsk = None
+        if self.start_ is not None:
+            self.start_(self._view(dsk))
+
     def _begin(self, dsk, state):
-        self._dsk, self._state, self._dstate = dsk, state, None
+        self._view(dsk)._keys = state.get("keys")
+        self._state, self._dstate = state, None
 
     def _ready(self) -> dict:
         ds = self._dstate
@@ -84,21 +149,21 @@ class _Adapter:
     def _pre(self, key, dsk, state):
         ds = self._ready()
         if self.pretask is not None:
-            self.pretask(key, dsk, ds)
+            self.pretask(key, self._dsk, ds)
 
     def _post(self, key, result, dsk, state, worker_id):
-        self.posttask(key, result, dsk, self._ready(), worker_id)
+        self.posttask(key, result, self._dsk, self._ready(), worker_id)
 
     def _end(self, dsk, state, errored):
         ds = self._ready()
         if self.finish is not None:
-            self.finish(dsk, ds, errored)
+            self.finish(self._dsk, ds, errored)
 
     def as_tuple(self) -> tuple:
         # The per-task hook is only installed when the callback needs it.
         pre = self._pre if (self.pretask is not None or self.start_state is not None) else None
         post = self._post if self.posttask is not None else None
-        return (self.start, self._begin, pre, post, self._end)
+        return (self._start, self._begin, pre, post, self._end)
 
 
 def adapt(cb: tuple) -> tuple:
