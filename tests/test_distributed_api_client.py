@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import time
 import warnings
 
@@ -161,11 +163,38 @@ def test_worker_and_scheduler_logs(client):
 
     logging.getLogger("oxdask.test_api").warning("scheduler-side-marker")
     assert "scheduler-side-marker" in client.get_scheduler_logs(n=5)[0][1]
-    with (
-        Client(client.scheduler_address, set_as_default=False) as remote,
-        pytest.raises(NotImplementedError, match="another process"),
-    ):
-        remote.get_scheduler_logs()
+    with pytest.raises(ValueError, match="n must be"):
+        client.get_scheduler_logs(n="3")
+
+
+def log_on_scheduler(text):
+    logging.getLogger("oxdask.test_api").warning(text)
+    return os.getpid()
+
+
+def test_scheduler_in_another_process(tmp_path):
+    """A scheduler started by ``oxdask scheduler``: its logs and versions."""
+    path = tmp_path / "scheduler.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oxdask.cli", "scheduler", "--port", "0", "--no-dashboard",
+         "--scheduler-file", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p)),
+    )  # fmt: skip
+    try:
+        with Client(scheduler_file=str(path), timeout="20s", set_as_default=False) as c:
+            pid = c.run_on_scheduler(log_on_scheduler, "remote-scheduler-marker")
+            assert pid == proc.pid
+            logs = c.get_scheduler_logs()
+            assert "remote-scheduler-marker" in logs[0][1]
+            assert logs[0][0] == "WARNING"
+            versions = c.get_versions(check=True)
+            assert versions["scheduler"]["packages"] == versions["client"]["packages"]
+            assert versions["workers"] == {}
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def chatty(n):
@@ -215,6 +244,7 @@ def test_get_versions(client):
     versions = client.get_versions(check=True, packages=["msgpack"])
     assert set(versions) == {"scheduler", "workers", "client"}
     assert versions["scheduler"] == versions["client"]  # the scheduler runs in this process
+    assert versions["scheduler"] is not versions["client"]
     assert set(versions["workers"]) == set(workers_of(client))
     mine = versions["client"]
     assert mine["packages"]["oxdask"]

@@ -137,8 +137,7 @@ class ClientExtras:
     def get_versions(self, check: bool = False, packages=None) -> dict:
         """Versions on this client, the scheduler and every worker: ``{"client", "scheduler",
         "workers": {address: ...}}``, each ``{"host": {...}, "packages": {...}}`` (also the
-        ``packages`` named). The scheduler's is known when it runs in this process (a
-        ``LocalCluster``), else None.
+        ``packages`` named).
 
         With ``check``: a mismatch of Python (major.minor), oxdask or cloudpickle raises
         ``ValueError`` (they break the wire format or pickled functions), of another package
@@ -153,8 +152,7 @@ class ClientExtras:
         extra = tuple(packages or ())
         client = _versions(extra)
         workers = self.run(_versions, extra)
-        local = getattr(getattr(self.cluster, "scheduler", None), "address", None)
-        scheduler = client if local == self.scheduler_address else None
+        scheduler = self._call_scheduler(_versions, extra)
         if check:
             rows = _mismatches(client, scheduler, workers)
             fatal = [r for r in rows if r[0] in ("python", *REQUIRED)]

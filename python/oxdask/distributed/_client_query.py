@@ -170,17 +170,11 @@ class ClientQueries:
         return self._on_workers(_worker_api.recent_logs, workers, n)
 
     def get_scheduler_logs(self, n=None) -> list:
-        """``[(level, message), ...]`` of the scheduler's process, newest first: available
-        when the scheduler runs in this process (a ``LocalCluster``)."""
+        """``[(level, message), ...]`` of the scheduler's process, newest first (the
+        ``oxdask`` logger's records there; the engine's own lines go to its stderr)."""
         if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 0):
             raise ValueError(f"n must be a non-negative integer or None, not {n!r}")
-        scheduler = getattr(self.cluster, "scheduler", None)
-        if scheduler is None or getattr(scheduler, "address", None) != self.scheduler_address:
-            raise NotImplementedError(
-                "the logs of a scheduler in another process are not reachable from the "
-                "client yet (its engine logs go to that process's standard error)"
-            )
-        return _worker_api.recent_logs(n)
+        return self._call_scheduler(_worker_api.recent_logs, n)
 
     def forward_logging(self, logger_name=None, level=logging.NOTSET) -> None:
         """Re-emit here the records of logger ``logger_name`` (root when None) at ``level``
