@@ -48,8 +48,9 @@ def scheduler_main(argv: list[str]) -> int:
             tls=tls,
             insecure=args.insecure,
             allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
-            extension=SchedulerExtension(),
+            extension=(extension := SchedulerExtension()),
         )
+        extension.set_connection(sched.address, token, tls)
     except (OSError, ValueError) as e:
         print(f"oxdask scheduler: {e}", file=sys.stderr)
         return 1

@@ -36,6 +36,12 @@ class SchedulerContext:
         for changes (every change should ``notify_all``)."""
         return self._ext.condition
 
+    @property
+    def connection(self):
+        """``(address, token, tls)`` a client in this process connects to the scheduler with
+        (None if whoever started the scheduler did not say)."""
+        return self._ext.connection
+
     def on_client_left(self, callback) -> None:
         """Call ``callback(client_id)`` when any client leaves (once registered, kept)."""
         with self._ext.condition:
@@ -50,6 +56,12 @@ class SchedulerExtension:
         self.state: dict = {}
         self.condition = threading.Condition()
         self.left_callbacks: list = []
+        self.connection = None
+
+    def set_connection(self, address: str, token=None, tls=None) -> None:
+        """How a client in the scheduler's process reaches it: its address, token and TLS
+        ``(ca, cert, key)`` (calls that keep futures alive open such a client)."""
+        self.connection = (address, token, tls)
 
     def call(self, client: int, data: bytes) -> tuple[bytes, bool]:
         try:

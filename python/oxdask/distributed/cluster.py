@@ -24,6 +24,18 @@ from oxdask.utils import parse_timedelta
 __all__ = ["LocalCluster"]
 
 
+def _client_tls(sec):
+    """The TLS ``(ca, cert, key)`` a client in this process presents (None without TLS)."""
+    if sec is None:
+        return None
+    for role in ("client", "worker", "scheduler"):
+        with contextlib.suppress(ValueError):
+            tls = sec._tls(role)
+            if tls is not None:
+                return tls
+    return None
+
+
 class LocalCluster(Cluster):
     """A scheduler and workers on this machine.
 
@@ -98,9 +110,10 @@ class LocalCluster(Cluster):
             tls=sec._tls("scheduler") if sec is not None else None,
             insecure=insecure,
             allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
-            extension=SchedulerExtension(),
+            extension=(extension := SchedulerExtension()),
         )
         self.scheduler_address = self.scheduler.address
+        extension.set_connection(self.scheduler_address, self._token, _client_tls(sec))
         self.dashboard_link = self.scheduler.http_address
         self.processes = processes
         self._threads_per_worker = threads_per_worker
