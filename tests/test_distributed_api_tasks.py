@@ -15,6 +15,7 @@ from oxdask.distributed import (
     LocalCluster,
     get_task_metadata,
     get_worker,
+    local_client,
     worker_client,
 )
 from oxdask.distributed import print as remote_print
@@ -49,6 +50,11 @@ def submit_inside(n):
         return sum(c.gather(c.map(inc, range(n))))
 
 
+def submit_inside_old_name(n):
+    with local_client() as c:
+        return c.submit(inc, n).result()
+
+
 def fail(x):
     raise ZeroDivisionError(f"bad {x}")
 
@@ -70,6 +76,11 @@ def test_get_worker_in_tasks_and_run(client):
 def test_worker_client_and_print_outside_workers(client, capsys):
     assert client.submit(submit_inside, 10, pure=False).result(timeout=60) == sum(range(1, 11))
     with pytest.raises(ValueError, match="inside a task"), worker_client():
+        pass
+    assert client.submit(submit_inside_old_name, 1, pure=False).result(timeout=60) == 2
+    with pytest.warns(UserWarning, match="moved to worker_client"):
+        old = local_client()
+    with pytest.raises(ValueError, match="inside a task"), old:
         pass
     remote_print("a", 1, sep="+", end="!\n")  # outside workers: the builtin print
     assert capsys.readouterr().out == "a+1!\n"
@@ -125,3 +136,12 @@ def test_compatible_executor(client):
         ex.shutdown(wait=True)
         assert ran.done()
         assert ran.result() == 5
+
+
+def test_config_is_the_global_configuration():
+    import oxdask
+    import oxdask.distributed
+
+    with oxdask.config.set({"distributed.admin.log-length": 123}):
+        assert oxdask.distributed.config["distributed"]["admin"]["log-length"] == 123
+    assert oxdask.distributed.config is oxdask.config.config

@@ -6,9 +6,16 @@ scheduler started with ``oxdask scheduler`` and workers started with ``oxdask wo
 
 from concurrent.futures import CancelledError, TimeoutError
 
+from oxdask.config import config
 from oxdask.distributed._client_query import get_task_metadata
 from oxdask.distributed._executor import CompatibleExecutor
-from oxdask.distributed._worker_api import get_worker, print, warn, worker_client
+from oxdask.distributed._worker_api import (
+    get_worker,
+    local_client,
+    print,
+    warn,
+    worker_client,
+)
 from oxdask.distributed.client import Client, default_client, get_client
 from oxdask.distributed.cluster import LocalCluster
 from oxdask.distributed.future import (
@@ -36,12 +43,14 @@ __all__ = [
     "Security",
     "TimeoutError",
     "as_completed",
+    "config",
     "default_client",
     "fire_and_forget",
     "futures_of",
     "get_client",
     "get_task_metadata",
     "get_worker",
+    "local_client",
     "print",
     "progress",
     "wait",

@@ -25,7 +25,7 @@ import time
 import warnings as _warnings
 from typing import Any
 
-__all__ = ["get_worker", "print", "warn", "worker_client"]
+__all__ = ["get_worker", "local_client", "print", "warn", "worker_client"]
 
 _WORKER_FILE = os.path.join("oxdask", "distributed", "worker.py")
 
@@ -233,6 +233,12 @@ def worker_client(timeout=None, separate_thread: bool = True):
     if not _in_worker():
         raise ValueError("worker_client() must be used inside a task running on a worker")
     yield get_client(timeout=10.0 if timeout is None else timeout)
+
+
+def local_client(*args, **kwargs):
+    """The old name of :func:`worker_client` (warns, as Dask)."""
+    _warnings.warn("local_client has moved to worker_client", stacklevel=2)
+    return worker_client(*args, **kwargs)
 
 
 # -- logs -----------------------------------------------------------------------------------
