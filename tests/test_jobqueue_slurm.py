@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -111,3 +112,54 @@ def test_job_dying_before_registering_names_the_job_and_its_log(slurm, tmp_path)
         assert log in str(e.value)
         with open(log) as f:
             assert "/nonexistent/python3" in f.read()
+
+
+RUNNER_SCRIPT = """
+import sys
+from oxdask.distributed import Client
+from oxdask.jobqueue.runner import SLURMRunner
+
+with SLURMRunner(scheduler_file=sys.argv[1]) as runner:
+    with Client(runner) as client:
+        client.wait_for_workers(2, timeout=60)
+        total = client.submit(sum, client.map(lambda x: x * 2, range(10))).result()
+        with open(sys.argv[2], "w") as f:
+            f.write(str(total))
+"""
+
+
+def _sbatch(tmp_path, ntasks: int, command: str) -> str:
+    out = subprocess.run(
+        ["sbatch", "--parsable", "-n", str(ntasks), "-O", "-t", "00:05:00",
+         "-o", str(tmp_path / "runner-%j.out"), "--wrap", command],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return out.stdout.strip().split(";")[0]
+
+
+def test_runner_with_the_client_inside_the_allocation(slurm, tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(RUNNER_SCRIPT)
+    sched_file, result = tmp_path / "scheduler-{job_id}.json", tmp_path / "result"
+    job = _sbatch(tmp_path, 4, f"srun {sys.executable} {script} '{sched_file}' {result}")
+    _wait_gone(slurm, [job], timeout=60)
+    log = (tmp_path / f"runner-{job}.out").read_text()
+    assert result.exists(), log
+    assert result.read_text() == str(sum(x * 2 for x in range(10)))
+    assert not (tmp_path / f"scheduler-{job}.json").exists()  # the client's exit stopped all
+
+
+def test_runner_command_line_and_a_client_outside(slurm, tmp_path):
+    from oxdask.jobqueue.runner import connect, shutdown
+
+    sched_file = tmp_path / "sched.json"
+    cmd = f"srun {sys.executable} -m oxdask.jobqueue.runner --scheduler-file {sched_file}"
+    job = _sbatch(tmp_path, 3, cmd)
+    try:
+        with connect(str(sched_file), timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=60)
+            assert client.submit(sum, [1, 2, 3]).result(timeout=30) == 6
+    finally:
+        shutdown(sched_file)
+    _wait_gone(slurm, [job], timeout=30)
+    assert "Scheduler at:" in (tmp_path / f"runner-{job}.out").read_text()
