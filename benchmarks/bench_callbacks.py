@@ -4,7 +4,8 @@ The graph: 100,000 ``delayed(inc)`` leaves summed pairwise by ``add`` (199,999 t
 once and run by the threads scheduler (``oxdask.threaded.get`` on the graph, so that the
 graph's construction and optimization are not counted). Variants, each timed ``--repeat``
 times in turn (so that drifts of the machine fall on all of them alike), medians printed with
-their ratio to ``none``:
+their ratio to ``none``, for the wall-clock time and the process's CPU time (the latter
+less sensitive to other load on the machine):
 
 ``engine``
     ``_core.get`` called directly on the same graph: no callback machinery at all.
@@ -20,7 +21,11 @@ their ratio to ``none``:
     ``tqdm.dask.TqdmCallback`` (real Dask's callback class; when Dask is installed): a
     ``posttask`` updating the bar per task.
 
+``--scheduler sync`` runs everything on one thread (``oxdask.local.get_sync``), which is
+less sensitive to other load on the machine.
+
     python benchmarks/bench_callbacks.py [--leaves 100000] [--repeat 7] [--only none,tqdm]
+        [--scheduler threads|sync]
 """
 
 from __future__ import annotations
@@ -72,25 +77,31 @@ def main() -> None:
     ap.add_argument("--leaves", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--only", default="", help="comma-separated variants")
+    ap.add_argument("--scheduler", choices=["threads", "sync"], default="threads")
     args = ap.parse_args()
 
     import oxdask
     from oxdask import _core
     from oxdask.base import collections_to_dsk
-    from oxdask.threaded import get
+    from oxdask.local import get_sync
+    from oxdask.threaded import get as get_threads
 
     n = args.leaves
     total = _tree_sum(oxdask.delayed, [oxdask.delayed(inc)(i) for i in range(n)])
     expected = sum(range(1, n + 1))
     dsk = dict(collections_to_dsk([total]))
     key = total.key
-    workers = os.cpu_count() or 1
+    if args.scheduler == "sync":
+        get, workers = get_sync, 1
+    else:
+        get, workers = get_threads, os.cpu_count() or 1
 
     with open(os.devnull, "w") as devnull:
         variants = _variants(devnull)
         if args.only:
             variants = {k: v for k, v in variants.items() if k in args.only.split(",")}
         times: dict[str, list[float]] = {k: [] for k in variants}
+        cpu: dict[str, list[float]] = {k: [] for k in variants}
         names = list(variants)
         for r in range(args.repeat):
             # a different order each round, and garbage collected before each run, so that
@@ -98,6 +109,7 @@ def main() -> None:
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 make = variants[name]
                 gc.collect()
+                c0 = time.process_time()
                 t0 = time.perf_counter()
                 if make is None:
                     (result,), _stats = _core.get(dsk, [key], num_workers=workers)
@@ -105,16 +117,20 @@ def main() -> None:
                     with make():
                         (result,) = get(dsk, [key])
                 elapsed = time.perf_counter() - t0
+                cpu[name].append(time.process_time() - c0)
                 assert result == expected, (name, result)
                 times[name].append(elapsed)
 
     base = statistics.median(times["none"]) if "none" in times else None
-    print(f"{2 * n - 1} tasks, threads scheduler, {workers} workers, {args.repeat} runs each")
-    print(f"{'variant':<12} {'median s':>9} {'min s':>7} {'vs none':>8}")
+    cpu_base = statistics.median(cpu["none"]) if "none" in cpu else None
+    print(f"{2 * n - 1} tasks, {args.scheduler} scheduler, {workers} workers, {args.repeat} runs")
+    head = f"{'variant':<12} {'median s':>9} {'min s':>7} {'vs none':>8}"
+    print(f"{head} {'CPU s':>7} {'vs none':>8}")
     for name, ts in times.items():
-        med = statistics.median(ts)
+        med, cmed = statistics.median(ts), statistics.median(cpu[name])
         ratio = f"{med / base:8.3f}" if base else ""
-        print(f"{name:<12} {med:9.3f} {min(ts):7.3f} {ratio}")
+        cratio = f"{cmed / cpu_base:8.3f}" if cpu_base else ""
+        print(f"{name:<12} {med:9.3f} {min(ts):7.3f} {ratio} {cmed:7.3f} {cratio}")
 
 
 if __name__ == "__main__":
