@@ -9,6 +9,8 @@ from concurrent.futures import CancelledError, TimeoutError
 from oxdask.config import config
 from oxdask.distributed._client_query import get_task_metadata
 from oxdask.distributed._executor import CompatibleExecutor
+from oxdask.distributed._primitives import Event, Lock, MultiLock, Semaphore
+from oxdask.distributed._queues import Pub, Queue, Sub, Variable
 from oxdask.distributed._worker_api import (
     get_worker,
     local_client,
@@ -35,13 +37,21 @@ __all__ = [
     "CancelledError",
     "Client",
     "CompatibleExecutor",
+    "Event",
     "Future",
     "FutureCancelledError",
     "KilledWorker",
     "LocalCluster",
+    "Lock",
+    "MultiLock",
+    "Pub",
+    "Queue",
     "SSHCluster",
     "Security",
+    "Semaphore",
+    "Sub",
     "TimeoutError",
+    "Variable",
     "as_completed",
     "config",
     "default_client",

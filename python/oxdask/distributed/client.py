@@ -24,6 +24,7 @@ from oxdask.distributed import security as _security
 from oxdask.distributed._async import client_method
 from oxdask.distributed._client_more import ClientExtras, SchedulerCalls
 from oxdask.distributed._client_query import ClientQueries
+from oxdask.distributed._datasets import ClientDatasets
 from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
 from oxdask.distributed.serialize import (
     FunctionTable,
@@ -151,7 +152,7 @@ def _gc_paused(many: bool):
         gc.enable()
 
 
-class Client(SchedulerCalls, ClientExtras, ClientQueries):
+class Client(SchedulerCalls, ClientExtras, ClientQueries, ClientDatasets):
     """Connect to a scheduler (or start a :class:`LocalCluster`) and submit work.
 
     Parameters
