@@ -145,3 +145,31 @@ def test_config_is_the_global_configuration():
     with oxdask.config.set({"distributed.admin.log-length": 123}):
         assert oxdask.distributed.config["distributed"]["admin"]["log-length"] == 123
     assert oxdask.distributed.config is oxdask.config.config
+
+
+def wait_for_path(path):
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return get_worker().address
+
+
+def test_thread_workers_share_a_process_but_not_their_tasks(tmp_path):
+    """Workers as threads of one process: each task is reported on its own worker."""
+    flag = str(tmp_path / "go")
+    with (
+        LocalCluster(n_workers=2, processes=False, threads_per_worker=1) as cluster,
+        Client(cluster, set_as_default=False) as c,
+    ):
+        a, b = sorted(c.scheduler_info()["workers"])
+        future = c.submit(wait_for_path, flag, workers=[a], pure=False)
+        try:
+            deadline = time.monotonic() + 10
+            while not c.processing()[a] and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert c.processing() == {a: [future.key], b: []}
+            assert list(c.call_stack()) == [a]
+            assert set(c.profile(merge_workers=False)) == {a, b}
+        finally:
+            open(flag, "w").close()
+        assert future.result(timeout=30) == a

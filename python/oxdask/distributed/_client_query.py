@@ -116,18 +116,35 @@ class ClientQueries:
 
     def processing(self, workers=None) -> dict:
         """``{worker address: [keys of the tasks running there now]}``."""
-        return self._on_workers(_worker_probe.running_keys, workers)
+        out: dict = {a: [] for a in self._addresses(workers)}
+        for address, key in self._per_process(_worker_probe.running_keys):
+            if address in out:
+                out[address].append(key)
+        return out
 
-    def _on_workers(self, function, workers, *args) -> dict:
-        self._check_alive()
-        result = self.run(function, *args)
+    def _addresses(self, workers) -> list:
+        """Every worker's address, or those of ``workers`` (``ValueError`` for others)."""
+        known = list(self.scheduler_info()["workers"])
         if workers is None:
-            return result
+            return known
         wanted = [workers] if isinstance(workers, str) else list(workers)
-        unknown = [w for w in wanted if w not in result]
+        unknown = [w for w in wanted if w not in known]
         if unknown:
             raise ValueError(f"not workers of this scheduler: {unknown}")
-        return {w: result[w] for w in wanted}
+        return wanted
+
+    def _per_process(self, function, *args) -> list:
+        """``function(*args)`` (returning ``(pid, items)``) once per worker process: the
+        items of every process (thread workers share one)."""
+        self._check_alive()
+        seen: dict = {}
+        for pid, items in self.run(function, *args).values():
+            seen[pid] = items
+        return [item for items in seen.values() for item in items]
+
+    def _on_workers(self, function, workers, *args) -> dict:
+        result = self.run(function, *args)
+        return {w: result[w] for w in self._addresses(workers)}
 
     # -- what runs --------------------------------------------------------------------------------
     def call_stack(self, futures=None, keys=None) -> dict:
@@ -136,8 +153,10 @@ class ClientQueries:
         wanted = None
         if futures is not None or keys is not None:
             wanted = _keys(futures) + (list(keys) if keys is not None else [])
-        stacks = self.run(_worker_probe.call_stacks, wanted)
-        return {w: s for w, s in stacks.items() if s}
+        out: dict = defaultdict(dict)
+        for address, key, lines in self._per_process(_worker_probe.call_stacks, wanted):
+            out[address][key] = lines
+        return dict(out)
 
     def profile(self, key=None, start=None, stop=None, workers=None, merge_workers=True,
                 plot=False, filename=None, server=False, scheduler=False):  # fmt: skip
@@ -154,7 +173,11 @@ class ClientQueries:
             raise NotImplementedError("the scheduler's own profile is not available in oxdask")
         start, stop = _timestamp(start, "start"), _timestamp(stop, "stop")
         self.run(_worker_probe.start_profiler)
-        trees = self._on_workers(_worker_probe.profile_tree, workers, start, stop, key)
+        addresses = self._addresses(workers)
+        trees = {a: _worker_probe.merge_trees([]) for a in addresses}
+        for address, tree in self._per_process(_worker_probe.profile_trees, start, stop, key):
+            if address in trees:
+                trees[address] = tree
         if merge_workers:
             return _worker_probe.merge_trees(list(trees.values()))
         return trees

@@ -52,13 +52,16 @@ def current_key() -> Any:
     return None if frame is None else frame.f_locals.get("key")
 
 
-def executing() -> dict[int, tuple[Any, Any]]:
-    """``{thread id: (key, innermost frame)}`` for every task running in this process."""
-    out = {}
-    for tid, frame in sys._current_frames().items():
+def executing() -> list[tuple[str | None, Any, Any]]:
+    """``(worker address, key, innermost frame)`` of every task running in this process (a
+    process of thread workers runs several workers' tasks)."""
+    out = []
+    for frame in sys._current_frames().values():
         found = _task_frame(frame)
         if found is not None:
-            out[tid] = (found.f_locals.get("key"), frame)
+            host = found.f_locals.get("self")
+            peers = getattr(getattr(host, "shuffles", None), "peers", None)
+            out.append((getattr(peers, "address", None), found.f_locals.get("key"), frame))
     return out
 
 

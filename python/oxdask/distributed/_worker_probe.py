@@ -20,9 +20,9 @@ from oxdask.distributed import _worker_api
 # -- running tasks --------------------------------------------------------------------------
 
 
-def running_keys() -> list:
-    """Keys of the tasks running in this process now."""
-    return [key for key, _ in _worker_api.executing().values()]
+def running_keys() -> tuple[int, list]:
+    """``(pid, [(worker address, key), ...])`` of the tasks running in this process now."""
+    return os.getpid(), [(address, key) for address, key, _ in _worker_api.executing()]
 
 
 def _frame_line(frame) -> str:
@@ -41,14 +41,15 @@ def _task_frames(frame) -> list:
     return frames[::-1]
 
 
-def call_stacks(keys: list | None = None) -> dict:
-    """``{key: [frame lines, outermost first]}`` of the running tasks (those in ``keys``)."""
+def call_stacks(keys: list | None = None) -> tuple[int, list]:
+    """``(pid, [(worker address, key, [frame lines, outermost first]), ...])`` of the
+    running tasks (those in ``keys``)."""
     wanted = None if keys is None else set(keys)
-    out = {}
-    for key, frame in _worker_api.executing().values():
+    out = []
+    for address, key, frame in _worker_api.executing():
         if wanted is None or key in wanted:
-            out[key] = [_frame_line(f) for f in _task_frames(frame)]
-    return out
+            out.append((address, key, [_frame_line(f) for f in _task_frames(frame)]))
+    return os.getpid(), out
 
 
 # -- profile ----------------------------------------------------------------------------------
@@ -66,10 +67,10 @@ def _frame_id(frame) -> tuple:
 
 def _sample_once() -> None:
     now = time.time()
-    for key, frame in _worker_api.executing().values():
+    for address, key, frame in _worker_api.executing():
         stack = tuple(_frame_id(f) for f in _task_frames(frame))
         if stack:
-            _samples.append((now, key, stack))
+            _samples.append((now, address, key, stack))
 
 
 def _sample_forever(interval: float) -> None:
@@ -97,20 +98,23 @@ def _node(identifier: str, description: dict) -> dict:
     return {"count": 0, "identifier": identifier, "description": description, "children": {}}
 
 
-def profile_tree(start=None, stop=None, key=None) -> dict:
-    """The samples taken between ``start`` and ``stop`` (epoch seconds) of tasks whose key
-    prefix is ``key``, as a tree of ``{"count", "identifier", "description", "children"}``
-    (the shape of Dask's profiles): each node a function, counted once per sample."""
+def profile_trees(start=None, stop=None, key=None) -> tuple[int, list]:
+    """``(pid, [(worker address, tree), ...])``: the samples taken between ``start`` and ``stop``
+    (epoch seconds) of tasks whose key prefix is ``key``, as trees of ``{"count",
+    "identifier", "description", "children"}`` (the shape of Dask's profiles): each node a
+    function, counted once per sample."""
     from oxdask.utils import key_split
 
-    root = _node("root", {"filename": "", "name": "", "line_number": 0, "line": ""})
-    for when, task, stack in list(_samples):
+    trees: dict = {}
+    for when, address, task, stack in list(_samples):
         if (start is not None and when < start) or (stop is not None and when > stop):
             continue
         if key is not None and key_split(task) != key:
             continue
-        root["count"] += 1
-        node = root
+        node = trees.get(address)
+        if node is None:
+            node = trees[address] = _root()
+        node["count"] += 1
         for name, filename, first, lineno in stack:
             ident = f"{name};{filename};{first}"
             child = node["children"].get(ident)
@@ -120,12 +124,16 @@ def profile_tree(start=None, stop=None, key=None) -> dict:
                 child = node["children"][ident] = _node(ident, desc)
             child["count"] += 1
             node = child
-    return root
+    return os.getpid(), list(trees.items())
+
+
+def _root() -> dict:
+    return _node("root", {"filename": "", "name": "", "line_number": 0, "line": ""})
 
 
 def merge_trees(trees: list[dict]) -> dict:
     """One tree counting the samples of all ``trees``."""
-    root = _node("root", {"filename": "", "name": "", "line_number": 0, "line": ""})
+    root = _root()
 
     def add(into: dict, tree: dict) -> None:
         into["count"] += tree["count"]
@@ -219,7 +227,7 @@ def snapshot(log_lines: int = 1000) -> dict:
         "pid": os.getpid(),
         "python": sys.version,
         "threads": sorted(t.name for t in threading.enumerate()),
-        "running": call_stacks(),
+        "running": {k: lines for _, k, lines in call_stacks()[1]},
         "logs": _worker_api.recent_logs(log_lines),
         "versions": _versions(),
     }
