@@ -134,6 +134,10 @@ def test_processing_call_stack_and_profile(client, tmp_path):
         open(flag, "w").close()
     assert sum(client.gather(futures)) > 0
     assert eventually(lambda: not any(client.processing().values()))
+    with pytest.raises(TypeError, match="keys must be a list"):
+        client.call_stack(keys=3)
+    with pytest.raises(ValueError, match="not workers"):
+        client.processing(workers="tcp://127.0.0.1:1")
     with pytest.raises(TypeError, match="start must be a time"):
         client.profile(start="yesterday")
     with pytest.raises(NotImplementedError):
@@ -225,6 +229,9 @@ def test_forward_logging_prints_and_warnings(client, capsys, caplog):
     assert getattr(client, "_forwarder", None) is None
     with pytest.raises(TypeError, match="logger_name"):
         client.forward_logging(3)
+    with pytest.raises(ValueError, match="Unknown level"):
+        client.forward_logging("user.forwarded", level="LOUD")
+    assert getattr(client, "_forwarder", None) is None
 
 
 def fake_versions(names):

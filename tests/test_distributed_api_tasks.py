@@ -131,6 +131,8 @@ def test_compatible_executor(client):
         ex.submit(inc, 1)
     with pytest.raises(TypeError, match="unsupported arguments"):
         CompatibleExecutor(client, bogus=1)
+    with pytest.raises(TypeError, match="needs a Client"):
+        CompatibleExecutor(3)
     with CompatibleExecutor(client, pure=False) as ex:
         ran = ex.submit(slow_identity, 5, 0.2)
         ex.shutdown(wait=True)

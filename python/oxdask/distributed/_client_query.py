@@ -150,6 +150,8 @@ class ClientQueries:
     def call_stack(self, futures=None, keys=None) -> dict:
         """``{worker: {key: [frame lines, outermost first]}}`` of the running tasks (of
         ``futures``/``keys`` when given); workers running none of them are left out."""
+        if keys is not None and not isinstance(keys, list | tuple | set):
+            raise TypeError(f"keys must be a list of keys, not {type(keys).__name__}")
         wanted = None
         if futures is not None or keys is not None:
             wanted = _keys(futures) + (list(keys) if keys is not None else [])
@@ -206,6 +208,7 @@ class ClientQueries:
         The workers' events are collected every ``FORWARD_INTERVAL`` seconds."""
         if logger_name is not None and not isinstance(logger_name, str):
             raise TypeError(f"logger_name must be a string or None, not {logger_name!r}")
+        level = logging._checkLevel(level)  # ValueError/TypeError for an unknown level
         self.run(_worker_api.install_forwarder, logger_name, level)
         _forwarder(self).loggers.add(logger_name)
 

@@ -37,6 +37,8 @@ class CompatibleExecutor(cf.Executor):
             from oxdask.distributed.client import default_client
 
             client = default_client()
+        elif not callable(getattr(client, "submit", None)):
+            raise TypeError(f"CompatibleExecutor needs a Client, not {client!r}")
         self._client = client
         self._kwargs = kwargs
         self._futures: weakref.WeakSet = weakref.WeakSet()
