@@ -320,3 +320,24 @@ def test_dump_cluster_state(client, tmp_path):
     assert "workers" not in trimmed
     with pytest.raises(ValueError, match="Unsupported format"):
         client.dump_cluster_state(tmp_path / "x", format="json")
+
+
+def test_normalize_collection(client):
+    import numpy as np
+
+    import oxdask.array as da
+
+    x = da.arange(100, chunks=10) * 2
+    persisted = client.persist(x)
+    total = (x + 1).sum()
+    fresh = (da.arange(7, chunks=7) + 5).sum()
+    assert client.normalize_collection(fresh) is fresh  # nothing of it is on the cluster
+    normalized = client.normalize_collection(total)
+    graph = dict(normalized.__dask_graph__())
+    assert len(graph) < len(dict(total.__dask_graph__()))
+    assert {k for k in graph if type(graph[k]).__name__ == "Future"} == set(
+        dict(persisted.__dask_graph__())
+    )
+    assert client.compute(normalized, sync=True) == (np.arange(100) * 2 + 1).sum()
+    with pytest.raises(TypeError, match="needs a collection"):
+        client.normalize_collection([1, 2])

@@ -184,6 +184,28 @@ class ClientQueries:
             return _worker_probe.merge_trees(list(trees.values()))
         return trees
 
+    def normalize_collection(self, collection):
+        """A copy of ``collection`` whose tasks this client already has futures for are
+        those futures (the graph culled to what is still needed); the collection itself
+        when there are none."""
+        from oxdask.base import is_dask_collection
+        from oxdask.core import flatten
+        from oxdask.distributed.future import Future
+        from oxdask.optimization import cull
+
+        if not is_dask_collection(collection):
+            raise TypeError(f"normalize_collection needs a collection, not {collection!r}")
+        graph = dict(collection.__dask_graph__())
+        with self._lock:
+            known = [k for k in graph if k in self._states and type(graph[k]) is not Future]
+            if not known:
+                return collection
+            for k in known:
+                graph[k] = Future(k, self)
+        graph, _ = cull(graph, list(flatten(collection.__dask_keys__())))
+        rebuild, args = collection.__dask_postpersist__()
+        return rebuild(graph, *args)
+
     # -- logs -------------------------------------------------------------------------------------
     def get_worker_logs(self, n=None, workers=None, nanny=False) -> dict:
         """``{worker: [(level, message), ...]}``, newest first: each worker process keeps
