@@ -55,6 +55,7 @@ def test_scale_compute_and_close(slurm, tmp_path):
             "SLURMCluster-1-1",
         ]
         with Client(cluster, set_as_default=False) as client:
+            assert client.run_on_scheduler(os.getpid) == os.getpid()  # in this process
             futures = client.map(lambda x: x * x, range(50))
             assert client.submit(sum, futures).result(timeout=30) == sum(i * i for i in range(50))
         cluster.scale(2)  # one job (of two processes) leaves: its workers retire first

@@ -112,3 +112,22 @@ def _worker_name():
     from oxdask.distributed import _context
 
     return _context.worker.get("name")
+
+
+def start_scheduler(host: str, port: int, dashboard_port: int | None, token: str | None):
+    """A scheduler in this process (token-protected, no TLS) with the scheduler extension
+    (``Client.run_on_scheduler`` and friends), as the deployment clusters start it."""
+    from oxdask import config
+    from oxdask.distributed._scheduler_ext import SchedulerExtension
+
+    extension = SchedulerExtension()
+    sched = _core.Scheduler(
+        host,
+        port,
+        dashboard_port,
+        token,
+        allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
+        extension=extension,
+    )
+    extension.set_connection(sched.address, token, None)
+    return sched

@@ -17,8 +17,8 @@ import tempfile
 import threading
 import time
 
-from oxdask import _core, config
-from oxdask.distributed._cluster_base import Cluster
+from oxdask import config
+from oxdask.distributed._cluster_base import Cluster, start_scheduler
 from oxdask.utils import format_bytes, parse_bytes
 
 __all__ = ["Job", "JobQueueCluster"]
@@ -281,12 +281,11 @@ class JobQueueCluster(Cluster):
         sched_host = opts.get("host") or _default_host(opts.get("interface", interface))
         self._token = secrets.token_urlsafe(24)
         dash = opts.get("dashboard_address", ":0")
-        self.scheduler = _core.Scheduler(
+        self.scheduler = start_scheduler(
             sched_host,
             int(opts.get("port", 0)),
             None if dash is None else int(str(dash).rsplit(":", 1)[-1] or 0),
             self._token,
-            allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
         )
         self.scheduler_address = self.scheduler.address
         self.dashboard_link = self.scheduler.http_address

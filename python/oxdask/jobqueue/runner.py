@@ -30,8 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from oxdask import _core, config
-from oxdask.distributed._cluster_base import Cluster
+from oxdask.distributed._cluster_base import Cluster, start_scheduler
 from oxdask.jobqueue.core import _default_host
 
 __all__ = ["SLURMRunner", "WorldTooSmallException", "connect", "shutdown"]
@@ -123,12 +122,11 @@ class SLURMRunner(Cluster):
         o = self.scheduler_options
         token = os.environ.get("OXDASK_TOKEN") or secrets.token_urlsafe(24)
         dash = o.get("dashboard_address", ":0")
-        sched = _core.Scheduler(
+        sched = start_scheduler(
             o.get("host") or _default_host(o.get("interface")),
             int(o.get("port", 0)),
             None if dash is None else int(str(dash).rsplit(":", 1)[-1] or 0),
             token,
-            allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
         )
         tmp = self.scheduler_file.with_name(self.scheduler_file.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
