@@ -219,32 +219,40 @@ def _ev_is_set(ctx, name) -> bool:
 
 # -- lease refreshing ---------------------------------------------------------------------------
 class _Refresher:
-    """One thread per process refreshing the leases of its semaphores while they hold any."""
+    """One thread per process refreshing the leases of its semaphores while they hold any,
+    each a fifth of its lease timeout after the last time."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sems: weakref.WeakSet = weakref.WeakSet()
+        self._cond = threading.Condition()
+        self._due: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._thread: threading.Thread | None = None
 
     def add(self, sem: Semaphore) -> None:
-        with self._lock:
-            self._sems.add(sem)
+        with self._cond:
+            self._due.setdefault(sem, time.monotonic() + sem._lease_timeout / 5)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="oxdask-lease-refresh", daemon=True
                 )
                 self._thread.start()
+            self._cond.notify_all()
 
     def _run(self) -> None:
         while True:
-            with self._lock:
-                sems = [s for s in self._sems if s._leases]
-                if not sems:
+            with self._cond:
+                for sem in [s for s in self._due if not s._leases]:
+                    del self._due[sem]
+                if not self._due:
                     self._thread = None
                     return
-            interval = max(0.05, min(s._lease_timeout for s in sems) / 5)
-            time.sleep(interval)
-            for s in sems:
+                now = time.monotonic()
+                due = [s for s, t in self._due.items() if t <= now]
+                if not due:
+                    self._cond.wait(min(self._due.values()) - now)
+                    continue
+                for s in due:
+                    self._due[s] = now + s._lease_timeout / 5
+            for s in due:
                 if s.refresh_leases and s._leases:
                     try:
                         s._refresh()
