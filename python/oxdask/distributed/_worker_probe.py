@@ -27,8 +27,9 @@ def running_keys() -> tuple[int, list]:
 
 def _frame_line(frame) -> str:
     code = frame.f_code
-    line = linecache.getline(code.co_filename, frame.f_lineno or 0, frame.f_globals).strip()
-    return f'  File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}\n\t{line}'
+    lineno = frame.f_lineno or 0  # None in some frames (CPython issue 47085)
+    line = linecache.getline(code.co_filename, lineno, frame.f_globals).strip()
+    return f'  File "{code.co_filename}", line {lineno}, in {code.co_name}\n\t{line}'
 
 
 def _task_frames(frame) -> list:
@@ -62,7 +63,7 @@ _sampler_lock = threading.Lock()
 
 def _frame_id(frame) -> tuple:
     code = frame.f_code
-    return (code.co_name, code.co_filename, code.co_firstlineno, frame.f_lineno)
+    return (code.co_name, code.co_filename, code.co_firstlineno, frame.f_lineno or 0)
 
 
 def _sample_once() -> None:
