@@ -341,3 +341,25 @@ def test_normalize_collection(client):
     assert client.compute(normalized, sync=True) == (np.arange(100) * 2 + 1).sum()
     with pytest.raises(TypeError, match="needs a collection"):
         client.normalize_collection([1, 2])
+
+
+def test_asynchronous_client_awaits_the_queries(client):
+    import asyncio
+
+    async def main():
+        async with Client(client.scheduler_address, asynchronous=True) as c:
+            future = c.submit(sum, [4, 5])
+            assert await future == 9
+            who = await c.who_has([future])
+            assert list(who) == [future.key]
+            has = await c.has_what()
+            assert future.key in has[who[future.key][0]]
+            assert await c.nbytes([future], summary=False) == {future.key: 28}
+            assert set(await c.processing()) == set(workers_of(client))
+            assert await c.call_stack() == {}
+            assert set(await c.get_worker_logs(n=1)) == set(workers_of(client))
+            versions = await c.get_versions(check=True)
+            assert set(versions["workers"]) == set(workers_of(client))
+            assert (await c.profile())["identifier"] == "root"
+
+    asyncio.run(main())

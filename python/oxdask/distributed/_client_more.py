@@ -8,6 +8,7 @@ import json
 import os
 import sys
 
+from oxdask.distributed._async import client_method
 from oxdask.utils import parse_timedelta
 
 #: Packages whose versions must agree across a cluster: a mismatch is an error (oxdask's
@@ -134,6 +135,7 @@ class ClientExtras:
 
         return futures_of(obj)
 
+    @client_method
     def get_versions(self, check: bool = False, packages=None) -> dict:
         """Versions on this client, the scheduler and every worker: ``{"client", "scheduler",
         "workers": {address: ...}}``, each ``{"host": {...}, "packages": {...}}`` (also the
@@ -151,7 +153,8 @@ class ClientExtras:
             raise TypeError(f"packages must be a list of package names, not {packages!r}")
         extra = tuple(packages or ())
         client = _versions(extra)
-        workers = self.run(_versions, extra)
+        run = getattr(type(self).run, "__wrapped__", type(self).run)  # blocks when asynchronous
+        workers = run(self, _versions, extra)
         scheduler = self._call_scheduler(_versions, extra)
         if check:
             rows = _mismatches(client, scheduler, workers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime
+import functools
 import logging
 import sys
 import threading
@@ -19,6 +20,7 @@ import warnings
 from collections import defaultdict
 
 from oxdask.distributed import _worker_api, _worker_probe
+from oxdask.distributed._async import client_method
 
 __all__ = ["ClientQueries", "get_task_metadata"]
 
@@ -32,6 +34,12 @@ BENCHMARK_SIZES = {
     "disk": _worker_probe.DISK_SIZES,
     "network": _worker_probe.NETWORK_SIZES,
 }
+
+
+def _blocking(client, name: str):
+    """The client's method ``name`` that blocks even on an asynchronous client."""
+    method = getattr(type(client), name)
+    return functools.partial(getattr(method, "__wrapped__", method), client)
 
 
 def _keys(futures) -> list:
@@ -69,15 +77,20 @@ class ClientQueries:
         with self._lock:
             return [k for k, st in self._states.items() if st.status == "finished"]
 
+    @client_method
     def who_has(self, futures=None, **kwargs) -> dict:
         """``{key: [worker addresses holding it]}`` for ``futures`` (futures, keys or a
         persisted collection); without them, for every finished future of this client."""
+        return self._who_has(futures)
+
+    def _who_has(self, futures) -> dict:
         self._check_alive()
         keys = self._own_keys() if futures is None else _keys(futures)
         if not keys:
             return {}
         return {k: list(h) for k, h in self._conn.who_has(keys, 30.0)}
 
+    @client_method
     def has_what(self, workers=None, **kwargs) -> dict:
         """``{worker address: [keys it holds]}`` over this client's finished futures, for
         every worker (or those in ``workers``)."""
@@ -89,12 +102,13 @@ class ClientQueries:
                 raise ValueError(f"not workers of this scheduler: {unknown}")
             addresses = wanted
         out: dict = {a: [] for a in addresses}
-        for key, holders in self.who_has().items():
+        for key, holders in self._who_has(None).items():
             for a in holders:
                 if a in out:
                     out[a].append(key)
         return out
 
+    @client_method
     def nbytes(self, keys=None, summary: bool = True, **kwargs) -> dict:
         """Bytes of each finished result of this client (of ``keys``: futures or keys);
         with ``summary``, summed per key prefix (``"inc"`` for ``"inc-1f2e..."``)."""
@@ -114,6 +128,7 @@ class ClientQueries:
             return dict(total)
         return out
 
+    @client_method
     def processing(self, workers=None) -> dict:
         """``{worker address: [keys of the tasks running there now]}``."""
         out: dict = {a: [] for a in self._addresses(workers)}
@@ -138,15 +153,16 @@ class ClientQueries:
         items of every process (thread workers share one)."""
         self._check_alive()
         seen: dict = {}
-        for pid, items in self.run(function, *args).values():
+        for pid, items in _blocking(self, "run")(function, *args).values():
             seen[pid] = items
         return [item for items in seen.values() for item in items]
 
     def _on_workers(self, function, workers, *args) -> dict:
-        result = self.run(function, *args)
+        result = _blocking(self, "run")(function, *args)
         return {w: result[w] for w in self._addresses(workers)}
 
     # -- what runs --------------------------------------------------------------------------------
+    @client_method
     def call_stack(self, futures=None, keys=None) -> dict:
         """``{worker: {key: [frame lines, outermost first]}}`` of the running tasks (of
         ``futures``/``keys`` when given); workers running none of them are left out."""
@@ -160,6 +176,7 @@ class ClientQueries:
             out[address][key] = lines
         return dict(out)
 
+    @client_method
     def profile(self, key=None, start=None, stop=None, workers=None, merge_workers=True,
                 plot=False, filename=None, server=False, scheduler=False):  # fmt: skip
         """Where the workers' tasks spend their time: a tree of the sampled stacks of
@@ -174,7 +191,7 @@ class ClientQueries:
         if scheduler:
             raise NotImplementedError("the scheduler's own profile is not available in oxdask")
         start, stop = _timestamp(start, "start"), _timestamp(stop, "stop")
-        self.run(_worker_probe.start_profiler)
+        _blocking(self, "run")(_worker_probe.start_profiler)
         addresses = self._addresses(workers)
         trees = {a: _worker_probe.merge_trees([]) for a in addresses}
         for address, tree in self._per_process(_worker_probe.profile_trees, start, stop, key):
@@ -207,6 +224,7 @@ class ClientQueries:
         return rebuild(graph, *args)
 
     # -- logs -------------------------------------------------------------------------------------
+    @client_method
     def get_worker_logs(self, n=None, workers=None, nanny=False) -> dict:
         """``{worker: [(level, message), ...]}``, newest first: each worker process keeps
         the last ``distributed.admin.log-length`` records of the ``oxdask`` logger."""
@@ -216,6 +234,7 @@ class ClientQueries:
             raise ValueError(f"n must be a non-negative integer or None, not {n!r}")
         return self._on_workers(_worker_api.recent_logs, workers, n)
 
+    @client_method
     def get_scheduler_logs(self, n=None) -> list:
         """``[(level, message), ...]`` of the scheduler's process, newest first (the
         ``oxdask`` logger's records there; the engine's own lines go to its stderr)."""
@@ -223,6 +242,7 @@ class ClientQueries:
             raise ValueError(f"n must be a non-negative integer or None, not {n!r}")
         return self._call_scheduler(_worker_api.recent_logs, n)
 
+    @client_method
     def forward_logging(self, logger_name=None, level=logging.NOTSET) -> None:
         """Re-emit here the records of logger ``logger_name`` (root when None) at ``level``
         and above logged on the workers, through this process's logger of that name, and
@@ -231,13 +251,14 @@ class ClientQueries:
         if logger_name is not None and not isinstance(logger_name, str):
             raise TypeError(f"logger_name must be a string or None, not {logger_name!r}")
         level = logging._checkLevel(level)  # ValueError/TypeError for an unknown level
-        self.run(_worker_api.install_forwarder, logger_name, level)
+        _blocking(self, "run")(_worker_api.install_forwarder, logger_name, level)
         _forwarder(self).loggers.add(logger_name)
 
+    @client_method
     def unforward_logging(self, logger_name=None) -> None:
         """Stop forwarding logger ``logger_name``; the collection of the workers' events
         stops with the last forwarded logger."""
-        self.run(_worker_api.remove_forwarder, logger_name)
+        _blocking(self, "run")(_worker_api.remove_forwarder, logger_name)
         forwarder = getattr(self, "_forwarder", None)
         if forwarder is not None:
             forwarder.loggers.discard(logger_name)
@@ -245,12 +266,14 @@ class ClientQueries:
                 forwarder.stop()
 
     # -- hardware and state ----------------------------------------------------------------
+    @client_method
     def benchmark_hardware(self) -> dict:
         """``{"memory": {size: bytes/s}, "disk": {...}, "network": {...}}`` averaged over
         the workers; network figures are worker-to-worker fetches, by pairs of workers
         (none with a single worker)."""
         import random as _random
 
+        from oxdask.distributed.future import Future
         from oxdask.utils import parse_bytes
 
         out: dict = {}
@@ -260,26 +283,27 @@ class ClientQueries:
             ("disk", _worker_probe.disk_bandwidth),
             ("memory", _worker_probe.memory_bandwidth),
         ):
-            runs = self.run(function, seconds[name], sizes=sizes[name])
+            runs = _blocking(self, "run")(function, seconds[name], sizes=sizes[name])
             out[name] = _average(list(runs.values()))
         addresses = list(self.scheduler_info()["workers"])
         _random.shuffle(addresses)
         network = []
         for a, b in zip(addresses[::2], addresses[1::2], strict=False):
             blobs = {s: bytes(parse_bytes(s)) for s in sizes["network"]}
-            futures = self.scatter(blobs_keyed(blobs), workers=[b], hash=False)
+            futures = _blocking(self, "scatter")(blobs_keyed(blobs), workers=[b], hash=False)
             try:
                 keys = {s: futures[k].key for s, k in zip(blobs, futures, strict=True)}
                 fetched = self.submit(
                     _worker_probe.fetch_bandwidth, b, keys, seconds["network"],
                     workers=[a], pure=False,
                 )  # fmt: skip
-                network.append(fetched.result())
+                network.append(Future.result.__wrapped__(fetched))
             finally:
                 self.cancel(list(futures.values()))
         out["network"] = _average(network)
         return out
 
+    @client_method
     def dump_cluster_state(self, filename: str = "dask-cluster-dump",
                            write_from_scheduler: bool | None = None, exclude=(),
                            format: str = "msgpack", **storage_options) -> str:  # fmt: skip
@@ -332,7 +356,7 @@ class _Forwarder:
                 continue
 
     def collect(self) -> None:
-        batches = self.client.run(_events_of_process, dict(self.seen))
+        batches = _blocking(self.client, "run")(_events_of_process, dict(self.seen))
         for pid, events in batches.values():
             fresh = [e for e in events if e[0] > self.seen.get(pid, 0)]
             if not fresh:

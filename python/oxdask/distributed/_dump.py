@@ -32,7 +32,9 @@ def _key(k: Any) -> Any:
 def cluster_state(client, exclude=()) -> dict:
     """The state of the scheduler (its report), of each worker (see
     ``_worker_probe.snapshot``) and of this client's futures."""
-    versions = client.get_versions()
+    from oxdask.distributed._client_query import _blocking
+
+    versions = _blocking(client, "get_versions")()
     with client._lock:
         futures = {
             k: {"status": st.status, "nbytes": st.nbytes, "type": st.type, "reason": st.reason}
@@ -41,7 +43,7 @@ def cluster_state(client, exclude=()) -> dict:
     state = {
         "created": time.time(),
         "scheduler": client.scheduler_info(),
-        "workers": client.run(_worker_probe.snapshot),
+        "workers": _blocking(client, "run")(_worker_probe.snapshot),
         "client": {"id": client.id, "futures": futures},
         "versions": versions,
     }
