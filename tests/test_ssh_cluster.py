@@ -127,3 +127,15 @@ def test_bad_arguments():
         SSHCluster(["a", "b"], remote_python=["python"])
     with pytest.raises(TypeError, match="worker_options"):
         SSHCluster(["a", "b"], worker_options={"bogus": 1}, connect_options={"port": 1})
+
+
+def test_proxy_jump(sshd):
+    # through a jump host (the same sshd): ssh -J, as ProxyJump in ~/.ssh/config
+    options = {"config": str(sshd.config), "proxy_jump": "oxdask-test-alias"}
+    with (
+        SSHCluster(["oxdask-test-alias"] * 2, connect_options=options) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        assert client.submit(operator.sub, 10, 3).result(timeout=20) == 7
+        (remote,) = cluster.workers.values()
+        assert "-J" in remote.proc.args
