@@ -361,3 +361,31 @@ def test_primitives_need_a_client():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "RuntimeError" in out.stdout, out.stderr
     assert "Client" in out.stdout
+
+
+def test_primitives_with_an_asynchronous_client(cluster, client):
+    import asyncio
+
+    name = unique("lock")
+
+    async def main():
+        ac = await Client(cluster, asynchronous=True, set_as_default=False)
+        try:
+            lock = Lock(name, client=ac)
+            async with lock:
+                assert await lock.locked()
+                assert Lock(name).acquire(timeout=0.05) is False  # a synchronous one
+            assert not await lock.locked()
+            assert await Lock(name, client=ac).acquire(timeout=1) is True
+            ev = Event(unique("ev"), client=ac)
+            assert await ev.wait(timeout=0.1) is False
+            await ev.set()
+            assert await ev.is_set()
+            sem = Semaphore(2, name=unique("sem"), client=ac)
+            assert await sem.acquire(timeout=1)
+            assert await sem.get_value() == 1
+            await sem.release()
+        finally:
+            await ac.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -23,6 +23,7 @@ import weakref
 from collections import deque
 
 from oxdask import config
+from oxdask.distributed._async import future_method
 from oxdask.distributed._holds import blocking as run_blocking
 from oxdask.distributed._holds import client_of, on_left, seconds, wait_until
 
@@ -274,8 +275,6 @@ def _lease_timeout():
 class _Bound:
     """The client an object talks through, found when first used."""
 
-    _kind = "object"
-
     def __init__(self, client) -> None:
         self._client = client
 
@@ -287,6 +286,11 @@ class _Bound:
 
     def _call(self, func, *args):
         return self.client._call_scheduler(func, *args, _context=True)
+
+    def _now(self, name: str, *args, **kwargs):
+        """Public method ``name``, blocking even with an asynchronous client."""
+        method = getattr(type(self), name)
+        return getattr(method, "__wrapped__", method)(self, *args, **kwargs)
 
     def __await__(self):
         async def ready():
@@ -332,12 +336,14 @@ class Semaphore(_Bound):
         self.refresh_leases = True
         self._registered = False
 
+    @future_method
     def register(self, **kwargs) -> None:
         """Make the semaphore known to the scheduler (acquiring does it too)."""
         if not self._registered:
             self._call(_sem_register, self.name, self.max_leases, self._lease_timeout)
             self._registered = True
 
+    @future_method
     def acquire(self, timeout=None) -> bool:
         """Take a lease, waiting up to ``timeout`` (seconds or ``"200ms"``; None: as long
         as it takes). Returns whether it got one."""
@@ -352,6 +358,7 @@ class Semaphore(_Bound):
                 _refresher.add(self)
         return ok
 
+    @future_method
     def release(self) -> bool:
         """Give back the oldest lease this object holds (``RuntimeError`` if none)."""
         if not self._leases:
@@ -379,10 +386,12 @@ class Semaphore(_Bound):
                 lost,
             )
 
+    @future_method
     def get_value(self) -> int:
         """How many leases are held now (by anyone)."""
         return self._call(_sem_value, self.name)
 
+    @future_method
     def close(self) -> None:
         """Forget the semaphore on the scheduler (a ``RuntimeWarning`` if leases remain)."""
         left = self._call(_sem_close, self.name)
@@ -395,18 +404,18 @@ class Semaphore(_Bound):
             )
 
     def __enter__(self):
-        self.acquire()
+        self._now("acquire")
         return self
 
     def __exit__(self, *exc) -> None:
-        self.release()
+        self._now("release")
 
     async def __aenter__(self):
-        await asyncio.to_thread(self.acquire)
+        await asyncio.to_thread(self._now, "acquire")
         return self
 
     async def __aexit__(self, *exc) -> None:
-        await asyncio.to_thread(self.release)
+        await asyncio.to_thread(self._now, "release")
 
     def __reduce__(self):
         return (type(self), (self.max_leases, self.name))
@@ -432,6 +441,7 @@ class Lock(Semaphore):
     def __init__(self, name=None, scheduler_rpc=None, loop=None, *, client=None):
         super().__init__(1, _name(name, "lock"), scheduler_rpc, loop, client=client)
 
+    @future_method
     def acquire(self, blocking: bool = True, timeout=None) -> bool:
         """Take the lock; wait up to ``timeout`` (None: as long as it takes). With
         ``blocking=False`` only try once (a timeout then is a ``ValueError``, as Dask)."""
@@ -441,11 +451,12 @@ class Lock(Semaphore):
             if timeout is not None:
                 raise ValueError("can't specify a timeout for a non-blocking call")
             timeout = 0
-        return super().acquire(timeout=timeout)
+        return Semaphore.acquire.__wrapped__(self, timeout=timeout)
 
+    @future_method
     def locked(self) -> bool:
         """Whether anyone holds the lock."""
-        return self.get_value() == 1
+        return self._now("get_value") == 1
 
     def __reduce__(self):
         return (Lock, (self.name,))
@@ -474,6 +485,7 @@ class MultiLock(_Bound):
         self.id = uuid.uuid4().hex
         self._locked = False
 
+    @future_method
     def acquire(self, blocking: bool = True, timeout=None, num_locks=None) -> bool:
         """Take the locks (``num_locks`` of them; default all), waiting up to ``timeout``;
         returns whether they were taken."""
@@ -493,9 +505,10 @@ class MultiLock(_Bound):
         self._locked = ok
         return ok
 
+    @future_method
     def release(self):
         """Release the locks (``ValueError`` if not acquired)."""
-        if not self.locked():
+        if not self._locked:
             raise ValueError("Lock is not yet acquired")
         self._call(_ml_release, self.id)
         self._locked = False
@@ -504,18 +517,18 @@ class MultiLock(_Bound):
         return self._locked
 
     def __enter__(self):
-        self.acquire()
+        self._now("acquire")
         return self
 
     def __exit__(self, *exc) -> None:
-        self.release()
+        self._now("release")
 
     async def __aenter__(self):
-        await asyncio.to_thread(self.acquire)
+        await asyncio.to_thread(self._now, "acquire")
         return self
 
     async def __aexit__(self, *exc) -> None:
-        await asyncio.to_thread(self.release)
+        await asyncio.to_thread(self._now, "release")
 
     def __reduce__(self):
         return (type(self), (self.names,))
@@ -537,19 +550,23 @@ class Event(_Bound):
         super().__init__(client)
         self.name = _name(name, "event")
 
+    @future_method
     def wait(self, timeout=None) -> bool:
         """Wait until the event is set: True, or False after ``timeout``."""
         ok, _ = run_blocking(self.client, _ev_wait, seconds(timeout), self.name)
         return ok
 
+    @future_method
     def set(self) -> None:
         """Set the flag: every waiter wakes."""
         self._call(_ev_set, self.name, True)
 
+    @future_method
     def clear(self) -> None:
         """Lower the flag: waiters block again."""
         self._call(_ev_set, self.name, False)
 
+    @future_method
     def is_set(self) -> bool:
         return self._call(_ev_is_set, self.name)
 

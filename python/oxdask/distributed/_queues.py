@@ -12,6 +12,7 @@ import contextlib
 import uuid
 from collections import deque
 
+from oxdask.distributed._async import future_method
 from oxdask.distributed._holds import (
     blocking,
     client_of,
@@ -240,6 +241,7 @@ class Queue(_Bound):
             self._call(_q_create, self.name, self.maxsize)
             self._registered = True
 
+    @future_method
     def put(self, value, timeout=None, **kwargs) -> None:
         """Add ``value``; with a ``maxsize``, wait up to ``timeout`` for room
         (``TimeoutError`` then)."""
@@ -250,6 +252,7 @@ class Queue(_Bound):
         if not ok:
             raise _timeout_error(f"Queue {self.name!r} stayed full", timeout)
 
+    @future_method
     def get(self, timeout=None, batch=False, **kwargs):
         """Take the oldest item, waiting up to ``timeout`` (``TimeoutError`` then).
 
@@ -272,11 +275,13 @@ class Queue(_Bound):
         values = unpack_many(self.client, records, token)
         return values[0] if batch is False else values
 
+    @future_method
     def qsize(self, **kwargs) -> int:
         """How many items are waiting."""
         self._register()
         return self._call(_q_size, self.name, self.maxsize)
 
+    @future_method
     def close(self) -> None:
         """Drop this object's reference; the queue (and what it holds) goes once no object
         refers to it."""
@@ -309,12 +314,14 @@ class Variable(_Bound):
         super().__init__(client)
         self.name = _name(name, "variable")
 
+    @future_method
     def set(self, value, timeout="30 s", **kwargs) -> None:
         """Replace the value (every reader sees the new one)."""
         seconds(timeout)
         blob, keys = pack(value, f"Variable {self.name!r}.set")
         self._call(_var_set, self.name, blob, keys)
 
+    @future_method
     def get(self, timeout=None, **kwargs):
         """The value; if none was set yet, wait up to ``timeout`` for one
         (``TimeoutError`` then)."""
@@ -325,6 +332,7 @@ class Variable(_Bound):
         blob, keys, token = got
         return unpack(self.client, blob, keys, token)
 
+    @future_method
     def delete(self) -> None:
         """Forget the value (for every client)."""
         self._call(_var_delete, self.name)
@@ -347,6 +355,7 @@ class Pub(_Bound):
         super().__init__(client)
         self.name = _name(name, "pubsub")
 
+    @future_method
     def put(self, msg) -> None:
         """Send ``msg`` (any picklable object) to the current subscribers."""
         blob, keys = pack(msg, f"Pub {self.name!r}.put")
@@ -372,6 +381,7 @@ class Sub(_Bound):
         self._closed = False
         self._call(_sub_register, self.name, self.id)
 
+    @future_method
     def get(self, timeout=None):
         """The next message, waiting up to ``timeout`` (``TimeoutError`` then)."""
         if self.buffer:
@@ -386,6 +396,7 @@ class Sub(_Bound):
         self.buffer.extend(unpack_many(self.client, records, token))
         return self.buffer.popleft()
 
+    @future_method
     def close(self) -> None:
         """End the subscription (messages not received yet are dropped)."""
         if not self._closed:
@@ -396,7 +407,7 @@ class Sub(_Bound):
         return self
 
     def __next__(self):
-        return self.get()
+        return self._now("get")
 
     def __reduce__(self):
         return (Sub, (self.name,))
