@@ -175,3 +175,69 @@ def test_thread_workers_share_a_process_but_not_their_tasks(tmp_path):
         finally:
             open(flag, "w").close()
         assert future.result(timeout=30) == a
+
+
+def log_error(text):
+    import logging
+
+    logging.getLogger("user.shared").error(text)
+    return get_worker().address
+
+
+def has_forwarder():
+    import logging
+
+    handlers = logging.getLogger("user.shared").handlers
+    return any(type(h).__name__ == "_Forward" for h in handlers)
+
+
+def test_forwarding_per_client_and_to_workers_that_join_later():
+    import logging
+
+    records: list = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    keep = Keep()
+    logger = logging.getLogger("user.shared")
+    logger.addHandler(keep)
+    try:
+        with (
+            LocalCluster(n_workers=1, threads_per_worker=1) as cluster,
+            Client(cluster, set_as_default=False) as one,
+            Client(cluster, set_as_default=False) as two,
+        ):
+
+            def seen(text, expected):
+                """How many times ``text`` was re-emitted here: waits for ``expected``
+                copies, then a little longer for any extra one."""
+                deadline = time.monotonic() + 10
+                count = 0
+                while count < expected and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    count = sum(r.getMessage() == text for r in records)
+                time.sleep(0.5)
+                return sum(r.getMessage() == text for r in records)
+
+            one.forward_logging("user.shared")
+            two.forward_logging("user.shared")
+            one.submit(log_error, "both", pure=False).result()
+            assert seen("both", 2) == 2  # once per forwarding client
+            two.unforward_logging("user.shared")
+            one.submit(log_error, "only one", pure=False).result()
+            assert seen("only one", 1) == 1
+            cluster.scale(2)
+            first = one.submit(log_error, "x").result()
+            new = (set(one.scheduler_info()["workers"]) - {first}).pop()
+            deadline = time.monotonic() + 10  # the forwarder's next collection installs it
+            while not one.run(has_forwarder, workers=[new]).get(new):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            where = one.submit(log_error, "from the new worker", workers=[new], pure=False)
+            assert where.result() == new
+            assert seen("from the new worker", 1) == 1
+            one.unforward_logging("user.shared")
+    finally:
+        logger.removeHandler(keep)

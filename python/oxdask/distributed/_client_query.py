@@ -251,17 +251,22 @@ class ClientQueries:
         if logger_name is not None and not isinstance(logger_name, str):
             raise TypeError(f"logger_name must be a string or None, not {logger_name!r}")
         level = logging._checkLevel(level)  # ValueError/TypeError for an unknown level
-        _blocking(self, "run")(_worker_api.install_forwarder, logger_name, level)
-        _forwarder(self).loggers.add(logger_name)
+        forwarder = _forwarder(self)
+        with forwarder.lock:
+            _blocking(self, "run")(_worker_api.install_forwarder, logger_name, level, self.id)
+            forwarder.loggers[logger_name] = level
 
     @client_method
     def unforward_logging(self, logger_name=None) -> None:
         """Stop forwarding logger ``logger_name``; the collection of the workers' events
         stops with the last forwarded logger."""
-        _blocking(self, "run")(_worker_api.remove_forwarder, logger_name)
-        forwarder = getattr(self, "_forwarder", None)
-        if forwarder is not None:
-            forwarder.loggers.discard(logger_name)
+        forwarder = self.__dict__.get("_forwarder")
+        if forwarder is None:
+            _blocking(self, "run")(_worker_api.remove_forwarder, logger_name, self.id)
+            return
+        with forwarder.lock:
+            forwarder.loggers.pop(logger_name, None)
+            _blocking(self, "run")(_worker_api.remove_forwarder, logger_name, self.id)
             if not forwarder.loggers:
                 forwarder.stop()
 
@@ -331,12 +336,14 @@ def _average(runs: list[dict]) -> dict:
 
 # -- forwarding ---------------------------------------------------------------------------------
 class _Forwarder:
-    """Collects the workers' events for one client, on a thread of its own."""
+    """Collects the workers' events for one client, on a thread of its own; installs the
+    client's log forwarders on workers that joined since."""
 
     def __init__(self, client) -> None:
         self.client = client
-        self.loggers: set = set()
+        self.loggers: dict = {}  # logger name -> level
         self.seen: dict[int, int] = {}  # pid -> last event number
+        self.lock = threading.Lock()
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="oxdask-forward", daemon=True)
         self.thread.start()
@@ -356,13 +363,20 @@ class _Forwarder:
                 continue
 
     def collect(self) -> None:
-        batches = _blocking(self.client, "run")(_events_of_process, dict(self.seen))
+        owner = self.client.id
+        with self.lock:
+            if self._stop.is_set():
+                return
+            run = _blocking(self.client, "run")
+            batches = run(_events_of_process, dict(self.seen), dict(self.loggers), owner)
         for pid, events in batches.values():
             fresh = [e for e in events if e[0] > self.seen.get(pid, 0)]
             if not fresh:
                 continue
             self.seen[pid] = fresh[-1][0]
             for _seq, _when, topic, msg in fresh:
+                if topic == "forward-logging" and msg.get("owner") != owner:
+                    continue  # another client's forwarder
                 with contextlib.suppress(Exception):
                     _replay(topic, msg)
 
@@ -374,10 +388,12 @@ def _forwarder(client) -> _Forwarder:
     return forwarder
 
 
-def _events_of_process(seen: dict) -> tuple:
-    """On a worker: ``(pid, events after the last one the client saw from this pid)``."""
+def _events_of_process(seen: dict, loggers: dict, owner: str) -> tuple:
+    """On a worker: ``(pid, events after the last one the client saw from this pid)``,
+    with the client's forwarders installed first if this worker lacks them."""
     import os
 
+    _worker_api.ensure_forwarders(loggers, owner)
     pid = os.getpid()
     return pid, _worker_api.events_since(seen.get(pid, 0))
 

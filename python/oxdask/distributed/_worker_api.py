@@ -307,7 +307,12 @@ def _is_worker_process() -> bool:
 
 
 class _Forward(logging.Handler):
-    """On a worker: records of a logger, turned into events for forwarding clients."""
+    """On a worker: records of a logger, turned into events for the forwarding client
+    ``owner`` (each client forwarding a logger has its own handler)."""
+
+    def __init__(self, level, owner: str) -> None:
+        super().__init__(level)
+        self.owner = owner
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -319,7 +324,8 @@ class _Forward(logging.Handler):
                 attrs["exc_text"] = logging.Formatter().formatException(record.exc_info)
             attrs = {k: v for k, v in attrs.items() if _plain(v)}
             attrs["worker"] = _process_worker_address()
-            record_event("forward-logging", {"name": record.name, "state": attrs})
+            msg = {"name": record.name, "state": attrs, "owner": self.owner}
+            record_event("forward-logging", msg)
         except Exception:
             self.handleError(record)
 
@@ -328,19 +334,28 @@ def _plain(value) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def install_forwarder(name: str | None, level) -> None:
-    """Forward records of logger ``name`` (root when None) at ``level`` and above."""
+def install_forwarder(name: str | None, level, owner: str) -> None:
+    """Forward records of logger ``name`` (root when None) at ``level`` and above to the
+    client ``owner`` (replacing that client's earlier handler on the logger)."""
     logger = logging.getLogger(name)
-    remove_forwarder(name)
-    handler = _Forward(level)
-    logger.addHandler(handler)
+    remove_forwarder(name, owner)
+    logger.addHandler(_Forward(level, owner))
     if level and (logger.level == logging.NOTSET or logger.level > level):
         logger.setLevel(level)
 
 
-def remove_forwarder(name: str | None) -> None:
+def ensure_forwarders(loggers: dict, owner: str) -> None:
+    """Install the forwarders of client ``owner`` missing in this process (a worker that
+    started after ``forward_logging``)."""
+    for name, level in loggers.items():
+        handlers = logging.getLogger(name).handlers
+        if not any(isinstance(h, _Forward) and h.owner == owner for h in handlers):
+            install_forwarder(name, level, owner)
+
+
+def remove_forwarder(name: str | None, owner: str) -> None:
     logger = logging.getLogger(name)
-    for h in [h for h in logger.handlers if isinstance(h, _Forward)]:
+    for h in [h for h in logger.handlers if isinstance(h, _Forward) and h.owner == owner]:
         logger.removeHandler(h)
 
 
