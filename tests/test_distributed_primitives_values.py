@@ -454,3 +454,65 @@ def test_values_with_an_asynchronous_client(cluster, client):
             await ac.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_scheduler_process_from_the_command_line_holds_futures():
+    # `oxdask scheduler` in its own process: its extension opens its own client for holds.
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "oxdask.cli"]
+    procs = [subprocess.Popen([*cmd, "scheduler", "--port", str(port), "--no-dashboard"])]
+    try:
+        time.sleep(0.5)
+        procs.append(subprocess.Popen([*cmd, "worker", address, "--nthreads", "1"]))
+        name = unique("ds")
+        with Client(address, timeout=30, set_as_default=False) as publisher:
+            publisher.wait_for_workers(1, timeout=30)
+            # builtins: a worker started alone cannot import this test module
+            publisher.publish_dataset(publisher.submit(sum, [1, 1], pure=False), name=name)
+            Queue("q", client=publisher).put(publisher.submit(sum, [1, 2], pure=False))
+        with Client(address, timeout=30, set_as_default=False) as reader:
+            assert reader.get_dataset(name).result(timeout=30) == 2
+            assert Queue("q", client=reader).get(timeout=5).result(timeout=30) == 3
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+
+
+def _submit_and_queue(name, n):
+    c = get_client()
+    q = Queue(name)
+    for i in range(n):
+        q.put(c.submit(inc, i, pure=False))  # the task's futures go when it returns
+    return n
+
+
+def test_futures_made_in_a_task_outlive_it_in_a_queue(client):
+    name = unique("q")
+    assert client.submit(_submit_and_queue, name, 4, pure=False).result(timeout=60) == 4
+    gc.collect()
+    time.sleep(0.3)  # the worker's client has released its references by now
+    futures = Queue(name).get(batch=True)
+    assert [f.client for f in futures] == [client] * 4
+    assert client.gather(futures) == [1, 2, 3, 4]
+
+
+def test_nested_futures_in_a_variable(client, other):
+    v = Variable(unique("v"))
+    a, b = client.submit(inc, 1, pure=False), client.submit(inc, 2, pure=False)
+    v.set({"pair": [a, b], "label": "x"})
+    keys = {dropped(a), dropped(b)}
+    for k in keys:
+        settle(client, k, 1)
+    got = Variable(v.name, client=other).get(timeout=5)
+    assert got["label"] == "x"
+    assert {f.key for f in got["pair"]} == keys
+    assert other.gather(got["pair"]) == [2, 3]

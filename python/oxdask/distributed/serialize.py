@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import threading
 import traceback
 import types
 from typing import Any
@@ -103,10 +104,18 @@ def dumps_task(task: Any, table: FunctionTable) -> tuple[int | None, bytes]:
         raise TypeError(f"could not serialize the arguments of task {_name(head)}: {e}") from e
 
 
+#: Held while unpickling tasks and values. Unpickling imports what it refers to, and two
+#: threads of a fresh worker importing one package with internal import cycles (oxdask.array)
+#: at the same time can leave one with a partly initialized module ("cannot import name ...
+#: from partially initialized module"). Dask's workers unpickle on one thread; so do these.
+loads_lock = threading.RLock()
+
+
 def loads_body(payload: bytes) -> Any:
     """The arguments of a task with a head function (or the whole task without one)."""
     body = memoryview(payload)[1:]
-    return cloudpickle.loads(body) if payload[0] == 67 else pickle.loads(body)  # 67: b"C"
+    with loads_lock:
+        return cloudpickle.loads(body) if payload[0] == 67 else pickle.loads(body)  # b"C"
 
 
 def loads_task(fid: int | None, payload: bytes, functions) -> Any:
@@ -158,7 +167,8 @@ def dumps_value(value: Any) -> tuple[bytes, list[memoryview]]:
 
 def loads_value(stream: bytes, buffers: list) -> Any:
     """Inverse of :func:`dumps_value`."""
-    return pickle.loads(stream, buffers=buffers)
+    with loads_lock:
+        return pickle.loads(stream, buffers=buffers)
 
 
 def dumps_error(exc: BaseException) -> tuple[bytes, bytes, str]:
