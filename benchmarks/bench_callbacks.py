@@ -5,7 +5,8 @@ once and run by the threads scheduler (``oxdask.threaded.get`` on the graph, so 
 graph's construction and optimization are not counted). Variants, each timed ``--repeat``
 times in turn (so that drifts of the machine fall on all of them alike), medians printed with
 their ratio to ``none``, for the wall-clock time and the process's CPU time (the latter
-less sensitive to other load on the machine):
+less sensitive to other load on the machine); ``paired`` is the median over rounds of the
+ratio between runs of the same round, the steadiest figure on a busy machine:
 
 ``engine``
     ``_core.get`` called directly on the same graph: no callback machinery at all.
@@ -124,13 +125,19 @@ def main() -> None:
     base = statistics.median(times["none"]) if "none" in times else None
     cpu_base = statistics.median(cpu["none"]) if "none" in cpu else None
     print(f"{2 * n - 1} tasks, {args.scheduler} scheduler, {workers} workers, {args.repeat} runs")
-    head = f"{'variant':<12} {'median s':>9} {'min s':>7} {'vs none':>8}"
+    head = f"{'variant':<12} {'median s':>9} {'min s':>7} {'vs none':>8} {'paired':>7}"
     print(f"{head} {'CPU s':>7} {'vs none':>8}")
     for name, ts in times.items():
         med, cmed = statistics.median(ts), statistics.median(cpu[name])
         ratio = f"{med / base:8.3f}" if base else ""
+        # the median of the ratios of runs of the same round (next to each other in time)
+        paired = (
+            f"{statistics.median(t / n for t, n in zip(ts, times['none'], strict=True)):7.3f}"
+            if base
+            else ""
+        )
         cratio = f"{cmed / cpu_base:8.3f}" if cpu_base else ""
-        print(f"{name:<12} {med:9.3f} {min(ts):7.3f} {ratio} {cmed:7.3f} {cratio}")
+        print(f"{name:<12} {med:9.3f} {min(ts):7.3f} {ratio} {paired} {cmed:7.3f} {cratio}")
 
 
 if __name__ == "__main__":
