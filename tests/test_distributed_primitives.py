@@ -389,3 +389,29 @@ def test_primitives_with_an_asynchronous_client(cluster, client):
             await ac.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def _hold_lock_then_die(lock_name, got, died):
+    import os
+
+    if Event(died).is_set():  # run again elsewhere after the death: done
+        return "rerun"
+    assert Lock(lock_name).acquire(timeout=10)
+    Event(got).set()
+    Event(died).set()
+    time.sleep(0.5)
+    os._exit(1)  # the worker process dies holding the lock
+
+
+def test_lock_freed_when_holder_worker_process_dies(client):
+    # Last in this file: it kills a worker of the shared cluster.
+    name, got, died = unique("lock"), unique("got"), unique("died")
+    fut = client.submit(_hold_lock_then_die, name, got, died, pure=False)
+    assert Event(got).wait(timeout=30)
+    assert Lock(name).locked()
+    start = time.monotonic()
+    waiter = Lock(name)
+    assert waiter.acquire(timeout=20) is True
+    assert time.monotonic() - start < 10
+    waiter.release()
+    assert fut.result(timeout=60) == "rerun"
