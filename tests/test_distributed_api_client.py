@@ -4,6 +4,7 @@ figures and cluster dumps."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import subprocess
@@ -327,6 +328,9 @@ def test_normalize_collection(client):
 
     import oxdask.array as da
 
+    # Workers import oxdask.array before its tasks arrive: two task threads importing its
+    # submodules for the first time at once can fail (a circular import seen half-done).
+    client.run(importlib.import_module, "oxdask.array")
     x = da.arange(100, chunks=10) * 2
     persisted = client.persist(x)
     total = (x + 1).sum()
