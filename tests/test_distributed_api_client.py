@@ -321,6 +321,11 @@ def test_dump_cluster_state(client, tmp_path):
     assert "workers" not in trimmed
     with pytest.raises(ValueError, match="Unsupported format"):
         client.dump_cluster_state(tmp_path / "x", format="json")
+    url = client.dump_cluster_state("memory://oxdask-test/dump")
+    assert url == "memory://oxdask-test/dump.msgpack.gz"
+    assert set(load_cluster_dump(url)["workers"]) == set(state["workers"])
+    with pytest.raises(ValueError, match="expected a"):
+        load_cluster_dump(str(tmp_path / "dump.json"))
 
 
 def test_normalize_collection(client):

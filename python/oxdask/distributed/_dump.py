@@ -82,27 +82,32 @@ def dump_cluster_state(client, filename="dask-cluster-dump", write_from_schedule
             ) from None
         data = yaml.safe_dump(state)
         mode = "w"
-    if "://" in filename:
-        import fsspec
-
-        with fsspec.open(filename, mode, **storage_options) as f:
-            f.write(data)
-    else:
-        with open(filename, mode) as f:
-            f.write(data)
+    with _open(filename, mode, **storage_options) as f:
+        f.write(data)
     return filename
 
 
+def _open(url: str, mode: str, **storage_options):
+    if "://" in url:
+        try:
+            import fsspec
+        except ImportError:
+            raise ImportError(f"{url}: a URL needs fsspec (pip install fsspec)") from None
+        return fsspec.open(url, mode, **storage_options)
+    return open(url, mode)
+
+
 def load_cluster_dump(url: str, **kwargs) -> dict:
-    """Read a file written by ``dump_cluster_state``."""
+    """Read a file (or fsspec URL) written by ``dump_cluster_state``."""
+    url = str(url)
     if url.endswith(".msgpack.gz"):
         import msgpack
 
-        with open(url, "rb") as f:
+        with _open(url, "rb", **kwargs) as f:
             return msgpack.unpackb(gzip.decompress(f.read()), strict_map_key=False)
     if url.endswith(".yaml"):
         import yaml
 
-        with open(url) as f:
+        with _open(url, "r", **kwargs) as f:
             return yaml.safe_load(f)
     raise ValueError(f"{url}: expected a .msgpack.gz or .yaml cluster dump")
