@@ -189,6 +189,17 @@ def test_queue_futures_to_a_task(client):
     assert client.submit(_sum_queued_futures, name, 5, pure=False).result(timeout=60) == 15
 
 
+def test_queue_erred_future_keeps_its_error(client, other):
+    q = Queue(unique("q"))
+    f = client.submit(lambda: 1 / 0, pure=False)
+    q.put(f)
+    dropped(f)
+    got = Queue(q.name, client=other).get(timeout=5)
+    with pytest.raises(ZeroDivisionError):
+        got.result(timeout=10)
+    assert got.status == "error"
+
+
 def test_queue_close_releases_held_futures(client):
     q = Queue(unique("q"))
     key = dropped_put(client, q)
@@ -330,6 +341,30 @@ def test_publish_persisted_array_outlives_publisher(cluster, client):
     y = client.get_dataset(name)
     np.testing.assert_array_equal(y.compute(), np.arange(20) * 3)
     client.unpublish_dataset(name)
+
+
+def test_publish_persisted_dataframe_bag_and_delayed(client, other):
+    import pandas as pd
+
+    import oxdask
+    import oxdask.bag as db
+    import oxdask.dataframe as dd
+
+    pdf = pd.DataFrame({"a": range(10), "b": list("abcdefghij")})
+    names = {k: unique(k) for k in ("df", "bag", "delayed")}
+    client.publish_dataset(
+        **{
+            names["df"]: client.persist(dd.from_pandas(pdf, npartitions=3)),
+            names["bag"]: client.persist(db.from_sequence(range(10), npartitions=2).map(inc)),
+            names["delayed"]: client.persist(oxdask.delayed(sum)([1, 2, 3])),
+        }
+    )
+    gc.collect()
+    pd.testing.assert_frame_equal(other.get_dataset(names["df"]).compute(scheduler=other.get), pdf)
+    bag = other.get_dataset(names["bag"]).compute(scheduler=other.get)
+    assert bag == [inc(i) for i in range(10)]
+    assert other.get_dataset(names["delayed"]).compute(scheduler=other.get) == 6
+    client.unpublish_dataset(list(names.values()))
 
 
 def test_publish_forms_and_listing(client, other):
