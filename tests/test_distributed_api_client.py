@@ -302,7 +302,7 @@ def test_benchmark_hardware(client, monkeypatch):
 
 
 def test_dump_cluster_state(client, tmp_path):
-    from oxdask.distributed._dump import load_cluster_dump
+    from oxdask.distributed.cluster_dump import load_cluster_dump
 
     future = client.submit(sum, [1, 2, 3])
     assert future.result() == 6

@@ -315,7 +315,7 @@ class ClientQueries:
         """Write the cluster's state (scheduler report, each worker's running tasks, stacks,
         logs and versions, this client's futures) to ``filename`` + ``.msgpack.gz`` or
         ``.yaml``, for a bug report; returns the path written."""
-        from oxdask.distributed._dump import dump_cluster_state
+        from oxdask.distributed.cluster_dump import dump_cluster_state
 
         return dump_cluster_state(
             self, filename, write_from_scheduler, exclude, format, **storage_options
