@@ -259,6 +259,8 @@ class _Refresher:
                         s._refresh()
                     except Exception as e:  # the next round tries again
                         logger.debug("refreshing leases of %r failed: %s", s.name, e)
+                        if getattr(s._client, "_closed", False):
+                            s._leases.clear()  # they ended with the client
 
 
 _refresher = _Refresher()
