@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import threading
 import time
 
 import pytest
@@ -241,3 +242,56 @@ def test_forwarding_per_client_and_to_workers_that_join_later():
             one.unforward_logging("user.shared")
     finally:
         logger.removeHandler(keep)
+
+
+def log_from_task(topic, value):
+    get_worker().log_event(topic, value)
+    return value
+
+
+def test_events_logged_read_and_subscribed(client):
+    before = time.time()
+    client.log_event("api-test-a", {"x": 1})
+    client.log_event(["api-test-a", "api-test-b"], [2, 3])
+    assert client.submit(log_from_task, "api-test-b", "from a task", pure=False).result() == (
+        "from a task"
+    )
+    events_a = client.get_events("api-test-a")
+    assert [msg for _, msg in events_a] == [{"x": 1}, [2, 3]]
+    assert all(before <= t <= time.time() for t, _ in events_a)
+    assert [msg for _, msg in client.get_events("api-test-b")] == [[2, 3], "from a task"]
+    everything = client.get_events()
+    assert everything["api-test-a"] == events_a
+    assert client.get_events("api-test-never") == ()
+
+    got: list = []
+    done: list = []
+
+    async def async_handler(event):
+        done.append(event[1])
+
+    client.subscribe_topic("api-test-sub", got.append)
+    client.subscribe_topic("api-test-async", async_handler)
+    client.log_event("api-test-sub", "one")
+    client.submit(log_from_task, "api-test-sub", "two", pure=False).result()
+    client.log_event("api-test-async", "three")
+    deadline = time.monotonic() + 10
+    while (len(got) < 2 or not done) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [msg for _, msg in got] == ["one", "two"]
+    assert done == ["three"]
+    client.unsubscribe_topic("api-test-sub")
+    client.unsubscribe_topic("api-test-async")
+    client.log_event("api-test-sub", "after")
+    time.sleep(0.3)
+    assert [msg for _, msg in got] == ["one", "two"]
+    with pytest.raises(ValueError, match="No event handler known"):
+        client.unsubscribe_topic("api-test-sub")
+    with pytest.raises(TypeError, match="topic must be"):
+        client.log_event(3, "x")
+    with pytest.raises(TypeError, match="picklable"):
+        client.log_event("api-test-a", threading.Lock())
+    with pytest.raises(TypeError, match="topic must be"):
+        client.get_events(3)
+    with pytest.raises(TypeError, match="handler must be callable"):
+        client.subscribe_topic("api-test-sub", 3)

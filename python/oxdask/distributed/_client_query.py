@@ -21,6 +21,7 @@ from collections import defaultdict
 
 from oxdask.distributed import _worker_api, _worker_probe
 from oxdask.distributed._async import client_method
+from oxdask.distributed._events import ClientEvents
 
 __all__ = ["ClientQueries", "get_task_metadata"]
 
@@ -69,8 +70,8 @@ def _timestamp(value, name: str):
     raise TypeError(f"{name} must be a time (seconds since the epoch or a datetime), not {value!r}")
 
 
-class ClientQueries:
-    """Methods of ``Client`` that query the cluster."""
+class ClientQueries(ClientEvents):
+    """Methods of ``Client`` that query the cluster (and its events, see ``_events``)."""
 
     # -- where data is ------------------------------------------------------------------------
     def _own_keys(self) -> list:

@@ -141,11 +141,9 @@ class WorkerInfo:
         """The key of the task running on this thread (None in ``Client.run`` calls)."""
         return current_key()
 
-    @staticmethod
-    def log_event(topic: str | list, msg: Any) -> None:
-        """Record an event for clients that forward this worker's events."""
-        for t in [topic] if isinstance(topic, str) else list(topic):
-            record_event(t, msg)
+    def log_event(self, topic: str | list, msg: Any) -> None:
+        """Record ``msg`` under ``topic`` at the scheduler (``Client.get_events``)."""
+        self.client.log_event(topic, msg)
 
     def __repr__(self) -> str:
         return f"<Worker {self.address!r}, name: {self.name}>"
