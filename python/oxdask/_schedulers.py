@@ -176,6 +176,9 @@ def get_scheduler(get=None, scheduler=None, collections=None, cls=None):
     if collections:
         collections = [c for c in collections if c is not None]
     if collections:
+        on_worker = _worker_client_get(collections)
+        if on_worker is not None:
+            return on_worker
         first = _default_scheduler(collections[0])
         if not all(_default_scheduler(c) == first for c in collections[1:]):
             # e.g. bags (processes) with arrays (threads): threads run every collection
@@ -185,6 +188,24 @@ def get_scheduler(get=None, scheduler=None, collections=None, cls=None):
             return get
         return first
     return None
+
+
+def _worker_client_get(collections):
+    """Inside a task on a distributed worker, collections holding futures (a published
+    dataset, say) run on the worker's client, as in Dask: no local scheduler can compute
+    them. None otherwise."""
+    import sys
+
+    context = sys.modules.get("oxdask.distributed._context")
+    if context is None or not context.worker:
+        return None
+    from oxdask.distributed.future import futures_of
+
+    if not futures_of(collections):
+        return None
+    from oxdask.distributed.client import get_client
+
+    return get_client().get
 
 
 def _default_scheduler(collection):
