@@ -157,13 +157,21 @@ def wait_for_path(path):
     return get_worker().address
 
 
-def test_thread_workers_share_a_process_but_not_their_tasks(tmp_path):
+def test_thread_workers_share_a_process_but_not_their_tasks(tmp_path, monkeypatch, capsys):
     """Workers as threads of one process: each task is reported on its own worker."""
+    import gc
+
     flag = str(tmp_path / "go")
     with (
         LocalCluster(n_workers=2, processes=False, threads_per_worker=1) as cluster,
         Client(cluster, set_as_default=False) as c,
     ):
+        with monkeypatch.context() as m:  # no search of the heap in this (client) process
+            m.setattr(gc, "get_objects", lambda *a: pytest.fail("heap searched"))
+            remote_print("cheap")
+            with pytest.raises(ValueError, match="No worker found"):
+                get_worker()
+        assert capsys.readouterr().out == "cheap\n"
         a, b = sorted(c.scheduler_info()["workers"])
         future = c.submit(wait_for_path, flag, workers=[a], pure=False)
         try:

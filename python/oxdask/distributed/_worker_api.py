@@ -83,7 +83,7 @@ def _process_worker_address() -> str | None:
     process runs exactly one (a worker process); None otherwise."""
     from oxdask.distributed import _context
 
-    if not _context.worker:
+    if not _context.worker or not _WORKER_PROCESS:  # thread workers: ambiguous, no scan
         return None
     with _hosts_lock:
         if not _host_address:
@@ -357,5 +357,6 @@ def remove_forwarder(name: str | None, owner: str) -> None:
         logger.removeHandler(h)
 
 
+_WORKER_PROCESS = _is_worker_process()
 # Every process keeps its log from the start (the scheduler's is its process's).
-log_buffer(worker=_is_worker_process())
+log_buffer(worker=_WORKER_PROCESS)
