@@ -247,6 +247,20 @@ def test_lease_refreshed_while_held(client):
         holder.release()
 
 
+def test_lease_timeout_config_default_and_inf(client):
+    assert config.get("distributed.scheduler.locks.lease-timeout") == "30s"  # Dask's default
+    assert Semaphore(name=unique("sem"))._lease_timeout == 30
+    name = unique("sem")
+    with config.set({"distributed.scheduler.locks.lease-timeout": "inf"}):
+        holder = Semaphore(1, name=name)
+        assert holder._lease_timeout is None
+        holder.refresh_leases = False
+        assert holder.acquire(timeout=5)
+        time.sleep(0.3)
+        assert Semaphore(1, name=name).acquire(timeout=0.2) is False  # never expires
+        holder.release()
+
+
 # -- MultiLock ----------------------------------------------------------------------------------
 def test_multilock_all_or_none(client):
     a, b, c = unique("a"), unique("b"), unique("c")

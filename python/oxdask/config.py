@@ -45,6 +45,9 @@ distributed.worker.memory.buffer-pool : 0.2
     the spill threshold; memory readings leave them out. False turns it off.
 distributed.scheduler.allowed-failures : 3
     How many workers may die while running a task before it fails with ``KilledWorker``.
+distributed.scheduler.locks.lease-timeout : "30s"
+    A ``Semaphore``/``Lock`` lease not refreshed for this long ends (holders refresh theirs
+    in the background); ``"inf"`` keeps leases until released or their client leaves.
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ _BUILTIN_DEFAULTS: dict = {
     "array": {"chunk-size": "128MiB"},
     "visualization": {"engine": None},
     "distributed": {
-        "scheduler": {"allowed-failures": 3},
+        "scheduler": {"allowed-failures": 3, "locks": {"lease-timeout": "30s"}},
         "worker": {
             "memory": {
                 "target": 0.6,
