@@ -198,6 +198,12 @@ def test_scheduler_in_another_process(tmp_path):
             versions = c.get_versions(check=True)
             assert versions["scheduler"]["packages"] == versions["client"]["packages"]
             assert versions["workers"] == {}
+            c.run_on_scheduler(fake_versions, ["pandas"])  # the scheduler differs
+            with pytest.warns(UserWarning, match="Mismatched versions") as record:
+                c.get_versions(check=True)
+            (row,) = [x for x in str(record[0].message).splitlines() if x.startswith("pandas")]
+            assert row.split()[2] == "0.0.1"  # package, client, scheduler, workers
+            assert row.split()[1] == versions["client"]["packages"]["pandas"]
     finally:
         proc.terminate()
         proc.wait(10)
