@@ -87,7 +87,7 @@ def test_queue_get_timeout_raises(client):
     start = time.monotonic()
     with pytest.raises(TimeoutError):  # Dask's (asyncio's, builtins') TimeoutError
         q.get(timeout=0.2)
-    assert 0.18 <= time.monotonic() - start < 1.0
+    assert 0.18 <= time.monotonic() - start < 2.0  # generous: a shared, busy machine
 
 
 def test_queue_maxsize_put_timeout(client):
@@ -96,7 +96,7 @@ def test_queue_maxsize_put_timeout(client):
     start = time.monotonic()
     with pytest.raises(TimeoutError):
         q.put(2, timeout="200ms")
-    assert 0.18 <= time.monotonic() - start < 1.0
+    assert 0.18 <= time.monotonic() - start < 2.0  # generous: a shared, busy machine
     assert q.get(timeout=1) == 1
     q.put(2, timeout=1)
     assert Queue(q.name).qsize() == 1
@@ -233,7 +233,7 @@ def test_variable_get_timeout(client):
     start = time.monotonic()
     with pytest.raises(TimeoutError):
         Variable(unique("v")).get(timeout="200ms")
-    assert 0.18 <= time.monotonic() - start < 1.0
+    assert 0.18 <= time.monotonic() - start < 2.0  # generous: a shared, busy machine
 
 
 def test_variable_waits_for_a_value(client):
@@ -287,7 +287,7 @@ def test_pub_sub_order_buffer_and_timeout(client):
     start = time.monotonic()
     with pytest.raises(TimeoutError):
         sub.get(timeout=0.2)
-    assert 0.18 <= time.monotonic() - start < 1.0
+    assert 0.18 <= time.monotonic() - start < 2.0  # generous: a shared, busy machine
     sub.close()
 
 
