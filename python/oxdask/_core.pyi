@@ -31,6 +31,7 @@ __all__ = [
     "graph_tasks",
     "order",
     "random_block",
+    "run_nanny",
     "run_worker_blocking",
     "temporary_pki",
     "validate",
@@ -387,6 +388,16 @@ class _WorkerHost(Protocol):
     def deserialize(self, stream: Frame, buffers: list[Frame]) -> tuple[Any, int]: ...
     def dump_error(self, exc: BaseException) -> tuple[bytes, bytes, str]: ...
     def run(self, call: bytes) -> tuple[bytes, bool]: ...
+
+def run_nanny(
+    command: list[str],
+    scheduler: str,
+    token: str | None = None,
+    tls: _Tls | None = None,
+    memory_limit: int = 0,
+    terminate: float | None = None,
+) -> int:
+    """Run the worker ``command`` under a nanny until it closes normally; the exit code."""
 
 def run_worker_blocking(
     scheduler: str,

@@ -97,9 +97,14 @@ def test_a_worker_over_its_memory_is_restarted_and_killedworker_says_why():
         cluster = LocalCluster(n_workers=1, threads_per_worker=1, memory_limit="200MB")
     with cluster, Client(cluster) as c:
         (before,) = workers(c)
+        future = c.submit(hog, 400)
         with pytest.raises(KilledWorker) as info:
-            c.submit(hog, 400).result(timeout=60)
+            future.result(timeout=60)
         text = str(info.value)
+        assert info.value.task == future.key
+        assert info.value.last_worker == before
+        assert info.value.deaths == 1
+        assert "memory" in info.value.last_reason
         assert "exited because its process memory" in text, text
         assert "exceeded 95% of its memory limit" in text, text
         # The worker process restarted itself and serves again.

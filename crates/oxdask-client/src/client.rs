@@ -2,7 +2,7 @@
 //! workers.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +45,8 @@ pub enum Request {
 /// A connection to a scheduler (and, for data, to workers).
 pub struct Client {
     sender: Sender,
+    /// Set when the connection ended (before the waiting requests are failed).
+    closed: Arc<AtomicBool>,
     inbox: Arc<Inbox>,
     pending: Arc<Pending>,
     next_id: AtomicU64,
@@ -100,9 +102,12 @@ impl Client {
         };
         let inbox = Arc::new(Inbox::default());
         let pending = Arc::new(Pending::default());
-        runtime.spawn(read_scheduler(reader, inbox.clone(), pending.clone()));
+        let closed = Arc::new(AtomicBool::new(false));
+        let reading = read_scheduler(reader, inbox.clone(), pending.clone(), closed.clone());
+        runtime.spawn(reading);
         Ok(Self {
             sender,
+            closed,
             inbox,
             pending,
             next_id: AtomicU64::new(1),
@@ -197,7 +202,9 @@ impl Client {
                     })
             }
         };
-        if !sent {
+        // The reader sets `closed` before failing the waiting requests: a request registered
+        // after that sees it here.
+        if !sent || self.closed.load(Ordering::SeqCst) {
             self.pending.lock().remove(&id);
             return Err(closed());
         }
@@ -270,7 +277,12 @@ fn closed_unless(sent: bool) -> Result<(), ClientError> {
 }
 
 /// Sorts what the scheduler sends until the connection ends, then reports why.
-async fn read_scheduler(mut reader: FrameReader, inbox: Arc<Inbox>, pending: Arc<Pending>) {
+async fn read_scheduler(
+    mut reader: FrameReader,
+    inbox: Arc<Inbox>,
+    pending: Arc<Pending>,
+    closed: Arc<AtomicBool>,
+) {
     let reason = loop {
         let frame = match reader.next().await {
             Ok(Some(f)) => f,
@@ -311,6 +323,7 @@ async fn read_scheduler(mut reader: FrameReader, inbox: Arc<Inbox>, pending: Arc
             inbox.push(event);
         }
     };
+    closed.store(true, Ordering::SeqCst);
     pending.lock().clear();
     inbox.push(KeyEvent::Closed { reason });
 }

@@ -73,6 +73,7 @@ fn seeds() -> Vec<Vec<u8>> {
             memory_limit: 1 << 30,
             resources: vec![("GPU".into(), 1.0)],
             pid: 42,
+            nanny: false,
         }))
         .unwrap();
         b.push(&WorkerToScheduler::TaskFinished {

@@ -230,6 +230,9 @@ class LocalCluster(Cluster):
         self._closed = True
         self.scheduler.close()
         deadline = time.monotonic() + parse_timedelta(timeout)
+        for p in self._procs:  # the nannies: a worker they were restarting stops too
+            with contextlib.suppress(OSError):
+                p.terminate()
         for p in self._procs:
             try:
                 p.wait(max(0.1, deadline - time.monotonic()))

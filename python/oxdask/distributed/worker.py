@@ -7,6 +7,7 @@ Start one with ``oxdask worker tcp://scheduler:8786`` or ``python -m oxdask.dist
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import pickle
@@ -16,7 +17,7 @@ from typing import Any
 import cloudpickle
 
 from oxdask import _core, _malloc, _shuffle
-from oxdask.distributed import _context, _deploy_flags, security
+from oxdask.distributed import _context, _deploy_flags, security, serialize
 from oxdask.distributed.serialize import (
     dumps_error,
     dumps_value,
@@ -68,7 +69,8 @@ class Host:
         if func is None:
             if blob is None:
                 raise RuntimeError(f"function {fid:#x} was never sent to this worker")
-            func = self._functions[fid] = cloudpickle.loads(blob)
+            with serialize.loads_lock:  # imports a first unpickle triggers run once
+                func = self._functions[fid] = cloudpickle.loads(blob)
         return func
 
     def execute(self, key, payload: bytes, fid, fblob, dep_keys: list, values: list, inline=False):
@@ -353,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
             for proc in procs:
                 proc.terminate()
             return 0
+    if "OXDASK_NANNY" in os.environ:
+        _die_with_parent()
+    elif args.nanny:
+        return _run_nanny(args, sys.argv[1:] if argv is None else argv, tls, token)
     try:
         how, reason = lifecycle.run(
             lambda: run(
@@ -384,14 +390,59 @@ def main(argv: list[str] | None = None) -> int:
         if not args.nanny:
             print(f"oxdask worker: exiting: {reason}", file=sys.stderr)
             return 3 if how == "memory" else 0
-        # A fresh process gives every byte back; the pid (and the Popen of whoever started
-        # this worker) stays the same. The scheduler already reschedules its work.
         print(f"oxdask worker: restarting: {reason}", file=sys.stderr)
         sys.stderr.flush()
+        if "OXDASK_NANNY" in os.environ:  # the nanny starts a fresh process
+            return NANNY_RESTART
+        # A fresh process gives every byte back; the pid (and the Popen of whoever started
+        # this worker) stays the same. The scheduler already reschedules its work.
         argv = sys.argv[1:] if argv is None else argv
         os.execv(sys.executable, [sys.executable, "-m", "oxdask.distributed.worker", *argv])
     log.info("closed (%s)", reason)
     return 0
+
+
+def _interrupt(*_args) -> None:
+    raise KeyboardInterrupt
+
+
+def _die_with_parent() -> None:
+    """A nanny's worker ends with its nanny, even when the nanny is killed (Linux), and
+    ends cleanly (its spill directory removed) when the nanny stops it."""
+    import ctypes
+    import signal
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+
+
+#: The exit code with which a worker asks its nanny for a fresh process.
+NANNY_RESTART = 75
+
+
+def _run_nanny(args, argv: list[str], tls, token) -> int:
+    """Supervise this worker in a child process (Dask's nanny): restarted whenever it dies,
+    killed past its memory's terminate threshold, its deaths reported to the scheduler."""
+    import signal
+
+    from oxdask import _core
+
+    # Stopping the nanny (LocalCluster.close, Ctrl-C) stops its worker first.
+    signal.signal(signal.SIGTERM, _interrupt)
+    command = [sys.executable, "-m", "oxdask.distributed.worker", *argv]
+    try:
+        return _core.run_nanny(
+            command,
+            args.scheduler,
+            token=token,
+            tls=tls,
+            memory_limit=parse_memory_limit(args.memory_limit),
+            terminate=memory_thresholds()[3],
+        )
+    except KeyboardInterrupt:
+        return 0
 
 
 if __name__ == "__main__":

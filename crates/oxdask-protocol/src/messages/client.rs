@@ -176,6 +176,14 @@ pub enum ClientToScheduler {
         /// The pickled call, opaque to the scheduler.
         call: BufIx,
     },
+    /// A nanny's worker process died, and why (a signal, an exit code, its memory); sent
+    /// by the nanny, so the `KilledWorker` errors of the tasks it ran name the cause.
+    WorkerDied {
+        /// The worker's process id.
+        pid: u32,
+        /// Why it died ("its process was killed by signal 9 ...").
+        reason: String,
+    },
     /// The client is leaving.
     Close,
 }

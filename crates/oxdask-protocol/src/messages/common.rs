@@ -66,4 +66,7 @@ pub struct WorkerInfo {
     pub resources: Vec<(String, f64)>,
     /// Process id, for diagnostics.
     pub pid: u32,
+    /// Whether a nanny supervises the process (it reports why the process died).
+    #[serde(default)]
+    pub nanny: bool,
 }

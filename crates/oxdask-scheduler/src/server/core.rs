@@ -55,7 +55,16 @@ struct WorkerConn {
     functions: HashSet<u64>,
     /// Set once the scheduler asked it to close, so its disconnection is not a death.
     closing: Option<LeaveReason>,
+    pid: u32,
+    /// A nanny supervises it: when it dies, the nanny says why.
+    nanny: bool,
+    /// Why it is about to die, when it (or its nanny) said so.
+    cause_known: bool,
 }
+
+/// How long a nanny's worker that died waits for its nanny to say why before it is
+/// removed (its tasks rescheduled or failed).
+const NANNY_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub(crate) struct Core {
     state: SchedulerState,
@@ -75,6 +84,8 @@ pub(crate) struct Core {
     /// reports (kept for that one event only: the state machine never holds values).
     finished_value: Option<(Key, Bytes)>,
     extension: Option<Extension>,
+    /// Nannies' workers that died, waiting for their nanny's report: pid -> (worker, since).
+    dying: HashMap<u32, (WorkerId, Instant)>,
 }
 
 struct RunRequest {
@@ -102,6 +113,7 @@ impl Core {
             functions: HashMap::new(),
             runs: HashMap::new(),
             extension,
+            dying: HashMap::new(),
             finished_value: None,
         }
     }
@@ -181,7 +193,10 @@ impl Core {
                 }
             }
             Input::Disconnected { conn, role } => self.disconnected(conn, role),
-            Input::Tick => self.event(EventKind::Tick),
+            Input::Tick => {
+                self.bury_dying(false);
+                self.event(EventKind::Tick);
+            }
             Input::Snapshot(tx) => {
                 let _ = tx.send(translate::snapshot(&self.state, &self.address));
             }
@@ -203,7 +218,49 @@ impl Core {
                 run.waiting.remove(&worker);
             }
             self.finish_runs();
+            if reason == LeaveReason::Died && w.nanny && !w.cause_known {
+                // Its nanny says why in a moment.
+                self.dying.insert(w.pid, (worker, Instant::now()));
+                return;
+            }
             self.event(EventKind::WorkerLeft { worker, reason });
+        }
+    }
+
+    /// Removes the dying workers whose nanny did not report within [`NANNY_GRACE`] (all of
+    /// them with `all`).
+    fn bury_dying(&mut self, all: bool) {
+        let now = Instant::now();
+        let late: Vec<u32> = self
+            .dying
+            .iter()
+            .filter(|(_, (_, since))| all || now.duration_since(*since) >= NANNY_GRACE)
+            .map(|(&pid, _)| pid)
+            .collect();
+        for pid in late {
+            if let Some((worker, _)) = self.dying.remove(&pid) {
+                let reason = LeaveReason::Died;
+                self.event(EventKind::WorkerLeft { worker, reason });
+            }
+        }
+    }
+
+    /// A nanny reports why its worker process died.
+    fn worker_died(&mut self, pid: u32, reason: String) {
+        if let Some((worker, _)) = self.dying.remove(&pid) {
+            self.event(EventKind::WorkerClosing { worker, reason });
+            let reason = LeaveReason::Died;
+            self.event(EventKind::WorkerLeft { worker, reason });
+            return;
+        }
+        // The report overtook the connection's end.
+        let found = self
+            .workers
+            .iter_mut()
+            .find(|(_, w)| w.pid == pid && w.nanny);
+        if let Some((&worker, w)) = found {
+            w.cause_known = true;
+            self.event(EventKind::WorkerClosing { worker, reason });
         }
     }
 
@@ -287,6 +344,7 @@ impl Core {
             }
             ClientToScheduler::Run { id, call } => self.start_run(client, id, call.get(buffers)),
             ClientToScheduler::Call { id, call } => self.call(client, id, call.get(buffers)),
+            ClientToScheduler::WorkerDied { pid, reason } => self.worker_died(pid, reason),
             ClientToScheduler::Close => self.client_left(client),
         }
     }
@@ -395,6 +453,9 @@ impl Core {
                     address: info.address.clone(),
                     functions: HashSet::new(),
                     closing: None,
+                    pid: info.pid,
+                    nanny: info.nanny,
+                    cause_known: false,
                 },
             );
             self.event(EventKind::WorkerJoined {
@@ -435,6 +496,9 @@ impl Core {
         match &msg {
             WorkerToScheduler::Closing { reason } => {
                 tracing::warn!(worker = %self.address_of(worker), %reason, "worker exiting");
+                if let Some(w) = self.workers.get_mut(&worker) {
+                    w.cause_known = true;
+                }
             }
             WorkerToScheduler::Paused { paused, reason } => {
                 tracing::info!(worker = %self.address_of(worker), paused, %reason, "worker pause");
@@ -472,7 +536,10 @@ impl Core {
                 (Command::ReportInMemory { key, .. }, Some((k, v))) if key == k => Some(v.clone()),
                 _ => None,
             };
-            if let Some(msg) = translate::client_report(command, value) {
+            if let Some(mut msg) = translate::client_report(command, value) {
+                if let SchedulerToClient::Erred { key, from, .. } = &mut msg {
+                    *from = self.state.failure_origin(key);
+                }
                 self.to_client(client, msg);
             }
             return;

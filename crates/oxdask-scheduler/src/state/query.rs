@@ -156,6 +156,22 @@ impl SchedulerState {
         }
     }
 
+    /// The task whose own failure `key` inherited (`key` itself when it failed itself or is
+    /// unknown): the chain of failed dependencies followed to its start.
+    pub fn failure_origin(&self, key: &Key) -> Key {
+        let mut origin = key.clone();
+        // Bounded: a chain of failed dependencies visits each task at most once.
+        for _ in 0..self.task_count() {
+            match self.tasks.id(&origin).map(|t| &self.tasks[t].state) {
+                Some(TaskState::Erred {
+                    from: Some(from), ..
+                }) => origin = from.clone(),
+                _ => break,
+            }
+        }
+        origin
+    }
+
     /// Explains where the task for `key` is and why: its state and worker, what it waits
     /// for, who needs it, and its last transitions with the stimuli that caused them.
     pub fn why(&self, key: &Key) -> String {

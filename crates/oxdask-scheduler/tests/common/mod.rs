@@ -53,6 +53,7 @@ pub async fn register_worker(scheduler: &str, address: &str, name: &str) -> (Fra
         memory_limit: 0,
         resources: vec![],
         pid: 1,
+        nanny: false,
     }));
     let welcome: Vec<SchedulerToWorker> = next(&mut reader).await;
     assert!(matches!(welcome[0], SchedulerToWorker::Welcome { .. }));

@@ -58,6 +58,8 @@ pub(crate) async fn register(
         memory_limit: config.memory_limit,
         resources: config.resources.clone(),
         pid: std::process::id(),
+        // Set by the nanny for the processes it starts.
+        nanny: std::env::var_os("OXDASK_NANNY").is_some(),
     }));
     let frame = tokio::time::timeout(timeout, reader.next())
         .await

@@ -1,0 +1,55 @@
+"""Calls run in the scheduler's process (Client.run_on_scheduler), and failures as the client
+raises them (structured on the wire, never parsed from text)."""
+
+import os
+
+import pytest
+
+from oxdask.distributed import Client, LocalCluster
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=1, threads_per_worker=1) as cluster, Client(cluster) as c:
+        yield c
+
+
+def add(a, b=0):
+    return a + b
+
+
+def where(dask_scheduler=None):
+    return dask_scheduler.client, os.getpid()
+
+
+def boom():
+    raise KeyError("nothing here")
+
+
+def test_run_on_scheduler_returns_the_result_computed_in_the_scheduler_process(client):
+    assert client.run_on_scheduler(add, 2, b=40) == 42
+    worker_pids = set(client.run(os.getpid).values())
+    client_id, pid = client.run_on_scheduler(where)
+    # LocalCluster's scheduler lives in this process, the workers do not.
+    assert pid == os.getpid()
+    assert pid not in worker_pids
+    assert isinstance(client_id, int)
+
+
+def test_run_on_scheduler_raises_the_functions_exception_with_its_type(client):
+    with pytest.raises(KeyError, match="nothing here"):
+        client.run_on_scheduler(boom)
+    with pytest.raises(TypeError, match="callable"):
+        client.run_on_scheduler(42)
+
+
+def fail(x):
+    raise ValueError(f"bad {x}")
+
+
+def test_a_dependents_error_is_the_original_exception(client):
+    bad = client.submit(fail, 1)
+    after = client.submit(add, bad, 1)
+    with pytest.raises(ValueError, match="bad 1"):
+        after.result(timeout=30)
+    assert isinstance(after.exception(timeout=30), ValueError)
