@@ -76,6 +76,9 @@ def test_who_has_has_what_nbytes(client):
     assert who[computed.key] == [a]
     assert set(who["y-1"]) in ({b}, {a, b})  # a copy may stay where len ran
     assert client.who_has(on_a["x-1"]) == {"x-1": [a]}
+    assert client.who_has([on_a["x-1"], "y-1"]) == {"x-1": [a], "y-1": who["y-1"]}
+    assert client.who_has("x-1") == {"x-1": [a]}
+    assert client.who_has({"k": on_a["x-1"]}) == {"x-1": [a]}
     assert {k: v for k, v in client.who_has().items() if k in who} == who
 
     has = client.has_what()

@@ -43,21 +43,31 @@ def _blocking(client, name: str):
     return functools.partial(getattr(method, "__wrapped__", method), client)
 
 
+def _is_key(x) -> bool:
+    """A task key: a string, bytes, an int, or a tuple of a name and indices."""
+    if isinstance(x, str | bytes | int):
+        return True
+    return (
+        isinstance(x, tuple)
+        and bool(x)
+        and isinstance(x[0], str)
+        and all(isinstance(i, int) for i in x[1:])
+    )
+
+
 def _keys(futures) -> list:
+    """The keys of futures, keys, collections of them or a persisted collection."""
     from oxdask.distributed.future import Future, futures_of
 
     if futures is None:
         return []
-    if isinstance(futures, str | bytes | int) or (
-        isinstance(futures, tuple) and futures and isinstance(futures[0], str)
-    ):
+    if _is_key(futures):
         return [futures]
-    out = []
-    for f in futures_of(futures):
-        out.append(f.key)
-    if not out and isinstance(futures, list | tuple | set):
-        out = [f.key if isinstance(f, Future) else f for f in futures]
-    return out
+    if isinstance(futures, Future):
+        return [futures.key]
+    if isinstance(futures, list | tuple | set):
+        return list(dict.fromkeys(k for x in futures for k in _keys(x)))
+    return [f.key for f in futures_of(futures)]
 
 
 def _timestamp(value, name: str):
