@@ -105,14 +105,7 @@ class ClientQueries(ClientEvents):
     def has_what(self, workers=None, **kwargs) -> dict:
         """``{worker address: [keys it holds]}`` over this client's finished futures, for
         every worker (or those in ``workers``)."""
-        addresses = list(self.scheduler_info()["workers"])
-        if workers is not None:
-            wanted = [workers] if isinstance(workers, str) else list(workers)
-            unknown = [w for w in wanted if w not in addresses]
-            if unknown:
-                raise ValueError(f"not workers of this scheduler: {unknown}")
-            addresses = wanted
-        out: dict = {a: [] for a in addresses}
+        out: dict = {a: [] for a in self._addresses(workers)}
         for key, holders in self._who_has(None).items():
             for a in holders:
                 if a in out:
@@ -170,7 +163,7 @@ class ClientQueries(ClientEvents):
 
     def _on_workers(self, function, workers, *args) -> dict:
         result = _blocking(self, "run")(function, *args)
-        return {w: result[w] for w in self._addresses(workers)}
+        return {w: result[w] for w in self._addresses(workers) if w in result}
 
     # -- what runs --------------------------------------------------------------------------------
     @client_method
