@@ -219,6 +219,13 @@ def chatty(n):
     return n
 
 
+def warn_unpicklable():
+    import threading
+
+    remote_warn(RuntimeWarning("holding", threading.Lock()))
+    return "still fine"
+
+
 def test_forward_logging_prints_and_warnings(client, capsys, caplog):
     client.forward_logging("user.forwarded")
     try:
@@ -234,6 +241,13 @@ def test_forward_logging_prints_and_warnings(client, capsys, caplog):
         assert record.levelname == "ERROR"
         warning = next(w for w in caught if "warned 7" in str(w.message))
         assert warning.category is RuntimeWarning
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert client.submit(warn_unpicklable, pure=False).result() == "still fine"
+            assert eventually(lambda: any("holding" in str(w.message) for w in caught))
+        warning = next(w for w in caught if "holding" in str(w.message))
+        assert warning.category is UserWarning
+        assert str(warning.message).startswith("RuntimeWarning: ")
     finally:
         client.unforward_logging("user.forwarded")
     assert getattr(client, "_forwarder", None) is None

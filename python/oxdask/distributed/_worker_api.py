@@ -219,7 +219,13 @@ def warn(message, category=UserWarning, stacklevel: int = 1, source=None) -> Non
     worker's events (there ``stacklevel`` and ``source`` mean nothing)."""
     _warnings.warn(message, category, stacklevel + 1, source)
     if _in_worker():
-        record_event("warn", {"message": pickle.dumps(message), "category": pickle.dumps(category)})
+        try:
+            msg = {"message": pickle.dumps(message), "category": pickle.dumps(category)}
+        except Exception:  # an unpicklable warning reaches the client as its text
+            kind = category if isinstance(message, str) else type(message)
+            text = f"{getattr(kind, '__name__', kind)}: {message}"
+            msg = {"message": pickle.dumps(text), "category": pickle.dumps(UserWarning)}
+        record_event("warn", msg)
 
 
 @contextlib.contextmanager
