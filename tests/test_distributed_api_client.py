@@ -96,6 +96,13 @@ def test_who_has_has_what_nbytes(client):
     assert summary == {"x": sizes["x-1"], "y": sizes["y-1"], key_split(computed.key): 28}
 
 
+def stacks_shared():
+    from oxdask.distributed import _worker_probe
+
+    samples = list(_worker_probe._samples)
+    return len({id(s[3]) for s in samples}), len({s[3] for s in samples})
+
+
 def test_processing_call_stack_and_profile(client, tmp_path):
     flag = str(tmp_path / "go")
     client.profile()  # starts the samplers
@@ -132,6 +139,9 @@ def test_processing_call_stack_and_profile(client, tmp_path):
         assert any(c.startswith("spin_until;") for c in tree["children"])
         assert client.profile(key="no-such-task")["count"] == 0
         assert client.profile(start=time.time() + 3600)["count"] == 0
+        shared = client.run(stacks_shared)  # a repeated stack is stored once
+        assert all(objects == distinct for objects, distinct in shared.values()), shared
+        assert any(distinct for _, distinct in shared.values())
         per_worker = client.profile(merge_workers=False)
         assert set(per_worker) == set(workers_of(client))
     finally:

@@ -54,9 +54,12 @@ def call_stacks(keys: list | None = None) -> tuple[int, list]:
 
 
 # -- profile ----------------------------------------------------------------------------------
-#: Samples kept per process (about 25 minutes of one busy thread at the default interval).
-PROFILE_SAMPLES = 150_000
+#: Samples kept per process (about 17 minutes of one busy thread at the default interval).
+PROFILE_SAMPLES = 100_000
 _samples: collections.deque = collections.deque(maxlen=PROFILE_SAMPLES)
+#: Each distinct stack once (a sample refers to it): a running task mostly repeats its stack.
+_stacks: dict[tuple, tuple] = {}
+_MAX_STACKS = 20_000
 _sampler: list[threading.Thread] = []
 _sampler_lock = threading.Lock()
 
@@ -70,6 +73,9 @@ def _sample_once() -> None:
     now = time.time()
     for address, key, frame in _worker_api.executing():
         stack = tuple(_frame_id(f) for f in _task_frames(frame))
+        if len(_stacks) > _MAX_STACKS:
+            _stacks.clear()  # samples keep theirs; new ones share afresh
+        stack = _stacks.setdefault(stack, stack)
         if stack:
             _samples.append((now, address, key, stack))
 
