@@ -1,0 +1,172 @@
+// oxdask dashboard: /workers (a sortable table, one row per worker) and /info/worker/<addr>.html.
+"use strict";
+
+const pct = (v) => (typeof v === "number" ? v.toFixed(0) + " %" : "—");
+const rate = (v) => (typeof v === "number" ? OX.fmtBytes(v) + "/s" : "—");
+const ioCell = (a, b) => (w) => {
+  if (typeof w[a] !== "number" && typeof w[b] !== "number") return [null, "—"];
+  return [(w[a] || 0) + (w[b] || 0), `${rate(w[a])} / ${rate(w[b])}`];
+};
+
+// [key, title, value(worker) -> raw or [raw, text], format, is text]
+OX.WORKER_COLUMNS = [
+  ["address", "Address", (w) => w.address, null, true],
+  ["name", "Name", (w) => (w.name === undefined || w.name === null ? "" : String(w.name)), null, true],
+  ["status", "Status", (w) => w.status || "", null, true],
+  ["nthreads", "Threads", (w) => w.nthreads, OX.fmtNum],
+  ["cpu", "CPU", (w) => (typeof w.cpu === "number" ? w.cpu : null), pct],
+  ["memory", "Memory", (w) => w.memory, OX.fmtBytes],
+  ["memory_limit", "Limit", (w) => w.memory_limit || null, OX.fmtBytes],
+  ["memory_frac", "Memory %", (w) => (w.memory_limit ? (100 * (w.memory || 0)) / w.memory_limit : null), pct],
+  ["managed", "Managed", (w) => OX.memoryParts(w).managed, OX.fmtBytes],
+  ["unmanaged", "Unmanaged", (w) => OX.memoryParts(w).unmanaged, OX.fmtBytes],
+  ["spilled", "Spilled", (w) => OX.memoryParts(w).spilled, OX.fmtBytes],
+  ["processing", "Processing", (w) => w.processing, OX.fmtNum],
+  ["keys_held", "In memory", (w) => w.keys_held, OX.fmtNum],
+  ["network", "Net read / write", ioCell("read_bytes", "write_bytes"), null],
+  ["disk", "Disk read / write", ioCell("disk_read", "disk_write"), null],
+  ["last_seen_s", "Last seen", (w) => w.last_seen_s, (v) => OX.fmtSeconds(v) + " ago"],
+];
+
+OX.drawWorkerTable = function (node, workers, sort, onSort) {
+  OX.clear(node);
+  const cols = OX.WORKER_COLUMNS;
+  const rows = workers.map((w) => {
+    const cells = cols.map(([, , value, fmt]) => {
+      let v = value(w);
+      let text;
+      if (Array.isArray(v)) [v, text] = v;
+      else text = v === null || v === undefined ? "—" : fmt ? fmt(v) : String(v);
+      return [v, text];
+    });
+    return { w, cells };
+  });
+  const ci = Math.max(cols.findIndex((c) => c[0] === sort.key), 0);
+  rows.sort((a, b) => {
+    const x = a.cells[ci][0];
+    const y = b.cells[ci][0];
+    let c;
+    if (x === null || x === undefined) c = y === null || y === undefined ? 0 : 1;
+    else if (y === null || y === undefined) c = -1;
+    else if (typeof x === "number" && typeof y === "number") c = x - y;
+    else c = String(x).localeCompare(String(y), "en", { numeric: true });
+    return sort.desc ? -c : c;
+  });
+  const table = OX.el("table", { className: "data workers", "data-rows": rows.length }, node);
+  const head = OX.el("tr", {}, OX.el("thead", {}, table));
+  cols.forEach(([key, title, , , isText], i) => {
+    const th = OX.el("th", { text: title, "data-col": key, className: isText ? "text" : "" }, head);
+    if (i === ci) th.classList.add(sort.desc ? "sorted-desc" : "sorted-asc");
+    th.addEventListener("click", () => onSort(key));
+  });
+  const tbody = OX.el("tbody", {}, table);
+  for (const { w, cells } of rows) {
+    const tr = OX.el("tr", { className: "worker-row", "data-worker": w.address }, tbody);
+    if (w.status && w.status !== "running") tr.classList.add("worker-" + w.status);
+    cells.forEach(([v, text], i) => {
+      const td = OX.el("td", { "data-col": cols[i][0], className: cols[i][4] ? "text" : "" }, tr);
+      if (v !== null && v !== undefined) td.setAttribute("data-value", String(v));
+      if (cols[i][0] === "address") OX.el("a", { href: OX.workerHref(w.address), text }, td);
+      else td.textContent = text;
+      if (cols[i][0] === "status" && w.pause_reason) td.title = w.pause_reason;
+    });
+  }
+};
+
+OX.pages.workers = function (main) {
+  const panel = OX.panel(main, "Workers", { wide: true, id: "workers" });
+  const summary = OX.el("div", { className: "note" }, panel.body);
+  const tableNode = OX.el("div", {}, panel.body);
+  const sort = { key: "address", desc: false };
+  let last = null;
+  const draw = () => {
+    if (!last) return;
+    const workers = last.workers || [];
+    const threads = workers.reduce((s, w) => s + (w.nthreads || 0), 0);
+    const mem = workers.reduce((s, w) => s + (w.memory || 0), 0);
+    summary.textContent = `${workers.length} workers, ${threads} threads, ${OX.fmtBytes(mem)} memory`;
+    OX.drawWorkerTable(tableNode, workers, sort, (key) => {
+      if (sort.key === key) sort.desc = !sort.desc;
+      else Object.assign(sort, { key, desc: false });
+      draw();
+    });
+  };
+  OX.poll(panel, "/json/state", (state) => {
+    last = state;
+    draw();
+  });
+};
+
+// ---------- one worker ----------
+
+function keyList(node, keys, withBytes) {
+  OX.clear(node);
+  if (!keys.length) {
+    OX.el("p", { className: "note", text: "None." }, node);
+    return;
+  }
+  const table = OX.el("table", { className: "data keys" }, node);
+  const head = OX.el("tr", {}, OX.el("thead", {}, table));
+  OX.el("th", { className: "text", text: "Key" }, head);
+  if (withBytes) OX.el("th", { text: "Bytes" }, head);
+  const tbody = OX.el("tbody", {}, table);
+  for (const k of keys) {
+    const key = withBytes ? k.key : k;
+    const tr = OX.el("tr", { className: "key-row" }, tbody);
+    OX.el("a", { href: OX.taskHref(key), text: key }, OX.el("td", { className: "text" }, tr));
+    if (withBytes) OX.el("td", { text: OX.fmtBytes(k.nbytes), "data-value": k.nbytes }, tr);
+  }
+}
+
+OX.pages.worker = function (main, address) {
+  OX.el("h1", { text: `Worker ${address}`, style: "font-size:16px;margin:0 0 8px" }, main);
+  const enc = encodeURIComponent(address);
+  const grid = OX.el("div", { className: "grid" }, main);
+  const info = OX.panel(grid, "Worker", { id: "worker-info" });
+  const proc = OX.panel(grid, "Tasks processing", { id: "worker-processing" });
+  const keys = OX.panel(grid, "Keys held", { wide: true, id: "worker-keys" });
+  const stacks = OX.panel(grid, "Call stacks", { wide: true, id: "worker-stacks" });
+  const logs = OX.panel(grid, "Logs", { wide: true, id: "worker-logs" });
+  OX.poll([info, proc, keys], `/json/worker/${enc}`, (w) => {
+    OX.clear(info.body);
+    const dl = OX.el("dl", { className: "kv" }, info.body);
+    const parts = OX.memoryParts(w);
+    const items = [
+      ["Address", w.address], ["Name", w.name], ["Status", w.status + (w.pause_reason ? ` (${w.pause_reason})` : "")],
+      ["PID", w.pid], ["Threads", w.nthreads],
+      ["Memory", `${OX.fmtBytes(w.memory)} of ${w.memory_limit ? OX.fmtBytes(w.memory_limit) : "no limit"}`],
+      ["Managed", OX.fmtBytes(parts.managed)], ["Unmanaged", OX.fmtBytes(parts.unmanaged)],
+      ["Spilled", OX.fmtBytes(parts.spilled)], ["Keys held", OX.fmtNum(w.keys_held)],
+      ["Occupancy", OX.fmtSeconds(w.occupancy_s)], ["Last seen", OX.fmtSeconds(w.last_seen_s) + " ago"],
+    ];
+    for (const [k, v] of items) {
+      OX.el("dt", { text: k }, dl);
+      OX.el("dd", { text: v === undefined || v === null ? "—" : String(v) }, dl);
+    }
+    const processing = Array.isArray(w.processing) ? w.processing : [];
+    keyList(proc.body, processing, false);
+    const held = w.keys || [];
+    keyList(keys.body, held, true);
+    if (held.length >= 1000) OX.el("p", { className: "note", text: "(the first 1000 keys)" }, keys.body);
+  });
+  OX.poll(stacks, `/json/ext/call_stacks?worker=${enc}`, (data) => {
+    OX.clear(stacks.body);
+    const entries = Object.entries(data.stacks || {});
+    if (!entries.length) OX.el("p", { className: "note", text: "No task running." }, stacks.body);
+    for (const [key, frames] of entries) {
+      const div = OX.el("div", { className: "call-stack", "data-key": key }, stacks.body);
+      OX.el("a", { href: OX.taskHref(key), text: key }, OX.el("div", { className: "meta" }, div));
+      OX.el("pre", { text: (frames || []).join("\n") }, div);
+    }
+  }, 2000);
+  OX.poll(logs, `/json/ext/logs?worker=${enc}`, (data) => {
+    OX.clear(logs.body);
+    const lines = (data.logs || []).slice(-500);
+    if (!lines.length) OX.el("p", { className: "note", text: "No log records." }, logs.body);
+    const pre = OX.el("pre", { className: "logs" }, logs.body);
+    for (const [level, text] of lines) {
+      const lv = String(level).toLowerCase();
+      OX.el("div", { className: "log-line log-" + lv, text: `${String(level).toUpperCase()} ${text}` }, pre);
+    }
+  }, 2000);
+};
