@@ -7,6 +7,7 @@ scheduler started with ``oxdask scheduler`` and workers started with ``oxdask wo
 from concurrent.futures import CancelledError, TimeoutError
 
 from oxdask.config import config
+from oxdask.distributed._actors import Actor, ActorFuture, BaseActorFuture
 from oxdask.distributed._client_query import get_task_metadata
 from oxdask.distributed._executor import CompatibleExecutor
 from oxdask.distributed._primitives import Event, Lock, MultiLock, Semaphore
@@ -34,6 +35,9 @@ from oxdask.distributed.serialize import KilledWorker
 from oxdask.distributed.ssh import SSHCluster
 
 __all__ = [
+    "Actor",
+    "ActorFuture",
+    "BaseActorFuture",
     "CancelledError",
     "Client",
     "CompatibleExecutor",

@@ -387,12 +387,20 @@ class Client(SchedulerCalls, ClientExtras, ClientQueries, ClientDatasets):
             raise
 
     def submit(self, func, *args, key=None, workers=None, resources=None, retries=None,
-               priority=0, allow_other_workers=False, pure=True, **kwargs) -> Future:  # fmt: skip
+               priority=0, allow_other_workers=False, pure=True, actor=False, actors=False,
+               **kwargs) -> Future:  # fmt: skip
         """Run ``func(*args, **kwargs)`` on a worker; returns a :class:`Future`.
 
         Futures among the arguments are replaced by their results on the worker (the data
-        moves worker to worker, never through the client).
+        moves worker to worker, never through the client). With ``actor=True`` the object
+        ``func(*args, **kwargs)`` stays on the worker: the future's result is an ``Actor``.
         """
+        if actor or actors:
+            from oxdask.distributed._actors import submit_actor
+
+            return submit_actor(self, func, args, kwargs, key=key, workers=workers,
+                                resources=resources, retries=retries, priority=priority,
+                                allow_other_workers=allow_other_workers)  # fmt: skip
         if not callable(func):
             raise TypeError(f"First input to submit must be a callable function, not {func!r}")
         if key is None:
@@ -412,11 +420,16 @@ class Client(SchedulerCalls, ClientExtras, ClientQueries, ClientDatasets):
 
     def map(self, func, *iterables, key=None, workers=None, resources=None, retries=None,
             priority=0, allow_other_workers=False, pure=True, batch_size=None,
-            **kwargs) -> list[Future]:  # fmt: skip
+            actor=False, actors=False, **kwargs) -> list[Future]:  # fmt: skip
         """``submit`` for every element of the iterables, in one message to the scheduler."""
         if not callable(func):
             raise TypeError(f"First input to map must be a callable function, not {func!r}")
         seqs = [list(it) for it in iterables]
+        if actor or actors:  # one actor per element
+            opts = {"workers": workers, "resources": resources, "retries": retries,
+                    "priority": priority, "allow_other_workers": allow_other_workers}  # fmt: skip
+            rows = zip(*seqs, strict=False)
+            return [self.submit(func, *a, actor=True, **opts, **kwargs) for a in rows]
         if not seqs:
             return []
         n = min(len(s) for s in seqs)
