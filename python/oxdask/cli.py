@@ -27,7 +27,8 @@ def scheduler_main(argv: list[str]) -> int:
     p.add_argument("--host", default=None, help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=int, default=8786)
     p.add_argument("--dashboard-port", type=int, default=8787)
-    p.add_argument("--no-dashboard", action="store_true", help="no HTTP state endpoint")
+    p.add_argument("--dashboard-address", default=None, help="':PORT' of the dashboard (:8787)")
+    p.add_argument("--no-dashboard", action="store_true", help="no dashboard")
     p.add_argument(
         "--scheduler-file", default=None, help="write the address to this JSON file (for clients)"
     )
@@ -35,6 +36,14 @@ def scheduler_main(argv: list[str]) -> int:
     security.add_cli_arguments(p)
     args = p.parse_args(argv)
     dash = None if args.no_dashboard else args.dashboard_port
+    if args.dashboard_address is not None and not args.no_dashboard:
+        from oxdask.distributed.cluster import _dashboard_port
+
+        try:
+            dash = _dashboard_port(args.dashboard_address)
+        except ValueError as e:
+            print(f"oxdask scheduler: {e}", file=sys.stderr)
+            return 1
     try:
         tls, token = security.from_cli(args)
         _deploy_flags.check_protocol(args.protocol, tls is not None)
@@ -63,7 +72,7 @@ def scheduler_main(argv: list[str]) -> int:
             json.dump({"address": sched.address, "type": "Scheduler"}, f)
         os.replace(tmp, args.scheduler_file)
     if sched.http_address:
-        print(f"State endpoint at: {sched.http_address}/json/state", flush=True)
+        print(f"Dashboard at: {sched.http_address}/status", flush=True)
     idle = None
     if idle_timeout is not None:
         idle = _deploy_flags.IdleWatch(idle_timeout, sched.address, token, tls)

@@ -1,5 +1,6 @@
 //! Starting the distributed scheduler from Python (`LocalCluster`, `oxdask scheduler`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,19 @@ impl SchedulerExtension for PyExtension {
                     (Bytes::new(), false)
                 }
             }
+        })
+    }
+
+    fn http(&self, name: &str, params: &HashMap<String, String>) -> Option<String> {
+        Python::attach(|py| {
+            let answer = self
+                .0
+                .call_method1(py, "http", (name, params.clone()))
+                .and_then(|r| r.extract::<Option<String>>(py));
+            answer.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the scheduler extension failed");
+                None
+            })
         })
     }
 

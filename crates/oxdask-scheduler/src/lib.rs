@@ -46,7 +46,8 @@ pub mod state;
 
 pub use error::{Result, SchedulerError};
 pub use state::{
-    ClientId, Command, ComputeSpec, Event, EventKind, LeaveReason, NewTask, Priority,
-    SchedulerConfig, SchedulerState, StateCounts, StateKind, StimulusId, TaskError, TaskErrorBlob,
-    TaskPayload, TaskState, TaskStateView, Time, WorkerId, WorkerStatus, WorkerView,
+    key_prefix, ClientId, Command, ComputeSpec, Event, EventKind, GraphView, GroupView,
+    LeaveReason, NewTask, PrefixCounts, Priority, SchedulerConfig, SchedulerState, StateCounts,
+    StateKind, StimulusId, TaskError, TaskErrorBlob, TaskPayload, TaskState, TaskStateView, Time,
+    WorkerId, WorkerStatus, WorkerView,
 };

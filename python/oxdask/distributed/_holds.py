@@ -210,17 +210,9 @@ class Holds:
                     "datasets: it was started without its own address (start it with "
                     "LocalCluster or `oxdask scheduler`)"
                 )
-            from oxdask.distributed.client import Client
-            from oxdask.distributed.security import Security
+            from oxdask.distributed._scheduler_ext import open_client
 
-            address, token, tls = self._connection
-            security = None
-            if tls is not None:
-                ca, cert, key = tls
-                security = Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key)
-            self._client = Client(
-                address, set_as_default=False, token=token, security=security, name="holds"
-            )
+            self._client = open_client(self._connection, "holds")
         return self._client
 
     def hold(self, keys) -> None:

@@ -73,12 +73,32 @@ class SchedulerExtension:
         except BaseException as e:  # the client raises it
             return pickle.dumps(dumps_error(e), protocol=5), False
 
+    def http(self, name: str, params: dict) -> str | None:
+        """The dashboard's ``/json/ext/<name>`` routes (JSON text, None: no such route)."""
+        from oxdask.distributed._dashboard_ext import answer
+
+        return answer(self, name, params)
+
     def client_left(self, client: int) -> None:
         with self.condition:
             callbacks = list(self.left_callbacks)
         for cb in callbacks:
             with contextlib.suppress(Exception):
                 cb(client)
+
+
+def open_client(connection, name: str):
+    """A client in the scheduler's process, connected through ``connection`` (``(address,
+    token, tls)`` as :meth:`SchedulerExtension.set_connection` records it)."""
+    from oxdask.distributed.client import Client
+    from oxdask.distributed.security import Security
+
+    address, token, tls = connection
+    security = None
+    if tls is not None:
+        ca, cert, key = tls
+        security = Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key)
+    return Client(address, set_as_default=False, token=token, security=security, name=name)
 
 
 def call_on_scheduler(conn, func, args, kwargs, context: bool, timeout: float):

@@ -823,8 +823,13 @@ class Client(SchedulerCalls, ClientExtras, ClientQueries, ClientDatasets):
 
     @property
     def dashboard_link(self) -> str | None:
-        """The scheduler's web address (from its cluster), or None."""
-        return getattr(self.cluster, "dashboard_link", None)
+        """The dashboard's address (``http://host:port/status``), or None when the scheduler
+        serves none."""
+        link = getattr(self.cluster, "dashboard_link", None)
+        if link is None and self.cluster is None and not self._closed:
+            with contextlib.suppress(Exception):
+                link = json.loads(self._conn.info(10.0)).get("dashboard")
+        return link
 
     def _repr_html_(self) -> str:
         from oxdask.distributed._repr import card

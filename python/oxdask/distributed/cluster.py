@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -55,7 +56,8 @@ class LocalCluster(Cluster):
     scheduler_port : int
         0 picks a free port.
     dashboard_address : str or None
-        ``":0"`` (default) serves the JSON state endpoint on a free port; None disables it.
+        Where the dashboard is served: ``":8787"`` (default; a free port, with a logged
+        warning, when another cluster has it), ``":0"`` for a free port, None for none.
     host : str
         Interface for the scheduler and workers (loopback by default).
     resources : dict, optional
@@ -80,7 +82,7 @@ class LocalCluster(Cluster):
         processes: bool = True,
         memory_limit: str | int | None = "auto",
         scheduler_port: int = 0,
-        dashboard_address: str | None = ":0",
+        dashboard_address: str | None = ":8787",
         host: str = "127.0.0.1",
         resources: dict | None = None,
         timeout: float | str = 30.0,
@@ -94,27 +96,42 @@ class LocalCluster(Cluster):
             n_workers = cores if processes else 1
         if threads_per_worker is None:
             threads_per_worker = max(1, cores // max(n_workers, 1))
-        dash = None
-        if dashboard_address is not None:
-            dash = int(str(dashboard_address).rsplit(":", 1)[-1] or 0)
+        dash = _dashboard_port(dashboard_address)
         self.security = _resolve(security)
         self._token = _token(token, self.security)
         self._insecure = insecure
         self._pem_files = _PemFiles()
         sec = self.security
-        self.scheduler = _core.Scheduler(
-            host,
-            scheduler_port,
-            dash,
-            self._token,
-            tls=sec._tls("scheduler") if sec is not None else None,
-            insecure=insecure,
-            allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
-            extension=(extension := SchedulerExtension()),
-        )
+
+        def start(dash):
+            return _core.Scheduler(
+                host,
+                scheduler_port,
+                dash,
+                self._token,
+                tls=sec._tls("scheduler") if sec is not None else None,
+                insecure=insecure,
+                allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
+                extension=extension,
+            )
+
+        extension = SchedulerExtension()
+        try:
+            self.scheduler = start(dash)
+        except OSError:
+            if not dash or scheduler_port:  # not a busy default dashboard port
+                raise
+            # As Dask: another cluster has the dashboard port; serve this one elsewhere.
+            self.scheduler = start(0)
+            logging.getLogger("oxdask.distributed").warning(
+                "port %s is in use (another cluster?): the dashboard is at %s",
+                dash,
+                self.scheduler.http_address,
+            )
         self.scheduler_address = self.scheduler.address
         extension.set_connection(self.scheduler_address, self._token, _client_tls(sec))
-        self.dashboard_link = self.scheduler.http_address
+        http = self.scheduler.http_address
+        self.dashboard_link = f"{http}/status" if http else None
         self.processes = processes
         self._threads_per_worker = threads_per_worker
         if memory_limit == "auto":
@@ -256,6 +273,17 @@ class LocalCluster(Cluster):
                 info = {"workers": {w["address"]: w for w in self.workers_info()}}
         state = "closed" if self._closed else ("processes" if self.processes else "threads")
         return card("LocalCluster", self.scheduler_address, self.dashboard_link, info, state)
+
+
+def _dashboard_port(address) -> int | None:
+    """The port of ``dashboard_address`` (``":8787"``, ``"127.0.0.1:0"``, ``8787``); None: off."""
+    if address is None or address is False:
+        return None
+    text = str(address).rsplit(":", 1)[-1]
+    try:
+        return int(text or 0)
+    except ValueError:
+        raise ValueError(f"dashboard_address: expected ':PORT' or None, got {address!r}") from None
 
 
 def _worker_config_env() -> dict[str, str]:

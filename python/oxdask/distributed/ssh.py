@@ -321,13 +321,11 @@ class SSHCluster(Cluster):
             address = f"{scheme}://{real}:{port}"
         self.scheduler_address = address
         http = (
-            self.scheduler.wait_line("State endpoint at:", deadline)
+            self.scheduler.wait_line("Dashboard at:", deadline)
             if "--no-dashboard" not in args
             else None
         )
-        self.dashboard_link = (
-            http.split(":", 1)[1].strip().removesuffix("/json/state") if http else None
-        )
+        self.dashboard_link = http.split(":", 1)[1].strip() if http else None
 
     def _start_group(self) -> _Remote:
         """One ``oxdask worker`` (``n_workers`` processes) on the next worker host."""

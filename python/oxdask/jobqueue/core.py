@@ -288,7 +288,8 @@ class JobQueueCluster(Cluster):
             self._token,
         )
         self.scheduler_address = self.scheduler.address
-        self.dashboard_link = self.scheduler.http_address
+        http = self.scheduler.http_address
+        self.dashboard_link = f"{http}/status" if http else None
         tmp = shared_temp_directory or _conf(self.config_name, "shared-temp-directory")
         tmp = os.path.expanduser(tmp or os.path.join("~", ".oxdask", "jobqueue"))
         os.makedirs(tmp, mode=0o700, exist_ok=True)

@@ -2,6 +2,7 @@
 //! on the scheduler — coordination primitives, published datasets, `run_on_scheduler`. The
 //! core never waits for them: each runs on the blocking pool and answers its client itself.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -14,6 +15,11 @@ pub trait SchedulerExtension: Send + Sync {
     fn call(&self, client: u32, call: Bytes) -> (Bytes, bool);
     /// `client` left (closed or lost its connection): what it held can be released.
     fn client_left(&self, client: u32);
+    /// Answers the dashboard's `/json/ext/<name>?<params>` (JSON text), or `None` when it
+    /// has no such route.
+    fn http(&self, _name: &str, _params: &HashMap<String, String>) -> Option<String> {
+        None
+    }
 }
 
 /// A shared [`SchedulerExtension`], as [`super::ServerConfig`] holds it.

@@ -1,10 +1,11 @@
-//! The HTTP state endpoint: `GET /json/state` (and `/health`). The dashboard builds on it.
+//! The HTTP server: `GET /json/state`, `/health`, and the dashboard (`pages.rs`).
 //!
 //! It is as protected as the scheduler: with TLS it serves HTTPS only, to clients presenting a
 //! certificate of the cluster's CA; with a token, `/json/state` wants it as
 //! `Authorization: Bearer TOKEN` (`/health` stays open).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -13,18 +14,39 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use oxdask_comm::{constant_time_eq, ServerTlsStream, Tls};
+use parking_lot::Mutex;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::core::Input;
+use super::system::SystemSampler;
+use super::Extension;
 
 /// How long an HTTPS client has to complete its TLS handshake.
 const TLS_HANDSHAKE: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
-struct Endpoint {
-    inputs: mpsc::UnboundedSender<Input>,
+pub(crate) struct Endpoint {
+    pub(crate) inputs: mpsc::UnboundedSender<Input>,
     token: Option<String>,
+    pub(crate) extension: Option<Extension>,
+    pub(crate) system: Arc<Mutex<SystemSampler>>,
+}
+
+/// The 401 answer unless the request carries the scheduler's token (when it has one).
+pub(crate) fn denied(endpoint: &Endpoint, headers: &HeaderMap) -> Option<Response> {
+    let token = endpoint.token.as_ref()?;
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        None
+    } else {
+        let why = "this scheduler requires its token: Authorization: Bearer TOKEN\n";
+        Some((StatusCode::UNAUTHORIZED, why).into_response())
+    }
 }
 
 /// Binds `addr` and serves the endpoint; returns `http://host:port` (`https://` with TLS).
@@ -33,16 +55,23 @@ pub(crate) async fn serve(
     inputs: mpsc::UnboundedSender<Input>,
     token: Option<String>,
     tls: Option<Tls>,
+    extension: Option<Extension>,
 ) -> std::io::Result<String> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     // Served until the core stops (its inputs close): then the port is released.
     let closing = inputs.clone();
     let stopped = async move { closing.closed().await };
-    let app = Router::new()
+    let router = Router::new()
         .route("/json/state", get(state))
-        .route("/health", get(|| async { "ok" }))
-        .with_state(Endpoint { inputs, token });
+        .route("/health", get(|| async { "ok" }));
+    let endpoint = Endpoint {
+        inputs,
+        token,
+        extension,
+        system: Arc::new(Mutex::new(SystemSampler::new(std::time::Instant::now()))),
+    };
+    let app = super::pages::routes(router).with_state(endpoint);
     let scheme = if tls.is_some() { "https" } else { "http" };
     tokio::spawn(async move {
         let served = match tls {
@@ -65,16 +94,8 @@ pub(crate) async fn serve(
 }
 
 async fn state(State(endpoint): State<Endpoint>, headers: HeaderMap) -> Response {
-    if let Some(token) = &endpoint.token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
-            let why = "this scheduler requires its token: Authorization: Bearer TOKEN\n";
-            return (StatusCode::UNAUTHORIZED, why).into_response();
-        }
+    if let Some(denied) = denied(&endpoint, &headers) {
+        return denied;
     }
     let (tx, rx) = oneshot::channel();
     let body = if endpoint.inputs.send(Input::Snapshot(tx)).is_ok() {

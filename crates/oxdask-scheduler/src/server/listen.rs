@@ -97,7 +97,10 @@ pub async fn serve(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let http_address = match &config.http {
         Some(addr) => {
             let (token, tls) = (config.token.clone(), config.tls.clone());
-            Some(super::http::serve(addr, inputs.clone(), token, tls).await?)
+            Some(
+                super::http::serve(addr, inputs.clone(), token, tls, config.extension.clone())
+                    .await?,
+            )
         }
         None => None,
     };
@@ -106,6 +109,7 @@ pub async fn serve(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let core = Core::new(
         config.scheduler.clone(),
         address.clone(),
+        http_address.clone(),
         config.extension.clone(),
     );
     tokio::spawn(accept_loop(listener, inputs.clone(), config.token.clone()));

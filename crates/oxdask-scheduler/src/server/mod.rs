@@ -12,9 +12,13 @@
 //! forward them; everything the scheduler decides is in the pure state machine.
 
 mod core;
+mod dashboard;
 mod extension;
 mod http;
 mod listen;
+mod pages;
+mod stream;
+mod system;
 mod translate;
 
 pub use extension::{Extension, SchedulerExtension};

@@ -180,15 +180,24 @@ pub(crate) fn client_report(command: Command, value: Option<Bytes>) -> Option<Sc
     })
 }
 
-/// The scheduler's state as JSON: workers, task counts.
-pub(crate) fn snapshot(state: &SchedulerState, address: &str) -> String {
+/// The scheduler's state as JSON: workers (with their names and pids from `meta`, by
+/// address), task counts; `now` in seconds since the scheduler started.
+pub(crate) fn snapshot_value(
+    state: &SchedulerState,
+    address: &str,
+    meta: &HashMap<String, (String, u32)>,
+    now: f64,
+) -> serde_json::Value {
     let workers: Vec<_> = state
         .workers()
         .into_iter()
         .map(|w| {
+            let (name, pid) = meta.get(&w.address).cloned().unwrap_or_default();
             json!({
                 "id": w.id.0,
                 "address": w.address,
+                "name": if name.is_empty() { w.address.clone() } else { name },
+                "pid": pid,
                 "nthreads": w.nthreads,
                 "memory_limit": w.memory_limit,
                 "status": match w.status {
@@ -204,6 +213,7 @@ pub(crate) fn snapshot(state: &SchedulerState, address: &str) -> String {
                 "managed": w.managed,
                 "spilled": w.spilled,
                 "pause_reason": w.pause_reason,
+                "last_seen_s": (now - w.last_seen.0 as f64 / 1e6).max(0.0),
             })
         })
         .collect();
@@ -211,6 +221,7 @@ pub(crate) fn snapshot(state: &SchedulerState, address: &str) -> String {
     json!({
         "type": "Scheduler",
         "address": address,
+        "now": now,
         "workers": workers,
         "tasks": {
             "total": state.task_count(),
@@ -221,6 +232,7 @@ pub(crate) fn snapshot(state: &SchedulerState, address: &str) -> String {
             "memory": c.memory,
             "erred": c.erred,
         },
+        // Dask's defaults (distributed.worker.memory.*): each worker applies its own.
+        "thresholds": {"target": 0.6, "spill": 0.7, "pause": 0.8, "terminate": 0.95},
     })
-    .to_string()
 }

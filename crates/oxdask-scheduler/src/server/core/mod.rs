@@ -13,11 +13,16 @@ use oxdask_protocol::messages::{
 use oxdask_protocol::Role;
 use tokio::sync::{mpsc, oneshot};
 
+use super::dashboard::Query;
+use super::stream::Stream;
 use super::{translate, Extension};
 use crate::{
     ClientId, Command, Event, EventKind, LeaveReason, SchedulerConfig, SchedulerState, StimulusId,
     Time, WorkerId,
 };
+
+mod lifecycle;
+mod observe;
 
 /// What the core task receives.
 pub(crate) enum Input {
@@ -46,6 +51,8 @@ pub(crate) enum Input {
     Tick,
     /// The HTTP endpoint wants the state as JSON.
     Snapshot(oneshot::Sender<String>),
+    /// A dashboard page asks (answered as JSON, or Prometheus text for metrics).
+    Query(Query, oneshot::Sender<String>),
 }
 
 struct WorkerConn {
@@ -56,6 +63,7 @@ struct WorkerConn {
     /// Set once the scheduler asked it to close, so its disconnection is not a death.
     closing: Option<LeaveReason>,
     pid: u32,
+    name: String,
     /// A nanny supervises it: when it dies, the nanny says why.
     nanny: bool,
     /// Why it is about to die, when it (or its nanny) said so.
@@ -86,6 +94,10 @@ pub(crate) struct Core {
     extension: Option<Extension>,
     /// Nannies' workers that died, waiting for their nanny's report: pid -> (worker, since).
     dying: HashMap<u32, (WorkerId, Instant)>,
+    /// Where and when tasks ran, and their exceptions, for the dashboard.
+    stream: Stream,
+    /// `http://host:port` of the dashboard, if served.
+    dashboard: Option<String>,
 }
 
 struct RunRequest {
@@ -98,6 +110,7 @@ impl Core {
     pub(crate) fn new(
         config: SchedulerConfig,
         address: String,
+        dashboard: Option<String>,
         extension: Option<Extension>,
     ) -> Self {
         Self {
@@ -114,6 +127,8 @@ impl Core {
             runs: HashMap::new(),
             extension,
             dying: HashMap::new(),
+            stream: Stream::new(100_000, 1000),
+            dashboard,
             finished_value: None,
         }
     }
@@ -198,7 +213,10 @@ impl Core {
                 self.event(EventKind::Tick);
             }
             Input::Snapshot(tx) => {
-                let _ = tx.send(translate::snapshot(&self.state, &self.address));
+                let _ = tx.send(self.snapshot());
+            }
+            Input::Query(query, tx) => {
+                let _ = tx.send(self.answer(&query));
             }
         }
     }
@@ -224,43 +242,6 @@ impl Core {
                 return;
             }
             self.event(EventKind::WorkerLeft { worker, reason });
-        }
-    }
-
-    /// Removes the dying workers whose nanny did not report within [`NANNY_GRACE`] (all of
-    /// them with `all`).
-    fn bury_dying(&mut self, all: bool) {
-        let now = Instant::now();
-        let late: Vec<u32> = self
-            .dying
-            .iter()
-            .filter(|(_, (_, since))| all || now.duration_since(*since) >= NANNY_GRACE)
-            .map(|(&pid, _)| pid)
-            .collect();
-        for pid in late {
-            if let Some((worker, _)) = self.dying.remove(&pid) {
-                let reason = LeaveReason::Died;
-                self.event(EventKind::WorkerLeft { worker, reason });
-            }
-        }
-    }
-
-    /// A nanny reports why its worker process died.
-    fn worker_died(&mut self, pid: u32, reason: String) {
-        if let Some((worker, _)) = self.dying.remove(&pid) {
-            self.event(EventKind::WorkerClosing { worker, reason });
-            let reason = LeaveReason::Died;
-            self.event(EventKind::WorkerLeft { worker, reason });
-            return;
-        }
-        // The report overtook the connection's end.
-        let found = self
-            .workers
-            .iter_mut()
-            .find(|(_, w)| w.pid == pid && w.nanny);
-        if let Some((&worker, w)) = found {
-            w.cause_known = true;
-            self.event(EventKind::WorkerClosing { worker, reason });
         }
     }
 
@@ -314,7 +295,7 @@ impl Core {
                 }
             },
             ClientToScheduler::Info { id } => {
-                let json = translate::snapshot(&self.state, &self.address);
+                let json = self.snapshot();
                 self.to_client(client, SchedulerToClient::Info { id, json });
             }
             ClientToScheduler::Why { id, key } => {
@@ -346,42 +327,6 @@ impl Core {
             ClientToScheduler::Call { id, call } => self.call(client, id, call.get(buffers)),
             ClientToScheduler::WorkerDied { pid, reason } => self.worker_died(pid, reason),
             ClientToScheduler::Close => self.client_left(client),
-        }
-    }
-
-    fn client_left(&mut self, client: ClientId) {
-        if self.clients.remove(&client).is_none() {
-            return;
-        }
-        self.event(EventKind::ClientDisconnected { client });
-        if let Some(ext) = &self.extension {
-            let ext = ext.0.clone();
-            tokio::task::spawn_blocking(move || ext.client_left(client.0));
-        }
-    }
-
-    /// Runs a client's call on the blocking pool; the answer goes straight to the client.
-    fn call(&mut self, client: ClientId, id: u64, call: Option<Bytes>) {
-        let Some(sender) = self.clients.get(&client).cloned() else {
-            return;
-        };
-        let reply = move |result: Bytes, ok: bool| {
-            sender.send_buffers(vec![result], move |ix| SchedulerToClient::CallResult {
-                id,
-                result: BufIx(ix),
-                ok,
-            });
-        };
-        match (call, &self.extension) {
-            (Some(call), Some(ext)) => {
-                let ext = ext.0.clone();
-                tokio::spawn(async move {
-                    let done = tokio::task::spawn_blocking(move || ext.call(client.0, call)).await;
-                    let (result, ok) = done.unwrap_or_else(|_| (Bytes::new(), false));
-                    reply(result, ok);
-                });
-            }
-            _ => reply(Bytes::new(), false),
         }
     }
 
@@ -454,6 +399,7 @@ impl Core {
                     functions: HashSet::new(),
                     closing: None,
                     pid: info.pid,
+                    name: info.name.clone(),
                     nanny: info.nanny,
                     cause_known: false,
                 },
@@ -505,6 +451,7 @@ impl Core {
             }
             _ => {}
         }
+        self.observe(worker, &msg);
         if let Some(kind) = translate::worker_event(worker, msg, &self.by_address) {
             self.finished_value = value;
             self.event(kind);

@@ -1,0 +1,79 @@
+//! What the core records for the dashboard (the task stream, exceptions) and how it answers
+//! the dashboard's queries.
+
+use std::collections::HashMap;
+
+use oxdask_protocol::messages::WorkerToScheduler;
+
+use super::Core;
+use crate::server::dashboard::{answer, Context, Query};
+use crate::server::stream::{Raised, Ran};
+use crate::{key_prefix, WorkerId};
+
+impl Core {
+    /// Seconds since the scheduler started.
+    pub(super) fn seconds(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Records a finished or failed task in the stream (its start is its end minus the run
+    /// time the worker measured).
+    pub(super) fn observe(&mut self, worker: WorkerId, msg: &WorkerToScheduler) {
+        let stop = self.seconds();
+        let (key, start, ok) = match msg {
+            WorkerToScheduler::TaskFinished {
+                key, duration_us, ..
+            } => (key, (stop - *duration_us as f64 / 1e6).max(0.0), true),
+            WorkerToScheduler::TaskErred { key, error } => {
+                self.stream.raised(Raised {
+                    key: key.clone(),
+                    prefix: key_prefix(key),
+                    worker: self.address_of(worker),
+                    time: stop,
+                    text: error.text.clone(),
+                });
+                (key, stop, false)
+            }
+            _ => return,
+        };
+        self.stream.ran(Ran {
+            key: key.clone(),
+            prefix: key_prefix(key),
+            worker: self.address_of(worker),
+            start,
+            stop,
+            ok,
+        });
+    }
+
+    /// Names and pids of the workers, by address.
+    pub(super) fn worker_meta(&self) -> HashMap<String, (String, u32)> {
+        self.workers
+            .values()
+            .map(|w| (w.address.clone(), (w.name.clone(), w.pid)))
+            .collect()
+    }
+
+    /// The cluster as JSON (`/json/state`, `Client.scheduler_info`).
+    pub(super) fn snapshot(&self) -> String {
+        let meta = self.worker_meta();
+        let mut v =
+            super::translate::snapshot_value(&self.state, &self.address, &meta, self.seconds());
+        v["dashboard"] = serde_json::json!(self.dashboard.as_ref().map(|d| format!("{d}/status")));
+        v.to_string()
+    }
+
+    /// The answer to a dashboard query.
+    pub(super) fn answer(&self, query: &Query) -> String {
+        let meta = self.worker_meta();
+        let cx = Context {
+            state: &self.state,
+            stream: &self.stream,
+            workers: &meta,
+            address: &self.address,
+            now: self.seconds(),
+            clients: self.clients.len(),
+        };
+        answer(query, &cx)
+    }
+}

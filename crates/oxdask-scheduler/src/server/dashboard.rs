@@ -1,0 +1,245 @@
+//! The dashboard's JSON, answered by the core from its state and the task stream (the routes
+//! and pages are in `http.rs` and `pages.rs`). See `dashboard/page.html` for the pages.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use super::stream::Stream;
+use crate::{SchedulerState, StateKind};
+
+/// What a page asks the core.
+#[derive(Debug, Clone)]
+pub(crate) enum Query {
+    TaskStream {
+        since: u64,
+    },
+    Progress,
+    Groups,
+    Graph {
+        limit: usize,
+    },
+    Exceptions,
+    /// A key as its Python repr (`'inc-1a2b'`, `('x', 0)`).
+    Task(String),
+    Worker(String),
+    Metrics,
+}
+
+/// What the core knows beyond the state machine: the stream, and per worker address its
+/// name and pid.
+pub(crate) struct Context<'a> {
+    pub state: &'a SchedulerState,
+    pub stream: &'a Stream,
+    pub workers: &'a HashMap<String, (String, u32)>,
+    pub address: &'a str,
+    /// Seconds since the scheduler started.
+    pub now: f64,
+    pub clients: usize,
+}
+
+fn kind_name(kind: StateKind) -> &'static str {
+    match kind {
+        StateKind::Released => "released",
+        StateKind::Waiting => "waiting",
+        StateKind::Queued => "queued",
+        StateKind::Processing => "processing",
+        StateKind::Memory => "memory",
+        StateKind::Erred => "erred",
+    }
+}
+
+/// The answer to `query`, as JSON text (Prometheus text for `Metrics`).
+pub(crate) fn answer(query: &Query, cx: &Context<'_>) -> String {
+    let value = match query {
+        Query::TaskStream { since } => {
+            let (ran, next) = cx.stream.since(*since);
+            let tasks: Vec<Value> = ran
+                .map(|r| {
+                    json!({"key": r.key.to_string(), "prefix": r.prefix, "worker": r.worker,
+                           "start": r.start, "stop": r.stop,
+                           "status": if r.ok { "ok" } else { "erred" }})
+                })
+                .collect();
+            json!({"next": next, "now": cx.now, "tasks": tasks})
+        }
+        Query::Progress => {
+            let prefixes: Vec<Value> = cx.state.prefix_counts().iter().map(counts).collect();
+            json!({ "prefixes": prefixes })
+        }
+        Query::Groups => {
+            let groups: Vec<Value> = cx
+                .state
+                .groups()
+                .iter()
+                .map(|g| {
+                    let mut v = counts(&g.counts);
+                    v["dependencies"] = json!(g.dependencies);
+                    v
+                })
+                .collect();
+            json!({ "groups": groups })
+        }
+        Query::Graph { limit } => match cx.state.graph(*limit) {
+            Some((nodes, edges)) => {
+                let nodes: Vec<Value> = nodes
+                    .iter()
+                    .map(|(k, p, s)| json!({"key": k.to_string(), "prefix": p, "state": kind_name(*s)}))
+                    .collect();
+                json!({"too_large": false, "count": nodes.len(), "limit": limit,
+                       "nodes": nodes, "edges": edges})
+            }
+            None => json!({"too_large": true, "count": cx.state.task_count(), "limit": limit,
+                           "nodes": [], "edges": []}),
+        },
+        Query::Exceptions => {
+            let list: Vec<Value> = cx
+                .stream
+                .exceptions()
+                .map(|e| {
+                    json!({"key": e.key.to_string(), "prefix": e.prefix, "worker": e.worker,
+                           "time": e.time, "text": e.text})
+                })
+                .collect();
+            json!({ "exceptions": list })
+        }
+        Query::Task(repr) => match cx.state.key_by_repr(repr) {
+            Some(key) => {
+                let state = cx.state.task_state(&key).map(|t| kind_name(t.state.kind()));
+                json!({"key": repr, "state": state, "why": cx.state.why(&key)})
+            }
+            None => json!({"key": repr, "state": null,
+                           "why": format!("the scheduler does not know the key {repr}")}),
+        },
+        Query::Worker(address) => {
+            let Some((held, running)) = cx.state.worker_tasks(address, 1000) else {
+                return json!({"error": format!("no worker at {address}")}).to_string();
+            };
+            let keys: Vec<Value> = held
+                .iter()
+                .map(|(k, n)| json!({"key": k.to_string(), "nbytes": n}))
+                .collect();
+            let running: Vec<String> = running.iter().map(ToString::to_string).collect();
+            let mut v = worker_entry(cx, address).unwrap_or_else(|| json!({}));
+            v["keys"] = json!(keys);
+            v["processing_keys"] = json!(running);
+            v
+        }
+        Query::Metrics => return metrics(cx),
+    };
+    value.to_string()
+}
+
+fn counts(c: &crate::PrefixCounts) -> Value {
+    json!({"name": c.name, "total": c.total(), "released": c.released, "waiting": c.waiting,
+           "queued": c.queued, "no-worker": 0, "processing": c.processing, "memory": c.memory,
+           "erred": c.erred, "done": c.done()})
+}
+
+fn worker_entry(cx: &Context<'_>, address: &str) -> Option<Value> {
+    let workers = super::translate::snapshot_value(cx.state, cx.address, cx.workers, cx.now);
+    workers["workers"]
+        .as_array()?
+        .iter()
+        .find(|w| w["address"] == address)
+        .cloned()
+}
+
+/// Prometheus text, with Dask's metric names where Dask has them.
+fn metrics(cx: &Context<'_>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, kind: &str, rows: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, v) in rows {
+            let _ = writeln!(out, "{name}{labels} {v}");
+        }
+    };
+    let workers = cx.state.workers();
+    gauge(
+        "dask_scheduler_workers",
+        "Number of workers connected.",
+        "gauge",
+        vec![(String::new(), workers.len() as f64)],
+    );
+    gauge(
+        "dask_scheduler_clients",
+        "Number of clients connected.",
+        "gauge",
+        vec![(String::new(), cx.clients as f64)],
+    );
+    let c = cx.state.counts_by_state();
+    let by_state = [
+        ("released", c.released),
+        ("waiting", c.waiting),
+        ("queued", c.queued),
+        ("processing", c.processing),
+        ("memory", c.memory),
+        ("erred", c.erred),
+    ];
+    gauge(
+        "dask_scheduler_tasks",
+        "Number of tasks known by the scheduler, by state.",
+        "gauge",
+        by_state
+            .iter()
+            .map(|(s, n)| (format!("{{state=\"{s}\"}}"), *n as f64))
+            .collect(),
+    );
+    let mut prefix_rows = Vec::new();
+    for p in cx.state.prefix_counts() {
+        let name = p.name.replace('\\', "\\\\").replace('"', "\\\"");
+        for (s, n) in [
+            ("released", p.released),
+            ("waiting", p.waiting),
+            ("queued", p.queued),
+            ("processing", p.processing),
+            ("memory", p.memory),
+            ("erred", p.erred),
+        ] {
+            prefix_rows.push((
+                format!("{{task_prefix_name=\"{name}\",state=\"{s}\"}}"),
+                n as f64,
+            ));
+        }
+    }
+    gauge(
+        "dask_scheduler_prefix_state",
+        "Tasks per task prefix and state.",
+        "gauge",
+        prefix_rows,
+    );
+    gauge(
+        "dask_scheduler_tasks_completed_total",
+        "Tasks that finished, since the scheduler started.",
+        "counter",
+        vec![(String::new(), cx.stream.finished as f64)],
+    );
+    gauge(
+        "dask_scheduler_tasks_erred_total",
+        "Tasks that raised, since the scheduler started.",
+        "counter",
+        vec![(String::new(), cx.stream.erred as f64)],
+    );
+    let mut memory = Vec::new();
+    for w in &workers {
+        let unmanaged = w.memory.saturating_sub(w.managed);
+        for (kind, v) in [
+            ("managed", w.managed),
+            ("unmanaged", unmanaged),
+            ("spilled", w.spilled),
+        ] {
+            memory.push((
+                format!("{{worker=\"{}\",type=\"{kind}\"}}", w.address),
+                v as f64,
+            ));
+        }
+    }
+    gauge(
+        "dask_worker_memory_bytes",
+        "Memory of each worker, by type.",
+        "gauge",
+        memory,
+    );
+    out
+}
