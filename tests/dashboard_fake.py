@@ -12,15 +12,14 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.parse
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-DASHBOARD_DIR = (
-    Path(__file__).resolve().parents[1] / "crates/oxdask-scheduler/src/server/dashboard"
-)
+DASHBOARD_DIR = Path(__file__).resolve().parents[1] / "crates/oxdask-scheduler/src/server/dashboard"
 PAGES = {
     "/status",
     "/workers",
@@ -44,7 +43,7 @@ INDIVIDUAL = {
 }
 STATES = ["released", "waiting", "queued", "no-worker", "processing", "memory", "erred"]
 PREFIXES = ["load-parquet", "getitem", "add", "sum-chunk", "sum-aggregate"]
-STREAM_PREFIXES = PREFIXES + ["transfer-add", "disk-write-sum-chunk"]
+STREAM_PREFIXES = [*PREFIXES, "transfer-add", "disk-write-sum-chunk"]
 
 
 class FakeData:
@@ -193,7 +192,13 @@ class FakeData:
             limit = int(query.get("limit", ["1000"])[0])
             n = len(self.graph_nodes)
             if n > limit:
-                return 200, {"too_large": True, "count": n, "limit": limit, "nodes": [], "edges": []}
+                return 200, {
+                    "too_large": True,
+                    "count": n,
+                    "limit": limit,
+                    "nodes": [],
+                    "edges": [],
+                }
             return 200, {
                 "too_large": False,
                 "count": n,
@@ -220,7 +225,9 @@ class FakeData:
             addr = urllib.parse.unquote(path[len("/json/worker/") :])
             for w in self.workers:
                 if w["address"] == addr:
-                    keys = [{"key": f"('sum-chunk', {i})", "nbytes": 800 * (i + 1)} for i in range(5)]
+                    keys = [
+                        {"key": f"('sum-chunk', {i})", "nbytes": 800 * (i + 1)} for i in range(5)
+                    ]
                     return 200, {**w, "keys": keys, "processing": ["('add-0001', 1)"]}
             return 404, f"no worker {addr}"
         if path == "/json/ext/call_stacks":
@@ -292,12 +299,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, f"not found: {path}", "text/plain")
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # a browser that went away mid-answer (the page was dumped) is no error of the fake
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeDashboard:
     """``with FakeDashboard(seed=1) as fake: fake.url + "/status"``."""
 
     def __init__(self, **kwargs):
         self.data = FakeData(**kwargs)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.data = self.data
         self.server.requests = []
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -321,6 +337,14 @@ class FakeDashboard:
 
 def chromium():
     return shutil.which("chromium")
+
+
+def dump_doms(urls, budget_ms=3000, parallel=3):
+    """dump_dom of several URLs, ``parallel`` browsers at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(parallel) as pool:
+        return list(pool.map(lambda u: dump_dom(u, budget_ms), urls))
 
 
 def dump_dom(url, budget_ms=3000, timeout=60):

@@ -66,11 +66,43 @@ OX.svg = function (tag, attrs, parent) {
   return node;
 };
 
-// Adds a hover tooltip (<title>) to an SVG element.
+// Hover tooltips: the texts live in a WeakMap (no extra DOM nodes per rect: the task stream draws
+// thousands) and one floating box shows the text of the element under the pointer.
+const tips = new WeakMap();
 OX.tip = function (node, text) {
-  OX.svg("title", { text }, node);
+  tips.set(node, text);
   return node;
 };
+document.addEventListener("mouseover", (ev) => {
+  let box = document.getElementById("ox-tip");
+  let node = ev.target;
+  while (node && !tips.has(node)) node = node.parentNode;
+  if (!node) {
+    if (box) box.style.display = "none";
+    return;
+  }
+  if (!box) box = OX.el("div", { id: "ox-tip" }, document.body);
+  box.textContent = tips.get(node);
+  box.style.display = "block";
+});
+// Click-through links on SVG shapes (a task rect opens its task page), also without DOM nodes.
+const links = new WeakMap();
+OX.link = function (node, href) {
+  links.set(node, href);
+  return node;
+};
+document.addEventListener("click", (ev) => {
+  const href = links.get(ev.target);
+  if (href) location.href = href;
+});
+document.addEventListener("mousemove", (ev) => {
+  const box = document.getElementById("ox-tip");
+  if (!box || box.style.display === "none") return;
+  const x = Math.min(ev.clientX + 14, window.innerWidth - box.offsetWidth - 4);
+  const y = Math.min(ev.clientY + 14, window.innerHeight - box.offsetHeight - 4);
+  box.style.left = `${Math.max(x, 0)}px`;
+  box.style.top = `${Math.max(y, 0)}px`;
+});
 
 OX.clear = function (node) {
   while (node.firstChild) node.removeChild(node.firstChild);
@@ -183,8 +215,13 @@ OX.poll = function (panel, url, render, ms = OX.POLL_MS) {
     if (u !== null) {
       try {
         const data = await OX.getJSON(u);
+        const t0 = performance.now();
         render(data);
-        panels.forEach((p) => p.ok());
+        const ms = (performance.now() - t0).toFixed(1);
+        panels.forEach((p) => {
+          p.ok();
+          p.root.dataset.renderMs = ms; // how long the last drawing took (responsiveness)
+        });
       } catch (err) {
         panels.forEach((p) => p.fail(err));
         console.warn(String(err && err.message ? err.message : err));

@@ -117,6 +117,7 @@ OX.drawTaskStream = function (parent, tasks, t0, t1, opts = {}) {
         if (cur.n === 1) {
           const dur = OX.fmtSeconds(cur.stop - cur.start);
           OX.tip(r, `${cur.key}\n${cur.prefix} on ${w}\n${dur}${cur.erred ? " (erred)" : ""}`);
+          OX.link(r, OX.taskHref(cur.key));
         } else {
           OX.tip(r, `${cur.n} ${cur.prefix} tasks`);
         }

@@ -28,8 +28,8 @@ OX.WORKER_COLUMNS = [
   ["last_seen_s", "Last seen", (w) => w.last_seen_s, (v) => OX.fmtSeconds(v) + " ago"],
 ];
 
+// Draws (or updates in place: 1,000 workers redrawn every second must stay cheap) the table.
 OX.drawWorkerTable = function (node, workers, sort, onSort) {
-  OX.clear(node);
   const cols = OX.WORKER_COLUMNS;
   const rows = workers.map((w) => {
     const cells = cols.map(([, , value, fmt]) => {
@@ -52,24 +52,60 @@ OX.drawWorkerTable = function (node, workers, sort, onSort) {
     else c = String(x).localeCompare(String(y), "en", { numeric: true });
     return sort.desc ? -c : c;
   });
-  const table = OX.el("table", { className: "data workers", "data-rows": rows.length }, node);
-  const head = OX.el("tr", {}, OX.el("thead", {}, table));
-  cols.forEach(([key, title, , , isText], i) => {
-    const th = OX.el("th", { text: title, "data-col": key, className: isText ? "text" : "" }, head);
-    if (i === ci) th.classList.add(sort.desc ? "sorted-desc" : "sorted-asc");
-    th.addEventListener("click", () => onSort(key));
-  });
-  const tbody = OX.el("tbody", {}, table);
-  for (const { w, cells } of rows) {
-    const tr = OX.el("tr", { className: "worker-row", "data-worker": w.address }, tbody);
-    if (w.status && w.status !== "running") tr.classList.add("worker-" + w.status);
-    cells.forEach(([v, text], i) => {
-      const td = OX.el("td", { "data-col": cols[i][0], className: cols[i][4] ? "text" : "" }, tr);
-      if (v !== null && v !== undefined) td.setAttribute("data-value", String(v));
-      if (cols[i][0] === "address") OX.el("a", { href: OX.workerHref(w.address), text }, td);
-      else td.textContent = text;
-      if (cols[i][0] === "status" && w.pause_reason) td.title = w.pause_reason;
+  let t = node._oxTable;
+  if (!t) {
+    OX.clear(node);
+    const table = OX.el("table", { className: "data workers" }, node);
+    const head = OX.el("tr", {}, OX.el("thead", {}, table));
+    const ths = cols.map(([key, title, , , isText]) => {
+      const th = OX.el("th", { text: title, "data-col": key, className: isText ? "text" : "" }, head);
+      th.addEventListener("click", () => onSort(key));
+      return th;
     });
+    t = node._oxTable = { table, ths, tbody: OX.el("tbody", {}, table), rows: new Map() };
+  }
+  t.table.setAttribute("data-rows", rows.length);
+  t.ths.forEach((th, i) => {
+    th.classList.toggle("sorted-asc", i === ci && !sort.desc);
+    th.classList.toggle("sorted-desc", i === ci && sort.desc);
+  });
+  const seen = new Set();
+  rows.forEach(({ w, cells }, i) => {
+    seen.add(w.address);
+    let r = t.rows.get(w.address);
+    if (!r) {
+      const tr = OX.el("tr", { className: "worker-row", "data-worker": w.address });
+      const tds = cols.map(([key, , , , isText]) =>
+        OX.el("td", { "data-col": key, className: isText ? "text" : "" }, tr));
+      const a = OX.el("a", { href: OX.workerHref(w.address) }, tds[0]);
+      r = { tr, tds, a, texts: [], values: [] };
+      t.rows.set(w.address, r);
+    }
+    r.tr.classList.toggle("worker-paused", w.status === "paused");
+    cells.forEach(([v, text], j) => {
+      const td = r.tds[j];
+      if (r.texts[j] !== text) {
+        r.texts[j] = text;
+        if (j === 0) r.a.textContent = text;
+        else td.textContent = text;
+      }
+      const value = v === null || v === undefined ? null : String(v);
+      if (r.values[j] !== value) {
+        r.values[j] = value;
+        if (value === null) td.removeAttribute("data-value");
+        else td.setAttribute("data-value", value);
+      }
+    });
+    const statusTd = r.tds[cols.findIndex((c) => c[0] === "status")];
+    if (w.pause_reason) statusTd.title = w.pause_reason;
+    else statusTd.removeAttribute("title");
+    if (t.tbody.children[i] !== r.tr) t.tbody.insertBefore(r.tr, t.tbody.children[i] || null);
+  });
+  for (const [addr, r] of t.rows) {
+    if (!seen.has(addr)) {
+      r.tr.remove();
+      t.rows.delete(addr);
+    }
   }
 };
 
