@@ -10,6 +10,15 @@ from oxdask.config import config
 from oxdask.distributed._actors import Actor, ActorFuture, BaseActorFuture
 from oxdask.distributed._client_query import get_task_metadata
 from oxdask.distributed._executor import CompatibleExecutor
+from oxdask.distributed._plugins import NannyPlugin, SchedulerPlugin, WorkerPlugin
+from oxdask.distributed._plugins_builtin import (
+    CondaInstall,
+    Environ,
+    InstallPlugin,
+    PipInstall,
+    UploadDirectory,
+    UploadFile,
+)
 from oxdask.distributed._primitives import Event, Lock, MultiLock, Semaphore
 from oxdask.distributed._queues import Pub, Queue, Sub, Variable
 from oxdask.distributed._worker_api import (
@@ -41,21 +50,30 @@ __all__ = [
     "CancelledError",
     "Client",
     "CompatibleExecutor",
+    "CondaInstall",
+    "Environ",
     "Event",
     "Future",
     "FutureCancelledError",
+    "InstallPlugin",
     "KilledWorker",
     "LocalCluster",
     "Lock",
     "MultiLock",
+    "NannyPlugin",
+    "PipInstall",
     "Pub",
     "Queue",
     "SSHCluster",
+    "SchedulerPlugin",
     "Security",
     "Semaphore",
     "Sub",
     "TimeoutError",
+    "UploadDirectory",
+    "UploadFile",
     "Variable",
+    "WorkerPlugin",
     "as_completed",
     "config",
     "default_client",

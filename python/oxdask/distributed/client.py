@@ -25,6 +25,7 @@ from oxdask.distributed._async import client_method
 from oxdask.distributed._client_more import ClientExtras, SchedulerCalls
 from oxdask.distributed._client_query import ClientQueries
 from oxdask.distributed._datasets import ClientDatasets
+from oxdask.distributed._plugins import ClientPlugins
 from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
 from oxdask.distributed.serialize import (
     FunctionTable,
@@ -152,7 +153,7 @@ def _gc_paused(many: bool):
         gc.enable()
 
 
-class Client(SchedulerCalls, ClientExtras, ClientQueries, ClientDatasets):
+class Client(SchedulerCalls, ClientExtras, ClientQueries, ClientDatasets, ClientPlugins):
     """Connect to a scheduler (or start a :class:`LocalCluster`) and submit work.
 
     Parameters

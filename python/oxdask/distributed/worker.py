@@ -51,6 +51,9 @@ class Host:
         """Called by the runtime once registered, before any task: shuffle pieces are taken
         through ``peers``; NumPy is prepared (see ``_prepare_numpy``)."""
         self.shuffles.peers = peers
+        from oxdask.distributed._plugins import worker_started
+
+        worker_started(peers.address)  # the registered worker and nanny plugins
         if self._buffer_pool:
             _prepare_numpy(self._buffer_pool)
         if self._on_started is not None:  # e.g. the --lifetime timer
@@ -254,10 +257,11 @@ def run(
     security.refuse_open_listener(host, tls is not None or token is not None, insecure, "worker")
     # what get_client() inside a task needs to reach this worker's scheduler
     _context.worker.update(scheduler=scheduler, token=token, tls=tls, name=name)
+    host_ = Host(buffer_pool, on_started)
     try:
         return _core.run_worker_blocking(
             scheduler,
-            Host(buffer_pool, on_started),
+            host_,
             nthreads=nthreads,
             memory_limit=parse_memory_limit(memory_limit),
             memory=memory_thresholds(restartable),
@@ -269,6 +273,9 @@ def run(
             tls=tls,
         )
     finally:
+        from oxdask.distributed._plugins import worker_closed
+
+        worker_closed(getattr(host_.shuffles.peers, "address", None))  # plugins' teardown
         _context.worker.clear()  # get_client() in this process no longer means this worker
 
 
