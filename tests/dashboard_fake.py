@@ -29,6 +29,7 @@ PAGES = {
     "/groups",
     "/profile",
     "/exceptions",
+    "/info/main/workers.html",
 }
 INDIVIDUAL = {
     "Task Stream": "/individual-task-stream",
@@ -214,8 +215,9 @@ class FakeData:
                 "cpu": 10.0 + 5 * (k % 3),
                 "rss": 100 * 2**20 + k * 2**20,
                 "fds": 30 + k,
-                "read_bytes": 1000.0 * k,
-                "write_bytes": 500.0 * k,
+                # running totals, as the scheduler's /proc/self/io counters
+                "read_bytes": 1000 * k * k,
+                "write_bytes": 500 * k * k,
             }
         if path == "/json/exceptions":
             return 200, {"exceptions": self.exceptions}
@@ -228,8 +230,8 @@ class FakeData:
                     keys = [
                         {"key": f"('sum-chunk', {i})", "nbytes": 800 * (i + 1)} for i in range(5)
                     ]
-                    return 200, {**w, "keys": keys, "processing": ["('add-0001', 1)"]}
-            return 404, f"no worker {addr}"
+                    return 200, {**w, "keys": keys, "processing_keys": ["('add-0001', 1)"]}
+            return 200, {"error": f"no worker at {addr}"}
         if path == "/json/ext/call_stacks":
             return 200, {"stacks": {"('add-0001', 1)": ['File "mod.py", line 10, in outer']}}
         if path == "/json/ext/logs":

@@ -250,9 +250,14 @@ def test_system_groups_profile_exceptions_and_worker_pages():
     addr = "tcp://127.0.0.1:40001"
     paths = ["/system", "/groups", "/profile", "/exceptions"]
     paths.append(f"/info/worker/{urllib.parse.quote(addr, safe='')}.html")
+    paths += ["/info/worker/tcp%3A%2F%2Fnowhere%3A1.html", "/info/main/workers.html"]
     with FakeDashboard(seed=6, n_workers=2) as fake:
         loaded = load_many([fake.url + p for p in paths])
-    (system, c1), (groups, c2), (profile, c3), (excs, c4), (worker, c5) = loaded
+    (system, c1), (groups, c2), (profile, c3), (excs, c4), (worker, c5) = loaded[:5]
+    (gone, _), (info, _) = loaded[5:]
+    # a route answering {"error": ...} shows it; Dask's /info/main/workers.html is the table
+    assert "no worker at tcp://nowhere:1" in gone.by_id("worker-info").find("div", cls="error").text
+    assert len(info.find_all("tr", cls="worker-row")) == 2
     assert console_errors(c1 + c2 + c3 + c4 + c5) == []
     # system: four charts over the polled history, the latest values in the legends
     assert titles(system) == ["CPU", "Memory", "File descriptors", "Bandwidth"]
@@ -260,6 +265,10 @@ def test_system_groups_profile_exceptions_and_worker_pages():
     assert len(charts) == 4
     assert int(charts[0].attrs["data-points"]) >= 2
     assert re.fullmatch(r"cpu: \d+ %", system.find("span", cls="current", data_name="cpu").text)
+    # bandwidth: the rate of the running totals (k-th sample: 1000 * (2k - 1) B/s read)
+    k = fake.data.system_calls
+    rates = [f"read: {1000 * (2 * j - 1) / 1024:.2f} kiB/s" for j in (k - 1, k)]
+    assert system.find("span", cls="current", data_name="read").text in rates
     # groups: one node per group, done fraction from the counts
     nodes = groups.find_all("g", cls="group-node")
     assert [n.attrs["data-group"] for n in nodes] == [g["name"] for g in fake.data.groups]

@@ -30,7 +30,10 @@ OX.getJSON = async function (path) {
     }
     throw new Error(`${path}: HTTP ${resp.status} ${resp.statusText}${text ? "\n" + text : ""}`);
   }
-  return resp.json();
+  const data = await resp.json();
+  // a route that could not answer (a Python extension route failing) says {"error": text}
+  if (data && typeof data.error === "string") throw new Error(`${path}: ${data.error}`);
+  return data;
 };
 
 // A link to another dashboard page, keeping the page's token.
@@ -313,6 +316,7 @@ OX.route = function (path) {
   if (m) return ["task", decodeURIComponent(m[1])];
   m = path.match(/^\/info\/worker\/(.+)\.html$/);
   if (m) return ["worker", decodeURIComponent(m[1])];
+  if (path === "/info/main/workers.html") return ["workers", null];
   m = path.match(/^\/individual-([a-z-]+)$/);
   if (m) return ["individual", m[1]];
   const name = path.replace(/^\/+|\/+$/g, "") || "status";

@@ -50,6 +50,16 @@ OX.pages.system = function (main) {
   OX.poll(Object.values(charts), "/json/system", (s) => {
     OX.pushCapped(history, s, 600);
     const series = (key) => history.map((h) => [h.now, h[key] || 0]);
+    // read_bytes/write_bytes are the process's running totals: plot their rate
+    const rates = (key) => {
+      const out = [];
+      for (let i = 1; i < history.length; i++) {
+        const dt = history[i].now - history[i - 1].now;
+        const db = (history[i][key] || 0) - (history[i - 1][key] || 0);
+        if (dt > 0 && db >= 0) out.push([history[i].now, db / dt]);
+      }
+      return out;
+    };
     const w = OX.widthOf(charts.cpu);
     OX.lineChart(charts.cpu.body, [{ name: "cpu", colour: "#2b6cb0", points: series("cpu") }],
       { width: w, min: 100, fmt: (v) => v.toFixed(0) + " %" });
@@ -58,8 +68,8 @@ OX.pages.system = function (main) {
     OX.lineChart(charts.fds.body, [{ name: "fds", colour: "#9467bd", points: series("fds") }],
       { width: w, fmt: (v) => v.toFixed(0) });
     OX.lineChart(charts.bw.body, [
-      { name: "read", colour: "#1f77b4", points: series("read_bytes") },
-      { name: "write", colour: "#ff7f0e", points: series("write_bytes") },
+      { name: "read", colour: "#1f77b4", points: rates("read_bytes") },
+      { name: "write", colour: "#ff7f0e", points: rates("write_bytes") },
     ], { width: w, fmt: (v) => OX.fmtBytes(v) + "/s" });
   });
 };

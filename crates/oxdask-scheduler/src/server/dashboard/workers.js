@@ -179,7 +179,8 @@ OX.pages.worker = function (main, address) {
       OX.el("dt", { text: k }, dl);
       OX.el("dd", { text: v === undefined || v === null ? "—" : String(v) }, dl);
     }
-    const processing = Array.isArray(w.processing) ? w.processing : [];
+    // the running keys (`processing` is their count in /json/state's entry)
+    const processing = w.processing_keys || (Array.isArray(w.processing) ? w.processing : []);
     keyList(proc.body, processing, false);
     const held = w.keys || [];
     keyList(keys.body, held, true);
