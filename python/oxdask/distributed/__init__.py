@@ -9,6 +9,7 @@ from concurrent.futures import CancelledError, TimeoutError
 from oxdask.config import config
 from oxdask.distributed._actors import Actor, ActorFuture, BaseActorFuture
 from oxdask.distributed._client_query import get_task_metadata
+from oxdask.distributed._cluster_api import Adaptive
 from oxdask.distributed._executor import CompatibleExecutor
 from oxdask.distributed._plugins import NannyPlugin, SchedulerPlugin, WorkerPlugin
 from oxdask.distributed._plugins_builtin import (
@@ -46,6 +47,7 @@ from oxdask.distributed.ssh import SSHCluster
 __all__ = [
     "Actor",
     "ActorFuture",
+    "Adaptive",
     "BaseActorFuture",
     "CancelledError",
     "Client",

@@ -9,12 +9,13 @@ import json
 import time
 
 from oxdask import _core
+from oxdask.distributed._cluster_api import ClusterAPI
 from oxdask.utils import parse_timedelta
 
 __all__ = ["Cluster"]
 
 
-class Cluster:
+class Cluster(ClusterAPI):
     """Base class: subclasses set ``scheduler_address``, ``security`` and ``_token`` and
     implement ``scale`` and ``close``."""
 

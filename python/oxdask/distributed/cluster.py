@@ -89,8 +89,12 @@ class LocalCluster(Cluster):
         token: str | None = None,
         security: Security | bool | None = None,
         insecure: bool = False,
+        name: str | None = None,
+        asynchronous: bool = False,
         **kwargs,
     ) -> None:
+        self._name = name
+        self._asynchronous = asynchronous
         cores = os.cpu_count() or 1
         if n_workers is None:
             n_workers = cores if processes else 1
@@ -206,10 +210,29 @@ class LocalCluster(Cluster):
             self._threads.append(t)
 
     def scale(self, n: int, timeout: float | str = 30.0) -> None:
-        """Start workers until ``n`` are registered (this cluster only grows)."""
-        for _ in range(max(0, n - len(self.workers_info()))):
+        """Start workers until ``n`` are registered, or close the least busy ones (their
+        results move to the others first) until ``n`` are left."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"scale needs a non-negative number of workers, not {n!r}")
+        have = len(self.workers_info())
+        if n < have:
+            self._shrink_to(n, timeout)
+            return
+        for _ in range(n - have):
             self._start_worker()
         self.wait_for_workers(n, parse_timedelta(timeout))
+
+    def _reap(self, timeout: float) -> None:
+        """Forget worker processes and threads that ended (waiting up to ``timeout`` for
+        the workers just closed)."""
+        deadline = time.monotonic() + timeout
+        expected = len(self.workers_info())
+        while time.monotonic() < deadline:
+            self._procs = [p for p in self._procs if p.poll() is None]
+            self._threads = [t for t in self._threads if t.is_alive()]
+            if len(self._procs) + len(self._threads) <= expected:
+                return
+            time.sleep(0.05)
 
     def restart_workers(self, timeout: float | str = 60.0, wait: bool = True) -> None:
         """Retire every worker (they close once their data is gone) and start as many new."""

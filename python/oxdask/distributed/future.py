@@ -99,6 +99,23 @@ class Future:
     def cancelled(self) -> bool:
         return self._state.status == "cancelled"
 
+    @property
+    def executor(self):
+        """The client this future belongs to (Dask's name for it)."""
+        return self.client
+
+    def substitute(self, subs: dict, key=None):
+        """This future, or what ``subs`` maps its key to: a future stays itself, another
+        key becomes a future of that key on the same client (Dask's ``TaskRef``)."""
+        if self.key not in subs:
+            return self
+        value = subs[self.key]
+        if isinstance(value, Future):
+            return value
+        future = Future(value, self.client)
+        self.client._send([], [value], {})  # its state reaches this client if the key exists
+        return future
+
     def _wait(self, timeout) -> None:
         timeout = parse_timedelta(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -1,0 +1,149 @@
+"""More of Dask's cluster, client and future API on a LocalCluster of worker processes:
+the cluster's name, logs, client, scaling up and down, adaptive scaling; ``Future.executor``
+and ``Future.substitute``. Every wait has a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from oxdask.distributed import Adaptive, Client, Future, LocalCluster
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, name="more") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    with Client(cluster) as c:
+        yield c
+
+
+def wait_for(predicate, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def count(cluster) -> int:
+    return len(cluster.workers_info())
+
+
+# -- the cluster ----------------------------------------------------------------------------------
+def test_cluster_name_asynchronous_and_removed_methods(cluster):
+    assert cluster.name == "more"
+    cluster.name = "renamed"
+    assert cluster.name == "renamed"
+    assert cluster.asynchronous is False
+    with pytest.raises(NotImplementedError, match="scale"):
+        cluster.start_worker()
+    with pytest.raises(NotImplementedError):
+        LocalCluster.from_name("anything")
+    with (
+        LocalCluster(n_workers=0, processes=False, dashboard_address=None) as one,
+        LocalCluster(n_workers=0, processes=False, dashboard_address=None) as two,
+    ):
+        assert len(one.name) == 8  # random
+        assert one.name != two.name
+
+
+def test_async_cluster():
+    async def main():
+        async with LocalCluster(
+            n_workers=1, processes=False, dashboard_address=None, asynchronous=True
+        ) as cluster:
+            assert cluster.asynchronous is True
+            assert await cluster is cluster
+            return count(cluster)
+
+    assert asyncio.run(main()) == 1
+
+
+def test_get_client(cluster, client):
+    assert cluster.get_client() is client  # the current client of this cluster
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as other:
+        new = other.get_client()
+        try:
+            assert new is not client
+            assert new.scheduler_address == other.scheduler_address
+            assert new.submit(sum, [1, 2]).result(timeout=10) == 3
+        finally:
+            new.close()
+
+
+def logs_something(x):
+    logging.getLogger("oxdask.test").warning("hello from a task %s", x)
+    return x
+
+
+def test_get_logs(cluster, client):
+    client.submit(logs_something, 17, pure=False).result(timeout=10)
+    logs = cluster.get_logs()
+    workers = set(client.scheduler_info()["workers"])
+    assert set(logs) == {"Cluster", "Scheduler"} | workers
+    assert all(isinstance(v, str) for v in logs.values())
+    assert any("hello from a task 17" in logs[w] for w in workers)
+    only = cluster.get_logs(cluster=False, scheduler=False, workers=[sorted(workers)[0]])
+    assert set(only) == {sorted(workers)[0]}
+    assert cluster.get_logs(scheduler=False, workers=False) == {"Cluster": logs["Cluster"]}
+
+
+def test_scale_up_and_down(cluster, client):
+    start = count(cluster)
+    cluster.scale_up(start + 1)
+    assert count(cluster) == start + 1
+    future = client.submit(lambda: "kept", pure=False)
+    assert future.result(timeout=10) == "kept"
+    holder = next(iter(client.who_has([future])[future.key]))
+    cluster.scale_down([holder])
+    assert holder not in {w["address"] for w in cluster.workers_info()}
+    assert count(cluster) == start
+    assert future.result(timeout=10) == "kept"  # its result moved before the worker closed
+    cluster.scale(start + 1)
+    cluster.scale(start)  # scale shrinks too
+    assert count(cluster) == start
+    assert len(cluster._procs) == start  # the closed workers' processes are gone
+    with pytest.raises(ValueError, match="not workers of this cluster"):
+        cluster.scale_down(["tcp://127.0.0.1:1"])
+    with pytest.raises(ValueError, match="non-negative"):
+        cluster.scale(-1)
+
+
+def test_adaptive_scales_with_the_load(cluster, client):
+    start = count(cluster)
+    adaptive = cluster.adapt(minimum=start, maximum=start + 2, interval="100ms", wait_count=2)
+    try:
+        assert isinstance(adaptive, Adaptive)
+        futures = client.map(time.sleep, [1.5] * 6, pure=False)
+        wait_for(lambda: count(cluster) == start + 2, what="scale up")
+        client.gather(futures)
+        wait_for(lambda: count(cluster) == start, what="scale down")
+        assert [e["status"] for _, e in adaptive.log][:1] == ["up"]
+        assert "down" in [e["status"] for _, e in adaptive.log]
+    finally:
+        adaptive.stop()
+    with pytest.raises(ValueError, match="minimum"):
+        cluster.adapt(minimum=3, maximum=1)
+
+
+# -- futures --------------------------------------------------------------------------------------
+def test_future_executor_and_substitute(client):
+    a = client.submit(sum, [1, 2], pure=False)
+    b = client.submit(sum, [3, 4], pure=False)
+    assert a.executor is client
+    assert a.substitute({}) is a
+    assert a.substitute({a.key: b}) is b
+    other = a.substitute({a.key: b.key})
+    assert isinstance(other, Future)
+    assert other.key == b.key
+    assert other.result(timeout=10) == 7
