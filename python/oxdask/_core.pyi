@@ -26,6 +26,7 @@ __all__ = [
     "buffer_pool_stats",
     "check_tls",
     "cull",
+    "dashboard_asset",
     "get",
     "get_dependencies",
     "graph_tasks",
@@ -357,6 +358,8 @@ class ClientConnection:
         """Key reports received within ``timeout`` seconds."""
     def who_has(self, keys: list[_Key], timeout: float) -> list[tuple[_Key, list[str]]]: ...
     def info(self, timeout: float) -> str: ...
+    def dashboard(self, path: str, timeout: float) -> str:
+        """A dashboard view as JSON text (``"task-stream?since=0"``, ``"progress"``...)."""
     def why(self, key: _Key, timeout: float) -> str:
         """The scheduler's account of the task for ``key``."""
     def run(self, call: bytes, timeout: float) -> list[tuple[str, bytes, bool]]: ...
@@ -388,6 +391,9 @@ class _WorkerHost(Protocol):
     def deserialize(self, stream: Frame, buffers: list[Frame]) -> tuple[Any, int]: ...
     def dump_error(self, exc: BaseException) -> tuple[bytes, bytes, str]: ...
     def run(self, call: bytes) -> tuple[bytes, bool]: ...
+
+def dashboard_asset(name: str) -> str | None:
+    """The dashboard file ``name`` as served under ``/static/``."""
 
 def run_nanny(
     command: list[str],

@@ -32,6 +32,8 @@ pub enum Request {
     Info,
     /// The scheduler's account of a key.
     Why(Key),
+    /// A dashboard view as JSON (`"task-stream?since=0"`, `"progress"`...).
+    Dashboard(String),
     /// Move data off these workers, then close them.
     RetireWorkers(Vec<String>),
     /// Close these workers asking them to replace their processes.
@@ -181,6 +183,7 @@ impl Client {
             Request::WhoHas(keys) => self.sender.send(ClientToScheduler::WhoHas { id, keys }),
             Request::Info => self.sender.send(ClientToScheduler::Info { id }),
             Request::Why(key) => self.sender.send(ClientToScheduler::Why { id, key }),
+            Request::Dashboard(path) => self.sender.send(ClientToScheduler::Dashboard { id, path }),
             Request::RetireWorkers(workers) => self
                 .sender
                 .send(ClientToScheduler::RetireWorkers { id, workers }),

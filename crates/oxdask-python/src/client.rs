@@ -254,6 +254,14 @@ impl ClientConnection {
         }
     }
 
+    /// A dashboard view as JSON text (`"task-stream?since=0"`, `"progress"`, ...).
+    fn dashboard(&self, py: Python<'_>, path: String, timeout: f64) -> PyResult<String> {
+        match self.request(py, Request::Dashboard(path), timeout)? {
+            (SchedulerToClient::Info { json, .. }, _) => Ok(json),
+            _ => Err(protocol_err("dashboard")),
+        }
+    }
+
     /// The scheduler's account of the task for `key`.
     fn why(&self, py: Python<'_>, key: &Bound<'_, PyAny>, timeout: f64) -> PyResult<String> {
         match self.request(py, Request::Why(key_from_py(key)?), timeout)? {

@@ -138,3 +138,9 @@ impl Scheduler {
         self.handle.lock().is_some()
     }
 }
+
+/// The dashboard file `name` as the scheduler serves it under `/static/` (for reports).
+#[pyfunction]
+pub(crate) fn dashboard_asset(name: &str) -> Option<&'static str> {
+    oxdask_scheduler::server::dashboard_asset(name)
+}

@@ -22,6 +22,7 @@ from oxdask.distributed._plugins_builtin import (
 )
 from oxdask.distributed._primitives import Event, Lock, MultiLock, Semaphore
 from oxdask.distributed._queues import Pub, Queue, Sub, Variable
+from oxdask.distributed._reports import get_task_stream, performance_report
 from oxdask.distributed._worker_api import (
     get_worker,
     local_client,
@@ -83,8 +84,10 @@ __all__ = [
     "futures_of",
     "get_client",
     "get_task_metadata",
+    "get_task_stream",
     "get_worker",
     "local_client",
+    "performance_report",
     "print",
     "progress",
     "wait",

@@ -26,6 +26,7 @@ from oxdask.distributed._client_more import ClientExtras, SchedulerCalls
 from oxdask.distributed._client_query import ClientQueries
 from oxdask.distributed._datasets import ClientDatasets
 from oxdask.distributed._plugins import ClientPlugins
+from oxdask.distributed._reports import TaskStreamMixin
 from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
 from oxdask.distributed.serialize import (
     FunctionTable,
@@ -153,7 +154,9 @@ def _gc_paused(many: bool):
         gc.enable()
 
 
-class Client(SchedulerCalls, ClientExtras, ClientQueries, ClientDatasets, ClientPlugins):
+class Client(
+    SchedulerCalls, ClientExtras, ClientQueries, ClientDatasets, ClientPlugins, TaskStreamMixin
+):
     """Connect to a scheduler (or start a :class:`LocalCluster`) and submit work.
 
     Parameters

@@ -138,6 +138,15 @@ pub enum ClientToScheduler {
         /// Request id echoed in the reply.
         id: u64,
     },
+    /// A dashboard view as JSON (`"progress"`, `"task-stream?since=N"`, `"groups"`,
+    /// `"graph?limit=N"`, `"exceptions"`, `"metrics"`), answered by
+    /// [`SchedulerToClient::Info`].
+    Dashboard {
+        /// Request id echoed in the reply.
+        id: u64,
+        /// The view and its parameters, as after `/json/` in the dashboard's routes.
+        path: String,
+    },
     /// Where the task for `key` is and why (waiting on what, queued because of what, its
     /// recent transitions), answered by [`SchedulerToClient::Why`].
     Why {

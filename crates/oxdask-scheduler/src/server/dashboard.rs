@@ -26,6 +26,39 @@ pub(crate) enum Query {
     Metrics,
 }
 
+impl Query {
+    /// The query for a view path as clients name it: `"task-stream?since=10"`, `"progress"`,
+    /// `"groups"`, `"graph?limit=100"`, `"exceptions"`, `"metrics"`, `"task/<repr>"`,
+    /// `"worker/<address>"`.
+    pub(crate) fn parse(path: &str) -> Option<Self> {
+        let (view, params) = path.split_once('?').unwrap_or((path, ""));
+        let param = |name: &str| {
+            params
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == name)
+                .and_then(|(_, v)| v.parse().ok())
+        };
+        Some(match view {
+            "task-stream" => Self::TaskStream {
+                since: param("since").unwrap_or(0),
+            },
+            "progress" => Self::Progress,
+            "groups" => Self::Groups,
+            "graph" => Self::Graph {
+                limit: param("limit").map_or(2000, |n: u64| n as usize),
+            },
+            "exceptions" => Self::Exceptions,
+            "metrics" => Self::Metrics,
+            _ => match view.split_once('/') {
+                Some(("task", key)) => Self::Task(key.to_owned()),
+                Some(("worker", address)) => Self::Worker(address.to_owned()),
+                _ => return None,
+            },
+        })
+    }
+}
+
 /// What the core knows beyond the state machine: the stream, and per worker address its
 /// name and pid.
 pub(crate) struct Context<'a> {

@@ -23,3 +23,4 @@ mod translate;
 
 pub use extension::{Extension, SchedulerExtension};
 pub use listen::{serve, ServerConfig, ServerHandle};
+pub use pages::file as dashboard_asset;

@@ -20,12 +20,18 @@ use super::http::{denied, Endpoint};
 // `ASSETS`: `(file name, content type, contents)` of every file in `dashboard/`.
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
-/// The page every page route serves.
-fn page_html() -> &'static str {
+/// The dashboard file `name` (`"page.html"`, `"dashboard.js"`...), as served under `/static/`.
+#[must_use]
+pub fn file(name: &str) -> Option<&'static str> {
     ASSETS
         .iter()
-        .find(|(name, _, _)| *name == "page.html")
-        .map_or("<!doctype html><title>oxdask</title>", |(_, _, body)| body)
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, body)| *body)
+}
+
+/// The page every page route serves.
+fn page_html() -> &'static str {
+    file("page.html").unwrap_or("<!doctype html><title>oxdask</title>")
 }
 
 /// Pages (all served by [`PAGE`]) and their titles.

@@ -298,6 +298,13 @@ impl Core {
                 let json = self.snapshot();
                 self.to_client(client, SchedulerToClient::Info { id, json });
             }
+            ClientToScheduler::Dashboard { id, path } => {
+                let json = match Query::parse(&path) {
+                    Some(query) => self.answer(&query),
+                    None => serde_json::json!({ "error": format!("no view {path:?}") }).to_string(),
+                };
+                self.to_client(client, SchedulerToClient::Info { id, json });
+            }
             ClientToScheduler::Why { id, key } => {
                 let text = self.state.why(&key);
                 self.to_client(client, SchedulerToClient::Why { id, text });
