@@ -147,3 +147,51 @@ def test_future_executor_and_substitute(client):
     assert isinstance(other, Future)
     assert other.key == b.key
     assert other.result(timeout=10) == 7
+
+
+# -- replicas and stories -------------------------------------------------------------------------
+def test_replicate(client, cluster):
+    cluster.scale(3)
+    workers = sorted(client.scheduler_info()["workers"])
+    data = list(range(1000))
+    future = client.submit(list, data, workers=[workers[0]], pure=False)
+    assert future.result(timeout=10) == data
+    assert client.who_has([future])[future.key] == [workers[0]]
+    client.replicate([future], n=2)
+    assert len(client.who_has([future])[future.key]) == 2
+    client.replicate(future)  # n=None: every worker
+    assert sorted(client.who_has([future])[future.key]) == workers
+    # each copy is the value: a task pinned to each holder reads it there
+    for w in workers:
+        assert client.submit(sum, future, workers=[w], pure=False).result(timeout=10) == sum(data)
+    other = client.submit(len, "abc", workers=[workers[0]], pure=False)
+    other.result(timeout=10)
+    client.replicate([other], workers=workers[1:])
+    assert sorted(client.who_has([other])[other.key]) == workers
+    with pytest.raises(ValueError, match="at least 1"):
+        client.replicate([future], n=0)
+    with pytest.raises(TypeError, match="integer"):
+        client.replicate([future], n="2")
+    with pytest.raises(ValueError, match="not workers"):
+        client.replicate([future], workers=["tcp://127.0.0.1:1"])
+    cluster.scale(2)
+
+
+def test_story(client):
+    ok = client.submit(sum, [5, 6], pure=False)
+    assert ok.result(timeout=10) == 11
+    bad = client.submit(lambda: 1 / 0, pure=False)
+    with pytest.raises(ZeroDivisionError):
+        bad.result(timeout=10)
+    story = client.story(ok)
+    assert [(s, f) for _, s, f, *_ in story][-1] == ("processing", "memory")
+    assert all(entry[0] == ok.key for entry in story)
+    assert all(entry[4].startswith("stimulus-") for entry in story)
+    assert all(abs(entry[5] - time.time()) < 60 for entry in story)
+    both = client.story(ok.key, bad)
+    assert {e[0] for e in both} == {ok.key, bad.key}
+    assert (bad.key, "processing", "erred") in [e[:3] for e in both]
+    first = story[-1][4]
+    assert [e[:3] for e in client.story(first, ok)] == [(ok.key, "processing", "memory")]
+    with pytest.raises(ValueError, match="on_error"):
+        client.story(ok, on_error="maybe")

@@ -22,6 +22,7 @@ from typing import Any
 from oxdask import _core, config
 from oxdask.distributed import security as _security
 from oxdask.distributed._async import client_method
+from oxdask.distributed._client_data import ClientData
 from oxdask.distributed._client_more import ClientExtras, SchedulerCalls
 from oxdask.distributed._client_query import ClientQueries
 from oxdask.distributed._datasets import ClientDatasets
@@ -155,7 +156,13 @@ def _gc_paused(many: bool):
 
 
 class Client(
-    SchedulerCalls, ClientExtras, ClientQueries, ClientDatasets, ClientPlugins, TaskStreamMixin
+    SchedulerCalls,
+    ClientExtras,
+    ClientQueries,
+    ClientDatasets,
+    ClientPlugins,
+    ClientData,
+    TaskStreamMixin,
 ):
     """Connect to a scheduler (or start a :class:`LocalCluster`) and submit work.
 

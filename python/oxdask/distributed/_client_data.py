@@ -1,0 +1,103 @@
+"""``Client.replicate`` and ``Client.story`` (mixed into ``Client``).
+
+``replicate`` copies results to more workers through this client (the worker holding a
+result sends its bytes here, they go on unchanged to each new holder, which the scheduler
+then counts as a holder): Dask's workers copy among themselves instead, and also drop
+surplus replicas, which oxdask's scheduler cannot ask of them. ``story`` is the scheduler's
+record of a task's recent transitions (the workers' own records are not kept).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from oxdask.distributed._async import client_method
+
+__all__ = ["ClientData"]
+
+_TRANSITION = re.compile(r"^\s*-> (\S+) at ([0-9.]+)s by stimulus (\S+)\s*$")
+
+
+def _keys(items) -> list:
+    from oxdask.distributed.future import Future
+
+    if isinstance(items, Future | str | tuple):
+        items = [items]
+    return [x.key if isinstance(x, Future) else x for x in items]
+
+
+class ClientData:
+    """See the module docs."""
+
+    @client_method
+    def replicate(self, futures, n=None, workers=None, branching_factor=2, **kwargs) -> None:
+        """Copy the results of ``futures`` until ``n`` workers (of ``workers``, default
+        all) hold each; all of them when ``n`` is None. Fewer workers than ``n``: all."""
+        if n is not None and (not isinstance(n, int) or isinstance(n, bool)):
+            raise TypeError(f"n must be an integer or None, not {n!r}")
+        if n is not None and n < 1:
+            raise ValueError(f"n must be at least 1, not {n}")
+        self._check_alive()
+        info = self.scheduler_info()["workers"]
+        if workers is None:
+            candidates = list(info)
+        else:
+            candidates = [workers] if isinstance(workers, str) else list(workers)
+            unknown = [w for w in candidates if w not in info]
+            if unknown:
+                raise ValueError(f"not workers of this scheduler: {unknown}")
+        keys = _keys(futures)
+        for key, holders in self._conn.who_has(keys, 30.0):
+            if not holders:
+                raise RuntimeError(f"replicate: no worker holds {key!r} (not computed yet?)")
+            want = len(candidates) if n is None else min(n, len(candidates))
+            have = [w for w in holders if w in candidates]
+            free = sorted(
+                (w for w in candidates if w not in holders),
+                key=lambda w: info[w].get("nbytes_held", 0),
+            )
+            targets = free[: max(0, want - len(have))]
+            if not targets:
+                continue
+            values, missing = self._conn.get_data(holders[0], [key], 30.0)
+            if missing or not values:
+                raise RuntimeError(f"replicate: {holders[0]} no longer holds {key!r}")
+            _, stream, buffers = values[0]
+            nbytes = len(stream) + sum(len(b) for b in buffers)
+            for address in targets:
+                self._conn.put_data(address, [(key, stream, list(buffers))], 30.0)
+                self._conn.scattered(address, [(key, nbytes)])
+        self._conn.who_has(keys, 30.0)  # the scheduler has seen the new holders
+
+    def story(self, *keys_or_stimuli, on_error: str = "raise") -> list:
+        """The scheduler's recent transitions of the given keys (or futures), oldest first:
+        ``(key, start, finish, {}, stimulus_id, timestamp)``; a stimulus id (``"stimulus-
+        N"``) selects the transitions it caused, of the keys given with it."""
+        if on_error not in ("raise", "ignore"):
+            raise ValueError(f"on_error must be 'raise' or 'ignore'; got {on_error!r}")
+        self._check_alive()
+        stimuli = {s for s in keys_or_stimuli if isinstance(s, str) and s.startswith("stimulus-")}
+        keys = _keys([k for k in keys_or_stimuli if k not in stimuli])
+        now = self.scheduler_info().get("now")
+        wall = time.time()
+        story = []
+        for key in keys:
+            try:
+                text = self.why(key)
+            except Exception:
+                if on_error == "raise":
+                    raise
+                continue
+            start = "released"
+            for line in text.splitlines():
+                m = _TRANSITION.match(line)
+                if m is None:
+                    continue
+                finish, at, stimulus = m.group(1), float(m.group(2)), f"stimulus-{m.group(3)}"
+                stamp = wall - (now - at) if now is not None else at
+                if start != finish and (not stimuli or stimulus in stimuli):
+                    story.append((key, start, finish, {}, stimulus, stamp))
+                start = finish
+        story.sort(key=lambda entry: entry[5])
+        return story
