@@ -58,6 +58,7 @@ class FakeData:
         now=100.0,
         span=30.0,
         graph_nodes=40,
+        jitter=0.0005,
         token=None,
         fail=(),
     ):
@@ -102,12 +103,15 @@ class FakeData:
                     dur = rng.uniform(0.05, 1.2)
                     if t + dur > now:
                         break
+                    # a thread's next task may seem to start a hair before the last one
+                    # stopped (the workers' clocks, as the real scheduler's stream shows)
+                    shift = rng.uniform(0, jitter)
                     stream.append(
                         {
                             "key": f"('{prefix}-{rng.getrandbits(32):08x}', {len(stream)})",
                             "prefix": prefix,
                             "worker": w["address"],
-                            "start": round(t, 4),
+                            "start": round(t - shift, 5),
                             "stop": round(t + dur, 4),
                             "status": "erred" if rng.random() < 0.03 else "ok",
                         }

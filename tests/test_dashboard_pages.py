@@ -126,6 +126,18 @@ def test_status_page_draws_what_the_json_says():
     assert not [s for s in root.find_all("script") if "//" in s.attrs.get("src", "")]
 
 
+def test_one_row_per_thread_even_when_task_times_jitter():
+    # the scheduler dates a task by when its result arrives: under load, a thread's tasks seem
+    # to overlap by milliseconds; the stream still shows one row per thread
+    with FakeDashboard(seed=8, n_workers=3, nthreads=2, jitter=0.05) as fake:
+        root, _ = load(fake, "/individual-task-stream")
+    stream = fake.data.stream
+    window = [t for t in stream if t["stop"] > fake.data.now - 10 and t["start"] < fake.data.now]
+    rows = root.find_all("g", cls="ts-worker")
+    assert [int(g.attrs["data-lanes"]) for g in rows] == [2, 2, 2]
+    assert len(root.find_all("rect", cls="ts-task")) == len(window)
+
+
 def test_memory_levels_follow_the_thresholds():
     # the seeds give workers in each of the three levels somewhere; check one seed with all three
     for seed in range(50):

@@ -31,12 +31,23 @@ OX.TaskStore = class {
 };
 
 // Packs one worker's intervals into lanes: a task goes to the first lane free at its start.
-OX.packLanes = function (tasks) {
+// Task times reach the scheduler with some jitter (a thread's next task can seem to start a hair
+// before its previous one stopped): overlaps below TOUCH seconds do not count, and with the
+// worker's thread count known (`maxLanes`) a task that fits nowhere joins the lane freed first,
+// so there is one row per thread.
+const TOUCH = 1e-3;
+OX.packLanes = function (tasks, maxLanes = Infinity) {
   const sorted = tasks.slice().sort((a, b) => a.start - b.start || a.stop - b.stop);
   const ends = [];
   const lanes = [];
   for (const t of sorted) {
-    let lane = ends.findIndex((e) => e <= t.start);
+    let lane = ends.findIndex((e) => e <= t.start + TOUCH);
+    if (lane < 0 && ends.length >= maxLanes) {
+      lane = ends.indexOf(Math.min(...ends));
+      ends[lane] = Math.max(ends[lane], t.stop);
+      lanes[lane].push(t);
+      continue;
+    }
     if (lane < 0) {
       lane = ends.length;
       ends.push(t.stop);
@@ -75,7 +86,8 @@ OX.drawTaskStream = function (parent, tasks, t0, t1, opts = {}) {
   }
   for (const w of opts.workers || []) if (!byWorker.has(w)) byWorker.set(w, []);
   const workers = [...byWorker.keys()].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-  const packed = workers.map((w) => OX.packLanes(byWorker.get(w)));
+  const threads = opts.nthreads || new Map();
+  const packed = workers.map((w) => OX.packLanes(byWorker.get(w), threads.get(w) || Infinity));
   const nLanes = packed.reduce((s, l) => s + Math.max(l.length, 1), 0);
   const laneH = Math.max(2, Math.min(14, Math.floor((opts.height || 320) / Math.max(nLanes, 1))));
   const plotH = nLanes * laneH;
@@ -164,6 +176,17 @@ function drawLegend(node, seen) {
   }
 }
 
+// Threads per worker address, from /json/state every 5 s (rows per worker; idle workers shown).
+OX.watchThreads = function (panel) {
+  const nthreads = new Map();
+  const quiet = { root: panel.root, ok() {}, fail() {} };
+  OX.poll(quiet, "/json/state", (state) => {
+    nthreads.clear();
+    for (const w of state.workers || []) nthreads.set(w.address, w.nthreads || 1);
+  }, 5000);
+  return nthreads;
+};
+
 // The scrolling task stream of /status and /individual-task-stream: the last `windowS` seconds.
 OX.taskStreamPanel = function (parent, opts = {}) {
   const windowS = opts.windowS || 10;
@@ -171,11 +194,13 @@ OX.taskStreamPanel = function (parent, opts = {}) {
   const drawing = OX.el("div", {}, panel.body);
   const legend = OX.el("div", { className: "legend" }, panel.body);
   const store = new OX.TaskStore(20000);
+  const nthreads = OX.watchThreads(panel);
   OX.poll(panel, () => store.url(), (data) => {
     store.add(data);
     store.prune(store.now - 6 * windowS);
     OX.drawTaskStream(drawing, store.tasks, store.now - windowS, store.now, {
-      width: OX.widthOf(panel), height: opts.height || 260, legend,
+      width: OX.widthOf(panel), height: opts.height || 260, legend, nthreads,
+      workers: [...nthreads.keys()],
     });
   });
   return panel;
@@ -190,6 +215,7 @@ OX.pages.tasks = function (main) {
   const drawing = OX.el("div", {}, panel.body);
   const legend = OX.el("div", { className: "legend" }, panel.body);
   const store = new OX.TaskStore(100000);
+  const nthreads = OX.watchThreads(panel);
   let view = null; // [t0, t1] when zoomed, else the whole run
   let changed = true;
   const extent = () => {
@@ -200,7 +226,7 @@ OX.pages.tasks = function (main) {
   const draw = () => {
     const [lo, hi] = view || extent();
     const n = OX.drawTaskStream(drawing, store.tasks, lo, hi === lo ? lo + 1 : hi, {
-      width: OX.widthOf(panel), height: 480, legend,
+      width: OX.widthOf(panel), height: 480, legend, nthreads,
     });
     info.textContent = `${n} of ${store.tasks.length} tasks shown, ${OX.fmtSeconds(hi - lo)} ` +
       (view ? "(zoomed)" : "(whole run)");
