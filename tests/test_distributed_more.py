@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 
 import pytest
@@ -195,3 +196,76 @@ def test_story(client):
     assert [e[:3] for e in client.story(first, ok)] == [(ok.key, "processing", "memory")]
     with pytest.raises(ValueError, match="on_error"):
         client.story(ok, on_error="maybe")
+
+
+# -- Scheduler, Worker, Nanny, SpecCluster, SubprocessCluster -------------------------------------
+def test_scheduler_worker_nanny_async_context_managers():
+    from oxdask.distributed import Nanny, Scheduler, Worker
+
+    async def main():
+        async with Scheduler() as s:
+            async with Worker(s.address, nthreads=2) as w, Nanny(s.address) as n:
+                assert w.address != n.worker_address
+                async with Client(s.address, asynchronous=True, set_as_default=False) as c:
+                    info = c.scheduler_info()["workers"]
+                    assert set(info) == {w.address, n.worker_address}
+                    assert info[w.address]["nthreads"] == 2
+                    future = c.submit(sum, [1, 2, 3])
+                    assert await future == 6
+                    pid = await c.run(os.getpid, workers=[n.worker_address])
+                    assert pid[n.worker_address] != os.getpid()  # the nanny's worker process
+            assert n.process.poll() is not None  # closed with the block
+            await s.close()
+            return s.status
+
+    assert asyncio.run(main()) == "closed"
+    with pytest.raises(ValueError, match="scheduler's address"):
+        Worker()
+    with pytest.raises(ValueError, match="nthreads"):
+        Worker("tcp://127.0.0.1:1", nthreads=0)
+
+
+def test_spec_cluster_and_scale():
+    from oxdask.distributed import Nanny, Scheduler, SpecCluster, Worker
+
+    scheduler = {"cls": Scheduler, "options": {}}
+    workers = {
+        "my-worker": {"cls": Worker, "options": {"nthreads": 1}},
+        "my-nanny": {"cls": Nanny, "options": {"nthreads": 2}},
+    }
+    template = {"cls": Worker, "options": {"nthreads": 1}}
+    with SpecCluster(workers=workers, scheduler=scheduler, worker=template) as cluster:
+        assert set(cluster.worker_spec) == {"my-worker", "my-nanny"}
+        assert isinstance(cluster.workers["my-nanny"], Nanny)
+        assert count(cluster) == 2
+        names = {w["name"] for w in cluster.workers_info()}
+        assert names == {"my-worker", "my-nanny"}
+        cluster.scale(4)
+        assert list(cluster.worker_spec)[-2:] == [0, 1]
+        assert count(cluster) == 4
+        with Client(cluster, set_as_default=False) as client:
+            assert client.submit(sum, [4, 5]).result(timeout=10) == 9
+        cluster.scale(1)
+        wait_for(lambda: count(cluster) == 1, what="scale down")
+        assert list(cluster.worker_spec) == ["my-worker"]
+        cluster.scale_down(["my-worker"])
+        wait_for(lambda: count(cluster) == 0, what="scale down by name")
+    with pytest.raises(TypeError, match="specification"):
+        SpecCluster(scheduler={"options": {}})
+    with SpecCluster() as bare, pytest.raises(ValueError, match="template"):
+        bare.scale(1)
+
+
+def test_subprocess_cluster():
+    from oxdask.distributed import SpecCluster, SubprocessCluster
+
+    with SubprocessCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        assert isinstance(cluster, SpecCluster)
+        scheduler_pid = cluster.scheduler.process.pid
+        assert scheduler_pid != os.getpid()
+        with Client(cluster, set_as_default=False) as client:
+            assert client.submit(sum, [1, 1]).result(timeout=20) == 2
+            assert client.run_on_scheduler(os.getpid) == scheduler_pid
+            cluster.scale(2)
+            assert len(client.scheduler_info()["workers"]) == 2
+    assert cluster.scheduler.process.poll() is not None

@@ -10,6 +10,13 @@ from oxdask.config import config
 from oxdask.distributed._actors import Actor, ActorFuture, BaseActorFuture
 from oxdask.distributed._client_query import get_task_metadata
 from oxdask.distributed._cluster_api import Adaptive
+from oxdask.distributed._deploy_classes import (
+    Nanny,
+    Scheduler,
+    SpecCluster,
+    SubprocessCluster,
+    Worker,
+)
 from oxdask.distributed._executor import CompatibleExecutor
 from oxdask.distributed._plugins import NannyPlugin, SchedulerPlugin, WorkerPlugin
 from oxdask.distributed._plugins_builtin import (
@@ -63,19 +70,24 @@ __all__ = [
     "LocalCluster",
     "Lock",
     "MultiLock",
+    "Nanny",
     "NannyPlugin",
     "PipInstall",
     "Pub",
     "Queue",
     "SSHCluster",
+    "Scheduler",
     "SchedulerPlugin",
     "Security",
     "Semaphore",
+    "SpecCluster",
     "Sub",
+    "SubprocessCluster",
     "TimeoutError",
     "UploadDirectory",
     "UploadFile",
     "Variable",
+    "Worker",
     "WorkerPlugin",
     "as_completed",
     "config",
