@@ -269,3 +269,45 @@ def test_subprocess_cluster():
             cluster.scale(2)
             assert len(client.scheduler_info()["workers"]) == 2
     assert cluster.scheduler.process.poll() is not None
+
+
+# -- span and Reschedule --------------------------------------------------------------------------
+def test_span_annotations():
+    import oxdask
+    from oxdask.distributed import span
+
+    with span("workflow") as outer:
+        assert oxdask.get_annotations()["span"] == {"name": ("workflow",), "ids": (outer,)}
+        with span("step", "inner") as inner:
+            got = oxdask.get_annotations()["span"]
+            assert got["name"] == ("workflow", "step", "inner")
+            assert got["ids"][0] == outer
+            assert got["ids"][-1] == inner
+            assert len(set(got["ids"])) == 3
+    assert "span" not in oxdask.get_annotations()
+    with span("workflow") as again:
+        assert again != outer  # reopening makes a new span
+    with pytest.raises(ValueError, match="at least one span tag"), span():
+        pass
+    with pytest.raises(TypeError, match="strings"), span(1):
+        pass
+
+
+def flaky(path):
+    """Asks to be rescheduled until it ran three times."""
+    from oxdask.distributed import Reschedule
+
+    with open(path, "a") as f:
+        f.write("x")
+    with open(path) as f:
+        runs = len(f.read())
+    if runs < 3:
+        raise Reschedule()
+    return runs
+
+
+def test_reschedule_runs_the_task_again(client, tmp_path):
+    path = str(tmp_path / "runs")
+    assert client.submit(flaky, path, pure=False).result(timeout=20) == 3
+    with open(path) as f:
+        assert f.read() == "xxx"

@@ -30,6 +30,7 @@ from oxdask.distributed._plugins_builtin import (
 from oxdask.distributed._primitives import Event, Lock, MultiLock, Semaphore
 from oxdask.distributed._queues import Pub, Queue, Sub, Variable
 from oxdask.distributed._reports import get_task_stream, performance_report
+from oxdask.distributed._spans import Reschedule, span
 from oxdask.distributed._worker_api import (
     get_worker,
     local_client,
@@ -75,6 +76,7 @@ __all__ = [
     "PipInstall",
     "Pub",
     "Queue",
+    "Reschedule",
     "SSHCluster",
     "Scheduler",
     "SchedulerPlugin",
@@ -102,6 +104,7 @@ __all__ = [
     "performance_report",
     "print",
     "progress",
+    "span",
     "wait",
     "warn",
     "worker_client",

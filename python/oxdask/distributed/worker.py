@@ -18,6 +18,7 @@ import cloudpickle
 
 from oxdask import _core, _malloc, _shuffle
 from oxdask.distributed import _context, _deploy_flags, security, serialize
+from oxdask.distributed._spans import Reschedule
 from oxdask.distributed.serialize import (
     dumps_error,
     dumps_value,
@@ -84,15 +85,10 @@ class Host:
         """
         _shuffle.set_current(self.shuffles)
         body = loads_body(payload)
-        if fid is None:  # a literal, or a task without a head function
-            result = execute_task(body, dict(zip(dep_keys, values, strict=True)))
-        else:
-            func = self._functions.get(fid) or self._function(fid, fblob)
-            if not dep_keys and all(type(a) in _PLAIN for a in body):
-                result = func(*body)  # nothing to substitute: the common small task
-            else:
-                data = dict(zip(dep_keys, values, strict=True))
-                result = func(*[execute_task(a, data) for a in body])
+        try:
+            result = self._call(body, fid, fblob, dep_keys, values)
+        except Reschedule:  # the task asks to run again (here: see _spans.Reschedule)
+            result = self._rerun(body, fid, fblob, dep_keys, values)
         nbytes = sizeof(result)
         pickled = None
         if inline and nbytes <= INLINE_BYTES:
@@ -103,6 +99,27 @@ class Host:
             if pickled is not None and len(pickled) > INLINE_BYTES:
                 pickled = None
         return result, nbytes, type(result).__name__, pickled
+
+    def _call(self, body, fid, fblob, dep_keys: list, values: list):
+        if fid is None:  # a literal, or a task without a head function
+            return execute_task(body, dict(zip(dep_keys, values, strict=True)))
+        func = self._functions.get(fid) or self._function(fid, fblob)
+        if not dep_keys and all(type(a) in _PLAIN for a in body):
+            return func(*body)  # nothing to substitute: the common small task
+        data = dict(zip(dep_keys, values, strict=True))
+        return func(*[execute_task(a, data) for a in body])
+
+    def _rerun(self, body, fid, fblob, dep_keys: list, values: list):
+        import time
+
+        pause = 0.01
+        while True:
+            time.sleep(pause)
+            pause = min(1.0, pause * 2)
+            try:
+                return self._call(body, fid, fblob, dep_keys, values)
+            except Reschedule:
+                continue
 
     def serialize(self, value) -> tuple[bytes, list[memoryview]]:
         """Pickle protocol 5 stream and out-of-band buffers of a stored value (views of its
