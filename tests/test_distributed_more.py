@@ -122,11 +122,13 @@ def test_scale_up_and_down(cluster, client):
 
 def test_adaptive_scales_with_the_load(cluster, client):
     start = count(cluster)
-    adaptive = cluster.adapt(minimum=start, maximum=start + 2, interval="100ms", wait_count=2)
+    adaptive = cluster.adapt(
+        minimum=start, maximum=start + 1, interval="100ms", wait_count=2, target_duration="1s"
+    )
     try:
         assert isinstance(adaptive, Adaptive)
         futures = client.map(time.sleep, [1.5] * 6, pure=False)
-        wait_for(lambda: count(cluster) == start + 2, what="scale up")
+        wait_for(lambda: count(cluster) == start + 1, what="scale up")
         client.gather(futures)
         wait_for(lambda: count(cluster) == start, what="scale down")
         assert [e["status"] for _, e in adaptive.log][:1] == ["up"]

@@ -8,6 +8,7 @@ from typing_extensions import Buffer
 _Key: TypeAlias = Hashable
 
 __all__ = [
+    "AdaptivePolicy",
     "Blockwise",
     "ClientConnection",
     "CycleError",
@@ -391,6 +392,18 @@ class _WorkerHost(Protocol):
     def deserialize(self, stream: Frame, buffers: list[Frame]) -> tuple[Any, int]: ...
     def dump_error(self, exc: BaseException) -> tuple[bytes, bytes, str]: ...
     def run(self, call: bytes) -> tuple[bytes, bool]: ...
+
+class AdaptivePolicy:
+    """When to act on the scheduler's adaptive target: up at once, down after ``wait_count``
+    checks and ``window`` seconds asking for fewer; scale-up paused after launch failures."""
+
+    def __new__(
+        cls, minimum: int, maximum: int, wait_count: int = 3, window: float = 0.0
+    ) -> Self: ...
+    def step(self, now: float, target: int, current: int) -> tuple[Any, ...]:
+        """``("up", n)``, ``("down", n)``, ``("hold", None)`` or ``("paused", until, reason)``."""
+    def launch_failed(self, now: float) -> None: ...
+    def launched(self) -> None: ...
 
 def dashboard_asset(name: str) -> str | None:
     """The dashboard file ``name`` as served under ``/static/``."""

@@ -144,3 +144,50 @@ impl Scheduler {
 pub(crate) fn dashboard_asset(name: &str) -> Option<&'static str> {
     oxdask_scheduler::server::dashboard_asset(name)
 }
+
+/// `_core.AdaptivePolicy`: when to act on the scheduler's adaptive target (see
+/// `oxdask_scheduler::AdaptivePolicy`). `step` returns `("up", n)`, `("down", n)`,
+/// `("hold", None)` or `("paused", until, reason)`.
+#[pyclass(module = "oxdask._core")]
+pub(crate) struct AdaptivePolicy(oxdask_scheduler::AdaptivePolicy);
+
+#[pymethods]
+impl AdaptivePolicy {
+    #[new]
+    #[pyo3(signature = (minimum, maximum, wait_count=3, window=0.0))]
+    fn new(minimum: usize, maximum: usize, wait_count: u32, window: f64) -> Self {
+        Self(oxdask_scheduler::AdaptivePolicy::new(
+            minimum, maximum, wait_count, window,
+        ))
+    }
+
+    fn step<'py>(
+        &mut self,
+        py: Python<'py>,
+        now: f64,
+        target: usize,
+        current: usize,
+    ) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+        use oxdask_scheduler::Recommendation as R;
+        use pyo3::IntoPyObjectExt;
+        let items = match self.0.step(now, target, current) {
+            R::Hold => vec!["hold".into_bound_py_any(py)?, py.None().into_bound(py)],
+            R::Up(n) => vec!["up".into_bound_py_any(py)?, n.into_bound_py_any(py)?],
+            R::Down(n) => vec!["down".into_bound_py_any(py)?, n.into_bound_py_any(py)?],
+            R::Paused { until, reason } => vec![
+                "paused".into_bound_py_any(py)?,
+                until.into_bound_py_any(py)?,
+                reason.into_bound_py_any(py)?,
+            ],
+        };
+        pyo3::types::PyTuple::new(py, items)
+    }
+
+    fn launch_failed(&mut self, now: f64) {
+        self.0.launch_failed(now);
+    }
+
+    fn launched(&mut self) {
+        self.0.launched();
+    }
+}

@@ -46,8 +46,8 @@ pub mod state;
 
 pub use error::{Result, SchedulerError};
 pub use state::{
-    key_prefix, ClientId, Command, ComputeSpec, Event, EventKind, GraphView, GroupView,
-    LeaveReason, NewTask, PrefixCounts, Priority, SchedulerConfig, SchedulerState, StateCounts,
-    StateKind, StimulusId, TaskError, TaskErrorBlob, TaskPayload, TaskState, TaskStateView, Time,
-    WorkerId, WorkerStatus, WorkerView,
+    key_prefix, AdaptivePolicy, ClientId, Command, ComputeSpec, Event, EventKind, GraphView,
+    GroupView, LeaveReason, NewTask, PrefixCounts, Priority, Recommendation, SchedulerConfig,
+    SchedulerState, StateCounts, StateKind, StimulusId, TaskError, TaskErrorBlob, TaskPayload,
+    TaskState, TaskStateView, Time, WorkerId, WorkerStatus, WorkerView,
 };

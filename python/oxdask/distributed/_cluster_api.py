@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import math
-import threading
 import time
 import uuid
 
+from oxdask.distributed._adaptive import Adaptive
 from oxdask.utils import parse_timedelta
 
 __all__ = ["Adaptive", "ClusterAPI"]
@@ -145,81 +144,3 @@ class ClusterAPI:
             self._adaptive.stop()
         self._adaptive = cls(self, minimum=minimum, maximum=maximum, **kw)
         return self._adaptive
-
-
-class Adaptive:
-    """Scales a cluster with its load, every ``interval``: enough workers for the tasks
-    running and queued (``threads`` per worker), between ``minimum`` and ``maximum``;
-    fewer only after ``wait_count`` checks in a row asked for fewer, the least busy
-    workers closing first. ``log`` keeps ``(time, {"status": "up"|"down", ...})``."""
-
-    def __init__(
-        self,
-        cluster,
-        interval: float | str = "1s",
-        minimum: float = 0,
-        maximum: float = math.inf,
-        wait_count: int = 3,
-        target_duration: float | str = "5s",
-        **kwargs,
-    ) -> None:
-        if minimum < 0 or maximum < minimum:
-            raise ValueError(
-                f"adaptive bounds must satisfy 0 <= minimum <= maximum, got {minimum}, {maximum}"
-            )
-        if not isinstance(wait_count, int) or wait_count < 1:
-            raise ValueError(f"wait_count must be a positive integer, not {wait_count!r}")
-        self.cluster = cluster
-        self.interval = parse_timedelta(interval)
-        self.minimum = minimum
-        self.maximum = maximum
-        self.wait_count = wait_count
-        self.target_duration = parse_timedelta(target_duration)
-        self.log: collections.deque = collections.deque(maxlen=1000)
-        self._down_votes = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="oxdask-adaptive", daemon=True)
-        self._thread.start()
-
-    def target(self) -> int:
-        """How many workers the current load asks for (within the bounds)."""
-        info = self.cluster.scheduler_info
-        tasks = info.get("tasks", {})
-        work = tasks.get("processing", 0) + tasks.get("queued", 0) + tasks.get("waiting", 0)
-        workers = info["workers"].values()
-        threads = max(1, max((w.get("nthreads", 1) for w in workers), default=1))
-        want = math.ceil(work / threads)
-        return int(min(max(want, self.minimum), self.maximum))
-
-    def adapt(self) -> None:
-        """One check: scale up at once, down after ``wait_count`` checks asking for it."""
-        target = self.target()
-        current = len(self.cluster.workers_info())
-        if target > current:
-            self._down_votes = 0
-            self.log.append((time.time(), {"status": "up", "n": target}))
-            self.cluster.scale(target)
-        elif target < current:
-            self._down_votes += 1
-            if self._down_votes >= self.wait_count:
-                self._down_votes = 0
-                self.log.append((time.time(), {"status": "down", "n": target}))
-                self.cluster._shrink_to(target)
-        else:
-            self._down_votes = 0
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            if getattr(self.cluster, "_closed", False):
-                return
-            try:
-                self.adapt()
-            except Exception as e:  # the cluster is closing, or a worker failed to start
-                logger.warning("adaptive scaling failed: %s", e)
-
-    def stop(self) -> None:
-        """Stop adapting (the workers stay)."""
-        self._stop.set()
-
-    def __repr__(self) -> str:
-        return f"<Adaptive: minimum={self.minimum} maximum={self.maximum}>"

@@ -24,6 +24,22 @@ pub(crate) enum Query {
     Task(String),
     Worker(String),
     Metrics,
+    /// Workers the load asks for (`{"workers": n}`), with this target duration in seconds.
+    AdaptiveTarget {
+        target_duration: f64,
+    },
+    /// Whom to close to get down to `target` workers (`{"workers": [addresses]}`).
+    WorkersToClose {
+        target: usize,
+        min_age: f64,
+        max_fraction: f64,
+        /// Close whole jobs: workers named `<job>-<i>` form group `<job>`.
+        by_job: bool,
+    },
+    /// The workers (`{"workers": [{"name", "address"}]}`).
+    Workers,
+    /// Since when nothing runs or waits (`{"idle_since": epoch seconds or null}`).
+    Idle,
 }
 
 impl Query {
@@ -32,24 +48,37 @@ impl Query {
     /// `"worker/<address>"`.
     pub(crate) fn parse(path: &str) -> Option<Self> {
         let (view, params) = path.split_once('?').unwrap_or((path, ""));
-        let param = |name: &str| {
+        let raw = |name: &str| {
             params
                 .split('&')
                 .filter_map(|kv| kv.split_once('='))
                 .find(|(k, _)| *k == name)
-                .and_then(|(_, v)| v.parse().ok())
+                .map(|(_, v)| v)
         };
+        let int = |name: &str| raw(name).and_then(|v| v.parse::<u64>().ok());
+        let float = |name: &str| raw(name).and_then(|v| v.parse::<f64>().ok());
         Some(match view {
             "task-stream" => Self::TaskStream {
-                since: param("since").unwrap_or(0),
+                since: int("since").unwrap_or(0),
             },
             "progress" => Self::Progress,
             "groups" => Self::Groups,
             "graph" => Self::Graph {
-                limit: param("limit").map_or(2000, |n: u64| n as usize),
+                limit: int("limit").map_or(2000, |n| n as usize),
             },
             "exceptions" => Self::Exceptions,
             "metrics" => Self::Metrics,
+            "adaptive_target" => Self::AdaptiveTarget {
+                target_duration: float("target_duration").unwrap_or(5.0),
+            },
+            "workers_to_close" => Self::WorkersToClose {
+                target: int("target").map_or(0, |n| n as usize),
+                min_age: float("min_age").unwrap_or(0.0),
+                max_fraction: float("max_fraction").unwrap_or(1.0),
+                by_job: int("by_job") == Some(1),
+            },
+            "get_workers" => Self::Workers,
+            "check_idle" => Self::Idle,
             _ => match view.split_once('/') {
                 Some(("task", key)) => Self::Task(key.to_owned()),
                 Some(("worker", address)) => Self::Worker(address.to_owned()),
@@ -68,6 +97,8 @@ pub(crate) struct Context<'a> {
     pub address: &'a str,
     /// Seconds since the scheduler started.
     pub now: f64,
+    /// Epoch seconds when the scheduler started.
+    pub epoch: f64,
     pub clients: usize,
 }
 
@@ -159,6 +190,53 @@ pub(crate) fn answer(query: &Query, cx: &Context<'_>) -> String {
             v
         }
         Query::Metrics => return metrics(cx),
+        Query::AdaptiveTarget { target_duration } => {
+            let per = crate::Time((target_duration.max(1e-3) * 1e6) as u64);
+            json!({ "workers": cx.state.adaptive_target(per) })
+        }
+        Query::WorkersToClose {
+            target,
+            min_age,
+            max_fraction,
+            by_job,
+        } => {
+            let job = |address: &str| -> String {
+                let name = cx.workers.get(address).map_or(address, |(n, _)| n.as_str());
+                match name.rsplit_once('-') {
+                    Some((job, i)) if *by_job && i.chars().all(|c| c.is_ascii_digit()) => {
+                        job.to_owned()
+                    }
+                    _ => address.to_owned(),
+                }
+            };
+            let now = crate::Time((cx.now * 1e6) as u64);
+            let age = crate::Time((min_age.max(0.0) * 1e6) as u64);
+            let close = cx
+                .state
+                .workers_to_close(*target, now, age, *max_fraction, &job);
+            json!({ "workers": close })
+        }
+        Query::Workers => {
+            let list: Vec<Value> = cx
+                .state
+                .workers()
+                .iter()
+                .map(|w| {
+                    let name = cx
+                        .workers
+                        .get(&w.address)
+                        .map_or(w.address.as_str(), |(n, _)| n);
+                    json!({"name": name, "address": w.address})
+                })
+                .collect();
+            json!({ "workers": list })
+        }
+        Query::Idle => {
+            let c = cx.state.counts_by_state();
+            let busy = c.processing + c.queued + c.waiting > 0;
+            let since = (!busy).then(|| cx.epoch + cx.stream.last_stop().unwrap_or(0.0));
+            json!({ "idle_since": since })
+        }
     };
     value.to_string()
 }

@@ -71,7 +71,7 @@ pub(crate) async fn serve(
         extension,
         system: Arc::new(Mutex::new(SystemSampler::new(std::time::Instant::now()))),
     };
-    let app = super::pages::routes(router).with_state(endpoint);
+    let app = super::api::routes(super::pages::routes(router)).with_state(endpoint);
     let scheme = if tls.is_some() { "https" } else { "http" };
     tokio::spawn(async move {
         let served = match tls {

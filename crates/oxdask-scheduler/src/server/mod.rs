@@ -11,6 +11,7 @@
 //! One core task owns the state: no locks around it. Connection tasks only decode frames and
 //! forward them; everything the scheduler decides is in the pure state machine.
 
+mod api;
 mod core;
 mod dashboard;
 mod extension;

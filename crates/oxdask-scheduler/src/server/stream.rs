@@ -81,6 +81,11 @@ impl Stream {
         (self.ran.iter().skip(skip), self.next)
     }
 
+    /// When the last recorded task ended.
+    pub(crate) fn last_stop(&self) -> Option<f64> {
+        self.ran.back().map(|r| r.stop)
+    }
+
     pub(crate) fn exceptions(&self) -> impl Iterator<Item = &Raised> {
         self.raised.iter()
     }

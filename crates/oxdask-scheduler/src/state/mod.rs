@@ -51,6 +51,7 @@
 //! 100,000-task graph takes about 150 ms and each `TaskFinished` with the `Compute` it
 //! triggers about 2 µs (`cargo bench -p oxdask-scheduler --bench handle`).
 
+mod adaptive;
 mod command;
 mod completion;
 mod config;
@@ -76,6 +77,7 @@ mod worker;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+pub use adaptive::{AdaptivePolicy, Recommendation};
 pub use command::{Command, ComputeSpec};
 pub use config::SchedulerConfig;
 pub use event::{Event, EventKind, LeaveReason, NewTask, TaskErrorBlob, TaskPayload};

@@ -95,6 +95,8 @@ pub(crate) struct Worker {
     /// Sum of their sizes.
     pub nbytes: u64,
     pub last_seen: Time,
+    /// When it joined.
+    pub joined: Time,
     /// Process memory and managed (stored results) memory from its last heartbeat.
     pub memory: u64,
     pub managed: u64,
@@ -132,6 +134,7 @@ impl Worker {
             has_what: TaskSet::default(),
             nbytes: 0,
             last_seen: now,
+            joined: now,
             memory: 0,
             managed: 0,
             spilled: 0,

@@ -53,6 +53,12 @@ pub(crate) enum Input {
     Snapshot(oneshot::Sender<String>),
     /// A dashboard page asks (answered as JSON, or Prometheus text for metrics).
     Query(Query, oneshot::Sender<String>),
+    /// A cluster manager retires `workers` (addresses), or the `n` least loaded.
+    Retire {
+        workers: Vec<String>,
+        n: Option<usize>,
+        reply: oneshot::Sender<String>,
+    },
 }
 
 struct WorkerConn {
@@ -214,6 +220,9 @@ impl Core {
             }
             Input::Snapshot(tx) => {
                 let _ = tx.send(self.snapshot());
+            }
+            Input::Retire { workers, n, reply } => {
+                let _ = reply.send(self.retire(workers, n));
             }
             Input::Query(query, tx) => {
                 let _ = tx.send(self.answer(&query));

@@ -63,6 +63,27 @@ impl Core {
         v.to_string()
     }
 
+    /// Retires `workers` (or the `n` least loaded, no task in progress); the addresses as JSON.
+    pub(super) fn retire(&mut self, mut workers: Vec<String>, n: Option<usize>) -> String {
+        if let Some(n) = n {
+            let target = self.workers.len().saturating_sub(n);
+            let now = crate::Time((self.seconds() * 1e6) as u64);
+            let own = |a: &str| a.to_owned();
+            workers = self
+                .state
+                .workers_to_close(target, now, crate::Time::ZERO, 1.0, &own);
+        }
+        let ids: Vec<WorkerId> = workers
+            .iter()
+            .filter_map(|a| self.by_address.get(a).copied())
+            .collect();
+        workers.retain(|a| self.by_address.contains_key(a));
+        if !ids.is_empty() {
+            self.event(crate::EventKind::RetireRequested { workers: ids });
+        }
+        serde_json::json!({ "workers": workers }).to_string()
+    }
+
     /// The answer to a dashboard query.
     pub(super) fn answer(&self, query: &Query) -> String {
         let meta = self.worker_meta();
@@ -72,6 +93,10 @@ impl Core {
             workers: &meta,
             address: &self.address,
             now: self.seconds(),
+            epoch: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+                - self.seconds(),
             clients: self.clients.len(),
         };
         answer(query, &cx)

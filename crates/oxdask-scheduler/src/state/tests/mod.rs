@@ -2,6 +2,7 @@
 //! randomized simulation. Every scenario asserts the exact commands of each event and
 //! checks invariants after every event (`TestEnv::handle` does).
 
+mod adaptive;
 mod chaos;
 mod errors;
 mod placement;

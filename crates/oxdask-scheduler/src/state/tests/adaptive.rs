@@ -1,0 +1,169 @@
+//! Adaptive scaling: the target, whom to close, and the policy's hysteresis.
+
+use super::*;
+use crate::{AdaptivePolicy, Recommendation};
+
+fn running_on(env: &TestEnv, key: &str) -> u32 {
+    match env.state(key) {
+        Some(TaskState::Processing { worker }) => worker.0,
+        other => panic!("{key} is {other:?}"),
+    }
+}
+
+fn own_group(address: &str) -> String {
+    address.to_owned()
+}
+
+#[test]
+fn the_target_follows_queued_work_over_the_target_duration() {
+    let mut env = TestEnv::new();
+    assert_eq!(env.s.adaptive_target(Time::from_millis(5000)), 0, "no work");
+    env.worker(1, 1);
+    let tasks: Vec<_> = (0..40)
+        .map(|i| TaskBuilder::new(&format!("t-{i}")).func("slow"))
+        .collect();
+    let wanted: Vec<String> = (0..40).map(|i| format!("t-{i}")).collect();
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    env.submit(1, tasks, &wanted);
+    // 40 tasks of unknown duration (0.5 s each): 20 s of work.
+    let table = [(5000, 4), (1000, 20), (100, 40), (1, 40)];
+    for (ms, want) in table {
+        assert_eq!(
+            env.s.adaptive_target(Time::from_millis(ms)),
+            want,
+            "{ms} ms"
+        );
+    }
+}
+
+#[test]
+fn memory_pressure_asks_for_one_more_worker() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    env.worker(2, 1);
+    for (w, used) in [(1u32, 700u64 << 20), (2, 700 << 20)] {
+        env.handle(EventKind::Heartbeat {
+            worker: WorkerId(w),
+            memory: used,
+            managed: used,
+            spilled: 0,
+        });
+    }
+    assert_eq!(env.s.adaptive_target(Time::from_millis(5000)), 3);
+}
+
+#[test]
+fn only_idle_old_enough_workers_close_least_data_first_within_the_step() {
+    let mut env = TestEnv::new();
+    for w in 1..=4 {
+        env.worker(w, 1);
+    }
+    env.submit(1, vec![TaskBuilder::new("busy")], &["busy"]); // runs on a worker
+    env.submit(1, vec![TaskBuilder::new("kept")], &["kept"]);
+    let busy_on = running_on(&env, "busy");
+    let kept_on = running_on(&env, "kept");
+    env.finish(kept_on, "kept", 1000);
+    env.now = Time::from_secs(60);
+    let min_age = Time::from_secs(10);
+    let close = env.s.workers_to_close(0, env.now, min_age, 1.0, &own_group);
+    assert!(
+        !close.contains(&addr(busy_on)),
+        "never a worker running a task"
+    );
+    assert_eq!(close.len(), 3);
+    assert_eq!(
+        close.last(),
+        Some(&addr(kept_on)),
+        "the holder of data last"
+    );
+    // At most half of the workers per step.
+    assert_eq!(
+        env.s
+            .workers_to_close(0, env.now, min_age, 0.5, &own_group)
+            .len(),
+        2
+    );
+    // Young workers stay.
+    let young = env
+        .s
+        .workers_to_close(0, env.now, Time::from_secs(120), 1.0, &own_group);
+    assert!(young.is_empty());
+    // Nothing to close at or above the target.
+    assert!(env
+        .s
+        .workers_to_close(4, env.now, min_age, 1.0, &own_group)
+        .is_empty());
+}
+
+#[test]
+fn groups_close_whole_or_not_at_all() {
+    let mut env = TestEnv::new();
+    for w in 1..=4 {
+        env.worker(w, 1);
+    }
+    env.submit(1, vec![TaskBuilder::new("busy")], &["busy"]);
+    let busy_on = running_on(&env, "busy");
+    env.now = Time::from_secs(60);
+    // Two jobs of two workers: {1, 2} and {3, 4}.
+    let job = |a: &str| {
+        if a == addr(1) || a == addr(2) {
+            "a".into()
+        } else {
+            "b".to_owned()
+        }
+    };
+    let close = env.s.workers_to_close(0, env.now, Time::ZERO, 1.0, &job);
+    let idle_job: Vec<String> = if busy_on <= 2 {
+        vec![addr(3), addr(4)]
+    } else {
+        vec![addr(1), addr(2)]
+    };
+    assert_eq!(close, idle_job);
+    // One worker fewer than now would split a job: nothing closes.
+    assert!(env
+        .s
+        .workers_to_close(3, env.now, Time::ZERO, 1.0, &job)
+        .is_empty());
+}
+
+#[test]
+fn the_policy_scales_up_at_once_and_down_after_votes_and_a_window() {
+    let mut p = AdaptivePolicy::new(1, 10, 3, 5.0);
+    let table: [(f64, usize, usize, Recommendation); 9] = [
+        (0.0, 4, 1, Recommendation::Up(4)),
+        (1.0, 50, 4, Recommendation::Up(10)), // the maximum
+        (2.0, 0, 10, Recommendation::Hold),   // first vote for fewer (minimum 1)
+        (3.0, 0, 10, Recommendation::Hold),
+        (4.0, 0, 10, Recommendation::Hold), // three votes, but only 2 s low
+        (5.0, 10, 10, Recommendation::Hold), // the load came back: votes reset
+        (6.0, 2, 10, Recommendation::Hold),
+        (9.0, 2, 10, Recommendation::Hold),
+        (12.0, 2, 10, Recommendation::Down(2)), // 3 votes over 6 s
+    ];
+    for (now, target, current, want) in table {
+        assert_eq!(p.step(now, target, current), want, "at {now}");
+    }
+}
+
+#[test]
+fn repeated_launch_failures_pause_scale_up_with_a_reason() {
+    let mut p = AdaptivePolicy::new(0, 10, 1, 0.0);
+    for t in 0..3 {
+        assert_eq!(p.step(f64::from(t), 5, 0), Recommendation::Up(5));
+        p.launch_failed(f64::from(t));
+    }
+    let Recommendation::Paused { until, reason } = p.step(3.0, 5, 0) else {
+        panic!("not paused");
+    };
+    assert!((until - 32.0).abs() < 1e-9);
+    assert!(reason.contains("3 worker launches failed"), "{reason}");
+    assert!(matches!(p.step(31.0, 5, 0), Recommendation::Paused { .. }));
+    assert_eq!(p.step(33.0, 5, 0), Recommendation::Up(5));
+    p.launch_failed(33.0); // the fourth in a row: a longer pause
+    let Recommendation::Paused { until, .. } = p.step(34.0, 5, 0) else {
+        panic!("not paused");
+    };
+    assert!((until - 93.0).abs() < 1e-9);
+    p.launched();
+    assert_eq!(p.step(35.0, 5, 0), Recommendation::Up(5));
+}
