@@ -422,6 +422,13 @@ def dump_dom(url, budget_ms=3000, timeout=60):
     return proc.stdout, console
 
 
+def console_errors(console):
+    """The console lines that are errors, uncaught exceptions,
+    and what the page's Content-Security-Policy blocked ("Refused to ...", "... violates ...")."""
+    words = ("error", "uncaught", "refused", "content security policy")
+    return [line for line in console if any(w in line.lower() for w in words)]
+
+
 class Node:
     """An element of the dumped DOM."""
 

@@ -16,6 +16,7 @@ from dashboard_fake import (
     INDIVIDUAL,
     FakeDashboard,
     chromium,
+    console_errors,
     dump_dom,
     dump_doms,
     parse_dom,
@@ -42,10 +43,6 @@ def load_many(urls, budget_ms=2500):
         assert "<main" in dom, dom[-2000:]
         out.append((parse_dom(dom), console))
     return out
-
-
-def console_errors(console):
-    return [line for line in console if "error" in line.lower() or "uncaught" in line.lower()]
 
 
 def titles(root):

@@ -17,7 +17,7 @@ import pytest
 from oxdask.distributed import Client, LocalCluster
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dashboard_fake import DASHBOARD_DIR, chromium, dump_doms, parse_dom
+from dashboard_fake import DASHBOARD_DIR, chromium, console_errors, dump_doms, parse_dom
 
 
 def inc(x):
@@ -89,7 +89,7 @@ def test_the_pages_show_the_cluster_and_what_ran(ran):
     paths = ["/status", "/workers", "/tasks", f"/info/task/{gpu_key}.html", "/exceptions", "/graph"]
     loaded = [(parse_dom(d), c) for d, c in dump_doms([b + p for p in paths], budget_ms=2500)]
     (status, c1), (workers, c2), (tasks, c3), (task, c4), (excs, c5), (graph, c6) = loaded
-    assert [line for line in c1 + c2 + c3 + c4 + c5 + c6 if "error" in line.lower()] == []
+    assert console_errors(c1 + c2 + c3 + c4 + c5 + c6) == []
     state = get_json(client, "/json/state")
     stream = get_json(client, "/json/task-stream?since=0")["tasks"]
     addresses = sorted(w["address"] for w in state["workers"])

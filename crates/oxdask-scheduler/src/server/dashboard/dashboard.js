@@ -51,6 +51,7 @@ function setAttrs(node, attrs) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null) continue;
     if (k === "text") node.textContent = String(v);
+    else if (k === "style") node.style.cssText = String(v); // CSSOM: allowed by the page's CSP
     else if (k === "className") node.className = v;
     else node.setAttribute(k, String(v));
   }
