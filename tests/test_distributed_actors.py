@@ -187,3 +187,17 @@ def test_actor_on_thread_workers_calls_directly():
         assert counter.pid().result(timeout=10) == os.getpid()
         assert counter.increment().done()  # run here, at once
         assert counter.n == 1
+
+
+def test_actor_whose_worker_died_raises(client):
+    import signal
+
+    counter = client.submit(Counter, actor=True).result(timeout=10)
+    assert counter.increment().result(timeout=10) == 1
+    pid = counter.pid().result(timeout=10)
+    os.kill(pid, signal.SIGKILL)
+    start = time.monotonic()
+    with pytest.raises((OSError, RuntimeError)):
+        counter.increment().result(timeout=10)
+    assert time.monotonic() - start < 10
+    client.wait_for_workers(2, timeout=30)  # the nanny replaced the worker

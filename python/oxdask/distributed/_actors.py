@@ -25,6 +25,7 @@ import os
 import pickle
 import secrets
 import threading
+import time
 from multiprocessing.connection import Client as _Connect
 from multiprocessing.connection import Listener
 
@@ -50,7 +51,7 @@ class _Server:
 
     def __init__(self, host: str) -> None:
         self.authkey = secrets.token_bytes(32)
-        self.listener = Listener((host, 0), authkey=self.authkey)
+        self.listener = Listener((host, 0), backlog=128, authkey=self.authkey)
         self.address = self.listener.address
         self.pid = os.getpid()
         threading.Thread(target=self._accept, name="oxdask-actors", daemon=True).start()
@@ -59,7 +60,8 @@ class _Server:
         while True:
             try:
                 conn = self.listener.accept()
-            except Exception:  # a caller that failed authentication, or shutdown
+            except Exception:  # a caller that failed authentication
+                time.sleep(0.01)
                 continue
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
