@@ -53,3 +53,29 @@ def test_a_dependents_error_is_the_original_exception(client):
     with pytest.raises(ValueError, match="bad 1"):
         after.result(timeout=30)
     assert isinstance(after.exception(timeout=30), ValueError)
+
+
+class Box(dict):
+    """A value that can be weakly referenced (a dict cannot)."""
+
+
+def boxed(n):
+    return Box(payload=bytes(n))
+
+
+def test_gathered_values_are_freed_without_the_cyclic_collector(client):
+    import gc
+    import weakref
+
+    future = client.submit(boxed, 1 << 20)
+    gc.disable()
+    try:
+        for gathered in (lambda: client.gather(future), lambda: client.gather([future])[0]):
+            value = gathered()
+            ref = weakref.ref(value)
+            del value
+            # A reference cycle would keep every gathered value until a collection: memory
+            # grew by each value and later transfers faulted in fresh pages.
+            assert ref() is None
+    finally:
+        gc.enable()

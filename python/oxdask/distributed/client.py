@@ -573,19 +573,7 @@ class Client(
                 f._raise_if_failed()
         with _gc_paused(len(good) > _MANY):
             values = dict(zip(good, self._gather_keys(good), strict=True)) if good else {}
-        skip = object()
-
-        def rebuild(x):
-            if isinstance(x, Future):
-                return values.get(x.key, skip)
-            if isinstance(x, list | tuple | set):
-                items = [v for v in (rebuild(y) for y in x) if v is not skip]
-                return type(x)(items)
-            if isinstance(x, dict):
-                return {k: v for k, v in ((k, rebuild(y)) for k, y in x.items()) if v is not skip}
-            return x
-
-        return rebuild(futures)
+        return _rebuild(futures, values)
 
     #: ``gather`` that blocks even on an asynchronous client (for ``get`` and executors)
     _gather_now = gather.__wrapped__
@@ -851,6 +839,23 @@ class Client(
                 info = self.scheduler_info()
         state = "closed" if self._closed else "connected"
         return card("Client", self.scheduler_address, self.dashboard_link, info, state)
+
+
+_SKIP = object()
+
+
+def _rebuild(x, values: dict):
+    """``x`` with its futures replaced by their values (skipped when missing). A plain
+    function, not a closure: a recursive closure is a reference cycle that would keep every
+    gathered value alive until the cyclic garbage collector runs."""
+    if isinstance(x, Future):
+        return values.get(x.key, _SKIP)
+    if isinstance(x, list | tuple | set):
+        return type(x)(v for v in (_rebuild(y, values) for y in x) if v is not _SKIP)
+    if isinstance(x, dict):
+        items = ((k, _rebuild(y, values)) for k, y in x.items())
+        return {k: v for k, v in items if v is not _SKIP}
+    return x
 
 
 class ClientExecutor:
