@@ -389,6 +389,24 @@ def chromium():
     return shutil.which("chromium")
 
 
+def screenshot(url, path, budget_ms=2500, timeout=60):
+    """A PNG of ``url`` in headless Chromium after ``budget_ms`` of virtual time."""
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars"]
+    subprocess.run(
+        [
+            chromium(),
+            *args,
+            "--window-size=1400,1000",
+            f"--virtual-time-budget={budget_ms}",
+            f"--screenshot={path}",
+            url,
+        ],
+        capture_output=True,
+        timeout=timeout,
+    )
+    return Path(path)
+
+
 def dump_doms(urls, budget_ms=3000, parallel=3):
     """dump_dom of several URLs, ``parallel`` browsers at a time."""
     from concurrent.futures import ThreadPoolExecutor

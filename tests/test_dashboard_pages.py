@@ -173,7 +173,7 @@ def test_workers_table_has_one_row_per_worker_with_the_right_numbers():
 
 
 def test_a_thousand_workers_show_histograms_and_a_full_table():
-    with FakeDashboard(seed=1, n_workers=1000, nthreads=1, span=12) as fake:
+    with FakeDashboard(seed=1, n_workers=1000, nthreads=1, span=4) as fake:
         (root, console), (table, _) = load_many(
             [fake.url + "/status", fake.url + "/workers"], budget_ms=3000
         )
@@ -194,7 +194,7 @@ def test_tasks_page_shows_the_whole_run_and_merges_when_there_are_many():
     rects = root.by_id("task-stream").find_all("rect", cls="ts-task")
     assert len(rects) == len(fake.data.stream)
     # a long run: sub-pixel neighbours share a rect, but every task is counted once
-    with FakeDashboard(seed=2, n_workers=4, nthreads=2, span=1500) as fake:
+    with FakeDashboard(seed=2, n_workers=4, nthreads=2, span=900) as fake:
         root, _ = load(fake, "/tasks", budget_ms=4000)
     n = len(fake.data.stream)
     assert n > 4000

@@ -17,7 +17,14 @@ import pytest
 from oxdask.distributed import Client, LocalCluster
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dashboard_fake import DASHBOARD_DIR, chromium, console_errors, dump_doms, parse_dom
+from dashboard_fake import (
+    DASHBOARD_DIR,
+    chromium,
+    console_errors,
+    dump_doms,
+    parse_dom,
+    screenshot,
+)
 
 
 def inc(x):
@@ -147,3 +154,54 @@ def test_the_pages_show_the_cluster_and_what_ran(ran):
             for attr in ("src", "href"):
                 url = node.attrs.get(attr) or ""
                 assert not url.startswith(("http:", "https:", "//")), url
+
+
+def test_the_status_page_shows_tasks_while_they_run(ran):
+    client, _ = ran
+    running = client.map(time.sleep, [3.0] * 6, key=[f"sleep-{i}" for i in range(6)])
+    try:
+        deadline = time.monotonic() + 30
+        while sum(w["processing"] for w in get_json(client, "/json/state")["workers"]) < 4:
+            assert time.monotonic() < deadline, "the sleeps never started"
+            time.sleep(0.05)
+        [(status, console)] = [
+            (parse_dom(d), c) for d, c in dump_doms([base(client) + "/status"], 1500)
+        ]
+    finally:
+        client.cancel(running)
+    assert console_errors(console) == []
+    procs = status.by_id("nprocessing").find_all("g", cls="nprocessing-bar")
+    assert sum(int(g.attrs["data-value"]) for g in procs) >= 4
+    bar = status.by_id("progress").find("g", cls="progress-bar", data_prefix="sleep")
+    assert int(bar.attrs["data-total"]) == 6
+    processing = bar.find("rect", cls="progress-seg", data_state="processing")
+    assert int(processing.attrs["data-count"]) >= 4
+
+
+def test_a_screenshot_of_each_page(ran, tmp_path_factory):
+    """Kept under the run's temporary directory (CI keeps it as an artifact): the main pages
+    (each browser costs seconds; the others are drawn by the same code, see the page tests)."""
+    client, _ = ran
+    out = tmp_path_factory.getbasetemp() / "dashboard-screenshots"
+    out.mkdir(exist_ok=True)
+    gpu_key = urllib.parse.quote("'needs-gpu'", safe="")
+    pages = {
+        "status": "/status",
+        "workers": "/workers",
+        "tasks": "/tasks",
+        "task": f"/info/task/{gpu_key}.html",
+        "graph": "/graph",
+        "exceptions": "/exceptions",
+    }
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        shots = list(
+            pool.map(
+                lambda kv: screenshot(base(client) + kv[1], out / f"{kv[0]}.png", budget_ms=1000),
+                pages.items(),
+            )
+        )
+    for shot in shots:
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
+        assert shot.stat().st_size > 10_000, shot  # drawn, not blank

@@ -159,8 +159,9 @@ OX.drawTaskStream = function (parent, tasks, t0, t1, opts = {}) {
     OX.svg("text", { x: x(t), y: plotH + 16, "text-anchor": "middle",
       text: `${+t.toFixed(3)} s` }, axis);
   }
-  if (!workers.length) {
-    OX.svg("text", { x: LABEL_W + 4, y: 14, class: "note", text: "no tasks in this window" }, svg);
+  if (!visible.length) {
+    OX.svg("text", { x: LABEL_W + 4, y: Math.min(plotH, 40) / 2 + 5, class: "note",
+      text: "no tasks in this window" }, svg);
   }
   if (opts.legend) drawLegend(opts.legend, seen);
   return visible.length;
