@@ -266,6 +266,7 @@ def clip(a, min=None, max=None):
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Element-wise ``|a - b| <= atol + rtol * |b|``, blockwise (as :func:`numpy.isclose`)."""
     return elemwise(
         np.isclose, a, b, kwargs={"rtol": rtol, "atol": atol, "equal_nan": equal_nan}, dtype=bool
     )
@@ -325,10 +326,12 @@ def flip(m, axis=None):
 
 
 def flipud(m):
+    """Reverse the order of the rows (axis 0), as :func:`numpy.flipud`."""
     return flip(m, 0)
 
 
 def fliplr(m):
+    """Reverse the order of the columns (axis 1), as :func:`numpy.fliplr`."""
     return flip(m, 1)
 
 

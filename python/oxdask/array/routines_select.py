@@ -144,6 +144,7 @@ def _searchsorted_block(v, a, side):
 
 
 def choose(a, choices):
+    """Pick each element from ``choices[a]`` (blockwise :func:`numpy.choose`)."""
     return elemwise(_choose, a, *choices)
 
 
@@ -152,6 +153,8 @@ def _choose(a, *choices):
 
 
 def select(condlist, choicelist, default=0):
+    """Elements of the first choice whose condition holds, else ``default`` (as
+    :func:`numpy.select`)."""
     from oxdask.array.routines import where
 
     out = asarray(np.asarray(default)) if not isinstance(default, Array) else default
