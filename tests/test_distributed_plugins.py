@@ -302,3 +302,20 @@ def test_pip_install_offline_and_conda_missing(client, tmp_path):
     if not os.environ.get("CONDA_EXE") and not __import__("shutil").which("conda"):
         with pytest.raises(RuntimeError, match="conda could not be found"):
             client.register_plugin(CondaInstall(["numpy"]))
+
+
+def test_later_worker_gets_plugins_over_tls():
+    from oxdask.distributed import Security
+
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, dashboard_address=None, security=Security.temporary()
+        ) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        tag = uuid.uuid4().hex
+        client.register_plugin(Recorder(tag), name="tls-recorder")
+        cluster.scale(2)
+        logs = client.run(plugin_log)
+        assert len(logs) == 2
+        assert all(("setup", tag, a) in log for a, log in logs.items())

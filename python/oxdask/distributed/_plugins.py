@@ -372,14 +372,19 @@ def worker_started(address: str) -> None:
     ctx = _context.worker
     if not ctx.get("scheduler"):
         return
+    tls = ctx.get("tls")
+    if tls is not None:
+        ca, cert, key = tls
+        tls = (ca, cert, key or cert)  # the key may be in the certificate's file
     try:
-        conn = _core.ClientConnection(ctx["scheduler"], ctx.get("token"), 10.0, ctx.get("tls"))
+        conn = _core.ClientConnection(ctx["scheduler"], ctx.get("token"), 10.0, tls)
         try:
             nanny, worker = call_on_scheduler(conn, _listing, (), {}, True, 30.0)
         finally:
             conn.close()
-    except Exception as e:  # a scheduler without the extension: no plugins
-        logger.debug("no plugins fetched: %s", e)
+    except Exception as e:  # a scheduler without the extension has no plugins
+        level = logging.DEBUG if "cannot run calls" in str(e) else logging.WARNING
+        logger.log(level, "could not fetch the registered plugins: %s", e)
         return
     for kind, items in (("nanny", nanny if _WORKER_PROCESS else []), ("worker", worker)):
         for name, blob in items:
