@@ -378,7 +378,15 @@ def test_top_level_namespace_matches_dask():
         assert hasattr(dask, name), name
     assert oxdask.get is oxdask.local.get_sync
     assert dask.get is dask.local.get_sync
-    assert oxdask.__version__ == "0.1.0"
+    assert oxdask.__version__ == _cargo_version()
+
+
+def _cargo_version() -> str:
+    import pathlib
+    import tomllib
+
+    cargo = pathlib.Path(__file__).resolve().parents[1] / "Cargo.toml"
+    return tomllib.loads(cargo.read_text())["workspace"]["package"]["version"]
 
 
 def test_compute_matches_dask_on_nested_structures():

@@ -18,7 +18,19 @@ from oxdask.core import istask
 from oxdask.delayed import delayed
 from oxdask.local import get_sync as get
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    # One place: the workspace version in Cargo.toml, which maturin writes into the package's
+    # metadata (pyproject.toml's version is dynamic).
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("oxdask")
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "0+unknown"
+
+
+__version__ = _version()
 
 __all__ = [
     "__version__",
