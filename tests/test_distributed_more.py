@@ -313,3 +313,26 @@ def test_reschedule_runs_the_task_again(client, tmp_path):
     assert client.submit(flaky, path, pure=False).result(timeout=20) == 3
     with open(path) as f:
         assert f.read() == "xxx"
+
+
+# -- values of the client's __main__ --------------------------------------------------------------
+def test_classes_of_the_scripts_main_module_reach_workers(client):
+    """A script's classes are pickled by reference to ``__main__``, which on a worker is
+    another module: they travel by value instead (as Dask's cloudpickle does)."""
+    import __main__
+
+    class Thing:
+        def __init__(self, n):
+            self.n = n
+
+    Thing.__module__ = "__main__"
+    Thing.__qualname__ = "Thing_for_test"
+    __main__.Thing_for_test = Thing
+    try:
+        things = [Thing(1), Thing(2)]
+        assert client.submit(len, things).result(timeout=10) == 2
+        assert client.submit(lambda c: c.__name__, Thing).result(timeout=10) == "Thing"
+        scattered = client.scatter(Thing(5))
+        assert client.submit(lambda t: t.n * 2, scattered).result(timeout=10) == 10
+    finally:
+        del __main__.Thing_for_test

@@ -78,12 +78,20 @@ def _name(func: Any) -> str:
     return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
 
 
+#: How a pickle names the ``__main__`` module (classes and functions of the sender's script
+#: are pickled by reference under it, which cannot be found in another process).
+_MAIN = b"\x8c\x08__main__"
+
+
 def _dumps_body(obj: Any) -> bytes:
     """Plain pickle when it can (fast), cloudpickle otherwise (lambdas, local classes)."""
     try:
-        return b"P" + pickle.dumps(obj, protocol=5)
+        stream = pickle.dumps(obj, protocol=5)
     except (pickle.PicklingError, TypeError, AttributeError):
         return b"C" + cloudpickle.dumps(obj, protocol=5)
+    if _MAIN in stream:  # refers to the sender's __main__, which a worker cannot import
+        return b"C" + cloudpickle.dumps(obj, protocol=5)
+    return b"P" + stream
 
 
 def dumps_task(task: Any, table: FunctionTable) -> tuple[int | None, bytes]:
@@ -159,6 +167,8 @@ def dumps_value(value: Any) -> tuple[bytes, list[memoryview]]:
     buffers: list[pickle.PickleBuffer] = []
     try:
         stream = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+        if _MAIN in stream:  # by value, as cloudpickle does (see _dumps_body)
+            raise pickle.PicklingError("refers to __main__")
     except Exception:
         buffers.clear()
         stream = cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
