@@ -319,3 +319,17 @@ def test_later_worker_gets_plugins_over_tls():
         logs = client.run(plugin_log)
         assert len(logs) == 2
         assert all(("setup", tag, a) in log for a, log in logs.items())
+
+
+def test_upload_file_reaches_later_workers(client, cluster, tmp_path):
+    name = f"later_{uuid.uuid4().hex[:8]}"
+    path = tmp_path / f"{name}.py"
+    path.write_text("VALUE = 'uploaded'\n")
+    before = set(client.scheduler_info()["workers"])
+    out = client.upload_file(str(path))
+    assert set(out) == before
+    cluster.scale(len(before) + 1)
+    (new,) = set(client.scheduler_info()["workers"]) - before
+    task = client.submit(lambda: __import__(name).VALUE, workers=[new], pure=False)
+    assert task.result(timeout=20) == "uploaded"
+    cluster.scale(len(before))

@@ -166,12 +166,15 @@ class ClientExtras:
         return {"scheduler": scheduler, "workers": workers, "client": client}
 
     def upload_file(self, filename: str, load: bool = True) -> dict:
-        """Send a ``.py``, ``.zip`` or ``.egg`` file to every connected worker, where it
-        becomes importable (a ``.py`` is imported, or re-imported, with ``load``)."""
-        name = os.path.basename(filename)
-        with open(filename, "rb") as f:
-            data = f.read()
-        return self.run(_write_file, name, data, load)
+        """Send a ``.py``, ``.zip`` or ``.egg`` file to every worker, also those starting
+        later (an ``UploadFile`` plugin), where it becomes importable (a ``.py`` is
+        imported, or re-imported, with ``load``): ``{worker: {"status": "OK"}}``."""
+        import uuid
+
+        from oxdask.distributed._plugins_builtin import UploadFile
+
+        plugin = UploadFile(filename, load=load)
+        return self.register_plugin(plugin, name=f"{filename}{uuid.uuid4()}")
 
     def write_scheduler_file(self, scheduler_file: str) -> None:
         """Write this client's scheduler address as JSON, for ``Client(scheduler_file=...)``."""
