@@ -255,9 +255,11 @@ def _page_route(path):
 
 # A test page (of the fake only) loading several pages in iframes of one browser, copying each
 # frame's DOM into a <textarea data-path> of its own as it goes, so one --dump-dom holds them all
-# (a browser per page costs seconds).
+# (a browser per page costs seconds). With a login, it types it into a page's login form once.
 HARNESS = """<!DOCTYPE html><html><body><script>
-const paths = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+const spec = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+const paths = spec.paths;
+let login = spec.login;
 const pairs = paths.map((p) => {
   const f = document.createElement("iframe");
   f.src = p;
@@ -275,6 +277,13 @@ const pairs = paths.map((p) => {
 setInterval(() => {
   for (const pair of pairs) {
     const doc = pair.f.contentDocument;
+    const form = doc && doc.getElementById("login");
+    if (form && login !== undefined) {
+      form.querySelector("input").value = login;
+      login = undefined;
+      form.requestSubmit();
+      continue;
+    }
     if (!pair.dirty || !doc || !doc.documentElement) continue;
     pair.dirty = false;
     pair.t.textContent = doc.documentElement.outerHTML;
@@ -361,9 +370,11 @@ class FakeDashboard:
     def requests(self):
         return self.server.requests
 
-    def load_pages(self, paths, budget_ms=3000):
-        """{path: (dom root, console lines)} of several pages loaded in one browser."""
-        frag = urllib.parse.quote(json.dumps(list(paths)))
+    def load_pages(self, paths, budget_ms=3000, login=None):
+        """{path: (dom root, console lines)} of several pages loaded in one browser; ``login``
+        is typed into the first login form a page shows."""
+        spec = {"paths": list(paths)} if login is None else {"paths": list(paths), "login": login}
+        frag = urllib.parse.quote(json.dumps(spec))
         dom, console = dump_dom(f"{self.url}/__harness#{frag}", budget_ms=budget_ms)
         root = parse_dom(dom)
         out = {}

@@ -244,14 +244,30 @@ def test_a_failing_route_shows_its_error_and_the_other_panels_still_draw():
 
 def test_the_token_from_the_page_url_is_sent_to_the_json_routes():
     with FakeDashboard(seed=0, n_workers=2, token="s3cret") as fake:
-        loaded = fake.load_pages(["/workers?token=s3cret", "/workers"])
-    (root, _), (without, _) = loaded["/workers?token=s3cret"], loaded["/workers"]
+        # (one browser each: the token is kept in the tab's sessionStorage)
+        (root, _), (without, _) = load_many(
+            [fake.url + "/workers?token=s3cret", fake.url + "/workers"]
+        )
     assert len(root.find_all("tr", cls="worker-row")) == 2
-    # links keep the token
-    assert root.find("nav").find("a").attrs["href"] == "/status?token=s3cret"
+    # the token is out of the links (and of the address bar), and no login form is asked for
+    assert root.find("nav").find("a").attrs["href"] == "/status"
+    assert root.by_id("login") is None
     root = without
     assert root.find_all("tr", cls="worker-row") == []
     assert "HTTP 401" in root.by_id("workers").find("div", cls="error").text
+    form = root.by_id("login")
+    assert form.find("input").attrs["type"] == "password"
+
+
+def test_the_login_form_keeps_the_token_for_the_tab():
+    with FakeDashboard(seed=0, n_workers=3, token="s3cret") as fake:
+        # a wrong token is refused and asked again; the right one draws the page
+        wrong = fake.load_pages(["/workers"], login="nope")["/workers"][0]
+        right = fake.load_pages(["/workers"], login="s3cret")["/workers"][0]
+    assert wrong.find("form", id="login").find("h2").text == "The token was refused"
+    assert wrong.find_all("tr", cls="worker-row") == []
+    assert right.by_id("login") is None
+    assert len(right.find_all("tr", cls="worker-row")) == 3
 
 
 def test_system_groups_profile_exceptions_and_worker_pages():

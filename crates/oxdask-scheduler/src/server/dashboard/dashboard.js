@@ -5,7 +5,28 @@
 
 const OX = (window.OX = window.OX || {});
 OX.pages = OX.pages || {};
-OX.token = new URLSearchParams(location.search).get("token");
+// The token of a scheduler that has one: taken from ?token= once, then kept in this tab's
+// sessionStorage and removed from the address bar (out of history, bookmarks and links), or typed
+// into the login form a 401 brings up.
+const TOKEN_KEY = "oxdask-dashboard-token";
+OX.tokenInLinks = false;
+OX.token = (() => {
+  const params = new URLSearchParams(location.search);
+  let token = params.get("token");
+  try {
+    if (token) {
+      sessionStorage.setItem(TOKEN_KEY, token);
+      params.delete("token");
+      const rest = params.toString();
+      history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+    } else {
+      token = sessionStorage.getItem(TOKEN_KEY);
+    }
+  } catch (e) {
+    OX.tokenInLinks = true; // no storage: links carry the token instead
+  }
+  return token;
+})();
 OX.POLL_MS = 1000;
 
 // ---------- fetching ----------
@@ -28,7 +49,9 @@ OX.getJSON = async function (path) {
     } catch (e) {
       text = "";
     }
-    throw new Error(`${path}: HTTP ${resp.status} ${resp.statusText}${text ? "\n" + text : ""}`);
+    const err = new Error(`${path}: HTTP ${resp.status} ${resp.statusText}${text ? "\n" + text : ""}`);
+    err.status = resp.status;
+    throw err;
   }
   const data = await resp.json();
   // a route that could not answer (a Python extension route failing) says {"error": text}
@@ -38,7 +61,29 @@ OX.getJSON = async function (path) {
 
 // A link to another dashboard page, keeping the page's token.
 OX.href = function (path) {
-  return OX.token ? `${path}?token=${encodeURIComponent(OX.token)}` : path;
+  return OX.tokenInLinks && OX.token ? `${path}?token=${encodeURIComponent(OX.token)}` : path;
+};
+
+// The login form a 401 brings up (once per page): the token is kept in this tab only.
+OX.askToken = function () {
+  if (document.getElementById("login")) return;
+  const main = document.getElementById("main");
+  const form = OX.el("form", { id: "login", className: "panel login" });
+  main.insertBefore(form, main.firstChild);
+  OX.el("h2", { text: OX.token ? "The token was refused" : "This scheduler wants its token" }, form);
+  const input = OX.el("input", { type: "password", name: "token", autocomplete: "current-password",
+    placeholder: "token", "aria-label": "token" }, form);
+  OX.el("button", { type: "submit", text: "Log in" }, form);
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    try {
+      sessionStorage.setItem(TOKEN_KEY, input.value);
+    } catch (e) {
+      OX.tokenInLinks = true;
+    }
+    OX.token = input.value;
+    location.reload();
+  });
 };
 OX.taskHref = (key) => OX.href(`/info/task/${encodeURIComponent(key)}.html`);
 OX.workerHref = (addr) => OX.href(`/info/worker/${encodeURIComponent(addr)}.html`);
@@ -228,6 +273,7 @@ OX.poll = function (panel, url, render, ms = OX.POLL_MS) {
         });
       } catch (err) {
         panels.forEach((p) => p.fail(err));
+        if (err.status === 401) OX.askToken();
         console.warn(String(err && err.message ? err.message : err));
       }
     }
