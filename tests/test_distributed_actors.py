@@ -178,6 +178,16 @@ def test_actor_lives_while_a_proxy_does(client):
         time.sleep(0.05)
 
 
+def test_actor_of_a_client_that_is_not_the_default(cluster):
+    """The proxy is kept alive by the client that fetched it, default or not."""
+    with Client(cluster, set_as_default=False) as other:
+        counter = other.submit(Counter, actor=True).result(timeout=10)  # future dropped
+        assert counter.client is other
+        time.sleep(0.3)
+        gc.collect()
+        assert counter.increment().result(timeout=10) == 1
+
+
 def test_actor_on_thread_workers_calls_directly():
     with (
         LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster,

@@ -24,6 +24,7 @@ import functools
 import os
 import pickle
 import secrets
+import sys
 import threading
 import time
 from multiprocessing.connection import Client as _Connect
@@ -161,12 +162,10 @@ class Actor:
     def _bind(self) -> None:
         """Hold a future of the actor's key on the current client (as Dask): the actor
         lives while a proxy of it does, here or anywhere."""
-        from oxdask.distributed.client import get_client
         from oxdask.distributed.future import Future
 
-        try:
-            client = get_client()
-        except (ValueError, OSError, RuntimeError):
+        client = _unpickling_client()
+        if client is None:
             return
         with contextlib.suppress(Exception):
             self._future = Future(self.key, client)
@@ -262,6 +261,23 @@ class Actor:
         if not ok:
             raise loads_error(*value)
         return value
+
+
+def _unpickling_client():
+    """The client whose call is rebuilding a proxy (``gather`` on the stack), else the
+    current client (in a task: its worker's); None without one."""
+    from oxdask.distributed.client import Client, get_client
+
+    frame = sys._getframe(2)
+    while frame is not None:
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, Client) and not owner._closed:
+            return owner
+        frame = frame.f_back
+    try:
+        return get_client()
+    except (ValueError, OSError, RuntimeError):
+        return None
 
 
 def _rebuild(pickled_cls: bytes, address, key, server) -> Actor:
