@@ -333,3 +333,37 @@ def test_upload_file_reaches_later_workers(client, cluster, tmp_path):
     task = client.submit(lambda: __import__(name).VALUE, workers=[new], pure=False)
     assert task.result(timeout=20) == "uploaded"
     cluster.scale(len(before))
+
+
+class FileRecorder(WorkerPlugin):
+    """Appends its events to a file (the worker process may be gone when we look)."""
+
+    name = "file-recorder"
+
+    def __init__(self, path):
+        self.path = path
+
+    def setup(self, worker):
+        with open(self.path, "a") as f:
+            f.write(f"setup {worker.address}\n")
+
+    def teardown(self, worker):
+        with open(self.path, "a") as f:
+            f.write(f"teardown {worker.address}\n")
+
+
+def test_teardown_when_a_worker_closes(client, cluster, tmp_path):
+    path = str(tmp_path / "events")
+    before = set(client.scheduler_info()["workers"])
+    client.register_plugin(FileRecorder(path))
+    cluster.scale(len(before) + 1)
+    (new,) = set(client.scheduler_info()["workers"]) - before
+    cluster.scale_down([new])
+    with open(path) as f:
+        lines = f.read().splitlines()
+    assert f"setup {new}" in lines
+    assert f"teardown {new}" in lines
+    client.unregister_worker_plugin("file-recorder")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    assert all(f"teardown {a}" in lines for a in before)
