@@ -206,6 +206,11 @@ def test_scheduler_plugin_hooks(client, cluster):
     wait_for(lambda: ("remove", added) in client.run_on_scheduler(watcher_events), what="rm")
     client.unregister_scheduler_plugin("watcher")
     assert client.run_on_scheduler(watcher_events)[-1] == ("close",)
+    wait_for(lambda: client.run_on_scheduler(watcher_stopped), what="the watcher to stop")
+
+
+def watcher_stopped(dask_scheduler):
+    return dask_scheduler.state["oxdask.plugins"].watcher is None
 
 
 # -- nanny plugins and files ----------------------------------------------------------------------

@@ -238,6 +238,9 @@ def _watch(ctx, reg: _Registry) -> None:
             time.sleep(0.2)
             with ctx.condition:
                 plugins = list(reg.scheduler.values())
+                if not plugins:  # the last one was unregistered: a new one starts anew
+                    reg.watcher = None
+                    return
             try:
                 now = {w["address"] for w in json.loads(conn.info(10.0))["workers"]}
             except Exception:  # the scheduler closed
