@@ -15,6 +15,11 @@ num_workers : None
     Threads (or processes) of the local schedulers (``None``: ``os.cpu_count()``).
 optimization.fuse.active : None
     Fuse linear chains of tasks before running (``None`` means on).
+temporary-directory : None
+    Where spilled or shuffled data and scratch files go (``None``: the system's temporary
+    directory); a distributed worker's default ``local_directory``.
+visualization.engine : None
+    Accepted for Dask compatibility; ``visualize`` draws with graphviz (its only engine).
 multiprocessing.context : "spawn"
     Start method of the ``processes`` scheduler's worker processes.
 local.tune-malloc : True
