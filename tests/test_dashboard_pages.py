@@ -178,6 +178,13 @@ def test_a_thousand_workers_show_histograms_and_a_full_table():
             [fake.url + "/status", fake.url + "/workers"], budget_ms=3000
         )
     assert console_errors(console) == []
+    # the task stream of 1,000 workers is painted on a canvas, one row per worker
+    svg = root.by_id("task-stream").find("svg")
+    t0, t1 = float(svg.attrs["data-t0"]), float(svg.attrs["data-t1"])
+    window = [t for t in fake.data.stream if t["stop"] > t0 and t["start"] < t1]
+    canvas = root.by_id("task-stream").find("canvas")
+    assert int(canvas.attrs["data-tasks"]) == len(window) > 2000
+    assert int(canvas.attrs["data-lanes"]) == 1000
     mem = root.by_id("workers-memory")
     assert mem.find_all("g", cls="mem-bar") == []
     bins = mem.find_all("rect", cls="hist-bin")
@@ -187,20 +194,27 @@ def test_a_thousand_workers_show_histograms_and_a_full_table():
     assert len(table.find_all("tr", cls="worker-row")) == 1000
 
 
-def test_tasks_page_shows_the_whole_run_and_merges_when_there_are_many():
-    with FakeDashboard(seed=2, n_workers=2, nthreads=2, span=30) as fake:
-        root, console = load(fake, "/tasks")
-    assert console_errors(console) == []
+def test_tasks_page_shows_the_whole_run_and_paints_many_tasks_on_a_canvas():
+    with (
+        FakeDashboard(seed=2, n_workers=2, nthreads=2, span=30) as fake,
+        FakeDashboard(seed=2, n_workers=4, nthreads=2, span=600) as big,
+    ):
+        (root, console), (many, console2) = load_many(
+            [fake.url + "/tasks", big.url + "/tasks"], budget_ms=3000
+        )
+    assert console_errors(console + console2) == []
     rects = root.by_id("task-stream").find_all("rect", cls="ts-task")
     assert len(rects) == len(fake.data.stream)
-    # a long run: sub-pixel neighbours share a rect, but every task is counted once
-    with FakeDashboard(seed=2, n_workers=4, nthreads=2, span=900) as fake:
-        root, _ = load(fake, "/tasks", budget_ms=4000)
-    n = len(fake.data.stream)
-    assert n > 4000
-    rects = root.by_id("task-stream").find_all("rect", cls="ts-task")
-    assert sum(int(r.attrs["data-n"]) for r in rects) == n
-    assert len(rects) < n
+    assert root.find("canvas") is None
+    # a long run: the tasks are painted on a canvas over the SVG rows, every one of them
+    n = len(big.data.stream)
+    assert n > 2000
+    panel = many.by_id("task-stream")
+    assert panel.find_all("rect", cls="ts-task") == []
+    canvas = panel.find("canvas", cls="task-stream-canvas")
+    assert int(canvas.attrs["data-tasks"]) == n
+    assert int(canvas.attrs["data-erred"]) == sum(t["status"] == "erred" for t in big.data.stream)
+    assert int(canvas.attrs["data-lanes"]) == 4 * 2  # one row per worker thread
 
 
 def test_graph_page_draws_small_graphs_and_refuses_large_ones_politely():

@@ -115,42 +115,52 @@ OX.svg = function (tag, attrs, parent) {
   return node;
 };
 
-// Hover tooltips: the texts live in a WeakMap (no extra DOM nodes per rect: the task stream draws
-// thousands) and one floating box shows the text of the element under the pointer.
+// Hover tooltips: the texts live in a WeakMap (no extra DOM nodes per shape: the task stream
+// draws thousands) and one floating box shows the text of the element under the pointer. A text
+// may be a function of the mouse event (a canvas finds the task under the pointer).
 const tips = new WeakMap();
 OX.tip = function (node, text) {
   tips.set(node, text);
   return node;
 };
-document.addEventListener("mouseover", (ev) => {
+let tipNode = null;
+const showTip = (ev) => {
   let box = document.getElementById("ox-tip");
-  let node = ev.target;
-  while (node && !tips.has(node)) node = node.parentNode;
-  if (!node) {
+  const v = tipNode ? tips.get(tipNode) : null;
+  const text = typeof v === "function" ? v(ev) : v;
+  if (!text) {
     if (box) box.style.display = "none";
     return;
   }
   if (!box) box = OX.el("div", { id: "ox-tip" }, document.body);
-  box.textContent = tips.get(node);
+  box.textContent = text;
   box.style.display = "block";
+  const x = Math.min(ev.clientX + 14, window.innerWidth - box.offsetWidth - 4);
+  const y = Math.min(ev.clientY + 14, window.innerHeight - box.offsetHeight - 4);
+  box.style.left = `${Math.max(x, 0)}px`;
+  box.style.top = `${Math.max(y, 0)}px`;
+};
+document.addEventListener("mouseover", (ev) => {
+  let node = ev.target;
+  while (node && !tips.has(node)) node = node.parentNode;
+  tipNode = node;
+  showTip(ev);
 });
-// Click-through links on SVG shapes (a task rect opens its task page), also without DOM nodes.
+document.addEventListener("mousemove", (ev) => {
+  if (tipNode) showTip(ev);
+});
+
+// Click-through links on SVG shapes (a task opens its task page), also without DOM nodes; an
+// href may be a function of the click.
 const links = new WeakMap();
 OX.link = function (node, href) {
   links.set(node, href);
   return node;
 };
 document.addEventListener("click", (ev) => {
-  const href = links.get(ev.target);
+  const v = links.get(ev.target);
+  const href = typeof v === "function" ? v(ev) : v;
   if (href) location.href = href;
-});
-document.addEventListener("mousemove", (ev) => {
-  const box = document.getElementById("ox-tip");
-  if (!box || box.style.display === "none") return;
-  const x = Math.min(ev.clientX + 14, window.innerWidth - box.offsetWidth - 4);
-  const y = Math.min(ev.clientY + 14, window.innerHeight - box.offsetHeight - 4);
-  box.style.left = `${Math.max(x, 0)}px`;
-  box.style.top = `${Math.max(y, 0)}px`;
 });
 
 OX.clear = function (node) {

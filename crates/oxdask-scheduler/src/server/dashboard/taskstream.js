@@ -60,7 +60,7 @@ OX.packLanes = function (tasks, maxLanes = Infinity) {
   return lanes;
 };
 
-const MERGE_ABOVE = 4000; // above this many visible tasks, sub-pixel neighbours share one rect
+const CANVAS_ABOVE = 2000; // above this many visible tasks, they are painted on a canvas
 const LABEL_W = 130;
 
 function niceTicks(t0, t1, n) {
@@ -73,7 +73,14 @@ function niceTicks(t0, t1, n) {
   return out;
 }
 
+const taskText = (t, w) =>
+  `${t.key}\n${t.prefix} on ${w}\n${OX.fmtSeconds(t.stop - t.start)}` +
+  (t.status === "erred" ? " (erred)" : "");
+
 // Draws the tasks overlapping [t0, t1] into `parent` (cleared). Returns the visible task count.
+// Up to CANVAS_ABOVE tasks, one SVG rect each (class ts-task); above, the rows, labels and axis
+// stay SVG and the tasks are painted on a canvas over the plot (thousands of workers' tasks
+// redrawn every second), with the same tooltips and links found by position.
 OX.drawTaskStream = function (parent, tasks, t0, t1, opts = {}) {
   OX.clear(parent);
   const width = opts.width || 800;
@@ -97,8 +104,10 @@ OX.drawTaskStream = function (parent, tasks, t0, t1, opts = {}) {
   }, parent);
   const x = (t) => LABEL_W + ((t - t0) / (t1 - t0)) * plotW;
   const secPerPx = (t1 - t0) / plotW;
-  const merge = visible.length > MERGE_ABOVE;
   const seen = new Map();
+  for (const t of visible) seen.set(t.prefix, (seen.get(t.prefix) || 0) + 1);
+  const pad = laneH > 4 ? 1 : 0;
+  const laneRows = []; // per lane row from the top: [worker, its tasks by start]
   let y = 0;
   workers.forEach((w, wi) => {
     const lanes = packed[wi];
@@ -109,48 +118,32 @@ OX.drawTaskStream = function (parent, tasks, t0, t1, opts = {}) {
     const label = OX.svg("text", { x: 2, y: y + Math.min(rows * laneH, 14) - 3,
       text: w.replace(/^[a-z]+:\/\//, "").slice(0, 22) }, g);
     OX.tip(label, w);
-    lanes.forEach((lane, li) => {
-      const ly = y + li * laneH + (laneH > 4 ? 1 : 0);
-      const lh = laneH > 4 ? laneH - 2 : laneH;
-      let cur = null;
-      const flush = () => {
-        if (!cur) return;
-        const rx = Math.max(x(cur.start), LABEL_W);
-        const rw = Math.max(Math.min(x(cur.stop), LABEL_W + plotW) - rx, 0.5);
-        const r = OX.svg("rect", {
-          class: "ts-task" + (cur.erred ? " erred" : "") + " ts-" + OX.kindOf(cur.prefix),
-          x: rx.toFixed(2), y: ly, width: rw.toFixed(2), height: lh,
-          fill: cur.erred ? "#111" : OX.colour(cur.prefix),
-          stroke: cur.erred ? "#d62728" : laneH > 4 ? "#fff" : null,
-          "stroke-width": cur.erred ? 1 : 0.5,
-          "fill-opacity": OX.kindOf(cur.prefix) === "compute" ? null : 0.6,
-          "data-n": cur.n, "data-prefix": cur.prefix,
-        }, g);
-        if (cur.n === 1) {
-          const dur = OX.fmtSeconds(cur.stop - cur.start);
-          OX.tip(r, `${cur.key}\n${cur.prefix} on ${w}\n${dur}${cur.erred ? " (erred)" : ""}`);
-          OX.link(r, OX.taskHref(cur.key));
-        } else {
-          OX.tip(r, `${cur.n} ${cur.prefix} tasks`);
-        }
-        cur = null;
-      };
-      for (const t of lane) {
-        const erred = t.status === "erred";
-        seen.set(t.prefix, (seen.get(t.prefix) || 0) + 1);
-        if (merge && cur && cur.prefix === t.prefix && cur.erred === erred &&
-            t.start - cur.stop < secPerPx) {
-          cur.stop = Math.max(cur.stop, t.stop);
-          cur.n++;
-          continue;
-        }
-        flush();
-        cur = { key: t.key, prefix: t.prefix, start: t.start, stop: t.stop, erred, n: 1 };
-      }
-      flush();
-    });
+    for (let li = 0; li < rows; li++) laneRows.push([w, lanes[li] || [], g, y + li * laneH]);
     y += rows * laneH;
   });
+  if (visible.length > CANVAS_ABOVE) {
+    paintCanvas(parent, laneRows, { t0, t1, plotW, plotH, laneH, pad, secPerPx, n: visible.length });
+  } else {
+    for (const [w, lane, g, ly] of laneRows) {
+      for (const t of lane) {
+        const erred = t.status === "erred";
+        const kind = OX.kindOf(t.prefix);
+        const rx = Math.max(x(t.start), LABEL_W);
+        const rw = Math.max(Math.min(x(t.stop), LABEL_W + plotW) - rx, 0.5);
+        const r = OX.svg("rect", {
+          class: "ts-task" + (erred ? " erred" : "") + " ts-" + kind,
+          x: rx.toFixed(2), y: ly + pad, width: rw.toFixed(2), height: laneH - 2 * pad,
+          fill: erred ? "#111" : OX.colour(t.prefix),
+          stroke: erred ? "#d62728" : laneH > 4 ? "#fff" : null,
+          "stroke-width": erred ? 1 : 0.5,
+          "fill-opacity": kind === "compute" ? null : 0.6,
+          "data-n": 1, "data-prefix": t.prefix,
+        }, g);
+        OX.tip(r, taskText(t, w));
+        OX.link(r, OX.taskHref(t.key));
+      }
+    }
+  }
   // time axis (seconds since the scheduler started)
   const axis = OX.svg("g", { class: "axis" }, svg);
   OX.svg("line", { x1: LABEL_W, x2: LABEL_W + plotW, y1: plotH + 0.5, y2: plotH + 0.5 }, axis);
@@ -166,6 +159,66 @@ OX.drawTaskStream = function (parent, tasks, t0, t1, opts = {}) {
   if (opts.legend) drawLegend(opts.legend, seen);
   return visible.length;
 };
+
+function paintCanvas(parent, laneRows, o) {
+  parent.style.position = "relative";
+  let erred = 0;
+  for (const [, lane] of laneRows) for (const t of lane) if (t.status === "erred") erred++;
+  const canvas = OX.el("canvas", { className: "task-stream-canvas", "data-tasks": o.n,
+    "data-erred": erred, "data-lanes": laneRows.length }, parent);
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.ceil(o.plotW * dpr);
+  canvas.height = Math.max(Math.ceil(o.plotH * dpr), 1);
+  canvas.style.cssText = `position:absolute;left:${LABEL_W}px;top:0;` +
+    `width:${o.plotW}px;height:${o.plotH}px`;
+  const ctx = canvas.getContext("2d");
+  ctx.scale(dpr, dpr);
+  const cx = (t) => ((t - o.t0) / (o.t1 - o.t0)) * o.plotW;
+  laneRows.forEach(([, lane], i) => {
+    const ly = i * o.laneH + o.pad;
+    const lh = o.laneH - 2 * o.pad;
+    for (const t of lane) {
+      const rx = Math.max(cx(t.start), 0);
+      const rw = Math.max(Math.min(cx(t.stop), o.plotW) - rx, 0.5);
+      const kind = OX.kindOf(t.prefix);
+      ctx.globalAlpha = kind === "compute" ? 1 : 0.6;
+      ctx.fillStyle = t.status === "erred" ? "#111" : OX.colour(t.prefix);
+      ctx.fillRect(rx, ly, rw, lh);
+      if (t.status === "erred") {
+        ctx.globalAlpha = 1;
+        ctx.strokeStyle = "#d62728";
+        ctx.strokeRect(rx, ly, rw, lh);
+      }
+    }
+  });
+  // the task under the pointer: its lane by height, then a binary search by time
+  const hit = (ev) => {
+    const row = laneRows[Math.floor(ev.offsetY / o.laneH)];
+    if (!row) return null;
+    const lane = row[1];
+    const t = o.t0 + (ev.offsetX / o.plotW) * (o.t1 - o.t0);
+    const slack = 2 * o.secPerPx;
+    let lo = 0;
+    let hi = lane.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (lane[mid].start <= t + slack) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found >= 0 && lane[found].stop >= t - slack ? [row[0], lane[found]] : null;
+  };
+  OX.tip(canvas, (ev) => {
+    const h = hit(ev);
+    return h ? taskText(h[1], h[0]) : null;
+  });
+  OX.link(canvas, (ev) => {
+    const h = hit(ev);
+    return h ? OX.taskHref(h[1].key) : null;
+  });
+}
 
 function drawLegend(node, seen) {
   OX.clear(node);
