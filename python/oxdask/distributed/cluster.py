@@ -218,9 +218,15 @@ class LocalCluster(Cluster):
         if n < have:
             self._shrink_to(n, timeout)
             return
+        self._procs = [p for p in self._procs if p.poll() is None]  # closed ones
+        known = set(self._procs)
         for _ in range(n - have):
             self._start_worker()
-        self.wait_for_workers(n, parse_timedelta(timeout))
+        self._launching = [p for p in self._procs if p not in known]
+        try:
+            self.wait_for_workers(n, parse_timedelta(timeout))
+        finally:
+            self._launching = None
 
     def _reap(self, timeout: float) -> None:
         """Forget worker processes and threads that ended (waiting up to ``timeout`` for
@@ -255,7 +261,10 @@ class LocalCluster(Cluster):
             self.wait_for_workers(n, max(1.0, deadline - time.monotonic()))
 
     def _check_launch(self) -> None:
-        dead = [p for p in self._procs if p.poll() is not None]
+        launching = getattr(self, "_launching", None)  # those scale() started (else all)
+        dead = [
+            p for p in (self._procs if launching is None else launching) if p.poll() is not None
+        ]
         if dead:
             raise RuntimeError(
                 f"{len(dead)} worker process(es) exited with code {dead[0].returncode} "
