@@ -372,3 +372,20 @@ def test_teardown_when_a_worker_closes(client, cluster, tmp_path):
     with open(path) as f:
         lines = f.read().splitlines()
     assert all(f"teardown {a}" in lines for a in before)
+
+
+def test_plugins_on_an_asynchronous_client(cluster):
+    import asyncio
+
+    async def main():
+        async with Client(cluster, asynchronous=True, set_as_default=False) as client:
+            tag = uuid.uuid4().hex
+            out = await client.register_plugin(Recorder(tag), name="async-recorder")
+            logs = await client.run(plugin_log)
+            await client.unregister_worker_plugin("async-recorder")
+            await client.register_worker_callbacks(lambda: None)
+            return out, logs, tag
+
+    out, logs, tag = asyncio.run(main())
+    assert set(out) == set(logs)
+    assert all(("setup", tag, a) in log for a, log in logs.items())

@@ -38,6 +38,8 @@ import uuid
 
 import cloudpickle
 
+from oxdask.distributed._async import client_method
+
 __all__ = ["ClientPlugins", "NannyPlugin", "SchedulerPlugin", "WorkerPlugin"]
 
 logger = logging.getLogger("oxdask.plugins")
@@ -424,9 +426,16 @@ class _WorkerSetupPlugin(WorkerPlugin):
         return self._setup(dask_worker=worker) if wants else self._setup()
 
 
+def _run(client, function, *args) -> dict:
+    """``client.run`` that blocks also on an asynchronous client."""
+    run = type(client).run
+    return getattr(run, "__wrapped__", run)(client, function, *args)
+
+
 class ClientPlugins:
     """``Client`` methods for plugins."""
 
+    @client_method
     def register_plugin(self, plugin, name: str | None = None):
         """Register a worker, nanny or scheduler plugin (see the module docs of
         ``oxdask.distributed._plugins`` for when each hook runs). Returns
@@ -457,7 +466,7 @@ class ClientPlugins:
                 companions = plugin._oxdask_companions()
                 done = []
                 for p in companions:
-                    self.register_plugin(p)
+                    ClientPlugins.register_plugin.__wrapped__(self, p)
                     kind = "nanny" if isinstance(p, NannyPlugin) else "worker"
                     done.append((kind, plugin_name(p)))
                 if done:
@@ -468,7 +477,7 @@ class ClientPlugins:
             return {}
         if kind == "nanny" and getattr(plugin, "restart", False):
             return self._restart_for_plugin()
-        return self.run(run_setup, kind, name, blob)
+        return _run(self, run_setup, kind, name, blob)
 
     def _restart_for_plugin(self, timeout: float = 60.0) -> dict:
         """Replace every worker process (their nanny plugins are set up as they start)."""
@@ -489,23 +498,27 @@ class ClientPlugins:
                 time.sleep(0.05)
         return {a: {"status": "OK"} for a in self.scheduler_info()["workers"]}
 
+    @client_method
     def unregister_worker_plugin(self, name: str, nanny: bool | None = None) -> dict:
         """Remove a worker (or, with ``nanny``, nanny) plugin: its ``teardown`` runs on every
         worker; ``ValueError`` if no plugin has that name."""
         kind = "nanny" if nanny else "worker"
         self._call_scheduler(_drop, kind, name, _context=True)
-        return self.run(run_teardown, kind, name)
+        return _run(self, run_teardown, kind, name)
 
+    @client_method
     def unregister_scheduler_plugin(self, name: str) -> None:
         """Remove a scheduler plugin (its ``close`` runs), and the worker plugins it
         registered; ``ValueError`` if no plugin has that name."""
         for kind, companion in self._call_scheduler(_stop_scheduler_plugin, name, _context=True):
             with contextlib.suppress(ValueError):
-                self.unregister_worker_plugin(companion, nanny=kind == "nanny")
+                unregister = ClientPlugins.unregister_worker_plugin.__wrapped__
+                unregister(self, companion, nanny=kind == "nanny")
 
+    @client_method
     def register_worker_callbacks(self, setup=None):
         """Run ``setup()`` (or ``setup(dask_worker=worker)``) on every worker now and on
         every worker that starts later."""
         if not callable(setup):
             raise TypeError(f"setup must be callable, not {setup!r}")
-        return self.register_plugin(_WorkerSetupPlugin(setup))
+        return ClientPlugins.register_plugin.__wrapped__(self, _WorkerSetupPlugin(setup))
