@@ -336,3 +336,19 @@ def test_classes_of_the_scripts_main_module_reach_workers(client):
         assert client.submit(lambda t: t.n * 2, scattered).result(timeout=10) == 10
     finally:
         del __main__.Thing_for_test
+
+
+def test_story_and_replicate_on_an_asynchronous_client(cluster):
+    async def main():
+        async with Client(cluster, asynchronous=True, set_as_default=False) as client:
+            future = client.submit(sum, [2, 3], pure=False)
+            assert await future == 5
+            await client.replicate([future])
+            holders = client.who_has([future])
+            if asyncio.iscoroutine(holders):
+                holders = await holders
+            return await client.story(future), holders[future.key]
+
+    story, holders = asyncio.run(main())
+    assert story[-1][1:3] == ("processing", "memory")
+    assert len(holders) == count(cluster)

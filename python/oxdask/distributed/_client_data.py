@@ -9,6 +9,7 @@ record of a task's recent transitions (the workers' own records are not kept).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -70,6 +71,7 @@ class ClientData:
                 self._conn.scattered(address, [(key, nbytes)])
         self._conn.who_has(keys, 30.0)  # the scheduler has seen the new holders
 
+    @client_method
     def story(self, *keys_or_stimuli, on_error: str = "raise") -> list:
         """The scheduler's recent transitions of the given keys (or futures), oldest first:
         ``(key, start, finish, {}, stimulus_id, timestamp)``; a stimulus id (``"stimulus-
@@ -79,12 +81,12 @@ class ClientData:
         self._check_alive()
         stimuli = {s for s in keys_or_stimuli if isinstance(s, str) and s.startswith("stimulus-")}
         keys = _keys([k for k in keys_or_stimuli if k not in stimuli])
-        now = self.scheduler_info().get("now")
+        now = json.loads(self._conn.info(30.0)).get("now")
         wall = time.time()
         story = []
         for key in keys:
             try:
-                text = self.why(key)
+                text = self._conn.why(key, 30.0)
             except Exception:
                 if on_error == "raise":
                     raise
