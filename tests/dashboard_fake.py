@@ -255,11 +255,14 @@ def _page_route(path):
 
 # A test page (of the fake only) loading several pages in iframes of one browser, copying each
 # frame's DOM into a <textarea data-path> of its own as it goes, so one --dump-dom holds them all
-# (a browser per page costs seconds). With a login, it types it into a page's login form once.
+# (a browser per page costs seconds). With a login, it types it into a page's login form once;
+# with a hover {selector, fx, fy}, it moves the mouse onto that element of each page (fx, fy:
+# fractions of its width and height) once the element is there.
 HARNESS = """<!DOCTYPE html><html><body><script>
 const spec = JSON.parse(decodeURIComponent(location.hash.slice(1)));
 const paths = spec.paths;
 let login = spec.login;
+const hover = spec.hover;
 const pairs = paths.map((p) => {
   const f = document.createElement("iframe");
   f.src = p;
@@ -283,6 +286,15 @@ setInterval(() => {
       login = undefined;
       form.requestSubmit();
       continue;
+    }
+    const target = hover && !pair.hovered && doc && doc.querySelector(hover.selector);
+    if (target) {
+      pair.hovered = true;
+      const box = target.getBoundingClientRect();
+      const at = { bubbles: true, view: pair.f.contentWindow,
+        clientX: box.left + hover.fx * box.width, clientY: box.top + hover.fy * box.height };
+      target.dispatchEvent(new MouseEvent("mouseover", at));
+      target.dispatchEvent(new MouseEvent("mousemove", at));
     }
     if (!pair.dirty || !doc || !doc.documentElement) continue;
     pair.dirty = false;
@@ -370,10 +382,14 @@ class FakeDashboard:
     def requests(self):
         return self.server.requests
 
-    def load_pages(self, paths, budget_ms=3000, login=None):
+    def load_pages(self, paths, budget_ms=3000, login=None, hover=None):
         """{path: (dom root, console lines)} of several pages loaded in one browser; ``login``
-        is typed into the first login form a page shows."""
-        spec = {"paths": list(paths)} if login is None else {"paths": list(paths), "login": login}
+        is typed into the first login form a page shows, the mouse moved onto ``hover``."""
+        spec = {"paths": list(paths)}
+        if login is not None:
+            spec["login"] = login
+        if hover is not None:
+            spec["hover"] = hover
         frag = urllib.parse.quote(json.dumps(spec))
         dom, console = dump_dom(f"{self.url}/__harness#{frag}", budget_ms=budget_ms)
         root = parse_dom(dom)

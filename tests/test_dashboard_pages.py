@@ -217,6 +217,19 @@ def test_tasks_page_shows_the_whole_run_and_paints_many_tasks_on_a_canvas():
     assert int(canvas.attrs["data-lanes"]) == 4 * 2  # one row per worker thread
 
 
+def test_a_painted_task_shows_its_tooltip_under_the_mouse():
+    with FakeDashboard(seed=2, n_workers=4, nthreads=2, span=600) as fake:
+        stream = fake.data.stream
+        # the first task of the first worker is in its first row (the top of the canvas)
+        first = min((t for t in stream if t["worker"].endswith(":40000")), key=lambda t: t["start"])
+        t0, t1 = min(t["start"] for t in stream), fake.data.now
+        fx = ((first["start"] + first["stop"]) / 2 - t0) / (t1 - t0)
+        hover = {"selector": "canvas.task-stream-canvas", "fx": fx, "fy": 0.5 / 8}
+        root, _ = fake.load_pages(["/tasks"], hover=hover)["/tasks"]
+    tip = root.by_id("ox-tip").text
+    assert tip.startswith(first["key"] + "\n" + first["prefix"] + " on tcp://127.0.0.1:40000"), tip
+
+
 def test_graph_page_draws_small_graphs_and_refuses_large_ones_politely():
     with FakeDashboard(seed=4, graph_nodes=25) as fake, FakeDashboard(graph_nodes=5000) as big:
         (root, console), (large, _) = load_many([fake.url + "/graph", big.url + "/graph"])

@@ -208,7 +208,20 @@ function paintCanvas(parent, laneRows, o) {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return found >= 0 && lane[found].stop >= t - slack ? [row[0], lane[found]] : null;
+    // of the tasks within the slack (a pixel can hold several), the one nearest the pointer
+    let best = null;
+    let bestD = slack;
+    for (let i = found, n = 0; i >= 0 && n < 64; i--, n++) {
+      const c = lane[i];
+      if (c.stop < t - slack && n > 0) break;
+      const d = t < c.start ? c.start - t : t > c.stop ? t - c.stop : 0;
+      if (d <= bestD) {
+        best = c;
+        bestD = d;
+        if (d === 0) break;
+      }
+    }
+    return best ? [row[0], best] : null;
   };
   OX.tip(canvas, (ev) => {
     const h = hit(ev);
