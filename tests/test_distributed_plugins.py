@@ -389,3 +389,38 @@ def test_plugins_on_an_asynchronous_client(cluster):
     out, logs, tag = asyncio.run(main())
     assert set(out) == set(logs)
     assert all(("setup", tag, a) in log for a, log in logs.items())
+
+
+class Transitions(WorkerPlugin):
+    name = "transitions"
+
+    def __init__(self, path):
+        self.path = path
+
+    def transition(self, key, start, finish, **kwargs):
+        error = kwargs.get("exception")
+        with open(self.path, "a") as f:
+            f.write(f"{key} {start} {finish} {type(error).__name__ if error else ''}\n")
+
+
+def boom():
+    raise KeyError("boom")
+
+
+def test_worker_plugin_transitions(client, tmp_path):
+    path = str(tmp_path / "transitions")
+    client.register_plugin(Transitions(path))
+    ok = client.submit(sum, [1, 2], pure=False)
+    bad = client.submit(boom, pure=False)
+    assert ok.result(timeout=10) == 3
+    with pytest.raises(KeyError):
+        bad.result(timeout=10)
+    client.unregister_worker_plugin("transitions")
+    after = client.submit(sum, [3, 4], pure=False)
+    assert after.result(timeout=10) == 7
+    with open(path) as f:
+        lines = [line.split() for line in f.read().splitlines()]
+    assert [ok.key, "ready", "executing"] in lines
+    assert [ok.key, "executing", "memory"] in lines
+    assert [bad.key, "executing", "error", "KeyError"] in lines
+    assert not any(line[0] == after.key for line in lines)  # unregistered: no more calls

@@ -9,8 +9,9 @@ Existing workers set a new plugin up through ``Client.run``.
 What differs from Dask (the engines are Rust):
 
 * ``WorkerPlugin.setup(worker)``/``teardown(worker)`` run in the worker's process and get
-  the object ``get_worker()`` returns; ``transition`` is never called (task states live in
-  the Rust worker).
+  the object ``get_worker()`` returns; ``transition`` sees each task run:
+  ``ready -> executing``, then ``executing -> memory`` or ``executing -> error`` (with
+  ``exception=``), on the task's thread; the other states live in the Rust worker.
 * A ``NannyPlugin`` runs in the worker's process at its start (before tasks), not in the
   nanny's: ``nanny.env`` is that process's environment, so with ``restart = True``
   (``Environ``) the variables are set in the fresh process before any task runs. Workers
@@ -84,7 +85,8 @@ class WorkerPlugin:
         """Called when removed, or when the worker closes."""
 
     def transition(self, key, start, finish, **kwargs) -> None:
-        """Never called by oxdask (task states live in the Rust worker)."""
+        """A task of this worker starts (``ready -> executing``) or ends (``executing ->
+        memory``/``error``, the latter with ``exception=``); called on the task's thread."""
 
 
 class NannyPlugin:
@@ -265,6 +267,33 @@ def _watch(ctx, reg: _Registry) -> None:
 _worker_plugins: dict[str, dict] = {}
 _nanny_plugins: dict[str, tuple] = {}
 _plugins_lock = threading.RLock()
+#: worker address -> worker plugins overriding ``transition`` (empty: nothing to call)
+watched: dict[str, list] = {}
+
+
+def _update_watched(address: str) -> None:
+    with _plugins_lock:
+        table = _worker_plugins.get(address, {})
+        plugins = [p for p, _ in table.values() if _watches(p)]
+        if plugins:
+            watched[address] = plugins
+        else:
+            watched.pop(address, None)
+
+
+def _watches(plugin) -> bool:
+    return getattr(type(plugin), "transition", None) is not WorkerPlugin.transition
+
+
+def transition(host, key, start: str, finish: str, **kwargs) -> None:
+    """Called by the worker around each task while plugins watch: ``ready -> executing``,
+    then ``executing -> memory`` or ``executing -> error`` (with ``exception=``)."""
+    address = getattr(host.shuffles.peers, "address", None)
+    for plugin in watched.get(address, ()):
+        try:
+            plugin.transition(key, start, finish, **kwargs)
+        except Exception:
+            logger.exception("transition of worker plugin %r failed", plugin)
 
 
 def _digest(blob: bytes) -> str:
@@ -317,6 +346,7 @@ def _setup_worker_plugin(address: str, name: str, blob: bytes) -> None:
             _teardown(current[0], _worker_info(address))
         table[name] = (plugin, digest)
     _await(plugin.setup(_worker_info(address)))
+    _update_watched(address)
 
 
 def _setup_nanny_plugin(address: str | None, name: str, blob: bytes) -> None:
@@ -358,6 +388,7 @@ def run_teardown(kind: str, name: str) -> dict:
             entry = _nanny_plugins.pop(name, None)
         else:
             entry = _worker_plugins.get(address, {}).pop(name, None)
+            _update_watched(address)
     if entry is not None:
         if kind == "nanny":
             _await(entry[0].teardown(NannyInfo(address)))
@@ -406,6 +437,7 @@ def worker_closed(address: str | None) -> None:
     """The worker closes: tear its worker plugins down."""
     with _plugins_lock:
         table = _worker_plugins.pop(address, {}) if address else {}
+        watched.pop(address, None)
     for plugin, _ in table.values():
         _teardown(plugin, _worker_info(address))
 

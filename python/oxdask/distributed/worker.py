@@ -17,7 +17,7 @@ from typing import Any
 import cloudpickle
 
 from oxdask import _core, _malloc, _shuffle
-from oxdask.distributed import _context, _deploy_flags, security, serialize
+from oxdask.distributed import _context, _deploy_flags, _plugins, security, serialize
 from oxdask.distributed._spans import Reschedule
 from oxdask.distributed.serialize import (
     dumps_error,
@@ -47,14 +47,13 @@ class Host:
         self.shuffles = _shuffle.Stores()
         self._buffer_pool = buffer_pool
         self._on_started = on_started
+        self._watched = _plugins.watched  # non-empty while a plugin watches transitions
 
     def started(self, peers: _core.ShufflePeers) -> None:
         """Called by the runtime once registered, before any task: shuffle pieces are taken
         through ``peers``; NumPy is prepared (see ``_prepare_numpy``)."""
         self.shuffles.peers = peers
-        from oxdask.distributed._plugins import worker_started
-
-        worker_started(peers.address)  # the registered worker and nanny plugins
+        _plugins.worker_started(peers.address)  # the registered worker and nanny plugins
         if self._buffer_pool:
             _prepare_numpy(self._buffer_pool)
         if self._on_started is not None:  # e.g. the --lifetime timer
@@ -85,10 +84,18 @@ class Host:
         """
         _shuffle.set_current(self.shuffles)
         body = loads_body(payload)
+        if self._watched:  # worker plugins with a transition method
+            _plugins.transition(self, key, "ready", "executing")
         try:
             result = self._call(body, fid, fblob, dep_keys, values)
         except Reschedule:  # the task asks to run again (here: see _spans.Reschedule)
             result = self._rerun(body, fid, fblob, dep_keys, values)
+        except BaseException as e:
+            if self._watched:
+                _plugins.transition(self, key, "executing", "error", exception=e)
+            raise
+        if self._watched:
+            _plugins.transition(self, key, "executing", "memory")
         nbytes = sizeof(result)
         pickled = None
         if inline and nbytes <= INLINE_BYTES:
