@@ -211,3 +211,13 @@ def test_actor_whose_worker_died_raises(client):
         counter.increment().result(timeout=10)
     assert time.monotonic() - start < 10
     client.wait_for_workers(2, timeout=30)  # the nanny replaced the worker
+
+
+def test_actor_future_as_a_task_argument(client):
+    """The actor's future given to tasks: each gets the actor (moved as a proxy to other
+    workers), and the calls add up."""
+    future = client.submit(Counter, actor=True)
+    workers = sorted(client.scheduler_info()["workers"])
+    tasks = [client.submit(bump, future, workers=[w], pure=False) for w in workers * 3]
+    assert sorted(client.gather(tasks)) == list(range(1, 7))
+    assert future.result(timeout=10).n == 6
