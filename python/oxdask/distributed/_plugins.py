@@ -419,7 +419,9 @@ def worker_started(address: str) -> None:
         finally:
             conn.close()
     except Exception as e:  # a scheduler without the extension has no plugins
-        level = logging.DEBUG if "cannot run calls" in str(e) else logging.WARNING
+        # (quiet when the scheduler has no extension, or closed meanwhile)
+        quiet = "cannot run calls" in str(e) or isinstance(e, OSError)
+        level = logging.DEBUG if quiet else logging.WARNING
         logger.log(level, "could not fetch the registered plugins: %s", e)
         return
     for kind, items in (("nanny", nanny if _WORKER_PROCESS else []), ("worker", worker)):
