@@ -268,33 +268,47 @@ OX.panel = function (parent, title, opts = {}) {
 OX.poll = function (panel, url, render, ms = OX.POLL_MS) {
   const panels = Array.isArray(panel) ? panel : [panel];
   let stopped = false;
-  const tick = async () => {
-    if (stopped || !panels.some((p) => p.root.isConnected)) return;
+  let timer = null;
+  let chain = 0; // now() starts a new chain of ticks; an older one ends at its next step
+  const tick = async (mine) => {
+    if (mine !== chain || stopped || !panels.some((p) => p.root.isConnected)) return;
     const u = typeof url === "function" ? url() : url;
-    if (u !== null) {
+    // a tab in the background asks nothing (it catches up when shown)
+    if (u !== null && !document.hidden) {
       try {
         const data = await OX.getJSON(u);
-        const t0 = performance.now();
+        if (mine !== chain) return;
+        const began = performance.now();
         render(data);
-        const ms = (performance.now() - t0).toFixed(1);
+        const took = (performance.now() - began).toFixed(1);
         panels.forEach((p) => {
           p.ok();
-          p.root.dataset.renderMs = ms; // how long the last drawing took (responsiveness)
+          p.root.dataset.renderMs = took; // how long the last drawing took (responsiveness)
         });
       } catch (err) {
+        if (mine !== chain) return;
         panels.forEach((p) => p.fail(err));
         if (err.status === 401) OX.askToken();
         console.warn(String(err && err.message ? err.message : err));
       }
     }
-    setTimeout(tick, ms);
+    if (mine === chain) timer = setTimeout(() => tick(mine), ms);
   };
-  tick();
+  const now = () => {
+    clearTimeout(timer);
+    chain++;
+    tick(chain);
+  };
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) now();
+  });
+  tick(chain);
   return {
     stop() {
       stopped = true;
+      clearTimeout(timer);
     },
-    now: tick,
+    now,
   };
 };
 
