@@ -288,13 +288,13 @@ def test_the_token_from_the_page_url_is_sent_to_the_json_routes():
 
 
 def test_the_login_form_keeps_the_token_for_the_tab():
-    with FakeDashboard(seed=0, n_workers=3, token="s3cret") as fake:
-        # a wrong token is refused and asked again; the right one draws the page
-        with ThreadPoolExecutor(2) as pool:  # a browser (a tab's storage) each
-            wrong, right = pool.map(
-                lambda token: fake.load_pages(["/workers"], login=token)["/workers"][0],
-                ["nope", "s3cret"],
-            )
+    # a wrong token is refused and asked again; the right one draws the page
+    # (a browser, so a tab's storage, each)
+    with FakeDashboard(seed=0, n_workers=3, token="s3cret") as fake, ThreadPoolExecutor(2) as pool:
+        wrong, right = pool.map(
+            lambda token: fake.load_pages(["/workers"], login=token)["/workers"][0],
+            ["nope", "s3cret"],
+        )
     assert wrong.find("form", id="login").find("h2").text == "The token was refused"
     assert wrong.find_all("tr", cls="worker-row") == []
     assert right.by_id("login") is None
