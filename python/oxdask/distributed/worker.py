@@ -86,8 +86,16 @@ class Host:
         body = loads_body(payload)
         if self._watched:  # worker plugins with a transition method
             _plugins.transition(self, key, "ready", "executing")
-        try:
-            result = self._call(body, fid, fblob, dep_keys, values)
+        try:  # (the task's function is called right here: stack samplers look for it)
+            if fid is None:  # a literal, or a task without a head function
+                result = execute_task(body, dict(zip(dep_keys, values, strict=True)))
+            else:
+                func = self._functions.get(fid) or self._function(fid, fblob)
+                if not dep_keys and all(type(a) in _PLAIN for a in body):
+                    result = func(*body)  # nothing to substitute: the common small task
+                else:
+                    data = dict(zip(dep_keys, values, strict=True))
+                    result = func(*[execute_task(a, data) for a in body])
         except Reschedule:  # the task asks to run again (here: see _spans.Reschedule)
             result = self._rerun(body, fid, fblob, dep_keys, values)
         except BaseException as e:
@@ -108,6 +116,7 @@ class Host:
         return result, nbytes, type(result).__name__, pickled
 
     def _call(self, body, fid, fblob, dep_keys: list, values: list):
+        """Run a task again (``Reschedule``), as ``execute`` runs it."""
         if fid is None:  # a literal, or a task without a head function
             return execute_task(body, dict(zip(dep_keys, values, strict=True)))
         func = self._functions.get(fid) or self._function(fid, fblob)
