@@ -241,7 +241,11 @@ class FakeData:
         if path == "/json/ext/logs":
             return 200, {"logs": [["INFO", "worker started"], ["WARNING", "memory is high"]]}
         if path == "/json/ext/profile":
-            return 200, self.profile
+            prefix = query.get("prefix", [None])[0]
+            if prefix is None:
+                return 200, self.profile
+            frame = {"name": f"{prefix}.py:1:{prefix}_body", "value": 7, "children": []}
+            return 200, {"name": "root", "value": 7, "children": [frame]}
         return None
 
 
@@ -257,12 +261,14 @@ def _page_route(path):
 # frame's DOM into a <textarea data-path> of its own as it goes, so one --dump-dom holds them all
 # (a browser per page costs seconds). With a login, it types it into a page's login form once;
 # with a hover {selector, fx, fy}, it moves the mouse onto that element of each page (fx, fy:
-# fractions of its width and height) once the element is there.
+# fractions of its width and height) once the element is there; with a choose {selector, value},
+# it picks that option of a <select> once it has it.
 HARNESS = """<!DOCTYPE html><html><body><script>
 const spec = JSON.parse(decodeURIComponent(location.hash.slice(1)));
 const paths = spec.paths;
 let login = spec.login;
 const hover = spec.hover;
+const choose = spec.choose;
 const pairs = paths.map((p) => {
   const f = document.createElement("iframe");
   f.src = p;
@@ -286,6 +292,12 @@ setInterval(() => {
       login = undefined;
       form.requestSubmit();
       continue;
+    }
+    const select = choose && !pair.chosen && doc && doc.querySelector(choose.selector);
+    if (select && [...select.options].some((o) => o.value === choose.value)) {
+      pair.chosen = true;
+      select.value = choose.value;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
     }
     const target = hover && !pair.hovered && doc && doc.querySelector(hover.selector);
     if (target) {
@@ -382,10 +394,13 @@ class FakeDashboard:
     def requests(self):
         return self.server.requests
 
-    def load_pages(self, paths, budget_ms=3000, login=None, hover=None):
+    def load_pages(self, paths, budget_ms=3000, login=None, hover=None, choose=None):
         """{path: (dom root, console lines)} of several pages loaded in one browser; ``login``
-        is typed into the first login form a page shows, the mouse moved onto ``hover``."""
+        is typed into the first login form a page shows, the mouse moved onto ``hover``, the
+        option ``choose`` picked."""
         spec = {"paths": list(paths)}
+        if choose is not None:
+            spec["choose"] = choose
         if login is not None:
             spec["login"] = login
         if hover is not None:

@@ -385,3 +385,16 @@ def test_assets_make_no_request_off_the_origin():
             )
             assert urls == [], (f.name, urls)
             assert sum(1 for _ in text.splitlines()) < 600, f.name
+
+
+def test_the_profile_filtered_by_a_prefix():
+    with FakeDashboard(seed=6) as fake:
+        choose = {"selector": "#profile-prefix", "value": "getitem"}
+        root, console = fake.load_pages(["/profile"], budget_ms=5000, choose=choose)["/profile"]
+    assert console_errors(console) == []
+    frames = [n.attrs["data-name"] for n in root.find_all("g", cls="profile-node")]
+    assert frames == ["root", "getitem.py:1:getitem_body"]
+    asked = [u for u in fake.requests if u.startswith("/json/ext/profile")]
+    assert "/json/ext/profile?prefix=getitem" in asked
+    # one polling chain (every 2 s), not a second one per choice: at most 4 asks in 5 s
+    assert len(asked) <= 4, asked
