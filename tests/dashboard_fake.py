@@ -262,13 +262,15 @@ def _page_route(path):
 # (a browser per page costs seconds). With a login, it types it into a page's login form once;
 # with a hover {selector, fx, fy}, it moves the mouse onto that element of each page (fx, fy:
 # fractions of its width and height) once the element is there; with a choose {selector, value},
-# it picks that option of a <select> once it has it.
+# it picks that option of a <select> once it has it; with clicks [selector, ...], it clicks each
+# once it is there (one a tick).
 HARNESS = """<!DOCTYPE html><html><body><script>
 const spec = JSON.parse(decodeURIComponent(location.hash.slice(1)));
 const paths = spec.paths;
 let login = spec.login;
 const hover = spec.hover;
 const choose = spec.choose;
+const clicks = spec.clicks || [];
 const pairs = paths.map((p) => {
   const f = document.createElement("iframe");
   f.src = p;
@@ -292,6 +294,12 @@ setInterval(() => {
       login = undefined;
       form.requestSubmit();
       continue;
+    }
+    pair.clicked = pair.clicked || 0;
+    const button = pair.clicked < clicks.length && doc && doc.querySelector(clicks[pair.clicked]);
+    if (button) {
+      pair.clicked++;
+      button.click();
     }
     const select = choose && !pair.chosen && doc && doc.querySelector(choose.selector);
     if (select && [...select.options].some((o) => o.value === choose.value)) {
@@ -394,11 +402,11 @@ class FakeDashboard:
     def requests(self):
         return self.server.requests
 
-    def load_pages(self, paths, budget_ms=3000, login=None, hover=None, choose=None):
+    def load_pages(self, paths, budget_ms=3000, login=None, hover=None, choose=None, clicks=()):
         """{path: (dom root, console lines)} of several pages loaded in one browser; ``login``
         is typed into the first login form a page shows, the mouse moved onto ``hover``, the
-        option ``choose`` picked."""
-        spec = {"paths": list(paths)}
+        option ``choose`` picked, the elements ``clicks`` clicked in turn."""
+        spec = {"paths": list(paths), "clicks": list(clicks)}
         if choose is not None:
             spec["choose"] = choose
         if login is not None:

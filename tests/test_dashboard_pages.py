@@ -398,3 +398,19 @@ def test_the_profile_filtered_by_a_prefix():
     assert "/json/ext/profile?prefix=getitem" in asked
     # one polling chain (every 2 s), not a second one per choice: at most 4 asks in 5 s
     assert len(asked) <= 4, asked
+
+
+def test_the_workers_table_sorts_by_the_column_clicked():
+    col = 'th[data-col="processing"]'
+    with FakeDashboard(seed=9, n_workers=12) as fake, ThreadPoolExecutor(2) as pool:
+        once, twice = pool.map(
+            lambda clicks: fake.load_pages(["/workers"], clicks=clicks)["/workers"][0],
+            [[col], [col, col]],
+        )
+    by = {w["address"]: w for w in fake.data.workers}
+    for root, desc in [(once, False), (twice, True)]:
+        rows = [r.attrs["data-worker"] for r in root.find_all("tr", cls="worker-row")]
+        want = sorted(by, key=lambda a: by[a]["processing"], reverse=desc)
+        assert [by[a]["processing"] for a in rows] == [by[a]["processing"] for a in want]
+        th = root.find("th", data_col="processing")
+        assert ("sorted-desc" if desc else "sorted-asc") in th.classes
