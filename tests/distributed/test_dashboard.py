@@ -93,10 +93,14 @@ def test_the_pages_show_the_cluster_and_what_ran(ran):
     client, _ = ran
     b = base(client)
     gpu_key = urllib.parse.quote("'needs-gpu'", safe="")
+    first = sorted(client.scheduler_info()["workers"])[0]
+    worker_page = f"/info/worker/{urllib.parse.quote(first, safe='')}.html"
     paths = ["/status", "/workers", "/tasks", f"/info/task/{gpu_key}.html", "/exceptions", "/graph"]
+    paths.append(worker_page)
     loaded = [(parse_dom(d), c) for d, c in dump_doms([b + p for p in paths], budget_ms=2500)]
-    (status, c1), (workers, c2), (tasks, c3), (task, c4), (excs, c5), (graph, c6) = loaded
-    assert console_errors(c1 + c2 + c3 + c4 + c5 + c6) == []
+    (status, c1), (workers, c2), (tasks, c3), (task, c4), (excs, c5), (graph, c6) = loaded[:6]
+    worker, c7 = loaded[6]
+    assert console_errors(c1 + c2 + c3 + c4 + c5 + c6 + c7) == []
     state = get_json(client, "/json/state")
     stream = get_json(client, "/json/task-stream?since=0")["tasks"]
     addresses = sorted(w["address"] for w in state["workers"])
@@ -148,8 +152,14 @@ def test_the_pages_show_the_cluster_and_what_ran(ran):
     g = get_json(client, "/json/graph?limit=1000")
     assert len(graph.find_all("circle", cls="graph-node")) == len(g["nodes"]) >= 42
 
+    # a worker's page: the keys it holds
+    held = get_json(client, "/json/worker/" + urllib.parse.quote(first, safe=""))["keys"]
+    shown = [r.find("a").text for r in worker.by_id("worker-keys").find_all("tr", cls="key-row")]
+    assert sorted(shown) == sorted(k["key"] for k in held)
+    assert len(shown) > 0
+
     # nothing left 127.0.0.1
-    for root in (status, workers, tasks, task, excs, graph):
+    for root in (status, workers, tasks, task, excs, graph, worker):
         for node in root.iter():
             for attr in ("src", "href"):
                 url = node.attrs.get(attr) or ""
