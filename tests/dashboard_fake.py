@@ -260,10 +260,10 @@ def _page_route(path):
 # A test page (of the fake only) loading several pages in iframes of one browser, copying each
 # frame's DOM into a <textarea data-path> of its own as it goes, so one --dump-dom holds them all
 # (a browser per page costs seconds). With a login, it types it into a page's login form once;
-# with a hover {selector, fx, fy}, it moves the mouse onto that element of each page (fx, fy:
-# fractions of its width and height) once the element is there; with a choose {selector, value},
-# it picks that option of a <select> once it has it; with clicks [selector, ...], it clicks each
-# once it is there (one a tick).
+# with a hover {selector, fx, fy[, deltaY]}, it moves the mouse onto that element of each page
+# (fx, fy: fractions of its width and height; and turns the wheel) once the element is there;
+# with a choose {selector, value}, it picks that option of a <select> once it has it; with
+# clicks [selector, ...], it clicks each once it is there (one a tick).
 HARNESS = """<!DOCTYPE html><html><body><script>
 const spec = JSON.parse(decodeURIComponent(location.hash.slice(1)));
 const paths = spec.paths;
@@ -315,6 +315,8 @@ setInterval(() => {
         clientX: box.left + hover.fx * box.width, clientY: box.top + hover.fy * box.height };
       target.dispatchEvent(new MouseEvent("mouseover", at));
       target.dispatchEvent(new MouseEvent("mousemove", at));
+      const wheel = { ...at, deltaY: hover.deltaY };
+      if (hover.deltaY) target.dispatchEvent(new WheelEvent("wheel", wheel));
     }
     if (!pair.dirty || !doc || !doc.documentElement) continue;
     pair.dirty = false;

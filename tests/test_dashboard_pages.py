@@ -414,3 +414,19 @@ def test_the_workers_table_sorts_by_the_column_clicked():
         assert [by[a]["processing"] for a in rows] == [by[a]["processing"] for a in want]
         th = root.find("th", data_col="processing")
         assert ("sorted-desc" if desc else "sorted-asc") in th.classes
+
+
+def test_the_tasks_page_zooms_with_the_wheel():
+    with FakeDashboard(seed=2, n_workers=2, nthreads=2, span=30) as fake:
+        stream = fake.data.stream
+        t0, t1 = min(t["start"] for t in stream), fake.data.now
+        # one notch in, at the middle of the plot: the span shrinks to 0.8 around the pointer
+        hover = {"selector": "#task-stream svg", "fx": 0.6, "fy": 0.5, "deltaY": -100}
+        root, _ = fake.load_pages(["/tasks"], hover=hover)["/tasks"]
+    svg = root.by_id("task-stream").find("svg")
+    z0, z1 = float(svg.attrs["data-t0"]), float(svg.attrs["data-t1"])
+    assert z1 - z0 == pytest.approx(0.8 * (t1 - t0), rel=1e-6)
+    assert t0 < z0 < z1 < t1
+    assert "(zoomed)" in root.by_id("task-stream").find("span", cls="note").text
+    window = [t for t in stream if t["stop"] > z0 and t["start"] < z1]
+    assert len(svg.find_all("rect", cls="ts-task")) == len(window) < len(stream)
