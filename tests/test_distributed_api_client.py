@@ -34,7 +34,7 @@ def workers_of(client) -> list[str]:
     return sorted(client.scheduler_info()["workers"])
 
 
-def eventually(check, timeout=10.0):
+def eventually(check, timeout=30.0):
     deadline = time.monotonic() + timeout
     while True:
         value = check()

@@ -222,7 +222,7 @@ def test_forwarding_per_client_and_to_workers_that_join_later():
             def seen(text, expected):
                 """How many times ``text`` was re-emitted here: waits for ``expected``
                 copies, then a little longer for any extra one."""
-                deadline = time.monotonic() + 10
+                deadline = time.monotonic() + 30
                 count = 0
                 while count < expected and time.monotonic() < deadline:
                     time.sleep(0.05)
@@ -240,7 +240,7 @@ def test_forwarding_per_client_and_to_workers_that_join_later():
             cluster.scale(2)
             first = one.submit(log_error, "x").result()
             new = (set(one.scheduler_info()["workers"]) - {first}).pop()
-            deadline = time.monotonic() + 10  # the forwarder's next collection installs it
+            deadline = time.monotonic() + 30  # the forwarder's next collection installs it
             while not one.run(has_forwarder, workers=[new]).get(new):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)

@@ -8,6 +8,7 @@ import time
 import urllib.request
 
 import pytest
+from _waiting import wait_for
 
 from oxdask.distributed import Adaptive, Client, LocalCluster
 
@@ -15,15 +16,6 @@ from oxdask.distributed import Adaptive, Client, LocalCluster
 def slow(i):
     time.sleep(0.1)
     return i * 2
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def count(cluster) -> int:
@@ -43,7 +35,7 @@ def test_a_cluster_adapts_from_zero_to_two_and_back_to_zero():
             ran = [r for r in c.get_task_stream() if r["prefix"] == "slow"]
             assert len(ran) == 300  # every task ran once: nothing recomputed
             del futures
-            assert wait_for(lambda: count(cluster) == 0), adaptive.log
+            assert wait_for(lambda: count(cluster) == 0, 60), adaptive.log
             statuses = [e["status"] for _, e in adaptive.log]
             assert statuses[0] == "up"
             assert "down" in statuses

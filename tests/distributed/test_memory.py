@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from _waiting import wait_for
 
 import oxdask
 from oxdask.distributed import Client, KilledWorker, LocalCluster
@@ -45,15 +46,6 @@ def inc(x):
 
 def workers(client):
     return client.scheduler_info()["workers"]
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_results_beyond_the_limit_spill_and_come_back_right():

@@ -10,18 +10,10 @@ import sys
 import time
 
 import pytest
+from _waiting import wait_for
 
 import oxdask
 from oxdask.distributed import Client, KilledWorker, LocalCluster
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def pids(client):

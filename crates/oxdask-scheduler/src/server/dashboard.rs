@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::stream::Stream;
-use crate::{SchedulerState, StateKind};
+use crate::SchedulerState;
 
 /// What a page asks the core.
 #[derive(Debug, Clone)]
@@ -102,17 +102,6 @@ pub(crate) struct Context<'a> {
     pub clients: usize,
 }
 
-fn kind_name(kind: StateKind) -> &'static str {
-    match kind {
-        StateKind::Released => "released",
-        StateKind::Waiting => "waiting",
-        StateKind::Queued => "queued",
-        StateKind::Processing => "processing",
-        StateKind::Memory => "memory",
-        StateKind::Erred => "erred",
-    }
-}
-
 /// The answer to `query`, as JSON text (Prometheus text for `Metrics`).
 pub(crate) fn answer(query: &Query, cx: &Context<'_>) -> String {
     let value = match query {
@@ -148,7 +137,7 @@ pub(crate) fn answer(query: &Query, cx: &Context<'_>) -> String {
             Some((nodes, edges)) => {
                 let nodes: Vec<Value> = nodes
                     .iter()
-                    .map(|(k, p, s)| json!({"key": k.to_string(), "prefix": p, "state": kind_name(*s)}))
+                    .map(|(k, p, s)| json!({"key": k.to_string(), "prefix": p, "state": s.to_string()}))
                     .collect();
                 json!({"too_large": false, "count": nodes.len(), "limit": limit,
                        "nodes": nodes, "edges": edges})
@@ -169,7 +158,10 @@ pub(crate) fn answer(query: &Query, cx: &Context<'_>) -> String {
         }
         Query::Task(repr) => match cx.state.key_by_repr(repr) {
             Some(key) => {
-                let state = cx.state.task_state(&key).map(|t| kind_name(t.state.kind()));
+                let state = cx
+                    .state
+                    .task_state(&key)
+                    .map(|t| t.state.kind().to_string());
                 json!({"key": repr, "state": state, "why": cx.state.why(&key)})
             }
             None => json!({"key": repr, "state": null,
@@ -242,9 +234,12 @@ pub(crate) fn answer(query: &Query, cx: &Context<'_>) -> String {
 }
 
 fn counts(c: &crate::PrefixCounts) -> Value {
-    json!({"name": c.name, "total": c.total(), "released": c.released, "waiting": c.waiting,
-           "queued": c.queued, "no-worker": 0, "processing": c.processing, "memory": c.memory,
-           "erred": c.erred, "done": c.done()})
+    let mut v = json!({"name": c.name, "total": c.states.total(), "no-worker": 0,
+                       "done": c.done()});
+    for (state, n) in c.states.iter() {
+        v[state.to_string()] = json!(n);
+    }
+    v
 }
 
 fn worker_entry(cx: &Context<'_>, address: &str) -> Option<Value> {
@@ -279,35 +274,19 @@ fn metrics(cx: &Context<'_>) -> String {
         "gauge",
         vec![(String::new(), cx.clients as f64)],
     );
-    let c = cx.state.counts_by_state();
-    let by_state = [
-        ("released", c.released),
-        ("waiting", c.waiting),
-        ("queued", c.queued),
-        ("processing", c.processing),
-        ("memory", c.memory),
-        ("erred", c.erred),
-    ];
+    let by_state = cx.state.counts_by_state().iter();
     gauge(
         "dask_scheduler_tasks",
         "Number of tasks known by the scheduler, by state.",
         "gauge",
         by_state
-            .iter()
-            .map(|(s, n)| (format!("{{state=\"{s}\"}}"), *n as f64))
+            .map(|(s, n)| (format!("{{state=\"{s}\"}}"), n as f64))
             .collect(),
     );
     let mut prefix_rows = Vec::new();
     for p in cx.state.prefix_counts() {
         let name = p.name.replace('\\', "\\\\").replace('"', "\\\"");
-        for (s, n) in [
-            ("released", p.released),
-            ("waiting", p.waiting),
-            ("queued", p.queued),
-            ("processing", p.processing),
-            ("memory", p.memory),
-            ("erred", p.erred),
-        ] {
+        for (s, n) in p.states.iter() {
             prefix_rows.push((
                 format!("{{task_prefix_name=\"{name}\",state=\"{s}\"}}"),
                 n as f64,

@@ -6,25 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use oxdask_graph::Key;
 
-use super::{SchedulerState, StateKind, TaskId, WorkerId};
+use super::{SchedulerState, StateCounts, StateKind, TaskId, WorkerId};
 
 /// How many tasks of one prefix are in each state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PrefixCounts {
     /// The prefix (Dask's `key_split`: `"inc"` for `"inc-8f3a..."`, `"x"` for `("x-1a2b", 0)`).
     pub name: String,
-    /// Released.
-    pub released: usize,
-    /// Waiting for dependencies.
-    pub waiting: usize,
-    /// Queued on the scheduler.
-    pub queued: usize,
-    /// Sent to a worker.
-    pub processing: usize,
-    /// In memory.
-    pub memory: usize,
-    /// Erred.
-    pub erred: usize,
+    /// Tasks per state.
+    pub states: StateCounts,
     /// Of the released, those computed before (their results freed once nothing needed
     /// them): done, for a progress bar.
     pub computed_released: usize,
@@ -34,24 +24,7 @@ impl PrefixCounts {
     /// Tasks finished: in memory, erred, or computed and since released.
     #[must_use]
     pub fn done(&self) -> usize {
-        self.memory + self.erred + self.computed_released
-    }
-
-    /// All tasks of the prefix.
-    #[must_use]
-    pub fn total(&self) -> usize {
-        self.released + self.waiting + self.queued + self.processing + self.memory + self.erred
-    }
-
-    fn add(&mut self, kind: StateKind) {
-        *match kind {
-            StateKind::Released => &mut self.released,
-            StateKind::Waiting => &mut self.waiting,
-            StateKind::Queued => &mut self.queued,
-            StateKind::Processing => &mut self.processing,
-            StateKind::Memory => &mut self.memory,
-            StateKind::Erred => &mut self.erred,
-        } += 1;
+        self.states.memory + self.states.erred + self.computed_released
     }
 }
 
@@ -106,7 +79,7 @@ impl SchedulerState {
         for (id, task) in self.tasks.iter() {
             let prefix = key_prefix(&task.key);
             let group = groups.entry(prefix.clone()).or_default();
-            group.counts.add(task.state.kind());
+            group.counts.states.add(task.state.kind());
             if task.state.kind() == StateKind::Released && !task.type_name.is_empty() {
                 group.counts.computed_released += 1;
             }

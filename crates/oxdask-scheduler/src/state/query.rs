@@ -82,6 +82,39 @@ pub struct StateCounts {
     pub erred: usize,
 }
 
+impl StateCounts {
+    /// Counts one more task in state `kind`.
+    pub fn add(&mut self, kind: StateKind) {
+        *match kind {
+            StateKind::Released => &mut self.released,
+            StateKind::Waiting => &mut self.waiting,
+            StateKind::Queued => &mut self.queued,
+            StateKind::Processing => &mut self.processing,
+            StateKind::Memory => &mut self.memory,
+            StateKind::Erred => &mut self.erred,
+        } += 1;
+    }
+
+    /// All the tasks counted.
+    #[must_use]
+    pub fn total(&self) -> usize {
+        self.iter().map(|(_, n)| n).sum()
+    }
+
+    /// `(state, count)` for every state.
+    pub fn iter(&self) -> impl Iterator<Item = (StateKind, usize)> {
+        [
+            (StateKind::Released, self.released),
+            (StateKind::Waiting, self.waiting),
+            (StateKind::Queued, self.queued),
+            (StateKind::Processing, self.processing),
+            (StateKind::Memory, self.memory),
+            (StateKind::Erred, self.erred),
+        ]
+        .into_iter()
+    }
+}
+
 impl SchedulerState {
     /// A snapshot of the task for `key`, or `None` if the scheduler does not know it (never
     /// submitted, or forgotten).
@@ -131,14 +164,7 @@ impl SchedulerState {
     pub fn counts_by_state(&self) -> StateCounts {
         let mut c = StateCounts::default();
         for (_, t) in self.tasks.iter() {
-            *match t.state.kind() {
-                StateKind::Released => &mut c.released,
-                StateKind::Waiting => &mut c.waiting,
-                StateKind::Queued => &mut c.queued,
-                StateKind::Processing => &mut c.processing,
-                StateKind::Memory => &mut c.memory,
-                StateKind::Erred => &mut c.erred,
-            } += 1;
+            c.add(t.state.kind());
         }
         c
     }
