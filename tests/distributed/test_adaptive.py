@@ -78,4 +78,5 @@ def test_the_scheduler_serves_dasks_http_api_for_cluster_managers():
         assert retired[0] not in c.scheduler_info()["workers"]
         with pytest.raises(urllib.error.HTTPError) as info:
             api(cluster, "/api/v1/retire_workers", {"nope": 1})
+        info.value.close()  # it holds the connection
         assert info.value.code == 400

@@ -76,7 +76,8 @@ def served(client, f):
     try:
         with urllib.request.urlopen(url, timeout=30) as r:
             return r.read().decode() == f.read_text()
-    except urllib.error.HTTPError:
+    except urllib.error.HTTPError as e:
+        e.close()  # it holds the connection
         return False
 
 

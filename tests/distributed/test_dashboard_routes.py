@@ -46,7 +46,8 @@ def get(client, path: str, token: str | None = None) -> tuple[int, str, str]:
         with urllib.request.urlopen(request, timeout=30) as r:
             return r.status, r.headers.get("Content-Type", ""), r.read().decode()
     except urllib.error.HTTPError as e:
-        return e.code, "", e.read().decode()
+        with e:  # it holds the connection
+            return e.code, "", e.read().decode()
 
 
 def get_json(client, path: str) -> dict:
