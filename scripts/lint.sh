@@ -13,3 +13,6 @@ ruff format --check python tests benchmarks examples
 # The type stub must match the compiled extension.
 build_oxdask
 "$PY" -m mypy.stubtest oxdask._core
+# The documentation site, strict: warnings (broken links or anchors, an undocumented public
+# name or configuration default) are errors. Its hooks import the built package.
+NO_MKDOCS_2_WARNING=1 "$PY" -m mkdocs build --strict --quiet --site-dir "$ROOT/target/site"

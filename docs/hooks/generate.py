@@ -218,7 +218,12 @@ def _signature(name: str, obj) -> str | None:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
         return None
+    params = list(sig.parameters.values())
+    if params and params[0].name in ("self", "cls"):
+        sig = sig.replace(parameters=params[1:])
     text = re.sub(r" at 0x[0-9a-f]+", "", f"{name}{sig}")
+    # Annotations kept as strings (``from __future__ import annotations``) lose their quotes.
+    text = re.sub(r"(: |-> )'([^']*)'", r"\1\2", text)
     return f"```python\n{text}\n```\n"
 
 
