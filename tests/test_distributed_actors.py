@@ -111,6 +111,8 @@ def test_actor_errors_are_the_methods(client):
         counter.fail().result(timeout=10)
     with pytest.raises(AttributeError):
         counter.missing_attribute  # noqa: B018
+    with pytest.raises(AttributeError, match="_repr_html_"):
+        counter._repr_html_  # noqa: B018  (not asked of the worker)
     with pytest.raises(TypeError):
         counter.increment(1, 2, 3).result(timeout=10)
     with pytest.raises(TypeError, match="cannot send"):
@@ -210,7 +212,11 @@ def test_actor_whose_worker_died_raises(client):
     with pytest.raises((OSError, RuntimeError)):
         counter.increment().result(timeout=10)
     assert time.monotonic() - start < 10
-    client.wait_for_workers(2, timeout=30)  # the nanny replaced the worker
+    deadline = time.monotonic() + 30  # the scheduler notices, the nanny replaces the worker
+    while counter._address in client.scheduler_info()["workers"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    client.wait_for_workers(2, timeout=30)
 
 
 def test_actor_future_as_a_task_argument(client):

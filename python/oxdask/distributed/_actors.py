@@ -199,6 +199,8 @@ class Actor:
     def __getattr__(self, name: str):
         if name.startswith("__") or name in _SLOTS:
             raise AttributeError(name)
+        if name.startswith("_") and not hasattr(self._cls, name):  # IPython's probes
+            raise AttributeError(f"{self._cls.__name__!r} has no attribute {name!r}")
         future = self._future
         if future is not None and future.status not in ("finished", "pending"):
             raise RuntimeError(f"Worker holding Actor was lost.  Status: {future.status}")
