@@ -98,7 +98,7 @@ def config_reference() -> str:
         if desc is None:
             log.warning("configuration default %r has no description in oxdask/config.py", key)
             desc = ""
-        rows.append(f"| `{key}` | {_md_value(flat[key])} | {_escape(desc)} |")
+        rows.append(f"| `{key}` | {_md_value(flat[key])} | {_escape(desc, table=True)} |")
     systems = sorted({s for per in jobqueue.values() for s in per})
     rows += [
         "",
@@ -127,13 +127,14 @@ def public_names(module) -> list[str]:
     return sorted(n for n in names if not n.startswith("_") or n == "__version__")
 
 
-def _escape(text: str) -> str:
-    """Escape Markdown/HTML specials outside code spans."""
+def _escape(text: str, table: bool = False) -> str:
+    """Escape Markdown/HTML specials outside code spans (and ``|`` in a table cell)."""
     parts = re.split(r"(`[^`]*`)", text)
     for i in range(0, len(parts), 2):
         p = parts[i].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        parts[i] = p.replace("*", r"\*").replace("|", r"\|")
-    return "".join(parts)
+        parts[i] = p.replace("*", r"\*")
+    out = "".join(parts)
+    return out.replace("|", r"\|") if table else out
 
 
 def _rst_inline(text: str) -> str:
@@ -200,16 +201,17 @@ def docstring_markdown(doc: str) -> str:
             out += ["```pycon", text, "```"]
         else:
             text = textwrap.dedent("\n".join(body))
-            code = False
-            for ln in text.splitlines():
-                if ln.startswith("    ") or (code and not ln.strip()):
+            para: list[str] = []
+            for ln in [*text.splitlines(), ""]:
+                if ln.startswith("    ") and not para:
                     out.append(ln)  # an indented (literal) block stays a code block
-                    code = True
+                elif ln.strip():
+                    para.append(ln[:-1] if ln.endswith("::") else ln)
                 else:
-                    code = False
-                    out.append(
-                        _escape(_rst_inline(ln.rstrip(":") + ":" if ln.endswith("::") else ln))
-                    )
+                    if para:  # a paragraph is escaped whole: code spans may cross lines
+                        out.append(_escape(_rst_inline("\n".join(para))))
+                        para = []
+                    out.append("")
     return "\n".join(out).strip() + "\n"
 
 
