@@ -142,6 +142,16 @@ def test_lifetime_retires_gracefully_and_keeps_results(cli):
         assert fut.result(timeout=10) == list(range(10))
 
 
+def test_a_worker_tells_the_scheduler_when_it_ends(cli):
+    sched = cli("scheduler", "--port", "0", "--no-dashboard")
+    address = _address(sched)
+    cli("worker", address, "--nthreads", "1", "--lifetime", "60s")
+    _wait(lambda: len(_workers(address)) == 1, what="the worker")
+    _wait(lambda: _workers(address)[0].get("ends_in_s") is not None, what="its end")
+    # The scheduler gives it no task expected to outlast it (tested in the scheduler's state).
+    assert 30 < _workers(address)[0]["ends_in_s"] <= 60
+
+
 def test_lifetime_restart_replaces_the_process(cli):
     sched = cli("scheduler", "--port", "0", "--no-dashboard")
     address = _address(sched)

@@ -377,6 +377,8 @@ class ClientConnection:
         values: list[tuple[_Key, Buffer, list[Buffer]]],
         timeout: float,
     ) -> None: ...
+    def worker_ends(self, address: str, seconds: float) -> None:
+        """Tell the scheduler that the worker at ``address`` ends in ``seconds``."""
     def close(self) -> None: ...
 
 class _SchedulerExtension(Protocol):

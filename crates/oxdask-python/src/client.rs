@@ -387,6 +387,13 @@ impl ClientConnection {
             .map_err(client_err)
     }
 
+    /// Tells the scheduler that the worker at `address` ends in `seconds` (its lifetime).
+    fn worker_ends(&self, address: String, seconds: f64) -> PyResult<()> {
+        let in_ms = (seconds.clamp(0.0, 1e12) * 1000.0) as u64;
+        let msg = ClientToScheduler::WorkerEnds { address, in_ms };
+        self.0.send(msg).map_err(client_err)
+    }
+
     /// Says goodbye to the scheduler.
     fn close(&self) {
         let _ = self.0.send(ClientToScheduler::Close);

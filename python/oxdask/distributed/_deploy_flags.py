@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import socket
 import struct
@@ -206,6 +207,31 @@ class Lifecycle:
             timer = threading.Timer(self.lifetime, self._retire, (address,))
             timer.daemon = True
             timer.start()
+        ends_in = self.ends_in()
+        if ends_in is not None:
+            announce = threading.Thread(
+                target=self._announce_end, args=(address, ends_in), daemon=True
+            )
+            announce.start()
+
+    def ends_in(self) -> float | None:
+        """Seconds until this worker ends: its lifetime, or its SLURM job's end time."""
+        ends = [] if self.lifetime is None else [self.lifetime]
+        with contextlib.suppress(KeyError, ValueError):
+            ends.append(float(os.environ["SLURM_JOB_END_TIME"]) - time.time())
+        return max(0.0, min(ends)) if ends else None
+
+    def _announce_end(self, address: str, seconds: float) -> None:
+        """Tell the scheduler when this worker ends: it then sends no task expected to outlast
+        it, and adaptive scaling asks for its replacement ahead of time."""
+        from oxdask import _core
+
+        with contextlib.suppress(Exception):  # scheduler gone: nothing to plan
+            conn = _core.ClientConnection(self._scheduler, self._token, 10.0, self._tls)
+            try:
+                conn.worker_ends(address, seconds)
+            finally:
+                conn.close()
 
     def _retire(self, address: str) -> None:
         from oxdask import _core

@@ -185,6 +185,14 @@ pub enum ClientToScheduler {
         /// The pickled call, opaque to the scheduler.
         call: BufIx,
     },
+    /// The worker at `address` will end in `in_ms` milliseconds (its lifetime, its job's
+    /// walltime): the scheduler gives it no task expected to outlast it.
+    WorkerEnds {
+        /// The worker's address.
+        address: String,
+        /// Milliseconds from now.
+        in_ms: u64,
+    },
     /// A nanny's worker process died, and why (a signal, an exit code, its memory); sent
     /// by the nanny, so the `KilledWorker` errors of the tasks it ran name the cause.
     WorkerDied {

@@ -214,6 +214,7 @@ pub(crate) fn snapshot_value(
                 "spilled": w.spilled,
                 "pause_reason": w.pause_reason,
                 "last_seen_s": (now - w.last_seen.0 as f64 / 1e6).max(0.0),
+                "ends_in_s": w.ends_at.map(|end| (end.0 as f64 / 1e6 - now).max(0.0)),
             })
         })
         .collect();

@@ -36,7 +36,19 @@ impl SchedulerState {
         } else {
             0
         };
-        cpu.max(memory)
+        // A worker ending within `target_duration` (its walltime) is replaced ahead of time.
+        let horizon = self.now.0.saturating_add(target_duration.0);
+        let ending = self
+            .workers
+            .values()
+            .filter(|w| w.ends_at.is_some_and(|end| end.0 <= horizon))
+            .count();
+        let wanted = cpu.max(memory);
+        if wanted > 0 {
+            wanted + ending
+        } else {
+            0
+        }
     }
 
     /// Addresses of the workers to close to get down to `target`: only running workers with

@@ -147,6 +147,14 @@ pub enum EventKind {
         /// Why.
         reason: String,
     },
+    /// A worker will end at `at` (its `--lifetime`, its batch job's walltime): it gets no task
+    /// expected to outlast it, and adaptive scaling asks for its replacement ahead of time.
+    WorkerEnds {
+        /// The worker.
+        worker: WorkerId,
+        /// When it ends.
+        at: Time,
+    },
     /// A worker said it is about to exit on its own, and why (its connection closes next;
     /// `WorkerLeft` follows). The reason goes into the `KilledWorker` errors of its tasks.
     WorkerClosing {

@@ -254,6 +254,11 @@ impl SchedulerState {
                     self.fill_needed |= !paused;
                 }
             }
+            EventKind::WorkerEnds { worker, at } => {
+                if let Some(w) = self.workers.get_mut(&worker) {
+                    w.ends_at = Some(at);
+                }
+            }
             EventKind::WorkerClosing { worker, reason } => {
                 if let Some(w) = self.workers.get_mut(&worker) {
                     w.closing_reason = Some(reason);

@@ -74,7 +74,7 @@ impl SchedulerState {
         let held = self.bytes_held(t);
         let total = self.dependency_bytes(t);
         let best_of = |ids: &mut dyn Iterator<Item = (WorkerId, &Worker)>| {
-            ids.filter(|(_, w)| self.has_room(w, c))
+            ids.filter(|(_, w)| self.has_room(w, c) && self.outlives(w, t))
                 .map(|(id, worker)| {
                     let bytes = held.iter().find(|(h, _)| *h == id).map_or(0, |&(_, b)| b);
                     let moved = self.config.transfer_time(total.saturating_sub(bytes));
@@ -115,7 +115,17 @@ impl SchedulerState {
             None => true,
             Some(r) => c.allow_other || r.binary_search(&worker).is_ok(),
         };
-        allowed && self.has_room(w, c)
+        allowed && self.has_room(w, c) && self.outlives(w, t)
+    }
+
+    /// Whether `w` lasts long enough to run `t` (always, unless it said when it ends).
+    fn outlives(&self, w: &Worker, t: TaskId) -> bool {
+        w.ends_at.is_none_or(|end| {
+            let expected = self
+                .durations
+                .expected(self.tasks[t].func, self.config.unknown_task_duration);
+            self.now.0.saturating_add(expected) <= end.0
+        })
     }
 
     fn has_room(&self, w: &Worker, c: &Constraint) -> bool {

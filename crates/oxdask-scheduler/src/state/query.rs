@@ -63,6 +63,8 @@ pub struct WorkerView {
     pub spilled: u64,
     /// When it was last heard from.
     pub last_seen: Time,
+    /// When it will end, if it said so.
+    pub ends_at: Option<Time>,
 }
 
 /// How many tasks are in each state.
@@ -156,6 +158,7 @@ impl SchedulerState {
                 managed: w.managed,
                 spilled: w.spilled,
                 last_seen: w.last_seen,
+                ends_at: w.ends_at,
             })
             .collect()
     }

@@ -97,6 +97,8 @@ pub(crate) struct Worker {
     pub last_seen: Time,
     /// When it joined.
     pub joined: Time,
+    /// When it will end, if it said so.
+    pub ends_at: Option<Time>,
     /// Process memory and managed (stored results) memory from its last heartbeat.
     pub memory: u64,
     pub managed: u64,
@@ -135,6 +137,7 @@ impl Worker {
             nbytes: 0,
             last_seen: now,
             joined: now,
+            ends_at: None,
             memory: 0,
             managed: 0,
             spilled: 0,

@@ -342,6 +342,12 @@ impl Core {
             ClientToScheduler::Run { id, call } => self.start_run(client, id, call.get(buffers)),
             ClientToScheduler::Call { id, call } => self.call(client, id, call.get(buffers)),
             ClientToScheduler::WorkerDied { pid, reason } => self.worker_died(pid, reason),
+            ClientToScheduler::WorkerEnds { address, in_ms } => {
+                if let Some(&worker) = self.by_address.get(&address) {
+                    let at = Time(self.now().0.saturating_add(in_ms.saturating_mul(1000)));
+                    self.event(EventKind::WorkerEnds { worker, at });
+                }
+            }
             ClientToScheduler::Close => self.client_left(client),
         }
     }

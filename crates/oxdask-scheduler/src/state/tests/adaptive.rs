@@ -167,3 +167,57 @@ fn repeated_launch_failures_pause_scale_up_with_a_reason() {
     p.launched();
     assert_eq!(p.step(35.0, 5, 0), Recommendation::Up(5));
 }
+
+/// Worker 1 ends in 2 s (its walltime). Tasks of `long` take 5 s: they go to worker 2 only
+/// (or wait for it), while `short` ones (10 ms) still run on worker 1.
+#[test]
+fn a_worker_near_its_end_gets_only_tasks_that_finish_in_time() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    env.worker(2, 1);
+    // Learn the durations: one `long` (5 s) and one `short` (10 ms) task.
+    env.submit(1, vec![TaskBuilder::new("l0").func("long")], &["l0"]);
+    env.finish_in(running_on(&env, "l0"), "l0", 8, Time::from_secs(5));
+    env.submit(1, vec![TaskBuilder::new("s0").func("short")], &["s0"]);
+    env.finish_in(running_on(&env, "s0"), "s0", 8, Time::from_millis(10));
+    env.handle(EventKind::WorkerEnds {
+        worker: WorkerId(1),
+        at: Time(env.now.0 + Time::from_secs(2).0),
+    });
+    env.submit(1, vec![TaskBuilder::new("s1").func("short")], &["s1"]);
+    assert_eq!(
+        running_on(&env, "s1"),
+        1,
+        "a short task still fits on worker 1"
+    );
+    env.finish_in(1, "s1", 8, Time::from_millis(10));
+    for i in 1..=3 {
+        let key = format!("l{i}");
+        env.submit(
+            1,
+            vec![TaskBuilder::new(&key).func("long")],
+            &[key.as_str()],
+        );
+        let on_one =
+            matches!(env.state(&key), Some(TaskState::Processing { worker }) if worker.0 == 1);
+        assert!(!on_one, "{key} would outlast worker 1");
+    }
+    assert_eq!(
+        env.state("l3"),
+        Some(TaskState::Queued),
+        "waits for worker 2"
+    );
+    // Adaptive scaling asks for worker 1's replacement while there is work.
+    let target = Time::from_secs(5);
+    let without_end = {
+        let mut other = TestEnv::new();
+        other.worker(1, 1);
+        other.worker(2, 1);
+        other.s.adaptive_target(target)
+    };
+    assert_eq!(without_end, 0, "no work, no workers");
+    assert!(
+        env.s.adaptive_target(target) >= 2,
+        "the load plus a replacement"
+    );
+}
