@@ -8,8 +8,8 @@ if grep -rnE 'tokio|std::net|std::thread|Instant::now|SystemTime|rand::' crates/
     echo "state machines must not touch IO, threads, clocks or randomness" >&2
     exit 1
 fi
-ruff check python tests benchmarks examples
-ruff format --check python tests benchmarks examples
+ruff check python tests benchmarks examples docs/hooks
+ruff format --check python tests benchmarks examples docs/hooks
 # The type stub must match the compiled extension.
 build_oxdask
 "$PY" -m mypy.stubtest oxdask._core
