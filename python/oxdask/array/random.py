@@ -276,30 +276,37 @@ def random(size=None, chunks="auto", **kwargs):
 
 
 def random_sample(size=None, chunks="auto", **kwargs):
+    """Uniform floats in [0, 1) from the module-level generator (as ``random``)."""
     return _state.random(size, chunks=chunks)
 
 
 def uniform(low=0.0, high=1.0, size=None, chunks="auto", **kwargs):
+    """Uniform floats in [low, high) from the module-level generator."""
     return _state.uniform(low, high, size, chunks=chunks)
 
 
 def normal(loc=0.0, scale=1.0, size=None, chunks="auto", **kwargs):
+    """Normal (Gaussian) samples of mean ``loc`` and deviation ``scale``."""
     return _state.normal(loc, scale, size, chunks=chunks)
 
 
 def standard_normal(size=None, chunks="auto", **kwargs):
+    """Normal samples of mean 0 and deviation 1 from the module-level generator."""
     return _state.normal(0.0, 1.0, size, chunks=chunks)
 
 
 def exponential(scale=1.0, size=None, chunks="auto", **kwargs):
+    """Exponential samples of mean ``scale`` from the module-level generator."""
     return _state.exponential(scale, size, chunks=chunks)
 
 
 def randint(low, high=None, size=None, chunks="auto", dtype=int, **kwargs):
+    """Integers in [low, high) (in [0, low) without ``high``), as ``numpy.random.randint``."""
     return _state.randint(low, high, size, chunks=chunks, dtype=dtype)
 
 
 def integers(low, high=None, size=None, chunks="auto", dtype=np.int64, endpoint=False, **kwargs):
+    """Integers in [low, high) (or [low, high] with ``endpoint``), as ``Generator.integers``."""
     return _state.integers(low, high, size, dtype=dtype, endpoint=endpoint, chunks=chunks)
 
 
