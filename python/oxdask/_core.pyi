@@ -395,6 +395,7 @@ class _WorkerHost(Protocol):
     def dump_error(self, exc: BaseException) -> tuple[bytes, bytes, str]: ...
     def run(self, call: bytes) -> tuple[bytes, bool]: ...
 
+@final
 class AdaptivePolicy:
     """When to act on the scheduler's adaptive target: up at once, down after ``wait_count``
     checks and ``window`` seconds asking for fewer; scale-up paused after launch failures."""

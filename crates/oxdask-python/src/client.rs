@@ -107,7 +107,7 @@ type PyTask<'py> = (
     u32,                    // retries
 );
 
-fn keys(objs: &[Bound<'_, PyAny>]) -> PyResult<Vec<Key>> {
+fn to_keys(objs: &[Bound<'_, PyAny>]) -> PyResult<Vec<Key>> {
     objs.iter().map(key_from_py).collect()
 }
 
@@ -158,7 +158,7 @@ impl ClientConnection {
         {
             wire.push(WireTask {
                 key: key_from_py(&key)?,
-                deps: keys(&deps)?,
+                deps: to_keys(&deps)?,
                 payload: Bytes::from(payload),
                 function,
                 func_name,
@@ -174,21 +174,21 @@ impl ClientConnection {
             .map(|(id, blob)| (id, Bytes::from(blob)))
             .collect();
         (self.0)
-            .submit(wire, keys(&wanted)?, functions, keys(&released)?)
+            .submit(wire, to_keys(&wanted)?, functions, to_keys(&released)?)
             .map_err(client_err)
     }
 
     /// The client no longer holds futures for these keys.
-    fn release(&self, keys_: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
-        let keys = keys(&keys_)?;
+    fn release(&self, keys: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let keys = to_keys(&keys)?;
         self.0
             .send(ClientToScheduler::Release { keys })
             .map_err(client_err)
     }
 
     /// Cancel these keys.
-    fn cancel(&self, keys_: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
-        let keys = keys(&keys_)?;
+    fn cancel(&self, keys: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let keys = to_keys(&keys)?;
         self.0
             .send(ClientToScheduler::Cancel { keys })
             .map_err(client_err)
@@ -233,10 +233,10 @@ impl ClientConnection {
     fn who_has<'py>(
         &self,
         py: Python<'py>,
-        keys_: Vec<Bound<'py, PyAny>>,
+        keys: Vec<Bound<'py, PyAny>>,
         timeout: f64,
     ) -> PyResult<Vec<(Bound<'py, PyAny>, Vec<String>)>> {
-        let request = Request::WhoHas(keys(&keys_)?);
+        let request = Request::WhoHas(to_keys(&keys)?);
         match self.request(py, request, timeout)? {
             (SchedulerToClient::WhoHas { holders, .. }, _) => holders
                 .into_iter()
@@ -325,13 +325,13 @@ impl ClientConnection {
         &self,
         py: Python<'py>,
         address: String,
-        keys_: Vec<Bound<'py, PyAny>>,
+        keys: Vec<Bound<'py, PyAny>>,
         timeout: f64,
     ) -> PyResult<(
         Vec<(Bound<'py, PyAny>, Bound<'py, Frame>, Vec<Bound<'py, Frame>>)>,
         Vec<Bound<'py, PyAny>>,
     )> {
-        let keys = keys(&keys_)?;
+        let keys = to_keys(&keys)?;
         let reply = py
             .detach(|| self.0.get_data(&address, keys, timeout))
             .map_err(client_err)?;
