@@ -5,7 +5,8 @@
   descriptions written in ``oxdask/config.py``'s module docstring.
 - ``<!-- api: MODULE -->`` becomes the reference of every public name of ``MODULE`` (its
   ``__all__``, else every name not starting with ``_``): signature and numpydoc docstring,
-  and for oxdask's classes their public methods and properties.
+  and for oxdask's classes their public methods and properties. ``<!-- api: MODULE defined
+  +a,b -->``: only the names defined in ``MODULE`` itself, and ``a`` and ``b``.
 
 A public function or class without a docstring, or a configuration default without a
 description, is logged as a warning, which fails ``mkdocs build --strict``.
@@ -21,7 +22,7 @@ import textwrap
 
 log = logging.getLogger("mkdocs.plugins.oxdask")
 
-_API = re.compile(r"<!--\s*api:\s*([\w.]+)\s*-->")
+_API = re.compile(r"<!--\s*api:\s*([\w.]+)(\s+defined)?(?:\s+\+([\w,]+))?\s*-->")
 _CONFIG = "<!-- config-reference -->"
 _PARAM_SECTIONS = {
     "Parameters",
@@ -38,7 +39,10 @@ _PARAM_SECTIONS = {
 def on_page_markdown(markdown: str, page, **kwargs) -> str:
     if _CONFIG in markdown:
         markdown = markdown.replace(_CONFIG, config_reference())
-    return _API.sub(lambda m: module_reference(m.group(1)), markdown)
+    return _API.sub(
+        lambda m: module_reference(m.group(1), bool(m.group(2)), (m.group(3) or "").split(",")),
+        markdown,
+    )
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -120,10 +124,16 @@ def config_reference() -> str:
 # --- API ------------------------------------------------------------------------------------
 
 
-def public_names(module) -> list[str]:
+def public_names(module, defined: bool = False) -> list[str]:
+    """``__all__``, else every name not starting with ``_``; with ``defined``, only the names
+    whose objects come from the module itself (not what it imported)."""
     names = getattr(module, "__all__", None)
     if names is None:
         names = [n for n in dir(module) if not n.startswith("_")]
+    if defined:
+        names = [
+            n for n in names if getattr(getattr(module, n), "__module__", None) == module.__name__
+        ]
     return sorted(n for n in names if not n.startswith("_") or n == "__version__")
 
 
@@ -284,13 +294,13 @@ def object_markdown(qualname: str, short: str, obj, level: int) -> str:
     return "\n".join(parts) + "\n"
 
 
-def module_reference(modname: str) -> str:
+def module_reference(modname: str, defined: bool = False, extra: list[str] = ()) -> str:
     module = importlib.import_module(modname)
     out = []
     doc = inspect.getdoc(module)
     if doc:
         out.append(docstring_markdown(doc))
-    names = public_names(module)
+    names = sorted({*public_names(module, defined), *(n for n in extra if n)})
     subs = [n for n in names if inspect.ismodule(getattr(module, n))]
     if subs:
         out.append("Submodules: " + ", ".join(f"`{modname}.{n}`" for n in subs) + ".\n")
