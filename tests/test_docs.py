@@ -154,3 +154,20 @@ def test_every_api_page_covers_its_names():
                 if not inspect.ismodule(getattr(mod, name)):
                     assert "{ #" + f"{modname}.{name}" + " }" in text, (page.name, name)
     assert {"oxdask.array.random", "oxdask.array.linalg", "oxdask.config"} <= seen
+
+
+def test_a_difference_added_to_the_readme_reaches_the_docs():
+    hooks = _hooks()
+    page = "# Coming from Dask\n\n- `a` differs from Dask's\n  in one way.\n"
+    readme = (
+        "# x\n\n## Differences from Dask\n\n"
+        "- `a` differs from Dask's in one way.\n"
+        "- Summary ([more](docs/coming-from-dask.md#array)).\n"
+        "- `b` is new, see [Array](docs/collections/array.md).\n\n## Next\n\n- not this\n"
+    )
+    out = hooks.readme_differences(page, readme)
+    assert out == (
+        "## More differences { #more }\n\n- `b` is new, see [Array](collections/array.md).\n"
+    )
+    assert hooks.readme_differences(page + out, readme) == ""
+    assert "<!-- readme-differences -->" in (DOCS / "coming-from-dask.md").read_text()

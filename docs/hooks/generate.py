@@ -3,6 +3,8 @@
 - ``<!-- config-reference -->`` becomes the table of every built-in configuration default
   (``oxdask.config.defaults``, including those registered by ``oxdask.jobqueue``), with the
   descriptions written in ``oxdask/config.py``'s module docstring.
+- ``<!-- readme-differences -->`` becomes the bullets of the README's "Differences from Dask"
+  that the page does not have yet, so that a line added to the README is never lost here.
 - ``<!-- api: MODULE -->`` becomes the reference of every public name of ``MODULE`` (its
   ``__all__``, else every name not starting with ``_``): signature and numpydoc docstring,
   and for oxdask's classes their public methods and properties. ``<!-- api: MODULE defined
@@ -17,6 +19,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import pathlib
 import re
 import textwrap
 
@@ -24,6 +27,8 @@ log = logging.getLogger("mkdocs.plugins.oxdask")
 
 _API = re.compile(r"<!--\s*api:\s*([\w.]+)(\s+defined)?(?:\s+\+([\w,]+))?\s*-->")
 _CONFIG = "<!-- config-reference -->"
+_README_DIFFS = "<!-- readme-differences -->"
+_ROOT = pathlib.Path(__file__).resolve().parents[2]
 _PARAM_SECTIONS = {
     "Parameters",
     "Other Parameters",
@@ -39,6 +44,8 @@ _PARAM_SECTIONS = {
 def on_page_markdown(markdown: str, page, **kwargs) -> str:
     if _CONFIG in markdown:
         markdown = markdown.replace(_CONFIG, config_reference())
+    if _README_DIFFS in markdown:
+        markdown = markdown.replace(_README_DIFFS, readme_differences(markdown))
     return _API.sub(
         lambda m: module_reference(m.group(1), bool(m.group(2)), (m.group(3) or "").split(",")),
         markdown,
@@ -119,6 +126,31 @@ def config_reference() -> str:
         cells = [_md_value(jobqueue[name][s]) if s in jobqueue[name] else "" for s in systems]
         rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
+
+
+# --- differences from Dask ----------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def readme_differences(page: str, readme: str | None = None) -> str:
+    """The bullets of the README's "Differences from Dask" that this page lacks (added to the
+    README since the page was written), except those that link here (the README's summaries)."""
+    if readme is None:
+        readme = (_ROOT / "README.md").read_text()
+    if "## Differences from Dask" not in readme:
+        return ""
+    section = readme.split("## Differences from Dask", 1)[1]
+    section = re.split(r"\n## ", section, maxsplit=1)[0]
+    bullets = [b.strip() for b in re.split(r"\n(?=- )", "\n" + section) if b.startswith("- ")]
+    known = _norm(page)
+    bullets = [b.replace("](docs/", "](") for b in bullets if "coming-from-dask.md" not in b]
+    new = [b for b in bullets if _norm(b[2:]) not in known]
+    if not new:
+        return ""
+    return "## More differences { #more }\n\n" + "\n".join(new) + "\n"
 
 
 # --- API ------------------------------------------------------------------------------------
