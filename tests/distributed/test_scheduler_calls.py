@@ -79,3 +79,26 @@ def test_gathered_values_are_freed_without_the_cyclic_collector(client):
             assert ref() is None
     finally:
         gc.enable()
+
+
+def flaky(path):
+    """Fails until ``path`` exists."""
+    if not os.path.exists(path):
+        raise OSError(f"{path} is missing")
+    return "ok"
+
+
+def test_retry_runs_erred_futures_and_what_they_failed_through(client, tmp_path):
+    marker = str(tmp_path / "ready")
+    first = client.submit(flaky, marker, pure=False)
+    after = client.submit(add, first, "!", pure=False)
+    with pytest.raises(OSError, match="missing"):
+        after.result(timeout=30)
+    assert first.status == "error"
+    open(marker, "w").close()
+    after.retry()  # also runs `first` again: `after` failed through it
+    assert after.result(timeout=30) == "ok!"
+    assert first.result(timeout=30) == "ok"
+    assert first.exception(timeout=30) is None
+    client.retry([first, after])  # nothing erred: nothing happens
+    assert after.result(timeout=30) == "ok!"

@@ -194,6 +194,14 @@ impl ClientConnection {
             .map_err(client_err)
     }
 
+    /// Run these erred keys again (with the erred dependencies behind them).
+    fn retry(&self, keys: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let keys = to_keys(&keys)?;
+        self.0
+            .send(ClientToScheduler::Retry { keys })
+            .map_err(client_err)
+    }
+
     /// Tells the scheduler about data this client put on a worker.
     fn scattered(&self, worker: String, keys: Vec<(Bound<'_, PyAny>, u64)>) -> PyResult<()> {
         let keys = keys

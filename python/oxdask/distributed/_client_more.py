@@ -232,3 +232,24 @@ class SchedulerCalls:
 
 def _with_scheduler(ctx, function, args, kwargs):
     return function(*args, dask_scheduler=ctx, **kwargs)
+
+
+class Retries:
+    """``Client.retry`` (mixed into ``Client``)."""
+
+    def retry(self, futures, asynchronous=None) -> None:
+        """Run the erred ``futures`` again, with the erred tasks they inherited their failure
+        from; the futures are pending until the new outcome arrives."""
+        from oxdask.distributed.future import Future, futures_of
+
+        futures = [futures] if isinstance(futures, Future) else futures_of(futures)
+        self._check_alive()
+        keys = []
+        with self._cond:
+            for f in futures:
+                st = f._state
+                if st.status == "error":
+                    st.status, st.exception = "pending", None
+                    keys.append(f.key)
+        if keys:
+            self._conn.retry(keys)

@@ -23,7 +23,7 @@ from oxdask import _core, config
 from oxdask.distributed import security as _security
 from oxdask.distributed._async import client_method
 from oxdask.distributed._client_data import ClientData
-from oxdask.distributed._client_more import ClientExtras, SchedulerCalls
+from oxdask.distributed._client_more import ClientExtras, Retries, SchedulerCalls
 from oxdask.distributed._client_query import ClientQueries
 from oxdask.distributed._datasets import ClientDatasets
 from oxdask.distributed._plugins import ClientPlugins
@@ -163,6 +163,7 @@ class Client(
     ClientPlugins,
     ClientData,
     TaskStreamMixin,
+    Retries,
 ):
     """Connect to a scheduler (or start a :class:`LocalCluster`) and submit work.
 
@@ -296,11 +297,17 @@ class Client(
                             callbacks += st.finish("lost", reason=ev.reason)
                     continue
                 st = self._states.get(ev.key)
-                if st is None or st.done:
+                # An erred key can only come back in memory after a retry (of it, or of a
+                # dependent that failed through it).
+                if st is None or (st.done and not (kind == "memory" and st.status == "error")):
                     continue
                 if kind == "memory":
                     callbacks += st.finish(
-                        "finished", nbytes=ev.nbytes, type=ev.type_name, pickled=ev.value
+                        "finished",
+                        nbytes=ev.nbytes,
+                        type=ev.type_name,
+                        pickled=ev.value,
+                        exception=None,
                     )
                 elif kind == "erred":
                     callbacks += st.finish("error", exception=ev.exception())

@@ -158,6 +158,10 @@ class Future:
         """Cancel the computation (and what only it needs)."""
         self.client.cancel([self])
 
+    def retry(self) -> None:
+        """Run the computation again if it erred (with the erred tasks behind it)."""
+        self.client.retry([self])
+
     def add_done_callback(self, fn) -> None:
         """Call ``fn(future)`` when the future finishes (from the client's event thread)."""
         with self.client._lock:

@@ -114,6 +114,11 @@ pub enum ClientToScheduler {
         /// The keys.
         keys: Vec<Key>,
     },
+    /// Run these erred keys again, with the erred dependencies they failed through.
+    Retry {
+        /// The keys.
+        keys: Vec<Key>,
+    },
     /// Cancel these keys (and what only they need).
     Cancel {
         /// The keys.

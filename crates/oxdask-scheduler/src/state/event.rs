@@ -61,6 +61,12 @@ pub enum EventKind {
         /// Keys to cancel.
         keys: Vec<Key>,
     },
+    /// A client retries these erred keys (Dask's `Client.retry`): they and the erred
+    /// dependencies they inherited their failure from run again.
+    RetryRequested {
+        /// The keys.
+        keys: Vec<Key>,
+    },
     /// A worker registered. Joining again under a live id replaces the old registration.
     WorkerJoined {
         /// Its id.

@@ -274,6 +274,7 @@ impl SchedulerState {
                 stolen,
             } => self.on_steal_response(worker, &key, stolen),
             EventKind::RetireRequested { workers } => self.on_retire_requested(&workers),
+            EventKind::RetryRequested { keys } => self.on_retry(&keys),
         }
     }
 

@@ -120,6 +120,30 @@ impl SchedulerState {
         self.work.forget.push(t);
     }
 
+    /// Erred `keys` run again: they and every erred dependency behind them are released,
+    /// then the wanted ones activate (their released dependencies with them).
+    pub(crate) fn on_retry(&mut self, keys: &[Key]) {
+        let roots: Vec<TaskId> = keys.iter().filter_map(|k| self.tasks.id(k)).collect();
+        let mut stack = roots.clone();
+        let mut erred = Vec::new();
+        while let Some(t) = stack.pop() {
+            if !matches!(self.tasks[t].state, TaskState::Erred { .. }) || erred.contains(&t) {
+                continue;
+            }
+            erred.push(t);
+            stack.extend(self.tasks[t].deps.iter().copied());
+        }
+        for &t in &erred {
+            self.tasks[t].suspicious = 0;
+            self.set_state(t, TaskState::Released);
+        }
+        for t in roots {
+            if erred.contains(&t) {
+                self.work.activate.push(t);
+            }
+        }
+    }
+
     pub(crate) fn on_keys_released(&mut self, client: ClientId, keys: &[Key]) {
         for key in keys {
             if let Some(t) = self.tasks.id(key) {

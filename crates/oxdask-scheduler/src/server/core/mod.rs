@@ -277,6 +277,7 @@ impl Core {
             ClientToScheduler::Release { keys } => {
                 self.event(EventKind::KeysReleased { client, keys })
             }
+            ClientToScheduler::Retry { keys } => self.event(EventKind::RetryRequested { keys }),
             ClientToScheduler::Cancel { keys } => {
                 self.event(EventKind::KeysCancelled { client, keys })
             }

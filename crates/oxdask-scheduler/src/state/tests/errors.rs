@@ -74,3 +74,31 @@ fn a_stale_error_report_is_ignored() {
     assert_eq!(env.raise(1, "unknown"), vec![]);
     assert_eq!(env.state("a"), Some(processing(1)));
 }
+
+/// `bad` raises and `after` inherits its failure; retrying `after` runs both again, and they
+/// succeed this time.
+#[test]
+fn a_retry_runs_the_erred_key_and_the_failure_behind_it_again() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    let tasks = vec![
+        TaskBuilder::new("bad"),
+        TaskBuilder::new("after").deps(&["bad"]),
+    ];
+    env.submit(1, tasks, &["after"]);
+    env.raise(1, "bad");
+    assert!(matches!(env.state("after"), Some(TaskState::Erred { .. })));
+    let out = env.handle(EventKind::RetryRequested {
+        keys: vec![k("after")],
+    });
+    assert_eq!(out, vec![env.compute(1, "bad", &[])]);
+    assert_eq!(env.state("after"), Some(TaskState::Waiting { missing: 1 }));
+    env.finish(1, "bad", 8);
+    let out = env.finish(1, "after", 8);
+    assert_eq!(out, vec![in_memory(1, "after", 8), free(1, &["bad"])]);
+    // Retrying a key that did not err changes nothing.
+    let out = env.handle(EventKind::RetryRequested {
+        keys: vec![k("after"), k("unknown")],
+    });
+    assert_eq!(out, vec![]);
+}
