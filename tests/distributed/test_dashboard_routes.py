@@ -195,3 +195,31 @@ def test_a_busy_default_port_moves_the_dashboard():
 def test_a_client_by_address_learns_the_dashboard_link(client):
     with Client(client.scheduler_address, set_as_default=False) as c:
         assert c.dashboard_link == client.dashboard_link
+
+
+def spin_for(seconds):
+    import time
+
+    end = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+def test_workers_report_their_cpu_and_io(client):
+    import time
+
+    future = client.submit(spin_for, 3.0, pure=False)
+    deadline = time.monotonic() + 20
+    busiest = 0.0
+    while time.monotonic() < deadline and not future.done():
+        workers = get_json(client, "/json/state")["workers"]
+        busiest = max(busiest, *(w["cpu"] for w in workers))
+        time.sleep(0.2)
+    future.result(timeout=30)
+    # A spinning task keeps one core busy (on a loaded machine, a good part of one).
+    assert busiest > 20, busiest
+    for w in get_json(client, "/json/state")["workers"]:
+        assert w["read_bytes"] >= 0
+        assert w["disk_write"] >= 0

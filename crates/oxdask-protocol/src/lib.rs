@@ -94,6 +94,7 @@ mod frame;
 mod handshake;
 mod message;
 pub mod messages;
+mod usage;
 
 pub use batch::{decode_batch, Batch};
 pub use decoder::FrameDecoder;
@@ -101,6 +102,7 @@ pub use error::{ProtocolError, Result};
 pub use frame::{encode_header, header_len, Frame, Lent, Limits, LENT, LENT_BODY};
 pub use handshake::{Handshake, Hello, Role, MAGIC, MAX_HELLO_LEN};
 pub use message::{decode_message, encode_message, encode_message_into};
+pub use usage::{field as proc_field, ProcessUsage};
 
 /// The version of the wire protocol this crate speaks; see "Versioning" above.
 pub const PROTOCOL_VERSION: u16 = 5;

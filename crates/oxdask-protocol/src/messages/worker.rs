@@ -87,6 +87,9 @@ pub enum WorkerToScheduler {
         process: u64,
         /// Bytes of stored results spilled to disk.
         spilled: u64,
+        /// The process's CPU time and I/O so far (the scheduler derives rates).
+        #[serde(default)]
+        usage: crate::ProcessUsage,
     },
     /// The worker paused (its process memory passed the pause threshold: it starts no task
     /// and fetches nothing until it falls back) or resumed.

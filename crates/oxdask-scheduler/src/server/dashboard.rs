@@ -93,7 +93,7 @@ impl Query {
 pub(crate) struct Context<'a> {
     pub state: &'a SchedulerState,
     pub stream: &'a Stream,
-    pub workers: &'a HashMap<String, (String, u32)>,
+    pub workers: &'a HashMap<String, super::translate::WorkerMeta>,
     pub address: &'a str,
     /// Seconds since the scheduler started.
     pub now: f64,
@@ -193,7 +193,7 @@ pub(crate) fn answer(query: &Query, cx: &Context<'_>) -> String {
             by_job,
         } => {
             let job = |address: &str| -> String {
-                let name = cx.workers.get(address).map_or(address, |(n, _)| n.as_str());
+                let name = cx.workers.get(address).map_or(address, |m| m.name.as_str());
                 match name.rsplit_once('-') {
                     Some((job, i)) if *by_job && i.chars().all(|c| c.is_ascii_digit()) => {
                         job.to_owned()
@@ -217,7 +217,7 @@ pub(crate) fn answer(query: &Query, cx: &Context<'_>) -> String {
                     let name = cx
                         .workers
                         .get(&w.address)
-                        .map_or(w.address.as_str(), |(n, _)| n);
+                        .map_or(w.address.as_str(), |m| m.name.as_str());
                     json!({"name": name, "address": w.address})
                 })
                 .collect();

@@ -49,6 +49,7 @@ pub(crate) fn worker_event(
             managed,
             process,
             spilled,
+            ..
         } => EventKind::Heartbeat {
             worker,
             memory: process,
@@ -180,19 +181,31 @@ pub(crate) fn client_report(command: Command, value: Option<Bytes>) -> Option<Sc
     })
 }
 
+/// What the IO layer knows of a worker beyond the state machine.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WorkerMeta {
+    pub name: String,
+    pub pid: u32,
+    /// From its last two heartbeats: CPU percent of one core, bytes/s read and written
+    /// (any descriptor), bytes/s read and written to storage.
+    pub rates: (f64, f64, f64, f64, f64),
+}
+
 /// The scheduler's state as JSON: workers (with their names and pids from `meta`, by
 /// address), task counts; `now` in seconds since the scheduler started.
 pub(crate) fn snapshot_value(
     state: &SchedulerState,
     address: &str,
-    meta: &HashMap<String, (String, u32)>,
+    meta: &HashMap<String, WorkerMeta>,
     now: f64,
 ) -> serde_json::Value {
     let workers: Vec<_> = state
         .workers()
         .into_iter()
         .map(|w| {
-            let (name, pid) = meta.get(&w.address).cloned().unwrap_or_default();
+            let m = meta.get(&w.address).cloned().unwrap_or_default();
+            let (name, pid) = (m.name, m.pid);
+            let (cpu, read, write, disk_read, disk_write) = m.rates;
             json!({
                 "id": w.id.0,
                 "address": w.address,
@@ -214,6 +227,11 @@ pub(crate) fn snapshot_value(
                 "spilled": w.spilled,
                 "pause_reason": w.pause_reason,
                 "last_seen_s": (now - w.last_seen.0 as f64 / 1e6).max(0.0),
+                "cpu": cpu,
+                "read_bytes": read,
+                "write_bytes": write,
+                "disk_read": disk_read,
+                "disk_write": disk_write,
                 "ends_in_s": w.ends_at.map(|end| (end.0 as f64 / 1e6 - now).max(0.0)),
             })
         })

@@ -108,6 +108,7 @@ impl<H: Host> Worker<H> {
                         managed,
                         process,
                         spilled,
+                        usage: oxdask_protocol::ProcessUsage::sample(),
                     });
                 }
                 _ = monitor.tick(), if self.memory_limit > 0 => {

@@ -70,6 +70,9 @@ struct WorkerConn {
     closing: Option<LeaveReason>,
     pid: u32,
     name: String,
+    /// Its last reported CPU time and I/O, when, and the rates since the one before.
+    usage: Option<(Instant, oxdask_protocol::ProcessUsage)>,
+    rates: (f64, f64, f64, f64, f64),
     /// A nanny supervises it: when it dies, the nanny says why.
     nanny: bool,
     /// Why it is about to die, when it (or its nanny) said so.
@@ -423,6 +426,8 @@ impl Core {
                     closing: None,
                     pid: info.pid,
                     name: info.name.clone(),
+                    usage: None,
+                    rates: (0.0, 0.0, 0.0, 0.0, 0.0),
                     nanny: info.nanny,
                     cause_known: false,
                 },

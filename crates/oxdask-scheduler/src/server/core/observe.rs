@@ -8,7 +8,9 @@ use oxdask_protocol::messages::WorkerToScheduler;
 use super::Core;
 use crate::server::dashboard::{answer, Context, Query};
 use crate::server::stream::{Raised, Ran};
+use crate::server::translate::WorkerMeta;
 use crate::{key_prefix, WorkerId};
+use oxdask_protocol::ProcessUsage;
 
 impl Core {
     /// Seconds since the scheduler started.
@@ -34,6 +36,9 @@ impl Core {
                 });
                 (key, stop, false)
             }
+            WorkerToScheduler::Heartbeat { usage, .. } => {
+                return self.observe_usage(worker, *usage);
+            }
             _ => return,
         };
         self.stream.ran(Ran {
@@ -47,11 +52,29 @@ impl Core {
     }
 
     /// Names and pids of the workers, by address.
-    pub(super) fn worker_meta(&self) -> HashMap<String, (String, u32)> {
+    pub(super) fn worker_meta(&self) -> HashMap<String, WorkerMeta> {
         self.workers
             .values()
-            .map(|w| (w.address.clone(), (w.name.clone(), w.pid)))
+            .map(|w| {
+                let meta = WorkerMeta {
+                    name: w.name.clone(),
+                    pid: w.pid,
+                    rates: w.rates,
+                };
+                (w.address.clone(), meta)
+            })
             .collect()
+    }
+
+    /// Rates from a worker's heartbeat and its previous one.
+    pub(super) fn observe_usage(&mut self, worker: WorkerId, usage: ProcessUsage) {
+        if let Some(w) = self.workers.get_mut(&worker) {
+            let now = std::time::Instant::now();
+            if let Some((then, earlier)) = w.usage {
+                w.rates = usage.rates(&earlier, now.duration_since(then).as_secs_f64());
+            }
+            w.usage = Some((now, usage));
+        }
     }
 
     /// The cluster as JSON (`/json/state`, `Client.scheduler_info`).
