@@ -171,3 +171,21 @@ def test_a_difference_added_to_the_readme_reaches_the_docs():
     )
     assert hooks.readme_differences(page + out, readme) == ""
     assert "<!-- readme-differences -->" in (DOCS / "coming-from-dask.md").read_text()
+
+
+def _slug(heading: str) -> str:
+    text = re.sub(r"\{[^}]*\}", "", heading).replace("`", "").strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def test_readme_links_into_the_docs_resolve():
+    links = re.findall(r"\]\(((?:docs/)[^)#]+)(?:#([^)]+))?\)", (ROOT / "README.md").read_text())
+    assert links
+    for path, anchor in links:
+        target = ROOT / path
+        assert target.is_file(), path
+        if anchor:
+            text = target.read_text()
+            ids = set(re.findall(r"\{ #([\w-]+) \}", text))
+            ids |= {_slug(h) for h in re.findall(r"^#+ (.*)$", text, re.MULTILINE)}
+            assert anchor in ids, f"{path}#{anchor}"
