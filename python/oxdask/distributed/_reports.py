@@ -33,7 +33,8 @@ def _stream(client, since: int = 0) -> tuple[list[dict], int]:
     offset = time.time() - raw["now"]
     records = []
     for t in raw["tasks"]:
-        span = {"action": "compute", "start": t["start"] + offset, "stop": t["stop"] + offset}
+        action = "transfer" if t["prefix"].startswith("transfer-") else "compute"
+        span = {"action": action, "start": t["start"] + offset, "stop": t["stop"] + offset}
         records.append(
             {
                 "key": _key(t["key"]),
@@ -74,7 +75,7 @@ class TaskStreamMixin:
             raise ValueError(f"count must be a non-negative integer, got {count!r}")
         if plot not in (False, "save"):
             raise ValueError("plot: oxdask draws task streams to files only (plot='save')")
-        records, _ = _stream(self)
+        records = _tasks(_stream(self)[0])
         now = time.time()
         lo, hi = _epoch(start, now), _epoch(stop, now)
         records = [
@@ -110,7 +111,7 @@ class get_task_stream:
         return self
 
     def __exit__(self, *exc):
-        self.data, _ = _stream(self.client, self._since)
+        self.data = _tasks(_stream(self.client, self._since)[0])
         if self.plot == "save":
             _write(self.filename, _page("Task Stream", _stream_svg(self.data)))
 
@@ -156,9 +157,10 @@ class performance_report:
         except Exception as e:  # the report still has the rest
             profile = {"count": 0, "children": {}, "error": str(e)}
         info = self.client.scheduler_info()
-        body = _summary(records, stop - self._start, info)
+        tasks = _tasks(records)
+        body = _summary(tasks, stop - self._start, info)
         body += "<h2>Task Stream</h2>" + _stream_svg(records)
-        body += "<h2>Progress</h2>" + _progress_table(records)
+        body += "<h2>Progress</h2>" + _progress_table(tasks)
         body += "<h2>Worker Profile (compute)</h2>" + _profile_html(profile)
         _write(self.filename, _page("oxdask performance report", body), self.storage_options)
 
@@ -167,6 +169,11 @@ class performance_report:
 
     async def __aexit__(self, *exc):
         self.__exit__(*exc)
+
+
+def _tasks(records: list[dict]) -> list[dict]:
+    """The records of tasks (not of transfers between workers)."""
+    return [r for r in records if r["startstops"][0]["action"] == "compute"]
 
 
 def _write(filename: str, text: str, storage_options=None) -> None:
@@ -223,9 +230,11 @@ def _stream_svg(records: list[dict], width: int = 900, row: int = 18) -> str:
         y = rows.index((worker, lane)) * row
         ss = r["startstops"][0]
         x, w = (ss["start"] - t0) * scale, max((ss["stop"] - ss["start"]) * scale, 1.0)
-        fill = "#000" if r["status"] != "OK" else _colour(r["prefix"])
+        transfer = ss["action"] == "transfer"
+        fill = "#d62728" if transfer else "#000" if r["status"] != "OK" else _colour(r["prefix"])
+        kind = "transfer" if transfer else "task"
         title = html.escape(f"{r['key']!r} on {worker}: {ss['stop'] - ss['start']:.4f} s")
-        parts.append(f"<rect class='task' x='{x:.1f}' y='{y}' width='{w:.1f}' height='{row - 2}'"
+        parts.append(f"<rect class='{kind}' x='{x:.1f}' y='{y}' width='{w:.1f}' height='{row - 2}'"
                      f" fill='{fill}'><title>{title}</title></rect>")  # fmt: skip
     parts.append(f"<text x='0' y='{row * len(rows) + 15}' font-size='11'>"
                  f"{t1 - t0:.3f} s, {len(rows)} worker threads</text></svg>")  # fmt: skip

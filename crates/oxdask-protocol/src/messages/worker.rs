@@ -91,6 +91,17 @@ pub enum WorkerToScheduler {
         #[serde(default)]
         usage: crate::ProcessUsage,
     },
+    /// The worker fetched `keys` from the worker at `from` (for the task stream).
+    Transferred {
+        /// The keys.
+        keys: Vec<Key>,
+        /// The peer's address.
+        from: String,
+        /// Bytes moved.
+        nbytes: u64,
+        /// How long it took, microseconds.
+        duration_us: u64,
+    },
     /// The worker paused (its process memory passed the pause threshold: it starts no task
     /// and fetches nothing until it falls back) or resumed.
     Paused {

@@ -60,6 +60,15 @@ impl Stream {
         } else {
             self.erred += 1;
         }
+        self.push(entry);
+    }
+
+    /// A transfer between workers: in the stream, not counted as a task.
+    pub(crate) fn transfer(&mut self, entry: Ran) {
+        self.push(entry);
+    }
+
+    fn push(&mut self, entry: Ran) {
         if self.ran.len() == self.capacity {
             self.ran.pop_front();
         }

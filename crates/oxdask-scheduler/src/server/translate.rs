@@ -99,7 +99,9 @@ pub(crate) fn worker_event(
             key,
             stolen,
         },
-        WorkerToScheduler::Register(_) | WorkerToScheduler::RunResult { .. } => return None,
+        WorkerToScheduler::Register(_)
+        | WorkerToScheduler::RunResult { .. }
+        | WorkerToScheduler::Transferred { .. } => return None,
     })
 }
 

@@ -71,6 +71,9 @@ pub(crate) enum Internal<V> {
     Fetched {
         id: FetchId,
         values: Vec<(Key, V, u64)>,
+        /// The peer, and how long the transfer took (microseconds), for the task stream.
+        from: String,
+        duration_us: u64,
     },
     FetchFailed {
         id: FetchId,

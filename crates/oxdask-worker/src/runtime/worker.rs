@@ -176,10 +176,27 @@ impl<H: Host> Worker<H> {
                 },
                 Err(error) => EventKind::TaskFailed { key, error },
             },
-            Internal::Fetched { id, values } => EventKind::DataFetched {
+            Internal::Fetched {
                 id,
-                values: self.store_all(values),
-            },
+                values,
+                from,
+                duration_us,
+            } => {
+                if !values.is_empty() {
+                    let keys = values.iter().map(|(k, _, _)| k.clone()).collect();
+                    let nbytes = values.iter().map(|(_, _, n)| n).sum();
+                    self.scheduler.send(WorkerToScheduler::Transferred {
+                        keys,
+                        from,
+                        nbytes,
+                        duration_us,
+                    });
+                }
+                EventKind::DataFetched {
+                    id,
+                    values: self.store_all(values),
+                }
+            }
             Internal::FetchFailed { id, error } => {
                 tracing::warn!(%id, %error, "fetch failed");
                 EventKind::FetchFailed { id, error }
@@ -343,6 +360,7 @@ impl<H: Host> Worker<H> {
         let host = self.host.clone();
         let tx = self.internal.clone();
         tokio::spawn(async move {
+            let started = std::time::Instant::now();
             let outcome = match peers.get_data(&from, keys, None).await {
                 Ok(reply) => {
                     let decoded = tokio::task::spawn_blocking(move || {
@@ -350,7 +368,13 @@ impl<H: Host> Worker<H> {
                     })
                     .await;
                     match decoded {
-                        Ok(Ok(values)) => Internal::Fetched { id, values },
+                        Ok(Ok(values)) => Internal::Fetched {
+                            id,
+                            values,
+                            duration_us: u64::try_from(started.elapsed().as_micros())
+                                .unwrap_or(u64::MAX),
+                            from: from.clone(),
+                        },
                         Ok(Err(error)) => Internal::FetchFailed {
                             id,
                             error: format!("from {from}: {error}"),

@@ -242,11 +242,16 @@ impl WorkerLink {
         assert!(self.sender.send(msg));
     }
 
-    /// The next message other than a heartbeat, with the buffers of its frame.
+    /// The next message other than a heartbeat or a transfer report (both for the
+    /// dashboard), with the buffers of its frame.
     pub async fn next(&mut self) -> (WorkerToScheduler, Vec<Bytes>) {
         for _ in 0..1000 {
             if let Some(item) = self.inbox.pop_front() {
-                if !matches!(item.0, WorkerToScheduler::Heartbeat { .. }) {
+                let diagnostic = matches!(
+                    item.0,
+                    WorkerToScheduler::Heartbeat { .. } | WorkerToScheduler::Transferred { .. }
+                );
+                if !diagnostic {
                     return item;
                 }
                 continue;

@@ -39,6 +39,20 @@ impl Core {
             WorkerToScheduler::Heartbeat { usage, .. } => {
                 return self.observe_usage(worker, *usage);
             }
+            WorkerToScheduler::Transferred {
+                keys, duration_us, ..
+            } => {
+                let Some(key) = keys.first() else { return };
+                self.stream.transfer(Ran {
+                    key: key.clone(),
+                    prefix: format!("transfer-{}", key_prefix(key)),
+                    worker: self.address_of(worker),
+                    start: (stop - *duration_us as f64 / 1e6).max(0.0),
+                    stop,
+                    ok: true,
+                });
+                return;
+            }
             _ => return,
         };
         self.stream.ran(Ran {
