@@ -138,6 +138,10 @@ def test_metrics_are_prometheus_text_with_dasks_names(client):
     assert float(lines["dask_scheduler_tasks_completed_total"]) >= 1
     assert 'dask_scheduler_tasks{state="memory"}' in lines
     assert "# TYPE dask_scheduler_workers gauge" in text
+    # The scheduler's event loop: inputs handled and how long they took.
+    assert float(lines["dask_scheduler_tick_count_total"]) > 0
+    longest = float(lines["dask_scheduler_tick_duration_maximum_seconds"])
+    assert 0 < longest <= float(lines["dask_scheduler_tick_duration_seconds_total"])
 
 
 def test_pages_static_files_and_route_lists_are_served(client):

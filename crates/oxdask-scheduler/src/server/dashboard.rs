@@ -100,6 +100,8 @@ pub(crate) struct Context<'a> {
     /// Epoch seconds when the scheduler started.
     pub epoch: f64,
     pub clients: usize,
+    /// The core's event-loop timing.
+    pub loop_time: super::core::LoopTime,
 }
 
 /// The answer to `query`, as JSON text (Prometheus text for `Metrics`).
@@ -310,6 +312,25 @@ fn metrics(cx: &Context<'_>) -> String {
         "Tasks that raised, since the scheduler started.",
         "counter",
         vec![(String::new(), cx.stream.erred as f64)],
+    );
+    let lt = cx.loop_time;
+    gauge(
+        "dask_scheduler_tick_count_total",
+        "Inputs (messages, ticks, queries) the scheduler's core handled.",
+        "counter",
+        vec![(String::new(), lt.count as f64)],
+    );
+    gauge(
+        "dask_scheduler_tick_duration_seconds_total",
+        "Time the scheduler's core spent handling them.",
+        "counter",
+        vec![(String::new(), lt.total_s)],
+    );
+    gauge(
+        "dask_scheduler_tick_duration_maximum_seconds",
+        "The longest the scheduler's core took over one input.",
+        "gauge",
+        vec![(String::new(), lt.max_s)],
     );
     let mut memory = Vec::new();
     for w in &workers {

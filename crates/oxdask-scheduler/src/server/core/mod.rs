@@ -107,6 +107,25 @@ pub(crate) struct Core {
     stream: Stream,
     /// `http://host:port` of the dashboard, if served.
     dashboard: Option<String>,
+    /// How long the core takes per input (its event loop), for `/metrics`.
+    loop_time: LoopTime,
+}
+
+/// The core's event-loop timing: inputs handled, total and longest handling time.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct LoopTime {
+    pub count: u64,
+    pub total_s: f64,
+    pub max_s: f64,
+}
+
+impl LoopTime {
+    fn record(&mut self, took: std::time::Duration) {
+        let s = took.as_secs_f64();
+        self.count += 1;
+        self.total_s += s;
+        self.max_s = self.max_s.max(s);
+    }
 }
 
 struct RunRequest {
@@ -138,6 +157,7 @@ impl Core {
             dying: HashMap::new(),
             stream: Stream::new(100_000, 1000),
             dashboard,
+            loop_time: LoopTime::default(),
             finished_value: None,
         }
     }
@@ -150,7 +170,11 @@ impl Core {
         loop {
             tokio::select! {
                 input = rx.recv() => match input {
-                    Some(input) => self.input(input),
+                    Some(input) => {
+                        let started = Instant::now();
+                        self.input(input);
+                        self.loop_time.record(started.elapsed());
+                    }
                     None => break,
                 },
                 _ = &mut stop => break,

@@ -135,6 +135,7 @@ impl Core {
                 .map_or(0.0, |d| d.as_secs_f64())
                 - self.seconds(),
             clients: self.clients.len(),
+            loop_time: self.loop_time,
         };
         answer(query, &cx)
     }
