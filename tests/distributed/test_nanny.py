@@ -127,3 +127,18 @@ def test_stopping_the_nanny_stops_its_worker_and_no_nanny_means_no_replacement()
             for p in (nanny, plain):
                 if p.poll() is None:
                     p.kill()
+
+
+def exit_3():
+    os._exit(3)
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_that_exits_with_an_error_code_soon_after_starting_is_restarted():
+    # The nanny counts a worker as started once it registered, not after a delay: a task that
+    # makes its fresh worker exit is a death to restart, not a worker that cannot start.
+    with LocalCluster(n_workers=1, threads_per_worker=1) as cluster, Client(cluster) as c:
+        with pytest.raises(KilledWorker) as info:
+            c.submit(exit_3, pure=False).result(timeout=60)
+        assert "exited with code 3" in info.value.last_reason
+        assert c.submit(add, 2, 3).result(timeout=60) == 5

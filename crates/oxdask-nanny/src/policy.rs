@@ -111,7 +111,8 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// The current worker process lived long enough to count as started.
+    /// The current worker process started: it registered with the scheduler (or, without
+    /// that signal, lived long enough).
     pub fn registered(&mut self) {
         self.started_once = true;
         self.settled = true;

@@ -28,8 +28,12 @@ pub struct NannyConfig {
     pub terminate: Option<f64>,
     /// How often the process is checked.
     pub poll: Duration,
-    /// How long a process must live before the nanny counts it as started.
+    /// How long a process must live before the nanny counts it as started, when it has no
+    /// `ready` file to say so.
     pub settle: Duration,
+    /// A file the worker creates once it registered with the scheduler (its path is given to
+    /// the worker as `OXDASK_NANNY_READY`): the sign that it started.
+    pub ready: Option<std::path::PathBuf>,
 }
 
 /// Runs `config.command` until `should_stop` says so (checked every `poll`) or the worker
@@ -79,10 +83,15 @@ fn spawn(config: &NannyConfig) -> std::io::Result<Child> {
         .command
         .split_first()
         .ok_or_else(|| std::io::Error::other("empty worker command"))?;
-    Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
-        .env("OXDASK_NANNY", std::process::id().to_string())
-        .spawn()
+        .env("OXDASK_NANNY", std::process::id().to_string());
+    if let Some(ready) = &config.ready {
+        let _ = std::fs::remove_file(ready);
+        command.env("OXDASK_NANNY_READY", ready);
+    }
+    command.spawn()
 }
 
 /// Waits for the process to end (killing it past its memory, or when the nanny stops).
@@ -109,7 +118,11 @@ fn watch(
                 return (Exit::Code(-1), true);
             }
         }
-        if born.elapsed() >= config.settle {
+        let started = match &config.ready {
+            Some(ready) => ready.exists(),
+            None => born.elapsed() >= config.settle,
+        };
+        if started {
             policy.registered();
         }
         if should_stop() {

@@ -22,6 +22,9 @@ pub(crate) fn run_nanny(
     memory_limit: u64,
     terminate: Option<f64>,
 ) -> PyResult<i32> {
+    // The worker says it registered by creating this file (removed with the directory).
+    let dir = tempfile::tempdir()
+        .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("nanny: {e}")))?;
     let config = NannyConfig {
         command,
         scheduler,
@@ -31,6 +34,7 @@ pub(crate) fn run_nanny(
         terminate,
         poll: Duration::from_millis(50),
         settle: Duration::from_secs(3),
+        ready: Some(dir.path().join("registered")),
     };
     let mut interrupted: Option<PyErr> = None;
     let code = py.detach(|| {

@@ -203,6 +203,10 @@ class Lifecycle:
 
     def started(self, address: str) -> None:
         self.registered = True
+        ready = os.environ.get("OXDASK_NANNY_READY")
+        if ready:  # tell the nanny: this process started (a later exit is a death)
+            with contextlib.suppress(OSError), open(ready, "w") as f:
+                f.write(address)
         if self.lifetime is not None:
             timer = threading.Timer(self.lifetime, self._retire, (address,))
             timer.daemon = True
