@@ -55,15 +55,11 @@ def on_page_markdown(markdown: str, page, **kwargs) -> str:
 # --- configuration ------------------------------------------------------------------------
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in tree.items():
-        key = f"{prefix}.{k}" if prefix else str(k)
-        if isinstance(v, dict) and v:
-            out.update(_flatten(v, key))
-        else:
-            out[key] = v
-    return out
+def _flatten(tree: dict) -> dict:
+    """Dotted keys of a nested configuration (as ``oxdask config list`` shows them)."""
+    from oxdask._config_cli import _flatten as flatten
+
+    return flatten(tree)
 
 
 def config_descriptions() -> dict[str, str]:
