@@ -103,3 +103,25 @@ def test_large_buffers_are_copied_from_the_holders_memory(client):
     mine = _borrowed()
     np.testing.assert_array_equal(x.result(timeout=60), make(n, 7))
     assert _borrowed() - mine >= 8 * n
+
+
+def _refuse_to_load():
+    raise ValueError("this value refuses to be rebuilt")
+
+
+class Unloadable:
+    """Pickles on the client; rebuilding it on a worker raises."""
+
+    def __reduce__(self):
+        return (_refuse_to_load, ())
+
+
+def test_scatter_of_a_value_the_worker_cannot_rebuild_fails_at_once(client):
+    # The worker answers with why it could not store the value; the client raises it at once
+    # instead of waiting out its 30 s timeout.
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match="refuses to be rebuilt"):
+        client.scatter(Unloadable(), hash=False)
+    assert time.monotonic() - start < 10
+    [fut] = client.scatter([np.arange(5)])  # the connection to the worker still serves
+    np.testing.assert_array_equal(fut.result(timeout=30), np.arange(5))

@@ -117,7 +117,10 @@ impl PeerPool {
             report: false,
         };
         match self.request(address, buffers, make, timeout).await? {
-            (PeerReply::Stored { .. }, _) => Ok(()),
+            (PeerReply::Stored { error: None, .. }, _) => Ok(()),
+            (PeerReply::Stored { error: Some(e), .. }, _) => {
+                Err(PeerError::Failed(format!("{address}: {e}")))
+            }
             (other, _) => Err(unexpected(address, "PutData", &other)),
         }
     }
@@ -295,7 +298,7 @@ async fn read_replies(mut reader: FrameReader, conn: &PeerConn) -> String {
             let id = match &reply {
                 PeerReply::Data { id, .. }
                 | PeerReply::Pieces { id, .. }
-                | PeerReply::Stored { id } => *id,
+                | PeerReply::Stored { id, .. } => *id,
             };
             if let Some(tx) = conn.waiters.lock().remove(&id) {
                 let _ = tx.send(Ok((reply, frame.buffers.clone())));

@@ -149,7 +149,7 @@ async fn put_data_is_stored_reported_and_usable() {
     };
     let buffers = vec![Bytes::from_static(b"v"), int(42)];
     let (reply, _) = ask(client_to(&link.address()).await, request, buffers).await;
-    assert_eq!(reply, PeerReply::Stored { id: 2 });
+    assert_eq!(reply, PeerReply::Stored { id: 2, error: None });
     let (msg, _) = link.next().await;
     assert_eq!(
         msg,

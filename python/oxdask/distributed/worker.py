@@ -230,11 +230,13 @@ def buffer_pool_bytes(memory_limit: int) -> int:
 
 def _prepare_numpy(pool_bytes: int) -> None:
     """Import NumPy if it is installed and let its arrays reuse freed buffers (see
-    ``buffer_pool_bytes``). Runs once the worker is registered, before its task threads start:
-    NumPy imported on a thread of its own while a task unpickles an array can fail (a circular
-    import seen half-initialized)."""
+    ``buffer_pool_bytes``). Runs once the worker is registered, before its task threads start,
+    holding the lock every unpickle takes: NumPy imported on a thread of its own while a
+    client's scattered array is unpickled (the data server already answers) can fail (a
+    circular import seen half-initialized)."""
     try:
-        import numpy  # noqa: F401
+        with serialize.loads_lock:
+            import numpy  # noqa: F401
     except ImportError:
         return
     if pool_bytes:

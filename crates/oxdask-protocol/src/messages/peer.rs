@@ -69,10 +69,13 @@ pub enum PeerReply {
         /// Keys this worker does not hold.
         missing: Vec<Key>,
     },
-    /// Values stored.
+    /// Values stored, or why they could not be.
     Stored {
         /// The request id.
         id: u64,
+        /// Set when the values could not be rebuilt or stored.
+        #[serde(default)]
+        error: Option<String>,
     },
     /// The pieces of a shuffle's output partition (none if the worker holds none), or why
     /// they could not be taken.

@@ -167,7 +167,8 @@ async fn take_shuffle<H: Host>(
     });
 }
 
-/// Deserializes put values, has the state owner store them, then acknowledges.
+/// Deserializes put values, has the state owner store them, then replies: stored, or why
+/// not (a client waiting for the reply must never wait out its timeout on a failure).
 async fn put_data<H: Host>(
     ctx: &ServerContext<H>,
     sender: &Sender,
@@ -181,20 +182,27 @@ async fn put_data<H: Host>(
     let buffers = frame.buffers.clone();
     let decoded =
         tokio::task::spawn_blocking(move || deserialize_all(&*host, values, &buffers)).await;
-    let values = match decoded {
-        Ok(Ok(values)) => values,
-        Ok(Err(e)) => return tracing::warn!(%peer, error = %e, "could not store put data"),
-        Err(e) => return tracing::error!(error = %e, "deserializing put data panicked"),
+    let error = match decoded {
+        Ok(Ok(values)) => {
+            let (done, stored) = oneshot::channel();
+            let put = Internal::Put {
+                values,
+                report,
+                done,
+            };
+            if ctx.internal.send(put).is_ok() && stored.await.is_ok() {
+                None
+            } else {
+                Some("the worker is closing".to_owned())
+            }
+        }
+        Ok(Err(e)) => Some(e),
+        Err(e) => Some(format!("deserializing put data panicked: {e}")),
     };
-    let (done, stored) = oneshot::channel();
-    let put = Internal::Put {
-        values,
-        report,
-        done,
-    };
-    if ctx.internal.send(put).is_ok() && stored.await.is_ok() {
-        sender.send(PeerReply::Stored { id });
+    if let Some(e) = &error {
+        tracing::warn!(%peer, error = %e, "could not store put data");
     }
+    sender.send(PeerReply::Stored { id, error });
 }
 
 /// Rebuilds values from a frame's buffers. Errors name the key and what was wrong.
