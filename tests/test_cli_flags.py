@@ -263,3 +263,20 @@ def test_bad_durations_are_clear_errors():
     out = _run("scheduler", "--no-dashboard", "--idle-timeout=-3s")
     assert out.returncode == 1
     assert "--idle-timeout" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("0:57", 57.0), ("59:00", 3540.0), ("1:00:05", 3605.0), ("2-03:00:00", 183600.0),
+     ("UNLIMITED", None), ("INVALID", None), ("", None), ("x-1:00", None)],
+)  # fmt: skip
+def test_squeue_time_left_is_parsed(text, seconds):
+    from oxdask.distributed._deploy_flags import parse_time_left
+
+    assert parse_time_left(text) == seconds
+
+
+def test_a_job_worker_retires_a_tenth_of_its_time_before_the_end_within_bounds():
+    from oxdask.distributed._deploy_flags import walltime_margin
+
+    assert [walltime_margin(s) for s in (20, 57, 300, 3600)] == [5.0, 5.7, 30.0, 60.0]

@@ -196,3 +196,12 @@ def test_rejected_submission_is_a_clear_error(fakebatch, tmp_path):
         pytest.raises(RuntimeError, match=r"(?s)qsub.*job script: .*unknown queue REJECT-ME"),
     ):
         c.scale(1)
+
+
+def test_adapt_bounds_in_jobs_count_their_processes(fakebatch, tmp_path):
+    with PBSCluster(cores=2, memory="2GB", processes=2, shared_temp_directory=str(tmp_path)) as c:
+        adaptive = c.adapt(minimum_jobs=1, maximum_jobs=3, interval="10s")
+        assert (adaptive.minimum, adaptive.maximum) == (2, 6)
+        adaptive = c.adapt(minimum=1, maximum_jobs=2, interval="10s")
+        assert (adaptive.minimum, adaptive.maximum) == (1, 4)
+        adaptive.stop()

@@ -115,6 +115,52 @@ def test_job_dying_before_registering_names_the_job_and_its_log(slurm, tmp_path)
             assert "/nonexistent/python3" in f.read()
 
 
+def _until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.25)
+    return value
+
+
+@pytest.mark.timeout(180)
+def test_a_job_near_its_walltime_hands_its_results_to_its_replacement(slurm, tmp_path):
+    # A one-minute walltime: the worker learns its end from SLURM and announces it; adaptive
+    # scaling starts the next job ahead of time; the worker retires before SLURM ends its
+    # job, moving its result to the newcomer, and the cluster never runs out of workers.
+    with _cluster(tmp_path, walltime="00:01:00") as cluster:
+        cluster.adapt(minimum_jobs=1, maximum_jobs=2, interval="500ms")
+        with Client(cluster, set_as_default=False) as client:
+            client.wait_for_workers(1, timeout=60)
+            first = next(iter(client.scheduler_info()["workers"]))
+            first_job = cluster.jobs["SLURMCluster-0"].job_id
+            held = client.submit(lambda: list(range(100)), workers=[first], pure=False)
+            assert held.result(timeout=30) == list(range(100))
+
+            def ends_in():
+                for w in cluster.workers_info():
+                    if w["address"] == first:
+                        return w["ends_in_s"]
+                return None
+
+            assert 0 < _until(ends_in, 30, "announced end") <= 60
+            # the replacement joins while the first worker still runs
+            _until(lambda: len(client.scheduler_info()["workers"]) >= 2, 60, "replacement")
+            seen_empty = False
+            deadline = time.monotonic() + 90
+            while first in client.scheduler_info()["workers"]:
+                seen_empty |= not client.scheduler_info()["workers"]
+                assert time.monotonic() < deadline, "the first worker did not retire"
+                time.sleep(0.25)
+            assert not seen_empty
+            holders = dict(client.who_has([held]))[held.key]
+            assert holders and first not in holders
+            assert held.result(timeout=30) == list(range(100))
+            assert client.submit(sum, held).result(timeout=30) == sum(range(100))
+    log = (tmp_path / "logs" / f"dask-worker-{first_job}.err").read_text()
+    assert "walltime ends soon, retiring" in log
+
+
 RUNNER_SCRIPT = """
 import sys
 from oxdask.distributed import Client

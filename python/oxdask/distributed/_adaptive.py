@@ -83,8 +83,14 @@ class Adaptive:
             raise
 
     def target(self) -> int:
-        """How many workers the load asks for (before the bounds)."""
-        return int(self._view(f"adaptive_target?target_duration={self.target_duration}")["workers"])
+        """How many workers the load asks for (before the bounds). Workers whose end (batch
+        job walltime, ``--lifetime``) is near are replaced ahead of time: counted twice while
+        there is work, and beyond ``minimum`` when there is none."""
+        view = self._view(f"adaptive_target?target_duration={self.target_duration}")
+        wanted, ending = int(view["workers"]), int(view.get("ending", 0))
+        if wanted == 0 and ending and self.minimum > 0:
+            return int(self.minimum) + ending
+        return wanted
 
     def workers_to_close(self, target: int) -> list[str]:
         """Whom the scheduler would close to get down to ``target`` workers."""

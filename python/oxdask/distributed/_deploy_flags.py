@@ -207,23 +207,21 @@ class Lifecycle:
         if ready:  # tell the nanny: this process started (a later exit is a death)
             with contextlib.suppress(OSError), open(ready, "w") as f:
                 f.write(address)
-        if self.lifetime is not None:
-            timer = threading.Timer(self.lifetime, self._retire, (address,))
+        job_left = job_time_left()
+        retire = [] if self.lifetime is None else [(self.lifetime, True)]
+        if job_left is not None:  # retire early enough for the results to move
+            retire.append((max(0.0, job_left - walltime_margin(job_left)), False))
+        if retire:
+            delay, by_lifetime = min(retire)
+            timer = threading.Timer(delay, self._retire, (address, by_lifetime))
             timer.daemon = True
             timer.start()
-        ends_in = self.ends_in()
-        if ends_in is not None:
+        ends = [t for t in (self.lifetime, job_left) if t is not None]
+        if ends:
             announce = threading.Thread(
-                target=self._announce_end, args=(address, ends_in), daemon=True
+                target=self._announce_end, args=(address, max(0.0, min(ends))), daemon=True
             )
             announce.start()
-
-    def ends_in(self) -> float | None:
-        """Seconds until this worker ends: its lifetime, or its SLURM job's end time."""
-        ends = [] if self.lifetime is None else [self.lifetime]
-        with contextlib.suppress(KeyError, ValueError):
-            ends.append(float(os.environ["SLURM_JOB_END_TIME"]) - time.time())
-        return max(0.0, min(ends)) if ends else None
 
     def _announce_end(self, address: str, seconds: float) -> None:
         """Tell the scheduler when this worker ends: it then sends no task expected to outlast
@@ -237,11 +235,12 @@ class Lifecycle:
             finally:
                 conn.close()
 
-    def _retire(self, address: str) -> None:
+    def _retire(self, address: str, by_lifetime: bool = True) -> None:
         from oxdask import _core
 
-        self.expired = True
-        print(f"oxdask worker: lifetime reached, retiring {address}", file=sys.stderr, flush=True)
+        self.expired = by_lifetime  # (--lifetime-restart does not outlive a batch job)
+        why = "lifetime reached" if by_lifetime else "its batch job's walltime ends soon"
+        print(f"oxdask worker: {why}, retiring {address}", file=sys.stderr, flush=True)
         with contextlib.suppress(Exception):  # scheduler gone: the worker stops anyway
             conn = _core.ClientConnection(self._scheduler, self._token, 10.0, self._tls)
             try:
@@ -260,6 +259,50 @@ class Lifecycle:
                 if self.registered or deadline is None or time.monotonic() > deadline:
                     raise
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+
+def job_time_left() -> float | None:
+    """Seconds left in this process's SLURM job: ``SLURM_JOB_END_TIME`` (SLURM 23.02 and
+    later), else what ``squeue`` says for ``SLURM_JOB_ID``; None outside a job or without a
+    time limit."""
+    with contextlib.suppress(KeyError, ValueError):
+        return float(os.environ["SLURM_JOB_END_TIME"]) - time.time()
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return None
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["squeue", "-h", "-j", job, "-o", "%L"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return parse_time_left(out.stdout.strip())
+
+
+def parse_time_left(text: str) -> float | None:
+    """``squeue``'s ``%L`` (``[days-][hours:]minutes:seconds``) in seconds; None for
+    ``UNLIMITED``, ``INVALID`` or anything else."""
+    days, _, clock = text.rpartition("-")
+    parts = clock.split(":")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        return None
+    seconds = 0
+    for p in parts:
+        seconds = seconds * 60 + int(p)
+    if days:
+        if not days.isdigit():
+            return None
+        seconds += int(days) * 86400
+    return float(seconds)
+
+
+def walltime_margin(left: float) -> float:
+    """How long before its job ends a worker retires: a tenth of what is left, between 5 s
+    and 1 min (time to move its results to other workers)."""
+    return min(60.0, max(5.0, 0.1 * left))
 
 
 class IdleWatch:

@@ -363,6 +363,16 @@ class JobQueueCluster(Cluster):
             if extra:
                 self._stop_jobs(extra)
 
+    def adapt(self, *args, minimum_jobs: int | None = None, maximum_jobs: int | None = None,
+              **kwargs):  # fmt: skip
+        """Adaptive scaling (see ``Cluster.adapt``) with bounds in jobs as well as workers:
+        ``minimum_jobs``/``maximum_jobs`` count ``processes`` workers per job."""
+        per_job = self._dummy_job.worker_processes
+        for name, jobs in (("minimum", minimum_jobs), ("maximum", maximum_jobs)):
+            if jobs is not None:
+                kwargs[name] = jobs * per_job
+        return super().adapt(*args, **kwargs)
+
     def _forget_ended(self) -> None:
         """Jobs the batch system no longer lists and without registered workers."""
         running = set(self._groups())

@@ -186,7 +186,10 @@ pub(crate) fn answer(query: &Query, cx: &Context<'_>) -> String {
         Query::Metrics => return metrics(cx),
         Query::AdaptiveTarget { target_duration } => {
             let per = crate::Time((target_duration.max(1e-3) * 1e6) as u64);
-            json!({ "workers": cx.state.adaptive_target(per) })
+            json!({
+                "workers": cx.state.adaptive_target(per),
+                "ending": cx.state.ending_workers(per),
+            })
         }
         Query::WorkersToClose {
             target,

@@ -10,6 +10,11 @@ use super::{SchedulerState, Time, WorkerStatus};
 /// Fraction of the cluster's memory limits past which one more worker is asked for.
 const MEMORY_PRESSURE: f64 = 0.6;
 
+/// How long before a worker's announced end (its batch job's walltime, its `--lifetime`),
+/// beyond `target_duration`, its replacement is asked for: time for a job to wait in the
+/// queue and start, and for the ending worker's results to move to it.
+pub const WALLTIME_LEAD: Time = Time::from_secs(60);
+
 impl SchedulerState {
     /// Workers the load asks for: the expected run time of the tasks processing and queued
     /// over `target_duration` (at most one per runnable task, at least one while any is), and
@@ -36,19 +41,30 @@ impl SchedulerState {
         } else {
             0
         };
-        // A worker ending within `target_duration` (its walltime) is replaced ahead of time.
-        let horizon = self.now.0.saturating_add(target_duration.0);
-        let ending = self
-            .workers
-            .values()
-            .filter(|w| w.ends_at.is_some_and(|end| end.0 <= horizon))
-            .count();
+        // A worker ending soon (its walltime) is replaced ahead of time.
+        let ending = self.ending_workers(target_duration);
         let wanted = cpu.max(memory);
         if wanted > 0 {
             wanted + ending
         } else {
             0
         }
+    }
+
+    /// Workers whose announced end comes within `target_duration` plus [`WALLTIME_LEAD`]:
+    /// those the target counts twice while there is work (the cluster manager also keeps a
+    /// minimum of workers beyond them).
+    #[must_use]
+    pub fn ending_workers(&self, target_duration: Time) -> usize {
+        let horizon = self
+            .now
+            .0
+            .saturating_add(target_duration.0)
+            .saturating_add(WALLTIME_LEAD.0);
+        self.workers
+            .values()
+            .filter(|w| w.ends_at.is_some_and(|end| end.0 <= horizon))
+            .count()
     }
 
     /// Addresses of the workers to close to get down to `target`: only running workers with

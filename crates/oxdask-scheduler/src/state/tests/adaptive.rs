@@ -221,3 +221,26 @@ fn a_worker_near_its_end_gets_only_tasks_that_finish_in_time() {
         "the load plus a replacement"
     );
 }
+
+/// A worker's replacement is asked for a minute (plus `target_duration`) before its end, so a
+/// batch job has time to start and take over its results; later ends do not count yet.
+#[test]
+fn workers_ending_within_the_lead_time_count_as_ending() {
+    let mut env = TestEnv::new();
+    for w in 1..=3 {
+        env.worker(w, 1);
+    }
+    let target = Time::from_secs(5);
+    assert_eq!(env.s.ending_workers(target), 0, "no end announced");
+    let table = [(1, 30), (2, 64), (3, 66)];
+    for (w, secs) in table {
+        env.handle(EventKind::WorkerEnds {
+            worker: WorkerId(w),
+            at: Time(env.now.0 + Time::from_secs(secs).0),
+        });
+    }
+    assert_eq!(env.s.ending_workers(target), 2, "30 s and 64 s are within 65 s");
+    assert_eq!(env.s.ending_workers(Time::from_secs(10)), 3);
+    env.submit(1, vec![TaskBuilder::new("t").func("slow")], &["t"]);
+    assert_eq!(env.s.adaptive_target(target), 3, "one for the load, two replacements");
+}
