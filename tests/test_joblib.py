@@ -150,3 +150,24 @@ def test_grid_search_on_workers(client, tmp_path):
     assert len(on_workers) == 27
     assert all(int(pid) != os.getpid() for pid, _ in on_workers)
     assert [f for f in fits if f[1] == "0"] == [[str(os.getpid()), "0"]]
+
+
+def _inner_on_the_cluster(i):
+    # a nested Parallel call that submits its batches to the cluster and waits for them
+    from oxdask.distributed import _context
+
+    assert _context.worker, "runs on a worker"
+    with parallel_config(backend="oxdask"):
+        return sum(Parallel(n_jobs=-1)(delayed(abs)(-j) for j in range(i + 1)))
+
+
+def test_nested_parallel_on_the_cluster_does_not_deadlock():
+    # Two threads, each taken by an outer batch that waits for its inner batches: they leave
+    # their threads while they wait (secede), so the inner batches run.
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster, set_as_default=False) as c,
+        parallel_config(backend="oxdask", client=c),
+    ):
+        out = Parallel(n_jobs=-1)(delayed(_inner_on_the_cluster)(i) for i in range(4))
+    assert out == [sum(range(i + 1)) for i in range(4)]

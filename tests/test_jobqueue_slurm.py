@@ -154,7 +154,8 @@ def test_a_job_near_its_walltime_hands_its_results_to_its_replacement(slurm, tmp
                 time.sleep(0.25)
             assert not seen_empty
             holders = dict(client.who_has([held]))[held.key]
-            assert holders and first not in holders
+            assert holders
+            assert first not in holders
             assert held.result(timeout=30) == list(range(100))
             assert client.submit(sum, held).result(timeout=30) == sum(range(100))
     log = (tmp_path / "logs" / f"dask-worker-{first_job}.err").read_text()

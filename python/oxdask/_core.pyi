@@ -33,8 +33,10 @@ __all__ = [
     "graph_tasks",
     "order",
     "random_block",
+    "rejoin",
     "run_nanny",
     "run_worker_blocking",
+    "secede",
     "temporary_pki",
     "validate",
 ]
@@ -441,6 +443,14 @@ def run_worker_blocking(
     threshold; returns ``(how, reason)``, ``how`` being ``"closed"``, ``"shutdown"`` or
     ``"memory"``. ``memory`` is ``(target, spill, pause, terminate)``, fractions of
     ``memory_limit`` or None (off)."""
+
+def secede() -> None:
+    """The task running on this thread leaves its worker's thread count (another task thread
+    takes its place). ``ValueError`` outside a task running on a worker."""
+
+def rejoin(timeout: float | None = None) -> None:
+    """Wait (without the GIL) until the worker has a thread for this seceded task again;
+    ``TimeoutError`` after ``timeout`` seconds. Nothing if the task did not secede."""
 
 def temporary_pki() -> tuple[str, str, str]:
     """A new throw-away CA and a certificate it signed: ``(ca_pem, cert_pem, key_pem)``."""

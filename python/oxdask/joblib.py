@@ -278,6 +278,22 @@ class OxdaskBackend(AutoBatchingMixin, ParallelBackendBase):
             future.add_done_callback(done)
         return future
 
+    @contextlib.contextmanager
+    def retrieval_context(self):
+        """While joblib waits for results: inside a task (a nested ``Parallel``), the task
+        leaves its worker's threads (``secede``) so the batches it waits for can run there,
+        and takes a thread again afterwards (``rejoin``), as Dask's backend."""
+        from oxdask.distributed._worker_api import _in_worker, rejoin, secede
+
+        inside = _in_worker()
+        if inside:
+            secede()
+        try:
+            yield
+        finally:
+            if inside:
+                rejoin()
+
     def retrieve_result_callback(self, out):
         return out.result()
 

@@ -225,6 +225,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scheduler::AdaptivePolicy>()?;
     m.add_class::<scheduler::Scheduler>()?;
     m.add_function(wrap_pyfunction!(worker::run_worker_blocking, m)?)?;
+    m.add_function(wrap_pyfunction!(worker::secede, m)?)?;
+    m.add_function(wrap_pyfunction!(worker::rejoin, m)?)?;
     m.add_function(wrap_pyfunction!(security::temporary_pki, m)?)?;
     m.add_function(wrap_pyfunction!(security::check_tls, m)?)?;
     m.add("CycleError", m.py().get_type::<errors::CycleError>())?;

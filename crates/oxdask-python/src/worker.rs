@@ -317,3 +317,23 @@ pub(crate) fn run_worker_blocking(
         Err(e) => Err(PyConnectionError::new_err(e.to_string())),
     }
 }
+
+/// `secede()`: the task running on this thread leaves the worker's thread count (a fresh task
+/// thread takes its place). `ValueError` outside a task running on a worker.
+#[pyfunction]
+pub(crate) fn secede() -> PyResult<()> {
+    oxdask_worker::secede().map_err(PyValueError::new_err)
+}
+
+/// `rejoin(timeout)`: waits, without the GIL, until the worker has a thread for the seceded
+/// task again (`TimeoutError` after `timeout` seconds); nothing if it did not secede.
+#[pyfunction]
+#[pyo3(signature = (timeout=None))]
+pub(crate) fn rejoin(py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    let timeout = timeout
+        .map(|t| Duration::try_from_secs_f64(t.max(0.0)))
+        .transpose()
+        .map_err(|e| PyValueError::new_err(format!("rejoin timeout: {e}")))?;
+    py.detach(|| oxdask_worker::rejoin(timeout))
+        .map_err(pyo3::exceptions::PyTimeoutError::new_err)
+}

@@ -28,7 +28,9 @@ mod runtime;
 pub mod state;
 
 pub use error::{Result, WorkerError};
-pub use runtime::{run_worker, Executed, Host, PeerHandle, Pieces, WorkerConfig, WorkerExit};
+pub use runtime::{
+    rejoin, run_worker, secede, Executed, Host, PeerHandle, Pieces, WorkerConfig, WorkerExit,
+};
 pub use state::{
     Command, Event, EventKind, FetchId, StateConfig, StimulusId, TaskStatus, WorkerState,
 };

@@ -35,6 +35,8 @@ from oxdask.distributed._worker_api import (
     get_worker,
     local_client,
     print,
+    rejoin,
+    secede,
     warn,
     worker_client,
 )
@@ -104,6 +106,8 @@ __all__ = [
     "performance_report",
     "print",
     "progress",
+    "rejoin",
+    "secede",
     "span",
     "wait",
     "warn",

@@ -86,7 +86,7 @@ class Adaptive:
         """How many workers the load asks for (before the bounds). Workers whose end (batch
         job walltime, ``--lifetime``) is near are replaced ahead of time: counted twice while
         there is work, and beyond ``minimum`` when there is none."""
-        view = self._view(f"adaptive_target?target_duration={self.target_duration}")
+        view = self._view(f"adaptive_target?target_duration={self.target_duration}&ending=1")
         wanted, ending = int(view["workers"]), int(view.get("ending", 0))
         if wanted == 0 and ending and self.minimum > 0:
             return int(self.minimum) + ending

@@ -25,7 +25,9 @@ import time
 import warnings as _warnings
 from typing import Any
 
-__all__ = ["get_worker", "local_client", "print", "warn", "worker_client"]
+from oxdask import _core
+
+__all__ = ["get_worker", "local_client", "print", "rejoin", "secede", "warn", "worker_client"]
 
 _WORKER_FILE = os.path.join("oxdask", "distributed", "worker.py")
 
@@ -228,18 +230,41 @@ def warn(message, category=UserWarning, stacklevel: int = 1, source=None) -> Non
         record_event("warn", msg)
 
 
+def secede() -> None:
+    """Have the task running on this thread leave its worker's threads, as Dask's ``secede``:
+    it keeps running, another task thread starts in its place and the scheduler sends the
+    worker more work. For a task that waits on tasks it submitted (see :func:`worker_client`),
+    which would otherwise hold a thread those tasks need. ``ValueError`` outside a task."""
+    _core.secede()
+
+
+def rejoin() -> None:
+    """After :func:`secede`: wait until the worker has a thread free and take it again (so
+    the worker runs no more tasks at once than it has threads). Nothing if the task did not
+    secede; ``ValueError`` outside a task running on a worker."""
+    if not _in_worker():
+        raise ValueError("rejoin() must be called from a task running on a worker")
+    _core.rejoin()
+
+
 @contextlib.contextmanager
 def worker_client(timeout=None, separate_thread: bool = True):
-    """Inside a task: the worker's client (``get_client()``), for tasks that submit tasks.
-
-    Unlike Dask, the task's thread stays taken while the block waits (oxdask's workers cannot
-    hand it to another task yet): give workers more threads than such tasks run at once.
-    """
+    """Inside a task: the worker's client (``get_client()``), for tasks that submit tasks and
+    wait for them. With ``separate_thread`` (the default) the task secedes for the block and
+    rejoins after it, so the tasks it waits for can run on its thread: no deadlock even on a
+    worker with one thread."""
     from oxdask.distributed.client import get_client
 
     if not _in_worker():
         raise ValueError("worker_client() must be used inside a task running on a worker")
-    yield get_client(timeout=10.0 if timeout is None else timeout)
+    client = get_client(timeout=10.0 if timeout is None else timeout)
+    if separate_thread:
+        secede()
+    try:
+        yield client
+    finally:
+        if separate_thread:
+            rejoin()
 
 
 def local_client(*args, **kwargs):

@@ -131,6 +131,12 @@ pub enum WorkerToScheduler {
         /// small: the scheduler passes it on to the clients, which then need no fetch.
         value: Option<Bytes>,
     },
+    /// A running task left its thread (`secede()`): it keeps running, but no longer counts
+    /// against the worker's threads, so the scheduler sends more work.
+    LongRunning {
+        /// The key.
+        key: Key,
+    },
     /// A task raised.
     TaskErred {
         /// The key.

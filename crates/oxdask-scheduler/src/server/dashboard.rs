@@ -27,6 +27,8 @@ pub(crate) enum Query {
     /// Workers the load asks for (`{"workers": n}`), with this target duration in seconds.
     AdaptiveTarget {
         target_duration: f64,
+        /// Also count the workers ending soon (`ending`), for oxdask's `Adaptive`.
+        ending: bool,
     },
     /// Whom to close to get down to `target` workers (`{"workers": [addresses]}`).
     WorkersToClose {
@@ -70,6 +72,7 @@ impl Query {
             "metrics" => Self::Metrics,
             "adaptive_target" => Self::AdaptiveTarget {
                 target_duration: float("target_duration").unwrap_or(5.0),
+                ending: int("ending") == Some(1),
             },
             "workers_to_close" => Self::WorkersToClose {
                 target: int("target").map_or(0, |n| n as usize),
@@ -184,12 +187,16 @@ pub(crate) fn answer(query: &Query, cx: &Context<'_>) -> String {
             v
         }
         Query::Metrics => return metrics(cx),
-        Query::AdaptiveTarget { target_duration } => {
+        Query::AdaptiveTarget {
+            target_duration,
+            ending,
+        } => {
             let per = crate::Time((target_duration.max(1e-3) * 1e6) as u64);
-            json!({
-                "workers": cx.state.adaptive_target(per),
-                "ending": cx.state.ending_workers(per),
-            })
+            let mut v = json!({ "workers": cx.state.adaptive_target(per) });
+            if *ending {
+                v["ending"] = json!(cx.state.ending_workers(per));
+            }
+            v
         }
         Query::WorkersToClose {
             target,

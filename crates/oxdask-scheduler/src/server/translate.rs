@@ -75,6 +75,7 @@ pub(crate) fn worker_event(
             duration: Time(duration_us),
             type_name,
         },
+        WorkerToScheduler::LongRunning { key } => EventKind::TaskSeceded { worker, key },
         WorkerToScheduler::TaskErred { key, error } => EventKind::TaskErred {
             worker,
             key,

@@ -100,6 +100,14 @@ pub enum EventKind {
         /// The result's type name, for clients (`numpy.ndarray`).
         type_name: String,
     },
+    /// A task running on a worker left its thread (`secede()`): it no longer counts against
+    /// the worker's threads (root-task queuing) nor its expected work (occupancy).
+    TaskSeceded {
+        /// The worker.
+        worker: WorkerId,
+        /// The task.
+        key: Key,
+    },
     /// A task raised an exception on a worker. The worker forgets the task after reporting
     /// (the scheduler sends no `FreeKeys` for it); if it has retries left, a new `Compute`
     /// follows, possibly to the same worker.

@@ -183,6 +183,13 @@ impl SchedulerState {
                 }
             }
             assert_eq!(w.occupancy, occupancy, "{id}: occupancy");
+            for t in &w.long_running {
+                assert_eq!(
+                    w.processing.get(t),
+                    Some(&0),
+                    "{id}: long-running {t} costs 0"
+                );
+            }
             assert_eq!(w.used, used, "{id}: committed resources");
             for (i, (name, declared)) in w.declared.0.iter().enumerate() {
                 assert!(used[i] <= *declared, "{id}: {name} over-committed");

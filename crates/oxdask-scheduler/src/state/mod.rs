@@ -219,6 +219,7 @@ impl SchedulerState {
                 duration,
                 type_name,
             } => self.on_task_finished(worker, &key, nbytes, duration, &type_name),
+            EventKind::TaskSeceded { worker, key } => self.on_task_seceded(worker, &key),
             EventKind::TaskErred { worker, key, error } => self.on_task_erred(worker, &key, error),
             EventKind::DataAdded {
                 worker,

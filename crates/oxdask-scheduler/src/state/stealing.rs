@@ -29,7 +29,11 @@ impl SchedulerState {
         let thieves: Vec<WorkerId> = self
             .workers
             .iter()
-            .filter(|(_, w)| w.is_running() && w.processing.is_empty() && w.incoming_steals == 0)
+            .filter(|(_, w)| {
+                w.is_running()
+                    && w.processing.len() == w.long_running.len()
+                    && w.incoming_steals == 0
+            })
             .map(|(&id, _)| id)
             .collect();
         for thief in thieves {
@@ -45,6 +49,7 @@ impl SchedulerState {
         let w = &self.workers[&worker];
         w.processing
             .len()
+            .saturating_sub(w.long_running.len())
             .saturating_sub(w.outgoing_steals as usize)
             .saturating_sub(w.nthreads as usize)
     }
@@ -67,6 +72,7 @@ impl SchedulerState {
         let mut queue: Vec<(Priority, TaskId, u64)> = v
             .processing
             .iter()
+            .filter(|(t, _)| !v.long_running.contains(t))
             .map(|(&t, &cost)| (self.tasks[t].priority, t, cost))
             .collect();
         // Worst priority first: those run last on the victim.

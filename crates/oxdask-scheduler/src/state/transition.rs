@@ -91,6 +91,27 @@ impl SchedulerState {
         }
     }
 
+    /// `key` left its thread on `worker` (`secede()`): it stays processing there, with no
+    /// expected work and no thread, so the worker may be sent more.
+    pub(crate) fn on_task_seceded(&mut self, worker: WorkerId, key: &Key) {
+        if !self.touch(worker) {
+            return;
+        }
+        let Some(t) = self.tasks.id(key) else { return };
+        if self.tasks[t].state != (TaskState::Processing { worker }) {
+            return;
+        }
+        let w = self
+            .workers
+            .get_mut(&worker)
+            .expect("invariant: touched workers are live");
+        if let Some(cost) = w.processing.get_mut(&t) {
+            w.occupancy -= std::mem::take(cost);
+            w.long_running.insert(t);
+            self.fill_needed = true;
+        }
+    }
+
     /// Removes `t` from the worker it was processing on, returning its capacity.
     fn unassign(&mut self, t: TaskId, worker: WorkerId) {
         let group = self.tasks[t].group;
@@ -103,6 +124,7 @@ impl SchedulerState {
             .remove(&t)
             .expect("invariant: a processing task is in its worker's processing map");
         w.occupancy -= cost;
+        w.long_running.remove(&t);
         w.give_back(&self.queues.constraint(group).resources);
         if let Some(steal) = self.steals.remove(&t) {
             self.end_steal(steal);

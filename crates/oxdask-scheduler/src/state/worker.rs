@@ -90,6 +90,9 @@ pub(crate) struct Worker {
     pub processing: BTreeMap<TaskId, u64>,
     /// Sum of `processing` estimates, microseconds.
     pub occupancy: u64,
+    /// Tasks of `processing` that left their thread (`secede()`): their estimate is zero
+    /// and they do not count against the threads.
+    pub long_running: std::collections::BTreeSet<TaskId>,
     /// Keys whose results it holds.
     pub has_what: TaskSet,
     /// Sum of their sizes.
@@ -133,6 +136,7 @@ impl Worker {
             used,
             processing: BTreeMap::new(),
             occupancy: 0,
+            long_running: std::collections::BTreeSet::new(),
             has_what: TaskSet::default(),
             nbytes: 0,
             last_seen: now,

@@ -11,7 +11,8 @@
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -19,6 +20,7 @@ use oxdask_protocol::messages::{ComputeTask, ErrorBlob};
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::mpsc;
 
+use super::secession::{self, Pool, Secession};
 use super::{Completed, Host, Internal, Store};
 use crate::memory::{self, MemoryReading, MemoryThresholds};
 
@@ -69,10 +71,54 @@ impl Queue {
     }
 }
 
-/// Runs jobs on `nthreads` threads; closing it (on drop) lets the threads finish their
-/// current job and exit. Jobs still queued then are dropped.
+/// Runs jobs on `nthreads` threads (plus one in place of each task that seceded, until it
+/// ends); closing it (on drop) lets the threads finish their current job and exit. Jobs
+/// still queued then are dropped.
 pub(crate) struct Executor {
     queue: Arc<Queue>,
+}
+
+/// What every task thread shares; also the [`Pool`] a seceding task reaches.
+struct Threads<H: Host> {
+    queue: Arc<Queue>,
+    host: Arc<H>,
+    store: Arc<Store<H::Value>>,
+    limits: Option<(u64, MemoryThresholds)>,
+    results: mpsc::UnboundedSender<Internal<H::Value>>,
+    spawned: AtomicUsize,
+    me: Weak<Threads<H>>,
+}
+
+impl<H: Host> Threads<H> {
+    fn spawn(self: &Arc<Self>) -> std::io::Result<()> {
+        let i = self.spawned.fetch_add(1, Ordering::Relaxed);
+        let threads = self.clone();
+        std::thread::Builder::new()
+            .name(format!("oxdask-task-{i}"))
+            .spawn(move || {
+                let pool: Arc<dyn Pool> = threads.clone();
+                threads.host.task_thread(|| work(&threads, &pool));
+            })
+            .map(drop)
+    }
+}
+
+impl<H: Host> Pool for Threads<H> {
+    fn notify(&self, what: Secession) -> bool {
+        let event = match what {
+            Secession::Seceded(key) => Internal::Seceded { key },
+            Secession::Rejoin(key, reply) => Internal::Rejoin { key, reply },
+        };
+        self.results.send(event).is_ok()
+    }
+
+    fn add_thread(&self) {
+        if let Some(me) = self.me.upgrade() {
+            if let Err(e) = me.spawn() {
+                tracing::error!(error = %e, "could not start a task thread for a seceded task");
+            }
+        }
+    }
 }
 
 impl Executor {
@@ -87,16 +133,17 @@ impl Executor {
             jobs: Mutex::new((VecDeque::new(), false)),
             wake: Condvar::new(),
         });
-        for i in 0..nthreads.max(1) {
-            let queue = queue.clone();
-            let host = host.clone();
-            let store = store.clone();
-            let results = results.clone();
-            std::thread::Builder::new()
-                .name(format!("oxdask-task-{i}"))
-                .spawn(move || {
-                    host.task_thread(|| work(&queue, &*host, &store, limits, &results));
-                })?;
+        let threads = Arc::new_cyclic(|me| Threads {
+            queue: queue.clone(),
+            host,
+            store,
+            limits,
+            results,
+            spawned: AtomicUsize::new(0),
+            me: me.clone(),
+        });
+        for _ in 0..nthreads.max(1) {
+            threads.spawn()?;
         }
         Ok(Self { queue })
     }
@@ -117,33 +164,36 @@ impl Drop for Executor {
     }
 }
 
-fn work<H: Host>(
-    queue: &Queue,
-    host: &H,
-    store: &Store<H::Value>,
-    limits: Option<(u64, MemoryThresholds)>,
-    results: &mpsc::UnboundedSender<Internal<H::Value>>,
-) {
+fn work<H: Host>(threads: &Threads<H>, pool: &Arc<dyn Pool>) {
+    let (queue, host, store) = (&*threads.queue, &*threads.host, &*threads.store);
     let mut probe = Probe {
         at: Instant::now(),
         managed: 0,
     };
     while let Some(first) = queue.wait(|| host.idle()) {
-        host.enter(|| {
+        let leaves = host.enter(|| {
             let mut next = Some(first);
             while let Some(job) = next {
-                let outcome = run(host, store, job);
-                if results.send(outcome).is_err() {
-                    return; // the worker stopped
+                let key = job.task.key.clone();
+                let (outcome, leaves) = secession::running(&key, pool, || run(host, store, job));
+                if threads.results.send(outcome).is_err() {
+                    return true; // the worker stopped
+                }
+                if leaves {
+                    return true; // its task seceded: the thread that replaced it stays
                 }
                 // Memory beyond the spill thresholds goes to disk before the next task starts:
                 // a thread cannot produce faster than the disk takes.
-                if let Some((limit, thresholds)) = &limits {
+                if let Some((limit, thresholds)) = &threads.limits {
                     spill_after_task(host, store, *limit, thresholds, &mut probe);
                 }
                 next = queue.try_pop();
             }
+            false
         });
+        if leaves {
+            return;
+        }
     }
 }
 

@@ -31,6 +31,7 @@ mod config;
 mod executor;
 mod host;
 mod scheduler;
+mod secession;
 mod server;
 mod store;
 mod worker;
@@ -44,6 +45,7 @@ use tokio::sync::mpsc;
 
 pub use config::{WorkerConfig, WorkerExit};
 pub use host::{Executed, Host, PeerHandle, Pieces};
+pub use secession::{rejoin, secede};
 
 use oxdask_comm::PeerPool as Peers;
 use oxdask_graph::Key;
@@ -83,6 +85,15 @@ pub(crate) enum Internal<V> {
         values: Vec<(Key, V, u64)>,
         report: bool,
         done: tokio::sync::oneshot::Sender<()>,
+    },
+    /// A running task left its thread (`secede()`).
+    Seceded {
+        key: Key,
+    },
+    /// A seceded task waits for a thread (`rejoin()`); `reply` is answered once it has one.
+    Rejoin {
+        key: Key,
+        reply: std::sync::mpsc::Sender<()>,
     },
     /// A spill job ended, having moved `values` values (`bytes`) to disk.
     Spilled {

@@ -38,6 +38,8 @@ pub(crate) struct Worker<H: Host> {
     monitor_interval: std::time::Duration,
     /// A spill job is running (at most one at a time).
     spilling: bool,
+    /// Seceded tasks waiting in `rejoin()`, answered when the state gives them a thread.
+    rejoins: HashMap<Key, std::sync::mpsc::Sender<()>>,
 }
 
 impl<H: Host> Worker<H> {
@@ -66,6 +68,7 @@ impl<H: Host> Worker<H> {
             thresholds: config.memory,
             monitor_interval: config.memory_monitor_interval,
             spilling: false,
+            rejoins: HashMap::new(),
         }
     }
 
@@ -166,16 +169,19 @@ impl<H: Host> Worker<H> {
                 key,
                 result,
                 duration_us,
-            } => match result {
-                Ok(done) => EventKind::TaskCompleted {
-                    key,
-                    nbytes: done.nbytes,
-                    duration_us,
-                    type_name: done.type_name,
-                    value: done.pickle,
-                },
-                Err(error) => EventKind::TaskFailed { key, error },
-            },
+            } => {
+                self.rejoins.remove(&key); // a rejoin() that gave up waiting
+                match result {
+                    Ok(done) => EventKind::TaskCompleted {
+                        key,
+                        nbytes: done.nbytes,
+                        duration_us,
+                        type_name: done.type_name,
+                        value: done.pickle,
+                    },
+                    Err(error) => EventKind::TaskFailed { key, error },
+                }
+            }
             Internal::Fetched {
                 id,
                 values,
@@ -211,6 +217,11 @@ impl<H: Host> Worker<H> {
                 let _ = done.send(());
                 self.spill_if_over_target();
                 return;
+            }
+            Internal::Seceded { key } => EventKind::Seceded { key },
+            Internal::Rejoin { key, reply } => {
+                self.rejoins.insert(key.clone(), reply);
+                EventKind::RejoinRequested { key }
             }
             Internal::Spilled { values, bytes } => {
                 self.spilling = false;
@@ -324,6 +335,11 @@ impl<H: Host> Worker<H> {
                     self.scheduler.send(msg);
                 }
                 Command::Drop { keys } => self.drop_values(&keys),
+                Command::Rejoin { key } => {
+                    if let Some(reply) = self.rejoins.remove(&key) {
+                        let _ = reply.send(());
+                    }
+                }
             }
         }
     }

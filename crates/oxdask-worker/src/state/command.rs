@@ -30,4 +30,9 @@ pub enum Command {
         /// The keys.
         keys: Vec<Key>,
     },
+    /// The seceded task `key` has its thread back: its `rejoin()` returns.
+    Rejoin {
+        /// The task.
+        key: Key,
+    },
 }

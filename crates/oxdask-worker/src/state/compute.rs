@@ -108,8 +108,8 @@ impl WorkerState {
     /// Starts ready tasks while execution slots are free: the best unconstrained task, or the
     /// best constrained one if its resources are free and it has the better priority.
     pub(super) fn ensure_computing(&mut self) {
-        if self.paused {
-            return;
+        if self.grant_rejoins() || self.paused {
+            return; // rejoining tasks get the next free threads
         }
         let slots = self.execution_slots();
         while self.running.len() < slots {
@@ -153,11 +153,16 @@ impl WorkerState {
 
     /// An execution of `key` ended: its thread and resources are free again.
     fn release_thread(&mut self, key: &Key) {
-        if let Some(pos) = self.running.iter().position(|(k, _)| k == key) {
-            let (_, resources) = self.running.swap_remove(pos);
-            for (name, amount) in resources {
-                *self.available.entry(name).or_insert(0.0) += amount;
-            }
+        let resources = if let Some(pos) = self.running.iter().position(|(k, _)| k == key) {
+            self.running.swap_remove(pos).1
+        } else if let Some(pos) = self.seceded.iter().position(|(k, _)| k == key) {
+            self.rejoining.retain(|k| k != key); // its rejoin() gave up waiting
+            self.seceded.swap_remove(pos).1
+        } else {
+            return;
+        };
+        for (name, amount) in resources {
+            *self.available.entry(name).or_insert(0.0) += amount;
         }
     }
 

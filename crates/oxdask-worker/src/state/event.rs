@@ -123,6 +123,18 @@ pub enum EventKind {
         /// Whether to tell the scheduler (`DataAdded`); see `PeerRequest::PutData`.
         report: bool,
     },
+    /// The running task `key` left its thread (`secede()`): the thread no longer counts, and
+    /// the scheduler is told (`LongRunning`).
+    Seceded {
+        /// The task.
+        key: Key,
+    },
+    /// The seceded task `key` asks for a thread again (`rejoin()`); answered by
+    /// [`crate::Command::Rejoin`] once one is free (at once if it had not seceded).
+    RejoinRequested {
+        /// The task.
+        key: Key,
+    },
 }
 
 impl EventKind {
@@ -139,6 +151,8 @@ impl EventKind {
             EventKind::TaskFailed { .. } => "task-failed",
             EventKind::DataPut { .. } => "data-put",
             EventKind::PauseChanged { .. } => "pause-changed",
+            EventKind::Seceded { .. } => "seceded",
+            EventKind::RejoinRequested { .. } => "rejoin-requested",
         }
     }
 }

@@ -100,7 +100,10 @@ impl WorkerState {
                     "{key} runs without its inputs"
                 );
                 assert!(
-                    self.running.iter().any(|(k, _)| k == key),
+                    self.running
+                        .iter()
+                        .chain(&self.seceded)
+                        .any(|(k, _)| k == key),
                     "{key} executes without a thread"
                 );
             }
@@ -154,7 +157,7 @@ impl WorkerState {
             *declared.entry(name).or_insert(0.0) += amount;
         }
         let mut held: BTreeMap<&str, f64> = BTreeMap::new();
-        for (_, resources) in &self.running {
+        for (_, resources) in self.running.iter().chain(&self.seceded) {
             for (name, amount) in resources {
                 *held.entry(name).or_insert(0.0) += amount;
             }
@@ -174,7 +177,13 @@ impl WorkerState {
                 "{name}: {free} free, expected {expect}"
             );
         }
-        if self.running.len() < nthreads && !self.paused {
+        for key in &self.rejoining {
+            assert!(
+                self.seceded.iter().any(|(k, _)| k == key),
+                "{key} rejoins without having seceded"
+            );
+        }
+        if self.running.len() < nthreads && !self.paused && self.rejoining.is_empty() {
             assert!(
                 self.ready.is_empty(),
                 "a thread idles while tasks are ready"

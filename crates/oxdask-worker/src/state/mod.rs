@@ -76,6 +76,7 @@ mod event;
 mod fetch;
 mod invariants;
 mod release;
+mod secede;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -117,6 +118,10 @@ pub struct WorkerState {
     /// execution: a result put by a client can overtake a running task, which then still
     /// holds its thread until it ends.
     running: Vec<(Key, Vec<(String, f64)>)>,
+    /// Executions that left their thread (`secede()`), with the resources they still hold.
+    seceded: Vec<(Key, Vec<(String, f64)>)>,
+    /// Seceded tasks waiting for a thread (`rejoin()`), first come first served.
+    rejoining: std::collections::VecDeque<Key>,
     /// Declared resources not held by a running task.
     available: BTreeMap<String, f64>,
     /// Moving average of task run times (microseconds), `None` before the first.
@@ -154,6 +159,8 @@ impl WorkerState {
             fetch_queue: BTreeSet::new(),
             fetch_dirty: false,
             running: Vec::new(),
+            seceded: Vec::new(),
+            rejoining: std::collections::VecDeque::new(),
             available,
             typical_us: None,
             fetches: BTreeMap::new(),
@@ -207,6 +214,8 @@ impl WorkerState {
             EventKind::TaskFailed { key, error } => self.on_task_failed(key, error),
             EventKind::DataPut { keys, report } => self.on_data_put(keys, report),
             EventKind::PauseChanged { paused, reason } => self.on_pause_changed(paused, reason),
+            EventKind::Seceded { key } => self.on_seceded(key),
+            EventKind::RejoinRequested { key } => self.on_rejoin_requested(key),
         }
     }
 

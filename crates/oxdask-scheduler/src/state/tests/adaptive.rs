@@ -239,8 +239,16 @@ fn workers_ending_within_the_lead_time_count_as_ending() {
             at: Time(env.now.0 + Time::from_secs(secs).0),
         });
     }
-    assert_eq!(env.s.ending_workers(target), 2, "30 s and 64 s are within 65 s");
+    assert_eq!(
+        env.s.ending_workers(target),
+        2,
+        "30 s and 64 s are within 65 s"
+    );
     assert_eq!(env.s.ending_workers(Time::from_secs(10)), 3);
     env.submit(1, vec![TaskBuilder::new("t").func("slow")], &["t"]);
-    assert_eq!(env.s.adaptive_target(target), 3, "one for the load, two replacements");
+    assert_eq!(
+        env.s.adaptive_target(target),
+        3,
+        "one for the load, two replacements"
+    );
 }

@@ -347,3 +347,33 @@ fn a_retiring_worker_stays_retiring_when_it_resumes() {
         "{status:?}"
     );
 }
+
+/// A task that seceded (a task waiting on tasks it submitted) frees its slot: queued root
+/// tasks go to its worker, which would otherwise wait for it forever (a one-thread worker).
+#[test]
+fn a_seceded_task_frees_its_slot_for_queued_root_tasks() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    let tasks: Vec<TaskBuilder> = (0..4).map(|i| TaskBuilder::new(&format!("r{i}"))).collect();
+    let out = env.submit(1, tasks, &["r0", "r1", "r2", "r3"]);
+    assert_eq!(out.len(), 2, "two slots for one thread");
+    assert_eq!(env.state("r2"), Some(TaskState::Queued));
+    let out = env.handle(EventKind::TaskSeceded {
+        worker: WorkerId(1),
+        key: k("r0"),
+    });
+    assert_eq!(out, vec![env.compute(1, "r2", &[])], "r0's slot goes to r2");
+    assert_eq!(env.state("r0"), Some(processing(1)), "r0 still runs there");
+    // Seceding twice, or a task that is not processing there, changes nothing.
+    assert!(env
+        .handle(EventKind::TaskSeceded {
+            worker: WorkerId(1),
+            key: k("r0"),
+        })
+        .is_empty());
+    // When r0 finishes, its worker's slots are as before: r3 waits for r1 or r2.
+    env.finish(1, "r0", 8);
+    assert_eq!(env.state("r3"), Some(TaskState::Queued));
+    let out = env.finish(1, "r1", 8);
+    assert_eq!(out.last(), Some(&env.compute(1, "r3", &[])));
+}

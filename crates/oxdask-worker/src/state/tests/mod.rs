@@ -5,6 +5,7 @@
 mod compute;
 mod fetch;
 mod release;
+mod secede;
 mod simulation;
 
 use bytes::Bytes;

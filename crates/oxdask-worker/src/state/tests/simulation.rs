@@ -34,6 +34,8 @@ enum Op {
     Replicate(usize, u8),
     Resend(usize),
     Put(usize),
+    /// A running task secedes (true) or asks to rejoin (false).
+    Secede(usize, bool),
 }
 
 fn holders(mask: u8) -> Vec<String> {
@@ -85,6 +87,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
         1 => (0..REMOTE, 1u8..8).prop_map(|(r, m)| Op::Replicate(r, m)),
         1 => (0usize..10).prop_map(Op::Resend),
         1 => (0usize..20).prop_map(Op::Put),
+        1 => (0usize..8, any::<bool>()).prop_map(|(i, s)| Op::Secede(i, s)),
     ];
     prop::collection::vec(op, 0..80)
 }
@@ -189,6 +192,7 @@ impl Sim {
                     self.running.push(task.key);
                 }
                 Command::Fetch { id, keys, .. } => self.fetches.push((id.0, keys)),
+                Command::Rejoin { .. } => {}
                 Command::Drop { keys } => {
                     for key in keys {
                         assert!(
@@ -240,6 +244,17 @@ impl Sim {
                     let task = self.task(i, true);
                     self.handle(EventKind::ComputeRequested(task));
                 }
+            }
+            Op::Secede(i, secede) => {
+                if self.running.is_empty() {
+                    return;
+                }
+                let key = self.running[i % self.running.len()].clone();
+                self.handle(if secede {
+                    EventKind::Seceded { key }
+                } else {
+                    EventKind::RejoinRequested { key }
+                });
             }
             Op::Put(i) => {
                 let key = self.universe()[i % self.universe().len()].clone();
