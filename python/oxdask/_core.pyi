@@ -365,6 +365,16 @@ class ClientConnection:
     def info(self, timeout: float) -> str: ...
     def dashboard(self, path: str, timeout: float) -> str:
         """A dashboard view as JSON text (``"task-stream?since=0"``, ``"progress"``...)."""
+    def memory(
+        self,
+        op: str,
+        timeout: float,
+        keys: list[_Key] | None = None,
+        workers: list[str] | None = None,
+        interval: float = 2.0,
+    ) -> str:
+        """Active memory management as JSON (``{"pending": n, "amm": running}``): ``op`` is
+        ``"rebalance"``, ``"run_once"``, ``"start"``, ``"stop"`` or ``"status"``."""
     def why(self, key: _Key, timeout: float) -> str:
         """The scheduler's account of the task for ``key``."""
     def run(self, call: bytes, timeout: float) -> list[tuple[str, bytes, bool]]: ...

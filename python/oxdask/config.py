@@ -50,6 +50,9 @@ distributed.worker.memory.buffer-pool : 0.2
     the spill threshold; memory readings leave them out. False turns it off.
 distributed.scheduler.allowed-failures : 3
     How many workers may die while running a task before it fails with ``KilledWorker``.
+distributed.scheduler.active-memory-manager.interval : "2s"
+    How often the active memory manager runs once started (``Client.amm.start()``): each run
+    drops the surplus replicas of results held by several workers.
 distributed.scheduler.locks.lease-timeout : "30s"
     A ``Semaphore``/``Lock`` lease not refreshed for this long ends (holders refresh theirs
     in the background); ``"inf"`` keeps leases until released or their client leaves.
@@ -119,7 +122,11 @@ _BUILTIN_DEFAULTS: dict = {
     "array": {"chunk-size": "128MiB"},
     "visualization": {"engine": None},
     "distributed": {
-        "scheduler": {"allowed-failures": 3, "locks": {"lease-timeout": "30s"}},
+        "scheduler": {
+            "allowed-failures": 3,
+            "active-memory-manager": {"interval": "2s"},
+            "locks": {"lease-timeout": "30s"},
+        },
         "worker": {
             "memory": {
                 "target": 0.6,

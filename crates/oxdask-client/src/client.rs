@@ -10,7 +10,7 @@ use bytes::Bytes;
 use oxdask_comm::{connect, DataReply, FrameReader, PeerPool, Sender, Tls};
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{
-    BufIx, ClientToScheduler, SchedulerToClient, StoredValue, WireTask,
+    BufIx, ClientToScheduler, MemoryOp, SchedulerToClient, StoredValue, WireTask,
 };
 use oxdask_protocol::{decode_batch, Hello, Role};
 use parking_lot::Mutex;
@@ -42,6 +42,8 @@ pub enum Request {
     Run(Bytes),
     /// Run a pickled call in the scheduler's process.
     Call(Bytes),
+    /// Active memory management (rebalance, the active memory manager).
+    Memory(MemoryOp),
 }
 
 /// A connection to a scheduler (and, for data, to workers).
@@ -190,6 +192,7 @@ impl Client {
             Request::RestartWorkers(workers) => self
                 .sender
                 .send(ClientToScheduler::RestartWorkers { id, workers }),
+            Request::Memory(op) => self.sender.send(ClientToScheduler::Memory { id, op }),
             Request::Run(call) => {
                 self.sender
                     .send_buffers(vec![call], move |ix| ClientToScheduler::Run {

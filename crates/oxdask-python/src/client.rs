@@ -6,8 +6,9 @@ use bytes::Bytes;
 use oxdask_client::{Client, KeyEvent as Event, Request};
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{
-    BufIx, ClientToScheduler, SchedulerToClient, StoredValue, WireTask,
+    BufIx, ClientToScheduler, MemoryOp, SchedulerToClient, StoredValue, WireTask,
 };
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -267,6 +268,44 @@ impl ClientConnection {
         match self.request(py, Request::Dashboard(path), timeout)? {
             (SchedulerToClient::Info { json, .. }, _) => Ok(json),
             _ => Err(protocol_err("dashboard")),
+        }
+    }
+
+    /// Active memory management, answered as JSON (`{"pending": n, "amm": running}`):
+    /// `op` is `"rebalance"` (of `keys` among `workers`, all when None), `"run_once"`,
+    /// `"start"` (every `interval` seconds), `"stop"` or `"status"`.
+    #[pyo3(signature = (op, timeout, keys=None, workers=None, interval=2.0))]
+    fn memory(
+        &self,
+        py: Python<'_>,
+        op: &str,
+        timeout: f64,
+        keys: Option<Vec<Bound<'_, PyAny>>>,
+        workers: Option<Vec<String>>,
+        interval: f64,
+    ) -> PyResult<String> {
+        let op = match op {
+            "rebalance" => MemoryOp::Rebalance {
+                keys: keys
+                    .map(|ks| ks.iter().map(key_from_py).collect::<PyResult<_>>())
+                    .transpose()?,
+                workers,
+            },
+            "run_once" => MemoryOp::RunOnce,
+            "start" => MemoryOp::Start {
+                interval_ms: (interval.max(0.001) * 1000.0) as u64,
+            },
+            "stop" => MemoryOp::Stop,
+            "status" => MemoryOp::Status,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown memory op {other:?}"
+                )))
+            }
+        };
+        match self.request(py, Request::Memory(op), timeout)? {
+            (SchedulerToClient::Info { json, .. }, _) => Ok(json),
+            _ => Err(protocol_err("memory")),
         }
     }
 

@@ -1,9 +1,13 @@
-"""``Client.replicate`` and ``Client.story`` (mixed into ``Client``).
+"""``Client.replicate``, ``Client.rebalance``, ``Client.amm`` and ``Client.story`` (mixed into
+``Client``).
 
 ``replicate`` copies results to more workers through this client (the worker holding a
 result sends its bytes here, they go on unchanged to each new holder, which the scheduler
 then counts as a holder): Dask's workers copy among themselves instead, and also drop
-surplus replicas, which oxdask's scheduler cannot ask of them. ``story`` is the scheduler's
+surplus replicas: oxdask's scheduler does that when its active memory manager runs
+(``Client.amm``; off unless started, Dask's starts with the scheduler). ``rebalance`` has the
+scheduler move results from the workers holding the most bytes to those holding the fewest.
+``story`` is the scheduler's
 record of a task's recent transitions (the workers' own records are not kept).
 """
 
@@ -15,7 +19,7 @@ import time
 
 from oxdask.distributed._async import client_method
 
-__all__ = ["ClientData"]
+__all__ = ["AMMClient", "ClientData"]
 
 _TRANSITION = re.compile(r"^\s*-> (\S+) at ([0-9.]+)s by stimulus (\S+)\s*$")
 
@@ -72,6 +76,40 @@ class ClientData:
         self._conn.who_has(keys, 30.0)  # the scheduler has seen the new holders
 
     @client_method
+    def rebalance(self, futures=None, workers=None, **kwargs) -> None:
+        """Move results between ``workers`` (default all) until each holds about as many
+        bytes: from the fullest to the emptiest, only results a worker alone holds, only
+        those of ``futures`` when given (waiting for them first). Returns once the moves
+        are done."""
+        self._check_alive()
+        keys = None if futures is None else _keys(futures)
+        if futures is not None:  # as Dask: the futures' results first
+            from oxdask.distributed.future import Future, wait
+
+            wait([f for f in ([futures] if isinstance(futures, Future) else futures)
+                  if isinstance(f, Future)])  # fmt: skip
+        if isinstance(workers, str):
+            workers = [workers]
+        info = self.scheduler_info()["workers"]
+        unknown = [w for w in workers or () if w not in info]
+        if unknown:
+            raise ValueError(f"not workers of this scheduler: {unknown}")
+        wait_s = float(kwargs.get("timeout", 60.0))
+        reply = self._conn.memory("rebalance", 30.0, keys=keys, workers=workers)
+        deadline = time.monotonic() + wait_s
+        while json.loads(reply)["pending"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"rebalance: moves still under way after {wait_s} s")
+            time.sleep(0.02)
+            reply = self._conn.memory("status", 30.0)
+
+    @property
+    def amm(self) -> AMMClient:
+        """The scheduler's active memory manager (``start``/``stop``/``running``/
+        ``run_once``), which drops surplus replicas of results."""
+        return AMMClient(self)
+
+    @client_method
     def story(self, *keys_or_stimuli, on_error: str = "raise") -> list:
         """The scheduler's recent transitions of the given keys (or futures), oldest first:
         ``(key, start, finish, {}, stimulus_id, timestamp)``; a stimulus id (``"stimulus-
@@ -103,3 +141,36 @@ class ClientData:
                 start = finish
         story.sort(key=lambda entry: entry[5])
         return story
+
+
+class AMMClient:
+    """Controls the scheduler's active memory manager, as Dask's ``Client.amm``: each run
+    drops the replicas of results held by several workers (the ``ReduceReplicas`` policy),
+    keeping one and those that tasks running there need."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def _op(self, op: str, **kwargs) -> dict:
+        self._client._check_alive()
+        return json.loads(self._client._conn.memory(op, 30.0, **kwargs))
+
+    def start(self) -> None:
+        """Run every ``distributed.scheduler.active-memory-manager.interval`` (2 s)."""
+        from oxdask import config
+        from oxdask.utils import parse_timedelta
+
+        interval = config.get("distributed.scheduler.active-memory-manager.interval", "2s")
+        self._op("start", interval=parse_timedelta(interval))
+
+    def stop(self) -> None:
+        """Stop running (replicas stay as they are)."""
+        self._op("stop")
+
+    def running(self) -> bool:
+        """Whether it runs."""
+        return bool(self._op("status")["amm"])
+
+    def run_once(self) -> None:
+        """One run now, whether or not it runs on its own."""
+        self._op("run_once")

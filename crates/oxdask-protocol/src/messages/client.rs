@@ -190,6 +190,14 @@ pub enum ClientToScheduler {
         /// The pickled call, opaque to the scheduler.
         call: BufIx,
     },
+    /// Active memory management (`Client.rebalance`, `Client.amm`); answered by
+    /// [`SchedulerToClient::Info`] with `{"pending": moves not finished, "amm": running}`.
+    Memory {
+        /// Request id echoed in the reply.
+        id: u64,
+        /// What to do.
+        op: MemoryOp,
+    },
     /// The worker at `address` will end in `in_ms` milliseconds (its lifetime, its job's
     /// walltime): the scheduler gives it no task expected to outlast it.
     WorkerEnds {
@@ -208,6 +216,29 @@ pub enum ClientToScheduler {
     },
     /// The client is leaving.
     Close,
+}
+
+/// What a [`ClientToScheduler::Memory`] request asks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum MemoryOp {
+    /// Even out the bytes held among `workers` (all when `None`), moving only `keys` if given.
+    Rebalance {
+        /// The keys that may move.
+        keys: Option<Vec<Key>>,
+        /// The workers taking part, by address.
+        workers: Option<Vec<String>>,
+    },
+    /// One pass of the active memory manager (drop surplus replicas).
+    RunOnce,
+    /// Run the active memory manager every `interval_ms` milliseconds.
+    Start {
+        /// The interval.
+        interval_ms: u64,
+    },
+    /// Stop running it.
+    Stop,
+    /// Only report.
+    Status,
 }
 
 /// Reports to a client.

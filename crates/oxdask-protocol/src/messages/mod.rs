@@ -16,7 +16,7 @@ mod common;
 mod peer;
 mod worker;
 
-pub use client::{ClientToScheduler, Failure, SchedulerToClient, WireTask, RESTART};
+pub use client::{ClientToScheduler, Failure, MemoryOp, SchedulerToClient, WireTask, RESTART};
 pub use common::{BufIx, ErrorBlob, StoredValue, WorkerInfo};
 pub use peer::{PeerReply, PeerRequest, ShufflePiece};
 pub use worker::{ComputeTask, SchedulerToWorker, WorkerToScheduler};

@@ -194,6 +194,16 @@ pub enum EventKind {
         /// The workers.
         workers: Vec<WorkerId>,
     },
+    /// `Client.rebalance`: even out the bytes held among `workers` (all running ones when
+    /// `None`), moving only `keys` if given.
+    RebalanceRequested {
+        /// The keys that may move.
+        keys: Option<Vec<Key>>,
+        /// The workers taking part.
+        workers: Option<Vec<WorkerId>>,
+    },
+    /// One pass of the active memory manager: drop surplus replicas.
+    ReduceReplicasRequested,
 }
 
 /// Why a worker left.

@@ -60,6 +60,7 @@ mod event;
 mod failure;
 mod ids;
 mod invariants;
+mod memory;
 mod outbox;
 mod overview;
 mod placement;
@@ -127,6 +128,8 @@ pub struct SchedulerState {
     durations: Durations,
     steals: BTreeMap<TaskId, PendingSteal>,
     replicating: BTreeMap<TaskId, Replication>,
+    /// Rebalance moves under way: the copy is made, then the sender's replica dropped.
+    moving: BTreeMap<TaskId, Replication>,
     retiring: BTreeSet<WorkerId>,
     /// Number of graphs submitted so far.
     generation: u64,
@@ -164,6 +167,7 @@ impl SchedulerState {
             durations,
             steals: BTreeMap::new(),
             replicating: BTreeMap::new(),
+            moving: BTreeMap::new(),
             retiring: BTreeSet::new(),
             generation: 0,
             unknown_type,
@@ -266,6 +270,7 @@ impl SchedulerState {
                 }
             }
             EventKind::Tick => {
+                self.forget_moves(None);
                 self.expire_silent_workers();
                 self.steal_work();
             }
@@ -276,6 +281,13 @@ impl SchedulerState {
             } => self.on_steal_response(worker, &key, stolen),
             EventKind::RetireRequested { workers } => self.on_retire_requested(&workers),
             EventKind::RetryRequested { keys } => self.on_retry(&keys),
+            EventKind::RebalanceRequested { keys, workers } => {
+                self.forget_moves(None);
+                self.rebalance(keys.as_deref(), workers.as_deref());
+            }
+            EventKind::ReduceReplicasRequested => {
+                self.reduce_replicas();
+            }
         }
     }
 

@@ -20,6 +20,7 @@ use super::{Command, LeaveReason, SchedulerState, TaskError, TaskId, TaskState, 
 impl SchedulerState {
     /// Forgets `worker`: reschedules (or kills) its tasks and drops its replicas.
     pub(crate) fn remove_worker(&mut self, worker: WorkerId, reason: LeaveReason) {
+        self.forget_moves(Some(worker));
         let Some(w) = self.workers.get_mut(&worker) else {
             return;
         };

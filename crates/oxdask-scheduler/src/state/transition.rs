@@ -344,6 +344,7 @@ impl SchedulerState {
         if self.replicating.get(&t).is_some_and(|r| r.to == worker) {
             self.replicating.remove(&t);
         }
+        self.moved(t, worker);
     }
 
     /// `worker` no longer holds `t` (it died or lost the data). When it was the last holder,

@@ -22,6 +22,7 @@ use crate::{
 };
 
 mod lifecycle;
+mod memory;
 mod observe;
 
 /// What the core task receives.
@@ -109,6 +110,8 @@ pub(crate) struct Core {
     dashboard: Option<String>,
     /// How long the core takes per input (its event loop), for `/metrics`.
     loop_time: LoopTime,
+    /// The active memory manager, while it runs.
+    amm: Option<memory::Amm>,
 }
 
 /// The core's event-loop timing: inputs handled, total and longest handling time.
@@ -158,6 +161,7 @@ impl Core {
             stream: Stream::new(100_000, 1000),
             dashboard,
             loop_time: LoopTime::default(),
+            amm: None,
             finished_value: None,
         }
     }
@@ -244,6 +248,7 @@ impl Core {
             Input::Tick => {
                 self.bury_dying(false);
                 self.event(EventKind::Tick);
+                self.amm_tick();
             }
             Input::Snapshot(tx) => {
                 let _ = tx.send(self.snapshot());
@@ -370,6 +375,7 @@ impl Core {
             ClientToScheduler::Run { id, call } => self.start_run(client, id, call.get(buffers)),
             ClientToScheduler::Call { id, call } => self.call(client, id, call.get(buffers)),
             ClientToScheduler::WorkerDied { pid, reason } => self.worker_died(pid, reason),
+            ClientToScheduler::Memory { id, op } => self.memory(client, id, op),
             ClientToScheduler::WorkerEnds { address, in_ms } => {
                 if let Some(&worker) = self.by_address.get(&address) {
                     let at = Time(self.now().0.saturating_add(in_ms.saturating_mul(1000)));

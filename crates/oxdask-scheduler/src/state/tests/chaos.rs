@@ -152,7 +152,7 @@ impl Chaos {
             self.replicate();
             return pending;
         }
-        match self.sim.pick(16) {
+        match self.sim.pick(18) {
             0 => self.raise(),
             1 => {
                 if let Some((c, key)) = self.pick_wanted() {
@@ -177,6 +177,11 @@ impl Chaos {
             4 => self.retire(),
             5 | 6 => self.replicate(),
             7 => self.scatter(),
+            8 => self.feed(EventKind::ReduceReplicasRequested),
+            9 => self.feed(EventKind::RebalanceRequested {
+                keys: None,
+                workers: None,
+            }),
             _ => return self.sim.step() || !self.sim.replications.is_empty(),
         }
         true

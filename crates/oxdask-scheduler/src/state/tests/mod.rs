@@ -5,6 +5,7 @@
 mod adaptive;
 mod chaos;
 mod errors;
+mod memory;
 mod placement;
 mod release;
 mod resilience;
