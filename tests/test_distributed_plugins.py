@@ -5,6 +5,7 @@ run in the scheduler's process. Every wait has a timeout."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sys
@@ -211,6 +212,56 @@ def test_scheduler_plugin_hooks(client, cluster):
 
 def watcher_stopped(dask_scheduler):
     return dask_scheduler.state["oxdask.plugins"].watcher is None
+
+
+class TaskCounter(SchedulerPlugin):
+    """Sees what Dask's task-counting plugins see: every task's transitions."""
+
+    name = "transitions"
+
+    def start(self, scheduler):
+        self.seen = scheduler.state.setdefault("test-transitions", [])
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        self.seen.append((key, start, finish, kwargs["stimulus_id"].startswith("stimulus-")))
+
+
+def transitions_seen(dask_scheduler):
+    return list(dask_scheduler.state.get("test-transitions", []))
+
+
+def plus_one(x):
+    return x + 1
+
+
+def test_scheduler_plugin_transitions(client):
+    client.register_plugin(TaskCounter())
+    try:
+        futures = client.map(plus_one, range(5), pure=False)
+        total = client.submit(sum, futures, pure=False)
+        assert total.result(timeout=30) == 15
+        keys = [f.key for f in futures] + [total.key]
+        del futures, total
+
+        def done():
+            seen = client.run_on_scheduler(transitions_seen)
+            mine = [(k, s, f) for k, s, f, ok in seen if k in keys and ok]
+            forgotten = {k for k, _, f in mine if f == "forgotten"}
+            return mine if forgotten == set(keys) else None
+
+        mine = wait_for(done, what="every task forgotten")
+        for key in keys:
+            path = [(s, f) for k, s, f in mine if k == key]
+            assert ("processing", "memory") in path, path
+            assert path[-1] == ("released", "forgotten"), path
+            # each transition starts where the previous one ended
+            assert all(a[1] == b[0] for a, b in itertools.pairwise(path)), path
+    finally:
+        client.unregister_scheduler_plugin("transitions")
+    before = len(client.run_on_scheduler(transitions_seen))
+    client.submit(plus_one, 100, pure=False).result(timeout=30)
+    time.sleep(0.5)
+    assert len(client.run_on_scheduler(transitions_seen)) == before, "not fed once unregistered"
 
 
 # -- nanny plugins and files ----------------------------------------------------------------------

@@ -39,6 +39,7 @@ __all__ = [
     "secede",
     "temporary_pki",
     "validate",
+    "watch_transitions",
 ]
 
 # TLS settings: (CA, certificate, key or None when in the certificate's PEM); each a file path
@@ -421,6 +422,10 @@ class AdaptivePolicy:
         """``("up", n)``, ``("down", n)``, ``("hold", None)`` or ``("paused", until, reason)``."""
     def launch_failed(self, now: float) -> None: ...
     def launched(self) -> None: ...
+
+def watch_transitions(on: bool) -> None:
+    """Ask this process's schedulers for every task transition (their extension's
+    ``transitions(batch)``), or stop."""
 
 def dashboard_asset(name: str) -> str | None:
     """The dashboard file ``name`` as served under ``/static/``."""

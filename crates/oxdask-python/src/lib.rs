@@ -222,6 +222,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::KeyEvent>()?;
     m.add_function(wrap_pyfunction!(nanny::run_nanny, m)?)?;
     m.add_function(wrap_pyfunction!(scheduler::dashboard_asset, m)?)?;
+    m.add_function(wrap_pyfunction!(scheduler::watch_transitions, m)?)?;
     m.add_class::<scheduler::AdaptivePolicy>()?;
     m.add_class::<scheduler::Scheduler>()?;
     m.add_function(wrap_pyfunction!(worker::run_worker_blocking, m)?)?;

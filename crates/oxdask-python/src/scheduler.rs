@@ -1,6 +1,7 @@
 //! Starting the distributed scheduler from Python (`LocalCluster`, `oxdask scheduler`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,9 +14,20 @@ use pyo3::prelude::*;
 use crate::runtime::runtime;
 use crate::security::{load_tls, TlsArg};
 
-/// Clients' calls run by a Python object: `call(client, data) -> (bytes, ok)` and
-/// `client_left(client)` (see `oxdask.distributed._scheduler_ext`).
+/// Clients' calls run by a Python object: `call(client, data) -> (bytes, ok)`,
+/// `client_left(client)` and `transitions(batch)` (see `oxdask.distributed._scheduler_ext`).
 struct PyExtension(Py<PyAny>);
+
+/// Whether a scheduler plugin of this process watches task transitions
+/// ([`watch_transitions`]).
+static WATCH_TRANSITIONS: AtomicBool = AtomicBool::new(false);
+
+/// Asks the schedulers of this process for every task transition (a `SchedulerPlugin` with
+/// a `transition` method is registered), or stops.
+#[pyfunction]
+pub(crate) fn watch_transitions(on: bool) {
+    WATCH_TRANSITIONS.store(on, Ordering::Relaxed);
+}
 
 impl SchedulerExtension for PyExtension {
     fn call(&self, client: u32, call: Bytes) -> (Bytes, bool) {
@@ -46,6 +58,27 @@ impl SchedulerExtension for PyExtension {
                 None
             })
         })
+    }
+
+    fn wants_transitions(&self) -> bool {
+        WATCH_TRANSITIONS.load(Ordering::Relaxed)
+    }
+
+    fn transitions(&self, batch: Vec<oxdask_scheduler::Transition>) {
+        Python::attach(|py| {
+            let rows = batch
+                .iter()
+                .map(|t| {
+                    let key = crate::key::key_to_py(py, &t.key)?;
+                    Ok((key, t.start, t.finish, t.stimulus.0))
+                })
+                .collect::<PyResult<Vec<_>>>()
+                .and_then(|rows| pyo3::types::PyList::new(py, rows));
+            let called = rows.and_then(|rows| self.0.call_method1(py, "transitions", (rows,)));
+            if let Err(e) = called {
+                tracing::error!(error = %e, "the scheduler plugins' transitions failed");
+            }
+        });
     }
 
     fn client_left(&self, client: u32) {

@@ -49,5 +49,5 @@ pub use state::{
     key_prefix, AdaptivePolicy, ClientId, Command, ComputeSpec, Event, EventKind, GraphView,
     GroupView, LeaveReason, NewTask, PrefixCounts, Priority, Recommendation, SchedulerConfig,
     SchedulerState, StateCounts, StateKind, StimulusId, TaskError, TaskErrorBlob, TaskPayload,
-    TaskState, TaskStateView, Time, WorkerId, WorkerStatus, WorkerView,
+    TaskState, TaskStateView, Time, Transition, WorkerId, WorkerStatus, WorkerView,
 };

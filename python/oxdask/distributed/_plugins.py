@@ -20,9 +20,11 @@ What differs from Dask (the engines are Rust):
 * A ``SchedulerPlugin`` runs in the scheduler's process: ``start(scheduler)`` when
   registered (``scheduler`` is the ``SchedulerContext`` of ``run_on_scheduler``),
   ``close()`` when unregistered, ``remove_client(scheduler, client)`` when a client
-  leaves, and ``add_worker``/``remove_worker(scheduler, worker)`` from a watcher that polls
-  the scheduler's workers every 0.2 s. ``transition``, ``update_graph``, ``add_client`` and
-  ``restart`` are never called.
+  leaves, ``add_worker``/``remove_worker(scheduler, worker)`` from a watcher that polls
+  the scheduler's workers every 0.2 s, and ``transition(key, start, finish,
+  stimulus_id=)`` for every transition of every task, in order, but in batches on a thread
+  of their own (within 0.2 s), not inside the scheduler's event loop: the scheduler never
+  waits for a plugin. ``update_graph``, ``add_client`` and ``restart`` are never called.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ class SchedulerPlugin:
 
     def remove_client(self, scheduler, client: str) -> None:
         """A client disconnected."""
+
+    def transition(self, key, start: str, finish: str, *args, **kwargs) -> None:
+        """A task went from state ``start`` to ``finish`` (``stimulus_id=`` names the cause;
+        a task the scheduler drops ends in ``"forgotten"``). Called in batches, in order."""
 
     def _oxdask_companions(self) -> list:
         """Worker or nanny plugins to register along (install and upload plugins)."""
@@ -192,6 +198,7 @@ def _start_scheduler_plugin(ctx, name: str, blob: bytes, idempotent: bool) -> bo
             _await(old.close())
     if _overrides(plugin, "add_worker") or _overrides(plugin, "remove_worker"):
         _start_watcher(ctx, reg)
+    _watch_transitions(reg)
     return True
 
 
@@ -203,8 +210,30 @@ def _stop_scheduler_plugin(ctx, name: str) -> list:
         companions = reg.companions.pop(name, [])
     if plugin is None:
         raise ValueError(f"Could not find plugin {name!r} among the current scheduler plugins")
+    _watch_transitions(reg)
     _await(plugin.close())
     return companions
+
+
+def _watch_transitions(reg: _Registry) -> None:
+    """The scheduler records transitions only while a plugin has a ``transition`` method."""
+    from oxdask import _core
+
+    _core.watch_transitions(any(_overrides(p, "transition") for p in reg.scheduler.values()))
+
+
+def transitions(state: dict, batch: list) -> None:
+    """Gives scheduler plugins a batch of ``(key, start, finish, stimulus)`` transitions."""
+    reg = state.get(_STATE)
+    if reg is None:
+        return
+    plugins = [p for p in list(reg.scheduler.values()) if _overrides(p, "transition")]
+    for key, start, finish, stimulus in batch:
+        for plugin in plugins:
+            try:
+                plugin.transition(key, start, finish, stimulus_id=f"stimulus-{stimulus}")
+            except Exception:
+                logger.exception("scheduler plugin %r failed in transition", plugin)
 
 
 def _set_companions(ctx, name: str, companions: list) -> None:

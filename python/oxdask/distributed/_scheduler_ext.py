@@ -79,6 +79,12 @@ class SchedulerExtension:
 
         return answer(self, name, params)
 
+    def transitions(self, batch: list) -> None:
+        """Task transitions ``(key, start, finish, stimulus)`` for scheduler plugins."""
+        from oxdask.distributed._plugins import transitions
+
+        transitions(self.state, batch)
+
     def client_left(self, client: int) -> None:
         with self.condition:
             callbacks = list(self.left_callbacks)

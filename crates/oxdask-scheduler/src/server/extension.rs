@@ -20,6 +20,14 @@ pub trait SchedulerExtension: Send + Sync {
     fn http(&self, _name: &str, _params: &HashMap<String, String>) -> Option<String> {
         None
     }
+    /// Whether it wants every task transition (a scheduler plugin watches them). Asked on
+    /// each tick from the core: it must answer at once, without blocking.
+    fn wants_transitions(&self) -> bool {
+        false
+    }
+    /// The transitions since the previous batch, oldest first; batches come in order, from
+    /// one thread of their own.
+    fn transitions(&self, _batch: Vec<crate::Transition>) {}
 }
 
 /// A shared [`SchedulerExtension`], as [`super::ServerConfig`] holds it.

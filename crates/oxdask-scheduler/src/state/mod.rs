@@ -73,6 +73,7 @@ mod stealing;
 mod submit;
 mod task;
 mod transition;
+mod watch;
 mod worker;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -87,6 +88,7 @@ pub use ids::{ClientId, Priority, StimulusId, Time, WorkerId};
 pub use overview::{key_prefix, GraphView, GroupView, PrefixCounts};
 pub use query::{StateCounts, TaskStateView, WorkerView};
 pub use task::{StateKind, TaskState};
+pub use watch::Transition;
 pub use worker::WorkerStatus;
 
 pub(crate) use ids::{TaskId, TaskSet};
@@ -130,6 +132,8 @@ pub struct SchedulerState {
     replicating: BTreeMap<TaskId, Replication>,
     /// Rebalance moves under way: the copy is made, then the sender's replica dropped.
     moving: BTreeMap<TaskId, Replication>,
+    /// Transitions recorded for scheduler plugins, while they watch.
+    watch: Option<Vec<watch::Transition>>,
     retiring: BTreeSet<WorkerId>,
     /// Number of graphs submitted so far.
     generation: u64,
@@ -168,6 +172,7 @@ impl SchedulerState {
             steals: BTreeMap::new(),
             replicating: BTreeMap::new(),
             moving: BTreeMap::new(),
+            watch: None,
             retiring: BTreeSet::new(),
             generation: 0,
             unknown_type,

@@ -90,16 +90,24 @@ pub enum StateKind {
     Erred,
 }
 
-impl fmt::Display for StateKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl StateKind {
+    /// Dask's name of the state.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
             StateKind::Released => "released",
             StateKind::Waiting => "waiting",
             StateKind::Queued => "queued",
             StateKind::Processing => "processing",
             StateKind::Memory => "memory",
             StateKind::Erred => "erred",
-        })
+        }
+    }
+}
+
+impl fmt::Display for StateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -82,4 +82,32 @@ impl Core {
             self.event(EventKind::WorkerClosing { worker, reason });
         }
     }
+
+    /// Hands the recorded task transitions to the extension's scheduler plugins, in order,
+    /// on a thread of their own; records them only while the extension wants them.
+    pub(super) fn feed_transitions(&mut self) {
+        let Some(ext) = &self.extension else { return };
+        let want = ext.0.wants_transitions();
+        self.state.watch_transitions(want);
+        let batch = self.state.take_transitions();
+        if batch.is_empty() {
+            return;
+        }
+        let ext = ext.0.clone();
+        let tx = self.transitions_tx.get_or_insert_with(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<crate::Transition>>();
+            let spawned = std::thread::Builder::new()
+                .name("oxdask-plugins".into())
+                .spawn(move || {
+                    for batch in rx {
+                        ext.transitions(batch);
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start the plugins' thread");
+            }
+            tx
+        });
+        let _ = tx.send(batch);
+    }
 }

@@ -25,6 +25,8 @@ mod lifecycle;
 mod memory;
 mod observe;
 
+pub(crate) use observe::LoopTime;
+
 /// What the core task receives.
 pub(crate) enum Input {
     /// A peer completed its handshake; the core answers with its connection id.
@@ -112,23 +114,8 @@ pub(crate) struct Core {
     loop_time: LoopTime,
     /// The active memory manager, while it runs.
     amm: Option<memory::Amm>,
-}
-
-/// The core's event-loop timing: inputs handled, total and longest handling time.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct LoopTime {
-    pub count: u64,
-    pub total_s: f64,
-    pub max_s: f64,
-}
-
-impl LoopTime {
-    fn record(&mut self, took: std::time::Duration) {
-        let s = took.as_secs_f64();
-        self.count += 1;
-        self.total_s += s;
-        self.max_s = self.max_s.max(s);
-    }
+    /// To the thread that gives scheduler plugins their transitions (started on first use).
+    transitions_tx: Option<std::sync::mpsc::Sender<Vec<crate::Transition>>>,
 }
 
 struct RunRequest {
@@ -162,6 +149,7 @@ impl Core {
             dashboard,
             loop_time: LoopTime::default(),
             amm: None,
+            transitions_tx: None,
             finished_value: None,
         }
     }
@@ -196,12 +184,19 @@ impl Core {
     }
 
     fn event(&mut self, kind: EventKind) {
+        if let Some(ext) = &self.extension {
+            // (an atomic load: a plugin registered just now sees the very next transitions)
+            self.state.watch_transitions(ext.0.wants_transitions());
+        }
         let stimulus = StimulusId(self.next_stimulus);
         self.next_stimulus += 1;
         let now = self.now();
         let commands = self.state.handle(Event::new(stimulus, kind), now);
         for c in commands {
             self.command(c);
+        }
+        if self.state.transitions_pending() > 10_000 {
+            self.feed_transitions(); // between ticks, a large graph's worth
         }
     }
 
@@ -249,6 +244,7 @@ impl Core {
                 self.bury_dying(false);
                 self.event(EventKind::Tick);
                 self.amm_tick();
+                self.feed_transitions();
             }
             Input::Snapshot(tx) => {
                 let _ = tx.send(self.snapshot());

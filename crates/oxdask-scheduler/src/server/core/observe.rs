@@ -140,3 +140,20 @@ impl Core {
         answer(query, &cx)
     }
 }
+
+/// The core's event-loop timing: inputs handled, total and longest handling time.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct LoopTime {
+    pub count: u64,
+    pub total_s: f64,
+    pub max_s: f64,
+}
+
+impl LoopTime {
+    pub(super) fn record(&mut self, took: std::time::Duration) {
+        let s = took.as_secs_f64();
+        self.count += 1;
+        self.total_s += s;
+        self.max_s = self.max_s.max(s);
+    }
+}

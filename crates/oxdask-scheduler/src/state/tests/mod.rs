@@ -13,6 +13,7 @@ mod retire;
 mod simulation;
 mod stealing;
 mod submit;
+mod watch;
 
 use std::sync::Arc;
 
