@@ -3,7 +3,9 @@ worker restarted for memory with the reason in the error."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -65,6 +67,19 @@ def test_results_beyond_the_limit_spill_and_come_back_right():
         np.testing.assert_array_equal(c.gather(futures[7]), np.full(n, 7.0))
         assert set(workers(c)) == before, "no worker restarted"
         assert max(c.run(peak_rss_mb).values()) < 0.95 * 250
+        # The dashboard's task stream shows the spilling and the reads back, apart from the
+        # tasks (``get_task_stream`` keeps to tasks, as Dask's).
+        url = c.dashboard_link.rsplit("/", 1)[0] + "/json/task-stream?since=0"
+
+        def spans():
+            with urllib.request.urlopen(url, timeout=30) as r:
+                return json.loads(r.read().decode())["tasks"]
+
+        assert wait_for(lambda: {"disk-write-full", "disk-read-full"} <= {
+            t["prefix"] for t in spans()})  # fmt: skip
+        for t in spans():
+            assert t["start"] <= t["stop"]
+        assert {r["startstops"][0]["action"] for r in c.get_task_stream()} == {"compute"}
 
 
 def test_a_reduction_over_six_times_the_cluster_memory_finishes():

@@ -57,6 +57,24 @@ def test_get_task_stream_returns_daskshaped_records_of_what_ran(client):
         client.get_task_stream(count=-1)
 
 
+def timed_sleep(seconds):
+    start = time.time()
+    time.sleep(seconds)
+    return start, time.time()
+
+
+def test_task_stream_times_are_the_workers_own(client):
+    # Start and stop come from the worker's clock (same machine here): they match what the
+    # task itself saw, not when its report reached the scheduler.
+    futures = client.map(timed_sleep, [0.2, 0.3], pure=False)
+    seen = dict(zip((f.key for f in futures), client.gather(futures), strict=True))
+    records = {r["key"]: r["startstops"][0] for r in client.get_task_stream()}
+    for key, (start, stop) in seen.items():
+        ss = records[key]
+        assert abs(ss["stop"] - stop) < 0.05, (ss, stop)
+        assert abs(ss["start"] - start) < 0.05, (ss, start)
+
+
 def test_get_task_stream_can_draw_to_a_file(client, tmp_path):
     client.gather(client.map(inc, range(5), pure=False))
     path = tmp_path / "stream.html"

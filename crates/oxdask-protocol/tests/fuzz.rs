@@ -80,6 +80,7 @@ fn seeds() -> Vec<Vec<u8>> {
             key: Key::str("a"),
             nbytes: 8,
             duration_us: 10,
+            stop_us: 0,
             type_name: "int".into(),
             value: Some(Bytes::from_static(b"\x80\x05K\x01.")),
         })

@@ -47,6 +47,7 @@ async fn client_task_runs_on_worker_and_is_reported() {
             key: Key::str(key),
             nbytes: 8,
             duration_us: 10,
+            stop_us: 0,
             type_name: "int".into(),
             value: c.inline.then(|| bytes::Bytes::from_static(b"pickled b")),
         });
@@ -105,6 +106,7 @@ async fn worker_death_reschedules_its_task() {
         key: Key::str("x"),
         nbytes: 1,
         duration_us: 1,
+        stop_us: 0,
         type_name: "int".into(),
         value: None,
     });

@@ -85,6 +85,7 @@ async fn round_trip_works(server: &ServerHandle, key: &str) {
         key: Key::str(key),
         nbytes: 8,
         duration_us: 10,
+        stop_us: 0,
         type_name: "int".into(),
         value: None,
     });

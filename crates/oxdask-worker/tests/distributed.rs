@@ -101,6 +101,14 @@ async fn a_dependency_moves_peer_to_peer_and_results_are_right() {
                     WorkerToScheduler::TaskFinished { duration_us, .. } => *duration_us,
                     other => panic!("{other:?}"),
                 },
+                stop_us: match &got[1] {
+                    WorkerToScheduler::TaskFinished { stop_us, .. } => {
+                        let now = oxdask_protocol::messages::epoch_us();
+                        assert!(*stop_us <= now && now - stop_us < 60_000_000, "{stop_us}");
+                        *stop_us
+                    }
+                    other => panic!("{other:?}"),
+                },
                 type_name: "int".into(),
                 value: match &got[1] {
                     WorkerToScheduler::TaskFinished { value, .. } => {

@@ -27,13 +27,19 @@ def _view(client, path: str) -> dict:
     return json.loads(client._conn.dashboard(path, 30.0))
 
 
+#: What a task-stream entry that is not a computation did (its prefix starts with it), as the
+#: ``action`` of Dask's ``startstops``: moving data between workers, spilling, reading back.
+_ACTIONS = ("transfer", "disk-write", "disk-read")
+
+
 def _stream(client, since: int = 0) -> tuple[list[dict], int]:
     """Dask-shaped task records after sequence number ``since`` (epoch times), and the next."""
     raw = _view(client, f"task-stream?since={since}")
     offset = time.time() - raw["now"]
     records = []
     for t in raw["tasks"]:
-        action = "transfer" if t["prefix"].startswith("transfer-") else "compute"
+        prefix = t["prefix"]
+        action = next((a for a in _ACTIONS if prefix.startswith(a + "-")), "compute")
         span = {"action": action, "start": t["start"] + offset, "stop": t["stop"] + offset}
         records.append(
             {
@@ -230,9 +236,11 @@ def _stream_svg(records: list[dict], width: int = 900, row: int = 18) -> str:
         y = rows.index((worker, lane)) * row
         ss = r["startstops"][0]
         x, w = (ss["start"] - t0) * scale, max((ss["stop"] - ss["start"]) * scale, 1.0)
-        transfer = ss["action"] == "transfer"
-        fill = "#d62728" if transfer else "#000" if r["status"] != "OK" else _colour(r["prefix"])
-        kind = "transfer" if transfer else "task"
+        action = ss["action"]
+        fill = {"transfer": "#d62728", "disk-write": "#a0a0a0", "disk-read": "#a0a0a0"}.get(
+            action, "#000" if r["status"] != "OK" else _colour(r["prefix"])
+        )
+        kind = {"transfer": "transfer", "compute": "task"}.get(action, "spill")
         title = html.escape(f"{r['key']!r} on {worker}: {ss['stop'] - ss['start']:.4f} s")
         parts.append(f"<rect class='{kind}' x='{x:.1f}' y='{y}' width='{w:.1f}' height='{row - 2}'"
                      f" fill='{fill}'><title>{title}</title></rect>")  # fmt: skip

@@ -19,7 +19,7 @@ mod worker;
 pub use client::{ClientToScheduler, Failure, MemoryOp, SchedulerToClient, WireTask, RESTART};
 pub use common::{BufIx, ErrorBlob, StoredValue, WorkerInfo};
 pub use peer::{PeerReply, PeerRequest, ShufflePiece};
-pub use worker::{ComputeTask, SchedulerToWorker, WorkerToScheduler};
+pub use worker::{epoch_us, ComputeTask, DiskSpan, SchedulerToWorker, WorkerToScheduler};
 
 #[cfg(test)]
 mod tests {

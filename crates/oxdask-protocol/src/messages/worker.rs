@@ -101,6 +101,16 @@ pub enum WorkerToScheduler {
         nbytes: u64,
         /// How long it took, microseconds.
         duration_us: u64,
+        /// When it ended, by the worker's clock: microseconds since the UNIX epoch (0:
+        /// unknown; the scheduler then uses the message's arrival).
+        #[serde(default)]
+        stop_us: u64,
+    },
+    /// Results the worker wrote to disk (spilled) or read back, for the task stream; sent
+    /// with heartbeats.
+    Disk {
+        /// What happened, oldest first.
+        spans: Vec<DiskSpan>,
     },
     /// The worker paused (its process memory passed the pause threshold: it starts no task
     /// and fetches nothing until it falls back) or resumed.
@@ -125,6 +135,10 @@ pub enum WorkerToScheduler {
         nbytes: u64,
         /// Run time in microseconds.
         duration_us: u64,
+        /// When it ended, by the worker's clock: microseconds since the UNIX epoch (0:
+        /// unknown; the scheduler then uses the message's arrival).
+        #[serde(default)]
+        stop_us: u64,
         /// Python type name of the result.
         type_name: String,
         /// The result itself (a pickle), when the task was marked `inline` and the result is
@@ -172,4 +186,29 @@ pub enum WorkerToScheduler {
         /// False if `result` is an exception.
         ok: bool,
     },
+}
+
+/// Results written to disk (spilled) or read back in one go.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiskSpan {
+    /// True for a read back (unspill), false for a write (spill).
+    pub read: bool,
+    /// The first key (names the span's task prefix).
+    pub key: Key,
+    /// How many results.
+    pub count: u32,
+    /// Their bytes.
+    pub nbytes: u64,
+    /// How long it took, microseconds.
+    pub duration_us: u64,
+    /// When it ended, microseconds since the UNIX epoch (the worker's clock).
+    pub stop_us: u64,
+}
+
+/// Microseconds since the UNIX epoch by this machine's clock (0 if it is before 1970).
+#[must_use]
+pub fn epoch_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }

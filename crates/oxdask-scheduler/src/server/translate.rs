@@ -68,6 +68,7 @@ pub(crate) fn worker_event(
             duration_us,
             type_name,
             value: _,
+            stop_us: _,
         } => EventKind::TaskFinished {
             worker,
             key,
@@ -102,7 +103,8 @@ pub(crate) fn worker_event(
         },
         WorkerToScheduler::Register(_)
         | WorkerToScheduler::RunResult { .. }
-        | WorkerToScheduler::Transferred { .. } => return None,
+        | WorkerToScheduler::Transferred { .. }
+        | WorkerToScheduler::Disk { .. } => return None,
     })
 }
 

@@ -288,5 +288,6 @@ fn run<H: Host>(host: &H, store: &Store<H::Value>, job: Job) -> Internal<H::Valu
         key: task.key,
         result,
         duration_us,
+        stop_us: oxdask_protocol::messages::epoch_us(),
     }
 }

@@ -28,6 +28,7 @@
 //! are abandoned (their threads finish, their results are discarded).
 
 mod config;
+mod disklog;
 mod executor;
 mod host;
 mod scheduler;
@@ -69,6 +70,8 @@ pub(crate) enum Internal<V> {
         key: Key,
         result: Result<Completed, ErrorBlob>,
         duration_us: u64,
+        /// When it ended, microseconds since the UNIX epoch.
+        stop_us: u64,
     },
     Fetched {
         id: FetchId,

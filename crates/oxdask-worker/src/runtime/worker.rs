@@ -113,6 +113,10 @@ impl<H: Host> Worker<H> {
                         spilled,
                         usage: oxdask_protocol::ProcessUsage::sample(),
                     });
+                    let spans = self.store.disk.take();
+                    if !spans.is_empty() {
+                        self.scheduler.send(WorkerToScheduler::Disk { spans });
+                    }
                 }
                 _ = monitor.tick(), if self.memory_limit > 0 => {
                     if let Some(reason) = self.check_memory() {
@@ -169,6 +173,7 @@ impl<H: Host> Worker<H> {
                 key,
                 result,
                 duration_us,
+                stop_us,
             } => {
                 self.rejoins.remove(&key); // a rejoin() that gave up waiting
                 match result {
@@ -176,6 +181,7 @@ impl<H: Host> Worker<H> {
                         key,
                         nbytes: done.nbytes,
                         duration_us,
+                        stop_us,
                         type_name: done.type_name,
                         value: done.pickle,
                     },
@@ -196,6 +202,7 @@ impl<H: Host> Worker<H> {
                         from,
                         nbytes,
                         duration_us,
+                        stop_us: oxdask_protocol::messages::epoch_us(),
                     });
                 }
                 EventKind::DataFetched {

@@ -24,6 +24,7 @@ impl WorkerState {
                         key,
                         nbytes,
                         duration_us: 0,
+                        stop_us: 0,
                         type_name,
                         value: None,
                     }));
@@ -170,7 +171,7 @@ impl WorkerState {
         &mut self,
         key: Key,
         nbytes: u64,
-        duration_us: u64,
+        (duration_us, stop_us): (u64, u64),
         type_name: String,
         value: Option<bytes::Bytes>,
     ) {
@@ -203,6 +204,7 @@ impl WorkerState {
                 key,
                 nbytes,
                 duration_us,
+                stop_us,
                 type_name,
                 value,
             }));

@@ -96,6 +96,8 @@ pub enum EventKind {
         nbytes: u64,
         /// Run time in microseconds.
         duration_us: u64,
+        /// When it ended, microseconds since the UNIX epoch (0: unknown).
+        stop_us: u64,
         /// Python type name of the result.
         type_name: String,
         /// The pickled result, when the task was `inline` and the result small.

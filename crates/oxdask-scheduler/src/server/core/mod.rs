@@ -89,6 +89,8 @@ const NANNY_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 pub(crate) struct Core {
     state: SchedulerState,
     started: Instant,
+    /// `started` in seconds since the UNIX epoch (to place workers' timestamps).
+    started_epoch: f64,
     next_stimulus: u64,
     next_conn: u32,
     address: String,
@@ -134,6 +136,7 @@ impl Core {
         Self {
             state: SchedulerState::new(config),
             started: Instant::now(),
+            started_epoch: oxdask_protocol::messages::epoch_us() as f64 / 1e6,
             next_stimulus: 1,
             next_conn: 1,
             address,

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use oxdask_graph::Key;
 use oxdask_protocol::messages::WorkerToScheduler;
 
 use super::Core;
@@ -18,15 +19,38 @@ impl Core {
         self.started.elapsed().as_secs_f64()
     }
 
-    /// Records a finished or failed task in the stream (its start is its end minus the run
-    /// time the worker measured).
+    /// When something a worker reports ended, in seconds since the scheduler started: the
+    /// worker's own clock (`stop_us`, microseconds since the UNIX epoch) when it agrees with
+    /// the report's arrival within `slack` seconds (so a worker whose clock is off does not
+    /// scramble the stream), else the arrival.
+    fn worker_time(&self, stop_us: u64, slack: f64) -> f64 {
+        let arrival = self.seconds();
+        if stop_us == 0 {
+            return arrival;
+        }
+        let theirs = stop_us as f64 / 1e6 - self.started_epoch;
+        if theirs <= arrival + 0.05 && arrival - theirs <= slack {
+            theirs.min(arrival)
+        } else {
+            arrival
+        }
+    }
+
+    /// Records a finished or failed task in the stream (from when the worker says it ended
+    /// and how long it ran), a transfer, or spilling (`disk-write-*`, `disk-read-*`).
     pub(super) fn observe(&mut self, worker: WorkerId, msg: &WorkerToScheduler) {
-        let stop = self.seconds();
-        let (key, start, ok) = match msg {
+        let (key, start, stop, ok) = match msg {
             WorkerToScheduler::TaskFinished {
-                key, duration_us, ..
-            } => (key, (stop - *duration_us as f64 / 1e6).max(0.0), true),
+                key,
+                duration_us,
+                stop_us,
+                ..
+            } => {
+                let stop = self.worker_time(*stop_us, 2.0);
+                (key, (stop - *duration_us as f64 / 1e6).max(0.0), stop, true)
+            }
             WorkerToScheduler::TaskErred { key, error } => {
+                let stop = self.seconds();
                 self.stream.raised(Raised {
                     key: key.clone(),
                     prefix: key_prefix(key),
@@ -34,23 +58,30 @@ impl Core {
                     time: stop,
                     text: error.text.clone(),
                 });
-                (key, stop, false)
+                (key, stop, stop, false)
             }
             WorkerToScheduler::Heartbeat { usage, .. } => {
                 return self.observe_usage(worker, *usage);
             }
             WorkerToScheduler::Transferred {
-                keys, duration_us, ..
+                keys,
+                duration_us,
+                stop_us,
+                ..
             } => {
                 let Some(key) = keys.first() else { return };
-                self.stream.transfer(Ran {
-                    key: key.clone(),
-                    prefix: format!("transfer-{}", key_prefix(key)),
-                    worker: self.address_of(worker),
-                    start: (stop - *duration_us as f64 / 1e6).max(0.0),
-                    stop,
-                    ok: true,
-                });
+                let stop = self.worker_time(*stop_us, 2.0);
+                let entry = self.span(worker, key, "transfer", *duration_us, stop);
+                return self.stream.transfer(entry);
+            }
+            WorkerToScheduler::Disk { spans } => {
+                // (sent with heartbeats: up to a few seconds after the fact)
+                for s in spans {
+                    let kind = if s.read { "disk-read" } else { "disk-write" };
+                    let stop = self.worker_time(s.stop_us, 30.0);
+                    let entry = self.span(worker, &s.key, kind, s.duration_us, stop);
+                    self.stream.transfer(entry);
+                }
                 return;
             }
             _ => return,
@@ -63,6 +94,18 @@ impl Core {
             stop,
             ok,
         });
+    }
+
+    /// A stream entry for work that is not a task (`kind-<prefix of key>`).
+    fn span(&self, worker: WorkerId, key: &Key, kind: &str, duration_us: u64, stop: f64) -> Ran {
+        Ran {
+            key: key.clone(),
+            prefix: format!("{kind}-{}", key_prefix(key)),
+            worker: self.address_of(worker),
+            start: (stop - duration_us as f64 / 1e6).max(0.0),
+            stop,
+            ok: true,
+        }
     }
 
     /// Names and pids of the workers, by address.

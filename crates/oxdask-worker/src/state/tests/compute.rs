@@ -147,6 +147,7 @@ fn a_repeated_request_for_a_held_result_is_answered_at_once() {
         key: k("x"),
         nbytes: 8,
         duration_us: 0,
+        stop_us: 0,
         type_name: "int".into(),
         value: None,
     });

@@ -115,6 +115,7 @@ impl TestEnv {
             key: k(key),
             nbytes,
             duration_us,
+            stop_us: 0,
             type_name: "int".into(),
             value: None,
         })
@@ -195,6 +196,7 @@ pub(super) fn finished(key: &str, nbytes: u64) -> Command {
         key: k(key),
         nbytes,
         duration_us: TASK_US,
+        stop_us: 0,
         type_name: "int".into(),
         value: None,
     })

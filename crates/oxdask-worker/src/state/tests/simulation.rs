@@ -301,6 +301,7 @@ impl Sim {
                 key,
                 nbytes: 100,
                 duration_us: 1,
+                stop_us: 0,
                 type_name: "int".into(),
                 value: None,
             });
