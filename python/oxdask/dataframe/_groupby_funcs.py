@@ -58,16 +58,23 @@ def _key_values(df, key_cols, key_parts, names):
 
 
 class GroupbyChunk:
-    """Partial aggregates of one partition."""
+    """Partial aggregates of one partition. With ``sort`` (the result is sorted at the end,
+    so the order of the partials does not matter), sums and counts by small-range integer
+    keys are counted with ``np.bincount`` (see :func:`_bincount_partials`)."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, sort=False):
         self.spec = spec  # a GroupSpec
+        self.sort = sort
 
     def __call__(self, df, *key_parts):
         sp = self.spec
         if isinstance(df, pd.Series):
             df = df.to_frame(name=sp.series_column)
         keys = _key_values(df, sp.key_cols, key_parts, sp.key_names)
+        if self.sort:
+            agg = _bincount_partials(df, keys, sp)
+            if agg is not None:
+                return {"agg": agg}
         needed = sorted({k for ks in sp.partials.values() for k in ks})
         single = len(needed) == 1
         if single:  # a Series groupby is cheaper than a one-column DataFrame groupby
@@ -101,6 +108,64 @@ class GroupbyChunk:
                 frame = frame.dropna(subset=list(frame.columns[:-1]))
             out[f"nunique-{k}"] = frame.drop_duplicates()
         return out
+
+
+#: Most key combinations (product of the keys' ranges) counted with ``np.bincount``.
+_BINCOUNT_CELLS = 1 << 20
+
+
+def _bincount_partials(df, keys, sp):
+    """The chunk's ``agg`` frame computed with ``np.bincount`` when every key is a numpy
+    integer column whose values span few combinations and only sizes, sums and counts of
+    float64 columns are asked (a groupby by day and hour, by small codes); None otherwise.
+    The groups come out sorted; values, dtypes and names are those of the pandas path."""
+    if sp.nunique or not set(sp.partials) <= {"sum", "count"} or not len(df):
+        return None
+    series, names = [], []
+    for k in keys:
+        s = k if isinstance(k, pd.Series) else df[k]
+        if not isinstance(s.dtype, np.dtype) or s.dtype.kind not in "iu":
+            return None
+        if s.index is not df.index and not s.index.equals(df.index):
+            return None  # pandas would align by label
+        series.append(s.to_numpy())
+        names.append(s.name if isinstance(k, pd.Series) else k)
+    values = {k: df[sp.value_cols[k]] for ks in sp.partials.values() for k in ks}
+    if any(v.dtype != np.float64 for v in values.values()):
+        return None
+    lows, spans, cells = [], [], 1
+    for a in series:
+        low, high = int(a.min()), int(a.max())
+        lows.append(low)
+        spans.append(high - low + 1)
+        cells *= high - low + 1
+    if cells > min(_BINCOUNT_CELLS, 4 * len(df) + 1024):
+        return None
+    codes = np.zeros(len(df), dtype=np.int64)
+    for a, low, span in zip(series, lows, spans, strict=True):
+        codes = codes * span + (a.astype(np.int64) - low)
+    size = np.bincount(codes, minlength=cells)
+    present = np.flatnonzero(size)
+    levels, rest = [], present
+    for a, low, span in zip(reversed(series), reversed(lows), reversed(spans), strict=True):
+        levels.append((rest % span + low).astype(a.dtype))
+        rest = rest // span
+    levels.reverse()
+    if len(levels) == 1:
+        index = pd.Index(levels[0], name=names[0])
+    else:
+        index = pd.MultiIndex.from_arrays(levels, names=names)
+    cols = {"size-": size[present]} if sp.with_size else {}
+    for kind, ks in sp.partials.items():
+        for k in ks:
+            v = values[k].to_numpy()
+            missing = np.isnan(v)
+            if kind == "sum":
+                w = np.where(missing, 0.0, v)
+                cols[f"sum-{k}"] = np.bincount(codes, weights=w, minlength=cells)[present]
+            else:
+                cols[f"count-{k}"] = np.bincount(codes[~missing], minlength=cells)[present]
+    return pd.DataFrame(cols, index=index)
 
 
 def _keys_frame(df, keys):

@@ -296,7 +296,7 @@ class _GroupBy(GroupByShuffled):
             used = [c for c in spec.key_cols if c is not None] + list(spec.value_cols)
             rule = ColumnRule(obj._name, select=used)
         chunked = partitionwise(
-            chunk or gf.GroupbyChunk(spec),
+            chunk or gf.GroupbyChunk(spec, final.sort),
             obj,
             *keys,
             meta=obj._meta,
