@@ -7,16 +7,12 @@ import time
 
 import numpy as np
 import pytest
-
-from oxdask.distributed import Client, LocalCluster
+from _clusters import local_client
 
 
 @pytest.fixture(scope="module")
 def client():
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
-        Client(cluster, set_as_default=False) as c,
-    ):
+    with local_client(n_workers=2, threads_per_worker=1) as c:
         yield c
 
 

@@ -7,8 +7,9 @@ import io
 import time
 
 import pytest
+from _clusters import local_client
 
-from oxdask.distributed import Client, LocalCluster, progress
+from oxdask.distributed import progress
 from oxdask.distributed.progress import MultiProgressWidget, ProgressWidget
 
 pytest.importorskip("ipywidgets")
@@ -29,10 +30,7 @@ def fail(x):
 
 @pytest.fixture(scope="module")
 def client():
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
-        Client(cluster, set_as_default=False) as c,
-    ):
+    with local_client(n_workers=2, threads_per_worker=1, processes=False) as c:
         yield c
 
 

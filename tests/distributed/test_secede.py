@@ -7,11 +7,10 @@ import itertools
 import time
 
 import pytest
+from _clusters import local_client
 
 from oxdask.distributed import (
-    Client,
     Event,
-    LocalCluster,
     rejoin,
     secede,
     worker_client,
@@ -20,10 +19,7 @@ from oxdask.distributed import (
 
 @pytest.fixture(scope="module")
 def client():
-    with (
-        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster,
-        Client(cluster, set_as_default=False) as c,
-    ):
+    with local_client(n_workers=1, threads_per_worker=1) as c:
         yield c
 
 
