@@ -84,6 +84,8 @@ impl SchedulerState {
             .collect();
         let mut started = 0;
         let mut batches: BTreeMap<WorkerId, Vec<(Key, Vec<WorkerId>)>> = BTreeMap::new();
+        // Per sender, the keys it alone holds that may move, by size (built on first use).
+        let mut movable: BTreeMap<WorkerId, BTreeSet<(u64, TaskId)>> = BTreeMap::new();
         while let Some((&from, &most)) = load
             .iter()
             .max_by_key(|&(id, b)| (*b, std::cmp::Reverse(*id)))
@@ -92,24 +94,15 @@ impl SchedulerState {
                 break;
             };
             let gap = most.saturating_sub(least);
-            // The largest key that the sender alone holds and that narrows the gap.
-            let best = self.workers[&from]
-                .has_what
-                .iter()
-                .copied()
-                .filter(|t| allowed.as_ref().is_none_or(|a| a.contains(t)))
-                .filter(|t| !self.moving.contains_key(t) && !self.replicating.contains_key(t))
-                .filter_map(|t| match &self.tasks[t].state {
-                    TaskState::Memory { holders, nbytes } if holders.as_slice() == [from] => {
-                        Some((*nbytes, t))
-                    }
-                    _ => None,
-                })
-                .filter(|&(nbytes, _)| nbytes > 0 && nbytes.saturating_mul(2) <= gap)
-                .max();
-            let Some((nbytes, t)) = best else {
+            let candidates = movable
+                .entry(from)
+                .or_insert_with(|| self.movable_from(from, allowed.as_ref()));
+            // The largest key that narrows the gap: at most half of it.
+            let Some(&(nbytes, t)) = candidates.range(..=(gap / 2, TaskId(u32::MAX))).next_back()
+            else {
                 break;
             };
+            candidates.remove(&(nbytes, t));
             *load.get_mut(&from).expect("chosen from the map") -= nbytes;
             *load.get_mut(&to).expect("chosen from the map") += nbytes;
             self.moving.insert(t, Replication { from, to });
@@ -121,6 +114,29 @@ impl SchedulerState {
             self.out.emit(Command::Replicate { worker, keys });
         }
         started
+    }
+
+    /// The results only `worker` holds that a rebalance may move (in `allowed` if given, not
+    /// being copied already, not empty), by size.
+    fn movable_from(
+        &self,
+        worker: WorkerId,
+        allowed: Option<&BTreeSet<TaskId>>,
+    ) -> BTreeSet<(u64, TaskId)> {
+        self.workers[&worker]
+            .has_what
+            .iter()
+            .copied()
+            .filter(|t| allowed.is_none_or(|a| a.contains(t)))
+            .filter(|t| !self.moving.contains_key(t) && !self.replicating.contains_key(t))
+            .filter_map(|t| match &self.tasks[t].state {
+                TaskState::Memory { holders, nbytes } if holders.as_slice() == [worker] => {
+                    Some((*nbytes, t))
+                }
+                _ => None,
+            })
+            .filter(|&(nbytes, _)| nbytes > 0)
+            .collect()
     }
 
     /// A copy made for a rebalance arrived at `worker`: the sender's replica goes.
