@@ -63,8 +63,9 @@ impl Stream {
         self.push(entry);
     }
 
-    /// A transfer between workers: in the stream, not counted as a task.
-    pub(crate) fn transfer(&mut self, entry: Ran) {
+    /// Work that is not a task (a transfer between workers, spilling): in the stream, not
+    /// counted as a task.
+    pub(crate) fn not_a_task(&mut self, entry: Ran) {
         self.push(entry);
     }
 

@@ -132,7 +132,7 @@ impl SchedulerState {
         w.is_running()
             && w.fits(&c.resources)
             && (!c.slot_limited
-                || w.processing.len() - w.long_running.len() < self.config.slots(w.nthreads)
+                || w.busy() < self.config.slots(w.nthreads)
                 || w.occupancy < u64::from(w.nthreads) * self.config.root_task_horizon.as_micros())
     }
 

@@ -66,8 +66,8 @@ impl SchedulerState {
             return;
         }
         let task = self.tasks.remove(t);
-        if self.watch.is_some() {
-            self.record_transition(&task.key, task.state.kind().name(), "forgotten");
+        if self.watching() {
+            self.record_transition(task.key.clone(), task.state.kind().name(), "forgotten");
         }
         for &d in task.deps.iter() {
             self.tasks[d].dependents.swap_remove(&t);

@@ -29,11 +29,7 @@ impl SchedulerState {
         let thieves: Vec<WorkerId> = self
             .workers
             .iter()
-            .filter(|(_, w)| {
-                w.is_running()
-                    && w.processing.len() == w.long_running.len()
-                    && w.incoming_steals == 0
-            })
+            .filter(|(_, w)| w.is_running() && w.busy() == 0 && w.incoming_steals == 0)
             .map(|(&id, _)| id)
             .collect();
         for thief in thieves {
@@ -47,9 +43,7 @@ impl SchedulerState {
     /// Tasks a worker holds beyond its threads, not counting those already being stolen.
     fn excess(&self, worker: WorkerId) -> usize {
         let w = &self.workers[&worker];
-        w.processing
-            .len()
-            .saturating_sub(w.long_running.len())
+        w.busy()
             .saturating_sub(w.outgoing_steals as usize)
             .saturating_sub(w.nthreads as usize)
     }

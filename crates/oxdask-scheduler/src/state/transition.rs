@@ -27,9 +27,9 @@ impl SchedulerState {
         let task = &mut self.tasks[t];
         task.log.push(entry);
         let old = std::mem::replace(&mut task.state, new);
-        if self.watch.is_some() {
+        if self.watching() {
             let key = self.tasks[t].key.clone();
-            self.record_transition(&key, old.kind().name(), entry.to.name());
+            self.record_transition(key, old.kind().name(), entry.to.name());
         }
         let (was_active, was_memory) = (old.is_active(), old.is_memory());
         self.leave(t, old);

@@ -40,18 +40,25 @@ impl SchedulerState {
         self.watch.as_ref().map_or(0, Vec::len)
     }
 
+    /// Whether transitions are recorded (callers check before cloning a key for
+    /// [`Self::record_transition`]).
+    pub(crate) fn watching(&self) -> bool {
+        self.watch.is_some()
+    }
+
     pub(crate) fn record_transition(
         &mut self,
-        key: &Key,
+        key: Key,
         start: &'static str,
         finish: &'static str,
     ) {
+        let stimulus = self.stimulus;
         if let Some(watch) = &mut self.watch {
             watch.push(Transition {
-                key: key.clone(),
+                key,
                 start,
                 finish,
-                stimulus: self.stimulus,
+                stimulus,
             });
         }
     }

@@ -192,6 +192,11 @@ impl Worker {
         }
     }
 
+    /// Tasks processing on its threads: those that left theirs (`secede()`) do not count.
+    pub(crate) fn busy(&self) -> usize {
+        self.processing.len() - self.long_running.len()
+    }
+
     /// It takes new tasks and replicas (neither paused nor retiring).
     pub(crate) fn is_running(&self) -> bool {
         self.status == WorkerStatus::Running

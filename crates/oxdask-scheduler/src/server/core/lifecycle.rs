@@ -84,11 +84,9 @@ impl Core {
     }
 
     /// Hands the recorded task transitions to the extension's scheduler plugins, in order,
-    /// on a thread of their own; records them only while the extension wants them.
+    /// on a thread of their own (whether they are recorded is set per event, in `event`).
     pub(super) fn feed_transitions(&mut self) {
         let Some(ext) = &self.extension else { return };
-        let want = ext.0.wants_transitions();
-        self.state.watch_transitions(want);
         let batch = self.state.take_transitions();
         if batch.is_empty() {
             return;

@@ -72,7 +72,7 @@ impl Core {
                 let Some(key) = keys.first() else { return };
                 let stop = self.worker_time(*stop_us, 2.0);
                 let entry = self.span(worker, key, "transfer", *duration_us, stop);
-                return self.stream.transfer(entry);
+                return self.stream.not_a_task(entry);
             }
             WorkerToScheduler::Disk { spans } => {
                 // (sent with heartbeats: up to a few seconds after the fact)
@@ -80,7 +80,7 @@ impl Core {
                     let kind = if s.read { "disk-read" } else { "disk-write" };
                     let stop = self.worker_time(s.stop_us, 30.0);
                     let entry = self.span(worker, &s.key, kind, s.duration_us, stop);
-                    self.stream.transfer(entry);
+                    self.stream.not_a_task(entry);
                 }
                 return;
             }
