@@ -463,9 +463,9 @@ def secede() -> None:
     """The task running on this thread leaves its worker's thread count (another task thread
     takes its place). ``ValueError`` outside a task running on a worker."""
 
-def rejoin(timeout: float | None = None) -> None:
-    """Wait (without the GIL) until the worker has a thread for this seceded task again;
-    ``TimeoutError`` after ``timeout`` seconds. Nothing if the task did not secede."""
+def rejoin() -> None:
+    """Wait (without the GIL) until the worker has a thread for this seceded task again (or
+    stops). Nothing if the task did not secede."""
 
 def temporary_pki() -> tuple[str, str, str]:
     """A new throw-away CA and a certificate it signed: ``(ca_pem, cert_pem, key_pem)``."""

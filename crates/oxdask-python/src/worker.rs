@@ -325,15 +325,9 @@ pub(crate) fn secede() -> PyResult<()> {
     oxdask_worker::secede().map_err(PyValueError::new_err)
 }
 
-/// `rejoin(timeout)`: waits, without the GIL, until the worker has a thread for the seceded
-/// task again (`TimeoutError` after `timeout` seconds); nothing if it did not secede.
+/// `rejoin()`: waits, without the GIL, until the worker has a thread for the seceded task
+/// again (or stops); nothing if it did not secede.
 #[pyfunction]
-#[pyo3(signature = (timeout=None))]
-pub(crate) fn rejoin(py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
-    let timeout = timeout
-        .map(|t| Duration::try_from_secs_f64(t.max(0.0)))
-        .transpose()
-        .map_err(|e| PyValueError::new_err(format!("rejoin timeout: {e}")))?;
-    py.detach(|| oxdask_worker::rejoin(timeout))
-        .map_err(pyo3::exceptions::PyTimeoutError::new_err)
+pub(crate) fn rejoin(py: Python<'_>) {
+    py.detach(oxdask_worker::rejoin);
 }

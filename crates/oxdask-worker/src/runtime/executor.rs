@@ -96,8 +96,8 @@ impl<H: Host> Threads<H> {
         std::thread::Builder::new()
             .name(format!("oxdask-task-{i}"))
             .spawn(move || {
-                let pool: Arc<dyn Pool> = threads.clone();
-                threads.host.task_thread(|| work(&threads, &pool));
+                secession::join(threads.clone());
+                threads.host.task_thread(|| work(&threads));
             })
             .map(drop)
     }
@@ -164,7 +164,7 @@ impl Drop for Executor {
     }
 }
 
-fn work<H: Host>(threads: &Threads<H>, pool: &Arc<dyn Pool>) {
+fn work<H: Host>(threads: &Threads<H>) {
     let (queue, host, store) = (&*threads.queue, &*threads.host, &*threads.store);
     let mut probe = Probe {
         at: Instant::now(),
@@ -175,7 +175,7 @@ fn work<H: Host>(threads: &Threads<H>, pool: &Arc<dyn Pool>) {
             let mut next = Some(first);
             while let Some(job) = next {
                 let key = job.task.key.clone();
-                let (outcome, leaves) = secession::running(&key, pool, || run(host, store, job));
+                let (outcome, leaves) = secession::running(key, || run(host, store, job));
                 if threads.results.send(outcome).is_err() {
                     return true; // the worker stopped
                 }

@@ -2,14 +2,13 @@
 //! the worker's thread count, typically to wait for tasks the task submitted, and a fresh
 //! task thread takes its place; `rejoin()` waits until the worker has a thread free again.
 //!
-//! Each task thread knows the task it runs (a thread-local set around the execution). A
-//! thread whose task seceded ends once that task does (its replacement stays), so the pool
-//! goes back to `nthreads` threads.
+//! Each task thread knows its pool (set once, when it starts) and the task it runs (set
+//! around each execution). A thread whose task seceded ends once that task does (its
+//! replacement stays), so the pool goes back to `nthreads` threads.
 
 use std::cell::RefCell;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use oxdask_graph::Key;
 
@@ -29,31 +28,41 @@ pub(crate) trait Pool: Send + Sync {
     fn add_thread(&self);
 }
 
-struct Current {
+/// The task a thread runs, and what it did with its thread.
+struct Task {
     key: Key,
     seceded: bool,
     /// The task seceded once: its thread ends with it.
     leaves: bool,
-    pool: Arc<dyn Pool>,
+}
+
+#[derive(Default)]
+struct TaskThread {
+    pool: Option<Arc<dyn Pool>>,
+    task: Option<Task>,
 }
 
 thread_local! {
-    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+    static THREAD: RefCell<TaskThread> = RefCell::default();
 }
 
-/// Runs `f` (one task's execution) as the current task of this thread; returns its result
-/// and whether the thread must end afterwards (the task seceded: a replacement took over).
-pub(crate) fn running<R>(key: &Key, pool: &Arc<dyn Pool>, f: impl FnOnce() -> R) -> (R, bool) {
-    CURRENT.with_borrow_mut(|c| {
-        *c = Some(Current {
-            key: key.clone(),
+/// Makes this thread a task thread of `pool`.
+pub(crate) fn join(pool: Arc<dyn Pool>) {
+    THREAD.with_borrow_mut(|t| t.pool = Some(pool));
+}
+
+/// Runs `f` (the execution of task `key`) as this thread's task; returns its result and
+/// whether the thread must end afterwards (the task seceded: a replacement took over).
+pub(crate) fn running<R>(key: Key, f: impl FnOnce() -> R) -> (R, bool) {
+    THREAD.with_borrow_mut(|t| {
+        t.task = Some(Task {
+            key,
             seceded: false,
             leaves: false,
-            pool: pool.clone(),
         });
     });
     let out = f();
-    let leaves = CURRENT.with_borrow_mut(|c| c.take().is_some_and(|c| c.leaves));
+    let leaves = THREAD.with_borrow_mut(|t| t.task.take().is_some_and(|task| task.leaves));
     (out, leaves)
 }
 
@@ -64,63 +73,43 @@ pub(crate) fn running<R>(key: &Key, pool: &Arc<dyn Pool>, f: impl FnOnce() -> R)
 ///
 /// When called outside a task running on a worker.
 pub fn secede() -> Result<(), String> {
-    CURRENT.with_borrow_mut(|c| {
-        let Some(current) = c.as_mut() else {
+    THREAD.with_borrow_mut(|t| {
+        let (Some(pool), Some(task)) = (&t.pool, &mut t.task) else {
             return Err("secede() must be called from a task running on a worker".to_owned());
         };
-        if current.seceded {
+        if task.seceded {
             return Ok(());
         }
-        current.seceded = true;
-        if !current.leaves {
-            current.leaves = true;
-            current.pool.add_thread();
+        task.seceded = true;
+        if !task.leaves {
+            task.leaves = true;
+            pool.add_thread();
         }
-        current.pool.notify(Secession::Seceded(current.key.clone()));
+        pool.notify(Secession::Seceded(task.key.clone()));
         Ok(())
     })
 }
 
-/// The seceded task asks for a thread again and waits (up to `timeout`, forever with
-/// `None`) until the worker has one free. Does nothing if the task did not secede, or
-/// outside a task.
-///
-/// # Errors
-///
-/// When `timeout` passes first (the task then still counts as seceded).
-pub fn rejoin(timeout: Option<Duration>) -> Result<(), String> {
-    let waiting = CURRENT.with_borrow_mut(|c| {
-        let current = c.as_mut().filter(|c| c.seceded)?;
-        let (tx, rx) = mpsc::channel();
-        if !current
-            .pool
-            .notify(Secession::Rejoin(current.key.clone(), tx))
-        {
-            return None; // the worker stopped: nothing to wait for
+/// The seceded task asks for a thread again and waits until the worker has one free (or
+/// stops). Does nothing if the task did not secede, or outside a task.
+pub fn rejoin() {
+    let waiting = THREAD.with_borrow_mut(|t| {
+        let (Some(pool), Some(task)) = (&t.pool, &t.task) else {
+            return None;
+        };
+        if !task.seceded {
+            return None;
         }
-        Some((rx, current.key.clone()))
+        let (tx, rx) = mpsc::channel();
+        pool.notify(Secession::Rejoin(task.key.clone(), tx))
+            .then_some(rx) // the worker stopped: nothing to wait for
     });
-    let Some((rx, key)) = waiting else {
-        return Ok(());
-    };
-    let granted = match timeout {
-        None => rx.recv().is_ok(),
-        Some(t) => match rx.recv_timeout(t) {
-            Ok(()) => true,
-            Err(mpsc::RecvTimeoutError::Disconnected) => false,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(format!(
-                    "rejoin() of task {key}: no thread free within {t:?}"
-                ));
-            }
-        },
-    };
-    if granted {
-        CURRENT.with_borrow_mut(|c| {
-            if let Some(current) = c.as_mut() {
-                current.seceded = false;
+    // An error means the worker stopped (the reply's sender went with it).
+    if waiting.is_some_and(|rx| rx.recv().is_ok()) {
+        THREAD.with_borrow_mut(|t| {
+            if let Some(task) = &mut t.task {
+                task.seceded = false;
             }
         });
     }
-    Ok(())
 }

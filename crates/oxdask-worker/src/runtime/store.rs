@@ -148,7 +148,7 @@ impl<V> Store<V> {
         };
         let started = std::time::Instant::now();
         let (pickle, buffers) = read_spilled(&path).map_err(|e| format!("reading {key}: {e}"))?;
-        let nbytes = pickle.len() as u64 + buffers.iter().map(|b| b.len() as u64).sum::<u64>();
+        let nbytes = serialized_len(&pickle, &buffers);
         let (value, _) = host
             .deserialize(pickle, buffers)
             .map_err(|e| format!("unspilling {key}: {}", e.text))?;
@@ -186,8 +186,7 @@ impl<V> Store<V> {
             match read_spilled(&path) {
                 Ok((pickle, buffers)) => {
                     read.0 += 1;
-                    read.1 +=
-                        pickle.len() as u64 + buffers.iter().map(|b| b.len() as u64).sum::<u64>();
+                    read.1 += serialized_len(&pickle, &buffers);
                     first.get_or_insert_with(|| key.clone());
                     found.push((key, Serialized::Disk { pickle, buffers }));
                 }
@@ -470,6 +469,11 @@ fn map_private(file: &std::fs::File) -> std::io::Result<Bytes> {
     // writable private mapping that would copy every page.)
     let map = unsafe { memmap2::MmapOptions::new().map_copy(file)? };
     Ok(Bytes::from_owner(map))
+}
+
+/// Bytes of a serialized value: its pickle stream and buffers.
+fn serialized_len(pickle: &Bytes, buffers: &[Bytes]) -> u64 {
+    pickle.len() as u64 + buffers.iter().map(|b| b.len() as u64).sum::<u64>()
 }
 
 /// Reads a spill file back: the pickle stream and buffers, slices of one read.

@@ -174,20 +174,17 @@ impl<H: Host> Worker<H> {
                 result,
                 duration_us,
                 stop_us,
-            } => {
-                self.rejoins.remove(&key); // a rejoin() that gave up waiting
-                match result {
-                    Ok(done) => EventKind::TaskCompleted {
-                        key,
-                        nbytes: done.nbytes,
-                        duration_us,
-                        stop_us,
-                        type_name: done.type_name,
-                        value: done.pickle,
-                    },
-                    Err(error) => EventKind::TaskFailed { key, error },
-                }
-            }
+            } => match result {
+                Ok(done) => EventKind::TaskCompleted {
+                    key,
+                    nbytes: done.nbytes,
+                    duration_us,
+                    stop_us,
+                    type_name: done.type_name,
+                    value: done.pickle,
+                },
+                Err(error) => EventKind::TaskFailed { key, error },
+            },
             Internal::Fetched {
                 id,
                 values,

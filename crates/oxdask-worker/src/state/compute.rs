@@ -157,7 +157,7 @@ impl WorkerState {
         let resources = if let Some(pos) = self.running.iter().position(|(k, _)| k == key) {
             self.running.swap_remove(pos).1
         } else if let Some(pos) = self.seceded.iter().position(|(k, _)| k == key) {
-            self.rejoining.retain(|k| k != key); // its rejoin() gave up waiting
+            self.rejoining.retain(|k| k != key); // (it cannot both end and wait to rejoin)
             self.seceded.swap_remove(pos).1
         } else {
             return;
