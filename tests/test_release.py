@@ -29,33 +29,41 @@ def _tool(name: str) -> str:
     return found
 
 
+def _maturin(command: list[str], out: pathlib.Path, pattern: str, timeout: float) -> pathlib.Path:
+    """Runs ``maturin <command> --out out`` and returns the one file matching ``pattern``."""
+    proc = subprocess.run(
+        [_tool("maturin"), *command, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = out.glob(pattern)
+    return path
+
+
+def _twine_check(path: pathlib.Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def _cargo_version() -> str:
     return tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["package"]["version"]
 
 
 @pytest.fixture(scope="module")
 def sdist(tmp_path_factory) -> pathlib.Path:
-    out = tmp_path_factory.mktemp("sdist")
-    proc = subprocess.run(
-        [_tool("maturin"), "sdist", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=110,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (path,) = out.glob("oxdask-*.tar.gz")
-    return path
+    return _maturin(["sdist"], tmp_path_factory.mktemp("sdist"), "oxdask-*.tar.gz", 110)
 
 
 def test_sdist_passes_twine_check(sdist):
-    proc = subprocess.run(
-        [sys.executable, "-m", "twine", "check", "--strict", str(sdist)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _twine_check(sdist)
 
 
 def test_sdist_contents(sdist):
@@ -100,20 +108,6 @@ def test_extras_mirror_dask():
 
 @pytest.mark.timeout(900)
 def test_the_abi3_wheel_builds_and_passes_twine_check(tmp_path):
-    proc = subprocess.run(
-        [_tool("maturin"), "build", "--release", "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (wheel,) = tmp_path.glob("oxdask-*-cp311-abi3-*.whl")
+    wheel = _maturin(["build", "--release"], tmp_path, "oxdask-*-cp311-abi3-*.whl", 900)
     assert _cargo_version() in wheel.name
-    check = subprocess.run(
-        [sys.executable, "-m", "twine", "check", "--strict", str(wheel)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
+    _twine_check(wheel)

@@ -84,10 +84,9 @@ class ClientData:
         self._check_alive()
         keys = None if futures is None else _keys(futures)
         if futures is not None:  # as Dask: the futures' results first
-            from oxdask.distributed.future import Future, wait
+            from oxdask.distributed.future import futures_of, wait
 
-            wait([f for f in ([futures] if isinstance(futures, Future) else futures)
-                  if isinstance(f, Future)])  # fmt: skip
+            wait(futures_of(futures))
         if isinstance(workers, str):
             workers = [workers]
         info = self.scheduler_info()["workers"]
