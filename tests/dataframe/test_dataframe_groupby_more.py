@@ -366,3 +366,46 @@ def test_groupby_pandas_grouper_is_not_supported():
         d.groupby(pd.Grouper(key="k"))
     with pytest.raises(NotImplementedError, match="Grouper"):
         d.groupby(["v", pd.Grouper(key="k")])
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        lambda p: p.index.month,  # a pandas Index (Dask's test_groupby_set_index)
+        lambda p: np.asarray(p.index.month),
+        lambda p: pd.Series(p.index.month, index=p.index),
+        lambda p: pd.array(p.index.month, dtype="Int64"),
+        lambda p: ["v", p.index.month],
+    ],
+    ids=["pandas-index", "ndarray", "pandas-series", "extension-array", "in-a-list"],
+)
+@pytest.mark.parametrize("as_index", [True, False])
+def test_groupby_by_in_memory_values_raises_type_error(key, as_index):
+    # Dask raises TypeError for ddf.groupby(df.index.month, as_index=False); the in-memory
+    # values are not split into partitions, so every such key is refused by type (this was
+    # NumPy's "truth value of an array is ambiguous" ValueError)
+    p = pd.DataFrame({"v": range(10)}, index=pd.date_range("2000", periods=10, freq="20D"))
+    d = dd.from_pandas(p, npartitions=2)
+    with pytest.raises(TypeError, match=r"in-memory .* of row values.*ddf\.index\.month"):
+        d.groupby(key(p), as_index=as_index)
+    if not isinstance(key(p), list):  # "v" is no key of the Series
+        with pytest.raises(TypeError, match="in-memory"):
+            d.v.groupby(key(p))
+
+
+def test_groupby_by_a_dask_array_raises_type_error():
+    p = pd.DataFrame({"v": range(10)}, index=pd.date_range("2000", periods=10, freq="20D"))
+    d = dd.from_pandas(p, npartitions=2)
+    with pytest.raises(TypeError, match=r"cannot be an oxdask\.Array"):
+        d.groupby(d.v.values)
+
+
+def test_groupby_by_the_collections_own_index_values_matches_pandas():
+    # the supported spelling of the key refused above
+    p = pd.DataFrame({"v": range(10)}, index=pd.date_range("2000", periods=10, freq="20D"))
+    d = dd.from_pandas(p, npartitions=2)
+    assert_eq(
+        d.groupby(d.index.month, as_index=False).v.sum(),
+        p.groupby(p.index.month, as_index=False).v.sum(),
+    )
+    assert_eq(d.groupby(d.index.month).v.sum(), p.groupby(p.index.month).v.sum())

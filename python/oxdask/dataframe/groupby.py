@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from oxdask.base import is_dask_collection
 from oxdask.dataframe import _groupby_custom as gc
 from oxdask.dataframe import _groupby_funcs as gf
 from oxdask.dataframe._groupby_more import GroupByShuffled, _warn_meta
@@ -44,9 +45,42 @@ def _is_index_name(obj, b) -> bool:
     if isinstance(obj, DataFrame) and _is_column(obj._meta, b):
         return False
     try:
+        hash(b)  # a label; an array compared with the names would be truth-tested
         return b is not None and b in obj._meta.index.names
     except TypeError:
         return False
+
+
+# in-memory values that pandas takes as one key per row, but that are not split into the
+# partitions of a dask collection
+_LOCAL_KEYS = (
+    pd.Index,
+    pd.Series,
+    pd.DataFrame,
+    np.ndarray,
+    pd.api.extensions.ExtensionArray,
+    list,
+)
+
+
+def _type_name(b) -> str:
+    root = type(b).__module__.split(".")[0]
+    return type(b).__name__ if root == "builtins" else f"{root}.{type(b).__name__}"
+
+
+def _refuse_key(b):
+    """A TypeError for a key pandas would take but a partitioned collection cannot."""
+    if isinstance(b, _LOCAL_KEYS):
+        raise TypeError(
+            f"groupby: a key cannot be an in-memory {_type_name(b)} of row values: its rows are"
+            " not split into the collection's partitions. Group by a column label, or by a"
+            " Series or Index of the collection itself (ddf.index.month, not df.index.month)"
+        )
+    if is_dask_collection(b) and not isinstance(b, _Frame):
+        raise TypeError(
+            f"groupby: a key cannot be an {_type_name(b)}; group by a column label, or by a"
+            " Series or Index of the collection itself"
+        )
 
 
 class _GroupBy(GroupByShuffled):
@@ -93,6 +127,7 @@ class _GroupBy(GroupByShuffled):
         for b in self._by:
             if isinstance(b, pd.Grouper):
                 raise NotImplementedError("groupby by a pandas Grouper is not supported")
+            _refuse_key(b)
             if isinstance(b, Index):
                 if named and b._name == obj.index._name:
                     self._index_keys.add(len(cols))
@@ -120,7 +155,7 @@ class _GroupBy(GroupByShuffled):
                 series.append(b)
             elif isinstance(obj, DataFrame) and _is_column(obj._meta, b):
                 cols.append(b)
-            elif isinstance(b, (pd.Series, np.ndarray, list)) or callable(b):
+            elif callable(b):
                 raise NotImplementedError(
                     f"groupby by a {type(b).__name__} is not supported; use a column or Series"
                 )
