@@ -358,8 +358,8 @@ def test_oxdask_compute_of_xarray_objects(manager):
         xr.testing.assert_allclose(arr, ds.a.sum("x"))
 
 
-# Without Dask xarray reaches oxdask arrays through NumPy's __array_function__ only; rolling
-# (np.lib.stride_tricks.sliding_window_view) is not dispatched to oxdask there yet.
+# Without Dask xarray reaches oxdask arrays through NumPy's __array_function__ only (rolling:
+# np.lib.stride_tricks.sliding_window_view).
 NO_DASK_SCRIPT = textwrap.dedent(
     """
     import sys
@@ -379,6 +379,8 @@ NO_DASK_SCRIPT = textwrap.dedent(
     c = ds.chunk({"t": 4})  # the only chunk manager: chosen without naming it
     ops = {
         "mean": lambda d: d.mean("t"),
+        "rolling": lambda d: d.rolling(t=3).mean(),
+        "rolling-center": lambda d: d.rolling(t=4, center=True, min_periods=1).sum(),
         "coarsen": lambda d: d.coarsen(t=2).mean(),
         "groupby": lambda d: d.groupby(d.g.compute()).mean(),
         "cumsum": lambda d: d.cumsum("t"),

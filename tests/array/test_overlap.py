@@ -160,6 +160,15 @@ def test_sliding_window_view(shape, chunks, window, axis):
         sliding_window_view(da.zeros((4, 3)), 10, 0)
 
 
+def test_numpy_sliding_window_view_dispatches_to_oxdask():
+    # np.lib.stride_tricks.sliding_window_view of an oxdask array stays lazy (__array_function__):
+    # xarray's rolling reaches oxdask that way when Dask is not installed
+    a = np.arange(40.0).reshape(10, 4)
+    got = np.lib.stride_tricks.sliding_window_view(da.from_array(a, chunks=(3, 2)), 3, axis=0)
+    assert isinstance(got, da.Array)
+    assert_eq(got, np.lib.stride_tricks.sliding_window_view(a, 3, axis=0))
+
+
 def test_map_overlap_old_signature_and_allow_rechunk():
     x = da.ones(3, chunks=3)
 

@@ -13,6 +13,8 @@ def _array_function(func, types, args, kwargs):
     mod = getattr(func, "__module__", "") or ""
     parts = mod.split(".")[1:] if mod.startswith("numpy") else []
     target = da
+    if parts[:2] == ["lib", "stride_tricks"]:  # np.lib.stride_tricks.sliding_window_view
+        target, parts = da.lib.stride_tricks, []
     for p in parts:
         if p in (
             "core",
