@@ -81,6 +81,29 @@ def test_zarr_on_s3(s3):
     np.testing.assert_array_equal(back.compute(), x)
 
 
+def test_text_and_npy_on_s3(s3):
+    import oxdask.bag as db
+
+    lines = [f"line {i}" for i in range(25)]
+    db.from_sequence(lines, npartitions=3).to_textfiles(
+        "s3://bucket/text/*.txt", storage_options=s3
+    )
+    fs = s3fs.S3FileSystem(**s3)
+    assert sorted(fs.ls("bucket/text")) == [f"bucket/text/{i}.txt" for i in range(3)]
+    back = db.read_text("s3://bucket/text/*.txt", storage_options=s3).map(str.strip)
+    assert back.npartitions == 3
+    assert back.compute() == lines
+
+    x = np.arange(60.0).reshape(12, 5)
+    da.to_npy_stack("s3://bucket/stack", da.from_array(x, chunks=(5, 5)), storage_options=s3)
+    assert sorted(fs.ls("bucket/stack")) == [
+        f"bucket/stack/{n}" for n in ("0.npy", "1.npy", "2.npy", "info")
+    ]
+    stack = da.from_npy_stack("s3://bucket/stack", storage_options=s3)
+    assert stack.chunks == ((5, 5, 2), (5,))
+    np.testing.assert_array_equal(stack.compute(), x)
+
+
 def test_workers_open_s3_files_on_a_cluster(s3, pdf):
     from oxdask.distributed import Client, LocalCluster
 
@@ -97,6 +120,31 @@ def test_memory_filesystem(pdf):
     back = dd.read_parquet("memory://oxdask-test/pq")
     (got,) = oxdask.compute(back, scheduler="threads")
     pd.testing.assert_frame_equal(got.reset_index(drop=True), pdf)
+
+
+def test_memory_filesystem_text_npy_and_zarr():
+    import fsspec
+
+    import oxdask.bag as db
+
+    # memory:// lives in this process: the bag's default scheduler (processes) would write and
+    # read in its workers' memory
+    lines = ["a", "b", "c", "d", "e"]
+    bag = db.from_sequence(lines, npartitions=2)
+    bag.to_textfiles("memory://oxdask-test/text/*.txt", scheduler="threads")
+    back = db.read_text("memory://oxdask-test/text/*.txt").map(str.strip)
+    assert back.compute(scheduler="threads") == lines
+
+    x = np.arange(24).reshape(4, 6)
+    da.to_npy_stack("memory://oxdask-test/stack", da.from_array(x, chunks=(2, 6)), axis=0)
+    assert fsspec.filesystem("memory").exists("/oxdask-test/stack/1.npy")
+    stack = da.from_npy_stack("memory://oxdask-test/stack")
+    assert stack.chunks == ((2, 2), (6,))
+    np.testing.assert_array_equal(stack.compute(scheduler="threads"), x)
+
+    pytest.importorskip("zarr")
+    da.to_zarr(da.from_array(x, chunks=(2, 3)), "memory://oxdask-test/z")
+    np.testing.assert_array_equal(da.from_zarr("memory://oxdask-test/z").compute(), x)
 
 
 def test_unreachable_endpoint_is_a_clear_error(pdf):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from functools import partial
 
 import numpy as np
 
@@ -118,20 +119,41 @@ def to_zarr(
     return out
 
 
-def to_npy_stack(dirname, x, axis=0):
-    """Write ``x`` as one ``.npy`` file per block along ``axis`` into ``dirname``."""
+def _npy_fs(dirname, storage_options):
+    """``(fsspec filesystem, path)`` of a URL or of a path with ``storage_options``; ``(None,
+    dirname)`` for a local path (written and memory-mapped directly)."""
+    dirname = os.fspath(dirname)
+    if not storage_options and "://" not in dirname:
+        return None, dirname
+    from fsspec.core import url_to_fs
+
+    return url_to_fs(dirname, **(storage_options or {}))
+
+
+def to_npy_stack(dirname, x, axis=0, storage_options=None):
+    """Write ``x`` as one ``.npy`` file per block along ``axis`` into ``dirname`` (a path or an
+    fsspec URL such as ``s3://bucket/stack``, with ``storage_options`` for its filesystem)."""
     x = asarray(x)
     chunks = tuple((c if i == axis else (sum(c),)) for i, c in enumerate(x.chunks))
     xx = x.rechunk(chunks)
-    os.makedirs(dirname, exist_ok=True)
-    with open(os.path.join(dirname, "info"), "wb") as f:
-        pickle.dump({"chunks": chunks, "dtype": x.dtype, "axis": axis}, f)
+    fs, root = _npy_fs(dirname, storage_options)
+    info = {"chunks": chunks, "dtype": x.dtype, "axis": axis}
+    if fs is None:
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, "info"), "wb") as f:
+            pickle.dump(info, f)
+        save, sep = _save, os.sep
+    else:
+        fs.makedirs(root, exist_ok=True)
+        with fs.open(f"{root}/info", "wb") as f:
+            pickle.dump(info, f)
+        save, sep = partial(_save_fs, fs), "/"
     name = "to-npy-stack-" + tokenize(xx.name, dirname)
     layer = {}
     for i in range(xx.numblocks[axis]):
         idx = [0] * x.ndim
         idx[axis] = i
-        layer[(name, i)] = (_save, os.path.join(dirname, f"{i}.npy"), (xx.name, *idx))
+        layer[(name, i)] = (save, f"{root.rstrip(sep)}{sep}{i}.npy", (xx.name, *idx))
     graph = HighLevelGraph.from_collections(name, MaterializedLayer(layer), [xx])
     from oxdask.base import compute_as_if_collection
 
@@ -146,17 +168,35 @@ def _load(path, mmap_mode):
     return np.load(path, mmap_mode=mmap_mode)
 
 
-def from_npy_stack(dirname, mmap_mode="r"):
-    """Read a directory written by :func:`to_npy_stack` (memory-mapped by default)."""
-    with open(os.path.join(dirname, "info"), "rb") as f:
-        info = pickle.load(f)
+def _save_fs(fs, path, block):
+    with fs.open(path, "wb") as f:
+        np.save(f, block)
+
+
+def _load_fs(fs, path, mmap_mode):
+    with fs.open(path, "rb") as f:  # read into memory: a remote file cannot be memory-mapped
+        return np.load(f)
+
+
+def from_npy_stack(dirname, mmap_mode="r", storage_options=None):
+    """Read a directory written by :func:`to_npy_stack` (memory-mapped by default when local;
+    a URL's files, with ``storage_options`` for its filesystem, are read by the tasks)."""
+    fs, root = _npy_fs(dirname, storage_options)
+    if fs is None:
+        with open(os.path.join(root, "info"), "rb") as f:
+            info = pickle.load(f)
+        load, sep = _load, os.sep
+    else:
+        with fs.open(f"{root}/info", "rb") as f:
+            info = pickle.load(f)
+        load, sep = partial(_load_fs, fs), "/"
     chunks, dtype, axis = info["chunks"], info["dtype"], info["axis"]
     name = "from-npy-stack-" + tokenize(dirname)
     layer = {}
     for i in range(len(chunks[axis])):
         idx = [0] * len(chunks)
         idx[axis] = i
-        layer[(name, *idx)] = (_load, os.path.join(dirname, f"{i}.npy"), mmap_mode)
+        layer[(name, *idx)] = (load, f"{root.rstrip(sep)}{sep}{i}.npy", mmap_mode)
     return Array(
         HighLevelGraph({name: MaterializedLayer(layer)}, {name: set()}), name, chunks, dtype
     )
