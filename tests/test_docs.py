@@ -97,6 +97,8 @@ def test_every_config_default_is_described():
         "oxdask.bag",
         "oxdask.distributed",
         "oxdask.diagnostics",
+        "oxdask.xarray",
+        "oxdask.joblib",
     ],
 )
 def test_api_reference_covers_every_public_name(module):
