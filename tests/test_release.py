@@ -104,6 +104,12 @@ def test_extras_mirror_dask():
         assert name in complete, name
     assert any(r.startswith("pandas") for r in extras["dataframe"])
     assert any(r.startswith("numpy") for r in extras["array"])
+    # the integrations' own extras, all in [complete]
+    assert any(r.startswith("xarray") for r in extras["xarray"])
+    assert {"joblib", "scikit-learn"} <= {r.split(">")[0] for r in extras["ml"]}
+    assert any(r.startswith("s3fs") for r in extras["s3"])
+    in_complete = set(complete.partition("[")[2].rstrip("]").split(","))
+    assert {"xarray", "ml", "s3"} <= in_complete
 
 
 @pytest.mark.timeout(900)

@@ -61,7 +61,9 @@ def test_cluster_and_client_cards():
                 tags = _parse(obj._repr_html_())
                 text = " ".join(tags.text)
                 assert cluster.scheduler_address in text
-                assert "Workers 2" in " ".join(t for t in tags.text if t)
+                words = " ".join(t for t in tags.text if t)
+                assert "Workers 2" in words
+                assert "Total threads 2" in words
                 assert "2.00 GiB" in text
                 assert "a" in tags.tags  # the dashboard link
             assert client.dashboard_link == cluster.dashboard_link
