@@ -90,7 +90,7 @@ def _finalize(collection) -> Delayed:
     The collection's graph is optimized now. A high-level graph stays one (its layers plus a
     ``finalize-`` layer), so that its compact layers are never expanded in Python.
     """
-    from oxdask.base import _collection_graph
+    from oxdask.base import _collection_graph, _optimize_with
     from oxdask.delayed import Delayed
 
     finalize_func, extra = collection.__dask_postcompute__()
@@ -101,7 +101,7 @@ def _finalize(collection) -> Delayed:
     opt = getattr(collection, "__dask_optimize__", None)
     if isinstance(g, HighLevelGraph):
         if opt is not None:
-            g = opt(g, [keys])
+            g = _optimize_with(opt, g, [keys])
         if isinstance(g, HighLevelGraph):
             layers = {**g.layers, key: {key: task}}
             deps = {**g.dependencies, key: set(g.layers)}

@@ -232,6 +232,23 @@ def _graph_parts(g) -> tuple[dict, list]:
     return d, layers
 
 
+def _optimize_with(opt, dsk, keys, **kwargs):
+    """``opt(dsk, keys, **kwargs)``: a collection's ``__dask_optimize__`` (oxdask's own, one set
+    through the configuration such as ``array_optimize``, or a third-party collection's).
+
+    A high-level graph is handed over as its ``_optimizer_view``: its entries are what Dask's
+    graphs hold (tasks and data, no block-location entries). Returning the view unchanged keeps
+    the original graph.
+    """
+    from oxdask.highlevelgraph import HighLevelGraph
+
+    if not isinstance(dsk, HighLevelGraph) or dsk._inline_hidden:
+        return opt(dsk, keys, **kwargs)
+    view = dsk._optimizer_view()
+    out = opt(view, keys, **kwargs)
+    return dsk if out is view else out
+
+
 def _collections_graph(collections, optimize_graph: bool = True, **kwargs) -> tuple[dict, list]:
     fast = []
     groups: dict[Any, list] = {}
@@ -257,7 +274,7 @@ def _collections_graph(collections, optimize_graph: bool = True, **kwargs) -> tu
             from oxdask.highlevelgraph import HighLevelGraph
 
             g = graphs[0] if len(graphs) == 1 else HighLevelGraph.merge(*graphs)
-            out = opt(g, [c.__dask_keys__() for c in group], **kwargs)
+            out = _optimize_with(opt, g, [c.__dask_keys__() for c in group], **kwargs)
             parts.append(_graph_parts(out))
             continue
         layers: list = []
@@ -554,7 +571,7 @@ def compute_as_if_collection(cls, dsk, keys, scheduler=None, get=None, **kwargs)
     schedule = get_scheduler(scheduler=scheduler, cls=cls, get=get)
     opt = getattr(cls, "__dask_optimize__", None)
     if opt is not None:
-        dsk = opt(dsk, keys, **kwargs)
+        dsk = _optimize_with(opt, dsk, keys, **kwargs)
     return schedule(dsk, keys, **kwargs)
 
 

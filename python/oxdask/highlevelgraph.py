@@ -347,6 +347,9 @@ class HighLevelGraph(Mapping):
         Layer name to the names of the layers it depends on.
     """
 
+    #: the Mapping interface hides block-location entries (see :meth:`_optimizer_view`)
+    _inline_hidden = False
+
     def __init__(self, layers: Mapping[str, Mapping], dependencies: Mapping[str, Any]):
         self.layers = dict(layers)
         self.dependencies = {k: set(v) for k, v in dependencies.items()}
@@ -429,19 +432,40 @@ class HighLevelGraph(Mapping):
                     tasks.update(layer)
         return tasks, core
 
+    def _optimizer_view(self) -> HighLevelGraph:
+        """The graph as an optimization function written for Dask reads it (what
+        ``__dask_optimize__`` is given; see :func:`oxdask.base._optimize_with`).
+
+        Oxdask's array layers read the location of their blocks (:class:`~oxdask.array.chunk.Loc`)
+        from small layers of their own: entries whose value is no result of the computation,
+        and that Dask's graphs do not have. Through the ``Mapping`` interface of the view
+        (iteration, ``graph[key]``, ``len``, :func:`~oxdask.utils.ensure_dict`) these entries
+        are not shown; their values are written into the tasks that refer to them, so that
+        every entry is a task or data of the computation (a function rewriting every task, as
+        in Dask's ``test_optimize_globals``, then works). The view shares the layers of this
+        graph (``layers`` still lists the location layers), so returning it unchanged runs the
+        graph as it is, compact layers and all; :meth:`cull` keeps the view's behaviour.
+        """
+        view = HighLevelGraph._from_parts(self.layers, self.dependencies)
+        view._inline_hidden = True
+        return view
+
     def _materialize(self) -> dict:
         if self._flat is None:
             flat: dict = {}
             for layer in self.layers.values():
                 flat.update(layer)
+            if self._inline_hidden:
+                flat = _inline_marked_values(flat)
             self._flat = flat
         return self._flat
 
     def __getitem__(self, key):
-        try:
-            return self._plain_tasks()[key]
-        except (KeyError, TypeError):
-            pass
+        if not self._inline_hidden:
+            try:
+                return self._plain_tasks()[key]
+            except (KeyError, TypeError):
+                pass
         return self._materialize()[key]
 
     def _plain_tasks(self) -> dict:
@@ -461,6 +485,8 @@ class HighLevelGraph(Mapping):
         return iter(self._materialize())
 
     def __len__(self) -> int:
+        if self._inline_hidden:
+            return len(self._materialize())
         return sum(len(layer) for layer in self.layers.values())
 
     def to_dict(self) -> dict:
@@ -540,10 +566,46 @@ class HighLevelGraph(Mapping):
         """
         from oxdask._hlg_ops import cull
 
-        return cull(self, keys)
+        out = cull(self, keys)
+        out._inline_hidden = self._inline_hidden
+        return out
 
     def __repr__(self) -> str:
         return f"HighLevelGraph with {len(self.layers)} layers"
+
+
+def _inline_marked_values(flat: dict) -> dict:
+    """``flat`` without its entries whose value is of a class marked ``__oxdask_inline__``
+    (block locations), these values written into the tasks that refer to them."""
+    inline = {k: v for k, v in flat.items() if getattr(type(v), "__oxdask_inline__", False)}
+    if not inline:
+        return flat
+    return {k: _substitute(v, inline) for k, v in flat.items() if k not in inline}
+
+
+def _substitute(task, values: dict):
+    """``task`` with its references to keys of ``values`` replaced by the values (the same
+    object when it refers to none)."""
+    typ = type(task)
+    if typ is tuple or typ is list:
+        if typ is tuple and task and not callable(task[0]):
+            try:
+                if task in values:
+                    return values[task]
+            except TypeError:  # an unhashable item: no key
+                pass
+        new = [_substitute(a, values) for a in task]
+        if all(a is b for a, b in zip(new, task, strict=True)):
+            return task
+        return typ(new)
+    if typ is dict:
+        new_items = {k: _substitute(v, values) for k, v in task.items()}
+        if all(new_items[k] is v for k, v in task.items()):
+            return task
+        return new_items
+    if typ is str:
+        return values.get(task, task)
+    return task
 
 
 def _top_name(c, g) -> str:

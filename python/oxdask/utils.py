@@ -229,6 +229,8 @@ def ensure_dict(d: Mapping, *, copy: bool = False) -> dict:
         return d.copy() if copy else d
     layers = getattr(d, "layers", None)
     if isinstance(layers, Mapping):
+        if getattr(d, "_inline_hidden", False):  # see HighLevelGraph._optimizer_view
+            return d.to_dict()
         seen: set[int] = set()
         result: dict = {}
         for layer in layers.values():
