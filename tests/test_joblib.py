@@ -116,6 +116,49 @@ def test_nested_parallel(client):
     assert out == [sum(range(i + 1)) for i in range(6)]
 
 
+def _leaf(j):
+    from oxdask.distributed import get_worker
+
+    worker = get_worker()
+    return -j, worker.address, worker.get_current_task()
+
+
+def _inner_default_backend(i):
+    # a nested Parallel call naming no backend: joblib takes the outer backend's nested one
+    from oxdask.distributed import get_worker
+
+    outer_key = get_worker().get_current_task()
+    return outer_key, Parallel(n_jobs=2)(delayed(_leaf)(j) for j in range(i + 2))
+
+
+def test_nested_parallel_without_a_backend_runs_on_the_cluster(client):
+    backend = OxdaskBackend()
+    nested, n_jobs = backend.get_nested_backend()
+    assert isinstance(nested, OxdaskBackend)
+    assert nested.client is client
+    assert n_jobs == -1
+    assert nested.nesting_level == backend.nesting_level + 1
+    workers = set(client.scheduler_info()["workers"])
+    with parallel_config(backend="oxdask"):
+        out = Parallel(n_jobs=-1, batch_size=1)(
+            delayed(_inner_default_backend)(i) for i in range(4)
+        )
+    assert len(out) == 4
+    for i, (outer_key, inner) in enumerate(out):
+        assert outer_key.startswith("batch_of__inner_default_backend_1_calls-")
+        assert [r[0] for r in inner] == [-j for j in range(i + 2)]
+        # every inner call ran as a cluster task of its own (not on the outer task's thread,
+        # not on joblib's local threads): an inner batch's key, on a worker of the cluster
+        for _, address, key in inner:
+            assert address in workers
+            assert isinstance(key, str)
+            assert key.startswith("batch_of__leaf_")
+            assert key != outer_key
+    # without a client (joblib's local threads) the nested backend is joblib's default
+    backend.client = None
+    assert not isinstance(backend.get_nested_backend()[0], OxdaskBackend)
+
+
 def test_grid_search_on_workers(client, tmp_path):
     sklearn = pytest.importorskip("sklearn")  # noqa: F841
     from sklearn.datasets import load_iris

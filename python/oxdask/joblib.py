@@ -13,7 +13,9 @@ Importing this module registers the backend ``"oxdask"`` (and ``"dask"`` too whe
 
 Large arguments (more than 1 kB) are sent to the cluster once per ``Parallel`` call and shared
 by all the batches using them; ``scatter=[X, y]`` sends them to every worker up front.
-Without a client the backend warns and falls back to joblib's local threads.
+A ``Parallel`` call made inside a batch, naming a backend or not, runs its batches on the
+cluster too (the waiting task leaves its worker's threads meanwhile). Without a client the
+backend warns and falls back to joblib's local threads.
 """
 
 from __future__ import annotations
@@ -169,8 +171,21 @@ class OxdaskBackend(AutoBatchingMixin, ParallelBackendBase):
         self._pending: set = set()
 
     def __reduce__(self):
-        # inside a task (a nested Parallel call with this backend) use the worker's client
-        return (OxdaskBackend, ())
+        # inside a task (a nested Parallel call) the backend uses the worker's client
+        return (_nested_on_worker, (self.nesting_level,))
+
+    def get_nested_backend(self):
+        """The backend of ``Parallel`` calls made inside the batches: this backend again, on
+        the same cluster, with ``n_jobs=-1`` (all the cluster's threads), as Dask's backend.
+
+        A nested call that names no backend submits its batches as cluster tasks too; the
+        task waiting for them leaves its worker's threads meanwhile (see
+        :meth:`retrieval_context`), so the nesting cannot deadlock. Without a client
+        (joblib's local threads) joblib's default applies.
+        """
+        if self.client is None:
+            return super().get_nested_backend()
+        return OxdaskBackend(client=self.client, nesting_level=self.nesting_level + 1), -1
 
     # -- configuration ------------------------------------------------------------------------
     def configure(self, n_jobs=1, parallel=None, **backend_args):
@@ -306,6 +321,11 @@ class OxdaskBackend(AutoBatchingMixin, ParallelBackendBase):
             pending, self._pending = list(self._pending), set()
         if pending and self.client is not None:
             self.client.cancel(pending)
+
+
+def _nested_on_worker(nesting_level):
+    """A backend unpickled inside a task: on the client of the worker running it."""
+    return OxdaskBackend(nesting_level=nesting_level)
 
 
 def register(dask: bool | None = None) -> None:
