@@ -409,3 +409,28 @@ def test_groupby_by_the_collections_own_index_values_matches_pandas():
         p.groupby(p.index.month, as_index=False).v.sum(),
     )
     assert_eq(d.groupby(d.index.month).v.sum(), p.groupby(p.index.month).v.sum())
+
+
+@pytest.mark.parametrize("index_name", [None, "ts"])
+def test_groupby_by_a_function_of_the_index_matches_pandas(index_name):
+    # pandas (and Dask) call a function key on every index label; was NotImplementedError
+    index = pd.date_range("2000", periods=10, freq="20D", name=index_name)
+    p = pd.DataFrame({"a": range(10), "b": np.arange(10.0) * 1.5}, index=index)
+    d = dd.from_pandas(p, npartitions=3)
+
+    def month(t):
+        return t.month
+
+    assert_eq(d.groupby(month).a.sum(), p.groupby(month).a.sum())
+    assert_eq(d.groupby(month).agg(["mean", "max"]), p.groupby(month).agg(["mean", "max"]))
+    assert_eq(d.groupby([month, "a"]).b.sum(), p.groupby([month, "a"]).b.sum())
+    assert_eq(d.a.groupby(month).sum(), p.a.groupby(month).sum())
+    pd.testing.assert_frame_equal(
+        d.groupby(month, as_index=False).b.sum().compute().reset_index(drop=True),
+        p.groupby(month, as_index=False).b.sum(),
+    )
+    pd.testing.assert_series_equal(
+        d.groupby(month).b.transform("mean").compute().sort_index(),
+        p.groupby(month).b.transform("mean"),
+        check_freq=False,
+    )

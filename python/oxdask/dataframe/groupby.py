@@ -128,6 +128,8 @@ class _GroupBy(GroupByShuffled):
             if isinstance(b, pd.Grouper):
                 raise NotImplementedError("groupby by a pandas Grouper is not supported")
             _refuse_key(b)
+            if callable(b) and not isinstance(b, _Frame):
+                b = obj.index.map(b)  # pandas: the function's values on the index labels
             if isinstance(b, Index):
                 if named and b._name == obj.index._name:
                     self._index_keys.add(len(cols))
@@ -155,10 +157,6 @@ class _GroupBy(GroupByShuffled):
                 series.append(b)
             elif isinstance(obj, DataFrame) and _is_column(obj._meta, b):
                 cols.append(b)
-            elif callable(b):
-                raise NotImplementedError(
-                    f"groupby by a {type(b).__name__} is not supported; use a column or Series"
-                )
             else:
                 raise KeyError(
                     f"groupby: column {b!r} not found in {list(obj._meta.columns)}"
