@@ -12,9 +12,11 @@ time in page faults than in arithmetic. Two settings are therefore made:
   the OS once the result is there rather than after every chunk. Turned off by the config
   ``local.tune-malloc: False`` or by setting glibc's ``MALLOC_MMAP_THRESHOLD_`` /
   ``MALLOC_TRIM_THRESHOLD_`` environment variables (which then win).
-* In worker processes (``tune_for_worker``): the heap is trimmed above 64 KiB free and after
-  every spill. A worker's memory limit is enforced on its resident size, so what it frees must
-  really leave.
+* In worker processes (``tune_for_worker``): blocks under 256 KiB (the smallest a worker's
+  NumPy buffer pool recycles) come from the heap, which keeps up to 4 MiB free before
+  trimming, so tasks on small chunks reuse resident memory instead of mapping and faulting in
+  every array; the heap is also trimmed after every spill. A worker's memory limit is
+  enforced on its resident size, so what it frees beyond that must really leave.
 
 Elsewhere than glibc these are no-ops.
 """
@@ -54,12 +56,21 @@ def release() -> None:
         libc.malloc_trim(0)
 
 
+#: A worker's heap serves blocks up to this size (larger ones: its NumPy buffer pool, mmap).
+WORKER_MMAP_THRESHOLD = 256 * 1024
+#: Free memory a worker's heap keeps before it is trimmed.
+WORKER_TRIM_THRESHOLD = 4 << 20
+
+
 def tune_for_worker() -> None:
-    """Trim the heap above 64 KiB free (see the module docs). A local compute inside a task
-    of this worker then leaves the settings alone."""
+    """Serve blocks under 256 KiB from the heap and trim it above 4 MiB free (see the module
+    docs). A local compute inside a task of this worker then leaves the settings alone."""
     libc = _libc()
     if libc is not None:
-        libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024)
+        # Setting either disables glibc's sliding mmap threshold, so both are set: otherwise
+        # every block over 128 KiB would be mapped and unmapped, its pages faulted in anew.
+        libc.mallopt(_M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, WORKER_TRIM_THRESHOLD)
     _LOCAL_TUNED[:] = [False]
 
 
