@@ -17,7 +17,7 @@ use crate::buffer::{bytes_from_py, py_from_bytes};
 use crate::key::key_to_py;
 use crate::numpy_alloc;
 use crate::peers::ShufflePeers;
-use crate::runtime::runtime;
+use crate::runtime::{self, runtime};
 use crate::security::{load_tls, TlsArg};
 
 /// Memory thresholds `(target, spill, pause, terminate)`, fractions of the limit or None.
@@ -102,7 +102,7 @@ impl Host for PyHost {
     }
 
     fn serialize(&self, value: &Py<PyAny>) -> Result<(Bytes, Vec<Bytes>), ErrorBlob> {
-        Python::attach(|py| {
+        runtime::attach(|py| {
             let run = || -> PyResult<(Bytes, Vec<Bytes>)> {
                 let (stream, buffers): (Bound<'_, PyAny>, Vec<Bound<'_, PyAny>>) = self
                     .host
@@ -120,7 +120,7 @@ impl Host for PyHost {
         pickle: Bytes,
         buffers: Vec<Bytes>,
     ) -> Result<(Py<PyAny>, u64), ErrorBlob> {
-        Python::attach(|py| {
+        runtime::attach(|py| {
             let run = || -> PyResult<(Py<PyAny>, u64)> {
                 let bufs = buffers
                     .into_iter()
@@ -142,7 +142,7 @@ impl Host for PyHost {
     /// the C heap), if it has one.
     fn release_memory(&self) {
         numpy_alloc::drain();
-        Python::attach(|py| {
+        runtime::attach(|py| {
             if let Err(e) = self.host.call_method0(py, "release_memory") {
                 tracing::debug!(error = %e, "release_memory failed");
             }
@@ -151,7 +151,7 @@ impl Host for PyHost {
 
     /// Gives the host its `_core.ShufflePeers` (`started(peers)`).
     fn started(&self, peers: PeerHandle) {
-        Python::attach(|py| {
+        runtime::attach(|py| {
             let started = Py::new(py, ShufflePeers::new(peers))
                 .and_then(|p| self.host.call_method1(py, "started", (p,)));
             if let Err(e) = started {
@@ -162,7 +162,7 @@ impl Host for PyHost {
 
     /// The host's `take_shuffle(shuffle, partition)`: `[(input, stream, buffers)]`.
     fn take_shuffle(&self, shuffle: &str, partition: u32) -> Result<Pieces, ErrorBlob> {
-        Python::attach(|py| {
+        runtime::attach(|py| {
             let run = || -> PyResult<Pieces> {
                 let taken: Vec<(u32, Bound<'_, PyAny>, Vec<Bound<'_, PyAny>>)> = self
                     .host
@@ -182,7 +182,7 @@ impl Host for PyHost {
 
     /// The host's `drop_shuffle(shuffle)`.
     fn drop_shuffle(&self, shuffle: &str) {
-        Python::attach(|py| {
+        runtime::attach(|py| {
             if let Err(e) = self.host.call_method1(py, "drop_shuffle", (shuffle,)) {
                 tracing::warn!(error = %e, "dropping a shuffle failed");
             }
@@ -191,7 +191,7 @@ impl Host for PyHost {
 
     /// Holds the GIL across a burst of tasks (nested `Python::attach` calls are then cheap).
     fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        Python::attach(|_py| f())
+        runtime::attach(|_py| f())
     }
 
     fn pooled_bytes(&self) -> u64 {
@@ -214,7 +214,7 @@ impl Host for PyHost {
     }
 
     fn run(&self, call: Bytes) -> (Bytes, bool) {
-        Python::attach(|py| {
+        runtime::attach(|py| {
             let out = self
                 .host
                 .call_method1(py, "run", (PyBytes::new(py, &call),))
