@@ -301,7 +301,7 @@ impl SchedulerState {
     fn settle(&mut self) {
         loop {
             self.drain_work();
-            if self.fill_needed {
+            if self.fill_needed || self.queues.has_root() {
                 self.fill_needed = false;
                 self.fill();
             }

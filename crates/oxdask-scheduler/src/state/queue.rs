@@ -124,6 +124,12 @@ impl Queues {
             .filter_map(|g| self.groups[g.0 as usize].queue.first().copied())
     }
 
+    /// Whether root tasks are queued (their placement also depends on where their siblings
+    /// are and on other workers' load, not only on free room).
+    pub(crate) fn has_root(&self) -> bool {
+        self.nonempty.contains(&ROOT)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
     }

@@ -83,14 +83,15 @@ impl SchedulerState {
             if self.steals.contains_key(&t) || !self.can_run_on(t, thief) {
                 continue;
             }
-            let have = self
+            let (have, n) = self
                 .bytes_held(t)
                 .iter()
-                .find(|(w, _)| *w == thief)
-                .map_or(0, |&(_, b)| b);
+                .find(|(w, _, _)| *w == thief)
+                .map_or((0, 0), |&(_, b, n)| (b, n));
+            let (bytes, count) = self.dependency_bytes(t);
             let transfer = self
                 .config
-                .transfer_time(self.dep_bytes(t).saturating_sub(have));
+                .transfer_time(bytes.saturating_sub(have), count.saturating_sub(n));
             if transfer < wait {
                 chosen.push(t);
             }
@@ -111,18 +112,6 @@ impl SchedulerState {
                 key,
             });
         }
-    }
-
-    /// Total bytes of `t`'s dependencies.
-    fn dep_bytes(&self, t: TaskId) -> u64 {
-        self.tasks[t]
-            .deps
-            .iter()
-            .map(|&d| match self.tasks[d].state {
-                TaskState::Memory { nbytes, .. } => nbytes,
-                _ => 0,
-            })
-            .sum()
     }
 
     /// Undoes the counters of a steal that is over.

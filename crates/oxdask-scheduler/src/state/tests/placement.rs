@@ -66,26 +66,87 @@ fn equal_bytes_tie_goes_to_the_less_occupied_worker() {
     let mut env = TestEnv::new();
     env.worker(1, 1);
     env.worker(2, 1);
-    let tasks = vec![
-        TaskBuilder::new("a"),
-        TaskBuilder::new("b"),
-        TaskBuilder::new("busy"),
-        TaskBuilder::new("c").deps(&["a", "b"]),
-    ];
-    let out = env.submit(1, tasks, &["c", "busy"]);
-    // `busy` is its own output, ordered first; roots then spread by load (ties: lowest id).
-    assert_eq!(
-        out,
-        vec![
-            env.compute(1, "busy", &[]),
-            env.compute(2, "a", &[]),
-            env.compute(1, "b", &[]),
-        ]
-    );
-    env.finish(2, "a", 50);
-    let out = env.finish(1, "b", 50);
-    // 50 bytes on each side; worker 1 still runs `busy`, so worker 2 is less occupied.
+    for (w, key) in [(1, "b"), (2, "a")] {
+        env.handle(EventKind::DataAdded {
+            worker: WorkerId(w),
+            keys: vec![(k(key), 50)],
+            client: Some(ClientId(1)),
+        });
+    }
+    let out = env.submit(1, vec![TaskBuilder::new("busy")], &["busy"]);
+    assert_eq!(out, vec![env.compute(1, "busy", &[])]);
+    let out = env.submit(1, vec![TaskBuilder::new("c").deps(&["a", "b"])], &["c"]);
+    // 50 bytes on each side; worker 1 runs `busy`, so worker 2 is less occupied.
     assert_eq!(out, vec![env.compute(2, "c", &[("a", &[2]), ("b", &[1])])]);
+}
+
+/// Ten small inputs on worker 1, one on worker 2: moving ten values costs more than worker
+/// 1's millisecond of queued work, so the task stays with its inputs (by bytes alone, a few
+/// hundred bytes, it went to the idler worker 2 and moved ten values).
+#[test]
+fn many_small_inputs_outweigh_a_little_load() {
+    let mut env = TestEnv::new();
+    env.worker(1, 1);
+    env.worker(2, 1);
+    let mut keys: Vec<(u32, String)> = (0..10).map(|i| (1, format!("a{i}"))).collect();
+    keys.push((2, "b".into()));
+    for (w, key) in &keys {
+        env.handle(EventKind::DataAdded {
+            worker: WorkerId(*w),
+            keys: vec![(k(key), 10)],
+            client: Some(ClientId(1)),
+        });
+    }
+    let out = env.submit(1, vec![TaskBuilder::new("warm").func("f")], &["warm"]);
+    assert_eq!(out, vec![env.compute(1, "warm", &[])]);
+    env.finish_in(1, "warm", 8, Time::from_millis(1));
+    let out = env.submit(1, vec![TaskBuilder::new("busy").func("f")], &["busy"]);
+    assert_eq!(out, vec![env.compute(1, "busy", &[])]);
+    let deps: Vec<&str> = keys.iter().map(|(_, key)| key.as_str()).collect();
+    let out = env.submit(1, vec![TaskBuilder::new("c").deps(&deps)], &["c"]);
+    let Some(Command::Compute { worker, .. }) = out.first() else {
+        panic!("expected a Compute, got {out:?}");
+    };
+    assert_eq!(*worker, WorkerId(1));
+}
+
+/// Siblings (inputs of one reduction step) of tasks measured to take microseconds go to one
+/// worker while it has room, instead of alternating between two equally idle workers; tasks
+/// of unknown (half a second) duration still spread.
+#[test]
+fn root_siblings_of_short_tasks_share_a_worker() {
+    for (duration_us, expected) in [(None, [1, 2, 1, 2]), (Some(50), [1, 1, 2, 2])] {
+        let mut env = TestEnv::new();
+        env.worker(1, 1);
+        env.worker(2, 1);
+        if let Some(us) = duration_us {
+            // teach the scheduler how long `r*` tasks take
+            let warm = TaskBuilder::new("r-warm").func("r");
+            let out = env.submit(1, vec![warm], &["r-warm"]);
+            assert_eq!(out, vec![env.compute(1, "r-warm", &[])]);
+            env.finish_in(1, "r-warm", 8, Time::from_micros(us));
+        }
+        let tasks = vec![
+            TaskBuilder::new("r-0").func("r"),
+            TaskBuilder::new("r-1").func("r"),
+            TaskBuilder::new("r-2").func("r"),
+            TaskBuilder::new("r-3").func("r"),
+            TaskBuilder::new("s-0").deps(&["r-0", "r-1"]),
+            TaskBuilder::new("s-1").deps(&["r-2", "r-3"]),
+        ];
+        let out = env.submit(1, tasks, &["s-0", "s-1"]);
+        let workers: Vec<u32> = ["r-0", "r-1", "r-2", "r-3"]
+            .iter()
+            .map(|&key| {
+                let placed = out.iter().find_map(|c| match c {
+                    Command::Compute { worker, task } if task.key == k(key) => Some(worker.0),
+                    _ => None,
+                });
+                placed.expect(key)
+            })
+            .collect();
+        assert_eq!(workers, expected, "duration {duration_us:?}");
+    }
 }
 
 #[test]
