@@ -31,7 +31,7 @@ from oxdask.distributed._reports import TaskStreamMixin
 from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
 from oxdask.distributed.serialize import (
     FunctionTable,
-    dumps_task,
+    dumps_tasks,
     dumps_value,
     loads_error,
     loads_value,
@@ -383,18 +383,15 @@ class Client(
         workers = list(workers) if workers else None
         loose = bool(options.get("allow_other_workers"))
         retries = int(options.get("retries") or 0)
-        names: dict[int, str] = {}  # funcname per distinct head function
-        wire = []
-        for key, task, deps in tasks:
-            fid, payload = dumps_task(task, self._table)
-            if type(task) is tuple and task and callable(task[0]):
-                name = names.get(id(task[0]))
-                if name is None:
-                    name = names[id(task[0])] = funcname(task[0])
-            else:
-                name = "literal"
-            wire.append((key, deps, payload, fid, name, priority, workers, loose, resources,
-                         retries))  # fmt: skip
+        names: dict[int | None, str] = {None: "literal"}  # funcname per head function id
+        with _gc_paused(len(tasks) > _MANY):  # a payload and a message per task, all alive
+            dumped = dumps_tasks([t for _, t, _ in tasks], self._table)
+            for (_, task, _), (fid, _) in zip(tasks, dumped, strict=True):
+                if fid not in names:
+                    names[fid] = funcname(task[0])
+            pairs = zip(tasks, dumped, strict=True)
+            wire = [(key, deps, payload, fid, names[fid], priority, workers, loose, resources,
+                     retries) for (key, _, deps), (fid, payload) in pairs]  # fmt: skip
         with self._lock:
             released, self._to_release = self._to_release, []
         try:
@@ -501,7 +498,8 @@ class Client(
         futures = {k for k, v in plain.items() if type(v) is Future}
         for k in futures:
             plain[k] = 0  # placeholder so references resolve; not submitted
-        return _core.graph_tasks(plain, list(keys), layers=layers, external=list(futures))
+        with _gc_paused(len(plain) > _MANY or bool(layers)):  # a tuple and a list per task
+            return _core.graph_tasks(plain, list(keys), layers=layers, external=list(futures))
 
     def get(self, dsk: Mapping, keys, *, sync: bool = True, **kwargs):
         """Run a graph on the cluster (used by ``oxdask.compute`` while this client is default)."""
@@ -524,7 +522,8 @@ class Client(
 
         single = is_dask_collection(collections)
         colls = [collections] if single else list(collections)
-        dsk = collections_to_dsk(colls, optimize_graph)
+        with _gc_paused(True):  # a graph of many tasks is built: all alive
+            dsk = collections_to_dsk(colls, optimize_graph)
         tasks, finals = [], []
         for c in colls:
             func, extra = c.__dask_postcompute__()
@@ -546,7 +545,8 @@ class Client(
 
         single = is_dask_collection(collections)
         colls = [collections] if single else list(collections)
-        dsk = collections_to_dsk(colls, optimize_graph)
+        with _gc_paused(True):  # a graph of many tasks is built: all alive
+            dsk = collections_to_dsk(colls, optimize_graph)
         out = []
         all_keys = []
         for c in colls:

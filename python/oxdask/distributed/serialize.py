@@ -28,6 +28,7 @@ __all__ = [
     "KilledWorker",
     "dumps_error",
     "dumps_task",
+    "dumps_tasks",
     "dumps_value",
     "execute_task",
     "loads_error",
@@ -83,32 +84,45 @@ def _name(func: Any) -> str:
 _MAIN = b"\x8c\x08__main__"
 
 
-def _dumps_body(obj: Any) -> bytes:
-    """Plain pickle when it can (fast), cloudpickle otherwise (lambdas, local classes)."""
-    try:
-        stream = pickle.dumps(obj, protocol=5)
-    except (pickle.PicklingError, TypeError, AttributeError):
-        return b"C" + cloudpickle.dumps(obj, protocol=5)
-    if _MAIN in stream:  # refers to the sender's __main__, which a worker cannot import
-        return b"C" + cloudpickle.dumps(obj, protocol=5)
-    return b"P" + stream
-
-
 def dumps_task(task: Any, table: FunctionTable) -> tuple[int | None, bytes]:
     """``(function id, payload)`` for a task tuple ``(func, *args)`` (or any other value).
 
     The head function goes into ``table`` (sent once per function); the payload pickles only
     the arguments, in a few dozen bytes for typical tasks.
     """
-    if _istask(task):
-        fid = table.fid(task[0])
-        body = task[1:]
-    else:
-        fid, body = None, task
+    return dumps_tasks([task], table)[0]
+
+
+def dumps_tasks(tasks: list, table: FunctionTable) -> list[tuple[int | None, bytes]]:
+    """:func:`dumps_task` of each task, in one loop (a graph's hundreds of thousands of tasks
+    pay no function call each beyond pickling)."""
+    ids = table._ids
+    dumps = pickle.dumps
+    out = []
+    append = out.append
+    for task in tasks:
+        if type(task) is tuple and task and callable(task[0]):
+            hit = ids.get(id(task[0]))
+            fid = hit[1] if hit is not None else table.fid(task[0])
+            body = task[1:]
+        else:
+            fid, body = None, task
+        try:
+            stream = dumps(body, protocol=5)
+        except Exception:  # cloudpickle then tries (and names the failure)
+            stream = None
+        if stream is None or _MAIN in stream:  # lambdas, local classes, the sender's script
+            append((fid, _dumps_body_cloudpickle(task, fid, body)))
+        else:
+            append((fid, b"P" + stream))
+    return out
+
+
+def _dumps_body_cloudpickle(task: Any, fid: int | None, body: Any) -> bytes:
     try:
-        return fid, _dumps_body(body)
+        return b"C" + cloudpickle.dumps(body, protocol=5)
     except Exception as e:
-        head = task[0] if _istask(task) else task
+        head = task[0] if fid is not None else task
         raise TypeError(f"could not serialize the arguments of task {_name(head)}: {e}") from e
 
 
@@ -167,7 +181,7 @@ def dumps_value(value: Any) -> tuple[bytes, list[memoryview]]:
     buffers: list[pickle.PickleBuffer] = []
     try:
         stream = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
-        if _MAIN in stream:  # by value, as cloudpickle does (see _dumps_body)
+        if _MAIN in stream:  # by value, as cloudpickle does (see dumps_tasks)
             raise pickle.PicklingError("refers to __main__")
     except Exception:
         buffers.clear()
