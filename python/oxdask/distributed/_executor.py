@@ -10,10 +10,15 @@ from __future__ import annotations
 import concurrent.futures as cf
 import time
 import weakref
+from typing import TYPE_CHECKING
 
+from oxdask.distributed.future import Future, FutureCancelledError
 from oxdask.utils import parse_timedelta
 
-__all__ = ["CompatibleExecutor"]
+if TYPE_CHECKING:
+    from oxdask.distributed.client import Client
+
+__all__ = ["ClientExecutor", "CompatibleExecutor"]
 
 
 class CompatibleExecutor(cf.Executor):
@@ -124,3 +129,46 @@ class CompatibleExecutor(cf.Executor):
         from oxdask.distributed.future import _wait
 
         _wait(pending, None, "ALL_COMPLETED")
+
+
+class ClientExecutor:
+    """A ``concurrent.futures.Executor`` over a :class:`Client`."""
+
+    def __init__(self, client: Client, **kwargs) -> None:
+        import concurrent.futures
+
+        self._client = client
+        self._kwargs = kwargs
+        self._cf = concurrent.futures
+        self._shutdown = False
+
+    def submit(self, fn, *args, **kwargs):
+        if self._shutdown:
+            raise RuntimeError("cannot submit after shutdown")
+        fut = self._client.submit(fn, *args, pure=False, **self._kwargs, **kwargs)
+        cf = self._cf.Future()
+
+        def done(f: Future) -> None:
+            try:
+                cf.set_result(Future.result.__wrapped__(f))
+            except FutureCancelledError:
+                cf.cancel()
+            except BaseException as e:
+                cf.set_exception(e)
+
+        cf._oxdask_future = fut  # keep the distributed future (and its result) alive
+        fut.add_done_callback(done)
+        return cf
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):
+        futures = [self.submit(fn, *args) for args in zip(*iterables, strict=False)]
+        return (f.result(timeout) for f in futures)
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()

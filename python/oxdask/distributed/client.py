@@ -9,33 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import itertools
 import json
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from oxdask import _core, config
 from oxdask.distributed import security as _security
 from oxdask.distributed._async import client_method
 from oxdask.distributed._client_data import ClientData
+from oxdask.distributed._client_graphs import _MANY, ClientGraphs, _gc_paused
 from oxdask.distributed._client_more import ClientExtras, Retries, SchedulerCalls
 from oxdask.distributed._client_query import ClientQueries
+from oxdask.distributed._client_transfer import ClientTransfer
+from oxdask.distributed._client_workers import ClientWorkers
 from oxdask.distributed._datasets import ClientDatasets
 from oxdask.distributed._plugins import ClientPlugins
 from oxdask.distributed._reports import TaskStreamMixin
-from oxdask.distributed.future import Future, FutureCancelledError, _KeyState
+from oxdask.distributed.future import Future, _KeyState
 from oxdask.distributed.serialize import (
     FunctionTable,
     dumps_tasks,
-    dumps_value,
-    loads_error,
-    loads_value,
-    sizeof,
 )
 from oxdask.tokenize import tokenize
 from oxdask.utils import apply, funcname
@@ -135,27 +132,10 @@ def _replace_futures(obj, deps: dict):
     return obj
 
 
-#: Futures or results in one call from which the cyclic garbage collector is paused.
-_MANY = 1000
-
-
-@contextlib.contextmanager
-def _gc_paused(many: bool):
-    """The cyclic garbage collector paused while a call builds many objects at once (a future
-    and its state per task, a result per key): they are all alive, yet with the collector on,
-    ``map`` of 20,000 tasks spends about a fifth of its time in collections. Nothing changes
-    when ``many`` is false or the program has paused the collector itself."""
-    if not many or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 class Client(
+    ClientGraphs,
+    ClientTransfer,
+    ClientWorkers,
     SchedulerCalls,
     ClientExtras,
     ClientQueries,
@@ -488,291 +468,6 @@ class Client(
                 self._send(tasks, wanted, options)
         return futures
 
-    # -- graphs and collections --------------------------------------------------------------------
-    def _graph_tasks(self, dsk: Mapping, keys: Iterable) -> list[tuple]:
-        """``(key, task, deps)`` for every task a graph needs for ``keys``; futures in the graph
-        stand for data already on the cluster. Compact layers (``__oxdask_layers__``) are
-        expanded in Rust, only as far as ``keys`` need them."""
-        layers = getattr(dsk, "__oxdask_layers__", None)
-        plain = dict(dsk)
-        futures = {k for k, v in plain.items() if type(v) is Future}
-        for k in futures:
-            plain[k] = 0  # placeholder so references resolve; not submitted
-        with _gc_paused(len(plain) > _MANY or bool(layers)):  # a tuple and a list per task
-            return _core.graph_tasks(plain, list(keys), layers=layers, external=list(futures))
-
-    def get(self, dsk: Mapping, keys, *, sync: bool = True, **kwargs):
-        """Run a graph on the cluster (used by ``oxdask.compute`` while this client is default)."""
-        from oxdask.local import _flatten_keys, _nest
-
-        flat, nested = _flatten_keys(keys)
-        uniq = list(dict.fromkeys(flat))
-        tasks = self._graph_tasks(dsk, uniq)
-        futures = [Future(k, self) for k in uniq]
-        self._send(tasks, uniq, kwargs)
-        if not sync:
-            return futures
-        values = dict(zip(uniq, self._gather_now(futures), strict=True))
-        results = iter(values[k] for k in flat)
-        return _nest(keys, results) if nested else next(results)
-
-    def compute(self, collections, sync: bool = False, optimize_graph: bool = True, **kwargs):
-        """Start computing collections; returns a future per collection (results if ``sync``)."""
-        from oxdask.base import collections_to_dsk, is_dask_collection
-
-        single = is_dask_collection(collections)
-        colls = [collections] if single else list(collections)
-        with _gc_paused(True):  # a graph of many tasks is built: all alive
-            dsk = collections_to_dsk(colls, optimize_graph)
-        tasks, finals = [], []
-        for c in colls:
-            func, extra = c.__dask_postcompute__()
-            keys = c.__dask_keys__()
-            key = f"finalize-{tokenize(c, func, *extra)}"
-            dsk[key] = (func, keys, *extra)
-            finals.append(key)
-        tasks = self._graph_tasks(dsk, finals)
-        futures = [Future(k, self) for k in finals]
-        self._send(tasks, finals, kwargs)
-        if sync:
-            futures = self._gather_now(futures)
-        return futures[0] if single else futures
-
-    def persist(self, collections, optimize_graph: bool = True, **kwargs):
-        """Start computing collections and keep their results on the cluster."""
-        from oxdask.base import collections_to_dsk, is_dask_collection
-        from oxdask.core import flatten
-
-        single = is_dask_collection(collections)
-        colls = [collections] if single else list(collections)
-        with _gc_paused(True):  # a graph of many tasks is built: all alive
-            dsk = collections_to_dsk(colls, optimize_graph)
-        out = []
-        all_keys = []
-        for c in colls:
-            keys = list(flatten(c.__dask_keys__()))
-            all_keys.extend(keys)
-        tasks = self._graph_tasks(dsk, all_keys)
-        futures = {k: Future(k, self) for k in all_keys}
-        self._send(tasks, all_keys, kwargs)
-        for c in colls:
-            rebuild, extra = c.__dask_postpersist__()
-            keys = list(flatten(c.__dask_keys__()))
-            out.append(rebuild({k: futures[k] for k in keys}, *extra))
-        return out[0] if single else out
-
-    # -- data --------------------------------------------------------------------------------------
-    @client_method
-    def gather(self, futures, errors: str = "raise", direct=None, asynchronous=None):
-        """Bring results to this process; same nesting as ``futures`` (lists, tuples, dicts)."""
-        if errors not in ("raise", "skip"):
-            raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
-        from oxdask.distributed.future import _wait, futures_of
-
-        flat = futures_of(futures)
-
-        _wait(flat, None, "ALL_COMPLETED")
-        good = []
-        for f in flat:
-            if f.status == "finished":
-                good.append(f.key)
-            elif errors == "raise":
-                f._raise_if_failed()
-        with _gc_paused(len(good) > _MANY):
-            values = dict(zip(good, self._gather_keys(good), strict=True)) if good else {}
-        return _rebuild(futures, values)
-
-    #: ``gather`` that blocks even on an asynchronous client (for ``get`` and executors)
-    _gather_now = gather.__wrapped__
-
-    def _gather_keys(self, keys: list, timeout=None, attempts: int = 5) -> list:
-        """Fetch values from the workers holding them (asking the scheduler where they are)."""
-        wait_s = 30.0 if timeout is None else _seconds(timeout)
-        found: dict = {}
-        todo = []
-        for key in dict.fromkeys(keys):
-            st = self._states.get(key)
-            if st is not None and st.pickled is not None:  # came with the completion
-                found[key] = loads_value(st.pickled, [])
-            else:
-                todo.append(key)
-        if not todo:
-            return [found[k] for k in keys]
-        for _ in range(attempts):
-            by_worker: dict[str, list] = defaultdict(list)
-            for key, holders in self._conn.who_has(todo, wait_s):
-                if holders:
-                    by_worker[holders[0]].append(key)
-            for address, ks in by_worker.items():
-                try:
-                    values, _missing = self._conn.get_data(address, ks, wait_s)
-                except ConnectionError:
-                    continue
-                for key, stream, buffers in values:
-                    found[key] = loads_value(stream, buffers)
-            todo = [k for k in todo if k not in found]
-            if not todo:
-                return [found[k] for k in keys]
-            self._check_alive()
-        raise RuntimeError(f"could not fetch {todo[:5]!r} from any worker (data lost?)")
-
-    @client_method
-    def scatter(self, data, workers=None, broadcast: bool = False, hash: bool = True):
-        """Send local data to workers; returns futures (same nesting as ``data``)."""
-        self._check_alive()
-        info = self.scheduler_info()
-        addresses = list(info["workers"])
-        if workers:
-            wanted = [workers] if isinstance(workers, str) else list(workers)
-            addresses = [a for a in addresses if a in wanted]
-        if not addresses:
-            raise RuntimeError("no workers to scatter to")
-        if isinstance(data, dict):
-            items = list(data.items())
-        else:
-            seq = data if isinstance(data, list | tuple | set) else [data]
-            items = []
-            for v in seq:
-                prefix = type(v).__name__
-                token = tokenize(v) if hash else self._unique()
-                items.append((f"{prefix}-{token}", v))
-        futures = {}
-        for i, (key, value) in enumerate(items):
-            stream, buffers = dumps_value(value)
-            targets = addresses if broadcast else [addresses[i % len(addresses)]]
-            futures[key] = Future(key, self)
-            for address in targets:
-                blob = (key, stream, list(buffers))
-                self._conn.put_data(address, [blob], 30.0)
-                self._conn.scattered(address, [(key, sizeof(value))])
-        if isinstance(data, dict):
-            return futures
-        out = [futures[k] for k, _ in items]
-        if isinstance(data, list | tuple | set):
-            return type(data)(out) if not isinstance(data, set) else out
-        return out[0]
-
-    def cancel(self, futures, force: bool = False) -> None:
-        """Cancel futures (their clients see ``FutureCancelledError`` with the reason)."""
-        futures = [futures] if isinstance(futures, Future) else list(futures)
-        self._conn.cancel([f.key for f in futures])
-
-    def scheduler_info(self) -> dict:
-        """The scheduler's view: address, workers (by address) and task counts."""
-        raw = json.loads(self._conn.info(30.0))
-        raw["workers"] = {w["address"]: w for w in raw["workers"]}
-        return raw
-
-    def why(self, future, timeout: float | str = 10.0) -> str:
-        """Where the task of ``future`` (a Future or a key) is, and why: its state and worker,
-        what it waits for, why it is queued, its recent transitions. For a computation that
-        seems stuck. (An oxdask extension; Dask's nearest is ``Client.story``.)"""
-        self._check_alive()
-        return self._conn.why(getattr(future, "key", future), _seconds(timeout))
-
-    def nthreads(self) -> dict:
-        """Threads per worker address."""
-        return {a: w["nthreads"] for a, w in self.scheduler_info()["workers"].items()}
-
-    ncores = nthreads
-
-    @client_method
-    def wait_for_workers(self, n_workers: int, timeout: float | str | None = None) -> None:
-        """Block until at least ``n_workers`` workers are connected to the scheduler;
-        ``TimeoutError`` (saying how many came) after ``timeout``."""
-        if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 0:
-            raise ValueError(f"n_workers must be a non-negative integer, not {n_workers!r}")
-        seconds = _seconds(timeout)
-        deadline = None if seconds is None else time.monotonic() + seconds
-        while True:
-            count = len(self.scheduler_info()["workers"])
-            if count >= n_workers:
-                return
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"only {count} of {n_workers} workers connected to "
-                    f"{self.scheduler_address} within {timeout}"
-                )
-            time.sleep(0.05)
-
-    @client_method
-    def run(self, function, *args, workers=None, **kwargs) -> dict:
-        """Call ``function(*args, **kwargs)`` on every worker: ``{address: result}``.
-
-        A worker's exception is re-raised here, naming nothing else; its traceback is attached.
-        """
-        import cloudpickle
-
-        call = cloudpickle.dumps((function, args, kwargs), protocol=5)
-        out = {}
-        for address, blob, ok in self._conn.run(call, 60.0):
-            if workers is not None and address not in workers:
-                continue
-            if not ok:
-                import pickle
-
-                raise loads_error(*pickle.loads(blob))
-            out[address] = cloudpickle.loads(blob)
-        return out
-
-    @client_method
-    def retire_workers(self, workers: list[str] | None = None, close_workers: bool = True) -> None:
-        """Move the data held by ``workers`` (addresses) elsewhere, then close them."""
-        if workers is None:
-            raise ValueError("retire_workers needs the addresses of the workers to retire")
-        self._conn.retire_workers(list(workers), 30.0)
-
-    @client_method
-    def restart(self, timeout: float | str = 60.0, wait_for_workers: bool = True) -> None:
-        """Forget every computation and replace the workers with fresh ones.
-
-        Every future of this client is cancelled (``FutureCancelledError`` naming the restart)
-        and the workers are replaced by as many new ones: a ``LocalCluster`` starts new
-        workers; a worker started by ``oxdask worker`` replaces its own process (unless it
-        runs with ``--no-nanny``, when it just exits).
-        """
-        self._check_alive()
-        timeout = _seconds(timeout)
-        cluster = self.cluster
-        callbacks: list = []
-        with self._cond:
-            keys = [k for k, st in self._states.items() if not st.done]
-            for st in self._states.values():
-                callbacks += st.finish("cancelled", reason="the client restarted the cluster")
-                st.pickled = None
-            self._cond.notify_all()
-        self._run(callbacks)
-        if keys:
-            self._conn.cancel(keys)
-        with self._lock:  # existing futures keep their (cancelled) state; keys start afresh
-            held = list(self._states)
-            self._states.clear()
-            self._refs.clear()
-        if held:
-            self._conn.release(held)
-        if cluster is not None and hasattr(cluster, "restart_workers"):
-            cluster.restart_workers(timeout=timeout, wait=wait_for_workers)
-            return
-        old = set(self.scheduler_info()["workers"])
-        self._conn.restart_workers(sorted(old), timeout)
-        if not wait_for_workers:
-            return
-        deadline = time.monotonic() + timeout
-        while True:
-            now = set(self.scheduler_info()["workers"])
-            if not now & old and len(now) >= len(old):
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"Client.restart: {len(now - old)} of {len(old)} workers came back within "
-                    f"{timeout}s (workers started with --no-nanny do not come back)"
-                )
-            time.sleep(0.05)
-
-    def get_executor(self, **kwargs):
-        """A ``concurrent.futures.Executor`` submitting to this client."""
-        return ClientExecutor(self, **kwargs)
-
     # -- lifecycle ---------------------------------------------------------------------------------
     @client_method
     def close(self, timeout: float | str = 10.0) -> None:
@@ -846,63 +541,3 @@ class Client(
                 info = self.scheduler_info()
         state = "closed" if self._closed else "connected"
         return card("Client", self.scheduler_address, self.dashboard_link, info, state)
-
-
-_SKIP = object()
-
-
-def _rebuild(x, values: dict):
-    """``x`` with its futures replaced by their values (skipped when missing). A plain
-    function, not a closure: a recursive closure is a reference cycle that would keep every
-    gathered value alive until the cyclic garbage collector runs."""
-    if isinstance(x, Future):
-        return values.get(x.key, _SKIP)
-    if isinstance(x, list | tuple | set):
-        return type(x)(v for v in (_rebuild(y, values) for y in x) if v is not _SKIP)
-    if isinstance(x, dict):
-        items = ((k, _rebuild(y, values)) for k, y in x.items())
-        return {k: v for k, v in items if v is not _SKIP}
-    return x
-
-
-class ClientExecutor:
-    """A ``concurrent.futures.Executor`` over a :class:`Client`."""
-
-    def __init__(self, client: Client, **kwargs) -> None:
-        import concurrent.futures
-
-        self._client = client
-        self._kwargs = kwargs
-        self._cf = concurrent.futures
-        self._shutdown = False
-
-    def submit(self, fn, *args, **kwargs):
-        if self._shutdown:
-            raise RuntimeError("cannot submit after shutdown")
-        fut = self._client.submit(fn, *args, pure=False, **self._kwargs, **kwargs)
-        cf = self._cf.Future()
-
-        def done(f: Future) -> None:
-            try:
-                cf.set_result(Future.result.__wrapped__(f))
-            except FutureCancelledError:
-                cf.cancel()
-            except BaseException as e:
-                cf.set_exception(e)
-
-        cf._oxdask_future = fut  # keep the distributed future (and its result) alive
-        fut.add_done_callback(done)
-        return cf
-
-    def map(self, fn, *iterables, timeout=None, chunksize=1):
-        futures = [self.submit(fn, *args) for args in zip(*iterables, strict=False)]
-        return (f.result(timeout) for f in futures)
-
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        self._shutdown = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.shutdown()
