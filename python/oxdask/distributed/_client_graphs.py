@@ -46,8 +46,7 @@ class ClientGraphs:
         futures = {k for k, v in plain.items() if type(v) is Future}
         for k in futures:
             plain[k] = 0  # placeholder so references resolve; not submitted
-        with _gc_paused(len(plain) > _MANY or bool(layers)):  # a tuple and a list per task
-            return _core.graph_tasks(plain, list(keys), layers=layers, external=list(futures))
+        return _core.graph_tasks(plain, list(keys), layers=layers, external=list(futures))
 
     def get(self, dsk: Mapping, keys, *, sync: bool = True, **kwargs):
         """Run a graph on the cluster (used by ``oxdask.compute`` while this client is default)."""
@@ -55,9 +54,10 @@ class ClientGraphs:
 
         flat, nested = _flatten_keys(keys)
         uniq = list(dict.fromkeys(flat))
-        tasks = self._graph_tasks(dsk, uniq)
-        futures = [Future(k, self) for k in uniq]
-        self._send(tasks, uniq, kwargs)
+        with _gc_paused(True):  # a tuple, a payload and a message per task, all alive
+            tasks = self._graph_tasks(dsk, uniq)
+            futures = [Future(k, self) for k in uniq]
+            self._send(tasks, uniq, kwargs)
         if not sync:
             return futures
         values = dict(zip(uniq, self._gather_now(futures), strict=True))
@@ -70,18 +70,18 @@ class ClientGraphs:
 
         single = is_dask_collection(collections)
         colls = [collections] if single else list(collections)
-        with _gc_paused(True):  # a graph of many tasks is built: all alive
+        with _gc_paused(True):  # the graph, then a tuple, a payload and a message per task
             dsk = collections_to_dsk(colls, optimize_graph)
-        tasks, finals = [], []
-        for c in colls:
-            func, extra = c.__dask_postcompute__()
-            keys = c.__dask_keys__()
-            key = f"finalize-{tokenize(c, func, *extra)}"
-            dsk[key] = (func, keys, *extra)
-            finals.append(key)
-        tasks = self._graph_tasks(dsk, finals)
-        futures = [Future(k, self) for k in finals]
-        self._send(tasks, finals, kwargs)
+            finals = []
+            for c in colls:
+                func, extra = c.__dask_postcompute__()
+                keys = c.__dask_keys__()
+                key = f"finalize-{tokenize(c, func, *extra)}"
+                dsk[key] = (func, keys, *extra)
+                finals.append(key)
+            tasks = self._graph_tasks(dsk, finals)
+            futures = [Future(k, self) for k in finals]
+            self._send(tasks, finals, kwargs)
         if sync:
             futures = self._gather_now(futures)
         return futures[0] if single else futures
@@ -93,16 +93,15 @@ class ClientGraphs:
 
         single = is_dask_collection(collections)
         colls = [collections] if single else list(collections)
-        with _gc_paused(True):  # a graph of many tasks is built: all alive
-            dsk = collections_to_dsk(colls, optimize_graph)
         out = []
         all_keys = []
-        for c in colls:
-            keys = list(flatten(c.__dask_keys__()))
-            all_keys.extend(keys)
-        tasks = self._graph_tasks(dsk, all_keys)
-        futures = {k: Future(k, self) for k in all_keys}
-        self._send(tasks, all_keys, kwargs)
+        with _gc_paused(True):  # the graph, then a tuple, a payload and a message per task
+            dsk = collections_to_dsk(colls, optimize_graph)
+            for c in colls:
+                all_keys.extend(flatten(c.__dask_keys__()))
+            tasks = self._graph_tasks(dsk, all_keys)
+            futures = {k: Future(k, self) for k in all_keys}
+            self._send(tasks, all_keys, kwargs)
         for c in colls:
             rebuild, extra = c.__dask_postpersist__()
             keys = list(flatten(c.__dask_keys__()))

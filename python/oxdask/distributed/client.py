@@ -364,14 +364,13 @@ class Client(
         loose = bool(options.get("allow_other_workers"))
         retries = int(options.get("retries") or 0)
         names: dict[int | None, str] = {None: "literal"}  # funcname per head function id
-        with _gc_paused(len(tasks) > _MANY):  # a payload and a message per task, all alive
-            dumped = dumps_tasks([t for _, t, _ in tasks], self._table)
-            for (_, task, _), (fid, _) in zip(tasks, dumped, strict=True):
-                if fid not in names:
-                    names[fid] = funcname(task[0])
-            pairs = zip(tasks, dumped, strict=True)
-            wire = [(key, deps, payload, fid, names[fid], priority, workers, loose, resources,
-                     retries) for (key, _, deps), (fid, payload) in pairs]  # fmt: skip
+        dumped = dumps_tasks([t for _, t, _ in tasks], self._table)
+        for (_, task, _), (fid, _) in zip(tasks, dumped, strict=True):
+            if fid not in names:
+                names[fid] = funcname(task[0])
+        pairs = zip(tasks, dumped, strict=True)
+        wire = [(key, deps, payload, fid, names[fid], priority, workers, loose, resources,
+                 retries) for (key, _, deps), (fid, payload) in pairs]  # fmt: skip
         with self._lock:
             released, self._to_release = self._to_release, []
         try:

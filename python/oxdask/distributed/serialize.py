@@ -96,14 +96,13 @@ def dumps_task(task: Any, table: FunctionTable) -> tuple[int | None, bytes]:
 def dumps_tasks(tasks: list, table: FunctionTable) -> list[tuple[int | None, bytes]]:
     """:func:`dumps_task` of each task, in one loop (a graph's hundreds of thousands of tasks
     pay no function call each beyond pickling)."""
-    ids = table._ids
+    fid_of = table.fid
     dumps = pickle.dumps
     out = []
     append = out.append
     for task in tasks:
         if type(task) is tuple and task and callable(task[0]):
-            hit = ids.get(id(task[0]))
-            fid = hit[1] if hit is not None else table.fid(task[0])
+            fid = fid_of(task[0])
             body = task[1:]
         else:
             fid, body = None, task

@@ -27,13 +27,14 @@
 //!   worker has room and would start it at most `root_task_horizon` later than the worker
 //!   chosen by load (so tasks of milliseconds and more still spread). While that worker is
 //!   full the task waits for it, unless another worker has less than half a horizon of work
-//!   left: it then takes the task, and the siblings after it. Root tasks come out of the queue in priority order, so the inputs of
-//!   one reduction step land on one worker, instead of alternating between equally loaded
-//!   workers and moving about half of them (measured: 44% of 100,000 chunk sums moved
-//!   between two workers before).
+//!   left: it then takes the task, and the siblings after it. Root tasks come out of the
+//!   queue in priority order, so the inputs of one reduction step land on one worker,
+//!   instead of alternating between equally loaded workers and moving about half of them
+//!   (measured: 44% of 100,000 chunk sums moved between two workers before).
 
 use std::cmp::Ordering;
 
+use super::config::SchedulerConfig;
 use super::queue::Constraint;
 use super::worker::{load, Worker};
 use super::{Priority, SchedulerState, TaskId, TaskState, WorkerId};
@@ -84,18 +85,11 @@ impl SchedulerState {
     pub(crate) fn pick_worker(&self, t: TaskId) -> Option<WorkerId> {
         let task = &self.tasks[t];
         let c = self.queues.constraint(task.group);
-        let held = self.bytes_held(t);
-        let (total, count) = self.dependency_bytes(t);
+        let inputs = self.inputs(t);
         let best_of = |ids: &mut dyn Iterator<Item = (WorkerId, &Worker)>| {
             ids.filter(|(_, w)| self.has_room(w, c) && self.outlives(w, t))
                 .map(|(id, worker)| {
-                    let (bytes, n) = held
-                        .iter()
-                        .find(|(h, _, _)| *h == id)
-                        .map_or((0, 0), |&(_, b, n)| (b, n));
-                    let moved = self
-                        .config
-                        .transfer_time(total.saturating_sub(bytes), count.saturating_sub(n));
+                    let (moved, bytes) = inputs.moving_to(id, &self.config);
                     Candidate {
                         id,
                         avoid: task.last_failed_on == Some(id),
@@ -203,34 +197,48 @@ impl SchedulerState {
                 || w.occupancy < u64::from(w.nthreads) * self.config.root_task_horizon.as_micros())
     }
 
-    /// Bytes and number of `t`'s dependencies in memory anywhere.
-    pub(crate) fn dependency_bytes(&self, t: TaskId) -> (u64, u64) {
-        self.tasks[t]
-            .deps
-            .iter()
-            .filter_map(|&d| match &self.tasks[d].state {
-                TaskState::Memory { nbytes, .. } => Some(*nbytes),
-                _ => None,
-            })
-            .fold((0, 0), |(b, n), x| (b.saturating_add(x), n + 1))
-    }
-
-    /// Bytes and number of `t`'s dependencies held by each worker.
-    pub(crate) fn bytes_held(&self, t: TaskId) -> Vec<(WorkerId, u64, u64)> {
-        let mut held: Vec<(WorkerId, u64, u64)> = Vec::new();
+    /// Where `t`'s inputs in memory are, for the cost of moving them to a worker.
+    pub(crate) fn inputs(&self, t: TaskId) -> Inputs {
+        let mut inputs = Inputs::default();
         for &d in self.tasks[t].deps.iter() {
             if let TaskState::Memory { holders, nbytes } = &self.tasks[d].state {
+                inputs.bytes = inputs.bytes.saturating_add(*nbytes);
+                inputs.count += 1;
                 for &h in holders {
-                    match held.iter_mut().find(|(w, _, _)| *w == h) {
+                    match inputs.held.iter_mut().find(|(w, _, _)| *w == h) {
                         Some((_, b, n)) => {
                             *b += nbytes;
                             *n += 1;
                         }
-                        None => held.push((h, *nbytes, 1)),
+                        None => inputs.held.push((h, *nbytes, 1)),
                     }
                 }
             }
         }
-        held
+        inputs
+    }
+}
+
+/// A task's inputs in memory: their bytes and number, and how many of each each worker holds.
+#[derive(Default)]
+pub(crate) struct Inputs {
+    bytes: u64,
+    count: u64,
+    held: Vec<(WorkerId, u64, u64)>,
+}
+
+impl Inputs {
+    /// Microseconds to move to `worker` the inputs it lacks, and the bytes it already holds.
+    pub(crate) fn moving_to(&self, worker: WorkerId, config: &SchedulerConfig) -> (u64, u64) {
+        let (bytes, n) = self
+            .held
+            .iter()
+            .find(|(w, _, _)| *w == worker)
+            .map_or((0, 0), |&(_, b, n)| (b, n));
+        let moved = config.transfer_time(
+            self.bytes.saturating_sub(bytes),
+            self.count.saturating_sub(n),
+        );
+        (moved, bytes)
     }
 }

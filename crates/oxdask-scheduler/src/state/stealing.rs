@@ -83,15 +83,7 @@ impl SchedulerState {
             if self.steals.contains_key(&t) || !self.can_run_on(t, thief) {
                 continue;
             }
-            let (have, n) = self
-                .bytes_held(t)
-                .iter()
-                .find(|(w, _, _)| *w == thief)
-                .map_or((0, 0), |&(_, b, n)| (b, n));
-            let (bytes, count) = self.dependency_bytes(t);
-            let transfer = self
-                .config
-                .transfer_time(bytes.saturating_sub(have), count.saturating_sub(n));
+            let (transfer, _) = self.inputs(t).moving_to(thief, &self.config);
             if transfer < wait {
                 chosen.push(t);
             }
