@@ -181,11 +181,12 @@ def get_scheduler(get=None, scheduler=None, collections=None, cls=None):
             return on_worker
         first = _default_scheduler(collections[0])
         if not all(_default_scheduler(c) == first for c in collections[1:]):
-            # e.g. bags (processes) with arrays (threads): threads run every collection
-            # (Dask raises ValueError here)
-            from oxdask.threaded import get
-
-            return get
+            # e.g. bags (processes) with arrays (threads)
+            raise ValueError(
+                "Compute called on multiple collections with differing default schedulers "
+                "(bags run on processes, arrays, dataframes and delayed values on threads). "
+                "Pass scheduler= to compute or set one with oxdask.config.set(scheduler=...)."
+            )
         return first
     return None
 

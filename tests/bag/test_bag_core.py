@@ -147,8 +147,16 @@ def test_compute_with_arrays_together():
     da = pytest.importorskip("oxdask.array")
     b = db.from_sequence(DATA, npartitions=3)
     x = da.arange(10, chunks=5)
-    total, s, lst = oxdask.compute(b.sum(), x.sum(), b.map(inc))
-    assert (total, int(s), lst) == (sum(DATA), 45, [inc(v) for v in DATA])
+    # as in Dask: the default schedulers differ (processes, threads), so one must be named
+    with pytest.raises(ValueError, match="differing default schedulers"):
+        oxdask.compute(b.sum(), x.sum())
+    with pytest.raises(ValueError, match="differing default schedulers"):
+        oxdask.persist(b, x)
+    for scheduler in ("threads", "sync"):
+        total, s, lst = oxdask.compute(b.sum(), x.sum(), b.map(inc), scheduler=scheduler)
+        assert (total, int(s), lst) == (sum(DATA), 45, [inc(v) for v in DATA])
+    with oxdask.config.set(scheduler="threads"):
+        assert oxdask.compute(b.count(), x.max())[0] == len(DATA)
 
 
 def test_chain_is_one_task_per_partition():

@@ -149,7 +149,11 @@ def test_compute_persist_with_other_collections(df):
     p = (d.x * 2).persist()
     assert p.divisions == d.divisions
     assert_eq(p, df.x * 2)
-    assert len(p.dask) == p.npartitions
+    # as in Dask: the persisted series is a collection of its own, its keys aliases of the
+    # computed partitions
+    assert p._name != (d.x * 2)._name
+    assert len(p.dask) == 2 * p.npartitions
+    assert_eq(p + 1, df.x * 2 + 1)
 
 
 def test_partitions_and_get_partition(df):

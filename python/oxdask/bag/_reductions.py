@@ -94,8 +94,9 @@ class _Aggregate:
 class ReductionLayer(Mapping):
     """One graph layer for a whole reduction (as Dask shows it): the per-partition
     Blockwise step, the TreeReduce of the partials and the output key ``key`` (the name, or
-    ``(name, 0)`` for a one-partition bag). :func:`split_reductions` makes them three layers
-    before fusion, so that the per-partition step joins the chain before it."""
+    ``(name, 0)`` for a one-partition bag). As a mapping, the last step of the tree appears
+    under ``key``. :func:`split_reductions` makes them three layers before fusion, so that
+    the per-partition step joins the chain before it."""
 
     def __init__(self, key, part, tree):
         self.key = key
@@ -111,20 +112,23 @@ class ReductionLayer(Mapping):
 
     def _all(self) -> dict:
         out = dict(self.part)
-        out.update(self.tree)
-        out.update(self._alias())
+        tree = dict(self.tree)
+        out.update(tree)
+        out[self.key] = out.pop((self.tree.name, 0))
         return out
 
     def __getitem__(self, key):
         if key == self.key:
-            return (self.tree.name, 0)
+            return self.tree[(self.tree.name, 0)]
+        if key == (self.tree.name, 0):
+            raise KeyError(key)
         return self._all()[key]
 
     def __iter__(self):
         return iter(self._all())
 
     def __len__(self) -> int:
-        return len(self.part) + len(self.tree) + 1
+        return len(self.part) + len(self.tree)
 
 
 def split_reductions(graph):

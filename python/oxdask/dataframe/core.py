@@ -136,8 +136,7 @@ class _Frame(GraphProtocol, FrameMethods, FrameOperations, ReductionMethods, Ext
 
     @staticmethod
     def _rebuild(dsk, name, meta, divisions, rename=None):
-        if rename:
-            name = rename.get(name, name)
+        dsk, name = GraphProtocol._renamed(dsk, name, len(divisions) - 1, rename)
         return new_dd_object(dsk, name, meta, divisions)
 
     # -- metadata -----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import numpy as np
 from oxdask.base import DaskMethodsMixin
 from oxdask.dataframe import methods
 from oxdask.highlevelgraph import HighLevelGraph
+from oxdask.tokenize import tokenize
+from oxdask.utils import key_split
 
 __all__ = ["Scalar"]
 
@@ -44,6 +46,18 @@ class GraphProtocol(DaskMethodsMixin):
 
         return optimize(dsk, keys, **kwargs)
 
+    @staticmethod
+    def _renamed(dsk, name, nparts, rename):
+        """The graph and name of a collection rebuilt from ``dsk`` (``__dask_postpersist__``).
+        As in Dask, the rebuilt collection has a name of its own (or the one in ``rename``),
+        whose keys are aliases of the ``nparts`` keys of ``name`` held in ``dsk``."""
+        if rename:
+            return dsk, rename.get(name, name)
+        new = f"{key_split(name)}-{tokenize(name, 'rebuilt')}"
+        layer = dict(dsk)
+        layer.update({(new, i): (name, i) for i in range(nparts)})
+        return layer, new
+
     def _graph_for_delayed(self, optimize_graph):
         if optimize_graph:
             return self.__dask_optimize__(self.dask, self.__dask_keys__())
@@ -69,8 +83,7 @@ class Scalar(GraphProtocol):
 
     @staticmethod
     def _rebuild(dsk, name, meta, rename=None):
-        if rename:
-            name = rename.get(name, name)
+        dsk, name = GraphProtocol._renamed(dsk, name, 1, rename)
         return Scalar(dsk, name, meta)
 
     @property
