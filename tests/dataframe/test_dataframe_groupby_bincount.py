@@ -20,6 +20,7 @@ def pdf():
             "a": rng.integers(-3, 4, n),
             "b": rng.integers(0, 24, n).astype("int32"),
             "u": rng.integers(0, 3, n).astype("uint8"),
+            "u64": rng.integers(5, 9, n).astype("uint64"),
             "x": rng.normal(size=n),
             "i": rng.integers(0, 9, n),
             "f": rng.random(n),
@@ -45,12 +46,13 @@ def fast(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize("by", ["a", ["a", "b"], ["b", "u", "a"]])
+@pytest.mark.parametrize("by", ["a", ["a", "b"], ["b", "u", "a"], ["a", "u64"]])
 @pytest.mark.parametrize("func", ["sum", "mean", "count", "size"])
 def test_matches_pandas(pdf, fast, by, func):
-    got = getattr(dd.from_pandas(pdf, npartitions=4).groupby(by).x, func)()
-    expect = getattr(pdf.groupby(by).x, func)()
-    pd.testing.assert_series_equal(got.compute(scheduler="sync"), expect, rtol=1e-12)
+    for col in ("x", "f"):  # with and without NaN
+        got = getattr(dd.from_pandas(pdf, npartitions=4).groupby(by)[col], func)()
+        expect = getattr(pdf.groupby(by)[col], func)()
+        pd.testing.assert_series_equal(got.compute(scheduler="sync"), expect, rtol=1e-12)
     assert fast
     assert all(fast)
 

@@ -30,7 +30,7 @@ def _blockwise_layer(
 
     ``locs`` lists output labels whose :class:`Loc` (from ``out_chunks``) are appended to the
     arguments. ``inline`` marks a cheap source layer (see
-    :func:`oxdask.array.optimization.fuse_blockwise`). Returns ``(layer, extra_layers)``.
+    :func:`oxdask.blockwise_fusion.fuse_blockwise`). Returns ``(layer, extra_layers)``.
     """
     core_args = []
     numblocks = {}

@@ -141,9 +141,14 @@ def _bincount_partials(df, keys, sp):
         cells *= high - low + 1
     if cells > min(_BINCOUNT_CELLS, 4 * len(df) + 1024):
         return None
-    codes = np.zeros(len(df), dtype=np.int64)
-    for a, low, span in zip(series, lows, spans, strict=True):
-        codes = codes * span + (a.astype(np.int64) - low)
+    codes = series[0].astype(np.int64)  # a copy: updated in place below
+    if lows[0]:
+        codes -= lows[0]
+    for a, low, span in zip(series[1:], lows[1:], spans[1:], strict=True):
+        codes *= span
+        codes += a.astype(np.int64, copy=False)
+        if low:
+            codes -= low
     size = np.bincount(codes, minlength=cells)
     present = np.flatnonzero(size)
     levels, rest = [], present
@@ -160,11 +165,14 @@ def _bincount_partials(df, keys, sp):
         for k in ks:
             v = values[k].to_numpy()
             missing = np.isnan(v)
+            some_missing = bool(missing.any())
             if kind == "sum":
-                w = np.where(missing, 0.0, v)
+                w = np.where(missing, 0.0, v) if some_missing else v
                 cols[f"sum-{k}"] = np.bincount(codes, weights=w, minlength=cells)[present]
-            else:
+            elif some_missing:
                 cols[f"count-{k}"] = np.bincount(codes[~missing], minlength=cells)[present]
+            else:
+                cols[f"count-{k}"] = size[present]
     return pd.DataFrame(cols, index=index)
 
 

@@ -81,10 +81,13 @@ def accessor_property(obj, _accessor, _name):
     return getattr(accessor_of(obj, _accessor), _name)
 
 
+_NAT = np.iinfo(np.int64).min
+
+
 #: ``.dt`` fields that are integer arithmetic on the time since the epoch: seconds per unit
 #: of the field, how many make the next, and the offset (1970-01-01 was a Thursday).
 _CLOCK_FIELDS = {"hour": (3600, 24, 0), "minute": (60, 60, 0), "second": (1, 60, 0),
-                 "day_of_week": (86400, 7, 3)}  # fmt: skip
+                "day_of_week": (86400, 7, 3)}  # fmt: skip
 _PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
 
@@ -96,12 +99,17 @@ def _clock_field(obj, name):
     if obj.dtype.kind != "M":
         return None
     per = _PER_SECOND.get(np.datetime_data(obj.dtype)[0])
-    values = obj.to_numpy()
-    if per is None or np.isnat(values).any():
+    if per is None:
+        return None
+    ticks = obj.to_numpy().view("i8")
+    if len(ticks) and ticks.min() == _NAT:
         return None
     seconds, modulo, offset = _CLOCK_FIELDS[name]
-    field = (values.view("i8") // (seconds * per) + offset) % modulo
-    return pd.Series(field.astype(np.int32), index=obj.index, name=obj.name)
+    units = ticks // (seconds * per)
+    if len(units) and units.min() >= -(2**31) and units.max() + offset < 2**31:
+        units = units.astype(np.int32)  # the remainder is cheaper on 32 bits
+    field = (units + offset) % modulo
+    return pd.Series(field.astype(np.int32, copy=False), index=obj.index, name=obj.name)
 
 
 def getitem(obj, key):

@@ -4,15 +4,15 @@ chains fused into one task per partition.
 The high-level graph of a dataframe computation is optimized as layers, never expanded in
 Python: a Blockwise layer whose only consumer is another Blockwise layer reading it partition
 by partition is merged into that consumer (the same pass as for arrays,
-:func:`oxdask.array.optimization.fuse_blockwise`). ``read_csv(...)[cols].assign(...)`` then
+:func:`oxdask.blockwise_fusion.fuse_blockwise`). ``read_csv(...)[cols].assign(...)`` then
 runs as one task per file block.
 """
 
 from __future__ import annotations
 
 from oxdask import config
-from oxdask.array.optimization import _first_leaf
-from oxdask.array.optimization import optimize as _optimize_layers
+from oxdask.blockwise_fusion import _first_leaf
+from oxdask.blockwise_fusion import optimize as _optimize_layers
 from oxdask.dataframe.projection import project
 from oxdask.highlevelgraph import HighLevelGraph
 

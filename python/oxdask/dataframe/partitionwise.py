@@ -78,7 +78,7 @@ def partitionwise(
     kwargs : dict, optional
         Constant keyword arguments.
     inline : bool
-        Cheap source layer (see :func:`oxdask.array.optimization.fuse_blockwise`).
+        Cheap source layer (see :func:`oxdask.blockwise_fusion.fuse_blockwise`).
     broadcast : bool
         Let single-partition frames be passed whole to every task.
     columns_rule : ColumnRule, optional

@@ -123,7 +123,8 @@ def _to_pandas(table, index, meta):
         names = [None if str(n).startswith("__index_level_") else n for n in df.index.names]
         df.index.names = names
     cols = list(meta.columns) if isinstance(meta, pd.DataFrame) else [meta.name]
-    df = df[cols]
+    if list(df.columns) != cols:
+        df = df[cols]
     if isinstance(meta, pd.Series):
         df = df.iloc[:, 0]
     if index is None and isinstance(meta.index, pd.RangeIndex):
