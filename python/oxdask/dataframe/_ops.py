@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 
-from oxdask.dataframe import methods
+from oxdask.dataframe import _pushdown, methods
 
 _BINARY = {
     "add": operator.add,
@@ -47,7 +47,7 @@ def _binary(op, reflected=False):
             return NotImplemented
         if reflected:
             return elemwise(_Reversed(op), self, other)
-        return elemwise(op, self, other)
+        return _pushdown.tag(op, self, other, elemwise(op, self, other))
 
     method.__name__ = getattr(op, "__name__", "op")
     return method

@@ -11,7 +11,7 @@ from bisect import bisect_right
 import numpy as np
 import pandas as pd
 
-from oxdask.dataframe import methods
+from oxdask.dataframe import _pushdown, methods
 from oxdask.dataframe.core import DataFrame, Series, _Frame, _name, _new
 from oxdask.highlevelgraph import MaterializedLayer
 
@@ -29,7 +29,9 @@ def _select(frame, key, meta):
 
     name = _name("getitem", frame._name, key)
     rule = ColumnRule(frame._name, select=key if isinstance(key, list) else [key])
-    return partitionwise(methods.getitem, frame, key, meta=meta, name=name, columns_rule=rule)
+    out = partitionwise(methods.getitem, frame, key, meta=meta, name=name, columns_rule=rule)
+    _pushdown.tag_column(out, frame, key)
+    return out
 
 
 def getitem(frame, key):
@@ -69,6 +71,9 @@ def _filter(frame, mask):
     from oxdask.dataframe.partitionwise import align_partitions, partitionwise
     from oxdask.dataframe.projection import ColumnRule
 
+    pushed = _pushdown.pushed(frame, mask)
+    if pushed is not None:
+        return pushed
     frame, mask = align_partitions(frame, mask)
     name = _name("filter", frame._name, mask._name)
     rule = ColumnRule(frame._name, keep=True) if isinstance(frame, DataFrame) else None

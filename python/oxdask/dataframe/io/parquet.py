@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from oxdask.dataframe._pushdown import COMPARISONS, filter_table
 from oxdask.dataframe.core import _new
 from oxdask.dataframe.io.utils import expand_paths
 from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer
@@ -47,7 +48,10 @@ class ParquetReader:
     ``pyarrow.parquet.ParquetFile``; others through a one-file dataset that adds them.
     """
 
-    def __init__(self, fs, root, columns, filters, index, meta, partitioning, schema, direct):
+    def __init__(
+        self, fs, root, columns, filters, index, meta, partitioning, schema, direct, rows=()
+    ):
+        self.rows = rows  # comparisons pushed down from a row filter (see _pushdown)
         self.fs = fs
         self.root = root
         self.columns = columns
@@ -65,7 +69,16 @@ class ParquetReader:
             table = self._read_direct(piece, pa, pq)
             if expr is not None:
                 table = table.filter(expr)
-            table = table.select(self.columns)
+            filtered = filter_table(table, self.rows) if self.rows else None
+            if filtered is None:
+                df = _to_pandas(table.select(self.columns), self.index, self.meta)
+                return _pandas_filter(df, table, self.rows) if self.rows else df
+            n = table.num_rows
+            table, positions = filtered
+            df = _to_pandas(table.select(self.columns), self.index, self.meta)
+            if self.index is None:  # the labels df[mask] keeps
+                df.index = pd.RangeIndex(n).take(positions)
+            return df
         else:
             dataset = pads.dataset(
                 [piece.path],
@@ -87,7 +100,8 @@ class ParquetReader:
         return _to_pandas(table, self.index, self.meta)
 
     def _read_direct(self, piece, pa, pq):
-        wanted = list(dict.fromkeys([*self.columns, *_filter_columns(self.filters)]))
+        pushed = [name for name, _, _ in self.rows]
+        wanted = list(dict.fromkeys([*self.columns, *_filter_columns(self.filters), *pushed]))
         source = piece.path if _is_local(self.fs) else self.fs.open(piece.path, "rb")
         try:
             pf = pq.ParquetFile(source)
@@ -100,6 +114,19 @@ class ParquetReader:
                 source.close()
         target = pa.schema([self.schema.field(c) for c in wanted])
         return table.cast(target) if not table.schema.equals(target) else table
+
+
+def _pandas_filter(df, table, rows):
+    """``df[mask]`` with the mask of ``rows`` computed by pandas on ``table``'s columns."""
+    import operator
+
+    ops = {v: k for k, v in COMPARISONS.items()}
+    mask = None
+    for name, func, value in rows:
+        column = table.column(name).to_pandas()  # as the frame has it (nulls: NaN)
+        m = ops[func](column.to_numpy(), value)
+        mask = m if mask is None else operator.and_(mask, m)
+    return df[mask]
 
 
 def _is_local(fs) -> bool:
@@ -218,19 +245,29 @@ def read_parquet(
     if not pieces:  # everything filtered out: one empty partition
         pieces = [None]
     token = tokenize(paths, [fs.ukey(p) for p in paths], columns, filters, index, split_row_groups)
-    name, pname = f"read-parquet-{token}", f"parquet-pieces-{token}"
     physical = {f.name for f in pq.read_schema(paths[0], filesystem=fs)} if paths else set()
     direct = all(c in physical for c in [*read_cols, *_filter_columns(filters)])
+    state = (fs, root, read_cols, filters, index, meta, partitioning, schema, direct, pieces, stats)
+    out = _frame(token, state, ())
+    if direct and isinstance(meta, pd.DataFrame) and meta.columns.is_unique:
+        # df[(df.a > 0) & ...] right after reading: the rows are filtered in the reader
+
+        def pushdown(rows):
+            return _frame(token, state, rows) if {n for n, _, _ in rows} <= physical else None
+
+        out._pushdown = pushdown
+    return out
+
+
+def _frame(token, state, rows):
+    """The collection reading ``state``'s pieces; with ``rows``, only the rows they keep."""
+    fs, root, read_cols, filters, index, meta, partitioning, schema, direct, pieces, stats = state
+    if rows:
+        token = tokenize(token, rows)
+    name, pname = f"read-parquet-{token}", f"parquet-pieces-{token}"
+    index = index if index is not False else None
     reader = ParquetReader(
-        fs,
-        root,
-        read_cols,
-        filters,
-        index if index is not False else None,
-        meta,
-        partitioning,
-        schema,
-        direct,
+        fs, root, read_cols, filters, index, meta, partitioning, schema, direct, rows
     )
     func = _EmptyOr(reader, meta)
     spec = MaterializedLayer({(pname, i): p for i, p in enumerate(pieces)})
@@ -243,7 +280,7 @@ def read_parquet(
         def rebuild(cols):
             sub = meta[list(cols)]
             r = ParquetReader(
-                fs, root, [*cols, *extra], filters, reader.index, sub, partitioning, schema, direct
+                fs, root, [*cols, *extra], filters, index, sub, partitioning, schema, direct, rows
             )
             return BlockwiseLayer(
                 name, _EmptyOr(r, sub), [0], [(pname, [0])], {pname: (len(pieces),)}
