@@ -257,3 +257,27 @@ def test_read_parquet_projects_columns(tmp_path, df):
     assert_eq(q, df[df.s == "red"].i.sum())
     assert _reader_columns(d.i + d.f) == [["i", "f"]]
     assert_eq(d[["s"]].assign(t=d.i), df[["s"]].assign(t=df.i))
+
+
+def test_read_parquet_restores_pandas_extension_dtypes(tmp_path):
+    # nullable integers, floats and booleans come back as pandas (and Dask) read them,
+    # not as float64/object, with or without nulls, filtered or not
+    pdf = pd.DataFrame(
+        {
+            "a": pd.array([1, None, 3, 4] * 5, dtype="Int64"),
+            "u": pd.array([1, 2, 3, 4] * 5, dtype="UInt8"),
+            "f": pd.array([1.5, None, 2.0, 3.0] * 5, dtype="Float64"),
+            "k": pd.array([True, None, False, True] * 5, dtype="boolean"),
+            "x": np.arange(20.0),
+        }
+    )
+    pdf.to_parquet(tmp_path / "ext.parquet", index=False)
+    d = dd.read_parquet(str(tmp_path / "ext.parquet"))
+    expected = pd.read_parquet(tmp_path / "ext.parquet")
+    assert d._meta.dtypes.to_dict() == expected.dtypes.to_dict()
+    pd.testing.assert_frame_equal(d.compute(), expected)
+    pd.testing.assert_frame_equal(d[d.x > 6].compute(), expected[expected.x > 6])
+    pd.testing.assert_frame_equal(d[d.x > 100].compute(), expected[expected.x > 100])
+    dd.from_pandas(pdf, npartitions=2).to_parquet(tmp_path / "written")
+    back = dd.read_parquet(str(tmp_path / "written")).compute()
+    pd.testing.assert_frame_equal(back, pdf)

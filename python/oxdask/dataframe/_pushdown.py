@@ -82,16 +82,17 @@ def pushed(frame, mask):
     return rebuild(predicate[1])
 
 
-def filter_table(table, terms):
+def filter_table(table, terms, extension=()):
     """The rows of ``table`` where every term holds, and their positions; None when pandas
     would see other dtypes in the filtered table than in the whole (a boolean column with
-    nulls is object in pandas, and stays object however few rows remain)."""
+    nulls is object in pandas, and stays object however few rows remain). Columns in
+    ``extension`` become pandas extension arrays, whose dtype does not depend on nulls."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     for i, field in enumerate(table.schema):
         column = table.column(i)
-        if not column.null_count:
+        if not column.null_count or field.name in extension:
             continue
         if pa.types.is_boolean(field.type):
             return None

@@ -69,7 +69,9 @@ class ParquetReader:
             table = self._read_direct(piece, pa, pq)
             if expr is not None:
                 table = table.filter(expr)
-            filtered = filter_table(table, self.rows) if self.rows else None
+            filtered = None
+            if self.rows:
+                filtered = filter_table(table, self.rows, extension_columns(table.schema))
             if filtered is None:
                 df = _to_pandas(table.select(self.columns), self.index, self.meta)
                 return _pandas_filter(df, table, self.rows) if self.rows else df
@@ -141,10 +143,32 @@ def _filter_columns(filters) -> list:
     return [f[0] for g in groups for f in g]
 
 
+#: pandas extension dtypes that the pandas metadata of a file restores (as pandas does)
+_EXTENSION = {
+    *(f"{u}Int{b}" for u in ("", "U") for b in (8, 16, 32, 64)),
+    "Float32",
+    "Float64",
+    "boolean",
+}
+
+
+def extension_columns(schema) -> dict:
+    """Columns stored from pandas extension dtypes (``Int64``, ``boolean``...): their dtype."""
+    md = schema.pandas_metadata or {}
+    out = {}
+    for c in md.get("columns", []):
+        name, dtype = c.get("field_name", c.get("name")), c.get("numpy_type")
+        if dtype in _EXTENSION and name in schema.names:
+            out[name] = pd.api.types.pandas_dtype(dtype)
+    return out
+
+
 def _to_pandas(table, index, meta):
     # one block per column: no consolidating copy (pandas combines blocks if an operation
     # needs it); 3.6 ms instead of 0.6 ms for 300,000 rows of 4 columns
     df = table.replace_schema_metadata(None).to_pandas(split_blocks=True)
+    for name, dtype in extension_columns(table.schema).items():
+        df[name] = table.column(name).to_pandas(types_mapper=lambda _, d=dtype: d)
     if index is not None and index is not False:
         df = df.set_index(index)
         names = [None if str(n).startswith("__index_level_") else n for n in df.index.names]
