@@ -97,6 +97,21 @@ def _out_blocks(p: BlockwiseLayer) -> list[int]:
     return [sizes[label] for label in p.out_ind]
 
 
+def layer_uses(graph: HighLevelGraph) -> dict[str, int]:
+    """How many layers read each layer (a materialized layer counts for each dependency)."""
+    uses: dict[str, int] = {}
+    for layer in graph.layers.values():
+        for inp in _inputs(layer):
+            uses[inp] = uses.get(inp, 0) + 1
+    for name, deps in graph.dependencies.items():
+        layer = graph.layers.get(name)
+        if layer is None or isinstance(layer, (BlockwiseLayer, TreeReduceLayer)):
+            continue
+        for d in deps:  # a materialized layer may read any key of its dependencies
+            uses[d] = uses.get(d, 0) + 1
+    return uses
+
+
 def fuse_blockwise(graph: HighLevelGraph, keep: set[str]) -> HighLevelGraph:
     """A graph where Blockwise chains are fused (layers in ``keep`` stay).
 
@@ -106,16 +121,7 @@ def fuse_blockwise(graph: HighLevelGraph, keep: set[str]) -> HighLevelGraph:
     memory until their last consumer runs.
     """
     layers = dict(graph.layers)
-    uses: dict[str, int] = {}
-    for layer in layers.values():
-        for inp in _inputs(layer):
-            uses[inp] = uses.get(inp, 0) + 1
-    for name, deps in graph.dependencies.items():
-        layer = layers.get(name)
-        if layer is None or isinstance(layer, (BlockwiseLayer, TreeReduceLayer)):
-            continue
-        for d in deps:  # a materialized layer may read any key of its dependencies
-            uses[d] = uses.get(d, 0) + 1
+    uses = layer_uses(graph)
     changed = True
     while changed:
         changed = False

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from oxdask import config
 from oxdask.bag._parts import Chain, Part
-from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph, TreeReduceLayer
+from oxdask.blockwise_fusion import layer_uses
+from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph
 
 __all__ = ["fuse", "optimize"]
 
@@ -64,14 +65,6 @@ def _nblocks(layer) -> int:
     return max((layer.numblocks[v][0] for v, ind in layer.args if ind is not None), default=1)
 
 
-def _inputs(layer) -> list:
-    if isinstance(layer, BlockwiseLayer):
-        return [v for v, ind in layer.args if ind is not None]
-    if isinstance(layer, TreeReduceLayer):
-        return [layer.input]
-    return []
-
-
 def _join(outer, pos, inner, n):
     """The task function running ``inner`` and handing its output to ``outer``."""
     if isinstance(outer, Part) and isinstance(inner, Part):
@@ -86,16 +79,7 @@ def fuse(graph: HighLevelGraph, keep: set) -> HighLevelGraph:
     """``graph`` with every single-use partition-wise layer merged into its consumer
     (layers named in ``keep`` stay)."""
     layers = dict(graph.layers)
-    uses: dict = {}
-    for layer in layers.values():
-        for inp in _inputs(layer):
-            uses[inp] = uses.get(inp, 0) + 1
-    for name, deps in graph.dependencies.items():
-        layer = layers.get(name)
-        if layer is None or isinstance(layer, (BlockwiseLayer, TreeReduceLayer)):
-            continue
-        for d in deps:  # a materialized layer may read any key of its dependencies
-            uses[d] = uses.get(d, 0) + 1
+    uses = layer_uses(graph)
     changed = True
     while changed:
         changed = False
