@@ -106,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         from oxdask.distributed.worker import main as worker_main
 
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-        return worker_main(rest)
+        code = worker_main(rest)
+        from oxdask.distributed.worker import _exit
+
+        _exit(code)  # the process ends here, without finalizing (see _exit)
     if command == "config":
         from oxdask._config_cli import main as config_main
 

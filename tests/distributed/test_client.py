@@ -53,6 +53,15 @@ def test_submit_map_gather(client):
     total = client.submit(sum, futures)
     assert total.result(timeout=10) == sum(range(1, 101))
     assert client.gather({"a": futures[0], "b": [futures[1]]}) == {"a": 1, "b": [2]}
+    # plain elements beside futures, in the elements and in the keyword arguments
+    mixed = client.map(_pair, [futures[0], 5, [futures[1], 1]], [1, futures[2], 0], pure=False)
+    assert client.gather(mixed) == [(1, 1), (5, 3), ([2, 1], 0)]
+    scaled = client.map(_pair, [1, "x"], [2, 3], scale=futures[3], pure=False)
+    assert client.gather(scaled) == [(4, 8), ("xxxx", 12)]
+
+
+def _pair(a, b, scale=1):
+    return (a * scale, b * scale)
 
 
 def test_futures_as_arguments_move_between_workers(client):

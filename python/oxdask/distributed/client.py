@@ -116,6 +116,10 @@ def _worker_client(timeout) -> Client | None:
         return client
 
 
+#: Argument types that cannot hold futures.
+_PLAIN_ARGS = frozenset({int, float, str, bytes, bool, type(None)})
+
+
 def _replace_futures(obj, deps: dict):
     """Replace futures (in lists, tuples, dicts, sets) by their keys, collecting them."""
     t = type(obj)
@@ -267,29 +271,33 @@ class Client(
     def _on_events(self, events: list) -> list:
         """Apply a burst of key reports under one lock; returns the futures' callbacks."""
         callbacks: list = []
+        states = self._states
         with self._cond:
             for ev in events:
                 kind = ev.kind
+                if kind == "memory":  # the common report, applied without finish()'s kwargs
+                    st = states.get(ev.key)
+                    if st is None or st.status not in ("pending", "error"):
+                        continue
+                    st.nbytes, st.type, st.pickled = ev.nbytes, ev.type_name, ev.value
+                    st.exception = None
+                    st.status = "finished"
+                    if st.callbacks:
+                        callbacks += st.callbacks
+                        st.callbacks = []
+                    continue
                 if kind == "closed":
                     self._lost = ev.reason
                     for st in self._states.values():
                         if not st.done:
                             callbacks += st.finish("lost", reason=ev.reason)
                     continue
-                st = self._states.get(ev.key)
-                # An erred key can only come back in memory after a retry (of it, or of a
-                # dependent that failed through it).
-                if st is None or (st.done and not (kind == "memory" and st.status == "error")):
+                st = states.get(ev.key)
+                # (An erred key can only come back in memory after a retry of it, or of a
+                # dependent that failed through it: see above.)
+                if st is None or st.done:
                     continue
-                if kind == "memory":
-                    callbacks += st.finish(
-                        "finished",
-                        nbytes=ev.nbytes,
-                        type=ev.type_name,
-                        pickled=ev.value,
-                        exception=None,
-                    )
-                elif kind == "erred":
+                if kind == "erred":
                     callbacks += st.finish("error", exception=ev.exception())
                 else:  # cancelled, or scattered data lost with its worker
                     callbacks += st.finish(kind, reason=ev.reason)
@@ -451,8 +459,12 @@ class Client(
                     futures.append(Future(k, self, _state=st))
                     if known:
                         continue
-                    deps = dict(kw_deps)
-                    args = [_replace_futures(s[i], deps) for s in seqs]
+                    args = [s[i] for s in seqs]
+                    if kw_deps or any(type(a) not in _PLAIN_ARGS for a in args):
+                        deps = dict(kw_deps)
+                        args = [_replace_futures(a, deps) for a in args]
+                    else:
+                        deps = ()  # numbers and strings: nothing to look for
                     task = (apply, func, args, kw) if kwargs else (func, *args)
                     tasks.append((k, task, list(deps)))
                     wanted.append(k)

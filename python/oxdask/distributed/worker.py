@@ -487,5 +487,18 @@ def _run_nanny(args, argv: list[str], tls, token) -> int:
         return 0
 
 
+def _exit(code: int) -> None:
+    """End the worker process without finalizing the interpreter: a task thread of the
+    runtime (a native thread) may still be finishing a task, and one that reaches for the
+    GIL of a finalizing interpreter is torn down mid-stack, which aborts the process. The
+    worker has closed (results dropped, spill directory removed); logs and output are
+    flushed first."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main() or 0)
