@@ -43,7 +43,8 @@ def test_array_optimize_rewriting_every_task_sees_only_tasks():
     with oxdask.config.set(array_optimize=double_every_task):
         # ones doubled, plus one, doubled: the Loc entries are no tasks to double
         np.testing.assert_array_equal((x + 1).compute(), (np.ones(10) * 2 + 1) * 2)
-        xx, bb = oxdask.compute(x + 1, db.range(10, npartitions=2).map(lambda v: v + 1))
+        bag = db.range(10, npartitions=2).map(lambda v: v + 1)
+        xx, bb = oxdask.compute(x + 1, bag, scheduler="threads")
         np.testing.assert_array_equal(xx, (np.ones(10) * 2 + 1) * 2)
         assert bb == list(range(1, 11))  # the bag keeps its own optimization
     np.testing.assert_array_equal((x + 1).compute(), np.ones(10) + 1)

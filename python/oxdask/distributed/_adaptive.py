@@ -135,8 +135,11 @@ class Adaptive:
                 logger.warning("adaptive scaling failed: %s", e)
 
     def stop(self) -> None:
-        """Stop adapting (the workers stay)."""
+        """Stop adapting (the workers stay); a step under way finishes first, so that no
+        scaling runs behind the caller's back once this returns."""
         self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=120)
         if self._conn is not None:
             self._conn.close()
 
