@@ -29,6 +29,7 @@ def frame(seed: int) -> pd.DataFrame:
             "c": rng.random(N).astype(np.float32),
             "t": pd.date_range("2024-01-01", periods=N, freq="37min"),
             "s": [f"v{k % 7}" for k in range(N)],
+            "u64": np.arange(N, dtype=np.uint64) * np.uint64(2**57),  # past 2**63 too
         }
     )
 
@@ -120,6 +121,7 @@ NOT_PUSHED = {
     "strings": lambda d: d[d.s > "v3"],
     "column-vs-column": lambda d: d[d.b > d.c],
     "huge": lambda d: d[d.i < 2**60],
+    "uint64": lambda d: d[d.u64 > 5],
 }
 
 

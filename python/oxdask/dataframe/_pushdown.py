@@ -58,6 +58,8 @@ def _comparison(op, column, value):
         return None
     if dtype.kind == "f" and dtype != np.float64:
         return None  # float32: numpy compares in float32, pyarrow in float64
+    if dtype == np.uint64:
+        return None  # pyarrow compares it as int64, and fails past 2**63
     if dtype.kind in "iu" and not isinstance(value, (int, np.integer)):
         return None
     if not math.isfinite(value) or abs(value) >= _EXACT:
