@@ -232,8 +232,11 @@ def write_known(results: list[dict], baseline: dict, path: Path, reasons: dict) 
             section += [f"- {len(tests)} x `{key}`", f"  - reason: {reason}", f"  - e.g. {shown}"]
         sections[r["file"]] = [*section, ""]
     for name in sorted(sections, key=_file_order):
-        lines += sections[name]
-    path.write_text("\n".join(lines) + "\n")
+        section = sections[name]
+        while section and not section[-1].strip():
+            section = section[:-1]
+        lines += [*section, ""]
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")
 
 
 def _file_order(name: str) -> int:
