@@ -168,6 +168,18 @@ def _resolve(name, graph, layers) -> set:
     return out
 
 
+def requested_layers(keys) -> set:
+    """Names of the layers holding the requested ``keys`` (a nested list, or one key)."""
+    names = set()
+    for k in keys if isinstance(keys, list) else [keys]:
+        leaf = _first_leaf(k)
+        if isinstance(leaf, tuple) and leaf:
+            names.add(leaf[0])
+        elif isinstance(leaf, str):
+            names.add(leaf)
+    return names
+
+
 def _first_leaf(keys):
     while isinstance(keys, list) and keys:
         keys = keys[0]
@@ -182,11 +194,4 @@ def optimize(dsk, keys, **kwargs):
         return dsk
     if config.get("optimization.fuse.active", None) is False:
         return dsk
-    keep = set()
-    for k in keys if isinstance(keys, list) else [keys]:
-        leaf = _first_leaf(k)
-        if isinstance(leaf, tuple) and leaf:
-            keep.add(leaf[0])
-        elif isinstance(leaf, str):
-            keep.add(leaf)
-    return fuse_blockwise(dsk, keep)
+    return fuse_blockwise(dsk, requested_layers(keys))

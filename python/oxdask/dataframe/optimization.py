@@ -11,8 +11,8 @@ runs as one task per file block.
 from __future__ import annotations
 
 from oxdask import config
-from oxdask.blockwise_fusion import _first_leaf
 from oxdask.blockwise_fusion import optimize as _optimize_layers
+from oxdask.blockwise_fusion import requested_layers
 from oxdask.dataframe.projection import project
 from oxdask.highlevelgraph import HighLevelGraph
 
@@ -25,12 +25,5 @@ def optimize(dsk, keys, **kwargs):
         isinstance(dsk, HighLevelGraph)
         and config.get("optimization.fuse.active", None) is not False
     ):
-        roots = set()
-        for k in keys if isinstance(keys, list) else [keys]:
-            leaf = _first_leaf(k)
-            if isinstance(leaf, tuple) and leaf:
-                roots.add(leaf[0])
-            elif isinstance(leaf, str):
-                roots.add(leaf)
-        dsk = project(dsk, roots)
+        dsk = project(dsk, requested_layers(keys))
     return _optimize_layers(dsk, keys, **kwargs)
