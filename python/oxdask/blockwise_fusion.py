@@ -150,22 +150,28 @@ def fuse_blockwise(graph: HighLevelGraph, keep: set[str]) -> HighLevelGraph:
                         uses[inp] -= 1
                 changed = True
                 break
+    return HighLevelGraph(layers, surviving_dependencies(graph, layers))
+
+
+def surviving_dependencies(graph: HighLevelGraph, layers) -> dict[str, set]:
+    """Dependencies among ``layers`` (what is left of ``graph``'s after fusion): a layer that
+    was merged away stands for the layers it depended on."""
     deps = {}
     for name in layers:
-        d = set()
-        for x in graph.dependencies.get(name, ()):
-            d |= _resolve(x, graph, layers)
-        deps[name] = d
-    return HighLevelGraph(layers, deps)
-
-
-def _resolve(name, graph, layers) -> set:
-    if name in layers:
-        return {name}
-    out = set()
-    for x in graph.dependencies.get(name, ()):
-        out |= _resolve(x, graph, layers)
-    return out
+        out: set = set()
+        todo = list(graph.dependencies.get(name, ()))
+        seen = set()
+        while todo:
+            x = todo.pop()
+            if x in seen:
+                continue
+            seen.add(x)
+            if x in layers:
+                out.add(x)
+            else:
+                todo.extend(graph.dependencies.get(x, ()))
+        deps[name] = out
+    return deps
 
 
 def requested_layers(keys) -> set:

@@ -112,8 +112,7 @@ class ReductionLayer(Mapping):
 
     def _all(self) -> dict:
         out = dict(self.part)
-        tree = dict(self.tree)
-        out.update(tree)
+        out.update(self.tree)
         out[self.key] = out.pop((self.tree.name, 0))
         return out
 

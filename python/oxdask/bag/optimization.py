@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from oxdask import config
 from oxdask.bag._parts import Chain, Part
-from oxdask.blockwise_fusion import layer_uses
+from oxdask.blockwise_fusion import layer_uses, surviving_dependencies
 from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph
 
 __all__ = ["fuse", "optimize"]
@@ -105,21 +105,4 @@ def fuse(graph: HighLevelGraph, keep: set) -> HighLevelGraph:
                 uses[value] = 0
                 changed = True
                 break
-    deps = {name: _resolve_all(graph, layers, name) for name in layers}
-    return HighLevelGraph(layers, deps)
-
-
-def _resolve_all(graph, layers, name) -> set:
-    out: set = set()
-    todo = list(graph.dependencies.get(name, ()))
-    seen = set()
-    while todo:
-        x = todo.pop()
-        if x in seen:
-            continue
-        seen.add(x)
-        if x in layers:
-            out.add(x)
-        else:
-            todo.extend(graph.dependencies.get(x, ()))
-    return out
+    return HighLevelGraph(layers, surviving_dependencies(graph, layers))

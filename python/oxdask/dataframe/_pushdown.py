@@ -64,7 +64,7 @@ def _comparison(op, column, value):
         return None
     if not math.isfinite(value) or abs(value) >= _EXACT:
         return None
-    return (frame, ((name, COMPARISONS[op], value),))
+    return (frame, ((name, op, value),))
 
 
 def _conjunction(left, right):
@@ -103,9 +103,19 @@ def filter_table(table, terms, extension=()):
             # filtering the nulls away must not turn the column back into integers
             table = table.set_column(i, field.name, column.cast(pa.float64(), safe=False))
     mask = None
-    for name, func, value in terms:
-        m = getattr(pc, func)(table.column(name), value)
+    for name, op, value in terms:
+        m = getattr(pc, COMPARISONS[op])(table.column(name), value)
         mask = m if mask is None else pc.and_(mask, m)
     mask = pc.fill_null(mask, False)
     positions = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
     return table.filter(mask), positions
+
+
+def filter_frame(df, table, terms):
+    """``df[mask]``, the mask computed by pandas on ``table``'s columns (read as ``df``'s:
+    nulls become NaN), for a table :func:`filter_table` leaves to pandas."""
+    mask = None
+    for name, op, value in terms:
+        m = op(table.column(name).to_pandas().to_numpy(), value)
+        mask = m if mask is None else mask & m
+    return df[mask]

@@ -275,16 +275,12 @@ class Client(
         with self._cond:
             for ev in events:
                 kind = ev.kind
-                if kind == "memory":  # the common report, applied without finish()'s kwargs
+                if kind == "memory":
                     st = states.get(ev.key)
-                    if st is None or st.status not in ("pending", "error"):
-                        continue
-                    st.nbytes, st.type, st.pickled = ev.nbytes, ev.type_name, ev.value
-                    st.exception = None
-                    st.status = "finished"
-                    if st.callbacks:
-                        callbacks += st.callbacks
-                        st.callbacks = []
+                    # an erred key comes back in memory after a retry (of it, or of a
+                    # dependent that failed through it)
+                    if st is not None and st.status in ("pending", "error"):
+                        callbacks += st.finished(ev.nbytes, ev.type_name, ev.value)
                     continue
                 if kind == "closed":
                     self._lost = ev.reason
@@ -293,8 +289,6 @@ class Client(
                             callbacks += st.finish("lost", reason=ev.reason)
                     continue
                 st = states.get(ev.key)
-                # (An erred key can only come back in memory after a retry of it, or of a
-                # dependent that failed through it: see above.)
                 if st is None or st.done:
                     continue
                 if kind == "erred":

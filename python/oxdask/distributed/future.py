@@ -56,6 +56,14 @@ class _KeyState:
     def done(self) -> bool:
         return self.status != "pending"
 
+    def finished(self, nbytes, type_name, pickled) -> list:
+        """:meth:`finish` with the result in memory (the common report, without keywords)."""
+        self.nbytes, self.type, self.pickled = nbytes, type_name, pickled
+        self.exception = None
+        self.status = "finished"
+        callbacks, self.callbacks = self.callbacks, []
+        return callbacks
+
     def finish(self, status: str, **attrs) -> list:
         """Record the outcome (under the client's condition); returns callbacks to run."""
         for k, v in attrs.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from oxdask.dataframe._pushdown import COMPARISONS, filter_table
+from oxdask.dataframe._pushdown import filter_frame, filter_table
 from oxdask.dataframe.core import _new
 from oxdask.dataframe.io.utils import expand_paths
 from oxdask.highlevelgraph import BlockwiseLayer, MaterializedLayer
@@ -74,7 +74,7 @@ class ParquetReader:
                 filtered = filter_table(table, self.rows, extension_columns(table.schema))
             if filtered is None:
                 df = _to_pandas(table.select(self.columns), self.index, self.meta)
-                return _pandas_filter(df, table, self.rows) if self.rows else df
+                return filter_frame(df, table, self.rows) if self.rows else df
             n = table.num_rows
             table, positions = filtered
             df = _to_pandas(table.select(self.columns), self.index, self.meta)
@@ -116,19 +116,6 @@ class ParquetReader:
                 source.close()
         target = pa.schema([self.schema.field(c) for c in wanted])
         return table.cast(target) if not table.schema.equals(target) else table
-
-
-def _pandas_filter(df, table, rows):
-    """``df[mask]`` with the mask of ``rows`` computed by pandas on ``table``'s columns."""
-    import operator
-
-    ops = {v: k for k, v in COMPARISONS.items()}
-    mask = None
-    for name, func, value in rows:
-        column = table.column(name).to_pandas()  # as the frame has it (nulls: NaN)
-        m = ops[func](column.to_numpy(), value)
-        mask = m if mask is None else operator.and_(mask, m)
-    return df[mask]
 
 
 def _is_local(fs) -> bool:
