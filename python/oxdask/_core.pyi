@@ -105,6 +105,10 @@ class TreeReduce:
     ``aggregate`` instead. Intermediate keys are ``(f"{name}-partial{level}", *index)``; output
     keys are ``(name, *index)`` with the reduced axes dropped, or kept as a single block when
     ``keepdims``. Axes not reduced keep their blocks.
+
+    ``inline`` (a ``Blockwise`` layer named ``input`` with ``numblocks`` blocks): the first
+    level computes its input blocks itself, with that layer's function, instead of reading
+    them from tasks of their own.
     """
 
     def __new__(
@@ -117,6 +121,7 @@ class TreeReduce:
         combine: Callable[[list[Any]], Any],
         aggregate: Callable[[list[Any]], Any],
         keepdims: bool = False,
+        inline: Blockwise | None = None,
     ) -> Self: ...
     @property
     def name(self) -> str: ...
@@ -264,11 +269,14 @@ def graph_tasks(
     *,
     layers: Sequence[Blockwise | TreeReduce | Gather] | None = None,
     external: Sequence[_Key] = ...,
+    share_large: bool = False,
 ) -> list[tuple[_Key, Any, list[_Key]]]:
     """``(key, task, dependency keys)`` of every task needed for ``keys``, compact layers
     expanded into plain task tuples. Cheap literal values are written into the rebuilt tasks
     that use them. ``external`` keys stand for data held elsewhere: never returned nor
-    inlined, only depended on."""
+    inlined, only depended on. ``share_large``: a literal of 64 KiB or more in rebuilt tasks
+    (an in-memory array read by every block) becomes one task ``"literal-<token>"`` of its
+    own, listed first, which the tasks using it depend on."""
 
 @final
 class Scheduler:

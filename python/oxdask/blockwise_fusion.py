@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from oxdask.highlevelgraph import BlockwiseLayer, HighLevelGraph, TreeReduceLayer
 
-__all__ = ["fuse_blockwise", "optimize"]
+__all__ = ["fuse_blockwise", "inline_tree_inputs", "optimize"]
 
 
 class Fused:
@@ -50,7 +50,7 @@ def _inputs(layer) -> list[str]:
     if isinstance(layer, BlockwiseLayer):
         return [v for v, ind in layer.args if ind is not None]
     if isinstance(layer, TreeReduceLayer):
-        return [layer.input]
+        return layer.inputs()
     return []
 
 
@@ -150,7 +150,37 @@ def fuse_blockwise(graph: HighLevelGraph, keep: set[str]) -> HighLevelGraph:
                         uses[inp] -= 1
                 changed = True
                 break
+    inline_tree_inputs(layers, uses, keep)
     return HighLevelGraph(layers, surviving_dependencies(graph, layers))
+
+
+def inline_tree_inputs(layers: dict, uses: dict, keep: set[str]) -> None:
+    """Tree reductions marked ``inline_ok`` compute their input blocks inside their first
+    level, when the input is a Blockwise layer read by nothing else: a sum of 100,000 small
+    chunks then runs about 6,000 tasks (each computing and combining its group of blocks)
+    instead of 106,000, and holds no more memory (a group's blocks are reduced one by one)."""
+    for name, t in list(layers.items()):
+        if not isinstance(t, TreeReduceLayer) or not t.inline_ok or t.inline is not None:
+            continue
+        p = layers.get(t.input)
+        if not isinstance(p, BlockwiseLayer) or t.input in keep or uses.get(t.input) != 1:
+            continue
+        if p.annotations != t.annotations:
+            continue
+        fused = TreeReduceLayer(
+            t.name,
+            t.input,
+            t.in_numblocks,
+            t.axes,
+            t.split_every,
+            t.combine,
+            t.aggregate,
+            keepdims=t.keepdims,
+            inline=p,
+        )
+        fused.annotations = t.annotations
+        layers[name] = fused
+        del layers[t.input]
 
 
 def surviving_dependencies(graph: HighLevelGraph, layers) -> dict[str, set]:

@@ -208,7 +208,16 @@ class TreeReduceLayer(_CompactLayer):
     """Reduction of ``input`` along ``axes`` in levels (see ``_core.TreeReduce``)."""
 
     def __init__(
-        self, name, input, numblocks, axes, split_every, combine, aggregate, keepdims=False
+        self,
+        name,
+        input,
+        numblocks,
+        axes,
+        split_every,
+        combine,
+        aggregate,
+        keepdims=False,
+        inline=None,
     ):
         self.name = name
         self.input = input
@@ -218,7 +227,18 @@ class TreeReduceLayer(_CompactLayer):
         self.combine = combine
         self.aggregate = aggregate
         self.keepdims = keepdims
+        #: the BlockwiseLayer producing ``input``, computed inside the first level's tasks
+        self.inline = inline
+        #: set by the collection: its input blocks are cheap and many, so computing them
+        #: inside the first level loses nothing (see ``blockwise_fusion.inline_tree_inputs``)
+        self.inline_ok = False
         self._core = None
+
+    def inputs(self) -> list[str]:
+        """Names of the layers this layer reads."""
+        if self.inline is None:
+            return [self.input]
+        return [v for v, ind in self.inline.args if ind is not None]
 
     @property
     def numblocks(self) -> tuple[int, ...]:
@@ -240,6 +260,7 @@ class TreeReduceLayer(_CompactLayer):
                 self.combine,
                 self.aggregate,
                 keepdims=self.keepdims,
+                inline=None if self.inline is None else self.inline.to_core(),
             )
         return self._core
 
@@ -248,6 +269,7 @@ class TreeReduceLayer(_CompactLayer):
         nb = list(self.in_numblocks)
         src = self.input
         level = 0
+        blocks = None if self.inline is None else self.inline._expand()
         while True:
             last = all(nb[a] <= s for a, s in zip(self.axes, self.split_every, strict=True))
             groups = list(nb)
@@ -257,6 +279,8 @@ class TreeReduceLayer(_CompactLayer):
             func = self.aggregate if last else self.combine
             for out in product(*(range(g) for g in groups)):
                 nested = self._nested(src, nb, out, 0)
+                if blocks is not None and level == 0:
+                    nested = _substitute(nested, blocks)
                 if last and not self.keepdims:
                     out = tuple(i for d, i in enumerate(out) if d not in self.axes)
                 dsk[(dst, *out)] = (func, nested)
@@ -279,6 +303,13 @@ class TreeReduceLayer(_CompactLayer):
             o[a] = i
             items.append(self._nested(src, nb, tuple(o), depth + 1))
         return items
+
+
+def _substitute(nested, tasks: dict):
+    """``nested`` (lists of keys) with each key replaced by its task in ``tasks``."""
+    if isinstance(nested, list):
+        return [_substitute(x, tasks) for x in nested]
+    return tasks[nested]
 
 
 class GatherLayer(_CompactLayer):

@@ -154,3 +154,31 @@ def test_graph_tasks_external_keys_are_neither_shipped_nor_inlined():
     tasks = _core.graph_tasks(plain, keys, layers=layers, external=[("held", 0), ("held", 1)])
     assert {k for k, _, _ in tasks} == set(keys)
     assert sorted(d for _, _, ds in tasks for d in ds) == [("held", 0), ("held", 1)]
+
+
+def test_reductions_of_many_small_blocks(client):
+    """The tree's first level computes the small blocks itself (no task per block)."""
+    xn = np.random.default_rng(5).random((1200, 1500))
+    x = da.from_array(xn, chunks=(12, 15))  # 10,000 blocks
+    y = (x + 1) * 2
+    np.testing.assert_allclose(client.compute(y.sum()).result(), ((xn + 1) * 2).sum())
+    np.testing.assert_allclose(y.mean(axis=1).compute(), ((xn + 1) * 2).mean(axis=1))
+    np.testing.assert_array_equal(client.compute(y.argmin(axis=0)).result(), xn.argmin(axis=0))
+
+
+def test_from_array_data_is_sent_once(client):
+    """The array of ``from_array`` becomes one task the blocks depend on: 100 blocks of a
+    32 MB array do not carry 100 copies (which exceeded the frame limit)."""
+    xn = np.random.default_rng(6).random((2000, 2000))
+    x = da.from_array(xn, chunks=200)
+    np.testing.assert_allclose(client.compute((x * 2).sum()).result(), (xn * 2).sum())
+    np.testing.assert_array_equal(client.compute(x[::7, 3]).result(), xn[::7, 3])
+    tasks = client._graph_tasks(*_graph_and_keys(x * 2))
+    shared = [t for t in tasks if isinstance(t[0], str) and t[0].startswith("literal-")]
+    assert len(shared) == 1 and shared[0][1] is xn
+    assert all(shared[0][0] in deps for _, _, deps in tasks if deps)
+
+
+def _graph_and_keys(collection):
+    dsk = oxdask.base.collections_to_dsk([collection], True)
+    return dsk, list(flatten(collection.__dask_keys__()))

@@ -119,21 +119,28 @@ impl Blockwise {
             return Ok(());
         }
         let mut coords = vec![0u32; out_nb.len()];
-        let mut labels: BTreeMap<u32, u32> = BTreeMap::new();
         loop {
-            labels.clear();
-            labels.extend(self.out_ind.iter().copied().zip(coords.iter().copied()));
-            let args = self
-                .inputs
-                .iter()
-                .enumerate()
-                .map(|(arg, input)| self.resolve(arg, input, &labels, &sizes))
-                .collect();
-            emit(&coords, args)?;
+            emit(&coords, self.block(&sizes, &coords))?;
             if !advance(&mut coords, &out_nb) {
                 return Ok(());
             }
         }
+    }
+
+    /// The arguments of output block `coords` (as [`Blockwise::expand`] gives them), with
+    /// `sizes` from [`Blockwise::label_sizes`].
+    pub fn block(&self, sizes: &BTreeMap<u32, u32>, coords: &[u32]) -> Vec<BlockRef> {
+        let labels: BTreeMap<u32, u32> = self
+            .out_ind
+            .iter()
+            .copied()
+            .zip(coords.iter().copied())
+            .collect();
+        self.inputs
+            .iter()
+            .enumerate()
+            .map(|(arg, input)| self.resolve(arg, input, &labels, sizes))
+            .collect()
     }
 
     fn resolve(
@@ -250,6 +257,20 @@ mod tests {
             }
         );
         assert_eq!(args[2], BlockRef::Literal { arg: 2 });
+    }
+
+    #[test]
+    fn one_block_matches_the_expansion() {
+        let b = Blockwise {
+            name: "dot".into(),
+            out_ind: vec![0, 2],
+            inputs: vec![blocks(&[0, 1], &[2, 3]), blocks(&[1, 2], &[3, 4])],
+            new_axes: BTreeMap::new(),
+        };
+        let sizes = b.label_sizes().unwrap();
+        for (coords, args) in expand(&b) {
+            assert_eq!(b.block(&sizes, &coords), args);
+        }
     }
 
     #[test]

@@ -9,6 +9,15 @@
 //! taking them ([`Pace::crowded`]). As soon as the thread taking tasks spends longer than
 //! [`SHORT_TASK`] on one, or tasks get longer on average, the others join again.
 //!
+//! Longer tasks can lose to the lock as well: a task of many small NumPy calls releases it at
+//! each call, and two threads running such tasks hand it back and forth all the time (sums of
+//! 20,000-element blocks ran 1.7x slower on two threads than on one, and 2.7x for tasks
+//! of 36 such blocks). So [`Pace`] also measures what sharing gives: the duration of tasks
+//! that ran alone, and the duration of tasks that overlapped others divided by how many ran at
+//! once. When sharing is no faster per task, a thread stays out while another one runs a task
+//! ([`Pace::contended`]). Both are measured again every [`REMEASURE`] tasks, as a run's tasks
+//! change.
+//!
 //! Pure: times are passed in, so the decisions are tested without clocks.
 
 use std::thread::ThreadId;
@@ -17,60 +26,142 @@ use std::time::{Duration, Instant};
 /// Tasks whose moving-average duration is below this run on one thread at a time.
 pub const SHORT_TASK: Duration = Duration::from_micros(100);
 
-/// Moving-average task duration and the latest task start of each thread.
+/// Tasks of each kind (alone, overlapped) measured before deciding whether sharing helps.
+pub const SAMPLES: u32 = 8;
+
+/// Tasks after which whether sharing helps is measured again.
+pub const REMEASURE: u32 = 512;
+
+/// Exponential moving average (weight 1/4) in nanoseconds, and how many samples it has.
+#[derive(Debug, Default, Clone, Copy)]
+struct Average {
+    ns: u64,
+    n: u32,
+}
+
+impl Average {
+    fn add(&mut self, x: u64) {
+        self.ns = match self.n {
+            0 => x,
+            _ if x >= self.ns => self.ns + (x - self.ns) / 4,
+            _ => self.ns - (self.ns - x) / 4,
+        };
+        self.n = self.n.saturating_add(1);
+    }
+
+    fn known(&self) -> bool {
+        self.n >= SAMPLES
+    }
+}
+
+/// A thread that took a task: when it last started one, and whether it is running it.
+#[derive(Debug)]
+struct Slot {
+    thread: ThreadId,
+    at: Instant,
+    busy: bool,
+    /// Most tasks running at once (this one included) while the current task ran.
+    crowd: u32,
+}
+
+/// Moving-average task durations and the latest task start of each thread.
 #[derive(Debug, Default)]
 pub struct Pace {
-    /// Exponential moving average (weight 1/4) of finished tasks' durations, in nanoseconds;
-    /// `None` before the first finishes (every thread may join until tasks are known short).
-    mean_ns: Option<u64>,
-    /// When each thread that took a task last started one.
-    starts: Vec<(ThreadId, Instant)>,
+    /// Average duration of all finished tasks; unknown before the first finishes (every
+    /// thread may join until tasks are known short).
+    mean: Option<Average>,
+    /// Durations of tasks that ran with no other task running.
+    alone: Average,
+    /// Durations of tasks that overlapped others, divided by the most running at once.
+    shared: Average,
+    /// Tasks finished since both kinds were known.
+    since_known: u32,
+    starts: Vec<Slot>,
 }
 
 impl Pace {
-    /// Records the duration of a finished task.
-    pub fn finished(&mut self, elapsed: Duration) {
+    /// Records that `thread` finished the task it started, after `elapsed`.
+    pub fn finished(&mut self, thread: ThreadId, elapsed: Duration) {
         let x = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.mean_ns = Some(match self.mean_ns {
-            None => x,
-            Some(m) => {
-                if x >= m {
-                    m + (x - m) / 4
-                } else {
-                    m - (m - x) / 4
-                }
+        self.mean.get_or_insert_with(Average::default).add(x);
+        let crowd = match self.starts.iter_mut().find(|s| s.thread == thread) {
+            Some(slot) if slot.busy => {
+                slot.busy = false;
+                slot.crowd
             }
-        });
+            _ => return,
+        };
+        if crowd <= 1 {
+            self.alone.add(x);
+        } else {
+            self.shared.add(x / u64::from(crowd));
+        }
+        if self.alone.known() && self.shared.known() {
+            self.since_known += 1;
+            if self.since_known >= REMEASURE {
+                self.alone = Average::default();
+                self.shared = Average::default();
+                self.since_known = 0;
+            }
+        }
     }
 
     /// Records that `thread` started a task at `now`.
     pub fn started(&mut self, thread: ThreadId, now: Instant) {
-        match self.starts.iter_mut().find(|(t, _)| *t == thread) {
-            Some(entry) => entry.1 = now,
-            None => self.starts.push((thread, now)),
+        let running = 1 + self
+            .starts
+            .iter()
+            .filter(|s| s.busy && s.thread != thread)
+            .count();
+        let running = u32::try_from(running).unwrap_or(u32::MAX);
+        for slot in self.starts.iter_mut().filter(|s| s.busy) {
+            slot.crowd = slot.crowd.max(running);
+        }
+        let slot = Slot {
+            thread,
+            at: now,
+            busy: true,
+            crowd: running,
+        };
+        match self.starts.iter_mut().find(|s| s.thread == thread) {
+            Some(entry) => *entry = slot,
+            None => self.starts.push(slot),
         }
     }
 
     /// True when tasks are known to be short on average.
     pub fn short(&self) -> bool {
-        self.mean_ns
-            .is_some_and(|m| u128::from(m) < SHORT_TASK.as_nanos())
+        self.mean
+            .is_some_and(|m| u128::from(m.ns) < SHORT_TASK.as_nanos())
+    }
+
+    /// True when tasks run together are known to take no less time each than alone (the
+    /// threads only trade the interpreter lock), or while tasks alone are being measured.
+    pub fn contended(&self) -> bool {
+        if !self.shared.known() {
+            return false;
+        }
+        // measuring tasks alone after the overlapped ones; then: sharing gains under a tenth
+        !self.alone.known() || self.shared.ns.saturating_mul(10) >= self.alone.ns.saturating_mul(9)
     }
 
     /// True when `thread` should not take tasks now: they are short, and another thread
-    /// started one less than [`SHORT_TASK`] ago (so it is taking them one after another).
+    /// started one less than [`SHORT_TASK`] ago (so it is taking them one after another);
+    /// or sharing does not pay ([`Pace::contended`]) and another thread is running one.
     pub fn crowded(&self, thread: ThreadId, now: Instant) -> bool {
-        self.short()
-            && self
-                .starts
-                .iter()
-                .any(|&(t, at)| t != thread && now.saturating_duration_since(at) < SHORT_TASK)
+        let others = || self.starts.iter().filter(move |s| s.thread != thread);
+        (self.short() && others().any(|s| now.saturating_duration_since(s.at) < SHORT_TASK))
+            || (self.contended() && others().any(|s| s.busy))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn me() -> ThreadId {
+        std::thread::current().id()
+    }
 
     fn two_threads() -> (ThreadId, ThreadId) {
         let other = std::thread::spawn(|| std::thread::current().id())
@@ -86,7 +177,7 @@ mod tests {
         let mut pace = Pace::default();
         pace.started(a, t0);
         assert!(!pace.crowded(b, t0), "nothing measured yet");
-        pace.finished(Duration::from_millis(5));
+        pace.finished(me(), Duration::from_millis(5));
         assert!(!pace.crowded(b, t0));
     }
 
@@ -96,7 +187,7 @@ mod tests {
         let t0 = Instant::now();
         let mut pace = Pace::default();
         for _ in 0..10 {
-            pace.finished(Duration::from_micros(10));
+            pace.finished(me(), Duration::from_micros(10));
         }
         pace.started(a, t0);
         assert!(pace.crowded(b, t0 + Duration::from_micros(20)));
@@ -111,15 +202,122 @@ mod tests {
     #[test]
     fn the_average_follows_the_tasks() {
         let mut pace = Pace::default();
-        pace.finished(Duration::from_micros(10));
+        pace.finished(me(), Duration::from_micros(10));
         assert!(pace.short());
         for _ in 0..4 {
-            pace.finished(Duration::from_millis(1));
+            pace.finished(me(), Duration::from_millis(1));
         }
         assert!(!pace.short(), "a few long tasks lift the average");
         for _ in 0..20 {
-            pace.finished(Duration::from_micros(10));
+            pace.finished(me(), Duration::from_micros(10));
         }
         assert!(pace.short());
+    }
+
+    /// Runs `n` tasks of `d` on `a` alone, then `n` of `d_shared` on `a` and `b` together.
+    fn measure(pace: &mut Pace, a: ThreadId, b: ThreadId, d: Duration, d_shared: Duration) {
+        let t0 = Instant::now();
+        for _ in 0..SAMPLES {
+            pace.started(a, t0);
+            pace.started(b, t0);
+            pace.finished(a, d_shared);
+            pace.finished(b, d_shared);
+        }
+        for _ in 0..SAMPLES {
+            pace.started(a, t0);
+            pace.finished(a, d);
+        }
+    }
+
+    #[test]
+    fn tasks_trading_the_lock_keep_one_thread() {
+        let (a, b) = two_threads();
+        let mut pace = Pace::default();
+        // alone 1 ms; together 2.5 ms each: two threads finish fewer tasks than one
+        measure(
+            &mut pace,
+            a,
+            b,
+            Duration::from_millis(1),
+            Duration::from_micros(2500),
+        );
+        assert!(pace.contended());
+        let t0 = Instant::now();
+        assert!(!pace.crowded(b, t0), "nobody is running a task");
+        pace.started(a, t0);
+        assert!(pace.crowded(b, t0 + Duration::from_secs(1)), "a runs one");
+        assert!(!pace.crowded(a, t0));
+    }
+
+    #[test]
+    fn tasks_gaining_from_two_threads_share() {
+        let (a, b) = two_threads();
+        let mut pace = Pace::default();
+        measure(
+            &mut pace,
+            a,
+            b,
+            Duration::from_millis(1),
+            Duration::from_micros(1200),
+        );
+        assert!(!pace.contended());
+        let t0 = Instant::now();
+        pace.started(a, t0);
+        assert!(!pace.crowded(b, t0));
+    }
+
+    #[test]
+    fn overlapped_tasks_are_measured_then_lone_ones() {
+        let (a, b) = two_threads();
+        let mut pace = Pace::default();
+        let t0 = Instant::now();
+        for _ in 0..SAMPLES {
+            pace.started(a, t0);
+            pace.started(b, t0);
+            pace.finished(b, Duration::from_millis(1));
+            pace.finished(a, Duration::from_millis(1));
+        }
+        pace.started(a, t0);
+        assert!(pace.crowded(b, t0), "tasks alone are measured next");
+        pace.finished(a, Duration::from_millis(1));
+        assert!(!pace.crowded(b, t0));
+    }
+
+    #[test]
+    fn a_task_overlapped_by_a_later_one_counts_as_shared() {
+        let (a, b) = two_threads();
+        let mut pace = Pace::default();
+        let t0 = Instant::now();
+        for _ in 0..SAMPLES {
+            pace.started(a, t0);
+            pace.started(b, t0);
+            pace.finished(b, Duration::from_millis(1));
+            pace.finished(a, Duration::from_millis(4));
+        }
+        assert_eq!(pace.alone.n, 0);
+        assert_eq!(pace.shared.n, 2 * SAMPLES);
+    }
+
+    #[test]
+    fn the_verdict_is_measured_again() {
+        let (a, b) = two_threads();
+        let mut pace = Pace::default();
+        measure(
+            &mut pace,
+            a,
+            b,
+            Duration::from_millis(1),
+            Duration::from_micros(2500),
+        );
+        assert!(pace.contended());
+        let t0 = Instant::now();
+        for _ in 0..REMEASURE {
+            pace.started(a, t0);
+            pace.finished(a, Duration::from_millis(1));
+        }
+        assert!(
+            !pace.contended(),
+            "forgotten: threads may join again to measure"
+        );
     }
 }

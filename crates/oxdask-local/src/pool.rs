@@ -141,7 +141,7 @@ impl<V, E> Queue<V, E> {
     pub fn finish(&self, task: TaskId, value: V, elapsed: Duration, released: &mut Vec<V>) {
         let mut inner = self.inner.lock();
         inner.state.finish(task, value, released);
-        inner.pace.finished(elapsed);
+        inner.pace.finished(std::thread::current().id(), elapsed);
         self.done.fetch_add(1, Ordering::Relaxed);
         if inner.state.is_done() {
             self.wake.notify_all();

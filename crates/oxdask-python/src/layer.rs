@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use oxdask_graph::layer::{self, BlockwiseInput};
+use oxdask_graph::layer::{self, BlockRef, BlockwiseInput};
 use oxdask_graph::{GraphBuilder, GraphError, Key};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -42,6 +42,53 @@ impl Blockwise {
 
     pub(crate) fn len(&self) -> usize {
         self.numblocks.iter().map(|&n| n as usize).product()
+    }
+
+    pub(crate) fn out_numblocks(&self) -> &[u32] {
+        &self.numblocks
+    }
+
+    fn source(&self, arg: usize) -> Source<'_> {
+        match &self.names[arg] {
+            Some(name) => Source::Blocks(name),
+            None => Source::Literal(&self.args[arg].0),
+        }
+    }
+
+    /// The call computing one block, given its arguments as the layer's expansion yields them.
+    fn call(&self, parser: &mut Parser<'_>, refs: &[BlockRef]) -> PyResult<Arg> {
+        let py = parser.py();
+        let args = refs
+            .iter()
+            .map(|r| parser.block_ref(r, &|arg| self.source(arg)))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(Arg::Call(Box::new(Call {
+            func: self.func.clone_ref(py),
+            args,
+            kwargs: self.kwargs.as_ref().map(|k| k.clone_ref(py)),
+        })))
+    }
+}
+
+/// A Blockwise layer computed inside the first level of a tree reduction: the layer, its
+/// expansion and its label sizes.
+type Inline<'a> = (&'a Blockwise, layer::Blockwise, BTreeMap<u32, u32>);
+
+/// `r` (blocks of a tree's input) with each block replaced by the call of the layer computing it.
+fn inline_blocks(parser: &mut Parser<'_>, r: &BlockRef, inline: &Inline<'_>) -> PyResult<Arg> {
+    let (bw, spec, sizes) = inline;
+    match r {
+        BlockRef::List(items) => Ok(Arg::List(
+            items
+                .iter()
+                .map(|i| inline_blocks(parser, i, inline))
+                .collect::<PyResult<_>>()?,
+        )),
+        BlockRef::Block { coords, .. } => bw.call(parser, &spec.block(sizes, coords)),
+        BlockRef::Literal { arg } => Err(PyTypeError::new_err(format!(
+            "Blockwise {:?}: argument {arg} of a tree reduction is not a block",
+            bw.name
+        ))),
     }
 }
 
@@ -194,28 +241,23 @@ impl<'py> Layer<'py> {
     ) -> PyResult<()> {
         let py = parser.py();
         match self {
-            Layer::Blockwise(layer) => {
-                let source = |arg: usize| match &layer.names[arg] {
-                    Some(name) => Source::Blocks(name),
-                    None => Source::Literal(&layer.args[arg].0),
-                };
-                layer.spec().expand::<LayerErr>(|coords, refs| {
-                    parser.begin_task(Key::chunk(&layer.name, coords));
-                    let args = refs
-                        .iter()
-                        .map(|r| parser.block_ref(r, &source))
-                        .collect::<PyResult<Vec<_>>>()
-                        .map_err(LayerErr)?;
-                    let call = Call {
-                        func: layer.func.clone_ref(py),
-                        args,
-                        kwargs: layer.kwargs.as_ref().map(|k| k.clone_ref(py)),
-                    };
-                    parser.end_task(b, Arg::Call(Box::new(call)));
-                    Ok(())
-                })
-            }
+            Layer::Blockwise(layer) => layer.spec().expand::<LayerErr>(|coords, refs| {
+                parser.begin_task(Key::chunk(&layer.name, coords));
+                let call = layer.call(parser, &refs).map_err(LayerErr)?;
+                parser.end_task(b, call);
+                Ok(())
+            }),
             Layer::Tree(tree) => {
+                // The first level may compute its input blocks itself (see `TreeReduce`).
+                let inline = match &tree.inline {
+                    Some(bw) => {
+                        let bw = bw.get();
+                        let spec = bw.spec();
+                        let sizes = spec.label_sizes().map_err(graph_err)?;
+                        Some((bw, spec, sizes))
+                    }
+                    None => None,
+                };
                 let last = tree.levels.len();
                 let source = |level: usize| {
                     Source::Blocks(if level == 0 {
@@ -235,7 +277,11 @@ impl<'py> Layer<'py> {
                         )
                     };
                     parser.begin_task(key);
-                    let arg = parser.block_ref(&inputs, &source).map_err(LayerErr)?;
+                    let arg = match &inline {
+                        Some(inline) if level == 1 => inline_blocks(parser, &inputs, inline),
+                        _ => parser.block_ref(&inputs, &source),
+                    }
+                    .map_err(LayerErr)?;
                     let call = Call {
                         func: func.clone_ref(py),
                         args: vec![arg],

@@ -5,6 +5,9 @@
 //! the user wrote them; blocks of compact layers are rebuilt as plain Dask task tuples from their
 //! compiled form, so a collection's layers are expanded once, in Rust, only for what is needed.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use oxdask_graph::passes;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -18,13 +21,14 @@ use crate::task::{Arg, PyTask};
 
 /// `(key, task, dependency keys)` of every task needed for `keys`; see `_core.pyi`.
 #[pyfunction]
-#[pyo3(signature = (dsk, keys, *, layers=None, external=Vec::new()))]
+#[pyo3(signature = (dsk, keys, *, layers=None, external=Vec::new(), share_large=false))]
 pub(crate) fn graph_tasks<'py>(
     py: Python<'py>,
     dsk: &Bound<'py, PyAny>,
     keys: &Bound<'py, PyAny>,
     layers: Option<Vec<Bound<'py, PyAny>>>,
     external: Vec<Bound<'py, PyAny>>,
+    share_large: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let layers = Layer::extract_all(layers)?;
     let external: std::collections::HashSet<oxdask_graph::Key> =
@@ -68,6 +72,11 @@ pub(crate) fn graph_tasks<'py>(
             outputs.contains(&id) || users.iter().any(|u| original[u.index()].is_some());
     }
     let out = PyList::empty(py);
+    let shared = RefCell::new(Shared {
+        on: share_large,
+        seen: HashMap::new(),
+        tasks: Vec::new(),
+    });
     for id in graph.ids() {
         if !kept[id.index()] {
             continue;
@@ -89,17 +98,76 @@ pub(crate) fn graph_tasks<'py>(
                 None => Dep::Key(&keys[d.index()]),
             })
             .collect();
+        let rebuild = Rebuild {
+            py,
+            deps: &deps,
+            shared: &shared,
+            extra: RefCell::new(Vec::new()),
+        };
         let task = match task {
-            PyTask::One(arg) => Rebuild { py, deps: &deps }.arg(arg)?,
+            PyTask::One(arg) => rebuild.arg(arg)?,
             PyTask::Chain(_) => unreachable!("graph_tasks does not fuse"),
         };
-        let wire_deps = deps.iter().filter_map(|d| match d {
-            Dep::Key(k) => Some(*k),
-            Dep::Value(_) => None,
-        });
-        out.append((key, task, PyList::new(py, wire_deps)?))?;
+        let wire_deps = PyList::empty(py);
+        for d in &deps {
+            if let Dep::Key(k) = d {
+                wire_deps.append(*k)?;
+            }
+        }
+        for k in rebuild.extra.into_inner() {
+            wire_deps.append(k)?;
+        }
+        out.append((key, task, wire_deps))?;
+    }
+    for (key, value) in shared.into_inner().tasks.into_iter().rev() {
+        out.insert(0, (key, value, PyList::empty(py)))?;
     }
     Ok(out)
+}
+
+/// Large literal values of rebuilt tasks (in-memory arrays read by every block of
+/// `from_array`): each becomes one task of its own, which the tasks using it depend on, so it
+/// is sent once instead of inside every task.
+struct Shared<'py> {
+    on: bool,
+    /// The key standing for each literal seen so far (`None`: small, written into tasks),
+    /// by object identity (the graph holds them all while tasks are rebuilt).
+    seen: HashMap<usize, Option<Bound<'py, PyAny>>>,
+    /// `(key, value)` of each large literal.
+    tasks: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+}
+
+/// Literals from this size (as `oxdask.sizeof` counts) are shared.
+const LARGE: usize = 64 << 10;
+
+impl<'py> Shared<'py> {
+    fn key_of(&mut self, v: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if !self.on {
+            return Ok(None);
+        }
+        let id = v.as_ptr() as usize;
+        if let Some(known) = self.seen.get(&id) {
+            return Ok(known.clone());
+        }
+        let py = v.py();
+        let key = if cheap(v)? {
+            None
+        } else {
+            let size: usize = helper(py, &SIZEOF, "oxdask.sizeof", "sizeof")?
+                .call1((v,))?
+                .extract()?;
+            if size < LARGE {
+                None
+            } else {
+                let token = helper(py, &TOKENIZE, "oxdask.tokenize", "tokenize")?.call1((v,))?;
+                let key = PyString::new(py, &format!("literal-{token}")).into_any();
+                self.tasks.push((key.clone(), quoted(py, v)?));
+                Some(key)
+            }
+        };
+        self.seen.insert(id, key.clone());
+        Ok(key)
+    }
 }
 
 /// A value worth copying into every task that uses it: a number, `None`, a short string or
@@ -138,13 +206,28 @@ struct Rebuild<'a, 'py> {
     py: Python<'py>,
     /// The task's dependencies, by position.
     deps: &'a [Dep<'a, 'py>],
+    shared: &'a RefCell<Shared<'py>>,
+    /// Keys of shared literals the task uses.
+    extra: RefCell<Vec<Bound<'py, PyAny>>>,
 }
 
 impl<'py> Rebuild<'_, 'py> {
     fn arg(&self, arg: &Arg) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
         Ok(match arg {
-            Arg::Lit(v) => self.literal(v.bind(py))?,
+            Arg::Lit(v) => {
+                let v = v.bind(py);
+                match self.shared.borrow_mut().key_of(v)? {
+                    Some(key) => {
+                        let mut extra = self.extra.borrow_mut();
+                        if !extra.iter().any(|k| k.is(&key)) {
+                            extra.push(key.clone());
+                        }
+                        key
+                    }
+                    None => self.literal(v)?,
+                }
+            }
             Arg::Dep(i) => match &self.deps[*i] {
                 Dep::Key(k) => (*k).clone(),
                 Dep::Value(v) => self.literal(v)?,
@@ -183,23 +266,29 @@ impl<'py> Rebuild<'_, 'py> {
         items.iter().map(|a| self.arg(a)).collect()
     }
 
-    /// A value the executor must pass unchanged: containers and strings are quoted so they are
-    /// neither searched for keys nor called.
     fn literal(&self, v: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let container = v.is_instance_of::<PyTuple>()
-            || v.is_instance_of::<PyList>()
-            || v.is_instance_of::<PyDict>()
-            || v.is_instance_of::<PyString>();
-        if !container {
-            return Ok(v.clone());
-        }
-        let literal = helper(self.py, &LITERAL, "oxdask.core", "literal")?;
-        PyTuple::new(self.py, [literal.call1((v,))?]).map(Bound::into_any)
+        quoted(self.py, v)
     }
+}
+
+/// A value the executor must pass unchanged: containers and strings are quoted so they are
+/// neither searched for keys nor called.
+fn quoted<'py>(py: Python<'py>, v: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let container = v.is_instance_of::<PyTuple>()
+        || v.is_instance_of::<PyList>()
+        || v.is_instance_of::<PyDict>()
+        || v.is_instance_of::<PyString>();
+    if !container {
+        return Ok(v.clone());
+    }
+    let literal = helper(py, &LITERAL, "oxdask.core", "literal")?;
+    PyTuple::new(py, [literal.call1((v,))?]).map(Bound::into_any)
 }
 
 static APPLY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static LITERAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static SIZEOF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static TOKENIZE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// `module.name`, imported once into `cell`.
 fn helper<'py>(

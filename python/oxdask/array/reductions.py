@@ -86,6 +86,27 @@ def _split_every(split_every, axes) -> list[int]:
     return [per] * len(axes)
 
 
+#: A reduction computes its input blocks inside the tasks of its first level (see
+#: ``blockwise_fusion.inline_tree_inputs``) when every block of the input is at most
+#: ``_INLINE_BYTES`` and the first level still has ``_INLINE_GROUPS`` tasks: then per-task
+#: overhead outweighs the work of a block, and there is enough parallelism left for any
+#: cluster of a few hundred threads.
+_INLINE_BYTES = 1 << 20
+_INLINE_GROUPS = 256
+
+
+def _inline_ok(x, axes, split_every) -> bool:
+    if builtins.any(len(c) == 0 for c in x.chunks):
+        return False
+    largest = math.prod(builtins.max(c) for c in x.chunks) * builtins.max(x.dtype.itemsize, 1)
+    if largest > _INLINE_BYTES:
+        return False
+    groups = 1
+    for i, c in enumerate(x.chunks):
+        groups *= -(-len(c) // split_every[axes.index(i)]) if i in axes else len(c)
+    return groups >= _INLINE_GROUPS
+
+
 # Plain ufunc reductions and their ufuncs: no floating-point state to silence, and
 # ``ufunc.reduce`` skips the dispatch layers of ``np.sum`` (a few microseconds per block on
 # million-block arrays); partial results combine element-wise with the ufunc itself.
@@ -330,6 +351,7 @@ def reduction(
         _Level(aggregate, axes, keepdims, concatenate, aggregate_kwargs or {}),
         keepdims=keepdims,
     )
+    tree.inline_ok = _inline_ok(x, axes, split_every)
     if keepdims:
         out_chunks = tuple((1,) if i in axes else ch for i, ch in enumerate(x.chunks))
     else:

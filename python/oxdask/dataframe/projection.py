@@ -66,7 +66,7 @@ def _inputs(layer, graph, name):
     if isinstance(layer, BlockwiseLayer):
         return [v for v, ind in layer.args if ind is not None]
     if isinstance(layer, TreeReduceLayer):
-        return [layer.input]
+        return layer.inputs()
     return list(graph.dependencies.get(name, ()))
 
 

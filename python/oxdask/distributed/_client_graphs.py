@@ -40,13 +40,16 @@ class ClientGraphs:
     def _graph_tasks(self, dsk: Mapping, keys: Iterable) -> list[tuple]:
         """``(key, task, deps)`` for every task a graph needs for ``keys``; futures in the graph
         stand for data already on the cluster. Compact layers (``__oxdask_layers__``) are
-        expanded in Rust, only as far as ``keys`` need them."""
+        expanded in Rust, only as far as ``keys`` need them; a large value that their blocks
+        read (the array of ``from_array``) is sent once, as a task of its own."""
         layers = getattr(dsk, "__oxdask_layers__", None)
         plain = dict(dsk)
         futures = {k for k, v in plain.items() if type(v) is Future}
         for k in futures:
             plain[k] = 0  # placeholder so references resolve; not submitted
-        return _core.graph_tasks(plain, list(keys), layers=layers, external=list(futures))
+        return _core.graph_tasks(
+            plain, list(keys), layers=layers, external=list(futures), share_large=True
+        )
 
     def get(self, dsk: Mapping, keys, *, sync: bool = True, **kwargs):
         """Run a graph on the cluster (used by ``oxdask.compute`` while this client is default)."""
