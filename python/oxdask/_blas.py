@@ -8,6 +8,11 @@ more than one thread, BLAS libraries are limited to ``cpu_count // num_workers``
 least one), through ``threadpoolctl``; this is what Dask's distributed workers do with
 ``OMP_NUM_THREADS=1``. Turned off by the config ``local.limit-blas-threads: False``, and a no-op
 without ``threadpoolctl`` or before NumPy is imported.
+
+Finding the BLAS libraries takes ``threadpoolctl`` a scan of every loaded shared library (about
+0.1 s once pyarrow is loaded), so the limit starts only once the program has built a graph
+that calls BLAS (matrix products, decompositions, ``einsum``: see :func:`used`); a dataframe
+program never pays for it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ from contextlib import nullcontext
 __all__ = ["limited"]
 
 _CONTROLLER: list = []  # the threadpoolctl controller, created once NumPy is loaded
+_USED: list = []  # not empty once a graph calling BLAS was built
+
+
+def used() -> None:
+    """Notes that a graph calling BLAS routines was built (from then on, multi-threaded
+    computes limit BLAS threads)."""
+    if not _USED:
+        _USED.append(True)
 
 
 def _controller():
@@ -37,7 +50,7 @@ def _controller():
 def limited(num_workers: int):
     """A context limiting BLAS threads while ``num_workers`` task threads run (see the
     module docs), or a null context."""
-    if num_workers <= 1 or "numpy" not in sys.modules:
+    if num_workers <= 1 or not _USED or "numpy" not in sys.modules:
         return nullcontext()
     from oxdask import config
 

@@ -32,7 +32,8 @@ dataframe.shuffle.memory-limit : None
     Bytes of shuffle pieces the engine shuffle keeps in memory (None: a quarter of RAM).
 local.limit-blas-threads : True
     oxdask only: while array or dataframe graphs run on several threads, BLAS libraries use
-    ``cpu_count // num_workers`` threads each (see ``oxdask._blas``).
+    ``cpu_count // num_workers`` threads each, once the program has built a graph calling
+    BLAS (see ``oxdask._blas``).
 array.chunk-size : "128MiB"
     The size of a block that ``chunks="auto"`` aims at.
 tokenize.ensure-deterministic : False

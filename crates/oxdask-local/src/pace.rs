@@ -16,7 +16,7 @@
 //! that ran alone, and the duration of tasks that overlapped others divided by how many ran at
 //! once. When sharing is no faster per task, a thread stays out while another one runs a task
 //! ([`Pace::contended`]). Both are measured again every [`REMEASURE`] tasks, as a run's tasks
-//! change.
+//! change; tasks longer than [`MEASURED_TASK`] on average are always shared.
 //!
 //! Pure: times are passed in, so the decisions are tested without clocks.
 
@@ -31,6 +31,10 @@ pub const SAMPLES: u32 = 8;
 
 /// Tasks after which whether sharing helps is measured again.
 pub const REMEASURE: u32 = 512;
+
+/// Tasks longer than this on average are shared without measuring: measuring runs some alone,
+/// which costs a run of a few long tasks (partitions of a dataframe) more than it can gain.
+pub const MEASURED_TASK: Duration = Duration::from_millis(5);
 
 /// Exponential moving average (weight 1/4) in nanoseconds, and how many samples it has.
 #[derive(Debug, Default, Clone, Copy)]
@@ -138,7 +142,10 @@ impl Pace {
     /// True when tasks run together are known to take no less time each than alone (the
     /// threads only trade the interpreter lock), or while tasks alone are being measured.
     pub fn contended(&self) -> bool {
-        if !self.shared.known() {
+        let long = self
+            .mean
+            .is_some_and(|m| u128::from(m.ns) > MEASURED_TASK.as_nanos());
+        if long || !self.shared.known() {
             return false;
         }
         // measuring tasks alone after the overlapped ones; then: sharing gains under a tenth
@@ -319,5 +326,13 @@ mod tests {
             !pace.contended(),
             "forgotten: threads may join again to measure"
         );
+    }
+
+    #[test]
+    fn long_tasks_are_always_shared() {
+        let (a, b) = two_threads();
+        let mut pace = Pace::default();
+        measure(&mut pace, a, b, Duration::from_millis(20), Duration::from_millis(50));
+        assert!(!pace.contended());
     }
 }

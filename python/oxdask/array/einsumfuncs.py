@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from oxdask import _blas
 from oxdask.array.blockwise import blockwise
 from oxdask.array.chunk import unwrap_nested
 from oxdask.array.core import asarray
@@ -30,6 +31,7 @@ def einsum(*operands, dtype=None, optimize=False, split_every=None, **kwargs):
     -------
     Array
     """
+    _blas.used()
     from numpy._core.einsumfunc import _parse_einsum_input
 
     unknown = set(kwargs) - {"casting", "order", "out"}

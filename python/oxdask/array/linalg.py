@@ -19,6 +19,7 @@ from numbers import Integral
 
 import numpy as np
 
+from oxdask import _blas
 from oxdask.array._chunks import _isnan
 from oxdask.array.blockwise import blockwise
 from oxdask.array.chunk import unwrap_nested
@@ -93,6 +94,7 @@ def _tensordot_whole(a, b, ax_a, ax_b):
 
 def tensordot(lhs, rhs, axes=2):
     """Sum products over the given axes (see :func:`numpy.tensordot`)."""
+    _blas.used()
     a, b = asarray(lhs), asarray(rhs)
     if isinstance(axes, Integral):
         ax_a = list(range(a.ndim - axes, a.ndim))
@@ -144,6 +146,7 @@ def tensordot(lhs, rhs, axes=2):
 
 def matmul(a, b):
     """Matrix product with broadcasting over leading dimensions (``a @ b``)."""
+    _blas.used()
     a, b = asarray(a), asarray(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
@@ -223,6 +226,7 @@ def vdot(a, b):
 
 
 def _single(a):
+    _blas.used()
     return a.rechunk(tuple((s,) for s in a.shape)) if a.npartitions > 1 else a
 
 
@@ -278,6 +282,7 @@ def sfqr(data, name=None):
 
 
 def _tsqr(data, compute_svd=False, square_vh=False):
+    _blas.used()
     a = asarray(data)
     if a.ndim != 2:
         raise ValueError(f"Input must have two dimensions, got {a.ndim}")
