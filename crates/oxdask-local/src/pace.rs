@@ -221,33 +221,35 @@ mod tests {
         assert!(pace.short());
     }
 
-    /// Runs `n` tasks of `d` on `a` alone, then `n` of `d_shared` on `a` and `b` together.
-    fn measure(pace: &mut Pace, a: ThreadId, b: ThreadId, d: Duration, d_shared: Duration) {
+    /// `SAMPLES` pairs of tasks run together: `a`'s taking `d_a`, `b`'s `d_b`.
+    fn overlapped(pace: &mut Pace, (a, b): (ThreadId, ThreadId), d_a: Duration, d_b: Duration) {
         let t0 = Instant::now();
         for _ in 0..SAMPLES {
             pace.started(a, t0);
             pace.started(b, t0);
-            pace.finished(a, d_shared);
-            pace.finished(b, d_shared);
+            pace.finished(b, d_b);
+            pace.finished(a, d_a);
         }
+    }
+
+    /// A pace that measured tasks of `alone_us` alone and of `shared_us` run together.
+    fn measured(alone_us: u64, shared_us: u64) -> (Pace, ThreadId, ThreadId) {
+        let (a, b) = two_threads();
+        let mut pace = Pace::default();
+        let shared = Duration::from_micros(shared_us);
+        overlapped(&mut pace, (a, b), shared, shared);
+        let t0 = Instant::now();
         for _ in 0..SAMPLES {
             pace.started(a, t0);
-            pace.finished(a, d);
+            pace.finished(a, Duration::from_micros(alone_us));
         }
+        (pace, a, b)
     }
 
     #[test]
     fn tasks_trading_the_lock_keep_one_thread() {
-        let (a, b) = two_threads();
-        let mut pace = Pace::default();
         // alone 1 ms; together 2.5 ms each: two threads finish fewer tasks than one
-        measure(
-            &mut pace,
-            a,
-            b,
-            Duration::from_millis(1),
-            Duration::from_micros(2500),
-        );
+        let (mut pace, a, b) = measured(1000, 2500);
         assert!(pace.contended());
         let t0 = Instant::now();
         assert!(!pace.crowded(b, t0), "nobody is running a task");
@@ -258,15 +260,7 @@ mod tests {
 
     #[test]
     fn tasks_gaining_from_two_threads_share() {
-        let (a, b) = two_threads();
-        let mut pace = Pace::default();
-        measure(
-            &mut pace,
-            a,
-            b,
-            Duration::from_millis(1),
-            Duration::from_micros(1200),
-        );
+        let (mut pace, a, b) = measured(1000, 1200);
         assert!(!pace.contended());
         let t0 = Instant::now();
         pace.started(a, t0);
@@ -277,16 +271,12 @@ mod tests {
     fn overlapped_tasks_are_measured_then_lone_ones() {
         let (a, b) = two_threads();
         let mut pace = Pace::default();
+        let ms = Duration::from_millis(1);
+        overlapped(&mut pace, (a, b), ms, ms);
         let t0 = Instant::now();
-        for _ in 0..SAMPLES {
-            pace.started(a, t0);
-            pace.started(b, t0);
-            pace.finished(b, Duration::from_millis(1));
-            pace.finished(a, Duration::from_millis(1));
-        }
         pace.started(a, t0);
         assert!(pace.crowded(b, t0), "tasks alone are measured next");
-        pace.finished(a, Duration::from_millis(1));
+        pace.finished(a, ms);
         assert!(!pace.crowded(b, t0));
     }
 
@@ -294,45 +284,31 @@ mod tests {
     fn a_task_overlapped_by_a_later_one_counts_as_shared() {
         let (a, b) = two_threads();
         let mut pace = Pace::default();
-        let t0 = Instant::now();
-        for _ in 0..SAMPLES {
-            pace.started(a, t0);
-            pace.started(b, t0);
-            pace.finished(b, Duration::from_millis(1));
-            pace.finished(a, Duration::from_millis(4));
-        }
+        overlapped(
+            &mut pace,
+            (a, b),
+            Duration::from_millis(4),
+            Duration::from_millis(1),
+        );
         assert_eq!(pace.alone.n, 0);
         assert_eq!(pace.shared.n, 2 * SAMPLES);
     }
 
     #[test]
     fn the_verdict_is_measured_again() {
-        let (a, b) = two_threads();
-        let mut pace = Pace::default();
-        measure(
-            &mut pace,
-            a,
-            b,
-            Duration::from_millis(1),
-            Duration::from_micros(2500),
-        );
+        let (mut pace, a, _) = measured(1000, 2500);
         assert!(pace.contended());
         let t0 = Instant::now();
         for _ in 0..REMEASURE {
             pace.started(a, t0);
             pace.finished(a, Duration::from_millis(1));
         }
-        assert!(
-            !pace.contended(),
-            "forgotten: threads may join again to measure"
-        );
+        assert!(!pace.contended(), "forgotten: threads may join again");
     }
 
     #[test]
     fn long_tasks_are_always_shared() {
-        let (a, b) = two_threads();
-        let mut pace = Pace::default();
-        measure(&mut pace, a, b, Duration::from_millis(20), Duration::from_millis(50));
+        let (pace, _, _) = measured(20_000, 50_000);
         assert!(!pace.contended());
     }
 }
