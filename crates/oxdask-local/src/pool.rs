@@ -59,6 +59,21 @@ struct Inner<V, E> {
     /// Threads waiting to be woken by [`Queue::finish`] (not those polling while crowded out).
     sleeping: usize,
     pace: Pace,
+    /// Kind of each task for the pace (none: all of one kind).
+    kinds: Vec<u8>,
+}
+
+impl<V, E> Inner<V, E> {
+    fn kind(&self, task: Option<TaskId>) -> u8 {
+        task.and_then(|t| self.kinds.get(t.index()).copied())
+            .unwrap_or(0)
+    }
+
+    /// Whether `thread` should leave the next ready task to others now (see `crate::pace`).
+    fn crowded(&self, thread: std::thread::ThreadId, now: Instant) -> bool {
+        let next = self.kind(self.state.peek_ready());
+        self.pace.crowded(thread, now, next)
+    }
 }
 
 /// The state shared by the threads of one run.
@@ -103,10 +118,17 @@ impl<V, E> Queue<V, E> {
                 error: None,
                 sleeping: 0,
                 pace: Pace::default(),
+                kinds: Vec::new(),
             }),
             wake: Condvar::new(),
             done: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Tells the pace which tasks are alike (see [`crate::pace::kinds`]).
+    pub fn with_kinds(self, kinds: Vec<u8>) -> Self {
+        self.inner.lock().kinds = kinds;
+        self
     }
 
     /// Counts finished tasks into `counter`, which other threads may read while the run goes on.
@@ -122,11 +144,12 @@ impl<V, E> Queue<V, E> {
         let me = std::thread::current().id();
         let now = Instant::now();
         let mut inner = self.inner.lock();
-        if inner.error.is_some() || inner.pace.crowded(me, now) {
+        if inner.error.is_some() || inner.crowded(me, now) {
             return None;
         }
         let task = inner.state.pop_ready()?;
-        inner.pace.started(me, now);
+        let kind = inner.kind(Some(task));
+        inner.pace.started(me, now, kind);
         Some(prepare(
             task,
             Inputs {
@@ -174,7 +197,7 @@ impl<V, E> Queue<V, E> {
                 return Wait::Finished;
             }
             let now = Instant::now();
-            let crowded = inner.state.ready_len() > 0 && inner.pace.crowded(me, now);
+            let crowded = inner.state.ready_len() > 0 && inner.crowded(me, now);
             if inner.state.ready_len() > 0 && !crowded {
                 return Wait::Work;
             }

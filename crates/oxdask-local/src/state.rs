@@ -105,6 +105,11 @@ impl<V> LocalState<V> {
         self.stats
     }
 
+    /// The ready task [`LocalState::pop_ready`] would take next.
+    pub fn peek_ready(&self) -> Option<TaskId> {
+        self.ready.peek().map(|Reverse((_, id))| *id)
+    }
+
     /// Takes the ready task with the lowest priority and marks it running.
     pub fn pop_ready(&mut self) -> Option<TaskId> {
         let Reverse((_, id)) = self.ready.pop()?;

@@ -85,7 +85,8 @@ fn get(
         (graph, outputs)
     };
     let priority = passes::order(&graph);
-    let mut queue = Queue::new(LocalState::new(&graph, priority, &outputs));
+    let mut queue = Queue::new(LocalState::new(&graph, priority, &outputs))
+        .with_kinds(oxdask_local::pace::kinds(&graph));
     if let Some(p) = &progress {
         p.total
             .store(graph.len(), std::sync::atomic::Ordering::Relaxed);
