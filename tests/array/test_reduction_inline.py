@@ -32,8 +32,11 @@ REDUCTIONS = [
     ("std1", lambda m: m.std(axis=1, keepdims=True), lambda a: a.std(axis=1, keepdims=True)),
     ("argmax1", lambda m: m.argmax(axis=1), lambda a: a.argmax(axis=1)),
     ("min", lambda m: (m * 2 - 1).min(), lambda a: (a * 2 - 1).min()),
-    ("nansum", lambda m: da.nansum(da.where(m > 0.9, np.nan, m)),
-     lambda a: np.nansum(np.where(a > 0.9, np.nan, a))),  # fmt: skip
+    (
+        "nansum",
+        lambda m: da.nansum(da.where(m > 0.9, np.nan, m)),
+        lambda a: np.nansum(np.where(a > 0.9, np.nan, a)),
+    ),
 ]
 
 
@@ -42,7 +45,8 @@ def test_inlined_reductions_match_numpy(small, name, lazy, eager):
     x, xn = small
     r = lazy(x)
     graph, trees = _trees(r)
-    assert trees and all(t.inline is not None for t in trees), name
+    assert trees, name
+    assert all(t.inline is not None for t in trees), name
     # the 10,000 blocks are no tasks of their own: only the tree's levels remain
     assert len(graph) < 1000
     np.testing.assert_allclose(r.compute(), eager(xn))
@@ -56,7 +60,8 @@ def test_large_or_few_blocks_stay_tasks():
     few = da.ones((200, 300), chunks=(20, 30))  # 100 blocks
     for a in (big, few):
         _, trees = _trees(a.sum())
-        assert trees and all(t.inline is None for t in trees)
+        assert trees
+        assert all(t.inline is None for t in trees)
         assert a.sum().compute() == a.size
 
 
@@ -84,7 +89,8 @@ def test_fusion_off_keeps_every_block_a_task(small):
     with oxdask.config.set({"optimization.fuse.active": False}):
         _, trees = _trees(x.sum())
         np.testing.assert_allclose(x.sum().compute(), xn.sum())
-    assert trees and all(t.inline is None for t in trees)
+    assert trees
+    assert all(t.inline is None for t in trees)
 
 
 def test_map_blocks_with_block_info_inlined():

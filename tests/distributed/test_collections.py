@@ -175,7 +175,8 @@ def test_from_array_data_is_sent_once(client):
     np.testing.assert_array_equal(client.compute(x[::7, 3]).result(), xn[::7, 3])
     tasks = client._graph_tasks(*_graph_and_keys(x * 2))
     shared = [t for t in tasks if isinstance(t[0], str) and t[0].startswith("literal-")]
-    assert len(shared) == 1 and shared[0][1] is xn
+    assert len(shared) == 1
+    assert shared[0][1] is xn
     assert all(shared[0][0] in deps for _, _, deps in tasks if deps)
 
 
