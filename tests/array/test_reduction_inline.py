@@ -65,6 +65,16 @@ def test_large_or_few_blocks_stay_tasks():
         assert a.sum().compute() == a.size
 
 
+def test_blocks_of_unknown_size_stay_tasks():
+    x = da.ones((3000, 3000), chunks=(20, 30))
+    unknown = x[x[:, 0] > 0]  # rows known only once computed
+    assert np.isnan(unknown.shape[0])
+    _, trees = _trees(unknown.sum())
+    assert trees
+    assert all(t.inline is None for t in trees)
+    assert unknown.sum().compute() == x.size
+
+
 def test_input_used_elsewhere_is_computed_once(small):
     x, xn = small
     y = x + 1

@@ -96,8 +96,8 @@ _INLINE_GROUPS = 256
 
 
 def _inline_ok(x, axes, split_every) -> bool:
-    if builtins.any(len(c) == 0 for c in x.chunks):
-        return False
+    if builtins.any(len(c) == 0 or builtins.any(math.isnan(b) for b in c) for c in x.chunks):
+        return False  # no blocks, or sizes unknown
     largest = math.prod(builtins.max(c) for c in x.chunks) * builtins.max(x.dtype.itemsize, 1)
     if largest > _INLINE_BYTES:
         return False
