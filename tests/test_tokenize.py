@@ -225,3 +225,18 @@ def test_public_normalizer_names_match_normalize_token():
         assert func(value) == tk.normalize_token(value)
     assert callable(tk.register_numpy)
     assert callable(tk.register_pandas)
+
+
+def test_empty_pandas_objects_tokenize_by_their_schema():
+    import pandas as pd
+
+    s = pd.Series([], dtype="float64", name="a")
+    assert tokenize(s) == tokenize(pd.Series([], dtype="float64", name="a"))
+    assert tokenize(s) != tokenize(pd.Series([], dtype="int64", name="a"))
+    assert tokenize(s) != tokenize(pd.Series([], dtype="float64", name="b"))
+    assert tokenize(s) != tokenize(pd.Series([1.0], name="a"))
+    df = pd.DataFrame({"x": pd.Series([], dtype="int64")})
+    assert tokenize(df) == tokenize(pd.DataFrame({"x": pd.Series([], dtype="int64")}))
+    assert tokenize(df) != tokenize(pd.DataFrame({"y": pd.Series([], dtype="int64")}))
+    assert tokenize(df) != tokenize(pd.DataFrame({"x": pd.Series([], dtype="float64")}))
+    assert tokenize(pd.Index([], dtype="int64")) != tokenize(pd.Index([], dtype="object"))

@@ -431,6 +431,8 @@ def _register_pandas():
     import pandas as pd
 
     def _hashed(obj, index: bool):
+        if not len(obj):  # nothing to hash: type, dtypes, name and length say it all
+            return "empty"
         try:
             values = pd.util.hash_pandas_object(obj, index=index).to_numpy()
             return _md5(values.tobytes())
