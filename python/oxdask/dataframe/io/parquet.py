@@ -312,7 +312,8 @@ class _EmptyOr:
 
 
 def _meta_from(schema, names, index):
-    table = schema.empty_table()
+    wanted = [*names, *([index] if isinstance(index, str) else [])]
+    table = schema.empty_table().select([n for n in schema.names if n in wanted])
     df = table.replace_schema_metadata(None).to_pandas()
     if isinstance(index, str) and index in df.columns:
         df = df.set_index(index)
