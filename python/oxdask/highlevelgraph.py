@@ -218,6 +218,7 @@ class TreeReduceLayer(_CompactLayer):
         aggregate,
         keepdims=False,
         inline=None,
+        inline_ok=False,
     ):
         self.name = name
         self.input = input
@@ -229,9 +230,9 @@ class TreeReduceLayer(_CompactLayer):
         self.keepdims = keepdims
         #: the BlockwiseLayer producing ``input``, computed inside the first level's tasks
         self.inline = inline
-        #: set by the collection: its input blocks are cheap and many, so computing them
+        #: the collection's word that its input blocks are cheap and many, so computing them
         #: inside the first level loses nothing (see ``blockwise_fusion.inline_tree_inputs``)
-        self.inline_ok = False
+        self.inline_ok = inline_ok
         self._core = None
 
     def inputs(self) -> list[str]:

@@ -14,9 +14,10 @@
 //! 20,000-element blocks ran 1.7x slower on two threads than on one, and 2.7x for tasks
 //! of 36 such blocks). So [`Pace`] also measures what sharing gives, per kind of task (a
 //! layer, or a function: [`kinds`]): the duration of tasks that ran alone, and the duration of
-//! tasks that overlapped others divided by how many ran at once. When sharing is clearly slower per task, a thread stays out while another one runs
-//! a task ([`Pace::contended`]). Both are measured again every [`REMEASURE`] tasks, as a run's tasks
-//! change; tasks longer than [`MEASURED_TASK`] on average are always shared.
+//! tasks that overlapped others divided by how many ran at once. When sharing is clearly
+//! slower per task, a thread stays out while another one runs a task ([`Pace::contended`]).
+//! Both are measured again every [`REMEASURE`] tasks, as a run's tasks change; while all
+//! tasks average longer than [`MEASURED_TASK`], threads always share.
 //!
 //! Pure: times are passed in, so the decisions are tested without clocks.
 

@@ -225,12 +225,12 @@ impl<'py> Rebuild<'_, 'py> {
                         }
                         key
                     }
-                    None => self.literal(v)?,
+                    None => quoted(self.py, v)?,
                 }
             }
             Arg::Dep(i) => match &self.deps[*i] {
                 Dep::Key(k) => (*k).clone(),
-                Dep::Value(v) => self.literal(v)?,
+                Dep::Value(v) => quoted(self.py, v)?,
             },
             Arg::List(items) => PyList::new(py, self.all(items)?)?.into_any(),
             Arg::Tuple(items) => PyTuple::new(py, self.all(items)?)?.into_any(),
@@ -252,7 +252,7 @@ impl<'py> Rebuild<'_, 'py> {
                     }
                     Some(kwargs) => {
                         let apply = helper(py, &APPLY, "oxdask.utils", "apply")?;
-                        let kwargs = self.literal(kwargs.bind(py).as_any())?;
+                        let kwargs = quoted(self.py, kwargs.bind(py).as_any())?;
                         let args = PyList::new(py, args)?.into_any();
                         PyTuple::new(py, [apply, call.func.bind(py).clone(), args, kwargs])?
                             .into_any()
@@ -264,10 +264,6 @@ impl<'py> Rebuild<'_, 'py> {
 
     fn all(&self, items: &[Arg]) -> PyResult<Vec<Bound<'py, PyAny>>> {
         items.iter().map(|a| self.arg(a)).collect()
-    }
-
-    fn literal(&self, v: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        quoted(self.py, v)
     }
 }
 

@@ -350,8 +350,8 @@ def reduction(
         _Level(combine, axes, True, concatenate, combine_kwargs or {}),
         _Level(aggregate, axes, keepdims, concatenate, aggregate_kwargs or {}),
         keepdims=keepdims,
+        inline_ok=_inline_ok(x, axes, split_every),
     )
-    tree.inline_ok = _inline_ok(x, axes, split_every)
     if keepdims:
         out_chunks = tuple((1,) if i in axes else ch for i, ch in enumerate(x.chunks))
     else:
