@@ -305,18 +305,36 @@ class Scheduler:
     def close(self) -> None:
         """Close every worker connection and stop listening."""
 
-_WireTask: TypeAlias = tuple[
-    _Key,  # key
-    list[_Key],  # dependencies
-    bytes,  # payload
-    int | None,  # function id
-    str,  # function name (duration learning)
+_SubmitOptions: TypeAlias = tuple[
     int,  # priority
     list[str] | None,  # worker restrictions
     bool,  # allow_other_workers
     list[tuple[str, float]],  # resources
     int,  # retries
 ]
+
+@final
+class WireTasks:
+    """Tasks in their wire form, for :meth:`ClientConnection.submit` (which takes them)."""
+
+    def __len__(self) -> int: ...
+
+def encode_tasks(
+    tasks: list[tuple[_Key, Any, list[_Key]]],
+    head: Callable[[Callable[..., Any]], tuple[int, str]],
+    dumps: Callable[[Any], tuple[int | None, bytes]],
+    options: _SubmitOptions,
+) -> WireTasks:
+    """The wire form of ``(key, task, deps)`` triples. A task whose arguments are plain values
+    and keys (None, bool, int, float, str, bytes, tuples and lists of them) is written here
+    (payload tag ``N``); ``head(func)`` gives a head function's ``(id, name)``, once per
+    function. Any other task goes through ``dumps(task) -> (function id, payload)``."""
+
+def dumps_plain(obj: Any) -> bytes | None:
+    """The ``N`` payload of ``obj``, or None when it holds anything but plain values."""
+
+def loads_plain(payload: bytes) -> Any:
+    """The value of an ``N`` payload; ValueError if it is malformed."""
 
 @final
 class KeyEvent:
@@ -350,7 +368,7 @@ class ClientConnection:
     ) -> Self: ...
     def submit(
         self,
-        tasks: list[_WireTask],
+        tasks: WireTasks,
         wanted: list[_Key],
         functions: list[tuple[int, bytes]],
         released: list[_Key] = ...,

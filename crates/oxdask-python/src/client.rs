@@ -6,7 +6,7 @@ use bytes::Bytes;
 use oxdask_client::{Client, KeyEvent as Event, Request};
 use oxdask_graph::Key;
 use oxdask_protocol::messages::{
-    BufIx, ClientToScheduler, MemoryOp, SchedulerToClient, StoredValue, WireTask,
+    BufIx, ClientToScheduler, MemoryOp, SchedulerToClient, StoredValue,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -17,6 +17,7 @@ use crate::errors::{client_err, failure_exception, protocol_err};
 use crate::key::{key_from_py, key_to_py};
 use crate::runtime::runtime;
 use crate::security::{load_tls, TlsArg};
+use crate::wire::WireTasks;
 
 /// A report about a key (or the connection), as Python receives it.
 #[pyclass(module = "oxdask._core", frozen)]
@@ -94,20 +95,6 @@ impl KeyEvent {
     }
 }
 
-/// One task as Python passes it to `submit`.
-type PyTask<'py> = (
-    Bound<'py, PyAny>,      // key
-    Vec<Bound<'py, PyAny>>, // deps
-    Vec<u8>,                // payload
-    Option<u64>,            // function id
-    String,                 // func_name
-    i32,                    // priority
-    Option<Vec<String>>,    // workers
-    bool,                   // allow_other_workers
-    Vec<(String, f64)>,     // resources
-    u32,                    // retries
-);
-
 fn to_keys(objs: &[Bound<'_, PyAny>]) -> PyResult<Vec<Key>> {
     objs.iter().map(key_from_py).collect()
 }
@@ -138,38 +125,12 @@ impl ClientConnection {
     #[pyo3(signature = (tasks, wanted, functions, released=Vec::new()))]
     fn submit(
         &self,
-        tasks: Vec<PyTask<'_>>,
+        mut tasks: PyRefMut<'_, WireTasks>,
         wanted: Vec<Bound<'_, PyAny>>,
         functions: Vec<(u64, Vec<u8>)>,
         released: Vec<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let mut wire = Vec::with_capacity(tasks.len());
-        for (
-            key,
-            deps,
-            payload,
-            function,
-            func_name,
-            priority,
-            workers,
-            allow,
-            resources,
-            retries,
-        ) in tasks
-        {
-            wire.push(WireTask {
-                key: key_from_py(&key)?,
-                deps: to_keys(&deps)?,
-                payload: Bytes::from(payload),
-                function,
-                func_name,
-                priority,
-                workers,
-                allow_other_workers: allow,
-                resources,
-                retries,
-            });
-        }
+        let wire = std::mem::take(&mut tasks.0);
         let functions = functions
             .into_iter()
             .map(|(id, blob)| (id, Bytes::from(blob)))

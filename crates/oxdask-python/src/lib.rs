@@ -26,6 +26,7 @@ mod security;
 mod shuffle;
 mod task;
 mod tree;
+mod wire;
 mod worker;
 
 use std::collections::HashMap;
@@ -201,6 +202,10 @@ fn validate(dsk: &Bound<'_, PyAny>, keys: Option<&Bound<'_, PyAny>>) -> PyResult
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::init();
     m.add_function(wrap_pyfunction!(get, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::encode_tasks, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::loads_plain, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::dumps_plain, m)?)?;
+    m.add_class::<wire::WireTasks>()?;
     m.add_function(wrap_pyfunction!(order, m)?)?;
     m.add_function(wrap_pyfunction!(get_dependencies, m)?)?;
     m.add_function(wrap_pyfunction!(cull, m)?)?;

@@ -32,7 +32,7 @@ from oxdask.distributed._reports import TaskStreamMixin
 from oxdask.distributed.future import Future, _KeyState
 from oxdask.distributed.serialize import (
     FunctionTable,
-    dumps_tasks,
+    dumps_task,
 )
 from oxdask.tokenize import tokenize
 from oxdask.utils import apply, funcname
@@ -365,14 +365,13 @@ class Client(
         workers = list(workers) if workers else None
         loose = bool(options.get("allow_other_workers"))
         retries = int(options.get("retries") or 0)
-        names: dict[int | None, str] = {None: "literal"}  # funcname per head function id
-        dumped = dumps_tasks([t for _, t, _ in tasks], self._table)
-        for (_, task, _), (fid, _) in zip(tasks, dumped, strict=True):
-            if fid not in names:
-                names[fid] = funcname(task[0])
-        pairs = zip(tasks, dumped, strict=True)
-        wire = [(key, deps, payload, fid, names[fid], priority, workers, loose, resources,
-                 retries) for (key, _, deps), (fid, payload) in pairs]  # fmt: skip
+        table = self._table
+        wire = _core.encode_tasks(
+            tasks,
+            lambda func: (table.fid(func), funcname(func)),
+            lambda task: dumps_task(task, table),
+            (priority, workers, loose, resources, retries),
+        )
         with self._lock:
             released, self._to_release = self._to_release, []
         try:

@@ -21,6 +21,7 @@ from typing import Any
 
 import cloudpickle
 
+from oxdask import _core
 from oxdask.sizeof import sizeof
 
 __all__ = [
@@ -134,6 +135,8 @@ loads_lock = threading.RLock()
 
 def loads_body(payload: bytes) -> Any:
     """The arguments of a task with a head function (or the whole task without one)."""
+    if payload[0] == 78:  # b"N": plain values and keys, written by _core.encode_tasks
+        return _core.loads_plain(payload)
     body = memoryview(payload)[1:]
     with loads_lock:
         return cloudpickle.loads(body) if payload[0] == 67 else pickle.loads(body)  # b"C"
