@@ -30,4 +30,4 @@ pub mod tree;
 pub use error::{GraphError, Result};
 pub use graph::{Adjacency, Graph, GraphBuilder};
 pub use id::TaskId;
-pub use key::Key;
+pub use key::{Key, KeyHasher, KeyMap};

@@ -15,7 +15,7 @@ pub(crate) fn key_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Key> {
             .iter()
             .map(|p| key_from_py(&p))
             .collect::<PyResult<Vec<_>>>()?;
-        return Ok(Key::Tuple(parts.into_boxed_slice()));
+        return Ok(Key::Tuple(parts.into()));
     }
     if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
         return Ok(Key::Int(obj.extract()?));

@@ -1,10 +1,9 @@
 //! Tasks: their states, their per-task stimulus log, and the dense table that holds them.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use oxdask_graph::Key;
+use oxdask_graph::{Key, KeyMap};
 
 use super::queue::GroupId;
 use super::{durations::FuncId, WorkerId};
@@ -193,7 +192,7 @@ impl Task {
 pub(crate) struct TaskStore {
     slots: Vec<Option<Task>>,
     free: Vec<TaskId>,
-    by_key: HashMap<Key, TaskId>,
+    by_key: KeyMap<TaskId>,
 }
 
 impl TaskStore {

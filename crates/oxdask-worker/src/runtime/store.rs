@@ -6,14 +6,13 @@
 //! values to disk. A spilled value is the host's serialized form, a pickle stream and its
 //! out-of-band buffers, in one file under the worker's spill directory (see [`SpillDir`]).
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use oxdask_graph::Key;
+use oxdask_graph::{Key, KeyMap};
 use parking_lot::RwLock;
 
 use super::disklog::DiskLog;
@@ -34,7 +33,7 @@ struct Slot<V> {
 
 #[derive(Debug)]
 struct Inner<V> {
-    slots: HashMap<Key, Slot<V>>,
+    slots: KeyMap<Slot<V>>,
     /// Bytes of the values in memory, and of those only on disk.
     memory_bytes: u64,
     disk_bytes: u64,
@@ -82,7 +81,7 @@ impl<V> Store<V> {
     pub(crate) fn new(spill: Option<SpillDir>) -> Self {
         Self {
             inner: RwLock::new(Inner {
-                slots: HashMap::new(),
+                slots: KeyMap::default(),
                 memory_bytes: 0,
                 disk_bytes: 0,
             }),

@@ -79,9 +79,9 @@ mod release;
 mod secede;
 mod task;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
-use oxdask_graph::Key;
+use oxdask_graph::{Key, KeyMap};
 use oxdask_protocol::messages::WorkerToScheduler;
 
 pub use command::Command;
@@ -105,7 +105,7 @@ pub struct WorkerState {
     config: StateConfig,
     /// Looked up by key only; every iteration that decides something goes through an
     /// ordered structure, so the hash order never shows.
-    tasks: HashMap<Key, TaskEntry>,
+    tasks: KeyMap<TaskEntry>,
     /// Ready tasks needing no resources, best first.
     ready: BTreeSet<(Priority, Key)>,
     /// Ready tasks needing resources, best first.
@@ -153,7 +153,7 @@ impl WorkerState {
         }
         Self {
             config,
-            tasks: HashMap::new(),
+            tasks: KeyMap::default(),
             ready: BTreeSet::new(),
             constrained: BTreeSet::new(),
             fetch_queue: BTreeSet::new(),

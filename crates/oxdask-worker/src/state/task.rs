@@ -3,7 +3,7 @@
 use std::fmt;
 
 use indexmap::IndexSet;
-use oxdask_graph::Key;
+use oxdask_graph::{Key, KeyHasher};
 use oxdask_protocol::messages::ComputeTask;
 
 use super::{FetchId, StimulusId};
@@ -110,7 +110,7 @@ pub(crate) struct TaskEntry {
     /// Resources held while executing.
     pub(crate) resources: Vec<(String, f64)>,
     /// Local tasks (waiting, ready or executing) that need this value.
-    pub(crate) dependents: IndexSet<Key>,
+    pub(crate) dependents: IndexSet<Key, KeyHasher>,
     /// Peers believed to hold the value, in the order to try them.
     pub(crate) holders: IndexSet<String>,
     /// Holders that failed to deliver since the value was last missing.
@@ -136,7 +136,7 @@ impl TaskEntry {
             spec: None,
             deps: Vec::new(),
             resources: Vec::new(),
-            dependents: IndexSet::new(),
+            dependents: IndexSet::default(),
             holders: IndexSet::new(),
             failed: Vec::new(),
             nbytes_hint: None,
