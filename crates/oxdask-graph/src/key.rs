@@ -13,9 +13,10 @@ pub type KeyHasher = rustc_hash::FxBuildHasher;
 pub type KeyMap<V> = std::collections::HashMap<Key, V, KeyHasher>;
 
 /// A task key, displayed the way Python would print it (`'x'`, `('x', 0, 1)`).
-#[derive(
-    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+///
+/// On the wire a key is the plain MessagePack value Python would write for it: a string, an
+/// integer, a float, bytes, or an array for a tuple (see the `serde` impls below).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Key {
     /// A string key, the most common form (`"inc-8f3a"`).
     Str(Arc<str>),
@@ -74,6 +75,65 @@ impl fmt::Display for Key {
                 f.write_str(")")
             }
         }
+    }
+}
+
+impl serde::Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Key::Str(v) => s.serialize_str(v),
+            Key::Int(i) => s.serialize_i64(*i),
+            Key::Float(bits) => s.serialize_f64(f64::from_bits(*bits)),
+            Key::Bytes(b) => s.serialize_bytes(b),
+            Key::Tuple(parts) => s.collect_seq(parts.iter()),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(KeyVisitor)
+    }
+}
+
+/// Reads a key from whichever of its plain forms the input holds.
+struct KeyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key: a string, integer, float, bytes or an array of those")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key, E> {
+        Ok(Key::Str(v.into()))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Key, E> {
+        Ok(Key::Int(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Key, E> {
+        i64::try_from(v)
+            .map(Key::Int)
+            .map_err(|_| E::custom(format!("integer key {v} is beyond 64 bits")))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Key, E> {
+        Ok(Key::Float(v.to_bits()))
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Key, E> {
+        Ok(Key::Bytes(v.into()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Key, A::Error> {
+        let mut parts = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(p) = seq.next_element::<Key>()? {
+            parts.push(p);
+        }
+        Ok(Key::Tuple(parts.into()))
     }
 }
 

@@ -105,4 +105,4 @@ pub use message::{decode_message, encode_message, encode_message_into};
 pub use usage::{field as proc_field, ProcessUsage};
 
 /// The version of the wire protocol this crate speaks; see "Versioning" above.
-pub const PROTOCOL_VERSION: u16 = 5;
+pub const PROTOCOL_VERSION: u16 = 6;

@@ -73,4 +73,36 @@ mod tests {
         assert_eq!(back, msgs);
         assert_eq!(&frame.buffers[0][..], b"cloudpickled function");
     }
+
+    #[test]
+    fn keys_are_plain_messagepack_values() {
+        use crate::{decode_message, encode_message};
+        assert_eq!(&encode_message(&Key::str("a")).unwrap()[..], b"\xa1a");
+        assert_eq!(
+            &encode_message(&Key::chunk("x", &[0])).unwrap()[..],
+            b"\x92\xa1x\x00"
+        );
+        assert_eq!(&encode_message(&Key::Int(-1)).unwrap()[..], b"\xff");
+        let keys = vec![
+            Key::str("inc-8f3a"),
+            Key::Int(i64::MIN),
+            Key::Int(i64::MAX),
+            Key::Float((-0.5f64).to_bits()),
+            Key::Float(f64::NAN.to_bits()),
+            Key::Bytes(b"\x00\xff".as_slice().into()),
+            Key::Tuple(vec![].into()),
+            Key::Tuple(vec![Key::str("x"), Key::Tuple(vec![Key::Int(1)].into())].into()),
+        ];
+        let back: Vec<Key> = decode_message(&encode_message(&keys).unwrap()).unwrap();
+        assert_eq!(back, keys);
+        // An unsigned integer beyond i64, a map, or nil is no key.
+        for bad in [
+            &b"\xcf\xff\xff\xff\xff\xff\xff\xff\xff"[..],
+            b"\x80",
+            b"\xc0",
+        ] {
+            let err = decode_message::<Key>(bad).unwrap_err().to_string();
+            assert!(err.contains("Key"), "{err}");
+        }
+    }
 }
