@@ -65,8 +65,9 @@ def _flatten_keys(keys) -> tuple[list, bool]:
     return flat, True
 
 
-def _nest(keys: list, values: Iterator) -> tuple:
-    """Rebuild the nesting of ``keys`` as tuples (like Dask) from the next ``values``."""
+def _nest(keys: list, values: Iterator, kind: type = tuple) -> Any:
+    """Rebuild the nesting of ``keys`` as tuples (like Dask's local schedulers; ``kind=list``:
+    as lists, like ``Client.get``) from the next ``values``."""
     root: list = []
     stack = [(iter(keys), root)]
     while stack:
@@ -82,8 +83,8 @@ def _nest(keys: list, values: Iterator) -> tuple:
             stack.pop()
             if stack:
                 parent = stack[-1][1]
-                parent[-1] = tuple(target)
-    return tuple(root)
+                parent[-1] = kind(target)
+    return kind(root)
 
 
 def _thread_id() -> int:

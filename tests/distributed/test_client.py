@@ -227,6 +227,11 @@ def test_compute_persist_and_default_scheduler(client):
     (p,) = [client.persist(y)]
     assert p.compute() == 12
     assert client.get({"a": 1, "b": (inc, "a")}, "b") == 2
+    # Lists of keys give lists, as dask.distributed's Client.get (local schedulers: tuples).
+    got = client.get({"a": 1, "b": (inc, "a")}, ["a", ["b", "a"]])
+    assert got == [1, [2, 1]]
+    assert type(got) is list
+    assert type(got[1]) is list
 
 
 def test_closed_port_and_closed_client(cluster):

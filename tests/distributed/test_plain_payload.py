@@ -195,3 +195,43 @@ def test_a_large_plain_graph_matches_python(client):
 def test_results_and_literals_pickle_as_before(client):
     future = client.submit(pickle.loads, pickle.dumps(("x", 1)), pure=False)
     assert future.result() == ("x", 1)
+
+
+def _args(*args):
+    return args
+
+
+def test_inputs_replace_arguments_equal_to_their_keys(client):
+    dsk = {
+        "a": (str.lower, "B"),  # its value "b" is not substituted again
+        "b": (int, 7),
+        ("x", 0): (float, 2),
+        "alias": "b",  # a task that is just a key
+        "both": (_args, "a", "b", ["a", ("x", 0)], ("a", "b"), "c-not-a-key"),
+        "whole": (_args, "x", 0),  # the argument tuple itself is never a key
+        "nested": (_args, [[("x", 0), ["b"]]], {"k": 1}),  # pickled: dict argument
+    }
+    got = client.get(dsk, ["alias", "both", "whole", "nested"])
+    assert got == [
+        7,
+        ("b", 7, ["b", 2.0], ("b", 7), "c-not-a-key"),
+        ("x", 0),
+        ([[2.0, [7]]], {"k": 1}),
+    ]
+
+
+def _flaky_sum(path, x):
+    from oxdask.distributed import Reschedule
+
+    with open(path, "a") as f:
+        f.write("x")
+    with open(path) as f:
+        if len(f.read()) < 2:
+            raise Reschedule()
+    return x + 1
+
+
+def test_a_rescheduled_task_keeps_its_inputs(client, tmp_path):
+    x = client.submit(int, 41)
+    path = str(tmp_path / "runs")
+    assert client.submit(_flaky_sum, path, x, pure=False).result(timeout=30) == 42

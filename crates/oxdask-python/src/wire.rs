@@ -20,6 +20,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyNone, PyString, PyTuple};
 
+use oxdask_graph::{Key, KeyMap};
+
 use crate::key::key_from_py;
 
 /// The payload tag of plainly encoded arguments.
@@ -111,12 +113,48 @@ fn encode(obj: &Bound<'_, PyAny>) -> Option<Vec<u8>> {
     write(obj, &mut out, 0).then_some(out)
 }
 
-/// Reads values back, checking every length against the bytes left.
-struct Reader<'a> {
-    rest: &'a [u8],
+/// A task's inputs, by key, for substitution while reading its arguments.
+pub(crate) struct Inputs<'py> {
+    by_key: KeyMap<usize>,
+    values: Vec<Bound<'py, PyAny>>,
 }
 
-impl Reader<'_> {
+impl<'py> Inputs<'py> {
+    /// `keys[i]` stands for `values[i]`.
+    pub(crate) fn new(keys: impl Iterator<Item = Key>, values: Vec<Bound<'py, PyAny>>) -> Self {
+        let mut by_key = KeyMap::default();
+        for (i, k) in keys.enumerate() {
+            by_key.entry(canonical(k)).or_insert(i);
+        }
+        Self { by_key, values }
+    }
+}
+
+/// A key as Python's hashing sees it: `1`, `1.0` and `True` are one dictionary key.
+fn canonical(k: Key) -> Key {
+    match k {
+        Key::Float(bits) => {
+            let f = f64::from_bits(bits);
+            // (the range check keeps the cast exact; -0.0 == 0)
+            if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) {
+                Key::Int(f as i64)
+            } else {
+                Key::Float(bits)
+            }
+        }
+        Key::Tuple(parts) => Key::Tuple(parts.iter().cloned().map(canonical).collect()),
+        other => other,
+    }
+}
+
+/// Reads values back, checking every length against the bytes left; with `inputs`, a value
+/// equal to an input's key reads as that input (Dask's substitution of dependencies).
+struct Reader<'a, 'py> {
+    rest: &'a [u8],
+    inputs: Option<&'a Inputs<'py>>,
+}
+
+impl<'py> Reader<'_, 'py> {
     fn take(&mut self, n: usize) -> PyResult<&[u8]> {
         if self.rest.len() < n {
             return Err(PyValueError::new_err("truncated task payload"));
@@ -138,9 +176,56 @@ impl Reader<'_> {
         Ok(u32::from_le_bytes(b) as usize)
     }
 
-    fn value<'py>(&mut self, py: Python<'py>, depth: usize) -> PyResult<Bound<'py, PyAny>> {
+    /// The key the next value spells (numbers canonical), without consuming it; `None` for
+    /// None, lists, and tuples holding them.
+    fn peek_key(&self) -> Option<(Key, usize)> {
+        let mut probe = Reader {
+            rest: self.rest,
+            inputs: None,
+        };
+        let key = probe.key(0)?;
+        Some((key, self.rest.len() - probe.rest.len()))
+    }
+
+    fn key(&mut self, depth: usize) -> Option<Key> {
+        let tag = *self.take(1).ok()?.first()?;
+        Some(match tag {
+            1 | 2 => Key::Int(i64::from(tag == 2)),
+            3 => Key::Int(i64::from_le_bytes(self.eight().ok()?)),
+            4 => canonical(Key::Float(u64::from_le_bytes(self.eight().ok()?))),
+            5 => {
+                let n = self.len().ok()?;
+                Key::Str(std::str::from_utf8(self.take(n).ok()?).ok()?.into())
+            }
+            6 => {
+                let n = self.len().ok()?;
+                Key::Bytes(self.take(n).ok()?.into())
+            }
+            7 if depth < MAX_DEPTH => {
+                let n = self.len().ok()?;
+                if n > self.rest.len() {
+                    return None;
+                }
+                let parts = (0..n)
+                    .map(|_| self.key(depth + 1))
+                    .collect::<Option<Vec<_>>>()?;
+                Key::Tuple(parts.into())
+            }
+            _ => return None,
+        })
+    }
+
+    fn value(&mut self, py: Python<'py>, depth: usize) -> PyResult<Bound<'py, PyAny>> {
         if depth > MAX_DEPTH {
             return Err(PyValueError::new_err("task payload nested too deeply"));
+        }
+        if let Some(inputs) = self.inputs.filter(|i| !i.by_key.is_empty()) {
+            if let Some((key, used)) = self.peek_key() {
+                if let Some(&i) = inputs.by_key.get(&key) {
+                    self.rest = &self.rest[used..];
+                    return Ok(inputs.values[i].clone());
+                }
+            }
         }
         let tag = self.take(1)?[0];
         Ok(match tag {
@@ -189,8 +274,57 @@ pub(crate) fn loads_plain<'py>(py: Python<'py>, payload: &[u8]) -> PyResult<Boun
     let Some((&TAG, body)) = payload.split_first() else {
         return Err(PyValueError::new_err("not a plain task payload"));
     };
-    let mut r = Reader { rest: body };
+    let mut r = Reader {
+        rest: body,
+        inputs: None,
+    };
     let value = r.value(py, 0)?;
+    finish(r, value)
+}
+
+/// Whether a task payload is plainly encoded (see the module docs).
+pub(crate) fn is_plain(payload: &[u8]) -> bool {
+    payload.first() == Some(&TAG)
+}
+
+/// The arguments of a task with a head function from its `N` payload (a tuple), each
+/// argument equal to an input's key replaced by the input, as Dask substitutes dependencies
+/// (the tuple of arguments itself is never a key). Without a head function, the payload is
+/// the whole task: it may itself be a key (an alias).
+pub(crate) fn read_plain<'py>(
+    py: Python<'py>,
+    payload: &[u8],
+    inputs: &Inputs<'py>,
+    arguments: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Some((&TAG, body)) = payload.split_first() else {
+        return Err(PyValueError::new_err("not a plain task payload"));
+    };
+    let mut r = Reader {
+        rest: body,
+        inputs: Some(inputs),
+    };
+    let value = if arguments {
+        if r.take(1)?[0] != 7 {
+            return Err(PyValueError::new_err(
+                "task payload: arguments are not a tuple",
+            ));
+        }
+        let n = r.len()?;
+        if n > r.rest.len() {
+            return Err(PyValueError::new_err("truncated task payload"));
+        }
+        let items = (0..n)
+            .map(|_| r.value(py, 1))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyTuple::new(py, items)?.into_any()
+    } else {
+        r.value(py, 0)?
+    };
+    finish(r, value)
+}
+
+fn finish<'py>(r: Reader<'_, 'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     if !r.rest.is_empty() {
         return Err(PyValueError::new_err("trailing bytes in task payload"));
     }

@@ -19,6 +19,7 @@ use crate::numpy_alloc;
 use crate::peers::ShufflePeers;
 use crate::runtime::{self, runtime};
 use crate::security::{load_tls, TlsArg};
+use crate::wire::{self, Inputs};
 
 /// Memory thresholds `(target, spill, pause, terminate)`, fractions of the limit or None.
 type MemoryArg = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
@@ -64,26 +65,49 @@ impl Host for PyHost {
             // Per task, not per burst: the pool may be installed in the middle of one.
             numpy_alloc::activate(py);
             let run = || -> PyResult<Executed<Py<PyAny>>> {
-                let keys = task
-                    .deps
-                    .iter()
-                    .map(|(k, _)| key_to_py(py, k))
-                    .collect::<PyResult<Vec<_>>>()?;
-                let values = PyList::new(py, inputs.iter().map(|v| v.clone_ref(py)))?;
                 let function = function.as_ref().map(|f| PyBytes::new(py, f));
-                let out = self.host.call_method1(
-                    py,
-                    "execute",
-                    (
-                        key_to_py(py, &task.key)?,
-                        PyBytes::new(py, &task.payload),
-                        task.function,
-                        function,
-                        keys,
-                        values,
-                        task.inline,
-                    ),
-                )?;
+                let values = inputs.iter().map(|v| v.bind(py).clone());
+                let key = key_to_py(py, &task.key)?;
+                let out = if wire::is_plain(&task.payload) {
+                    // Arguments decoded here, inputs in place: `dep_keys` None says so.
+                    let inputs =
+                        Inputs::new(task.deps.iter().map(|(k, _)| k.clone()), values.collect());
+                    let arguments = task.function.is_some();
+                    let body = wire::read_plain(py, &task.payload, &inputs, arguments)?;
+                    let none = py.None();
+                    self.host.call_method1(
+                        py,
+                        "execute",
+                        (
+                            key,
+                            body,
+                            task.function,
+                            function,
+                            &none,
+                            &none,
+                            task.inline,
+                        ),
+                    )?
+                } else {
+                    let keys = task
+                        .deps
+                        .iter()
+                        .map(|(k, _)| key_to_py(py, k))
+                        .collect::<PyResult<Vec<_>>>()?;
+                    self.host.call_method1(
+                        py,
+                        "execute",
+                        (
+                            key,
+                            PyBytes::new(py, &task.payload),
+                            task.function,
+                            function,
+                            keys,
+                            PyList::new(py, values)?,
+                            task.inline,
+                        ),
+                    )?
+                };
                 let (value, nbytes, type_name, pickle): (
                     Py<PyAny>,
                     u64,

@@ -65,7 +65,7 @@ class ClientGraphs:
             return futures
         values = dict(zip(uniq, self._gather_now(futures), strict=True))
         results = iter(values[k] for k in flat)
-        return _nest(keys, results) if nested else next(results)
+        return _nest(keys, results, list) if nested else next(results)
 
     def compute(self, collections, sync: bool = False, optimize_graph: bool = True, **kwargs):
         """Start computing collections; returns a future per collection (results if ``sync``)."""

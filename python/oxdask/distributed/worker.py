@@ -39,6 +39,10 @@ INLINE_BYTES = 16 * 1024
 _PLAIN = frozenset({int, float, complex, str, bytes, bool, type(None)})
 
 
+def _data(dep_keys: list, values: list) -> dict:
+    return dict(zip(dep_keys, values, strict=True))
+
+
 class Host:
     """Runs tasks for the worker runtime (called from Rust, one call per task)."""
 
@@ -76,25 +80,28 @@ class Host:
                 func = self._functions[fid] = cloudpickle.loads(blob)
         return func
 
-    def execute(self, key, payload: bytes, fid, fblob, dep_keys: list, values: list, inline=False):
+    def execute(self, key, payload, fid, fblob, dep_keys, values, inline=False):
         """Run one task; returns ``(result, nbytes, type name, pickle or None)``.
 
+        ``payload`` is the task's pickled arguments, substituted from ``dep_keys`` and
+        ``values``; or, with ``dep_keys`` None, the arguments themselves, which the runtime
+        read from a plain payload (tag ``N``) with the inputs already in place.
         With ``inline`` (a client wants the result), a result under ``INLINE_BYTES`` is also
         returned pickled: it travels to the client with the task's completion.
         """
         _shuffle.set_current(self.shuffles)
-        body = loads_body(payload)
+        body = payload if dep_keys is None else loads_body(payload)
         if self._watched:  # worker plugins with a transition method
             _plugins.transition(self, key, "ready", "executing")
         try:  # (the task's function is called right here: stack samplers look for it)
             if fid is None:  # a literal, or a task without a head function
-                result = execute_task(body, dict(zip(dep_keys, values, strict=True)))
+                result = body if dep_keys is None else execute_task(body, _data(dep_keys, values))
             else:
                 func = self._functions.get(fid) or self._function(fid, fblob)
-                if not dep_keys and all(type(a) in _PLAIN for a in body):
-                    result = func(*body)  # nothing to substitute: the common small task
+                if dep_keys is None or (not dep_keys and all(type(a) in _PLAIN for a in body)):
+                    result = func(*body)  # nothing (left) to substitute: the common case
                 else:
-                    data = dict(zip(dep_keys, values, strict=True))
+                    data = _data(dep_keys, values)
                     result = func(*[execute_task(a, data) for a in body])
         except Reschedule:  # the task asks to run again (here: see _spans.Reschedule)
             result = self._rerun(body, fid, fblob, dep_keys, values)
@@ -115,17 +122,17 @@ class Host:
                 pickled = None
         return result, nbytes, type(result).__name__, pickled
 
-    def _call(self, body, fid, fblob, dep_keys: list, values: list):
+    def _call(self, body, fid, fblob, dep_keys, values):
         """Run a task again (``Reschedule``), as ``execute`` runs it."""
         if fid is None:  # a literal, or a task without a head function
-            return execute_task(body, dict(zip(dep_keys, values, strict=True)))
+            return body if dep_keys is None else execute_task(body, _data(dep_keys, values))
         func = self._functions.get(fid) or self._function(fid, fblob)
-        if not dep_keys and all(type(a) in _PLAIN for a in body):
-            return func(*body)  # nothing to substitute: the common small task
-        data = dict(zip(dep_keys, values, strict=True))
+        if dep_keys is None or (not dep_keys and all(type(a) in _PLAIN for a in body)):
+            return func(*body)
+        data = _data(dep_keys, values)
         return func(*[execute_task(a, data) for a in body])
 
-    def _rerun(self, body, fid, fblob, dep_keys: list, values: list):
+    def _rerun(self, body, fid, fblob, dep_keys, values):
         import time
 
         pause = 0.01
