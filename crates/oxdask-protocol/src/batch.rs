@@ -8,8 +8,8 @@
 //! returns.
 //!
 //! Layout of the payload: `0xdd` (MessagePack array 32), the message count as a big-endian `u32`,
-//! then each message as [`crate::encode_message`] writes it. The count is patched in by
-//! [`Batch::into_frame`], so pushing never moves already-written bytes.
+//! then each message, its structs as arrays of fields (see [`crate::message`]). The count is
+//! patched in by [`Batch::into_frame`], so pushing never moves already-written bytes.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::de::DeserializeOwned;
@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::error::{ProtocolError, Result};
 use crate::frame::{as_u64, Frame};
-use crate::message::{decode_message, encode_message_into};
+use crate::message::{decode_message, encode_compact_into};
 use crate::messages::BufIx;
 
 /// MessagePack marker of an array whose length follows as a big-endian `u32`.
@@ -54,7 +54,7 @@ impl Batch {
 
     /// Serializes `msg` into the batch. On error the batch is unchanged.
     pub fn push<T: Serialize + ?Sized>(&mut self, msg: &T) -> Result<()> {
-        encode_message_into(msg, &mut self.payload)?;
+        encode_compact_into(msg, &mut self.payload)?;
         self.count += 1;
         Ok(())
     }
