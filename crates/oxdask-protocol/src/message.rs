@@ -28,15 +28,7 @@ pub fn encode_message<T: Serialize + ?Sized>(msg: &T) -> Result<Bytes> {
 
 /// Appends `msg`, serialized as MessagePack, to `dst`. On error `dst` is left as it was.
 pub fn encode_message_into<T: Serialize + ?Sized>(msg: &T, dst: &mut BytesMut) -> Result<()> {
-    let start = dst.len();
-    let mut writer = dst.writer();
-    rmp_serde::encode::write_named(&mut writer, msg).map_err(|source| {
-        writer.get_mut().truncate(start);
-        ProtocolError::Encode {
-            type_name: std::any::type_name::<T>(),
-            source,
-        }
-    })
+    encode_into(msg, dst, true)
 }
 
 /// Appends `msg` to `dst` with structs as arrays of their fields (see the module docs). On
@@ -45,9 +37,19 @@ pub(crate) fn encode_compact_into<T: Serialize + ?Sized>(
     msg: &T,
     dst: &mut BytesMut,
 ) -> Result<()> {
+    encode_into(msg, dst, false)
+}
+
+/// `msg` appended to `dst`, structs as maps with field names when `named`, else as arrays.
+fn encode_into<T: Serialize + ?Sized>(msg: &T, dst: &mut BytesMut, named: bool) -> Result<()> {
     let start = dst.len();
     let mut writer = dst.writer();
-    rmp_serde::encode::write(&mut writer, msg).map_err(|source| {
+    let written = if named {
+        rmp_serde::encode::write_named(&mut writer, msg)
+    } else {
+        rmp_serde::encode::write(&mut writer, msg)
+    };
+    written.map_err(|source| {
         writer.get_mut().truncate(start);
         ProtocolError::Encode {
             type_name: std::any::type_name::<T>(),

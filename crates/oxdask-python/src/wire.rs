@@ -142,8 +142,19 @@ fn canonical(k: Key) -> Key {
                 Key::Float(bits)
             }
         }
-        Key::Tuple(parts) => Key::Tuple(parts.iter().cloned().map(canonical).collect()),
+        Key::Tuple(parts) if parts.iter().any(canonical_differs) => {
+            Key::Tuple(parts.iter().cloned().map(canonical).collect())
+        }
         other => other,
+    }
+}
+
+/// Whether [`canonical`] would change `k` (an integral float somewhere in it).
+fn canonical_differs(k: &Key) -> bool {
+    match k {
+        Key::Float(bits) => f64::from_bits(*bits).fract() == 0.0,
+        Key::Tuple(parts) => parts.iter().any(canonical_differs),
+        _ => false,
     }
 }
 
@@ -215,6 +226,15 @@ impl<'py> Reader<'_, 'py> {
         })
     }
 
+    /// The items of a tuple or list whose tag was just read.
+    fn items(&mut self, py: Python<'py>, depth: usize) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let n = self.len()?;
+        if n > self.rest.len() {
+            return Err(PyValueError::new_err("truncated task payload"));
+        }
+        (0..n).map(|_| self.value(py, depth)).collect()
+    }
+
     fn value(&mut self, py: Python<'py>, depth: usize) -> PyResult<Bound<'py, PyAny>> {
         if depth > MAX_DEPTH {
             return Err(PyValueError::new_err("task payload nested too deeply"));
@@ -246,13 +266,7 @@ impl<'py> Reader<'_, 'py> {
                 PyBytes::new(py, self.take(n)?).into_any()
             }
             7 | 8 => {
-                let n = self.len()?;
-                if n > self.rest.len() {
-                    return Err(PyValueError::new_err("truncated task payload"));
-                }
-                let items = (0..n)
-                    .map(|_| self.value(py, depth + 1))
-                    .collect::<PyResult<Vec<_>>>()?;
+                let items = self.items(py, depth + 1)?;
                 if tag == 7 {
                     PyTuple::new(py, items)?.into_any()
                 } else {
@@ -271,15 +285,7 @@ impl<'py> Reader<'_, 'py> {
 /// The value of an `N` payload (written by `encode_tasks` or `dumps_plain`).
 #[pyfunction]
 pub(crate) fn loads_plain<'py>(py: Python<'py>, payload: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    let Some((&TAG, body)) = payload.split_first() else {
-        return Err(PyValueError::new_err("not a plain task payload"));
-    };
-    let mut r = Reader {
-        rest: body,
-        inputs: None,
-    };
-    let value = r.value(py, 0)?;
-    finish(r, value)
+    read_plain(py, payload, None, false)
 }
 
 /// Whether a task payload is plainly encoded (see the module docs).
@@ -287,44 +293,30 @@ pub(crate) fn is_plain(payload: &[u8]) -> bool {
     payload.first() == Some(&TAG)
 }
 
-/// The arguments of a task with a head function from its `N` payload (a tuple), each
-/// argument equal to an input's key replaced by the input, as Dask substitutes dependencies
-/// (the tuple of arguments itself is never a key). Without a head function, the payload is
-/// the whole task: it may itself be a key (an alias).
+/// The value of an `N` payload; with `inputs`, each value equal to an input's key is that
+/// input, as Dask substitutes dependencies. With `arguments` the payload is the argument tuple
+/// of a task with a head function, which is itself never a key; without, it is the whole task
+/// (it may be a key: an alias).
 pub(crate) fn read_plain<'py>(
     py: Python<'py>,
     payload: &[u8],
-    inputs: &Inputs<'py>,
+    inputs: Option<&Inputs<'py>>,
     arguments: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let Some((&TAG, body)) = payload.split_first() else {
         return Err(PyValueError::new_err("not a plain task payload"));
     };
-    let mut r = Reader {
-        rest: body,
-        inputs: Some(inputs),
-    };
+    let mut r = Reader { rest: body, inputs };
     let value = if arguments {
         if r.take(1)?[0] != 7 {
             return Err(PyValueError::new_err(
                 "task payload: arguments are not a tuple",
             ));
         }
-        let n = r.len()?;
-        if n > r.rest.len() {
-            return Err(PyValueError::new_err("truncated task payload"));
-        }
-        let items = (0..n)
-            .map(|_| r.value(py, 1))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyTuple::new(py, items)?.into_any()
+        PyTuple::new(py, r.items(py, 1)?)?.into_any()
     } else {
         r.value(py, 0)?
     };
-    finish(r, value)
-}
-
-fn finish<'py>(r: Reader<'_, 'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     if !r.rest.is_empty() {
         return Err(PyValueError::new_err("trailing bytes in task payload"));
     }

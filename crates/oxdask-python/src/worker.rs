@@ -73,7 +73,7 @@ impl Host for PyHost {
                     let inputs =
                         Inputs::new(task.deps.iter().map(|(k, _)| k.clone()), values.collect());
                     let arguments = task.function.is_some();
-                    let body = wire::read_plain(py, &task.payload, &inputs, arguments)?;
+                    let body = wire::read_plain(py, &task.payload, Some(&inputs), arguments)?;
                     let none = py.None();
                     self.host.call_method1(
                         py,

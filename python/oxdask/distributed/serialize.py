@@ -29,7 +29,6 @@ __all__ = [
     "KilledWorker",
     "dumps_error",
     "dumps_task",
-    "dumps_tasks",
     "dumps_value",
     "execute_task",
     "loads_error",
@@ -89,33 +88,20 @@ def dumps_task(task: Any, table: FunctionTable) -> tuple[int | None, bytes]:
     """``(function id, payload)`` for a task tuple ``(func, *args)`` (or any other value).
 
     The head function goes into ``table`` (sent once per function); the payload pickles only
-    the arguments, in a few dozen bytes for typical tasks.
+    the arguments, in a few dozen bytes for typical tasks. (The client writes tasks of plain
+    arguments itself, ``_core.encode_tasks``; this is for the others.)
     """
-    return dumps_tasks([task], table)[0]
-
-
-def dumps_tasks(tasks: list, table: FunctionTable) -> list[tuple[int | None, bytes]]:
-    """:func:`dumps_task` of each task, in one loop (a graph's hundreds of thousands of tasks
-    pay no function call each beyond pickling)."""
-    fid_of = table.fid
-    dumps = pickle.dumps
-    out = []
-    append = out.append
-    for task in tasks:
-        if type(task) is tuple and task and callable(task[0]):
-            fid = fid_of(task[0])
-            body = task[1:]
-        else:
-            fid, body = None, task
-        try:
-            stream = dumps(body, protocol=5)
-        except Exception:  # cloudpickle then tries (and names the failure)
-            stream = None
-        if stream is None or _MAIN in stream:  # lambdas, local classes, the sender's script
-            append((fid, _dumps_body_cloudpickle(task, fid, body)))
-        else:
-            append((fid, b"P" + stream))
-    return out
+    if type(task) is tuple and task and callable(task[0]):
+        fid, body = table.fid(task[0]), task[1:]
+    else:
+        fid, body = None, task
+    try:
+        stream = pickle.dumps(body, protocol=5)
+    except Exception:  # cloudpickle then tries (and names the failure)
+        stream = None
+    if stream is None or _MAIN in stream:  # lambdas, local classes, the sender's script
+        return fid, _dumps_body_cloudpickle(task, fid, body)
+    return fid, b"P" + stream
 
 
 def _dumps_body_cloudpickle(task: Any, fid: int | None, body: Any) -> bytes:
@@ -183,7 +169,7 @@ def dumps_value(value: Any) -> tuple[bytes, list[memoryview]]:
     buffers: list[pickle.PickleBuffer] = []
     try:
         stream = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
-        if _MAIN in stream:  # by value, as cloudpickle does (see dumps_tasks)
+        if _MAIN in stream:  # by value, as cloudpickle does (see dumps_task)
             raise pickle.PicklingError("refers to __main__")
     except Exception:
         buffers.clear()
